@@ -1,0 +1,243 @@
+/* fused_tpl.h -- the six fused floating-point ops (included by ops_tpl.h)
+ * SPDX-License-Identifier: MIT
+ *
+ * Each fused op runs its matmuls into f32 intermediates and applies the
+ * epilogue (swiglu, residual add, RMSNorm, rope) to a block of GLLMK_FUSED_MB
+ * rows while they are still in cache, so it does the work of the composition
+ * of the plain ops without its extra round trips through memory in T and
+ * without rounding the intermediates to T (except where the composition's
+ * next matmul consumes T, i.e. the swiglu output in fused_ffn).
+ */
+#ifndef GLLMK_FUSED_MB
+#define GLLMK_FUSED_MB 128
+#endif
+
+struct CL(epi_ctx) {
+  const struct gllmk_kernels *kt;
+  float *Y;                 /* [rows x n] f32 */
+  const T *bias, *residual, *w;
+  T *out, *sum_out;
+  size_t n;
+  float eps;
+  int mode;                 /* 0: residual add then store, 1: residual(+bias) + rmsnorm */
+  float *tmp;               /* per-call scratch for mode 0: n floats per row */
+};
+
+static void CL(epi_run)(void *v, size_t r0, size_t r1) {
+  struct CL(epi_ctx) *c = v;
+  const struct gllmk_kernels *kt = c->kt;
+  size_t n = c->n;
+  for (size_t r = r0; r < r1; r++) {
+    float *y = c->Y + r * n;
+    const T *res = c->residual ? c->residual + r * n : NULL;
+    if (c->mode == 1) {
+      K(residual_rms_norm_row)(n, y, c->bias, res, c->w, c->out + r * n,
+                               c->sum_out ? c->sum_out + r * n : NULL, c->eps);
+    } else {
+      if (res) {
+        float *t = c->tmp + r * n;
+        K(to_f32)(n, res, t);
+        kt->f32.add(n, y, t, y);
+      }
+      K(from_f32)(n, y, c->out + r * n);
+    }
+  }
+}
+
+static void CL(epilogue)(struct CL(epi_ctx) *c, size_t rows) {
+  size_t min_rows = GLLMK_PAR_MIN_ELEMS / 4 / (c->n ? c->n : 1);
+  gllmk__parallel(rows, 1, min_rows ? min_rows : 1, CL(epi_run), c);
+}
+
+struct CL(swi_ctx) { const struct gllmk_kernels *kt; const float *g, *u; T *out; };
+static void CL(swi_run)(void *v, size_t i0, size_t i1) {
+  struct CL(swi_ctx) *c = v;
+  const struct gllmk_kernels *kt = c->kt;
+  K(swiglu_f32in)(i1 - i0, c->g + i0, c->u + i0, c->out + i0);
+}
+static void CL(swiglu_block)(const struct gllmk_kernels *kt, size_t count, const float *g,
+                             const float *u, T *out) {
+  struct CL(swi_ctx) c = {kt, g, u, out};
+  gllmk__parallel(count, 1024, GLLMK_PAR_MIN_ELEMS, CL(swi_run), &c);
+}
+
+/* out[m x n] = silu(x Wg^T) * (x Wu^T) */
+gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const T *w_up, T *out,
+                                             size_t m, size_t n, size_t k) {
+  size_t t;
+  if (!gllmk__mul(m, k, &t) || !CL(bytes_ok)(t) || !gllmk__mul(n, k, &t) || !CL(bytes_ok)(t) ||
+      !gllmk__mul3(m, n, 2 * sizeof(float), &t))
+    return GLLMK_E_OVERFLOW;
+  if ((m && k && !x) || (n && k && (!w_gate || !w_up)) || (m && n && !out)) return GLLMK_E_INVAL;
+  GET_KT();
+  if (m == 0 || n == 0) return GLLMK_OK;
+  size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
+  float *G = malloc(mb * n * 2 * sizeof(float));
+  if (!G) return GLLMK_E_NOMEM;
+  float *U = G + mb * n;
+  gllmk_status st = GLLMK_OK;
+  for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
+    size_t rows = m - r0 < mb ? m - r0 : mb;
+    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_gate, true, G, n, false);
+    if (st == GLLMK_OK) st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_up, true, U, n, false);
+    if (st == GLLMK_OK) CL(swiglu_block)(kt, rows * n, G, U, out + r0 * n);
+  }
+  free(G);
+  return st;
+}
+
+/* the FFN body shared by fused_ffn and fused_ffn_rmsnorm */
+static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T *w_down,
+                            const T *residual, const T *norm_w, T *out, T *sum_out, size_t m,
+                            size_t hidden, size_t ffn, float eps, int mode) {
+  size_t t;
+  if (!gllmk__mul(m, hidden, &t) || !CL(bytes_ok)(t) || !gllmk__mul(ffn, hidden, &t) ||
+      !CL(bytes_ok)(t) || !gllmk__mul3(m, ffn, 2 * sizeof(float) + sizeof(T), &t) ||
+      !gllmk__mul3(m, hidden, 2 * sizeof(float), &t))
+    return GLLMK_E_OVERFLOW;
+  if (mode == 1 && !(eps >= 0.0f)) return GLLMK_E_INVAL;
+  bool mh = m && hidden;
+  if ((mh && (!x || !out)) || (mh && ffn && (!w_gate || !w_up || !w_down)) ||
+      (mode == 1 && mh && !norm_w))
+    return GLLMK_E_INVAL;
+  GET_KT();
+  if (!mh) return GLLMK_OK;
+  size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
+  /* G, U [mb x ffn] f32; H [mb x ffn] T; Y, tmp [mb x hidden] f32 */
+  size_t gu = mb * ffn, yh = mb * hidden;
+  float *G = malloc(gu * 2 * sizeof(float) + yh * 2 * sizeof(float) + gu * sizeof(T) + 64);
+  if (!G) return GLLMK_E_NOMEM;
+  float *U = G + gu, *Y = U + gu, *tmp = Y + yh;
+  T *H = (T *)(tmp + yh);
+  gllmk_status st = GLLMK_OK;
+  for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
+    size_t rows = m - r0 < mb ? m - r0 : mb;
+    const T *xb = x + r0 * hidden;
+    if (ffn) {
+      st = CL(matmul)(kt, rows, ffn, hidden, xb, w_gate, true, G, ffn, false);
+      if (st == GLLMK_OK) st = CL(matmul)(kt, rows, ffn, hidden, xb, w_up, true, U, ffn, false);
+      if (st != GLLMK_OK) break;
+      CL(swiglu_block)(kt, rows * ffn, G, U, H);
+    }
+    st = CL(matmul)(kt, rows, hidden, ffn, H, w_down, true, Y, hidden, false);
+    if (st != GLLMK_OK) break;
+    struct CL(epi_ctx) c = {kt, Y, NULL, residual ? residual + r0 * hidden : NULL, norm_w,
+                            out + r0 * hidden, sum_out ? sum_out + r0 * hidden : NULL, hidden,
+                            eps, mode, tmp};
+    CL(epilogue)(&c, rows);
+  }
+  free(G);
+  return st;
+}
+
+gllmk_status GLLMK_PUB(fused_ffn)(const T *x, const T *w_gate, const T *w_up, const T *w_down,
+                                  const T *residual, T *out, size_t m, size_t hidden, size_t ffn) {
+  return CL(ffn)(x, w_gate, w_up, w_down, residual, NULL, out, NULL, m, hidden, ffn, 0.0f, 0);
+}
+
+gllmk_status GLLMK_PUB(fused_ffn_rmsnorm)(const T *x, const T *w_gate, const T *w_up,
+                                          const T *w_down, const T *residual, const T *norm_w,
+                                          T *out, T *sum_out, size_t m, size_t hidden, size_t ffn,
+                                          float eps) {
+  return CL(ffn)(x, w_gate, w_up, w_down, residual, norm_w, out, sum_out, m, hidden, ffn, eps, 1);
+}
+
+static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool need_bias,
+                                    const T *residual, const T *norm_w, T *out, T *sum_out,
+                                    size_t m, size_t n, size_t k, float eps) {
+  size_t t;
+  if (!gllmk__mul(m, k, &t) || !CL(bytes_ok)(t) || !gllmk__mul(n, k, &t) || !CL(bytes_ok)(t) ||
+      !gllmk__mul3(m, n, sizeof(float), &t) || !CL(bytes_ok)(m * n))
+    return GLLMK_E_OVERFLOW;
+  if (!(eps >= 0.0f)) return GLLMK_E_INVAL;
+  bool mn = m && n;
+  if ((mn && k && (!x || !w)) || (mn && (!out || !norm_w)) || (mn && need_bias && !bias))
+    return GLLMK_E_INVAL;
+  GET_KT();
+  if (!mn) return GLLMK_OK;
+  size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
+  float *Y = malloc(mb * n * sizeof(float));
+  if (!Y) return GLLMK_E_NOMEM;
+  gllmk_status st = GLLMK_OK;
+  for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
+    size_t rows = m - r0 < mb ? m - r0 : mb;
+    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w, true, Y, n, false);
+    if (st != GLLMK_OK) break;
+    struct CL(epi_ctx) c = {kt, Y, bias, residual ? residual + r0 * n : NULL, norm_w,
+                            out + r0 * n, sum_out ? sum_out + r0 * n : NULL, n, eps, 1, NULL};
+    CL(epilogue)(&c, rows);
+  }
+  free(Y);
+  return st;
+}
+
+gllmk_status GLLMK_PUB(fused_linear_residual_rmsnorm)(const T *x, const T *w, const T *residual,
+                                                      const T *norm_w, T *out, T *sum_out,
+                                                      size_t m, size_t n, size_t k, float eps) {
+  return CL(linear_norm)(x, w, NULL, false, residual, norm_w, out, sum_out, m, n, k, eps);
+}
+
+gllmk_status GLLMK_PUB(fused_linear_bias_residual_rmsnorm)(const T *x, const T *w, const T *bias,
+                                                           const T *residual, const T *norm_w,
+                                                           T *out, T *sum_out, size_t m, size_t n,
+                                                           size_t k, float eps) {
+  return CL(linear_norm)(x, w, bias, true, residual, norm_w, out, sum_out, m, n, k, eps);
+}
+
+/* y[rows x n] (T) = x W^T, through f32 scratch unless T is f32 */
+static gllmk_status CL(linear_to_T)(const struct gllmk_kernels *kt, size_t rows, size_t n, size_t k,
+                                    const T *x, const T *w, T *y, float *scratch) {
+#if T_IS_F32
+  (void)scratch;
+  return CL(matmul)(kt, rows, n, k, x, w, true, y, n, false);
+#else
+  gllmk_status st = CL(matmul)(kt, rows, n, k, x, w, true, scratch, n, false);
+  if (st == GLLMK_OK) {
+    struct CL(rowcvt_ctx) c = {kt, scratch, y, n};
+    gllmk__parallel(rows, 1, 16, CL(rowcvt_run), &c);
+  }
+  return st;
+#endif
+}
+
+gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, const T *wv,
+                                       const T *cos, const T *sin, T *q, T *k, T *v, size_t seq,
+                                       size_t hidden, size_t heads, size_t kv_heads,
+                                       size_t head_dim, size_t rotary_dim, bool interleaved,
+                                       size_t pos) {
+  size_t nq, nkv, t;
+  if (!gllmk__mul(heads, head_dim, &nq) || !gllmk__mul(kv_heads, head_dim, &nkv) ||
+      !gllmk__mul(seq, hidden, &t) || !CL(bytes_ok)(t) || !gllmk__mul(nq, hidden, &t) ||
+      !CL(bytes_ok)(t) || !gllmk__mul(nkv, hidden, &t) || !CL(bytes_ok)(t) ||
+      !gllmk__mul3(seq, nq, sizeof(float), &t) || !gllmk__mul3(seq, nkv, sizeof(float), &t))
+    return GLLMK_E_OVERFLOW;
+  gllmk_status st = CL(rope_check)(seq, heads, head_dim, rotary_dim, pos);
+  if (st != GLLMK_OK) return st;
+  if (heads == 0 || kv_heads == 0 || heads % kv_heads) return GLLMK_E_INVAL;
+  bool any = seq && head_dim;
+  if (any && (!q || !k || !v)) return GLLMK_E_INVAL;
+  if (any && hidden && (!x || !wq || !wk || !wv)) return GLLMK_E_INVAL;
+  if (any && rotary_dim && (!cos || !sin)) return GLLMK_E_INVAL;
+  GET_KT();
+  if (!any) return GLLMK_OK;
+  size_t mb = seq < GLLMK_FUSED_MB ? seq : GLLMK_FUSED_MB;
+  float *scratch = NULL;
+#if !T_IS_F32
+  scratch = malloc(mb * nq * sizeof(float));
+  if (!scratch) return GLLMK_E_NOMEM;
+#endif
+  for (size_t r0 = 0; r0 < seq && st == GLLMK_OK; r0 += mb) {
+    size_t rows = seq - r0 < mb ? seq - r0 : mb;
+    const T *xb = x + r0 * hidden;
+    st = CL(linear_to_T)(kt, rows, nq, hidden, xb, wq, q + r0 * nq, scratch);
+    if (st == GLLMK_OK) st = CL(linear_to_T)(kt, rows, nkv, hidden, xb, wk, k + r0 * nkv, scratch);
+    if (st == GLLMK_OK) st = CL(linear_to_T)(kt, rows, nkv, hidden, xb, wv, v + r0 * nkv, scratch);
+    if (st != GLLMK_OK) break;
+    CL(rope_apply)(kt, q + r0 * nq, cos, sin, rows, heads, head_dim, rotary_dim, interleaved,
+                   pos + r0);
+    CL(rope_apply)(kt, k + r0 * nkv, cos, sin, rows, kv_heads, head_dim, rotary_dim, interleaved,
+                   pos + r0);
+  }
+  free(scratch);
+  return st;
+}

@@ -1,0 +1,135 @@
+/* attention_tpl.h -- flash attention (one pass, online softmax) over contiguous or paged K/V
+ * SPDX-License-Identifier: MIT
+ *
+ * One call handles kv head kvh and query positions q0..q1-1 (at most
+ * GLLMK_ATTN_QB) for every query head of kvh's GQA group, so each K/V block
+ * is converted and read once for QB x group rows.  Per block of BK keys:
+ *   Kt = K_block^T (f32, d x BK)                    packed once per block
+ *   S  = (scale q) Kt                                 vectorised over keys
+ *   m' = max(m, max S);  P = e^(S - m');  l = l e^(m - m') + sum P
+ *   O  = O e^(m - m') + P V                           vectorised over d
+ * and finally out = O / l (a query that sees no key gets zeros).  Causal:
+ * query i sees keys j <= i + kv_len - q_len.  Memory: the workspace of
+ * gllmk__attn_ws_floats(), independent of kv_len.
+ */
+#define L VF32_LANES
+#define BK GLLMK_ATTN_BK
+
+static inline const T *GLLMK_LOCAL(attn_row)(const struct gllmk__attn *a, const T *base,
+                                             size_t j, size_t kvh) {
+  size_t slot = a->page_table
+      ? (size_t)a->page_table[j / a->page_size] * a->page_size + j % a->page_size : j;
+  return base + (slot * a->kv_heads + kvh) * a->head_dim;
+}
+
+void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t q0, size_t q1,
+                                float *ws) {
+  const size_t d = a->head_dim, g = a->heads / a->kv_heads, rows = (q1 - q0) * g;
+  const T *q = (const T *)a->q, *kb = (const T *)a->k, *vb = (const T *)a->v;
+  T *out = (T *)a->out;
+  float *Q = ws, *O = Q + rows * d, *S = O + rows * d, *Kt = S + rows * BK;
+  float *M = Kt + (size_t)BK * d, *Lsum = M + rows, *tmp = Lsum + rows;
+  /* last key (exclusive) each row may see; causal offset kv_len - q_len may be negative */
+  size_t lim[GLLMK_ATTN_QB];
+  size_t jmax = 0;
+  for (size_t t = q0; t < q1; t++) {
+    size_t e = a->kv_len;
+    if (a->causal) {
+      /* keys j with j <= t + kv_len - q_len, i.e. j < t + 1 + kv_len - q_len */
+      e = t + 1 + a->kv_len >= a->q_len ? t + 1 + a->kv_len - a->q_len : 0;
+      if (e > a->kv_len) e = a->kv_len;
+    }
+    lim[t - q0] = e;
+    if (e > jmax) jmax = e;
+  }
+  vf32 vscale = vf32_splat(a->scale);
+  for (size_t r = 0; r < rows; r++) {
+    size_t t = q0 + r / g, h = kvh * g + r % g;
+    const T *qr = q + (t * a->heads + h) * d;
+    float *Qr = Q + r * d;
+    GLLMK_KNAME(to_f32, TN)(d, qr, Qr);
+    for (size_t p = 0; p < d; p += L) {
+      size_t c = d - p < L ? d - p : L;
+      vf32_store_n(Qr + p, c, vf32_mul(vf32_load_n(Qr + p, c), vscale));
+    }
+    memset(O + r * d, 0, d * sizeof(float));
+    M[r] = -INFINITY;
+    Lsum[r] = 0.0f;
+  }
+  for (size_t j0 = 0; j0 < jmax; j0 += BK) {
+    size_t bk = jmax - j0 < BK ? jmax - j0 : BK;
+    const T *vrow[BK];
+    for (size_t jj = 0; jj < bk; jj++) vrow[jj] = GLLMK_LOCAL(attn_row)(a, vb, j0 + jj, kvh);
+    for (size_t jj = 0; jj < BK; jj++) {
+      if (jj >= bk) {
+        for (size_t p = 0; p < d; p++) Kt[p * BK + jj] = 0.0f;
+        continue;
+      }
+      GLLMK_KNAME(to_f32, TN)(d, GLLMK_LOCAL(attn_row)(a, kb, j0 + jj, kvh), tmp);
+      for (size_t p = 0; p < d; p++) Kt[p * BK + jj] = tmp[p];
+    }
+    for (size_t r = 0; r < rows; r++) {
+      size_t e = lim[r / g];
+      if (e <= j0) continue;                        /* this row sees no key of the block */
+      size_t nb = e - j0 < bk ? e - j0 : bk;        /* keys of the block this row sees */
+      const float *Qr = Q + r * d;
+      float *Sr = S + r * BK;
+      vf32 acc[BK / L];
+      for (size_t v = 0; v < BK / L; v++) acc[v] = vf32_zero();
+      for (size_t p = 0; p < d; p++) {
+        vf32 qp = vf32_splat(Qr[p]);
+        const float *kt = Kt + p * BK;
+        for (size_t v = 0; v < BK / L; v++) acc[v] = vf32_fma(qp, vf32_loadu(kt + v * L), acc[v]);
+      }
+      for (size_t v = 0; v < BK / L; v++) vf32_storeu(Sr + v * L, acc[v]);
+      float mb = GLLMK_KNAME_(max, f32, GLLMK_ISA)(nb, Sr);
+      float mnew = mb > M[r] ? mb : M[r];
+      if (mb != mb) mnew = mb;                      /* NaN scores poison the row, as in the reference */
+      float alpha = M[r] == -INFINITY ? 0.0f : expf(M[r] - mnew);
+      if (mnew == -INFINITY) continue;              /* every score so far is -inf */
+      vf32 vm = vf32_splat(mnew), ps = vf32_zero();
+      size_t jj = 0;
+      for (; jj + L <= nb; jj += L) {
+        vf32 pv = vf32_exp(vf32_sub(vf32_loadu(Sr + jj), vm));
+        ps = vf32_add(ps, pv);
+        vf32_storeu(Sr + jj, pv);
+      }
+      if (jj < nb) {
+        vf32 pv = vf32_exp(vf32_sub(vf32_load_n_or(Sr + jj, nb - jj, -INFINITY), vm));
+        ps = vf32_add(ps, pv);
+        vf32_store_n(Sr + jj, nb - jj, pv);
+      }
+      Lsum[r] = Lsum[r] * alpha + vf32_reduce_add(ps);
+      M[r] = mnew;
+      float *Or = O + r * d;
+      vf32 va = vf32_splat(alpha);
+      for (size_t p = 0; p < d; p += L) {
+        size_t c = d - p < L ? d - p : L;
+        vf32 o = vf32_mul(vf32_load_n(Or + p, c), va);
+        if (c == L) {
+          for (size_t k = 0; k < nb; k++)
+            o = vf32_fma(vf32_splat(Sr[k]), VLOAD(vrow[k] + p), o);
+        } else {
+          for (size_t k = 0; k < nb; k++)
+            o = vf32_fma(vf32_splat(Sr[k]), VLOAD_N(vrow[k] + p, c), o);
+        }
+        vf32_store_n(Or + p, c, o);
+      }
+    }
+  }
+  for (size_t r = 0; r < rows; r++) {
+    size_t t = q0 + r / g, h = kvh * g + r % g;
+    T *orow = out + (t * a->heads + h) * d;
+    float *Or = O + r * d;
+    /* no key seen: l = 0 and O = 0, so zeros; NaN scores: l is NaN and so is the row */
+    float ls = Lsum[r];
+    vf32 inv = vf32_splat(ls > 0.0f ? 1.0f / ls : ls == 0.0f ? 0.0f : NAN);
+    for (size_t p = 0; p < d; p += L) {
+      size_t c = d - p < L ? d - p : L;
+      VSTORE_N(orow + p, c, vf32_mul(vf32_load_n(Or + p, c), inv));
+    }
+  }
+}
+
+#undef L
+#undef BK

@@ -1,0 +1,144 @@
+/* gemm_tpl.h -- packed GEMM: C (+)= A . B or A . B^T, f32 accumulation
+ * SPDX-License-Identifier: MIT
+ *
+ * Goto/BLIS blocking: for each NC-column block of B and KC-deep slice of k,
+ * B is packed (converted to f32) into NR-column micro-panels; for each
+ * MC-row block of A, A is packed into MR-row micro-panels; the micro-kernel
+ * then keeps an MR x NR tile of C in MR*NRV vector registers while it streams
+ * one A and one B micro-panel from L1/L2.  MR and NRV come from the ISA's
+ * primitive header (AVX-512 12x32, AVX2 6x16, scalar 4x4).
+ *
+ *   A [m x k] with row stride lda.  B [k x n] with row stride ldb, or, when
+ *   b_trans, B^T given as W [n x k] with row stride ldb (the LLM weight layout).
+ *   C [m x n] f32 with row stride ldc: C = AB, or C += AB when accumulate.
+ *   ws: GLLMK_GEMM_WS_FLOATS floats of scratch, any alignment.
+ * Edge tiles are computed whole on zero-padded panels and stored partially.
+ */
+#define L VF32_LANES
+#define MR GLLMK_GEMM_MR
+#define NRV GLLMK_GEMM_NRV
+#define NR (NRV * L)
+
+#ifndef GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
+#define GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
+/* The micro-kernel works on packed f32 panels only, so it is element-type free. */
+static inline void gllmk__gemm_micro(size_t kc, const float *restrict a, const float *restrict b,
+                                     float *c, size_t ldc, size_t mr, size_t nr, bool first) {
+  vf32 acc[MR][NRV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NRV; v++) acc[i][v] = vf32_zero();
+  for (size_t p = 0; p < kc; p++) {
+    vf32 bv[NRV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NRV; v++) bv[v] = vf32_loadu(b + p * NR + v * L);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      vf32 ai = vf32_splat(a[p * MR + i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NRV; v++) acc[i][v] = vf32_fma(ai, bv[v], acc[i][v]);
+    }
+  }
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+      for (int v = 0; v < NRV; v++) {
+        float *cp = c + (size_t)i * ldc + v * L;
+        vf32_storeu(cp, first ? acc[i][v] : vf32_add(acc[i][v], vf32_loadu(cp)));
+      }
+    return;
+  }
+  for (size_t i = 0; i < mr; i++)
+    for (size_t v = 0; v < NRV && v * L < nr; v++) {
+      size_t cols = nr - v * L < L ? nr - v * L : L;
+      float *cp = c + i * ldc + v * L;
+      vf32 r = acc[i][v];
+      if (!first) r = vf32_add(r, vf32_load_n(cp, cols));
+      vf32_store_n(cp, cols, r);
+    }
+}
+#endif
+
+/* Bp[panel][p][NR] for columns j0..j0+nc, depth p0..p0+kc, zero padded. */
+static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ldb, bool b_trans,
+                                     size_t p0, size_t j0, float *Bp, float *row) {
+  for (size_t jr = 0; jr < nc; jr += NR) {
+    size_t nr = nc - jr < NR ? nc - jr : NR;
+    float *dst = Bp + jr * kc;
+    if (!b_trans) {
+      for (size_t p = 0; p < kc; p++) {
+        const T *src = B + (p0 + p) * ldb + j0 + jr;
+        for (size_t v = 0; v < NRV; v++) {
+          size_t c = v * L < nr ? (nr - v * L < L ? nr - v * L : L) : 0;
+          vf32_storeu(dst + p * NR + v * L, c == L ? VLOAD(src + v * L) : VLOAD_N(src + v * L, c));
+        }
+      }
+    } else {
+      for (size_t j = 0; j < NR; j++) {
+        if (j >= nr) {
+          for (size_t p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
+          continue;
+        }
+        GLLMK_KNAME(to_f32, TN)(kc, B + (j0 + jr + j) * ldb + p0, row);
+        for (size_t p = 0; p < kc; p++) dst[p * NR + j] = row[p];
+      }
+    }
+  }
+}
+
+/* Ap[panel][p][MR] for rows i0..i0+mc, depth p0..p0+kc, zero padded. */
+static void GLLMK_LOCAL(gemm_pack_a)(size_t mc, size_t kc, const T *A, size_t lda, size_t i0,
+                                     size_t p0, float *Ap, float *row) {
+  for (size_t ir = 0; ir < mc; ir += MR) {
+    size_t mr = mc - ir < MR ? mc - ir : MR;
+    float *dst = Ap + ir * kc;
+    for (size_t i = 0; i < MR; i++) {
+      if (i >= mr) {
+        for (size_t p = 0; p < kc; p++) dst[p * MR + i] = 0.0f;
+        continue;
+      }
+      GLLMK_KNAME(to_f32, TN)(kc, A + (i0 + ir + i) * lda + p0, row);
+      for (size_t p = 0; p < kc; p++) dst[p * MR + i] = row[p];
+    }
+  }
+}
+
+void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda, const T *B,
+                           size_t ldb, bool b_trans, float *C, size_t ldc, bool accumulate,
+                           float *ws) {
+  if (k == 0) {
+    if (!accumulate)
+      for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(float));
+    return;
+  }
+  float *Ap = ws;
+  float *Bp = Ap + (size_t)GLLMK_GEMM_KC * GLLMK_GEMM_MC_ROWS;
+  float *row = Bp + (size_t)GLLMK_GEMM_KC * GLLMK_GEMM_NC;
+  for (size_t jc = 0; jc < n; jc += GLLMK_GEMM_NC) {
+    size_t nc = n - jc < GLLMK_GEMM_NC ? n - jc : GLLMK_GEMM_NC;
+    for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
+      size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
+      bool first = pc == 0 && !accumulate;
+      GLLMK_LOCAL(gemm_pack_b)(kc, nc, B, ldb, b_trans, pc, jc, Bp, row);
+      for (size_t ic = 0; ic < m; ic += GLLMK_GEMM_MC_ROWS) {
+        size_t mc = m - ic < GLLMK_GEMM_MC_ROWS ? m - ic : GLLMK_GEMM_MC_ROWS;
+        GLLMK_LOCAL(gemm_pack_a)(mc, kc, A, lda, ic, pc, Ap, row);
+        for (size_t jr = 0; jr < nc; jr += NR) {
+          size_t nr = nc - jr < NR ? nc - jr : NR;
+          for (size_t ir = 0; ir < mc; ir += MR) {
+            size_t mr = mc - ir < MR ? mc - ir : MR;
+            gllmk__gemm_micro(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,
+                              mr, nr, first);
+          }
+        }
+      }
+    }
+  }
+}
+
+#undef L
+#undef MR
+#undef NRV
+#undef NR

@@ -1,0 +1,66 @@
+/* kernels.h -- the per-ISA kernel tables (layer 2 of the dispatch)
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GLLMK_KERNELS_H
+#define GLLMK_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <gllmk/types.h>
+
+/* GEMM blocking shared by the template and the workspace sizing in the core */
+#define GLLMK_GEMM_KC 256
+#define GLLMK_GEMM_MC_ROWS 144    /* multiple of every MR (4, 6, 12) */
+#define GLLMK_GEMM_NC 2048
+#define GLLMK_GEMM_ROW_GRAIN 12     /* row splits across threads: a multiple of every MR */
+/* floats of workspace one gemm kernel call needs: A block, B block, one row */
+#define GLLMK_GEMM_WS_FLOATS ((size_t)GLLMK_GEMM_KC * (GLLMK_GEMM_MC_ROWS + GLLMK_GEMM_NC + 1) + 64)
+
+/* attention tiling: QB query positions x all heads of a GQA group per tile, BK keys per step */
+#define GLLMK_ATTN_QB 4
+#define GLLMK_ATTN_BK 64
+
+/* One attention problem, type-erased (element type chosen by the kernel). */
+struct gllmk__attn {
+  const void *q, *k, *v;
+  void *out;
+  const uint32_t *page_table; /* NULL: contiguous k/v [kv_len x kv_heads x d] */
+  size_t page_size;
+  size_t q_len, kv_len, heads, kv_heads, head_dim;
+  float scale;
+  bool causal;
+};
+
+/* floats of workspace one attention kernel call needs */
+static inline size_t gllmk__attn_ws_floats(size_t group, size_t d) {
+  size_t rows = (size_t)GLLMK_ATTN_QB * group;
+  return rows * d * 2 + rows * GLLMK_ATTN_BK + (size_t)GLLMK_ATTN_BK * d + rows * 2 + d + 64;
+}
+
+#define GLLMK_KERNEL(name, ret, params) ret (*name) params;
+#define T float
+struct gllmk__kt_f32 {
+#include "kernels/kernels.def"
+};
+#undef T
+#define T gllmk_f16
+struct gllmk__kt_f16 {
+#include "kernels/kernels.def"
+};
+#undef T
+#define T gllmk_bf16
+struct gllmk__kt_bf16 {
+#include "kernels/kernels.def"
+};
+#undef T
+#undef GLLMK_KERNEL
+
+struct gllmk_kernels {
+  const char *name;           /* ISA token */
+  struct gllmk__kt_f32 f32;
+  struct gllmk__kt_f16 f16;
+  struct gllmk__kt_bf16 bf16;
+};
+
+#endif /* GLLMK_KERNELS_H */

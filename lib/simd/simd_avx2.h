@@ -1,0 +1,140 @@
+/* simd_avx2.h -- the primitive layer for AVX2 + FMA + F16C: 8 f32 lanes
+ * SPDX-License-Identifier: MIT
+ * Contract: see simd_scalar.h.  Tails use vmaskps loads/stores (f32) or a
+ * small local copy (f16/bf16), never touching memory past n.
+ */
+#ifndef GLLMK_SIMD_AVX2_H
+#define GLLMK_SIMD_AVX2_H
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef __m256 vf32;
+typedef __m256 vmask;
+#define VF32_LANES 8
+#define GLLMK_GEMM_MR 6
+#define GLLMK_GEMM_NRV 2
+#define SIMD_HAS_NATIVE_FMA 1
+
+static inline __m256i gllmk__avx2_tailmask(size_t n) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), idx);
+}
+
+/* ---- memory */
+static inline vf32 vf32_zero(void) { return _mm256_setzero_ps(); }
+static inline vf32 vf32_splat(float x) { return _mm256_set1_ps(x); }
+static inline vf32 vf32_loadu(const float *p) { return _mm256_loadu_ps(p); }
+static inline void vf32_storeu(float *p, vf32 v) { _mm256_storeu_ps(p, v); }
+static inline vf32 vf32_load_n(const float *p, size_t n) {
+  return _mm256_maskload_ps(p, gllmk__avx2_tailmask(n));
+}
+static inline vf32 vf32_load_n_or(const float *p, size_t n, float fill) {
+  __m256i m = gllmk__avx2_tailmask(n);
+  return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+static inline void vf32_store_n(float *p, size_t n, vf32 v) {
+  _mm256_maskstore_ps(p, gllmk__avx2_tailmask(n), v);
+}
+
+/* ---- conversions */
+static inline vf32 vf32_load_f16(const void *p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+static inline vf32 vf32_load_f16_n(const void *p, size_t n) {
+  uint16_t t[8] = {0};
+  memcpy(t, p, n * 2);
+  return vf32_load_f16(t);
+}
+static inline void vf32_store_f16(void *p, vf32 v) {
+  _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+static inline void vf32_store_f16_n(void *p, size_t n, vf32 v) {
+  uint16_t t[8];
+  vf32_store_f16(t, v);
+  memcpy(p, t, n * 2);
+}
+static inline vf32 vf32_load_bf16(const void *p) {
+  __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+static inline vf32 vf32_load_bf16_n(const void *p, size_t n) {
+  uint16_t t[8] = {0};
+  memcpy(t, p, n * 2);
+  return vf32_load_bf16(t);
+}
+static inline __m128i gllmk__avx2_to_bf16(vf32 v) {
+  __m256i u = _mm256_castps_si256(v);
+  __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  __m256i r = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), odd), 16);
+  __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));    /* quiet NaN */
+  __m256 nan = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+  r = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(r), _mm256_castsi256_ps(q), nan));
+  r = _mm256_and_si256(r, _mm256_set1_epi32(0xffff));
+  __m256i p = _mm256_packus_epi32(r, r);                  /* per 128-bit lane */
+  p = _mm256_permute4x64_epi64(p, 0x08);                  /* lanes 0 and 2 */
+  return _mm256_castsi256_si128(p);
+}
+static inline void vf32_store_bf16(void *p, vf32 v) {
+  _mm_storeu_si128((__m128i *)p, gllmk__avx2_to_bf16(v));
+}
+static inline void vf32_store_bf16_n(void *p, size_t n, vf32 v) {
+  uint16_t t[8];
+  vf32_store_bf16(t, v);
+  memcpy(p, t, n * 2);
+}
+
+/* ---- arithmetic */
+static inline vf32 vf32_add(vf32 a, vf32 b) { return _mm256_add_ps(a, b); }
+static inline vf32 vf32_sub(vf32 a, vf32 b) { return _mm256_sub_ps(a, b); }
+static inline vf32 vf32_mul(vf32 a, vf32 b) { return _mm256_mul_ps(a, b); }
+static inline vf32 vf32_div(vf32 a, vf32 b) { return _mm256_div_ps(a, b); }
+static inline vf32 vf32_fma(vf32 a, vf32 b, vf32 c) { return _mm256_fmadd_ps(a, b, c); }
+static inline vf32 vf32_neg(vf32 a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+static inline vf32 vf32_abs(vf32 a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+static inline vf32 vf32_max(vf32 a, vf32 b) { return _mm256_max_ps(a, b); }
+static inline vf32 vf32_min(vf32 a, vf32 b) { return _mm256_min_ps(a, b); }
+static inline vf32 vf32_sqrt(vf32 a) { return _mm256_sqrt_ps(a); }
+static inline vf32 vf32_copysign(vf32 mag, vf32 sgn) {
+  const __m256 s = _mm256_set1_ps(-0.0f);
+  return _mm256_or_ps(_mm256_andnot_ps(s, mag), _mm256_and_ps(s, sgn));
+}
+
+/* ---- reductions: (lo128 + hi128), then pairs */
+static inline float vf32_reduce_add(vf32 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+static inline float vf32_reduce_max(vf32 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/* ---- masks */
+static inline vmask vf32_lt(vf32 a, vf32 b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+static inline vmask vf32_le(vf32 a, vf32 b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+static inline vmask vf32_eq(vf32 a, vf32 b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+static inline vmask vf32_isnan(vf32 a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+static inline vmask vmask_or(vmask a, vmask b) { return _mm256_or_ps(a, b); }
+static inline vmask vmask_and(vmask a, vmask b) { return _mm256_and_ps(a, b); }
+static inline int vmask_any(vmask m) { return _mm256_movemask_ps(m) != 0; }
+static inline vf32 vf32_select(vmask m, vf32 a, vf32 b) { return _mm256_blendv_ps(b, a, m); }
+
+/* ---- exponent helpers */
+static inline vf32 vf32_round(vf32 x) {
+  return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+static inline vf32 vf32_pow2i(vf32 n) {
+  __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+}
+
+static inline void vf32_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
+
+#endif /* GLLMK_SIMD_AVX2_H */

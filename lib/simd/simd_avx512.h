@@ -1,0 +1,133 @@
+/* simd_avx512.h -- the primitive layer for AVX-512 F/BW/DQ/VL: 16 f32 lanes
+ * SPDX-License-Identifier: MIT
+ * Contract: see simd_scalar.h.  Tails use opmask loads and stores, which never
+ * touch memory past n (gcc 12's ASan does not see them: tests force every ISA).
+ */
+#ifndef GLLMK_SIMD_AVX512_H
+#define GLLMK_SIMD_AVX512_H
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef __m512 vf32;
+typedef __mmask16 vmask;
+#define VF32_LANES 16
+#define GLLMK_GEMM_MR 12
+#define GLLMK_GEMM_NRV 2
+#define SIMD_HAS_NATIVE_FMA 1
+
+static inline __mmask16 gllmk__avx512_tailmask(size_t n) {
+  return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+}
+
+/* ---- memory */
+static inline vf32 vf32_zero(void) { return _mm512_setzero_ps(); }
+static inline vf32 vf32_splat(float x) { return _mm512_set1_ps(x); }
+static inline vf32 vf32_loadu(const float *p) { return _mm512_loadu_ps(p); }
+static inline void vf32_storeu(float *p, vf32 v) { _mm512_storeu_ps(p, v); }
+static inline vf32 vf32_load_n(const float *p, size_t n) {
+  return _mm512_maskz_loadu_ps(gllmk__avx512_tailmask(n), p);
+}
+static inline vf32 vf32_load_n_or(const float *p, size_t n, float fill) {
+  return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), gllmk__avx512_tailmask(n), p);
+}
+static inline void vf32_store_n(float *p, size_t n, vf32 v) {
+  _mm512_mask_storeu_ps(p, gllmk__avx512_tailmask(n), v);
+}
+
+/* ---- conversions */
+static inline vf32 vf32_load_f16(const void *p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+static inline vf32 vf32_load_f16_n(const void *p, size_t n) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(gllmk__avx512_tailmask(n), p));
+}
+static inline void vf32_store_f16(void *p, vf32 v) {
+  _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+static inline void vf32_store_f16_n(void *p, size_t n, vf32 v) {
+  _mm256_mask_storeu_epi16(p, gllmk__avx512_tailmask(n), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+static inline vf32 vf32_load_bf16(const void *p) {
+  __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+static inline vf32 vf32_load_bf16_n(const void *p, size_t n) {
+  __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(gllmk__avx512_tailmask(n), p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+static inline __m256i gllmk__avx512_to_bf16(vf32 v) {
+  __m512i u = _mm512_castps_si512(v);
+  __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), odd), 16);
+  __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
+  return _mm512_cvtepi32_epi16(r);
+}
+static inline void vf32_store_bf16(void *p, vf32 v) {
+  _mm256_storeu_si256((__m256i *)p, gllmk__avx512_to_bf16(v));
+}
+static inline void vf32_store_bf16_n(void *p, size_t n, vf32 v) {
+  _mm256_mask_storeu_epi16(p, gllmk__avx512_tailmask(n), gllmk__avx512_to_bf16(v));
+}
+
+/* ---- arithmetic */
+static inline vf32 vf32_add(vf32 a, vf32 b) { return _mm512_add_ps(a, b); }
+static inline vf32 vf32_sub(vf32 a, vf32 b) { return _mm512_sub_ps(a, b); }
+static inline vf32 vf32_mul(vf32 a, vf32 b) { return _mm512_mul_ps(a, b); }
+static inline vf32 vf32_div(vf32 a, vf32 b) { return _mm512_div_ps(a, b); }
+static inline vf32 vf32_fma(vf32 a, vf32 b, vf32 c) { return _mm512_fmadd_ps(a, b, c); }
+static inline vf32 vf32_neg(vf32 a) {
+  return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(INT32_MIN)));
+}
+static inline vf32 vf32_abs(vf32 a) { return _mm512_abs_ps(a); }
+static inline vf32 vf32_max(vf32 a, vf32 b) { return _mm512_max_ps(a, b); }
+static inline vf32 vf32_min(vf32 a, vf32 b) { return _mm512_min_ps(a, b); }
+static inline vf32 vf32_sqrt(vf32 a) { return _mm512_sqrt_ps(a); }
+static inline vf32 vf32_copysign(vf32 mag, vf32 sgn) {
+  /* ternary logic: (sgn & signmask) | (mag & ~signmask) */
+  return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_set1_epi32(INT32_MIN),
+      _mm512_castps_si512(sgn), _mm512_castps_si512(mag), 0xca));
+}
+
+/* ---- reductions: halves, then quarters, then pairs */
+static inline float vf32_reduce_add(vf32 v) {
+  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+static inline float vf32_reduce_max(vf32 v) {
+  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/* ---- masks */
+static inline vmask vf32_lt(vf32 a, vf32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+static inline vmask vf32_le(vf32 a, vf32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+static inline vmask vf32_eq(vf32 a, vf32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+static inline vmask vf32_isnan(vf32 a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+static inline vmask vmask_or(vmask a, vmask b) { return (vmask)(a | b); }
+static inline vmask vmask_and(vmask a, vmask b) { return (vmask)(a & b); }
+static inline int vmask_any(vmask m) { return m != 0; }
+static inline vf32 vf32_select(vmask m, vf32 a, vf32 b) { return _mm512_mask_blend_ps(m, b, a); }
+
+/* ---- exponent helpers */
+static inline vf32 vf32_round(vf32 x) {
+  return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+static inline vf32 vf32_pow2i(vf32 n) {
+  __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+}
+
+static inline void vf32_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
+
+#endif /* GLLMK_SIMD_AVX512_H */

@@ -1,0 +1,91 @@
+/* simd_scalar.h -- the primitive layer for the scalar ISA: one f32 lane
+ * SPDX-License-Identifier: MIT
+ *
+ * Contract of every simd_<isa>.h (templates use nothing else):
+ *   vf32, VF32_LANES, vmask                      vector of f32 lanes, lane mask
+ *   vf32_zero/splat/loadu/storeu                 full-vector memory access, no alignment
+ *   vf32_load_n(p,n) / _load_n_or(p,n,fill) / vf32_store_n(p,n,v)
+ *                                                0 <= n <= LANES lanes; never touch p[n..]
+ *   vf32_load_f16[_n] / vf32_store_f16[_n], same for bf16  convert on access (RNE)
+ *   add sub mul div fma(a,b,c)=a*b+c neg abs max min sqrt
+ *                                                max/min(a,b): b when either is NaN (x86 rule)
+ *   vf32_reduce_add (fixed tree, lane 0 first) / vf32_reduce_max
+ *   vf32_lt/le/eq/isnan -> vmask; vmask_or/and; vmask_any; vf32_select(m,a,b) = m ? a : b
+ *   vf32_round (nearest-even, |x| < 2^22), vf32_pow2i(n) = 2^n for integral n in [-126,127]
+ *   vf32_copysign(mag, sgn), vf32_prefetch(p)
+ * Tuning: GLLMK_GEMM_MR, GLLMK_GEMM_NRV (B vectors per micro-tile row).
+ */
+#ifndef GLLMK_SIMD_SCALAR_H
+#define GLLMK_SIMD_SCALAR_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "simd/fp16.h"
+
+typedef float vf32;
+typedef int vmask;
+#define VF32_LANES 1
+#define GLLMK_GEMM_MR 4
+#define GLLMK_GEMM_NRV 4
+#define SIMD_HAS_NATIVE_FMA 0
+
+/* ---- memory */
+static inline vf32 vf32_zero(void) { return 0.0f; }
+static inline vf32 vf32_splat(float x) { return x; }
+static inline vf32 vf32_loadu(const float *p) { return *p; }
+static inline void vf32_storeu(float *p, vf32 v) { *p = v; }
+static inline vf32 vf32_load_n_or(const float *p, size_t n, float fill) { return n ? *p : fill; }
+static inline vf32 vf32_load_n(const float *p, size_t n) { return n ? *p : 0.0f; }
+static inline void vf32_store_n(float *p, size_t n, vf32 v) { if (n) *p = v; }
+
+/* ---- conversions */
+static inline vf32 vf32_load_f16(const void *p) { uint16_t h; memcpy(&h, p, 2); return gllmk__h2f(h); }
+static inline vf32 vf32_load_f16_n(const void *p, size_t n) { return n ? vf32_load_f16(p) : 0.0f; }
+static inline void vf32_store_f16(void *p, vf32 v) { uint16_t h = gllmk__f2h(v); memcpy(p, &h, 2); }
+static inline void vf32_store_f16_n(void *p, size_t n, vf32 v) { if (n) vf32_store_f16(p, v); }
+static inline vf32 vf32_load_bf16(const void *p) { uint16_t h; memcpy(&h, p, 2); return gllmk__bf2f(h); }
+static inline vf32 vf32_load_bf16_n(const void *p, size_t n) { return n ? vf32_load_bf16(p) : 0.0f; }
+static inline void vf32_store_bf16(void *p, vf32 v) { uint16_t h = gllmk__f2bf(v); memcpy(p, &h, 2); }
+static inline void vf32_store_bf16_n(void *p, size_t n, vf32 v) { if (n) vf32_store_bf16(p, v); }
+
+/* ---- arithmetic */
+static inline vf32 vf32_add(vf32 a, vf32 b) { return a + b; }
+static inline vf32 vf32_sub(vf32 a, vf32 b) { return a - b; }
+static inline vf32 vf32_mul(vf32 a, vf32 b) { return a * b; }
+static inline vf32 vf32_div(vf32 a, vf32 b) { return a / b; }
+/* no FMA instruction in the baseline: a*b+c rounded twice, like the plain C a reader expects */
+static inline vf32 vf32_fma(vf32 a, vf32 b, vf32 c) { return a * b + c; }
+static inline vf32 vf32_neg(vf32 a) { return -a; }
+static inline vf32 vf32_abs(vf32 a) { return fabsf(a); }
+static inline vf32 vf32_max(vf32 a, vf32 b) { return a > b ? a : b; }
+static inline vf32 vf32_min(vf32 a, vf32 b) { return a < b ? a : b; }
+static inline vf32 vf32_sqrt(vf32 a) { return sqrtf(a); }
+static inline vf32 vf32_copysign(vf32 mag, vf32 sgn) { return copysignf(mag, sgn); }
+
+/* ---- reductions */
+static inline float vf32_reduce_add(vf32 v) { return v; }
+static inline float vf32_reduce_max(vf32 v) { return v; }
+
+/* ---- masks */
+static inline vmask vf32_lt(vf32 a, vf32 b) { return a < b; }
+static inline vmask vf32_le(vf32 a, vf32 b) { return a <= b; }
+static inline vmask vf32_eq(vf32 a, vf32 b) { return a == b; }
+static inline vmask vf32_isnan(vf32 a) { return a != a; }
+static inline vmask vmask_or(vmask a, vmask b) { return a | b; }
+static inline vmask vmask_and(vmask a, vmask b) { return a & b; }
+static inline int vmask_any(vmask m) { return m != 0; }
+static inline vf32 vf32_select(vmask m, vf32 a, vf32 b) { return m ? a : b; }
+
+/* ---- exponent helpers */
+static inline vf32 vf32_round(vf32 x) {   /* nearest-even via the 1.5*2^23 trick */
+  return (x + 12582912.0f) - 12582912.0f;  /* exact for |x| < 2^22 without -ffast-math */
+}
+static inline vf32 vf32_pow2i(vf32 n) {
+  return gllmk__bits_f32((uint32_t)((int32_t)n + 127) << 23);
+}
+
+static inline void vf32_prefetch(const void *p) { (void)p; }
+
+#endif /* GLLMK_SIMD_SCALAR_H */

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+# gen-api.py -- generate the Table A API headers from one list of operators
+# SPDX-License-Identifier: MIT
+#
+# Writes include/gllmk/ops.h (declarations + docs), include/gllmk/generic.h
+# (C11 _Generic macros), include/gllmk/backend_ops.h (per-precision function
+# tables) and lib/core/cpu_ops.c (the CPU backend's tables).  Run by hand after
+# editing OPS; the outputs are committed.  Usage: tools/gen-api.py [srcdir]
+import os, sys
+
+# (name, doc, params).  In params "T" is the element type; "sel" marks the
+# argument _Generic selects on (the first T pointer when not given).
+OPS = [
+ ("vec_dot", "Dot product: *result = sum(a[i] * b[i]), accumulated in f32 (0 when n == 0).",
+  "const T *a, const T *b, size_t n, float *result"),
+ ("vec_add", "Elementwise out[i] = a[i] + b[i]; out may alias a or b.",
+  "const T *a, const T *b, T *out, size_t n"),
+ ("vec_sub", "Elementwise out[i] = a[i] - b[i]; out may alias a or b.",
+  "const T *a, const T *b, T *out, size_t n"),
+ ("vec_mul", "Elementwise out[i] = a[i] * b[i]; out may alias a or b.",
+  "const T *a, const T *b, T *out, size_t n"),
+ ("vec_scale", "In place x[i] = s * x[i].",
+  "T *x, float s, size_t n"),
+ ("vec_axpy", "In place y[i] = y[i] + a * x[i]; x must not overlap y unless x == y.",
+  "T *y, float a, const T *x, size_t n"),
+ ("vec_sum", "*result = sum(x[i]) (0 when n == 0).",
+  "const T *x, size_t n, float *result"),
+ ("vec_max", "*result = max(x[i]); NaN if any element is NaN; n must be >= 1.",
+  "const T *x, size_t n, float *result"),
+ ("vec_sum_squares", "*result = sum(x[i]^2) (0 when n == 0).",
+  "const T *x, size_t n, float *result"),
+ ("gemv", "y[m] = A[m x n] . x[n], A row-major.",
+  "const T *A, const T *x, T *y, size_t m, size_t n"),
+ ("gemm", "C[m x n] = A[m x k] . B[k x n], all row-major; C must not overlap A or B.",
+  "const T *A, const T *B, T *C, size_t m, size_t n, size_t k"),
+ ("gemm_bias", "C[m x n] = A[m x k] . B[k x n] + bias[n] on every row.",
+  "const T *A, const T *B, const T *bias, T *C, size_t m, size_t n, size_t k"),
+ ("silu", "out[i] = x[i] * sigmoid(x[i]); out may alias x.",
+  "const T *x, T *out, size_t n"),
+ ("gelu", "Exact GELU: out[i] = x[i]/2 * (1 + erf(x[i]/sqrt(2))); out may alias x.",
+  "const T *x, T *out, size_t n"),
+ ("relu", "out[i] = max(0, x[i]) (NaN stays NaN); out may alias x.",
+  "const T *x, T *out, size_t n"),
+ ("tanh", "out[i] = tanh(x[i]); out may alias x.",
+  "const T *x, T *out, size_t n"),
+ ("exp", "out[i] = e^x[i] (overflow gives +inf, underflow 0 or a denormal); out may alias x.",
+  "const T *x, T *out, size_t n"),
+ ("swiglu", "out[i] = silu(gate[i]) * up[i]; out may alias gate or up.",
+  "const T *gate, const T *up, T *out, size_t n"),
+ ("softmax", "Row-wise softmax of x[rows x n], max-subtracted; out may alias x.",
+  "const T *x, T *out, size_t rows, size_t n"),
+ ("rms_norm", "out = x / sqrt(mean(x^2) + eps) * w per row of x[rows x n]; w[n]; out may alias x.",
+  "const T *x, const T *w, T *out, size_t rows, size_t n, float eps"),
+ ("layer_norm", "out = (x - mean) / sqrt(var + eps) * gamma + beta per row; out may alias x.",
+  "const T *x, const T *gamma, const T *beta, T *out, size_t rows, size_t n, float eps"),
+ ("rope", "Rotary embedding in place on qk[seq x heads x head_dim] with cos/sin[seq x rotary_dim/2]:"
+  " the first rotary_dim dims of each head are rotated, as pairs (2i, 2i+1) when interleaved,"
+  " else (i, i + rotary_dim/2).  rotary_dim must be even and <= head_dim.",
+  "T *qk, const T *cos, const T *sin, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved"),
+ ("rope_with_pos", "As gllmk_rope_*, but token t uses row pos + t of cos/sin (which must hold pos + seq rows).",
+  "T *qk, const T *cos, const T *sin, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos"),
+ ("embedding_lookup", "out[i x hidden] = table[ids[i] x hidden]; an id >= vocab is GLLMK_E_INVAL (nothing written).",
+  "const uint32_t *ids, size_t n_ids, const T *sel:table, size_t vocab, size_t hidden, T *out"),
+ ("flash_attention", "out = softmax(scale . q k^T) v, one pass with online softmax.  q/out [q_len x heads x head_dim],"
+  " k/v [kv_len x kv_heads x head_dim]; heads %% kv_heads == 0 (GQA/MQA: query head h reads kv head"
+  " h / (heads/kv_heads)); causal aligns the last query with the last key (query i sees keys"
+  " <= i + kv_len - q_len; a query that sees no key gets zeros).  out must not overlap the inputs.",
+  "const T *q, const T *k, const T *v, T *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal"),
+ ("flash_attention_paged", "Causal attention of the last seq of cache_len tokens over a paged KV cache."
+  "  k_cache/v_cache [n_pages x page_size x kv_heads x head_dim]; logical token t lives in page"
+  " page_table[t / page_size] at slot t %% page_size; page_table has ceil(cache_len / page_size)"
+  " entries, each < n_pages.  q/out [seq x heads x head_dim].",
+  "const T *q, const T *k_cache, const T *v_cache, const uint32_t *page_table, T *out, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, float scale"),
+ ("fused_qkv_rope", "q = x.wq^T, k = x.wk^T, v = x.wv^T, then rope (rows pos..pos+seq-1 of cos/sin) on q and k."
+  "  x [seq x hidden]; wq [heads*head_dim x hidden]; wk, wv [kv_heads*head_dim x hidden];"
+  " q [seq x heads x head_dim]; k, v [seq x kv_heads x head_dim].",
+  "const T *x, const T *wq, const T *wk, const T *wv, const T *cos, const T *sin, T *q, T *k, T *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos"),
+ ("fused_gate_up_swiglu", "out[m x n] = silu(x.w_gate^T) * (x.w_up^T); x [m x k], w_gate/w_up [n x k].",
+  "const T *x, const T *w_gate, const T *w_up, T *out, size_t m, size_t n, size_t k"),
+ ("fused_ffn", "out = residual + (silu(x.w_gate^T) * (x.w_up^T)).w_down^T; x, residual, out [m x hidden];"
+  " w_gate/w_up [ffn x hidden]; w_down [hidden x ffn].  residual may be NULL (zero) and out may alias it.",
+  "const T *x, const T *w_gate, const T *w_up, const T *w_down, const T *residual, T *out, size_t m, size_t hidden, size_t ffn"),
+ ("fused_ffn_rmsnorm", "s = residual + ffn(x) (as gllmk_fused_ffn_*), out = rms_norm(s, norm_w, eps); s is written to"
+  " sum_out unless it is NULL.  out and sum_out may alias residual.",
+  "const T *x, const T *w_gate, const T *w_up, const T *w_down, const T *residual, const T *norm_w, T *out, T *sum_out, size_t m, size_t hidden, size_t ffn, float eps"),
+ ("fused_linear_residual_rmsnorm", "s = x.w^T + residual, out = rms_norm(s, norm_w, eps); x [m x k], w [n x k],"
+  " residual/out/sum_out [m x n]; s is written to sum_out unless NULL.  out and sum_out may alias residual.",
+  "const T *x, const T *w, const T *residual, const T *norm_w, T *out, T *sum_out, size_t m, size_t n, size_t k, float eps"),
+ ("fused_linear_bias_residual_rmsnorm", "s = x.w^T + bias + residual, out = rms_norm(s, norm_w, eps); bias [n];"
+  " otherwise as gllmk_fused_linear_residual_rmsnorm_*.",
+  "const T *x, const T *w, const T *bias, const T *residual, const T *norm_w, T *out, T *sum_out, size_t m, size_t n, size_t k, float eps"),
+]
+
+TYPES = [("f32", "float"), ("f16", "gllmk_f16"), ("bf16", "gllmk_bf16")]
+
+def params(spec, ctype):
+    out, sel = [], None
+    for p in spec.split(", "):
+        p = p.strip()
+        if "sel:" in p:
+            p = p.replace("sel:", ""); sel = p.split()[-1].lstrip("*")
+        name = p.split()[-1].lstrip("*")
+        if sel is None and "T *" in p: sel = name
+        out.append((p.replace("T *", ctype + " *"), name))
+    return out, sel
+
+BANNER = "do not edit: generated by tools/gen-api.py from its OPS list"
+
+def ops_h():
+    L = ["/* gllmk/ops.h -- Table A floating-point operators, f32/f16/bf16", " * SPDX-License-Identifier: MIT",
+         " * " + BANNER + ".", " *",
+         " * Every function validates its arguments and returns GLLMK_OK or a negative",
+         " * gllmk_status without touching memory when an argument is bad: a NULL",
+         " * pointer where data is needed (NULL is accepted when the size makes the",
+         " * buffer empty), sizes whose products overflow size_t (GLLMK_E_OVERFLOW), and",
+         " * inconsistent shapes (GLLMK_E_INVAL).  Arithmetic is f32; f16/bf16 inputs",
+         " * are widened on load and results rounded to nearest-even on store.", " */",
+         "#ifndef GLLMK_OPS_H", "#define GLLMK_OPS_H", "", "#include <gllmk/types.h>", "",
+         "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
+    for name, doc, spec in OPS:
+        L.append("/** " + doc.replace("%%", "%") + " */")
+        for tn, ct in TYPES:
+            ps, _ = params(spec, ct)
+            L.append("GLLMK_API gllmk_status gllmk_%s_%s(%s);" % (name, tn, ", ".join(p for p, _ in ps)))
+        L.append("")
+    L += ["#ifdef __cplusplus", "}", "#endif", "#endif /* GLLMK_OPS_H */", ""]
+    return "\n".join(L)
+
+def generic_h():
+    L = ["/* gllmk/generic.h -- C11 _Generic front ends: gllmk_<op>(...) picks the", " * _f32/_f16/_bf16 variant from the element pointer type at compile time.",
+         " * SPDX-License-Identifier: MIT", " * " + BANNER + ".", " */",
+         "#ifndef GLLMK_GENERIC_H", "#define GLLMK_GENERIC_H", "",
+         "#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L", "",
+         "#define GLLMK__GENERIC(op, p) _Generic((p), \\",
+         "    float *: gllmk_##op##_f32, const float *: gllmk_##op##_f32, \\",
+         "    gllmk_f16 *: gllmk_##op##_f16, const gllmk_f16 *: gllmk_##op##_f16, \\",
+         "    gllmk_bf16 *: gllmk_##op##_bf16, const gllmk_bf16 *: gllmk_##op##_bf16)", ""]
+    for name, doc, spec in OPS:
+        ps, sel = params(spec, "T")
+        names = [n for _, n in ps]
+        L.append("#define gllmk_%s(%s) GLLMK__GENERIC(%s, %s)(%s)" % (name, ", ".join(names), name, sel, ", ".join(names)))
+    L += ["", "#endif /* C11 */", "#endif /* GLLMK_GENERIC_H */", ""]
+    return "\n".join(L)
+
+def backend_ops_h():
+    L = ["/* gllmk/backend_ops.h -- per-precision operator tables a backend implements", " * SPDX-License-Identifier: MIT",
+         " * " + BANNER + ".", " *",
+         " * Members have the signatures of the gllmk_<op>_<dtype> functions; element",
+         " * pointers are addresses inside buffers of the backend that gave the table",
+         " * (gllmk_buffer_data()); scalar results (float *result) are host memory.", " */",
+         "#ifndef GLLMK_BACKEND_OPS_H", "#define GLLMK_BACKEND_OPS_H", "", "#include <gllmk/types.h>", ""]
+    for tn, ct in TYPES:
+        L.append("/** Table A operators on %s elements. */" % ct)
+        L.append("typedef struct gllmk_ops_%s {" % tn)
+        for name, doc, spec in OPS:
+            ps, _ = params(spec, ct)
+            L.append("  gllmk_status (*%s)(%s);" % (name, ", ".join(p for p, _ in ps)))
+        L.append("} gllmk_ops_%s;" % tn)
+        L.append("")
+    L += ["#endif /* GLLMK_BACKEND_OPS_H */", ""]
+    return "\n".join(L)
+
+def cpu_ops_c():
+    L = ["/* cpu_ops.c -- the CPU backend's operator tables: the public functions", " * SPDX-License-Identifier: MIT",
+         " * " + BANNER + ".", " */", '#include "internal.h"', ""]
+    for tn, ct in TYPES:
+        L.append("const gllmk_ops_%s gllmk__cpu_ops_%s = {" % (tn, tn))
+        for name, doc, spec in OPS:
+            L.append("  .%s = gllmk_%s_%s," % (name, name, tn))
+        L.append("};")
+        L.append("")
+    return "\n".join(L)
+
+def symbols_txt():
+    return "".join("gllmk_%s_%s\n" % (n, tn) for n, _, _ in OPS for tn, _ in TYPES)
+
+if __name__ == "__main__":
+    top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
+    for path, text in [("include/gllmk/ops.h", ops_h()), ("include/gllmk/generic.h", generic_h()),
+                       ("include/gllmk/backend_ops.h", backend_ops_h()), ("lib/core/cpu_ops.c", cpu_ops_c()),
+                       ("tests/table_a_symbols.txt", symbols_txt())]:
+        with open(os.path.join(top, path), "w") as f:
+            f.write(text)
+    print("%d operators, %d functions" % (len(OPS), 3 * len(OPS)))
