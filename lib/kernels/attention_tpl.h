@@ -68,20 +68,29 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
       GLLMK_KNAME(to_f32, TN)(d, GLLMK_LOCAL(attn_row)(a, kb, j0 + jj, kvh), tmp);
       for (size_t p = 0; p < d; p++) Kt[p * BK + jj] = tmp[p];
     }
+    /* S = Q Kt for two rows at a time: 2 x BK/L accumulators share each Kt load */
+    for (size_t r = 0; r < rows; r += 2) {
+      const float *Q0 = Q + r * d, *Q1 = r + 1 < rows ? Q0 + d : Q0;
+      vf32 s0[BK / L], s1[BK / L];
+      for (size_t v = 0; v < BK / L; v++) s0[v] = s1[v] = vf32_zero();
+      for (size_t p = 0; p < d; p++) {
+        vf32 a0 = vf32_splat(Q0[p]), a1 = vf32_splat(Q1[p]);
+        const float *kt = Kt + p * BK;
+        for (size_t v = 0; v < BK / L; v++) {
+          vf32 kv = vf32_loadu(kt + v * L);
+          s0[v] = vf32_fma(a0, kv, s0[v]);
+          s1[v] = vf32_fma(a1, kv, s1[v]);
+        }
+      }
+      for (size_t v = 0; v < BK / L; v++) vf32_storeu(S + r * BK + v * L, s0[v]);
+      if (r + 1 < rows)
+        for (size_t v = 0; v < BK / L; v++) vf32_storeu(S + (r + 1) * BK + v * L, s1[v]);
+    }
     for (size_t r = 0; r < rows; r++) {
       size_t e = lim[r / g];
       if (e <= j0) continue;                        /* this row sees no key of the block */
       size_t nb = e - j0 < bk ? e - j0 : bk;        /* keys of the block this row sees */
-      const float *Qr = Q + r * d;
       float *Sr = S + r * BK;
-      vf32 acc[BK / L];
-      for (size_t v = 0; v < BK / L; v++) acc[v] = vf32_zero();
-      for (size_t p = 0; p < d; p++) {
-        vf32 qp = vf32_splat(Qr[p]);
-        const float *kt = Kt + p * BK;
-        for (size_t v = 0; v < BK / L; v++) acc[v] = vf32_fma(qp, vf32_loadu(kt + v * L), acc[v]);
-      }
-      for (size_t v = 0; v < BK / L; v++) vf32_storeu(Sr + v * L, acc[v]);
       float mb = GLLMK_KNAME_(max, f32, GLLMK_ISA)(nb, Sr);
       float mnew = mb > M[r] ? mb : M[r];
       if (mb != mb) mnew = mb;                      /* NaN scores poison the row, as in the reference */
@@ -101,18 +110,35 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
       }
       Lsum[r] = Lsum[r] * alpha + vf32_reduce_add(ps);
       M[r] = mnew;
+      /* O = alpha O + P V: eight, then four, then one vector of d at a time, so
+       * independent accumulators hide the FMA latency */
       float *Or = O + r * d;
       vf32 va = vf32_splat(alpha);
-      for (size_t p = 0; p < d; p += L) {
+      size_t p = 0;
+      for (; p + 8 * L <= d; p += 8 * L) {
+        vf32 o[8];
+        for (int c = 0; c < 8; c++) o[c] = vf32_mul(vf32_loadu(Or + p + c * L), va);
+        for (size_t k = 0; k < nb; k++) {
+          vf32 w = vf32_splat(Sr[k]);
+          const T *vr = vrow[k] + p;
+          for (int c = 0; c < 8; c++) o[c] = vf32_fma(w, VLOAD(vr + c * L), o[c]);
+        }
+        for (int c = 0; c < 8; c++) vf32_storeu(Or + p + c * L, o[c]);
+      }
+      for (; p + 4 * L <= d; p += 4 * L) {
+        vf32 o[4];
+        for (int c = 0; c < 4; c++) o[c] = vf32_mul(vf32_loadu(Or + p + c * L), va);
+        for (size_t k = 0; k < nb; k++) {
+          vf32 w = vf32_splat(Sr[k]);
+          const T *vr = vrow[k] + p;
+          for (int c = 0; c < 4; c++) o[c] = vf32_fma(w, VLOAD(vr + c * L), o[c]);
+        }
+        for (int c = 0; c < 4; c++) vf32_storeu(Or + p + c * L, o[c]);
+      }
+      for (; p < d; p += L) {
         size_t c = d - p < L ? d - p : L;
         vf32 o = vf32_mul(vf32_load_n(Or + p, c), va);
-        if (c == L) {
-          for (size_t k = 0; k < nb; k++)
-            o = vf32_fma(vf32_splat(Sr[k]), VLOAD(vrow[k] + p), o);
-        } else {
-          for (size_t k = 0; k < nb; k++)
-            o = vf32_fma(vf32_splat(Sr[k]), VLOAD_N(vrow[k] + p, c), o);
-        }
+        for (size_t k = 0; k < nb; k++) o = vf32_fma(vf32_splat(Sr[k]), VLOAD_N(vrow[k] + p, c), o);
         vf32_store_n(Or + p, c, o);
       }
     }
