@@ -171,6 +171,24 @@ def cpu_ops_c():
         L.append("")
     return "\n".join(L)
 
+def operators_md():
+    L = ["# gllmk operators (Table A)", "", "<!-- " + BANNER + " -->", "",
+         "Every operator exists as `gllmk_<op>_f32`, `_f16` and `_bf16` (T = `float`, `gllmk_f16`,",
+         "`gllmk_bf16`), returns `gllmk_status`, and validates its arguments before touching memory",
+         "(see `include/gllmk/ops.h`). In C11, `gllmk_<op>(...)` picks the variant from the pointer type.",
+         "Matrices are row-major and contiguous; weights are W[out x in]. Arithmetic is f32.", ""]
+    for name, doc, spec in OPS:
+        ps, _ = params(spec, "T")
+        L.append("## `%s`" % name)
+        L.append("")
+        L.append("```c")
+        L.append("gllmk_status gllmk_%s_<dtype>(%s);" % (name, ", ".join(p for p, _ in ps)))
+        L.append("```")
+        L.append("")
+        L.append(doc.replace("%%", "%"))
+        L.append("")
+    return "\n".join(L)
+
 def symbols_txt():
     return "".join("gllmk_%s_%s\n" % (n, tn) for n, _, _ in OPS for tn, _ in TYPES)
 
@@ -178,7 +196,8 @@ if __name__ == "__main__":
     top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
     for path, text in [("include/gllmk/ops.h", ops_h()), ("include/gllmk/generic.h", generic_h()),
                        ("include/gllmk/backend_ops.h", backend_ops_h()), ("lib/core/cpu_ops.c", cpu_ops_c()),
-                       ("tests/table_a_symbols.txt", symbols_txt())]:
+                       ("tests/table_a_symbols.txt", symbols_txt()),
+                       ("doc/operators.md", operators_md())]:
         with open(os.path.join(top, path), "w") as f:
             f.write(text)
     print("%d operators, %d functions" % (len(OPS), 3 * len(OPS)))
