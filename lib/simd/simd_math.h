@@ -14,14 +14,18 @@
 #ifndef GLLMK_SIMD_MATH_H
 #define GLLMK_SIMD_MATH_H
 
-/* e^(hi + lo) with |lo| << |hi|: Cephes expf range reduction (ln2 in two parts) */
+/* e^(hi + lo), lo a small correction to hi (|lo| < 8): Cephes expf range
+ * reduction (ln2 in two parts), 2^n applied in two factors so that denormal
+ * results are kept; the sum decides overflow (+inf) and underflow (0). */
 static inline vf32 gllmk__vexp_hl(vf32 hi, vf32 lo) {
-  vmask nan = vmask_or(vf32_isnan(hi), vf32_isnan(lo));
+  vf32 sum = vf32_add(hi, lo);
   vf32 x = vf32_min(vf32_max(hi, vf32_splat(-104.0f)), vf32_splat(89.0f));
-  vf32 n = vf32_round(vf32_mul(vf32_add(x, lo), vf32_splat(1.44269504088896341f)));
+  vf32 l = vf32_min(vf32_max(lo, vf32_splat(-8.0f)), vf32_splat(8.0f));
+  vf32 n = vf32_round(vf32_mul(vf32_add(x, l), vf32_splat(1.44269504088896341f)));
+  n = vf32_min(vf32_max(n, vf32_splat(-150.0f)), vf32_splat(129.0f));
   vf32 r = vf32_fma(n, vf32_splat(-0.693359375f), x);
   r = vf32_fma(n, vf32_splat(2.12194440e-4f), r);
-  r = vf32_add(r, lo);
+  r = vf32_add(r, l);
   vf32 p = vf32_splat(1.9875691500e-4f);
   p = vf32_fma(p, r, vf32_splat(1.3981999507e-3f));
   p = vf32_fma(p, r, vf32_splat(8.3334519073e-3f));
@@ -30,11 +34,12 @@ static inline vf32 gllmk__vexp_hl(vf32 hi, vf32 lo) {
   p = vf32_fma(p, r, vf32_splat(5.0000001201e-1f));
   vf32 r2 = vf32_mul(r, r);
   vf32 y = vf32_add(vf32_fma(p, r2, r), vf32_splat(1.0f));
-  /* 2^n in two factors so that n in [-150, 129] stays representable */
   vf32 n1 = vf32_round(vf32_mul(n, vf32_splat(0.5f)));
   vf32 n2 = vf32_sub(n, n1);
   y = vf32_mul(vf32_mul(y, vf32_pow2i(n1)), vf32_pow2i(n2));
-  return vf32_select(nan, vf32_add(hi, lo), y);
+  y = vf32_select(vf32_lt(sum, vf32_splat(-104.0f)), vf32_zero(), y);
+  y = vf32_select(vf32_lt(vf32_splat(89.0f), sum), vf32_splat(INFINITY), y);
+  return vf32_select(vf32_isnan(sum), sum, y);
 }
 
 static inline vf32 vf32_exp(vf32 x) { return gllmk__vexp_hl(x, vf32_zero()); }
@@ -54,10 +59,13 @@ static inline vf32 vf32_tanh(vf32 x) {
   return vf32_select(vf32_lt(ax, vf32_splat(0.625f)), small, big);
 }
 
+/* x sigmoid(x) with e = e^-|x|, which never overflows: x/(1+e) for x >= 0,
+ * x e/(1+e) below, so the results down to the denormals are kept */
 static inline vf32 vf32_silu(vf32 x) {
-  vf32 e = vf32_exp(vf32_neg(x));
-  vf32 y = vf32_div(x, vf32_add(vf32_splat(1.0f), e));
-  /* -inf / +inf would be NaN; the limit is -0 */
+  vf32 e = vf32_exp(vf32_neg(vf32_abs(x)));
+  vf32 num = vf32_select(vf32_lt(x, vf32_zero()), vf32_mul(x, e), x);
+  vf32 y = vf32_div(num, vf32_add(vf32_splat(1.0f), e));
+  /* -inf * 0 would be NaN; the limit is -0 */
   return vf32_select(vf32_eq(x, vf32_splat(-INFINITY)), vf32_splat(-0.0f), y);
 }
 
@@ -85,9 +93,9 @@ static inline vf32 vf32_gelu(vf32 x) {
   vf32 pos = vf32_sub(x, vf32_mul(half_x, erfc));           /* x (1 - erfc/2) */
   vf32 neg = vf32_mul(half_x, erfc);                         /* x/2 erfc(|x|/sqrt 2) */
   vf32 y = vf32_select(vf32_lt(x, vf32_zero()), neg, pos);
-  /* +-inf: x*erfc would be inf*0 */
-  y = vf32_select(vf32_eq(ax, vf32_splat(INFINITY)), vf32_select(vf32_lt(x, vf32_zero()), vf32_splat(-0.0f), x), y);
-  return y;
+  /* |x| >= 15: erfc(|x|/sqrt 2) < 2^-150 so gelu is x or -0 (and x^2 may overflow) */
+  vf32 big = vf32_select(vf32_lt(x, vf32_zero()), vf32_splat(-0.0f), x);
+  return vf32_select(vf32_le(vf32_splat(15.0f), ax), big, y);
 }
 
 #endif /* GLLMK_SIMD_MATH_H */
