@@ -1,0 +1,111 @@
+#!/bin/sh
+# test_objects.sh -- the core and scalar objects hold no AVX code; the ISA
+# objects do hold their vector registers (TAP)
+# SPDX-License-Identifier: MIT
+#
+# The library must load and run on any x86-64 CPU, so everything but the
+# per-ISA objects is compiled for the baseline.  With $OBJDUMP (set by
+# `make check`; "no" when configure found none) disassemble:
+#   - lib/core/.libs/libgllmk_la-*.o and the scalar ISA object: no ymm/zmm
+#     register, no AVX-512 mask ({%kN}) and no VEX/EVEX (v-prefixed)
+#     instruction at all;
+#   - the avx2 object: ymm registers and no zmm/mask (it is built with AVX2
+#     flags only); the avx512 object: zmm registers.
+# Objects that are not there (ISA not configured, not a libtool build) are
+# skipped.
+
+: "${top_builddir:=.}"
+OBJDUMP=${OBJDUMP:-objdump}
+
+n=0
+failed=0
+ok() {
+  n=$((n + 1))
+  if [ "$1" -eq 0 ]; then
+    echo "ok $n - $2"
+  else
+    echo "not ok $n - $2"
+    failed=1
+  fi
+}
+skip() {
+  n=$((n + 1))
+  echo "ok $n # SKIP $1"
+}
+diag() {
+  echo "$1" | sed 's/^/# /'
+}
+
+if [ "x$OBJDUMP" = xno ] || ! command -v "$OBJDUMP" >/dev/null 2>&1; then
+  echo "1..0 # SKIP no objdump"
+  exit 0
+fi
+
+core=$(ls "$top_builddir"/lib/core/.libs/libgllmk_la-*.o 2>/dev/null)
+scalar=$(ls "$top_builddir"/lib/isa/scalar/.libs/*kernels_scalar*.o 2>/dev/null)
+avx2=$(ls "$top_builddir"/lib/isa/avx2/.libs/*.o 2>/dev/null)
+avx512=$(ls "$top_builddir"/lib/isa/avx512/.libs/*.o 2>/dev/null)
+
+if [ -z "$core$scalar" ]; then
+  echo "1..0 # SKIP no libtool objects under $top_builddir/lib (static or non-libtool build?)"
+  exit 0
+fi
+
+first=$(echo $core $scalar | cut -d' ' -f1)
+if ! "$OBJDUMP" -f "$first" 2>/dev/null | grep -q 'x86-64'; then
+  echo "1..0 # SKIP not an x86-64 build"
+  exit 0
+fi
+
+# mnemonic and operands of every instruction
+insns() {
+  "$OBJDUMP" -d --no-show-raw-insn "$1" | awk -F'\t' 'NF >= 2 && $1 ~ /^ *[0-9a-f]+:$/ { print $2 }'
+}
+
+for o in $core $scalar; do
+  name=${o#"$top_builddir"/}
+  if ! "$OBJDUMP" -d "$o" >/dev/null 2>&1; then
+    ok 1 "$name: $OBJDUMP -d works"
+    continue
+  fi
+  bad=$(insns "$o" | grep -E '%[yz]mm[0-9]|\{%?k[0-7]\}' | head -n 5)
+  if [ -n "$bad" ]; then
+    diag "$bad"
+    ok 1 "$name: no ymm/zmm registers or AVX-512 masks"
+  else
+    ok 0 "$name: no ymm/zmm registers or AVX-512 masks"
+  fi
+  bad=$(insns "$o" | grep -E '^v[a-z0-9]+' | head -n 5)
+  if [ -n "$bad" ]; then
+    diag "$bad"
+    ok 1 "$name: no VEX/EVEX-encoded (AVX) instruction"
+  else
+    ok 0 "$name: no VEX/EVEX-encoded (AVX) instruction"
+  fi
+done
+[ -n "$scalar" ] || skip "no scalar ISA object found"
+
+if [ -n "$avx2" ]; then
+  for o in $avx2; do
+    name=${o#"$top_builddir"/}
+    c=$(insns "$o" | grep -c '%ymm')
+    [ "$c" -gt 0 ]; ok $? "$name: uses ymm registers ($c instructions)"
+    c=$(insns "$o" | grep -cE '%zmm[0-9]|\{%?k[0-7]\}')
+    [ "$c" -eq 0 ]; ok $? "$name: no zmm registers or AVX-512 masks ($c instructions)"
+  done
+else
+  skip "avx2 object not built"
+fi
+
+if [ -n "$avx512" ]; then
+  for o in $avx512; do
+    name=${o#"$top_builddir"/}
+    c=$(insns "$o" | grep -c '%zmm')
+    [ "$c" -gt 0 ]; ok $? "$name: uses zmm registers ($c instructions)"
+  done
+else
+  skip "avx512 object not built"
+fi
+
+echo "1..$n"
+exit $failed

@@ -1,0 +1,452 @@
+/* testutil.c -- shared helpers of the gllmk TAP tests (see testutil.h)
+ * SPDX-License-Identifier: MIT
+ */
+#define TAP_IMPLEMENTATION
+#include "testutil.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ dtypes */
+const char *tu_dtname(tu_dtype dt)
+{
+  switch (dt) {
+  case TU_F32: return "f32";
+  case TU_F16: return "f16";
+  case TU_BF16: return "bf16";
+  }
+  return "?";
+}
+
+size_t tu_esize(tu_dtype dt)
+{
+  return dt == TU_F32 ? sizeof(float) : 2;
+}
+
+double tu_get(tu_dtype dt, const void *p, size_t i)
+{
+  switch (dt) {
+  case TU_F32: return ((const float *)p)[i];
+  case TU_F16: return gllmk_f16_to_f32(((const gllmk_f16 *)p)[i]);
+  case TU_BF16: return gllmk_bf16_to_f32(((const gllmk_bf16 *)p)[i]);
+  }
+  return NAN;
+}
+
+void tu_put(tu_dtype dt, void *p, size_t i, double v)
+{
+  switch (dt) {
+  case TU_F32: ((float *)p)[i] = (float)v; break;
+  case TU_F16: ((gllmk_f16 *)p)[i] = gllmk_f32_to_f16((float)v); break;
+  case TU_BF16: ((gllmk_bf16 *)p)[i] = gllmk_f32_to_bf16((float)v); break;
+  }
+}
+
+double tu_round_dt(tu_dtype dt, double v)
+{
+  unsigned char buf[4];
+  tu_put(dt, buf, 0, v);
+  return tu_get(dt, buf, 0);
+}
+
+void tu_decode(tu_dtype dt, double *dst, const void *src, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    dst[i] = tu_get(dt, src, i);
+}
+
+/* ------------------------------------------------------------------ RNG */
+static uint64_t tu__state;
+static uint64_t tu__seed;
+
+static void tu__seed_from_env(void)
+{
+  const char *s = getenv("GLLMK_TEST_SEED");
+  tu__seed = 0x676c6c6d6b2d3031ull; /* "gllmk-01": fixed so runs are reproducible */
+  if (s && *s)
+    tu__seed = strtoull(s, NULL, 0);
+  tu__state = tu__seed;
+}
+
+void tu_init_seed_only(void)
+{
+  tu__seed_from_env();
+  diag("seed %llu (set GLLMK_TEST_SEED to reproduce or vary)",
+       (unsigned long long)tu__seed);
+}
+
+void tu_init(void)
+{
+  tu_init_seed_only();
+  diag("gllmk %s, isa %s, compiled [%s], cpu features [%s], threads %d, openmp %d",
+       gllmk_version(), gllmk_cpu_isa_name(), gllmk_cpu_isa_compiled(),
+       gllmk_cpu_features(), gllmk_get_num_threads(), gllmk_has_openmp());
+}
+
+uint64_t tu_seed(void) { return tu__seed; }
+
+uint64_t tu_rand_u64(void)
+{
+  /* splitmix64 */
+  uint64_t z = (tu__state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+double tu_rand01(void)
+{
+  return (double)(tu_rand_u64() >> 11) * 0x1p-53;
+}
+
+double tu_uniform(double lo, double hi)
+{
+  return lo + (hi - lo) * tu_rand01();
+}
+
+size_t tu_rand_below(size_t n)
+{
+  return n ? (size_t)(tu_rand_u64() % n) : 0;
+}
+
+void tu_permutation_u32(uint32_t *p, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    p[i] = (uint32_t)i;
+  for (size_t i = n; i > 1; i--) {
+    size_t j = tu_rand_below(i);
+    uint32_t t = p[i - 1];
+    p[i - 1] = p[j];
+    p[j] = t;
+  }
+}
+
+/* ------------------------------------------------------------------ memory */
+void *tu_xmalloc(size_t bytes)
+{
+  void *p = malloc(bytes ? bytes : 1);
+  if (!p)
+    bail_out("out of memory (%zu bytes)", bytes);
+  return p;
+}
+
+double *tu_dalloc(size_t n)
+{
+  double *p = calloc(n ? n : 1, sizeof *p);
+  if (!p)
+    bail_out("out of memory (%zu doubles)", n);
+  return p;
+}
+
+void tu_dabs(const double *x, double *out, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    out[i] = fabs(x[i]);
+}
+
+/* ------------------------------------------------------------------ guarded arrays */
+static size_t tu__data_start(const tu_arr *a)
+{
+  return TU_GUARD_BYTES + a->off * tu_esize(a->dt);
+}
+
+void tu_arr_alloc(tu_arr *a, tu_dtype dt, size_t n, size_t off)
+{
+  size_t es = tu_esize(dt);
+  memset(a, 0, sizeof *a);
+  a->dt = dt;
+  a->n = n;
+  a->off = off;
+  a->mem_bytes = TU_GUARD_BYTES + off * es + n * es + TU_GUARD_BYTES;
+  a->mem_bytes = (a->mem_bytes + 63) & ~(size_t)63;
+  a->mem = aligned_alloc(64, a->mem_bytes);
+  if (!a->mem)
+    bail_out("out of memory (%zu bytes)", a->mem_bytes);
+  memset(a->mem, TU_CANARY, a->mem_bytes);
+  a->p = a->mem + tu__data_start(a);
+  a->v = tu_dalloc(n);
+  a->snap = tu_xmalloc(n * es);
+  memcpy(a->snap, a->p, n * es);
+}
+
+void tu_arr_free(tu_arr *a)
+{
+  free(a->mem);
+  free(a->v);
+  free(a->snap);
+  memset(a, 0, sizeof *a);
+}
+
+void tu_arr_snapshot(tu_arr *a)
+{
+  memcpy(a->snap, a->p, a->n * tu_esize(a->dt));
+}
+
+void tu_arr_set(tu_arr *a, const double *vals)
+{
+  for (size_t i = 0; i < a->n; i++) {
+    tu_put(a->dt, a->p, i, vals[i]);
+    a->v[i] = tu_get(a->dt, a->p, i);
+  }
+  tu_arr_snapshot(a);
+}
+
+void tu_arr_uniform(tu_arr *a, double lo, double hi)
+{
+  for (size_t i = 0; i < a->n; i++) {
+    tu_put(a->dt, a->p, i, tu_uniform(lo, hi));
+    a->v[i] = tu_get(a->dt, a->p, i);
+  }
+  tu_arr_snapshot(a);
+}
+
+void tu_arr_poison(tu_arr *a)
+{
+  memset(a->p, TU_CANARY, a->n * tu_esize(a->dt));
+  tu_arr_snapshot(a);
+}
+
+void tu_arr_read(const tu_arr *a, double *dst)
+{
+  tu_decode(a->dt, dst, a->p, a->n);
+}
+
+int tu_arr_guards_ok(const tu_arr *a)
+{
+  size_t s = tu__data_start(a), e = s + a->n * tu_esize(a->dt);
+  if (!a->mem)
+    return 1; /* freed or never allocated */
+  for (size_t i = 0; i < s; i++)
+    if (a->mem[i] != TU_CANARY)
+      return 0;
+  for (size_t i = e; i < a->mem_bytes; i++)
+    if (a->mem[i] != TU_CANARY)
+      return 0;
+  return 1;
+}
+
+int tu_arr_unchanged(const tu_arr *a)
+{
+  return memcmp(a->snap, a->p, a->n * tu_esize(a->dt)) == 0;
+}
+
+void tu_arr_alias(tu_arr *dst, const tu_arr *src)
+{
+  *dst = *src;
+}
+
+/* ------------------------------------------------------------------ checks */
+double tu_out_rtol(tu_dtype dt)
+{
+  switch (dt) {
+  case TU_F32: return 0x1p-23;  /* one ulp */
+  case TU_F16: return 1e-3;     /* 2^-11 = 4.9e-4 per rounding, two roundings */
+  case TU_BF16: return 8e-3;    /* 2^-8 = 3.9e-3 per rounding, two roundings */
+  }
+  return 0;
+}
+
+double tu_out_atol(tu_dtype dt)
+{
+  switch (dt) {
+  case TU_F32: return 0x1p-149;  /* one f32 subnormal step */
+  case TU_F16: return 0x1p-24;   /* one f16 subnormal step (6e-8) */
+  case TU_BF16: return 0x1p-133; /* one bf16 subnormal step */
+  }
+  return 0;
+}
+
+double tu_acc_eps(size_t n)
+{
+  return 1e-6 * sqrt((double)(n ? n : 1)) + 0x1p-22;
+}
+
+/* Magnitude from which a value rounds to infinity in dt (RNE). */
+static double tu__overflow_threshold(tu_dtype dt)
+{
+  switch (dt) {
+  case TU_F32: return 0x1.ffffffp127;  /* FLT_MAX + half an ulp */
+  case TU_F16: return 65520.0;
+  case TU_BF16: return 0x1.ffp127;     /* bf16 max (0x1.fep127) + half an ulp */
+  }
+  return INFINITY;
+}
+
+int tu_match(tu_dtype dt, double got, double ref, double tol)
+{
+  if (isnan(ref))
+    return isnan(got);
+  if (isnan(got))
+    return 0;
+  if (isinf(ref))
+    return got == ref;
+  double t = tol + tu_out_rtol(dt) * fabs(ref) + tu_out_atol(dt);
+  double th = tu__overflow_threshold(dt);
+  if (fabs(ref) - t >= th)
+    return isinf(got) && (got > 0) == (ref > 0);
+  if (isinf(got)) {
+    /* only acceptable when ref is within tolerance of the threshold */
+    return fabs(ref) + t >= th && (got > 0) == (ref > 0);
+  }
+  return fabs(got - ref) <= t;
+}
+
+void tu_check_init(tu_check *c)
+{
+  memset(c, 0, sizeof *c);
+}
+
+static void tu__fail_diag(tu_check *c, const char *fmt, va_list ap, const char *tail)
+{
+  c->fails++;
+  if (c->shown < TU_SHOW_MAX) {
+    char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    diag("  %s%s", buf, tail);
+    c->shown++;
+  }
+}
+
+int tu_check_out(tu_check *c, tu_dtype dt, double got, double ref, double tol,
+                 const char *fmt, ...)
+{
+  c->count++;
+  if (tu_match(dt, got, ref, tol))
+    return 1;
+  char tail[200];
+  double t = tol + tu_out_rtol(dt) * fabs(ref) + tu_out_atol(dt);
+  snprintf(tail, sizeof tail, ": got %.9g, expected %.9g (diff %.3g, tol %.3g)",
+           got, ref, fabs(got - ref), t);
+  va_list ap;
+  va_start(ap, fmt);
+  tu__fail_diag(c, fmt, ap, tail);
+  va_end(ap);
+  return 0;
+}
+
+int tu_check_true(tu_check *c, int cond, const char *fmt, ...)
+{
+  c->count++;
+  if (cond)
+    return 1;
+  va_list ap;
+  va_start(ap, fmt);
+  tu__fail_diag(c, fmt, ap, "");
+  va_end(ap);
+  return 0;
+}
+
+int tu_check_status(tu_check *c, gllmk_status got, gllmk_status want,
+                    const char *fmt, ...)
+{
+  c->count++;
+  if (got == want)
+    return 1;
+  char tail[160];
+  snprintf(tail, sizeof tail, ": status %s, expected %s", tu_status_name(got),
+           tu_status_name(want));
+  va_list ap;
+  va_start(ap, fmt);
+  tu__fail_diag(c, fmt, ap, tail);
+  va_end(ap);
+  return 0;
+}
+
+int tu_check_guards(tu_check *c, const tu_arr *a, const char *what)
+{
+  return tu_check_true(c, tu_arr_guards_ok(a),
+                       "%s: canary around the buffer overwritten (n=%zu off=%zu)",
+                       what, a->n, a->off);
+}
+
+int tu_check_input(tu_check *c, const tu_arr *a, const char *what)
+{
+  int r = tu_check_guards(c, a, what);
+  return tu_check_true(c, tu_arr_unchanged(a), "%s: const input modified (n=%zu)",
+                       what, a->n) && r;
+}
+
+int tu_check_done(tu_check *c, const char *fmt, ...)
+{
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (c->fails > TU_SHOW_MAX)
+    diag("  ... %ld failures in all", c->fails);
+  int r = ok(c->fails == 0 && c->count > 0, "%s (%ld checks)", buf, c->count);
+  tu_check_init(c);
+  return r;
+}
+
+const char *tu_status_name(gllmk_status s)
+{
+  switch (s) {
+  case GLLMK_OK: return "GLLMK_OK";
+  case GLLMK_E_INVAL: return "GLLMK_E_INVAL";
+  case GLLMK_E_OVERFLOW: return "GLLMK_E_OVERFLOW";
+  case GLLMK_E_UNSUPPORTED: return "GLLMK_E_UNSUPPORTED";
+  case GLLMK_E_NO_DEVICE: return "GLLMK_E_NO_DEVICE";
+  case GLLMK_E_DEVICE: return "GLLMK_E_DEVICE";
+  case GLLMK_E_NOMEM: return "GLLMK_E_NOMEM";
+  }
+  return "(unknown status)";
+}
+
+/* ------------------------------------------------------------------ loops */
+void tu_for_each_isa(tu_isa_body fn, void *ctx)
+{
+  const char *compiled = gllmk_cpu_isa_compiled();
+  if (!compiled || !*compiled) {
+    ok(0, "gllmk_cpu_isa_compiled() lists at least one ISA");
+    return;
+  }
+  char *list = tu_xmalloc(strlen(compiled) + 1);
+  strcpy(list, compiled);
+  char *save = NULL;
+  for (char *tok = strtok_r(list, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    gllmk_status st = gllmk_cpu_isa_check(tok);
+    if (st != GLLMK_OK) {
+      skip("cpu lacks %s (%s)", tok, tu_status_name(st));
+      continue;
+    }
+    st = gllmk_cpu_set_isa(tok);
+    if (st != GLLMK_OK) {
+      ok(0, "gllmk_cpu_set_isa(%s) succeeds after gllmk_cpu_isa_check said OK (%s)",
+         tok, tu_status_name(st));
+      continue;
+    }
+    fn(tok, ctx);
+  }
+  free(list);
+  gllmk_cpu_set_isa("auto");
+}
+
+void tu_for_each_dtype(tu_dt_body fn, void *ctx)
+{
+  fn(TU_F32, ctx);
+  fn(TU_F16, ctx);
+  fn(TU_BF16, ctx);
+}
+
+typedef struct tu__both {
+  tu_isa_dt_body fn;
+  void *ctx;
+} tu__both;
+
+static void tu__both_body(const char *isa, void *ctx)
+{
+  tu__both *b = ctx;
+  for (int d = 0; d < TU_NDTYPES; d++)
+    b->fn(isa, (tu_dtype)d, b->ctx);
+}
+
+void tu_for_each_isa_dtype(tu_isa_dt_body fn, void *ctx)
+{
+  tu__both b = { fn, ctx };
+  tu_for_each_isa(tu__both_body, &b);
+}

@@ -1,0 +1,168 @@
+/* testutil.h -- shared helpers of the gllmk TAP tests: seeded RNG, guarded
+ * (canary-protected) arrays in f32/f16/bf16, tolerance checks, ISA and
+ * precision loops.
+ * SPDX-License-Identifier: MIT
+ *
+ * Conventions
+ *  - Test data is generated in double, rounded to the element type (through
+ *    the public gllmk_f32_to_f16 / gllmk_f32_to_bf16), and the rounded value
+ *    is what the double reference (ref.h) sees.
+ *  - A tu_arr is a heap block: 64 guard bytes, `off` elements of padding (to
+ *    make the data pointer unaligned on purpose), n elements, 64 guard bytes.
+ *    Everything but the n elements is filled with TU_CANARY and checked with
+ *    tu_arr_guards_ok() after each call.
+ *  - Tolerances: tu_check_out() accepts |got - ref| <= tol + rtol_out(dt)*|ref|
+ *    + atol_out(dt), where tol is the caller's bound for the f32 arithmetic
+ *    and rtol_out/atol_out cover the final rounding to the element type.
+ *    NaN matches NaN, an infinity matches the same infinity, and a reference
+ *    beyond the element type's largest finite value (after rounding) expects
+ *    an infinity of the same sign.
+ */
+#ifndef GLLMK_TESTS_TESTUTIL_H
+#define GLLMK_TESTS_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gllmk.h>
+#include "tap.h"
+
+/* ------------------------------------------------------------------ dtypes */
+typedef enum tu_dtype { TU_F32 = 0, TU_F16 = 1, TU_BF16 = 2 } tu_dtype;
+#define TU_NDTYPES 3
+
+const char *tu_dtname(tu_dtype dt);
+size_t tu_esize(tu_dtype dt);
+
+/** Call gllmk_<op>_<dt>(...).  Element pointers must be passed as void *
+ *  (or const void *) so that every branch type-checks. */
+#define TU_CALL(dt, op, ...)                                  \
+  ((dt) == TU_F32   ? gllmk_##op##_f32(__VA_ARGS__)           \
+   : (dt) == TU_F16 ? gllmk_##op##_f16(__VA_ARGS__)           \
+                    : gllmk_##op##_bf16(__VA_ARGS__))
+
+/** The value v after a round trip through element type dt (RNE). */
+double tu_round_dt(tu_dtype dt, double v);
+/** Element i of an array of type dt, widened. */
+double tu_get(tu_dtype dt, const void *p, size_t i);
+/** Store v (rounded to f32, then to dt) as element i. */
+void tu_put(tu_dtype dt, void *p, size_t i, double v);
+/** dst[i] = widened src[i]. */
+void tu_decode(tu_dtype dt, double *dst, const void *src, size_t n);
+
+/* ------------------------------------------------------------------ RNG */
+/** Seed from GLLMK_TEST_SEED (or a fixed default), print it and the CPU/ISA
+ *  configuration with diag().  Call once at the start of main. */
+void tu_init(void);
+/** Same, but prints nothing about the library (makes no library call). */
+void tu_init_seed_only(void);
+uint64_t tu_seed(void);
+uint64_t tu_rand_u64(void);
+/** Uniform in [0, 1). */
+double tu_rand01(void);
+/** Uniform in [lo, hi). */
+double tu_uniform(double lo, double hi);
+/** Uniform integer in [0, n). */
+size_t tu_rand_below(size_t n);
+/** Random permutation of 0..n-1. */
+void tu_permutation_u32(uint32_t *p, size_t n);
+
+/* ------------------------------------------------------------------ memory */
+void *tu_xmalloc(size_t bytes);
+/** n doubles, zeroed. */
+double *tu_dalloc(size_t n);
+/** out[i] = |x[i]| (out may be x). */
+void tu_dabs(const double *x, double *out, size_t n);
+
+/* ------------------------------------------------------------------ guarded arrays */
+#define TU_CANARY 0xA5u
+#define TU_GUARD_BYTES 64
+
+typedef struct tu_arr {
+  tu_dtype dt;
+  size_t n;             /* elements */
+  size_t off;           /* padding elements before the data */
+  unsigned char *mem;   /* the allocation (64-byte aligned) */
+  size_t mem_bytes;
+  void *p;              /* data pointer: mem + TU_GUARD_BYTES + off * esize */
+  double *v;            /* n values as stored (rounded to dt), for the reference */
+  unsigned char *snap;  /* copy of the data bytes at the last set/snapshot */
+} tu_arr;
+
+/** Allocate; the data is poisoned with TU_CANARY bytes and v is zero. */
+void tu_arr_alloc(tu_arr *a, tu_dtype dt, size_t n, size_t off);
+void tu_arr_free(tu_arr *a);
+/** Fill with uniform random values in [lo, hi), rounded to dt. */
+void tu_arr_uniform(tu_arr *a, double lo, double hi);
+/** Fill from vals (n values, rounded to dt). */
+void tu_arr_set(tu_arr *a, const double *vals);
+/** Fill the data with TU_CANARY bytes (for outputs); v keeps its values. */
+void tu_arr_poison(tu_arr *a);
+/** Remember the current data bytes for tu_arr_unchanged(). */
+void tu_arr_snapshot(tu_arr *a);
+/** dst[i] = current element i (widened). */
+void tu_arr_read(const tu_arr *a, double *dst);
+/** 1 if every byte outside the data is still TU_CANARY. */
+int tu_arr_guards_ok(const tu_arr *a);
+/** 1 if the data bytes equal the last snapshot (set/uniform/poison). */
+int tu_arr_unchanged(const tu_arr *a);
+/** Point a second array view at the same memory (for aliasing tests):
+ *  dst shares mem/p with src; free only src. */
+void tu_arr_alias(tu_arr *dst, const tu_arr *src);
+
+/* ------------------------------------------------------------------ checks */
+/** Relative rounding bound of one store to dt: 2^-23, 1e-3, 8e-3. */
+double tu_out_rtol(tu_dtype dt);
+/** Absolute bound near zero of one store to dt (subnormal spacing). */
+double tu_out_atol(tu_dtype dt);
+/** Relative error bound of an f32 accumulation of n terms, relative to the
+ *  sum of the magnitudes of the terms: 1e-6*sqrt(n) + 2^-22. */
+double tu_acc_eps(size_t n);
+
+/** Does got match ref within tol (+ rounding to dt, overflow aware)? */
+int tu_match(tu_dtype dt, double got, double ref, double tol);
+
+typedef struct tu_check {
+  long fails;
+  long count;
+  int shown;
+} tu_check;
+
+#define TU_SHOW_MAX 4
+
+void tu_check_init(tu_check *c);
+/** Compare one output element; on mismatch print (at most TU_SHOW_MAX per
+ *  check) the location described by fmt. */
+int tu_check_out(tu_check *c, tu_dtype dt, double got, double ref, double tol,
+                 const char *fmt, ...) TAP_PRINTF(6, 7);
+/** Record a condition. */
+int tu_check_true(tu_check *c, int cond, const char *fmt, ...) TAP_PRINTF(3, 4);
+/** Record the status of a call that must succeed. */
+int tu_check_status(tu_check *c, gllmk_status got, gllmk_status want,
+                    const char *fmt, ...) TAP_PRINTF(4, 5);
+/** Guards and (for inputs) unchanged data. */
+int tu_check_guards(tu_check *c, const tu_arr *a, const char *what);
+int tu_check_input(tu_check *c, const tu_arr *a, const char *what);
+/** Emit one TAP point: ok when no failure was recorded. */
+int tu_check_done(tu_check *c, const char *fmt, ...) TAP_PRINTF(2, 3);
+
+/** "GLLMK_OK", "GLLMK_E_INVAL", ... */
+const char *tu_status_name(gllmk_status s);
+
+/* ------------------------------------------------------------------ loops */
+typedef void (*tu_isa_body)(const char *isa, void *ctx);
+typedef void (*tu_isa_dt_body)(const char *isa, tu_dtype dt, void *ctx);
+typedef void (*tu_dt_body)(tu_dtype dt, void *ctx);
+
+/** For every token of gllmk_cpu_isa_compiled(): skip("cpu lacks ...") when
+ *  gllmk_cpu_isa_check() refuses it, else gllmk_cpu_set_isa() it and run
+ *  fn.  Restores "auto" at the end. */
+void tu_for_each_isa(tu_isa_body fn, void *ctx);
+/** fn(dt) for f32, f16 and bf16. */
+void tu_for_each_dtype(tu_dt_body fn, void *ctx);
+/** Both loops: every runnable ISA x every precision. */
+void tu_for_each_isa_dtype(tu_isa_dt_body fn, void *ctx);
+
+/** Lengths 0..TU_NMAX_SMALL are tested exhaustively by the vector tests. */
+#define TU_NMAX_SMALL 130
+
+#endif /* GLLMK_TESTS_TESTUTIL_H */
