@@ -17,35 +17,16 @@
 /* a helper local to one instantiation */
 #define GLLMK_LOCAL(op) GLLMK_KNAME_(op, TN, GLLMK_ISA)
 
-
 #include "kernels/elem_f32.h"
-#include "kernels/blas1_tpl.h"
-#include "kernels/gemv_tpl.h"
-#include "kernels/gemm_tpl.h"
-#include "kernels/act_tpl.h"
-#include "kernels/norm_tpl.h"
-#include "kernels/rope_tpl.h"
-#include "kernels/attention_tpl.h"
+#include "kernels/templates.h"
 #include "kernels/elem_undef.h"
 
 #include "kernels/elem_f16.h"
-#include "kernels/blas1_tpl.h"
-#include "kernels/gemv_tpl.h"
-#include "kernels/gemm_tpl.h"
-#include "kernels/act_tpl.h"
-#include "kernels/norm_tpl.h"
-#include "kernels/rope_tpl.h"
-#include "kernels/attention_tpl.h"
+#include "kernels/templates.h"
 #include "kernels/elem_undef.h"
 
 #include "kernels/elem_bf16.h"
-#include "kernels/blas1_tpl.h"
-#include "kernels/gemv_tpl.h"
-#include "kernels/gemm_tpl.h"
-#include "kernels/act_tpl.h"
-#include "kernels/norm_tpl.h"
-#include "kernels/rope_tpl.h"
-#include "kernels/attention_tpl.h"
+#include "kernels/templates.h"
 #include "kernels/elem_undef.h"
 
 #include "kernels/isa_table.h"
