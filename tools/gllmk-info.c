@@ -1,0 +1,94 @@
+/* gllmk-info.c -- print what this gllmk build and this machine offer:
+ * version, compiled and runnable CPU ISAs, detected CPU features, the active
+ * ISA, threads and the backend that "auto" resolves to.
+ * SPDX-License-Identifier: MIT
+ */
+#include <gllmk.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f, const char *prog)
+{
+  fprintf(f,
+          "Usage: %s [--help] [--version]\n"
+          "Print the gllmk library version, the CPU ISAs compiled into it and which of\n"
+          "them this machine can run, the detected CPU features, the active ISA, the\n"
+          "thread count and the backend that \"auto\" resolves to.\n"
+          "\n"
+          "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512 forces the CPU ISA,\n"
+          "GLLM_DEVICE=cpu|cuda|cuda:N picks the \"auto\" backend, OMP_NUM_THREADS\n"
+          "sets the default thread count.\n",
+          prog);
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+  const char *v = getenv(name);
+  return v && *v ? v : dflt;
+}
+
+int main(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout, argv[0]);
+      return 0;
+    }
+    if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+      printf("gllmk-info (gllmk) %s\n", gllmk_version());
+      return 0;
+    }
+    fprintf(stderr, "%s: unknown argument '%s'\n", argv[0], argv[i]);
+    usage(stderr, argv[0]);
+    return 2;
+  }
+
+  printf("gllmk version:       %s\n", gllmk_version());
+  printf("compiled ISAs:       %s\n", gllmk_cpu_isa_compiled());
+  const char *feat = gllmk_cpu_features();
+  printf("CPU features:        %s\n", feat && *feat ? feat : "(none detected)");
+
+  /* which compiled ISAs can run here */
+  printf("runnable ISAs:      ");
+  {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", gllmk_cpu_isa_compiled());
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+      gllmk_status st = gllmk_cpu_isa_check(tok);
+      if (st == GLLMK_OK)
+        printf(" %s", tok);
+      else
+        printf(" %s(no: %s)", tok, gllmk_strerror(st));
+    }
+    printf("\n");
+  }
+
+  const char *env_isa = getenv("GLLMK_CPU_ISA");
+  printf("active ISA:          %s%s%s%s\n", gllmk_cpu_isa_name(),
+         env_isa ? " (GLLMK_CPU_ISA=" : " (best runnable)", env_isa ? env_isa : "",
+         env_isa ? ")" : "");
+  if (env_isa && gllmk_cpu_isa_check(env_isa) != GLLMK_OK)
+    printf("                     warning: GLLMK_CPU_ISA=%s cannot run here (%s): every "
+           "operator returns GLLMK_E_UNSUPPORTED\n",
+           env_isa, gllmk_strerror(gllmk_cpu_isa_check(env_isa)));
+
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  printf("threads:             %d (OpenMP: %s; online CPUs: %ld; OMP_NUM_THREADS=%s)\n",
+         gllmk_get_num_threads(), gllmk_has_openmp() ? "yes" : "no, kernels run on the calling thread",
+         ncpu, env_or("OMP_NUM_THREADS", "unset"));
+
+  gllmk_backend *be = NULL;
+  gllmk_status st = gllmk_backend_open("auto", &be);
+  if (st == GLLMK_OK) {
+    printf("backend \"auto\":      %s (GLLM_DEVICE=%s)\n", gllmk_backend_name(be),
+           env_or("GLLM_DEVICE", "unset"));
+    gllmk_backend_close(be);
+  } else {
+    printf("backend \"auto\":      unavailable: %s (GLLM_DEVICE=%s)\n", gllmk_strerror(st),
+           env_or("GLLM_DEVICE", "unset"));
+  }
+  return 0;
+}
