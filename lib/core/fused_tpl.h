@@ -9,7 +9,7 @@
  * next matmul consumes T, i.e. the swiglu output in fused_ffn).
  */
 #ifndef GLLMK_FUSED_MB
-#define GLLMK_FUSED_MB 128
+#define GLLMK_FUSED_MB 512
 #endif
 
 struct CL(epi_ctx) {

@@ -11,7 +11,8 @@
  *   A [m x k] with row stride lda.  B [k x n] with row stride ldb, or, when
  *   b_trans, B^T given as W [n x k] with row stride ldb (the LLM weight layout).
  *   C [m x n] f32 with row stride ldc: C = AB, or C += AB when accumulate.
- *   ws: GLLMK_GEMM_WS_FLOATS floats of scratch, any alignment.
+ *   ws: GLLMK_GEMM_WS_FLOATS floats of scratch, any alignment (A block, B block,
+ *   and NR padded rows for staging).
  * Edge tiles are computed whole on zero-padded panels and stored partially.
  */
 #define L VF32_LANES
@@ -63,28 +64,47 @@ static inline void gllmk__gemm_micro(size_t kc, const float *restrict a, const f
 
 /* Bp[panel][p][NR] for columns j0..j0+nc, depth p0..p0+kc, zero padded. */
 static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ldb, bool b_trans,
-                                     size_t p0, size_t j0, float *Bp, float *row) {
+                                     size_t p0, size_t j0, float *Bp, float *stage) {
+  if (!b_trans) {
+    /* row by row, so that B is read in long sequential runs */
+    for (size_t p = 0; p < kc; p++) {
+      const T *src = B + (p0 + p) * ldb + j0;
+      for (size_t jr = 0; jr < nc; jr += NR) {
+        size_t nr = nc - jr < NR ? nc - jr : NR;
+        float *dst = Bp + jr * kc + p * NR;
+        for (size_t v = 0; v < NRV; v++) {
+          size_t c = v * L < nr ? (nr - v * L < L ? nr - v * L : L) : 0;
+          vf32_storeu(dst + v * L, c == L ? VLOAD(src + jr + v * L) : VLOAD_N(src + jr + v * L, c));
+        }
+      }
+    }
+    return;
+  }
+  /* W rows are columns of B.  Stage a panel's rows (converted to f32)
+   * contiguously, with a padded stride so that they do not alias in L1, then
+   * transpose L x L blocks in registers. */
+  const size_t ld = GLLMK_GEMM_KC + 16;
   for (size_t jr = 0; jr < nc; jr += NR) {
     size_t nr = nc - jr < NR ? nc - jr : NR;
     float *dst = Bp + jr * kc;
-    if (!b_trans) {
-      for (size_t p = 0; p < kc; p++) {
-        const T *src = B + (p0 + p) * ldb + j0 + jr;
-        for (size_t v = 0; v < NRV; v++) {
-          size_t c = v * L < nr ? (nr - v * L < L ? nr - v * L : L) : 0;
-          vf32_storeu(dst + p * NR + v * L, c == L ? VLOAD(src + v * L) : VLOAD_N(src + v * L, c));
-        }
+    for (size_t j = 0; j < NR; j++) {
+      /* each row segment is a short stream: ask for the one 4 rows ahead now */
+      size_t jp = jr + j + 4;
+      if (jp < nc) {
+        const char *pf = (const char *)(B + (j0 + jp) * ldb + p0);
+        for (size_t off = 0; off < kc * sizeof(T); off += 64) vf32_prefetch(pf + off);
       }
-    } else {
-      for (size_t j = 0; j < NR; j++) {
-        if (j >= nr) {
-          for (size_t p = 0; p < kc; p++) dst[p * NR + j] = 0.0f;
-          continue;
-        }
-        GLLMK_KNAME(to_f32, TN)(kc, B + (j0 + jr + j) * ldb + p0, row);
-        for (size_t p = 0; p < kc; p++) dst[p * NR + j] = row[p];
-      }
+      if (j < nr) GLLMK_KNAME(to_f32, TN)(kc, B + (j0 + jr + j) * ldb + p0, stage + j * ld);
+      else memset(stage + j * ld, 0, kc * sizeof(float));
     }
+    for (size_t v = 0; v < NRV; v++)
+      for (size_t q = 0; q < kc; q += L) {
+        size_t pc = kc - q < L ? kc - q : L;
+        vf32 blk[L];
+        for (size_t t = 0; t < L; t++) blk[t] = vf32_load_n(stage + (v * L + t) * ld + q, pc);
+        vf32_transpose(blk);
+        for (size_t t = 0; t < pc; t++) vf32_storeu(dst + (q + t) * NR + v * L, blk[t]);
+      }
   }
 }
 

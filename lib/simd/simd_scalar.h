@@ -13,6 +13,7 @@
  *   vf32_lt/le/eq/isnan -> vmask; vmask_or/and; vmask_any; vf32_select(m,a,b) = m ? a : b
  *   vf32_round (nearest-even, |x| < 2^22), vf32_pow2i(n) = 2^n for integral n in [-126,127]
  *   vf32_copysign(mag, sgn), vf32_prefetch(p)
+ *   vf32_transpose(r[LANES])                     in-register LANES x LANES transpose (packing)
  * Tuning: GLLMK_GEMM_MR, GLLMK_GEMM_NRV (B vectors per micro-tile row).
  */
 #ifndef GLLMK_SIMD_SCALAR_H
@@ -87,5 +88,7 @@ static inline vf32 vf32_pow2i(vf32 n) {
 }
 
 static inline void vf32_prefetch(const void *p) { (void)p; }
+
+static inline void vf32_transpose(vf32 r[1]) { (void)r; }
 
 #endif /* GLLMK_SIMD_SCALAR_H */
