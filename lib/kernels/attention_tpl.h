@@ -28,7 +28,8 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
   const T *q = (const T *)a->q, *kb = (const T *)a->k, *vb = (const T *)a->v;
   T *out = (T *)a->out;
   float *Q = ws, *O = Q + rows * d, *S = O + rows * d, *Kt = S + rows * BK;
-  float *M = Kt + (size_t)BK * d, *Lsum = M + rows, *tmp = Lsum + rows;
+  float *M = Kt + (size_t)BK * d, *Lsum = M + rows, *Ks = Lsum + rows;
+  const size_t ldk = d + 16;                       /* staged K rows, padded against aliasing */
   /* last key (exclusive) each row may see; causal offset kv_len - q_len may be negative */
   size_t lim[GLLMK_ATTN_QB];
   size_t jmax = 0;
@@ -60,14 +61,19 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
     size_t bk = jmax - j0 < BK ? jmax - j0 : BK;
     const T *vrow[BK];
     for (size_t jj = 0; jj < bk; jj++) vrow[jj] = GLLMK_LOCAL(attn_row)(a, vb, j0 + jj, kvh);
+    /* Kt = K_block^T: stage the rows as f32, then transpose L x L blocks */
     for (size_t jj = 0; jj < BK; jj++) {
-      if (jj >= bk) {
-        for (size_t p = 0; p < d; p++) Kt[p * BK + jj] = 0.0f;
-        continue;
-      }
-      GLLMK_KNAME(to_f32, TN)(d, GLLMK_LOCAL(attn_row)(a, kb, j0 + jj, kvh), tmp);
-      for (size_t p = 0; p < d; p++) Kt[p * BK + jj] = tmp[p];
+      if (jj < bk) GLLMK_KNAME(to_f32, TN)(d, GLLMK_LOCAL(attn_row)(a, kb, j0 + jj, kvh), Ks + jj * ldk);
+      else memset(Ks + jj * ldk, 0, d * sizeof(float));
     }
+    for (size_t jj = 0; jj < BK; jj += L)
+      for (size_t p = 0; p < d; p += L) {
+        size_t pc = d - p < L ? d - p : L;
+        vf32 blk[L];
+        for (size_t t = 0; t < L; t++) blk[t] = vf32_load_n(Ks + (jj + t) * ldk + p, pc);
+        vf32_transpose(blk);
+        for (size_t t = 0; t < pc; t++) vf32_storeu(Kt + (p + t) * BK + jj, blk[t]);
+      }
     /* S = Q Kt for two rows at a time: 2 x BK/L accumulators share each Kt load */
     for (size_t r = 0; r < rows; r += 2) {
       const float *Q0 = Q + r * d, *Q1 = r + 1 < rows ? Q0 + d : Q0;

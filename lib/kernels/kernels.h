@@ -37,7 +37,8 @@ struct gllmk__attn {
 /* floats of workspace one attention kernel call needs */
 static inline size_t gllmk__attn_ws_floats(size_t group, size_t d) {
   size_t rows = (size_t)GLLMK_ATTN_QB * group;
-  return rows * d * 2 + rows * GLLMK_ATTN_BK + (size_t)GLLMK_ATTN_BK * d + rows * 2 + d + 64;
+  return rows * d * 2 + rows * GLLMK_ATTN_BK + (size_t)GLLMK_ATTN_BK * d + rows * 2 +
+         (size_t)GLLMK_ATTN_BK * (d + 16) + 64;
 }
 
 #define GLLMK_KERNEL(name, ret, params) ret (*name) params;

@@ -137,6 +137,9 @@ static inline vf32 vf32_pow2i(vf32 n) {
 
 static inline void vf32_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
 
+/* lanes (2i, 2i+1) exchanged (interleaved RoPE pairs) */
+static inline vf32 vf32_swap_pairs(vf32 v) { return _mm256_permute_ps(v, 0xb1); }
+
 /* ---- 8 x 8 transpose: unpack pairs, shuffle quads, swap 128-bit halves */
 static inline void vf32_transpose(vf32 r[8]) {
   __m256 t[8], s[8];

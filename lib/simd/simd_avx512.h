@@ -130,6 +130,9 @@ static inline vf32 vf32_pow2i(vf32 n) {
 
 static inline void vf32_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
 
+/* lanes (2i, 2i+1) exchanged (interleaved RoPE pairs) */
+static inline vf32 vf32_swap_pairs(vf32 v) { return _mm512_permute_ps(v, 0xb1); }
+
 /* ---- 16 x 16 transpose: unpack pairs, shuffle quads, then 128-bit lanes twice */
 static inline void vf32_transpose(vf32 r[16]) {
   __m512 t[16];

@@ -14,6 +14,7 @@
  *   vf32_round (nearest-even, |x| < 2^22), vf32_pow2i(n) = 2^n for integral n in [-126,127]
  *   vf32_copysign(mag, sgn), vf32_prefetch(p)
  *   vf32_transpose(r[LANES])                     in-register LANES x LANES transpose (packing)
+ *   vf32_swap_pairs(v)                           lanes 2i <-> 2i+1 (used only when LANES > 1)
  * Tuning: GLLMK_GEMM_MR, GLLMK_GEMM_NRV (B vectors per micro-tile row).
  */
 #ifndef GLLMK_SIMD_SCALAR_H
@@ -88,6 +89,9 @@ static inline vf32 vf32_pow2i(vf32 n) {
 }
 
 static inline void vf32_prefetch(const void *p) { (void)p; }
+
+/* lanes (2i, 2i+1) exchanged (interleaved RoPE pairs) */
+static inline vf32 vf32_swap_pairs(vf32 v) { return v; }   /* one lane: never called */
 
 static inline void vf32_transpose(vf32 r[1]) { (void)r; }
 
