@@ -618,17 +618,29 @@ static struct {
   size_t stream_min; /* rotate GEMV weight copies up to this many bytes */
 } Z;
 
+/* vec_dot "L2-resident": both vectors fill half of this core's L2 */
+static size_t l2_dot_len(void)
+{
+  long l2 = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+  if (l2 <= 0) l2 = 1L << 20;
+  size_t n = (size_t)l2 / 16 / 1024 * 1024;
+  return n < 16384 ? 16384 : n > 262144 ? 262144 : n;
+}
+
 static void set_sizes(void)
 {
   if (!opt.quick) {
-    Z.big = 64 * MiB; Z.l1n = 4096; Z.l2n = 131072;
+    Z.big = 64 * MiB; Z.l1n = 4096; Z.l2n = l2_dot_len();
     Z.hidden = 4096; Z.ffn = 11008; Z.heads = 32; Z.kvh = 8; Z.hd = 128;
     Z.gemm_m1 = 512; Z.gemm_m2 = 128; Z.gemm_nk = 4096;
     Z.gemv_m1 = 4096; Z.gemv_m2 = 11008;
     Z.row = 4096; Z.rope_seq = 512; Z.attn_q = 512; Z.attn_kv = 512; Z.kv = 2048; Z.page = 16;
     Z.prefill = 128; Z.vocab = 32000; Z.n_ids = 512; Z.stream_min = 256 * MiB;
   } else {
-    Z.big = 16 * MiB; Z.l1n = 4096; Z.l2n = 131072;
+    Z.big = 16 * MiB; Z.l1n = 4096; Z.l2n = l2_dot_len();
     Z.hidden = 1024; Z.ffn = 2816; Z.heads = 8; Z.kvh = 2; Z.hd = 128;
     Z.gemm_m1 = 128; Z.gemm_m2 = 32; Z.gemm_nk = 1024;
     Z.gemv_m1 = 1024; Z.gemv_m2 = 2816;
