@@ -26,6 +26,14 @@ void GLLMK_KNAME(softmax_row, TN)(size_t n, const T *x, T *out) {
   size_t i = 0;
   /* pass 2 writes e^(x - max) to out (rounded to T: pass 3 re-reads it, as the
    * unfused composition would) */
+  for (; i + 2 * L <= n; i += 2 * L) {   /* two independent exp chains per step */
+    vf32 e0 = vf32_exp(vf32_sub(VLOAD(x + i), vm));
+    vf32 e1 = vf32_exp(vf32_sub(VLOAD(x + i + L), vm));
+    s0 = vf32_add(s0, e0);
+    s1 = vf32_add(s1, e1);
+    VSTORE(out + i, e0);
+    VSTORE(out + i + L, e1);
+  }
   for (; i + L <= n; i += L) {
     vf32 e = vf32_exp(vf32_sub(VLOAD(x + i), vm));
     s0 = vf32_add(s0, e);
@@ -54,8 +62,16 @@ void GLLMK_KNAME(rms_norm_row, TN)(size_t n, const T *x, const T *w, T *out, flo
 void GLLMK_KNAME(layer_norm_row, TN)(size_t n, const T *x, const T *g, const T *b, T *out,
                                      float eps) {
   float mean = GLLMK_KNAME(sum, TN)(n, x) / (float)n;
-  vf32 vm = vf32_splat(mean), a0 = vf32_zero(), a1 = vf32_zero();
+  vf32 vm = vf32_splat(mean), a0 = vf32_zero(), a1 = vf32_zero(), a2 = vf32_zero(), a3 = vf32_zero();
   size_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {   /* four chains hide the FMA latency */
+    vf32 d0 = vf32_sub(VLOAD(x + i), vm), d1 = vf32_sub(VLOAD(x + i + L), vm);
+    vf32 d2 = vf32_sub(VLOAD(x + i + 2 * L), vm), d3 = vf32_sub(VLOAD(x + i + 3 * L), vm);
+    a0 = vf32_fma(d0, d0, a0);
+    a1 = vf32_fma(d1, d1, a1);
+    a2 = vf32_fma(d2, d2, a2);
+    a3 = vf32_fma(d3, d3, a3);
+  }
   for (; i + L <= n; i += L) {
     vf32 d = vf32_sub(VLOAD(x + i), vm);
     a0 = vf32_fma(d, d, a0);
@@ -65,7 +81,7 @@ void GLLMK_KNAME(layer_norm_row, TN)(size_t n, const T *x, const T *g, const T *
     vf32 d = vf32_sub(gllmk__fill_tail(VLOAD_N(x + i, n - i), n - i, mean), vm);
     a1 = vf32_fma(d, d, a1);
   }
-  float var = vf32_reduce_add(vf32_add(a0, a1)) / (float)n;
+  float var = vf32_reduce_add(vf32_add(vf32_add(a0, a1), vf32_add(a2, a3))) / (float)n;
   float rs = 1.0f / sqrtf(var + eps);
   vf32 vr = vf32_splat(rs);
   for (i = 0; i + L <= n; i += L) {
@@ -85,7 +101,7 @@ void GLLMK_KNAME(residual_rms_norm_row, TN)(size_t n, const float *acc_in, const
                                             const T *residual, const T *w, T *out, T *sum_out,
                                             float eps) {
   float *acc = (float *)acc_in;
-  vf32 a0 = vf32_zero(), a1 = vf32_zero();
+  vf32 a0 = vf32_zero(), a1 = vf32_zero(), a2 = vf32_zero();
   size_t i = 0;
   for (; i < n; i += L) {
     size_t r = n - i < L ? n - i : L;
@@ -94,13 +110,14 @@ void GLLMK_KNAME(residual_rms_norm_row, TN)(size_t n, const float *acc_in, const
     if (residual) s = vf32_add(s, r == L ? VLOAD(residual + i) : VLOAD_N(residual + i, r));
     if (r == L) {
       vf32_storeu(acc + i, s);
-      a0 = vf32_fma(s, s, a0);
+      if ((i / L) & 1) a1 = vf32_fma(s, s, a1);
+      else a0 = vf32_fma(s, s, a0);
     } else {
       vf32_store_n(acc + i, r, s);
-      a1 = vf32_fma(s, s, a1);
+      a2 = vf32_fma(s, s, a2);
     }
   }
-  float ss = vf32_reduce_add(vf32_add(a0, a1));
+  float ss = vf32_reduce_add(vf32_add(vf32_add(a0, a1), a2));
   vf32 rs = vf32_splat(1.0f / sqrtf(ss / (float)n + eps));
   for (i = 0; i < n; i += L) {
     size_t r = n - i < L ? n - i : L;

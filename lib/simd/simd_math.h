@@ -42,7 +42,24 @@ static inline vf32 gllmk__vexp_hl(vf32 hi, vf32 lo) {
   return vf32_select(vf32_isnan(sum), sum, y);
 }
 
-static inline vf32 vf32_exp(vf32 x) { return gllmk__vexp_hl(x, vf32_zero()); }
+/* e^x: the same reduction without the second input; the clamp to [-104, 89]
+ * alone gives +inf above 88.73 and 0 below -103.97 (y 2^-150 rounds to 0) */
+static inline vf32 vf32_exp(vf32 x) {
+  vf32 c = vf32_min(vf32_max(x, vf32_splat(-104.0f)), vf32_splat(89.0f));
+  vf32 n = vf32_round(vf32_mul(c, vf32_splat(1.44269504088896341f)));
+  vf32 r = vf32_fma(n, vf32_splat(-0.693359375f), c);
+  r = vf32_fma(n, vf32_splat(2.12194440e-4f), r);
+  vf32 p = vf32_splat(1.9875691500e-4f);
+  p = vf32_fma(p, r, vf32_splat(1.3981999507e-3f));
+  p = vf32_fma(p, r, vf32_splat(8.3334519073e-3f));
+  p = vf32_fma(p, r, vf32_splat(4.1665795894e-2f));
+  p = vf32_fma(p, r, vf32_splat(1.6666665459e-1f));
+  p = vf32_fma(p, r, vf32_splat(5.0000001201e-1f));
+  vf32 y = vf32_add(vf32_fma(p, vf32_mul(r, r), r), vf32_splat(1.0f));
+  vf32 n1 = vf32_round(vf32_mul(n, vf32_splat(0.5f)));
+  y = vf32_mul(vf32_mul(y, vf32_pow2i(n1)), vf32_pow2i(vf32_sub(n, n1)));
+  return vf32_select(vf32_isnan(x), x, y);
+}
 
 static inline vf32 vf32_tanh(vf32 x) {
   vf32 ax = vf32_abs(x);
