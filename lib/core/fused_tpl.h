@@ -78,8 +78,8 @@ gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const 
   gllmk_status st = GLLMK_OK;
   for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
     size_t rows = m - r0 < mb ? m - r0 : mb;
-    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_gate, true, G, n, false);
-    if (st == GLLMK_OK) st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_up, true, U, n, false);
+    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_gate, true, NULL, G, n);
+    if (st == GLLMK_OK) st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_up, true, NULL, U, n);
     if (st == GLLMK_OK) CL(swiglu_block)(kt, rows * n, G, U, out + r0 * n);
   }
   free(G);
@@ -114,12 +114,12 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
     size_t rows = m - r0 < mb ? m - r0 : mb;
     const T *xb = x + r0 * hidden;
     if (ffn) {
-      st = CL(matmul)(kt, rows, ffn, hidden, xb, w_gate, true, G, ffn, false);
-      if (st == GLLMK_OK) st = CL(matmul)(kt, rows, ffn, hidden, xb, w_up, true, U, ffn, false);
+      st = CL(matmul)(kt, rows, ffn, hidden, xb, w_gate, true, NULL, G, ffn);
+      if (st == GLLMK_OK) st = CL(matmul)(kt, rows, ffn, hidden, xb, w_up, true, NULL, U, ffn);
       if (st != GLLMK_OK) break;
       CL(swiglu_block)(kt, rows * ffn, G, U, H);
     }
-    st = CL(matmul)(kt, rows, hidden, ffn, H, w_down, true, Y, hidden, false);
+    st = CL(matmul)(kt, rows, hidden, ffn, H, w_down, true, NULL, Y, hidden);
     if (st != GLLMK_OK) break;
     struct CL(epi_ctx) c = {kt, Y, NULL, residual ? residual + r0 * hidden : NULL, norm_w,
                             out + r0 * hidden, sum_out ? sum_out + r0 * hidden : NULL, hidden,
@@ -161,7 +161,7 @@ static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool 
   gllmk_status st = GLLMK_OK;
   for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
     size_t rows = m - r0 < mb ? m - r0 : mb;
-    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w, true, Y, n, false);
+    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w, true, NULL, Y, n);
     if (st != GLLMK_OK) break;
     struct CL(epi_ctx) c = {kt, Y, bias, residual ? residual + r0 * n : NULL, norm_w,
                             out + r0 * n, sum_out ? sum_out + r0 * n : NULL, n, eps, 1, NULL};
@@ -189,9 +189,9 @@ static gllmk_status CL(linear_to_T)(const struct gllmk_kernels *kt, size_t rows,
                                     const T *x, const T *w, T *y, float *scratch) {
 #if T_IS_F32
   (void)scratch;
-  return CL(matmul)(kt, rows, n, k, x, w, true, y, n, false);
+  return CL(matmul)(kt, rows, n, k, x, w, true, NULL, y, n);
 #else
-  gllmk_status st = CL(matmul)(kt, rows, n, k, x, w, true, scratch, n, false);
+  gllmk_status st = CL(matmul)(kt, rows, n, k, x, w, true, NULL, scratch, n);
   if (st == GLLMK_OK) {
     struct CL(rowcvt_ctx) c = {kt, scratch, y, n};
     gllmk__parallel(rows, 1, 16, CL(rowcvt_run), &c);

@@ -177,8 +177,9 @@ struct CL(mm_ctx) {
   const struct gllmk_kernels *kt;
   size_t m, n, k, lda, ldb, ldc;
   const T *A, *B;
+  const float *bias;
   float *C;
-  bool b_trans, accumulate, by_rows;
+  bool b_trans, by_rows;
   int nomem;
 };
 
@@ -194,23 +195,22 @@ static void CL(mm_packed)(void *v, size_t b, size_t e) {
   float *ws = gllmk__scratch(GLLMK_SCRATCH_GEMM, GLLMK_GEMM_WS_FLOATS);
   if (!ws) { __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED); return; }
   if (c->by_rows)
-    K(gemm)(e - b, c->n, c->k, c->A + b * c->lda, c->lda, c->B, c->ldb, c->b_trans,
-            c->C + b * c->ldc, c->ldc, c->accumulate, ws);
+    K(gemm)(e - b, c->n, c->k, c->A + b * c->lda, c->lda, c->B, c->ldb, c->b_trans, c->bias,
+            c->C + b * c->ldc, c->ldc, ws);
   else
     K(gemm)(c->m, e - b, c->k, c->A, c->lda, c->b_trans ? c->B + b * c->ldb : c->B + b, c->ldb,
-            c->b_trans, c->C + b, c->ldc, c->accumulate, ws);
+            c->b_trans, c->bias ? c->bias + b : NULL, c->C + b, c->ldc, ws);
 }
 
-/* C[m x n] (f32, row stride ldc) = or += A[m x k] . B (B [k x n], or W [n x k]
- * when b_trans), on up to gllmk__nthreads() threads. */
+/* C[m x n] (f32, row stride ldc) = A[m x k] . B (B [k x n], or W [n x k] when
+ * b_trans) + bias (f32 [n] or NULL), on up to gllmk__nthreads() threads. */
 static gllmk_status CL(matmul)(const struct gllmk_kernels *kt, size_t m, size_t n, size_t k,
-                               const T *A, const T *B, bool b_trans, float *C, size_t ldc,
-                               bool accumulate) {
+                               const T *A, const T *B, bool b_trans, const float *bias, float *C,
+                               size_t ldc) {
   if (m == 0 || n == 0) return GLLMK_OK;
-  struct CL(mm_ctx) c = {kt, m, n, k, k, b_trans ? k : n, ldc, A, B, C, b_trans, accumulate,
-                         false, 0};
+  struct CL(mm_ctx) c = {kt, m, n, k, k, b_trans ? k : n, ldc, A, B, bias, C, b_trans, false, 0};
   double work = (double)m * (double)n * (double)k;
-  if (b_trans && m <= 8 && !accumulate && k > 0) {
+  if (b_trans && m <= 8 && !bias && k > 0) {
     gllmk__parallel(n, 16, work < 1e6 ? n : 64, CL(mm_rows_small), &c);
     return GLLMK_OK;
   }
@@ -244,17 +244,20 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C,
     return GLLMK_E_INVAL;
   GET_KT();
   if (mn == 0) return GLLMK_OK;
+  /* f32 C is written in place; f16/bf16 C is accumulated in f32 and rounded once */
 #if T_IS_F32
   float *Cf = C;
+  const float *bf = bias;
 #else
-  float *Cf = malloc(mn * sizeof(float));
+  float *Cf = malloc((mn + (bias ? n : 0)) * sizeof(float));
   if (!Cf) return GLLMK_E_NOMEM;
-#endif
+  float *bf = NULL;
   if (bias) {
-    K(to_f32)(n, bias, Cf);
-    for (size_t i = 1; i < m; i++) memcpy(Cf + i * n, Cf, n * sizeof(float));
+    bf = Cf + mn;
+    K(to_f32)(n, bias, bf);
   }
-  gllmk_status st = CL(matmul)(kt, m, n, k, A, B, false, Cf, n, bias != NULL);
+#endif
+  gllmk_status st = CL(matmul)(kt, m, n, k, A, B, false, bf, Cf, n);
 #if !T_IS_F32
   if (st == GLLMK_OK) {
     struct CL(rowcvt_ctx) c = {kt, Cf, C, n};

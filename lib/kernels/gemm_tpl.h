@@ -10,7 +10,8 @@
  *
  *   A [m x k] with row stride lda.  B [k x n] with row stride ldb, or, when
  *   b_trans, B^T given as W [n x k] with row stride ldb (the LLM weight layout).
- *   C [m x n] f32 with row stride ldc: C = AB, or C += AB when accumulate.
+ *   C [m x n] f32 with row stride ldc: C = AB + bias, bias [n] f32 or NULL (zero),
+ *   which initialises the accumulators of the first k block.
  *   ws: GLLMK_GEMM_WS_FLOATS floats of scratch, any alignment (A block, B block,
  *   and NR padded rows for staging).
  * Edge tiles are computed whole on zero-padded panels and stored partially.
@@ -24,12 +25,18 @@
 #define GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
 /* The micro-kernel works on packed f32 panels only, so it is element-type free. */
 static inline void gllmk__gemm_micro(size_t kc, const float *restrict a, const float *restrict b,
-                                     float *c, size_t ldc, size_t mr, size_t nr, bool first) {
-  vf32 acc[MR][NRV];
+                                     const float *bias, float *c, size_t ldc, size_t mr, size_t nr,
+                                     bool first) {
+  vf32 acc[MR][NRV], b0[NRV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NRV; v++) {
+    size_t cols = (size_t)v * L < nr ? (nr - v * L < L ? nr - v * L : L) : 0;
+    b0[v] = bias ? vf32_load_n(bias + v * L, cols) : vf32_zero();
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
-    for (int v = 0; v < NRV; v++) acc[i][v] = vf32_zero();
+    for (int v = 0; v < NRV; v++) acc[i][v] = b0[v];
   for (size_t p = 0; p < kc; p++) {
     vf32 bv[NRV];
 #pragma GCC unroll 4
@@ -126,11 +133,13 @@ static void GLLMK_LOCAL(gemm_pack_a)(size_t mc, size_t kc, const T *A, size_t ld
 }
 
 void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda, const T *B,
-                           size_t ldb, bool b_trans, float *C, size_t ldc, bool accumulate,
+                           size_t ldb, bool b_trans, const float *bias, float *C, size_t ldc,
                            float *ws) {
   if (k == 0) {
-    if (!accumulate)
-      for (size_t i = 0; i < m; i++) memset(C + i * ldc, 0, n * sizeof(float));
+    for (size_t i = 0; i < m; i++) {
+      if (bias) memcpy(C + i * ldc, bias, n * sizeof(float));
+      else memset(C + i * ldc, 0, n * sizeof(float));
+    }
     return;
   }
   float *Ap = ws;
@@ -140,7 +149,7 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
     size_t nc = n - jc < GLLMK_GEMM_NC ? n - jc : GLLMK_GEMM_NC;
     for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
       size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
-      bool first = pc == 0 && !accumulate;
+      bool first = pc == 0;
       GLLMK_LOCAL(gemm_pack_b)(kc, nc, B, ldb, b_trans, pc, jc, Bp, row);
       for (size_t ic = 0; ic < m; ic += GLLMK_GEMM_MC_ROWS) {
         size_t mc = m - ic < GLLMK_GEMM_MC_ROWS ? m - ic : GLLMK_GEMM_MC_ROWS;
@@ -149,7 +158,8 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
           size_t nr = nc - jr < NR ? nc - jr : NR;
           for (size_t ir = 0; ir < mc; ir += MR) {
             size_t mr = mc - ir < MR ? mc - ir : MR;
-            gllmk__gemm_micro(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,
+            gllmk__gemm_micro(kc, Ap + ir * kc, Bp + jr * kc, pc == 0 && bias ? bias + jc + jr : NULL,
+                              C + (ic + ir) * ldc + jc + jr, ldc,
                               mr, nr, first);
           }
         }
