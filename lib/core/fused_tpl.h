@@ -1,12 +1,13 @@
 /* fused_tpl.h -- the six fused floating-point ops (included by ops_tpl.h)
  * SPDX-License-Identifier: MIT
  *
- * Each fused op runs its matmuls into f32 intermediates and applies the
- * epilogue (swiglu, residual add, RMSNorm, rope) to a block of GLLMK_FUSED_MB
- * rows while they are still in cache, so it does the work of the composition
- * of the plain ops without its extra round trips through memory in T and
- * without rounding the intermediates to T (except where the composition's
- * next matmul consumes T, i.e. the swiglu output in fused_ffn).
+ * Each fused op runs its matmuls (X.W^T, with W in the LLM layout [out x in])
+ * into f32 intermediates and applies its epilogue (swiglu, residual add,
+ * RMSNorm, rope) to blocks of up to GLLMK_FUSED_MB rows, so no intermediate
+ * is rounded to T except where the composition's next matmul consumes T (the
+ * swiglu output in fused_ffn), and W is packed once per call for prefill
+ * shapes.  Decode shapes (m <= 8) stream W once through the linear_rows
+ * kernel.
  */
 #ifndef GLLMK_FUSED_MB
 #define GLLMK_FUSED_MB 512

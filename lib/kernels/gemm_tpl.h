@@ -13,13 +13,15 @@
  *   C [m x n] f32 with row stride ldc: C = AB + bias, bias [n] f32 or NULL (zero),
  *   which initialises the accumulators of the first k block.
  *   ws: GLLMK_GEMM_WS_FLOATS floats of scratch, any alignment (A block, B block,
- *   and NR padded rows for staging).
+ *   one row of KC floats).
  * Edge tiles are computed whole on zero-padded panels and stored partially.
  */
 #define L VF32_LANES
 #define MR GLLMK_GEMM_MR
 #define NRV GLLMK_GEMM_NRV
 #define NR (NRV * L)
+/* prefetch distance along a W row in the transposed packing, elements */
+#define GLLMK_GEMM_PF 64
 
 #ifndef GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
 #define GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
@@ -71,7 +73,7 @@ static inline void gllmk__gemm_micro(size_t kc, const float *restrict a, const f
 
 /* Bp[panel][p][NR] for columns j0..j0+nc, depth p0..p0+kc, zero padded. */
 static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ldb, bool b_trans,
-                                     size_t p0, size_t j0, float *Bp, float *stage) {
+                                     size_t p0, size_t j0, float *Bp) {
   if (!b_trans) {
     /* row by row, so that B is read in long sequential runs */
     for (size_t p = 0; p < kc; p++) {
@@ -87,31 +89,28 @@ static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ld
     }
     return;
   }
-  /* W rows are columns of B.  Stage a panel's rows (converted to f32)
-   * contiguously, with a padded stride so that they do not alias in L1, then
-   * transpose L x L blocks in registers. */
-  const size_t ld = GLLMK_GEMM_KC + 16;
+  /* W rows are columns of B: load L x L blocks straight from L rows of W,
+   * transpose them in registers, and prefetch each row's next lines (the rows
+   * of a panel are as many concurrent streams as the prefetchers track). */
   for (size_t jr = 0; jr < nc; jr += NR) {
     size_t nr = nc - jr < NR ? nc - jr : NR;
     float *dst = Bp + jr * kc;
-    for (size_t j = 0; j < NR; j++) {
-      /* each row segment is a short stream: ask for the one 4 rows ahead now */
-      size_t jp = jr + j + 4;
-      if (jp < nc) {
-        const char *pf = (const char *)(B + (j0 + jp) * ldb + p0);
-        for (size_t off = 0; off < kc * sizeof(T); off += 64) vf32_prefetch(pf + off);
-      }
-      if (j < nr) GLLMK_KNAME(to_f32, TN)(kc, B + (j0 + jr + j) * ldb + p0, stage + j * ld);
-      else memset(stage + j * ld, 0, kc * sizeof(float));
-    }
-    for (size_t v = 0; v < NRV; v++)
+    for (size_t v = 0; v < NRV; v++) {
+      size_t rv = v * L < nr ? (nr - v * L < L ? nr - v * L : L) : 0;
+      const T *w0 = B + (j0 + jr + v * L) * ldb + p0;
       for (size_t q = 0; q < kc; q += L) {
         size_t pc = kc - q < L ? kc - q : L;
         vf32 blk[L];
-        for (size_t t = 0; t < L; t++) blk[t] = vf32_load_n(stage + (v * L + t) * ld + q, pc);
+        for (size_t t = 0; t < L; t++) {
+          if (t >= rv) { blk[t] = vf32_zero(); continue; }
+          const T *src = w0 + t * ldb + q;
+          if (q + GLLMK_GEMM_PF < kc) vf32_prefetch(src + GLLMK_GEMM_PF);
+          blk[t] = pc == L ? VLOAD(src) : VLOAD_N(src, pc);
+        }
         vf32_transpose(blk);
         for (size_t t = 0; t < pc; t++) vf32_storeu(dst + (q + t) * NR + v * L, blk[t]);
       }
+    }
   }
 }
 
@@ -150,7 +149,7 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
     for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
       size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
       bool first = pc == 0;
-      GLLMK_LOCAL(gemm_pack_b)(kc, nc, B, ldb, b_trans, pc, jc, Bp, row);
+      GLLMK_LOCAL(gemm_pack_b)(kc, nc, B, ldb, b_trans, pc, jc, Bp);
       for (size_t ic = 0; ic < m; ic += GLLMK_GEMM_MC_ROWS) {
         size_t mc = m - ic < GLLMK_GEMM_MC_ROWS ? m - ic : GLLMK_GEMM_MC_ROWS;
         GLLMK_LOCAL(gemm_pack_a)(mc, kc, A, lda, ic, pc, Ap, row);
@@ -172,3 +171,4 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
 #undef MR
 #undef NRV
 #undef NR
+#undef GLLMK_GEMM_PF

@@ -14,10 +14,8 @@
 #define GLLMK_GEMM_MC_ROWS 144    /* multiple of every MR (4, 6, 12) */
 #define GLLMK_GEMM_NC 2048
 #define GLLMK_GEMM_ROW_GRAIN 12     /* row splits across threads: a multiple of every MR */
-/* floats of workspace one gemm kernel call needs: A block, B block, and a
- * staging area of up to 64 rows of KC + 16 floats (NR <= 64 on every ISA) */
-#define GLLMK_GEMM_WS_FLOATS \
-  ((size_t)GLLMK_GEMM_KC * (GLLMK_GEMM_MC_ROWS + GLLMK_GEMM_NC) + 64 * (GLLMK_GEMM_KC + 16) + 64)
+/* floats of workspace one gemm kernel call needs: A block, B block, one row */
+#define GLLMK_GEMM_WS_FLOATS ((size_t)GLLMK_GEMM_KC * (GLLMK_GEMM_MC_ROWS + GLLMK_GEMM_NC + 1) + 64)
 
 /* attention tiling: QB query positions x all heads of a GQA group per tile, BK keys per step */
 #define GLLMK_ATTN_QB 4
