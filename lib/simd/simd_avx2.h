@@ -97,6 +97,11 @@ static inline vf32 vf32_abs(vf32 a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.
 static inline vf32 vf32_max(vf32 a, vf32 b) { return _mm256_max_ps(a, b); }
 static inline vf32 vf32_min(vf32 a, vf32 b) { return _mm256_min_ps(a, b); }
 static inline vf32 vf32_sqrt(vf32 a) { return _mm256_sqrt_ps(a); }
+/* 12-bit estimate and one Newton step: r (2 - a r) */
+static inline vf32 vf32_rcp(vf32 a) {
+  __m256 r = _mm256_rcp_ps(a);
+  return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(1.0f)), r);
+}
 static inline vf32 vf32_copysign(vf32 mag, vf32 sgn) {
   const __m256 s = _mm256_set1_ps(-0.0f);
   return _mm256_or_ps(_mm256_andnot_ps(s, mag), _mm256_and_ps(s, sgn));

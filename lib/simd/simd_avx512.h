@@ -85,6 +85,11 @@ static inline vf32 vf32_abs(vf32 a) { return _mm512_abs_ps(a); }
 static inline vf32 vf32_max(vf32 a, vf32 b) { return _mm512_max_ps(a, b); }
 static inline vf32 vf32_min(vf32 a, vf32 b) { return _mm512_min_ps(a, b); }
 static inline vf32 vf32_sqrt(vf32 a) { return _mm512_sqrt_ps(a); }
+/* 14-bit estimate and one Newton step: r (2 - a r) */
+static inline vf32 vf32_rcp(vf32 a) {
+  __m512 r = _mm512_rcp14_ps(a);
+  return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(1.0f)), r);
+}
 static inline vf32 vf32_copysign(vf32 mag, vf32 sgn) {
   /* ternary logic: (sgn & signmask) | (mag & ~signmask) */
   return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_set1_epi32(INT32_MIN),

@@ -21,8 +21,8 @@ static inline vf32 gllmk__vexp_hl(vf32 hi, vf32 lo) {
   vf32 sum = vf32_add(hi, lo);
   vf32 x = vf32_min(vf32_max(hi, vf32_splat(-104.0f)), vf32_splat(89.0f));
   vf32 l = vf32_min(vf32_max(lo, vf32_splat(-8.0f)), vf32_splat(8.0f));
+  /* x + l in [-112, 97]: both halves of n stay inside pow2i's range */
   vf32 n = vf32_round(vf32_mul(vf32_add(x, l), vf32_splat(1.44269504088896341f)));
-  n = vf32_min(vf32_max(n, vf32_splat(-150.0f)), vf32_splat(129.0f));
   vf32 r = vf32_fma(n, vf32_splat(-0.693359375f), x);
   r = vf32_fma(n, vf32_splat(2.12194440e-4f), r);
   r = vf32_add(r, l);
@@ -89,17 +89,16 @@ static inline vf32 vf32_silu(vf32 x) {
 static inline vf32 vf32_gelu(vf32 x) {
   vf32 ax = vf32_abs(x);
   vf32 z = vf32_mul(ax, vf32_splat(0.70710678118654752f));
-  vf32 t = vf32_div(vf32_splat(1.0f), vf32_fma(z, vf32_splat(0.5f), vf32_splat(1.0f)));
-  vf32 p = vf32_splat(0.17087277f);
-  p = vf32_fma(p, t, vf32_splat(-0.82215223f));
-  p = vf32_fma(p, t, vf32_splat(1.48851587f));
-  p = vf32_fma(p, t, vf32_splat(-1.13520398f));
-  p = vf32_fma(p, t, vf32_splat(0.27886807f));
-  p = vf32_fma(p, t, vf32_splat(-0.18628806f));
-  p = vf32_fma(p, t, vf32_splat(0.09678418f));
-  p = vf32_fma(p, t, vf32_splat(0.37409196f));
-  p = vf32_fma(p, t, vf32_splat(1.00002368f));
-  p = vf32_fma(p, t, vf32_splat(-1.26551223f));
+  vf32 t = vf32_rcp(vf32_fma(z, vf32_splat(0.5f), vf32_splat(1.0f)));   /* argument >= 1 */
+  /* erfcc's degree-9 polynomial in t, by Estrin's scheme (depth 4, not 9) */
+  vf32 t2 = vf32_mul(t, t), t4 = vf32_mul(t2, t2), t8 = vf32_mul(t4, t4);
+  vf32 q01 = vf32_fma(t, vf32_splat(1.00002368f), vf32_splat(-1.26551223f));
+  vf32 q23 = vf32_fma(t, vf32_splat(0.09678418f), vf32_splat(0.37409196f));
+  vf32 q45 = vf32_fma(t, vf32_splat(0.27886807f), vf32_splat(-0.18628806f));
+  vf32 q67 = vf32_fma(t, vf32_splat(1.48851587f), vf32_splat(-1.13520398f));
+  vf32 q89 = vf32_fma(t, vf32_splat(0.17087277f), vf32_splat(-0.82215223f));
+  vf32 r03 = vf32_fma(q23, t2, q01), r47 = vf32_fma(q67, t2, q45);
+  vf32 p = vf32_fma(q89, t8, vf32_fma(r47, t4, r03));
   /* -z^2 = -x^2/2 as hi + lo: the FMA recovers the rounding error of x*x */
   vf32 xx = vf32_mul(x, x);
   vf32 xx_lo = vf32_fma(x, x, vf32_neg(xx));

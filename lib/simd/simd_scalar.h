@@ -8,6 +8,7 @@
  *                                                0 <= n <= LANES lanes; never touch p[n..]
  *   vf32_load_f16[_n] / vf32_store_f16[_n], same for bf16  convert on access (RNE)
  *   add sub mul div fma(a,b,c)=a*b+c neg abs max min sqrt
+ *   vf32_rcp(x) ~ 1/x, relative error <= 2^-21, for finite x >= 1 (fast division)
  *                                                max/min(a,b): b when either is NaN (x86 rule)
  *   vf32_reduce_add (fixed tree, lane 0 first) / vf32_reduce_max
  *   vf32_lt/le/eq/isnan -> vmask; vmask_or/and; vmask_any; vf32_select(m,a,b) = m ? a : b
@@ -64,6 +65,7 @@ static inline vf32 vf32_abs(vf32 a) { return fabsf(a); }
 static inline vf32 vf32_max(vf32 a, vf32 b) { return a > b ? a : b; }
 static inline vf32 vf32_min(vf32 a, vf32 b) { return a < b ? a : b; }
 static inline vf32 vf32_sqrt(vf32 a) { return sqrtf(a); }
+static inline vf32 vf32_rcp(vf32 a) { return 1.0f / a; }
 static inline vf32 vf32_copysign(vf32 mag, vf32 sgn) { return copysignf(mag, sgn); }
 
 /* ---- reductions */
