@@ -28,7 +28,8 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
   const T *q = (const T *)a->q, *kb = (const T *)a->k, *vb = (const T *)a->v;
   T *out = (T *)a->out;
   float *Q = ws, *O = Q + rows * d, *S = O + rows * d, *Kt = S + rows * BK;
-  float *M = Kt + (size_t)BK * d, *Lsum = M + rows, *Ks = Lsum + rows;
+  float *M = Kt + (size_t)BK * d, *Lsum = M + rows, *Alpha = Lsum + rows, *Nb = Alpha + rows;
+  float *Ks = Nb + rows;
   const size_t ldk = d + 16;                       /* staged K rows, padded against aliasing */
   /* last key (exclusive) each row may see; causal offset kv_len - q_len may be negative */
   size_t lim[GLLMK_ATTN_QB];
@@ -78,30 +79,37 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
     for (size_t r = 0; r < rows; r += 2) {
       const float *Q0 = Q + r * d, *Q1 = r + 1 < rows ? Q0 + d : Q0;
       vf32 s0[BK / L], s1[BK / L];
+#pragma GCC unroll 8
       for (size_t v = 0; v < BK / L; v++) s0[v] = s1[v] = vf32_zero();
       for (size_t p = 0; p < d; p++) {
         vf32 a0 = vf32_splat(Q0[p]), a1 = vf32_splat(Q1[p]);
         const float *kt = Kt + p * BK;
+#pragma GCC unroll 8
         for (size_t v = 0; v < BK / L; v++) {
           vf32 kv = vf32_loadu(kt + v * L);
           s0[v] = vf32_fma(a0, kv, s0[v]);
           s1[v] = vf32_fma(a1, kv, s1[v]);
         }
       }
+#pragma GCC unroll 8
       for (size_t v = 0; v < BK / L; v++) vf32_storeu(S + r * BK + v * L, s0[v]);
       if (r + 1 < rows)
+#pragma GCC unroll 8
         for (size_t v = 0; v < BK / L; v++) vf32_storeu(S + (r + 1) * BK + v * L, s1[v]);
     }
+    /* online softmax of each row's scores: P (in S), alpha = e^(m - m') and
+     * the number of keys nb the row sees in this block (0: nothing to add) */
     for (size_t r = 0; r < rows; r++) {
       size_t e = lim[r / g];
+      Nb[r] = 0.0f;
       if (e <= j0) continue;                        /* this row sees no key of the block */
-      size_t nb = e - j0 < bk ? e - j0 : bk;        /* keys of the block this row sees */
+      size_t nb = e - j0 < bk ? e - j0 : bk;
       float *Sr = S + r * BK;
       float mb = GLLMK_KNAME_(max, f32, GLLMK_ISA)(nb, Sr);
       float mnew = mb > M[r] ? mb : M[r];
       if (mb != mb) mnew = mb;                      /* NaN scores poison the row, as in the reference */
-      float alpha = M[r] == -INFINITY ? 0.0f : expf(M[r] - mnew);
       if (mnew == -INFINITY) continue;              /* every score so far is -inf */
+      float alpha = M[r] == -INFINITY ? 0.0f : expf(M[r] - mnew);
       vf32 vm = vf32_splat(mnew), ps = vf32_zero();
       size_t jj = 0;
       for (; jj + L <= nb; jj += L) {
@@ -116,37 +124,56 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
       }
       Lsum[r] = Lsum[r] * alpha + vf32_reduce_add(ps);
       M[r] = mnew;
-      /* O = alpha O + P V: eight, then four, then one vector of d at a time, so
-       * independent accumulators hide the FMA latency */
-      float *Or = O + r * d;
-      vf32 va = vf32_splat(alpha);
+      Alpha[r] = alpha;
+      Nb[r] = (float)nb;
+    }
+    /* O = alpha O + P V, two rows with the same keys at a time (they share
+     * each V load), four vectors of d per step so that eight independent
+     * accumulators hide the FMA latency; then single vectors and tails */
+    for (size_t r = 0; r < rows;) {
+      size_t nb = (size_t)Nb[r];
+      if (nb == 0) { r++; continue; }
+      bool two = r + 1 < rows && (size_t)Nb[r + 1] == nb;
+      size_t r1 = two ? r + 1 : r;
+      const float *P0 = S + r * BK, *P1 = S + r1 * BK;
+      float *O0 = O + r * d, *O1 = O + r1 * d;
+      vf32 va0 = vf32_splat(Alpha[r]), va1 = vf32_splat(Alpha[r1]);
       size_t p = 0;
-      for (; p + 8 * L <= d; p += 8 * L) {
-        vf32 o[8];
-        for (int c = 0; c < 8; c++) o[c] = vf32_mul(vf32_loadu(Or + p + c * L), va);
-        for (size_t k = 0; k < nb; k++) {
-          vf32 w = vf32_splat(Sr[k]);
-          const T *vr = vrow[k] + p;
-          for (int c = 0; c < 8; c++) o[c] = vf32_fma(w, VLOAD(vr + c * L), o[c]);
-        }
-        for (int c = 0; c < 8; c++) vf32_storeu(Or + p + c * L, o[c]);
-      }
       for (; p + 4 * L <= d; p += 4 * L) {
-        vf32 o[4];
-        for (int c = 0; c < 4; c++) o[c] = vf32_mul(vf32_loadu(Or + p + c * L), va);
-        for (size_t k = 0; k < nb; k++) {
-          vf32 w = vf32_splat(Sr[k]);
-          const T *vr = vrow[k] + p;
-          for (int c = 0; c < 4; c++) o[c] = vf32_fma(w, VLOAD(vr + c * L), o[c]);
+        vf32 o0[4], o1[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+          o0[c] = vf32_mul(vf32_loadu(O0 + p + c * L), va0);
+          o1[c] = vf32_mul(vf32_loadu(O1 + p + c * L), va1);
         }
-        for (int c = 0; c < 4; c++) vf32_storeu(Or + p + c * L, o[c]);
+        for (size_t k = 0; k < nb; k++) {
+          vf32 w0 = vf32_splat(P0[k]), w1 = vf32_splat(P1[k]);
+          const T *vr = vrow[k] + p;
+#pragma GCC unroll 4
+          for (int c = 0; c < 4; c++) {
+            vf32 vv = VLOAD(vr + c * L);
+            o0[c] = vf32_fma(w0, vv, o0[c]);
+            o1[c] = vf32_fma(w1, vv, o1[c]);
+          }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+          vf32_storeu(O0 + p + c * L, o0[c]);
+          if (two) vf32_storeu(O1 + p + c * L, o1[c]);
+        }
       }
       for (; p < d; p += L) {
         size_t c = d - p < L ? d - p : L;
-        vf32 o = vf32_mul(vf32_load_n(Or + p, c), va);
-        for (size_t k = 0; k < nb; k++) o = vf32_fma(vf32_splat(Sr[k]), VLOAD_N(vrow[k] + p, c), o);
-        vf32_store_n(Or + p, c, o);
+        vf32 o0 = vf32_mul(vf32_load_n(O0 + p, c), va0), o1 = vf32_mul(vf32_load_n(O1 + p, c), va1);
+        for (size_t k = 0; k < nb; k++) {
+          vf32 vv = VLOAD_N(vrow[k] + p, c);
+          o0 = vf32_fma(vf32_splat(P0[k]), vv, o0);
+          o1 = vf32_fma(vf32_splat(P1[k]), vv, o1);
+        }
+        vf32_store_n(O0 + p, c, o0);
+        if (two) vf32_store_n(O1 + p, c, o1);
       }
+      r += two ? 2 : 1;
     }
   }
   for (size_t r = 0; r < rows; r++) {

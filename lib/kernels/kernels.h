@@ -18,7 +18,7 @@
 #define GLLMK_GEMM_WS_FLOATS ((size_t)GLLMK_GEMM_KC * (GLLMK_GEMM_MC_ROWS + GLLMK_GEMM_NC + 1) + 64)
 
 /* attention tiling: QB query positions x all heads of a GQA group per tile, BK keys per step */
-#define GLLMK_ATTN_QB 4
+#define GLLMK_ATTN_QB 16
 #define GLLMK_ATTN_BK 64
 
 /* One attention problem, type-erased (element type chosen by the kernel). */
@@ -35,7 +35,7 @@ struct gllmk__attn {
 /* floats of workspace one attention kernel call needs */
 static inline size_t gllmk__attn_ws_floats(size_t group, size_t d) {
   size_t rows = (size_t)GLLMK_ATTN_QB * group;
-  return rows * d * 2 + rows * GLLMK_ATTN_BK + (size_t)GLLMK_ATTN_BK * d + rows * 2 +
+  return rows * d * 2 + rows * GLLMK_ATTN_BK + (size_t)GLLMK_ATTN_BK * d + rows * 4 +
          (size_t)GLLMK_ATTN_BK * (d + 16) + 64;
 }
 
