@@ -4,7 +4,7 @@
  * Built only from the primitives of the included simd_<isa>.h, so every ISA
  * gets the same algorithm (results differ across ISAs only by FMA contraction).
  * Accuracy against a double reference, over all finite f32 inputs:
- *   vf32_exp    ~2 ulp; overflow -> +inf, x < -103.3 -> 0, denormal results kept; NaN -> NaN
+ *   vf32_exp    ~2 ulp; x > 88.72 -> +inf, x < -103.97 -> 0, denormal results kept; NaN -> NaN
  *   vf32_tanh   ~3 ulp (odd polynomial below 0.625, 1 - 2/(e^2|x|+1) above)
  *   vf32_silu   ~4 ulp; silu(-inf) = -0
  *   vf32_gelu   relative 1e-6 where |x| < 5, and ~1e-6 * x^2/2 further out in the
@@ -14,41 +14,15 @@
 #ifndef GLLMK_SIMD_MATH_H
 #define GLLMK_SIMD_MATH_H
 
-/* e^(hi + lo), lo a small correction to hi (|lo| < 8): Cephes expf range
- * reduction (ln2 in two parts), 2^n applied in two factors so that denormal
- * results are kept; the sum decides overflow (+inf) and underflow (0). */
-static inline vf32 gllmk__vexp_hl(vf32 hi, vf32 lo) {
-  vf32 sum = vf32_add(hi, lo);
-  vf32 x = vf32_min(vf32_max(hi, vf32_splat(-104.0f)), vf32_splat(89.0f));
-  vf32 l = vf32_min(vf32_max(lo, vf32_splat(-8.0f)), vf32_splat(8.0f));
-  /* x + l in [-112, 97]: both halves of n stay inside pow2i's range */
-  vf32 n = vf32_round(vf32_mul(vf32_add(x, l), vf32_splat(1.44269504088896341f)));
+/* e^(x + l) for x in [-104, 89] and |l| <= 8 (l only when has_l, a constant
+ * after inlining): Cephes expf range reduction with ln2 in two parts, its
+ * degree-6 polynomial, and 2^n applied in two factors so that n in
+ * [-162, 140] stays representable and denormal results are kept. */
+static inline vf32 gllmk__vexp_reduced(vf32 x, vf32 l, int has_l) {
+  vf32 n = vf32_round(vf32_mul(has_l ? vf32_add(x, l) : x, vf32_splat(1.44269504088896341f)));
   vf32 r = vf32_fma(n, vf32_splat(-0.693359375f), x);
   r = vf32_fma(n, vf32_splat(2.12194440e-4f), r);
-  r = vf32_add(r, l);
-  vf32 p = vf32_splat(1.9875691500e-4f);
-  p = vf32_fma(p, r, vf32_splat(1.3981999507e-3f));
-  p = vf32_fma(p, r, vf32_splat(8.3334519073e-3f));
-  p = vf32_fma(p, r, vf32_splat(4.1665795894e-2f));
-  p = vf32_fma(p, r, vf32_splat(1.6666665459e-1f));
-  p = vf32_fma(p, r, vf32_splat(5.0000001201e-1f));
-  vf32 r2 = vf32_mul(r, r);
-  vf32 y = vf32_add(vf32_fma(p, r2, r), vf32_splat(1.0f));
-  vf32 n1 = vf32_round(vf32_mul(n, vf32_splat(0.5f)));
-  vf32 n2 = vf32_sub(n, n1);
-  y = vf32_mul(vf32_mul(y, vf32_pow2i(n1)), vf32_pow2i(n2));
-  y = vf32_select(vf32_lt(sum, vf32_splat(-104.0f)), vf32_zero(), y);
-  y = vf32_select(vf32_lt(vf32_splat(89.0f), sum), vf32_splat(INFINITY), y);
-  return vf32_select(vf32_isnan(sum), sum, y);
-}
-
-/* e^x: the same reduction without the second input; the clamp to [-104, 89]
- * alone gives +inf above 88.73 and 0 below -103.97 (y 2^-150 rounds to 0) */
-static inline vf32 vf32_exp(vf32 x) {
-  vf32 c = vf32_min(vf32_max(x, vf32_splat(-104.0f)), vf32_splat(89.0f));
-  vf32 n = vf32_round(vf32_mul(c, vf32_splat(1.44269504088896341f)));
-  vf32 r = vf32_fma(n, vf32_splat(-0.693359375f), c);
-  r = vf32_fma(n, vf32_splat(2.12194440e-4f), r);
+  if (has_l) r = vf32_add(r, l);
   vf32 p = vf32_splat(1.9875691500e-4f);
   p = vf32_fma(p, r, vf32_splat(1.3981999507e-3f));
   p = vf32_fma(p, r, vf32_splat(8.3334519073e-3f));
@@ -57,8 +31,28 @@ static inline vf32 vf32_exp(vf32 x) {
   p = vf32_fma(p, r, vf32_splat(5.0000001201e-1f));
   vf32 y = vf32_add(vf32_fma(p, vf32_mul(r, r), r), vf32_splat(1.0f));
   vf32 n1 = vf32_round(vf32_mul(n, vf32_splat(0.5f)));
-  y = vf32_mul(vf32_mul(y, vf32_pow2i(n1)), vf32_pow2i(vf32_sub(n, n1)));
+  return vf32_mul(vf32_mul(y, vf32_pow2i(n1)), vf32_pow2i(vf32_sub(n, n1)));
+}
+
+static inline vf32 gllmk__vclamp(vf32 x, float lo, float hi) {
+  return vf32_min(vf32_max(x, vf32_splat(lo)), vf32_splat(hi));
+}
+
+/* e^x: clamping to [-104, 89] alone gives +inf above 88.73 and 0 below
+ * -103.97 (y 2^-150 rounds to 0); NaN passes through */
+static inline vf32 vf32_exp(vf32 x) {
+  vf32 y = gllmk__vexp_reduced(gllmk__vclamp(x, -104.0f, 89.0f), vf32_zero(), 0);
   return vf32_select(vf32_isnan(x), x, y);
+}
+
+/* e^(hi + lo), lo a small correction to hi: the sum decides overflow (+inf),
+ * underflow (0) and NaN */
+static inline vf32 gllmk__vexp_hl(vf32 hi, vf32 lo) {
+  vf32 sum = vf32_add(hi, lo);
+  vf32 y = gllmk__vexp_reduced(gllmk__vclamp(hi, -104.0f, 89.0f), gllmk__vclamp(lo, -8.0f, 8.0f), 1);
+  y = vf32_select(vf32_lt(sum, vf32_splat(-104.0f)), vf32_zero(), y);
+  y = vf32_select(vf32_lt(vf32_splat(89.0f), sum), vf32_splat(INFINITY), y);
+  return vf32_select(vf32_isnan(sum), sum, y);
 }
 
 static inline vf32 vf32_tanh(vf32 x) {
