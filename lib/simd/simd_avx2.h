@@ -146,7 +146,7 @@ static inline void vf32_prefetch(const void *p) { _mm_prefetch((const char *)p, 
 static inline vf32 vf32_swap_pairs(vf32 v) { return _mm256_permute_ps(v, 0xb1); }
 
 /* ---- 8 x 8 transpose: unpack pairs, shuffle quads, swap 128-bit halves */
-static inline void vf32_transpose(vf32 r[8]) {
+static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[8]) {
   __m256 t[8], s[8];
   for (int i = 0; i < 4; i++) {
     t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);

@@ -139,7 +139,7 @@ static inline void vf32_prefetch(const void *p) { _mm_prefetch((const char *)p, 
 static inline vf32 vf32_swap_pairs(vf32 v) { return _mm512_permute_ps(v, 0xb1); }
 
 /* ---- 16 x 16 transpose: unpack pairs, shuffle quads, then 128-bit lanes twice */
-static inline void vf32_transpose(vf32 r[16]) {
+static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 8; i++) {
     t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
