@@ -87,7 +87,10 @@ static inline vf32 vf32_round(vf32 x) {   /* nearest-even via the 1.5*2^23 trick
   return (x + 12582912.0f) - 12582912.0f;  /* exact for |x| < 2^22 without -ffast-math */
 }
 static inline vf32 vf32_pow2i(vf32 n) {
-  return gllmk__bits_f32((uint32_t)((int32_t)n + 127) << 23);
+  /* out-of-range n (NaN from an upstream NaN) must not reach the conversion,
+   * which C leaves undefined; the caller's result is NaN anyway */
+  int32_t i = n >= -127.0f && n <= 128.0f ? (int32_t)n : 0;
+  return gllmk__bits_f32((uint32_t)(i + 127) << 23);
 }
 
 static inline void vf32_prefetch(const void *p) { (void)p; }
