@@ -157,14 +157,26 @@ static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool 
   GET_KT();
   if (!mn) return GLLMK_OK;
   size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
-  float *Y = malloc(mb * n * sizeof(float));
-  if (!Y) return GLLMK_E_NOMEM;
+  /* f32: X.W^T goes straight into out (the epilogue reads each element before
+   * it rewrites it) unless out is the residual it still has to add */
+#if T_IS_F32
+  bool direct = out != residual;
+#else
+  bool direct = false;
+#endif
+  float *Y = direct ? NULL : malloc(mb * n * sizeof(float));
+  if (!direct && !Y) return GLLMK_E_NOMEM;
   gllmk_status st = GLLMK_OK;
   for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
     size_t rows = m - r0 < mb ? m - r0 : mb;
-    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w, true, NULL, Y, n);
+#if T_IS_F32
+    float *Yb = direct ? out + r0 * n : Y;
+#else
+    float *Yb = Y;
+#endif
+    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w, true, NULL, Yb, n);
     if (st != GLLMK_OK) break;
-    struct CL(epi_ctx) c = {kt, Y, bias, residual ? residual + r0 * n : NULL, norm_w,
+    struct CL(epi_ctx) c = {kt, Yb, bias, residual ? residual + r0 * n : NULL, norm_w,
                             out + r0 * n, sum_out ? sum_out + r0 * n : NULL, n, eps, 1, NULL};
     CL(epilogue)(&c, rows);
   }
