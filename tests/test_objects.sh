@@ -17,28 +17,10 @@
 : "${top_builddir:=.}"
 OBJDUMP=${OBJDUMP:-objdump}
 
-n=0
-failed=0
-ok() {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then
-    echo "ok $n - $2"
-  else
-    echo "not ok $n - $2"
-    failed=1
-  fi
-}
-skip() {
-  n=$((n + 1))
-  echo "ok $n # SKIP $1"
-}
-diag() {
-  echo "$1" | sed 's/^/# /'
-}
+. "$(dirname "$0")/tap.sh"
 
 if [ "x$OBJDUMP" = xno ] || ! command -v "$OBJDUMP" >/dev/null 2>&1; then
-  echo "1..0 # SKIP no objdump"
-  exit 0
+  skip_all "no objdump"
 fi
 
 core=$(ls "$top_builddir"/lib/core/.libs/libgllmk_la-*.o 2>/dev/null)
@@ -47,14 +29,12 @@ avx2=$(ls "$top_builddir"/lib/isa/avx2/.libs/*.o 2>/dev/null)
 avx512=$(ls "$top_builddir"/lib/isa/avx512/.libs/*.o 2>/dev/null)
 
 if [ -z "$core$scalar" ]; then
-  echo "1..0 # SKIP no libtool objects under $top_builddir/lib (static or non-libtool build?)"
-  exit 0
+  skip_all "no libtool objects under $top_builddir/lib (static or non-libtool build?)"
 fi
 
 first=$(echo $core $scalar | cut -d' ' -f1)
 if ! "$OBJDUMP" -f "$first" 2>/dev/null | grep -q 'x86-64'; then
-  echo "1..0 # SKIP not an x86-64 build"
-  exit 0
+  skip_all "not an x86-64 build"
 fi
 
 # mnemonic and operands of every instruction
@@ -107,5 +87,4 @@ else
   skip "avx512 object not built"
 fi
 
-echo "1..$n"
-exit $failed
+done_testing

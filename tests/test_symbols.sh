@@ -14,28 +14,16 @@
 : "${top_builddir:=.}"
 NM=${NM:-nm}
 
-n=0
-failed=0
-ok() {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then
-    echo "ok $n - $2"
-  else
-    echo "not ok $n - $2"
-    failed=1
-  fi
-}
+. "$(dirname "$0")/tap.sh"
 
 so="$top_builddir/.libs/libgllmk.so"
 list="$top_srcdir/tests/table_a_symbols.txt"
 
 if ! command -v "$NM" >/dev/null 2>&1; then
-  echo "1..0 # SKIP no nm"
-  exit 0
+  skip_all "no nm"
 fi
 if [ ! -f "$so" ]; then
-  echo "1..0 # SKIP $so not built (static build?)"
-  exit 0
+  skip_all "$so not built (static build?)"
 fi
 if [ ! -f "$list" ]; then
   echo "Bail out! $list is missing"
@@ -84,5 +72,4 @@ fi
 internal=$(grep -c '^gllmk__' "$tmp")
 [ "$internal" -eq 0 ]; ok $? "no internal gllmk__ symbol is exported ($internal)"
 
-echo "1..$n"
-exit $failed
+done_testing
