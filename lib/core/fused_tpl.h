@@ -105,8 +105,10 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
   if (!mh) return GLLMK_OK;
   size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
   /* G, U [mb x ffn] f32; H [mb x ffn] T; Y, tmp [mb x hidden] f32 */
-  size_t gu = mb * ffn, yh = mb * hidden;
-  float *G = malloc(gu * 2 * sizeof(float) + yh * 2 * sizeof(float) + gu * sizeof(T) + 64);
+  size_t gu = mb * ffn, yh = mb * hidden, bytes;
+  if (!gllmk__add(gu * (2 * sizeof(float) + sizeof(T)), yh * 2 * sizeof(float), &bytes))
+    return GLLMK_E_OVERFLOW;   /* each term was checked above; their sum may not fit */
+  float *G = malloc(bytes);
   if (!G) return GLLMK_E_NOMEM;
   float *U = G + gu, *Y = U + gu, *tmp = Y + yh;
   T *H = (T *)(tmp + yh);

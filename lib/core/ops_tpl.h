@@ -249,7 +249,10 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C,
   float *Cf = C;
   const float *bf = bias;
 #else
-  float *Cf = malloc((mn + (bias ? n : 0)) * sizeof(float));
+  size_t cf;
+  if (!gllmk__add(mn, bias ? n : 0, &cf) || !gllmk__mul(cf, sizeof(float), &cf))
+    return GLLMK_E_OVERFLOW;
+  float *Cf = malloc(cf);
   if (!Cf) return GLLMK_E_NOMEM;
   float *bf = NULL;
   if (bias) {
