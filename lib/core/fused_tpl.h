@@ -73,17 +73,22 @@ gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const 
   GET_KT();
   if (m == 0 || n == 0) return GLLMK_OK;
   size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
-  float *G = malloc(mb * n * 2 * sizeof(float));
-  if (!G) return GLLMK_E_NOMEM;
-  float *U = G + mb * n;
+  /* f32: the gate product goes straight into out, and swiglu runs in place */
+  float *buf = malloc(mb * n * (T_IS_F32 ? 1 : 2) * sizeof(float));
+  if (!buf) return GLLMK_E_NOMEM;
   gllmk_status st = GLLMK_OK;
   for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
     size_t rows = m - r0 < mb ? m - r0 : mb;
+#if T_IS_F32
+    float *G = out + r0 * n, *U = buf;
+#else
+    float *G = buf, *U = buf + mb * n;
+#endif
     st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_gate, true, NULL, G, n);
     if (st == GLLMK_OK) st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_up, true, NULL, U, n);
     if (st == GLLMK_OK) CL(swiglu_block)(kt, rows * n, G, U, out + r0 * n);
   }
-  free(G);
+  free(buf);
   return st;
 }
 
@@ -122,9 +127,15 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
       if (st != GLLMK_OK) break;
       CL(swiglu_block)(kt, rows * ffn, G, U, H);
     }
-    st = CL(matmul)(kt, rows, hidden, ffn, H, w_down, true, NULL, Y, hidden);
+    /* f32: the down projection goes straight into out unless out is the
+     * residual it still has to add (the epilogue reads before it writes) */
+    float *Yb = Y;
+#if T_IS_F32
+    if (out != residual) Yb = out + r0 * hidden;
+#endif
+    st = CL(matmul)(kt, rows, hidden, ffn, H, w_down, true, NULL, Yb, hidden);
     if (st != GLLMK_OK) break;
-    struct CL(epi_ctx) c = {kt, Y, NULL, residual ? residual + r0 * hidden : NULL, norm_w,
+    struct CL(epi_ctx) c = {kt, Yb, NULL, residual ? residual + r0 * hidden : NULL, norm_w,
                             out + r0 * hidden, sum_out ? sum_out + r0 * hidden : NULL, hidden,
                             eps, mode, tmp};
     CL(epilogue)(&c, rows);
