@@ -20,8 +20,6 @@
 #define MR GLLMK_GEMM_MR
 #define NRV GLLMK_GEMM_NRV
 #define NR (NRV * L)
-/* prefetch distance along a W row in the transposed packing, elements */
-#define GLLMK_GEMM_PF 64
 
 #ifndef GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
 #define GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
@@ -89,22 +87,25 @@ static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ld
     }
     return;
   }
-  /* W rows are columns of B: load L x L blocks straight from L rows of W,
-   * transpose them in registers, and prefetch each row's next lines (the rows
-   * of a panel are as many concurrent streams as the prefetchers track). */
+  /* W rows are columns of B: load L x L blocks straight from L rows of W and
+   * transpose them in registers.  A panel reads NR rows at once, more streams
+   * than the hardware prefetchers follow, so the next panel's rows are
+   * prefetched line by line while this one is packed. */
   for (size_t jr = 0; jr < nc; jr += NR) {
     size_t nr = nc - jr < NR ? nc - jr : NR;
     float *dst = Bp + jr * kc;
     for (size_t v = 0; v < NRV; v++) {
       size_t rv = v * L < nr ? (nr - v * L < L ? nr - v * L : L) : 0;
       const T *w0 = B + (j0 + jr + v * L) * ldb + p0;
+      /* the same rows of the next panel, fetched while this one is packed */
+      const T *wn = jr + NR + v * L + L <= nc ? w0 + NR * ldb : NULL;
       for (size_t q = 0; q < kc; q += L) {
         size_t pc = kc - q < L ? kc - q : L;
         vf32 blk[L];
         for (size_t t = 0; t < L; t++) {
           if (t >= rv) { blk[t] = vf32_zero(); continue; }
           const T *src = w0 + t * ldb + q;
-          if (q + GLLMK_GEMM_PF < kc) vf32_prefetch(src + GLLMK_GEMM_PF);
+          if (wn) vf32_prefetch(wn + t * ldb + q);
           blk[t] = pc == L ? VLOAD(src) : VLOAD_N(src, pc);
         }
         vf32_transpose(blk);
@@ -171,4 +172,3 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
 #undef MR
 #undef NRV
 #undef NR
-#undef GLLMK_GEMM_PF
