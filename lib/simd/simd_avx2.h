@@ -16,7 +16,6 @@ typedef __m256 vmask;
 #define VF32_LANES 8
 #define GLLMK_GEMM_MR 6
 #define GLLMK_GEMM_NRV 2
-#define SIMD_HAS_NATIVE_FMA 1
 
 static inline __m256i gllmk__avx2_tailmask(size_t n) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -127,7 +126,6 @@ static inline vmask vf32_le(vf32 a, vf32 b) { return _mm256_cmp_ps(a, b, _CMP_LE
 static inline vmask vf32_eq(vf32 a, vf32 b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 static inline vmask vf32_isnan(vf32 a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
 static inline vmask vmask_or(vmask a, vmask b) { return _mm256_or_ps(a, b); }
-static inline vmask vmask_and(vmask a, vmask b) { return _mm256_and_ps(a, b); }
 static inline int vmask_any(vmask m) { return _mm256_movemask_ps(m) != 0; }
 static inline vf32 vf32_select(vmask m, vf32 a, vf32 b) { return _mm256_blendv_ps(b, a, m); }
 

@@ -15,7 +15,6 @@ typedef __mmask16 vmask;
 #define VF32_LANES 16
 #define GLLMK_GEMM_MR 12
 #define GLLMK_GEMM_NRV 2
-#define SIMD_HAS_NATIVE_FMA 1
 
 static inline __mmask16 gllmk__avx512_tailmask(size_t n) {
   return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
@@ -120,7 +119,6 @@ static inline vmask vf32_le(vf32 a, vf32 b) { return _mm512_cmp_ps_mask(a, b, _C
 static inline vmask vf32_eq(vf32 a, vf32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 static inline vmask vf32_isnan(vf32 a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
 static inline vmask vmask_or(vmask a, vmask b) { return (vmask)(a | b); }
-static inline vmask vmask_and(vmask a, vmask b) { return (vmask)(a & b); }
 static inline int vmask_any(vmask m) { return m != 0; }
 static inline vf32 vf32_select(vmask m, vf32 a, vf32 b) { return _mm512_mask_blend_ps(m, b, a); }
 

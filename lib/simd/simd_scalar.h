@@ -11,7 +11,7 @@
  *   vf32_rcp(x) ~ 1/x, relative error <= 2^-21, for finite x >= 1 (fast division)
  *                                                max/min(a,b): b when either is NaN (x86 rule)
  *   vf32_reduce_add (fixed tree, lane 0 first) / vf32_reduce_max
- *   vf32_lt/le/eq/isnan -> vmask; vmask_or/and; vmask_any; vf32_select(m,a,b) = m ? a : b
+ *   vf32_lt/le/eq/isnan -> vmask; vmask_or; vmask_any; vf32_select(m,a,b) = m ? a : b
  *   vf32_round (nearest-even, |x| < 2^22), vf32_pow2i(n) = 2^n for integral n in [-126,127]
  *   vf32_copysign(mag, sgn), vf32_prefetch(p)
  *   vf32_transpose(r[LANES])                     in-register LANES x LANES transpose (packing)
@@ -32,7 +32,6 @@ typedef int vmask;
 #define VF32_LANES 1
 #define GLLMK_GEMM_MR 4
 #define GLLMK_GEMM_NRV 4
-#define SIMD_HAS_NATIVE_FMA 0
 
 /* ---- memory */
 static inline vf32 vf32_zero(void) { return 0.0f; }
@@ -78,7 +77,6 @@ static inline vmask vf32_le(vf32 a, vf32 b) { return a <= b; }
 static inline vmask vf32_eq(vf32 a, vf32 b) { return a == b; }
 static inline vmask vf32_isnan(vf32 a) { return a != a; }
 static inline vmask vmask_or(vmask a, vmask b) { return a | b; }
-static inline vmask vmask_and(vmask a, vmask b) { return a & b; }
 static inline int vmask_any(vmask m) { return m != 0; }
 static inline vf32 vf32_select(vmask m, vf32 a, vf32 b) { return m ? a : b; }
 
