@@ -12,6 +12,8 @@
 #include <gllmk/types.h>
 #include <gllmk/runtime.h>
 #include <gllmk/ops.h>
+#include <gllmk/quant.h>
+#include <gllmk/quant_ops.h>
 #include <gllmk/backend.h>
 #include <gllmk/generic.h>
 

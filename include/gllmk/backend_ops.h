@@ -10,8 +10,9 @@
 #define GLLMK_BACKEND_OPS_H
 
 #include <gllmk/types.h>
+#include <gllmk/quant.h>
 
-/** Table A operators on float elements. */
+/** Table A, C and D operators on float elements. */
 typedef struct gllmk_ops_f32 {
   gllmk_status (*vec_dot)(const float *a, const float *b, size_t n, float *result);
   gllmk_status (*vec_add)(const float *a, const float *b, float *out, size_t n);
@@ -45,9 +46,20 @@ typedef struct gllmk_ops_f32 {
   gllmk_status (*fused_ffn_rmsnorm)(const float *x, const float *w_gate, const float *w_up, const float *w_down, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t hidden, size_t ffn, float eps);
   gllmk_status (*fused_linear_residual_rmsnorm)(const float *x, const float *w, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps);
   gllmk_status (*fused_linear_bias_residual_rmsnorm)(const float *x, const float *w, const float *bias, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*fused_dequant_gemv)(const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*kquant_matmul)(const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*iq_matmul)(const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*awq_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const float *x, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*gptq_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const float *x, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*squeeze_matmul)(const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_iq1_s_matmul)(const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_iq2_xxs_matmul)(const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_awq4_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const float *x, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_gptq4_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const float *x, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_squeeze_matmul)(const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k);
 } gllmk_ops_f32;
 
-/** Table A operators on gllmk_f16 elements. */
+/** Table A, C and D operators on gllmk_f16 elements. */
 typedef struct gllmk_ops_f16 {
   gllmk_status (*vec_dot)(const gllmk_f16 *a, const gllmk_f16 *b, size_t n, float *result);
   gllmk_status (*vec_add)(const gllmk_f16 *a, const gllmk_f16 *b, gllmk_f16 *out, size_t n);
@@ -81,9 +93,20 @@ typedef struct gllmk_ops_f16 {
   gllmk_status (*fused_ffn_rmsnorm)(const gllmk_f16 *x, const gllmk_f16 *w_gate, const gllmk_f16 *w_up, const gllmk_f16 *w_down, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t hidden, size_t ffn, float eps);
   gllmk_status (*fused_linear_residual_rmsnorm)(const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps);
   gllmk_status (*fused_linear_bias_residual_rmsnorm)(const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *bias, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*fused_dequant_gemv)(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*kquant_matmul)(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*iq_matmul)(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*awq_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*gptq_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*squeeze_matmul)(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_iq1_s_matmul)(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_iq2_xxs_matmul)(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_awq4_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_gptq4_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_squeeze_matmul)(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
 } gllmk_ops_f16;
 
-/** Table A operators on gllmk_bf16 elements. */
+/** Table A, C and D operators on gllmk_bf16 elements. */
 typedef struct gllmk_ops_bf16 {
   gllmk_status (*vec_dot)(const gllmk_bf16 *a, const gllmk_bf16 *b, size_t n, float *result);
   gllmk_status (*vec_add)(const gllmk_bf16 *a, const gllmk_bf16 *b, gllmk_bf16 *out, size_t n);
@@ -117,6 +140,17 @@ typedef struct gllmk_ops_bf16 {
   gllmk_status (*fused_ffn_rmsnorm)(const gllmk_bf16 *x, const gllmk_bf16 *w_gate, const gllmk_bf16 *w_up, const gllmk_bf16 *w_down, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t hidden, size_t ffn, float eps);
   gllmk_status (*fused_linear_residual_rmsnorm)(const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps);
   gllmk_status (*fused_linear_bias_residual_rmsnorm)(const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *bias, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*fused_dequant_gemv)(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*kquant_matmul)(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*iq_matmul)(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
+  gllmk_status (*awq_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*gptq_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*squeeze_matmul)(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_iq1_s_matmul)(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_iq2_xxs_matmul)(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_awq4_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_gptq4_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_squeeze_matmul)(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
 } gllmk_ops_bf16;
 
 #endif /* GLLMK_BACKEND_OPS_H */

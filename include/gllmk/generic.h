@@ -45,6 +45,17 @@
 #define gllmk_fused_ffn_rmsnorm(x, w_gate, w_up, w_down, residual, norm_w, out, sum_out, m, hidden, ffn, eps) GLLMK__GENERIC(fused_ffn_rmsnorm, x)(x, w_gate, w_up, w_down, residual, norm_w, out, sum_out, m, hidden, ffn, eps)
 #define gllmk_fused_linear_residual_rmsnorm(x, w, residual, norm_w, out, sum_out, m, n, k, eps) GLLMK__GENERIC(fused_linear_residual_rmsnorm, x)(x, w, residual, norm_w, out, sum_out, m, n, k, eps)
 #define gllmk_fused_linear_bias_residual_rmsnorm(x, w, bias, residual, norm_w, out, sum_out, m, n, k, eps) GLLMK__GENERIC(fused_linear_bias_residual_rmsnorm, x)(x, w, bias, residual, norm_w, out, sum_out, m, n, k, eps)
+#define gllmk_fused_dequant_gemv(w, w_bytes, x, y, t, m, n, k) GLLMK__GENERIC(fused_dequant_gemv, x)(w, w_bytes, x, y, t, m, n, k)
+#define gllmk_kquant_matmul(w, w_bytes, x, y, t, m, n, k) GLLMK__GENERIC(kquant_matmul, x)(w, w_bytes, x, y, t, m, n, k)
+#define gllmk_iq_matmul(w, w_bytes, x, y, t, m, n, k) GLLMK__GENERIC(iq_matmul, x)(w, w_bytes, x, y, t, m, n, k)
+#define gllmk_awq_matmul(packed, packed_bytes, zeros, scales, x, y, m, n, k) GLLMK__GENERIC(awq_matmul, x)(packed, packed_bytes, zeros, scales, x, y, m, n, k)
+#define gllmk_gptq_matmul(packed, packed_bytes, g_idx, scales, n_groups, x, y, m, n, k) GLLMK__GENERIC(gptq_matmul, x)(packed, packed_bytes, g_idx, scales, n_groups, x, y, m, n, k)
+#define gllmk_squeeze_matmul(w, w_bytes, x, y, m, n, k) GLLMK__GENERIC(squeeze_matmul, x)(w, w_bytes, x, y, m, n, k)
+#define gllmk_fused_iq1_s_matmul(w, w_bytes, x, y, m, n, k) GLLMK__GENERIC(fused_iq1_s_matmul, x)(w, w_bytes, x, y, m, n, k)
+#define gllmk_fused_iq2_xxs_matmul(w, w_bytes, x, y, m, n, k) GLLMK__GENERIC(fused_iq2_xxs_matmul, x)(w, w_bytes, x, y, m, n, k)
+#define gllmk_fused_awq4_matmul(packed, packed_bytes, zeros, scales, x, y, m, n, k) GLLMK__GENERIC(fused_awq4_matmul, x)(packed, packed_bytes, zeros, scales, x, y, m, n, k)
+#define gllmk_fused_gptq4_matmul(packed, packed_bytes, g_idx, scales, n_groups, x, y, m, n, k) GLLMK__GENERIC(fused_gptq4_matmul, x)(packed, packed_bytes, g_idx, scales, n_groups, x, y, m, n, k)
+#define gllmk_fused_squeeze_matmul(w, w_bytes, x, y, m, n, k) GLLMK__GENERIC(fused_squeeze_matmul, x)(w, w_bytes, x, y, m, n, k)
 
 #endif /* C11 */
 #endif /* GLLMK_GENERIC_H */

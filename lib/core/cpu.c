@@ -60,6 +60,7 @@ unsigned gllmk__cpu_detect(void) {
   if (avx && os_ymm && avx2 && fma && f16c) f |= GLLMK_CPU_AVX2;
   if ((f & GLLMK_CPU_AVX2) && os_zmm && avx512f && avx512dq && avx512bw && avx512vl)
     f |= GLLMK_CPU_AVX512;
+  if ((f & GLLMK_CPU_AVX512) && vnni) f |= GLLMK_CPU_VNNI;
   return f;
 }
 

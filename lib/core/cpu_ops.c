@@ -37,6 +37,17 @@ const gllmk_ops_f32 gllmk__cpu_ops_f32 = {
   .fused_ffn_rmsnorm = gllmk_fused_ffn_rmsnorm_f32,
   .fused_linear_residual_rmsnorm = gllmk_fused_linear_residual_rmsnorm_f32,
   .fused_linear_bias_residual_rmsnorm = gllmk_fused_linear_bias_residual_rmsnorm_f32,
+  .fused_dequant_gemv = gllmk_fused_dequant_gemv_f32,
+  .kquant_matmul = gllmk_kquant_matmul_f32,
+  .iq_matmul = gllmk_iq_matmul_f32,
+  .awq_matmul = gllmk_awq_matmul_f32,
+  .gptq_matmul = gllmk_gptq_matmul_f32,
+  .squeeze_matmul = gllmk_squeeze_matmul_f32,
+  .fused_iq1_s_matmul = gllmk_fused_iq1_s_matmul_f32,
+  .fused_iq2_xxs_matmul = gllmk_fused_iq2_xxs_matmul_f32,
+  .fused_awq4_matmul = gllmk_fused_awq4_matmul_f32,
+  .fused_gptq4_matmul = gllmk_fused_gptq4_matmul_f32,
+  .fused_squeeze_matmul = gllmk_fused_squeeze_matmul_f32,
 };
 
 const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
@@ -72,6 +83,17 @@ const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
   .fused_ffn_rmsnorm = gllmk_fused_ffn_rmsnorm_f16,
   .fused_linear_residual_rmsnorm = gllmk_fused_linear_residual_rmsnorm_f16,
   .fused_linear_bias_residual_rmsnorm = gllmk_fused_linear_bias_residual_rmsnorm_f16,
+  .fused_dequant_gemv = gllmk_fused_dequant_gemv_f16,
+  .kquant_matmul = gllmk_kquant_matmul_f16,
+  .iq_matmul = gllmk_iq_matmul_f16,
+  .awq_matmul = gllmk_awq_matmul_f16,
+  .gptq_matmul = gllmk_gptq_matmul_f16,
+  .squeeze_matmul = gllmk_squeeze_matmul_f16,
+  .fused_iq1_s_matmul = gllmk_fused_iq1_s_matmul_f16,
+  .fused_iq2_xxs_matmul = gllmk_fused_iq2_xxs_matmul_f16,
+  .fused_awq4_matmul = gllmk_fused_awq4_matmul_f16,
+  .fused_gptq4_matmul = gllmk_fused_gptq4_matmul_f16,
+  .fused_squeeze_matmul = gllmk_fused_squeeze_matmul_f16,
 };
 
 const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
@@ -107,4 +129,15 @@ const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
   .fused_ffn_rmsnorm = gllmk_fused_ffn_rmsnorm_bf16,
   .fused_linear_residual_rmsnorm = gllmk_fused_linear_residual_rmsnorm_bf16,
   .fused_linear_bias_residual_rmsnorm = gllmk_fused_linear_bias_residual_rmsnorm_bf16,
+  .fused_dequant_gemv = gllmk_fused_dequant_gemv_bf16,
+  .kquant_matmul = gllmk_kquant_matmul_bf16,
+  .iq_matmul = gllmk_iq_matmul_bf16,
+  .awq_matmul = gllmk_awq_matmul_bf16,
+  .gptq_matmul = gllmk_gptq_matmul_bf16,
+  .squeeze_matmul = gllmk_squeeze_matmul_bf16,
+  .fused_iq1_s_matmul = gllmk_fused_iq1_s_matmul_bf16,
+  .fused_iq2_xxs_matmul = gllmk_fused_iq2_xxs_matmul_bf16,
+  .fused_awq4_matmul = gllmk_fused_awq4_matmul_bf16,
+  .fused_gptq4_matmul = gllmk_fused_gptq4_matmul_bf16,
+  .fused_squeeze_matmul = gllmk_fused_squeeze_matmul_bf16,
 };

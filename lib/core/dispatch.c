@@ -22,6 +22,11 @@ struct tier {
 /* best first; every token GLLMK_CPU_ISA knows, compiled in or not */
 static const struct tier tiers[] = {
 #if defined(__x86_64__) || defined(__i386__)
+#ifdef GLLMK_HAVE_VNNI
+  {"vnni", GLLMK_CPU_AVX2 | GLLMK_CPU_AVX512 | GLLMK_CPU_VNNI, &gllmk__kt_vnni},
+#else
+  {"vnni", GLLMK_CPU_AVX2 | GLLMK_CPU_AVX512 | GLLMK_CPU_VNNI, NULL},
+#endif
 #ifdef GLLMK_HAVE_AVX512
   {"avx512", GLLMK_CPU_AVX2 | GLLMK_CPU_AVX512, &gllmk__kt_avx512},
 #else

@@ -21,6 +21,7 @@
 enum {
   GLLMK_CPU_AVX2 = 1u << 0,     /* AVX2 + FMA + F16C, YMM state enabled by the OS */
   GLLMK_CPU_AVX512 = 1u << 1,   /* AVX-512 F/BW/DQ/VL, ZMM and opmask state enabled */
+  GLLMK_CPU_VNNI = 1u << 2,     /* AVX-512 VNNI on top of GLLMK_CPU_AVX512 */
 };
 GLLMK_HIDDEN unsigned gllmk__cpu_detect(void);
 GLLMK_HIDDEN const char *gllmk__cpu_feature_string(void);
@@ -38,7 +39,7 @@ typedef void (*gllmk__range_fn)(void *ctx, size_t begin, size_t end);
 GLLMK_HIDDEN void gllmk__parallel(size_t count, size_t grain, size_t min_per_thread,
                                   gllmk__range_fn fn, void *ctx);
 /* per-thread grow-only scratch, slot 0..GLLMK_SCRATCH_SLOTS-1; NULL when out of memory */
-enum { GLLMK_SCRATCH_GEMM, GLLMK_SCRATCH_ATTN, GLLMK_SCRATCH_SLOTS };
+enum { GLLMK_SCRATCH_GEMM, GLLMK_SCRATCH_ATTN, GLLMK_SCRATCH_QTILE, GLLMK_SCRATCH_SLOTS };
 GLLMK_HIDDEN float *gllmk__scratch(int slot, size_t floats);
 
 /* cpu_ops.c: the CPU backend's tables (generated) */
@@ -53,6 +54,9 @@ extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_avx2;
 #endif
 #ifdef GLLMK_HAVE_AVX512
 extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_avx512;
+#endif
+#ifdef GLLMK_HAVE_VNNI
+extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_vnni;
 #endif
 
 /* size arithmetic: false on overflow */

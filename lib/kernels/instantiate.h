@@ -29,4 +29,6 @@
 #include "kernels/templates.h"
 #include "kernels/elem_undef.h"
 
+#include "kernels/quant_tpl.h"
+
 #include "kernels/isa_table.h"

@@ -9,6 +9,23 @@
 
 const struct gllmk_kernels GLLMK_TABLE(GLLMK_ISA) = {
   .name = GLLMK_STR(GLLMK_ISA),
+  .q = {
+    .dequant = {
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) GLLMK_KNAME_(dequant_##fmt, q, GLLMK_ISA),
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+    },
+    .dequant_squeezellm = GLLMK_KNAME_(dequant_squeezellm, q, GLLMK_ISA),
+    .qmv = {
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) GLLMK_KNAME_(qmv_##fmt, q, GLLMK_ISA),
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+    },
+    .qmv_awq4 = GLLMK_KNAME_(qmv_awq4, q, GLLMK_ISA),
+    .qmv_gptq4 = GLLMK_KNAME_(qmv_gptq4, q, GLLMK_ISA),
+    .fmv = GLLMK_KNAME_(fmv, q, GLLMK_ISA),
+    .quant_act = GLLMK_KNAME_(quant_act, q, GLLMK_ISA),
+  },
 #define GLLMK_KERNEL(name, ret, params) .name = GLLMK_KNAME_(name, TN, GLLMK_ISA),
 #define TN f32
   .f32 = {

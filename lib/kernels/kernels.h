@@ -57,8 +57,52 @@ struct gllmk__kt_bf16 {
 #undef T
 #undef GLLMK_KERNEL
 
+/* ---- quantized kernels (quant_tpl.h): element-type independent */
+
+/* the GGUF block formats, in qformats.def order */
+enum {
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) GLLMK_QF_##fmt,
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+  GLLMK_NQF
+};
+
+/* One quantized GEMV problem: y[i * ldy + r] = <row r of W, activation i>
+ * for rows [r0, r1) and i < m.  Rows are `units` units of 256 values. */
+struct gllmk__qmv {
+  const uint8_t *w;
+  size_t row_bytes, unit_bytes, k, units;
+  /* AWQ4 / GPTQ4 side arrays */
+  const uint8_t *zeros;
+  size_t zero_bytes;
+  const void *scales;          /* f16 [rows x n_groups] */
+  size_t n_groups;
+  const int32_t *g16;          /* GPTQ4: group of each 16 columns (integer path) */
+  const int32_t *g_idx;        /* GPTQ4: group of each column (float path) */
+  /* activations: m rows, act_stride values apart, units * 256 each (zero padded) */
+  size_t m, act_stride;
+  const int8_t *qs;            /* integer path: levels */
+  const float *dx16, *xb16;    /* integer path: [m x units*16] scale and scale * sum per 16 */
+  const float *xf;             /* float path: the activations */
+  float *y;
+  size_t ldy;
+  /* float path: decode unit u of row r into 256 floats (zero padded) */
+  void (*deq)(const struct gllmk__qmv *p, size_t r, size_t u, float *w);
+};
+
+struct gllmk__kt_q {
+  void (*dequant[GLLMK_NQF])(const void *src, float *out, size_t nblocks);
+  void (*dequant_squeezellm)(const void *src, float *out, size_t nblocks);
+  void (*qmv[GLLMK_NQF])(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  void (*qmv_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  void (*qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  void (*fmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  void (*quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, float *xb16);
+};
+
 struct gllmk_kernels {
   const char *name;           /* ISA token */
+  struct gllmk__kt_q q;
   struct gllmk__kt_f32 f32;
   struct gllmk__kt_f16 f16;
   struct gllmk__kt_bf16 bf16;

@@ -162,4 +162,38 @@ static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[8]) {
   }
 }
 
+/* ---- integer primitives of the quantized kernels (see simd_avx512.h) */
+static inline vf32 vf32_load_i8(const int8_t *p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+/* maddubs on |q| and x with q's sign: |q| <= 128, |x| <= 127, so a pair sum
+ * stays below 2^15 and nothing saturates */
+static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
+  __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
+  __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(vq), _mm256_sign_epi8(vx, vq));
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
+  __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(vq, vx), _mm256_set1_epi16(1)));
+}
+static inline vf32 vf32_idot4_b64(const int8_t *q, const int8_t *x) {
+  __m256i vq = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8(64));
+  __m256i vx = _mm256_loadu_si256((const __m256i *)x);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(vq, vx), _mm256_set1_epi16(1)));
+}
+static inline vf32 vf32_load_i16(const int16_t *p) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+static inline float sf32_from_f16(uint16_t h) { return _cvtsh_ss(h); }
+static inline vf32 vf32_bcast4(const float *f) {
+  __m128 v = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)f));
+  return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(v), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+static inline void vf32_store_i8(int8_t *p, vf32 v) {
+  __m256i i = _mm256_cvtps_epi32(v);
+  __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+  _mm_storel_epi64((__m128i *)p, _mm_packs_epi16(w, w));
+}
+
 #endif /* GLLMK_SIMD_AVX2_H */

@@ -164,4 +164,57 @@ static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[16]) {
   }
 }
 
+/* ---- integer primitives of the quantized kernels
+ * vf32_load_i8(p):   lanes = (float)p[0 .. VL-1]
+ * vf32_idot4(q, x):  lane i = (float) sum_{j<4} q[4i+j] * x[4i+j], over 4*VL int8
+ *                    (exact: |sum| < 2^17); q may be -128, x must be > -128
+ * vf32_idot4_u(q,x): the same with q read as unsigned, q <= 127
+ * vf32_idot4_b64(q,x): lane i = sum (q + 64) * x, for |q| <= 63 (the caller
+ *                    subtracts 64 * sum x): no sign fix-up needed
+ * vf32_load_i16(p):  lanes = (float)p[0 .. VL-1]
+ * sf32_from_f16(h):  one f16 bit pattern to f32 (F16C)
+ * vf32_bcast4(f):    lane i = f[i / 4]
+ * vf32_store_i8(p,v): p[0 .. VL-1] = v rounded to nearest-even (|v| <= 127)
+ * Integer dot products are written with these, never as plain C loops: gcc 12
+ * miscompiles a vectorised signed-int8 dot with VNNI flags on. */
+static inline vf32 vf32_load_i8(const int8_t *p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
+}
+static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
+  __m512i vq = _mm512_loadu_si512(q), vx = _mm512_loadu_si512(x);
+  /* x with q's sign: negate x where q < 0 (AVX-512 has no vpsignb) */
+  __m512i sx = _mm512_mask_sub_epi8(vx, _mm512_movepi8_mask(vq), _mm512_setzero_si512(), vx);
+#ifdef GLLMK_SIMD_VNNI
+  return _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(vq), sx));
+#else
+  __m512i p = _mm512_maddubs_epi16(_mm512_abs_epi8(vq), sx);
+  return _mm512_cvtepi32_ps(_mm512_madd_epi16(p, _mm512_set1_epi16(1)));
+#endif
+}
+static inline __m512i gllmk__avx512_udot(__m512i u, __m512i x) {
+#ifdef GLLMK_SIMD_VNNI
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, x);
+#else
+  return _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1));
+#endif
+}
+static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
+  return _mm512_cvtepi32_ps(gllmk__avx512_udot(_mm512_loadu_si512(q), _mm512_loadu_si512(x)));
+}
+static inline vf32 vf32_idot4_b64(const int8_t *q, const int8_t *x) {
+  __m512i u = _mm512_add_epi8(_mm512_loadu_si512(q), _mm512_set1_epi8(64));
+  return _mm512_cvtepi32_ps(gllmk__avx512_udot(u, _mm512_loadu_si512(x)));
+}
+static inline vf32 vf32_load_i16(const int16_t *p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)p)));
+}
+static inline float sf32_from_f16(uint16_t h) { return _cvtsh_ss(h); }
+static inline vf32 vf32_bcast4(const float *f) {
+  __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(f));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), v);
+}
+static inline void vf32_store_i8(int8_t *p, vf32 v) {
+  _mm_storeu_si128((__m128i *)p, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v)));
+}
+
 #endif /* GLLMK_SIMD_AVX512_H */

@@ -1,0 +1,24 @@
+/* iq_tables.h -- the IQ lookup tables (iq_tables.c, generated)
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GLLMK_IQ_TABLES_H
+#define GLLMK_IQ_TABLES_H
+
+#include <stdint.h>
+
+#define GLLMK_IQ_HIDDEN __attribute__((visibility("hidden")))
+
+/* 7-bit sign index -> 8 sign bits (bit 7 = parity) */
+extern GLLMK_IQ_HIDDEN const uint8_t gllmk__ksigns_iq2xs[128];
+/* the same as byte masks: byte j = 0xFF when bit j of ksigns_iq2xs[i] is set */
+extern GLLMK_IQ_HIDDEN const uint64_t gllmk__ksigns64[128];
+extern GLLMK_IQ_HIDDEN const uint64_t gllmk__iq2xxs_grid[256];
+extern GLLMK_IQ_HIDDEN const uint64_t gllmk__iq2xs_grid[512];
+extern GLLMK_IQ_HIDDEN const uint64_t gllmk__iq2s_grid[1024];
+extern GLLMK_IQ_HIDDEN const uint32_t gllmk__iq3xxs_grid[256];
+extern GLLMK_IQ_HIDDEN const uint32_t gllmk__iq3s_grid[512];
+/* signed int8 coordinates in {-1, 0, 1} */
+extern GLLMK_IQ_HIDDEN const uint64_t gllmk__iq1s_grid[2048];
+extern GLLMK_IQ_HIDDEN const int8_t gllmk__kvalues_iq4nl[16];
+
+#endif /* GLLMK_IQ_TABLES_H */

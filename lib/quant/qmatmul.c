@@ -1,0 +1,287 @@
+/* qmatmul.c -- Y = X . W^T with quantized W: validation, activation
+ * quantization and the split across threads (Tables C and D of DESIGN.md)
+ * SPDX-License-Identifier: MIT
+ *
+ * Two paths:
+ *  - decode shapes (m < GLLMK_QGEMM_MIN_M): the activations are quantized to
+ *    int8 per 32 values and each weight unit is decoded once and dotted with
+ *    every activation row with integer dot products (kernels qmv_<fmt>).
+ *    SqueezeLLM and GPTQ4 with groups that change inside 16 columns have no
+ *    integer form: their units are decoded to f32 and dotted in f32 (fmv).
+ *  - prefill shapes: each thread decodes tiles of W rows to f32 and runs the
+ *    f32 GEMM micro-kernel on them (exact f32 products, no activation
+ *    rounding).
+ *
+ * Accuracy of the integer path: an activation x in a chunk of 32 with
+ * a = max |x| over the chunk is replaced by (a / 127) * round(127 x / a), an
+ * error of at most a / 254; so |y - exact| <= sum over chunks of
+ * (a_chunk / 254) * sum |w| over the chunk, plus f32 rounding of the sums.
+ */
+#include "quant/qformats.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "quant/blocks.h"
+#include "simd/fp16.h"
+
+/* ------------------------------------------------------------------ external formats */
+
+static void awq_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
+  const uint8_t *pk = p->w + r * p->row_bytes + 128 * u;
+  const uint8_t *zr = p->zeros + r * p->zero_bytes;
+  const uint8_t *sr = (const uint8_t *)p->scales + 2 * r * p->n_groups;
+  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+  for (size_t j = 0; j < nv; j++) {
+    size_t c = 256 * u + j, g = c / 128;
+    int z = (zr[g / 2] >> (4 * (g % 2))) & 0xF;
+    int qv = (pk[j / 2] >> (4 * (j % 2))) & 0xF;
+    w[j] = (float)(qv - z) * gllmk__h2f(gllmk__rd16(sr + 2 * g));
+  }
+  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
+}
+
+static void gptq_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
+  const uint8_t *pk = p->w + r * p->row_bytes + 128 * u;
+  const uint8_t *sr = (const uint8_t *)p->scales + 2 * r * p->n_groups;
+  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+  for (size_t j = 0; j < nv; j++) {
+    int qv = (pk[j / 2] >> (4 * (j % 2))) & 0xF;
+    w[j] = (float)(qv - 8) * gllmk__h2f(gllmk__rd16(sr + 2 * (size_t)p->g_idx[256 * u + j]));
+  }
+  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
+}
+
+static void sqllm_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
+  const uint8_t *b = p->w + r * p->row_bytes + 112 * u;
+  float cb[8];
+  for (int i = 0; i < 8; i++) cb[i] = gllmk__h2f(gllmk__rd16(b + 2 * i));
+  const uint8_t *qs = b + 16;
+  for (int i = 0; i < 256; i += 8) {
+    uint32_t v = (uint32_t)qs[3 * i / 8] | (uint32_t)qs[3 * i / 8 + 1] << 8 | (uint32_t)qs[3 * i / 8 + 2] << 16;
+    for (int j = 0; j < 8; j++) w[i + j] = cb[(v >> (3 * j)) & 7];
+  }
+}
+
+void gllmk__qx_decode_row(const struct gllmk__qmv *p, size_t r, float *out) {
+  float w[256];
+  for (size_t u = 0; u < p->units; u++) {
+    size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+    p->deq(p, r, u, w);
+    memcpy(out + 256 * u, w, nv * sizeof(float));
+  }
+}
+
+gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const uint8_t *zeros,
+                              const gllmk_f16 *scales, size_t n, size_t k) {
+  memset(p, 0, sizeof *p);
+  if (k % 128) return GLLMK_E_INVAL;
+  size_t t;
+  if (!gllmk__mul(n, k, &t)) return GLLMK_E_OVERFLOW;
+  if (n && k && (!packed || !zeros || !scales)) return GLLMK_E_INVAL;
+  p->w = packed;
+  p->k = k;
+  p->row_bytes = k / 2;
+  p->unit_bytes = 128;
+  p->units = (k + 255) / 256;
+  p->zeros = zeros;
+  p->zero_bytes = (k / 128 + 1) / 2;
+  p->scales = scales;
+  p->n_groups = k / 128;
+  p->deq = awq_deq;
+  return GLLMK_OK;
+}
+
+gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, const int32_t *g_idx,
+                               const gllmk_f16 *scales, size_t n_groups, size_t n, size_t k) {
+  memset(p, 0, sizeof *p);
+  if (k % 2) return GLLMK_E_INVAL;
+  size_t t;
+  if (!gllmk__mul(n, k, &t) || !gllmk__mul(n, n_groups, &t)) return GLLMK_E_OVERFLOW;
+  if (n && k && (!packed || !g_idx || !scales)) return GLLMK_E_INVAL;
+  if (n && k && n_groups == 0) return GLLMK_E_INVAL;
+  for (size_t j = 0; j < k && n; j++)
+    if (g_idx[j] < 0 || (size_t)g_idx[j] >= n_groups) return GLLMK_E_INVAL;
+  p->w = packed;
+  p->k = k;
+  p->row_bytes = k / 2;
+  p->unit_bytes = 128;
+  p->units = (k + 255) / 256;
+  p->scales = scales;
+  p->n_groups = n_groups;
+  p->g_idx = g_idx;
+  p->deq = gptq_deq;
+  return GLLMK_OK;
+}
+
+/* ------------------------------------------------------------------ the driver */
+
+#define GLLMK_QGEMM_MIN_M 16     /* from this many activation rows on: dequantize + f32 GEMM */
+#define GLLMK_QGEMM_TILE 64      /* W rows a thread decodes at a time on the GEMM path */
+#define GLLMK_QMV_GRAIN 4
+
+enum qpath { QP_INT, QP_FLOAT };
+
+struct qmm {
+  const struct gllmk_kernels *kt;
+  struct gllmk__qmv p;
+  void (*qmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  int qf;                      /* GGUF kernel index, or GLLMK_QF_EXTERNAL */
+  const float *X;              /* [m x k] f32 */
+  size_t m, n;
+  int nomem;
+};
+
+static void qmv_run(void *v, size_t r0, size_t r1) {
+  struct qmm *c = v;
+  c->qmv(&c->p, r0, r1);
+}
+
+struct qact_ctx { const struct gllmk_kernels *kt; struct gllmk__qmv *p; const float *X; int8_t *qs; float *dx16, *xb16; };
+static void qact_run(void *v, size_t i0, size_t i1) {
+  struct qact_ctx *c = v;
+  size_t k = c->p->k, u = c->p->units;
+  for (size_t i = i0; i < i1; i++)
+    c->kt->q.quant_act(c->X + i * k, k, c->qs + i * u * 256, c->dx16 + i * u * 16, c->xb16 + i * u * 16);
+}
+
+/* decode rows [r0, r1) of W to f32 rows of k */
+static void decode_rows(const struct qmm *c, size_t r0, size_t r1, float *out) {
+  const struct gllmk__qmv *p = &c->p;
+  for (size_t r = r0; r < r1; r++) {
+    if (c->qf >= 0)
+      c->kt->q.dequant[c->qf](p->w + r * p->row_bytes, out + (r - r0) * p->k,
+                              p->row_bytes / gllmk__qinfos[c->qf].block_bytes);
+    else
+      gllmk__qx_decode_row(p, r, out + (r - r0) * p->k);
+  }
+}
+
+static void qgemm_run(void *v, size_t j0, size_t j1) {
+  struct qmm *c = v;
+  size_t k = c->p.k;
+  float *ws = gllmk__scratch(GLLMK_SCRATCH_GEMM, GLLMK_GEMM_WS_FLOATS);
+  float *tile = gllmk__scratch(GLLMK_SCRATCH_QTILE, GLLMK_QGEMM_TILE * k);
+  if (!ws || !tile) { __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED); return; }
+  for (size_t j = j0; j < j1; j += GLLMK_QGEMM_TILE) {
+    size_t nt = j1 - j < GLLMK_QGEMM_TILE ? j1 - j : GLLMK_QGEMM_TILE;
+    decode_rows(c, j, j + nt, tile);
+    c->kt->f32.gemm(c->m, nt, k, c->X, k, tile, k, true, NULL, c->p.y + j, c->p.ldy, ws);
+  }
+}
+
+/* Y[m x n] (f32, row stride n) = X[m x k] (f32) . W^T; c->p describes W */
+static gllmk_status qmm_run(struct qmm *c, float *Y) {
+  size_t m = c->m, n = c->n, k = c->p.k;
+  struct gllmk__qmv *p = &c->p;
+  p->y = Y;
+  p->ldy = n;
+  p->m = m;
+  if (m == 0 || n == 0) return GLLMK_OK;
+  if (k == 0) {
+    memset(Y, 0, m * n * sizeof(float));
+    return GLLMK_OK;
+  }
+  if (m >= GLLMK_QGEMM_MIN_M) {
+    gllmk__parallel(n, GLLMK_QGEMM_TILE, 1, qgemm_run, c);
+    return c->nomem ? GLLMK_E_NOMEM : GLLMK_OK;
+  }
+  size_t units = p->units, stride = units * 256;
+  p->act_stride = stride;
+  void *buf = NULL;
+  if (c->qmv) {
+    size_t b1 = m * stride, b2 = m * units * 16 * sizeof(float);
+    buf = malloc(b1 + 2 * b2 + 64);
+    if (!buf) return GLLMK_E_NOMEM;
+    float *dx16 = (float *)buf, *xb16 = (float *)((char *)buf + b2);
+    int8_t *qs = (int8_t *)((char *)buf + 2 * b2);
+    struct qact_ctx a = {c->kt, p, c->X, qs, dx16, xb16};
+    qact_run(&a, 0, m);
+    p->qs = qs, p->dx16 = dx16, p->xb16 = xb16;
+  } else {
+    float *xf = malloc(m * stride * sizeof(float));
+    if (!xf) return GLLMK_E_NOMEM;
+    for (size_t i = 0; i < m; i++) {
+      memcpy(xf + i * stride, c->X + i * k, k * sizeof(float));
+      memset(xf + i * stride + k, 0, (stride - k) * sizeof(float));
+    }
+    p->xf = xf;
+    buf = xf;
+    c->qmv = c->kt->q.fmv;
+  }
+  double work = (double)n * (double)k * (double)m;
+  gllmk__parallel(n, GLLMK_QMV_GRAIN, work < 1e6 ? n : 16, qmv_run, c);
+  free(buf);
+  return GLLMK_OK;
+}
+
+/* ------------------------------------------------------------------ set-up per family */
+
+static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gllmk_qtype t, size_t m,
+                               size_t n, size_t k) {
+  const gllmk__qinfo *qi = gllmk__qinfo_of(t);
+  if (!qi) return GLLMK_E_UNSUPPORTED;
+  if (t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
+  if (k % qi->block_size) return GLLMK_E_INVAL;
+  size_t rb = k / qi->block_size * qi->block_bytes, need, t2;
+  if (!gllmk__mul(k / qi->block_size, qi->block_bytes, &rb) || !gllmk__mul(n, rb, &need) ||
+      !gllmk__mul(m, k, &t2) || !gllmk__mul(m, n, &t2) || !gllmk__mul(t2, sizeof(float), &t2))
+    return GLLMK_E_OVERFLOW;
+  if (w_bytes < need) return GLLMK_E_INVAL;
+  if (n && k && !w) return GLLMK_E_INVAL;
+  memset(&c->p, 0, sizeof c->p);
+  c->p.w = (const uint8_t *)w;
+  c->p.k = k;
+  c->p.row_bytes = rb;
+  c->p.units = (k + 255) / 256;
+  c->p.unit_bytes = qi->block_size == 32 ? 8 * qi->block_bytes : qi->block_bytes;
+  c->qf = qi->qf;
+  c->qmv = qi->qf >= 0 ? c->kt->q.qmv[qi->qf] : NULL;   /* SqueezeLLM: float path */
+  if (qi->qf < 0) c->p.deq = sqllm_deq;
+  c->m = m, c->n = n;
+  return GLLMK_OK;
+}
+
+/* GPTQ4: the integer path needs the group constant over every 16 columns */
+static int32_t *gptq_g16(const int32_t *g_idx, size_t k) {
+  if (k % 16) return NULL;
+  for (size_t j = 0; j < k; j += 16)
+    for (size_t i = 1; i < 16; i++)
+      if (g_idx[j + i] != g_idx[j]) return NULL;
+  int32_t *g = malloc((k / 16) * sizeof *g);
+  if (g)
+    for (size_t j = 0; j < k / 16; j++) g[j] = g_idx[16 * j];
+  return g;
+}
+
+/* ------------------------------------------------------------------ public, per element type */
+
+#define GLLMK_QPUB__(op, tn) gllmk_##op##_##tn
+#define GLLMK_QPUB_(op, tn) GLLMK_QPUB__(op, tn)
+#define QPUB(op) GLLMK_QPUB_(op, TN)
+#define QCL__(name, tn) gllmk__q_##name##_##tn
+#define QCL_(name, tn) QCL__(name, tn)
+#define QCL(name) QCL_(name, TN)
+
+#define T float
+#define TN f32
+#define T_IS_F32 1
+#include "quant/qmatmul_tpl.h"
+#undef T
+#undef TN
+#undef T_IS_F32
+
+#define T gllmk_f16
+#define TN f16
+#define T_IS_F32 0
+#include "quant/qmatmul_tpl.h"
+#undef T
+#undef TN
+#undef T_IS_F32
+
+#define T gllmk_bf16
+#define TN bf16
+#define T_IS_F32 0
+#include "quant/qmatmul_tpl.h"
+#undef T
+#undef TN
+#undef T_IS_F32

@@ -1,0 +1,404 @@
+/* unpack.h -- every GGUF block format decoded to one common form:
+ * int8 levels q[], integer sub-scales per group of 16 values, and float
+ * super-scales, such that value i of the block is
+ *
+ *     (d * isc[i/16]) * q[i]                       (formats without a min)
+ *     (d * isc[i/16]) * q[i] - dmin * imn[i/16]    (has_min: q2_K q4_K q5_K q4_1 q5_1)
+ *
+ * in f32 with exactly ggml's roundings: d * isc is exact (an f16 scale has 11
+ * significant bits, isc at most 8), so is the product with q, and the one
+ * rounding is the subtraction of the min (ggml computes d1 * q - m1 the same
+ * way).  The formats that ggml writes as d * (0.5 + s) * 0.25 (iq2_*) or
+ * d * (grid + delta) (iq1_*) are rescaled so q and isc are integers; the
+ * factors are powers of two, so the products are still exact and equal.
+ *
+ * The same form feeds the integer dot products: with activations quantized
+ * to int8 (x = dx * qx) a 256-block contributes
+ *     d * dx * sum_g isc[g] * <q_g, qx_g>  -  dmin * dx * sum_g imn[g] * sum(qx_g).
+ *
+ * Plain C, static inline: included by every ISA unit and by the core.  The
+ * loops are simple enough for the compiler to vectorise in the AVX2/AVX-512
+ * objects (they are not dot products, so the VNNI sign hazard of gcc 12 does
+ * not apply).  The grids are read byte by byte from their little-endian
+ * integers, so the code does not depend on the host byte order.
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef GLLMK_QUANT_UNPACK_H
+#define GLLMK_QUANT_UNPACK_H
+
+#include <stdint.h>
+#include <string.h>
+#include "quant/blocks.h"
+#include "quant/iq_tables.h"
+#include "simd/fp16.h"
+
+/* one decoded block: up to 256 values, groups of 16 */
+typedef struct gllmk__qblk {
+  float d, dmin;
+  int has_min;
+  int16_t isc[16], imn[16];
+} gllmk__qblk;
+
+/* the unpackers are inlined into each kernel, where the compiler can
+ * vectorise them for the ISA at hand */
+#define GLLMK_UNPACK inline __attribute__((always_inline))
+
+typedef void (*gllmk__unpack_fn)(const void *blk, int8_t *q, gllmk__qblk *s);
+
+/* sf32_from_f16 is the ISA's one-value conversion (F16C where there is one) */
+static inline float gllmk__ldh(const uint8_t *h) { return sf32_from_f16(gllmk__rd16(h)); }
+
+/* 8 grid bytes of entry e, negated where bit j of sgn is set.  Byte-wise
+ * with 64-bit words: -v = (v ^ 0xFF) + 1, and every grid magnitude is >= 1,
+ * so no byte carries into the next. */
+static inline uint64_t gllmk__signed8(uint64_t e, unsigned sgn) {
+  /* byte j of x = bit j of sgn, in place; then 0xFF for every non-zero byte */
+  uint64_t x = ((uint64_t)(sgn & 0xFF) * 0x0101010101010101ull) & 0x8040201008040201ull;
+  uint64_t m = (((x + 0x7F7F7F7F7F7F7F7Full) & 0x8080808080808080ull) >> 7) * 0xFF;
+  return (e ^ m) + (m & 0x0101010101010101ull);
+}
+static inline void gllmk__st64(int8_t *q, uint64_t v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  memcpy(q, &v, 8);
+#else
+  for (int j = 0; j < 8; j++) q[j] = (int8_t)(uint8_t)(v >> (8 * j));
+#endif
+}
+static inline void gllmk__grid8(int8_t *q, uint64_t e, unsigned sgn) { gllmk__st64(q, gllmk__signed8(e, sgn)); }
+static inline void gllmk__grid44(int8_t *q, uint32_t e0, uint32_t e1, unsigned sgn) {
+  gllmk__st64(q, gllmk__signed8((uint64_t)e0 | (uint64_t)e1 << 32, sgn));
+}
+
+/* ---------------------------------------------------------------- 32-blocks */
+
+static inline void gllmk__one_scale(gllmk__qblk *s, float d, int ng) {
+  s->d = d;
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < ng; g++) s->isc[g] = 1, s->imn[g] = 0;
+}
+static inline void gllmk__min_scale(gllmk__qblk *s, float d, float m, int ng) {
+  /* ggml: d * q + m; here d * q - (-m), the same rounding */
+  s->d = d;
+  s->dmin = -m;
+  s->has_min = 1;
+  for (int g = 0; g < ng; g++) s->isc[g] = 1, s->imn[g] = 1;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_q4_0(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q4_0 *b = (const blk_q4_0 *)blk;
+  for (int j = 0; j < 16; j++) {
+    q[j] = (int8_t)((b->qs[j] & 0xF) - 8);
+    q[j + 16] = (int8_t)((b->qs[j] >> 4) - 8);
+  }
+  gllmk__one_scale(s, gllmk__ldh(b->d), 2);
+}
+static GLLMK_UNPACK void gllmk__unpack_q4_1(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q4_1 *b = (const blk_q4_1 *)blk;
+  for (int j = 0; j < 16; j++) {
+    q[j] = (int8_t)(b->qs[j] & 0xF);
+    q[j + 16] = (int8_t)(b->qs[j] >> 4);
+  }
+  gllmk__min_scale(s, gllmk__ldh(b->d), gllmk__ldh(b->m), 2);
+}
+static GLLMK_UNPACK void gllmk__unpack_q5_0(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q5_0 *b = (const blk_q5_0 *)blk;
+  uint32_t qh = gllmk__rd32(b->qh);
+  for (int j = 0; j < 16; j++) {
+    int h0 = (int)((qh >> j) << 4 & 0x10), h1 = (int)((qh >> (j + 12)) & 0x10);
+    q[j] = (int8_t)(((b->qs[j] & 0xF) | h0) - 16);
+    q[j + 16] = (int8_t)(((b->qs[j] >> 4) | h1) - 16);
+  }
+  gllmk__one_scale(s, gllmk__ldh(b->d), 2);
+}
+static GLLMK_UNPACK void gllmk__unpack_q5_1(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q5_1 *b = (const blk_q5_1 *)blk;
+  uint32_t qh = gllmk__rd32(b->qh);
+  for (int j = 0; j < 16; j++) {
+    int h0 = (int)((qh >> j) << 4 & 0x10), h1 = (int)((qh >> (j + 12)) & 0x10);
+    q[j] = (int8_t)((b->qs[j] & 0xF) | h0);
+    q[j + 16] = (int8_t)((b->qs[j] >> 4) | h1);
+  }
+  gllmk__min_scale(s, gllmk__ldh(b->d), gllmk__ldh(b->m), 2);
+}
+static GLLMK_UNPACK void gllmk__unpack_q8_0(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q8_0 *b = (const blk_q8_0 *)blk;
+  memcpy(q, b->qs, 32);
+  gllmk__one_scale(s, gllmk__ldh(b->d), 2);
+}
+static GLLMK_UNPACK void gllmk__unpack_iq4_nl(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq4_nl *b = (const blk_iq4_nl *)blk;
+  for (int j = 0; j < 16; j++) {
+    q[j] = gllmk__kvalues_iq4nl[b->qs[j] & 0xF];
+    q[j + 16] = gllmk__kvalues_iq4nl[b->qs[j] >> 4];
+  }
+  gllmk__one_scale(s, gllmk__ldh(b->d), 2);
+}
+
+/* ---------------------------------------------------------------- K-quants */
+
+static GLLMK_UNPACK void gllmk__unpack_q2_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q2_k *b = (const blk_q2_k *)blk;
+  for (int n = 0; n < 2; n++) {
+    const uint8_t *qs = b->qs + 32 * n;
+    for (int j = 0; j < 4; j++)
+      for (int l = 0; l < 32; l++) q[128 * n + 32 * j + l] = (int8_t)((qs[l] >> (2 * j)) & 3);
+  }
+  for (int g = 0; g < 16; g++) {
+    s->isc[g] = (int16_t)(b->scales[g] & 0xF);
+    s->imn[g] = (int16_t)(b->scales[g] >> 4);
+  }
+  s->d = gllmk__ldh(b->d);
+  s->dmin = gllmk__ldh(b->dmin);
+  s->has_min = 1;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_q3_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q3_k *b = (const blk_q3_k *)blk;
+  const uint32_t km1 = 0x03030303u, km2 = 0x0f0f0f0fu;
+  uint32_t aux[4];
+  aux[0] = gllmk__rd32(b->scales), aux[1] = gllmk__rd32(b->scales + 4), aux[2] = gllmk__rd32(b->scales + 8);
+  uint32_t tmp = aux[2];
+  aux[2] = ((aux[0] >> 4) & km2) | (((tmp >> 4) & km1) << 4);
+  aux[3] = ((aux[1] >> 4) & km2) | (((tmp >> 6) & km1) << 4);
+  aux[0] = (aux[0] & km2) | (((tmp >> 0) & km1) << 4);
+  aux[1] = (aux[1] & km2) | (((tmp >> 2) & km1) << 4);
+  for (int g = 0; g < 16; g++) s->isc[g] = (int16_t)((int)((aux[g / 4] >> (8 * (g % 4))) & 0xFF) - 32), s->imn[g] = 0;
+  for (int n = 0; n < 2; n++) {
+    const uint8_t *qs = b->qs + 32 * n;
+    for (int j = 0; j < 4; j++) {
+      uint8_t m = (uint8_t)(1u << (4 * n + j));
+      for (int l = 0; l < 32; l++)
+        q[128 * n + 32 * j + l] = (int8_t)(((qs[l] >> (2 * j)) & 3) - ((b->hmask[l] & m) ? 0 : 4));
+    }
+  }
+  s->d = gllmk__ldh(b->d);
+  s->dmin = 0.0f;
+  s->has_min = 0;
+}
+
+/* the 8 6-bit scales and mins of q4_K / q5_K (gllmk__scale_min_k4 for j = 0..7) */
+static inline void gllmk__k4_scales(const uint8_t *sc, gllmk__qblk *s) {
+  uint32_t u0 = gllmk__rd32(sc), u1 = gllmk__rd32(sc + 4), u2 = gllmk__rd32(sc + 8);
+  uint32_t d[2] = {u0 & 0x3f3f3f3fu, (u2 & 0x0f0f0f0fu) | ((u0 >> 6) & 0x03030303u) << 4};
+  uint32_t m[2] = {u1 & 0x3f3f3f3fu, ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 6) & 0x03030303u) << 4};
+  for (int j = 0; j < 8; j++) {
+    s->isc[2 * j] = s->isc[2 * j + 1] = (int16_t)((d[j / 4] >> (8 * (j % 4))) & 0xFF);
+    s->imn[2 * j] = s->imn[2 * j + 1] = (int16_t)((m[j / 4] >> (8 * (j % 4))) & 0xFF);
+  }
+}
+
+static GLLMK_UNPACK void gllmk__unpack_q4_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q4_k *b = (const blk_q4_k *)blk;
+  for (int j = 0; j < 4; j++) {
+    const uint8_t *qs = b->qs + 32 * j;
+    for (int l = 0; l < 32; l++) {
+      q[64 * j + l] = (int8_t)(qs[l] & 0xF);
+      q[64 * j + 32 + l] = (int8_t)(qs[l] >> 4);
+    }
+  }
+  gllmk__k4_scales(b->scales, s);
+  s->d = gllmk__ldh(b->d);
+  s->dmin = gllmk__ldh(b->dmin);
+  s->has_min = 1;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_q5_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q5_k *b = (const blk_q5_k *)blk;
+  for (int j = 0; j < 4; j++) {
+    const uint8_t *qs = b->qs + 32 * j;
+    for (int l = 0; l < 32; l++) {
+      q[64 * j + l] = (int8_t)((qs[l] & 0xF) | (((b->qh[l] >> (2 * j)) & 1) << 4));
+      q[64 * j + 32 + l] = (int8_t)((qs[l] >> 4) | (((b->qh[l] >> (2 * j + 1)) & 1) << 4));
+    }
+  }
+  gllmk__k4_scales(b->scales, s);
+  s->d = gllmk__ldh(b->d);
+  s->dmin = gllmk__ldh(b->dmin);
+  s->has_min = 1;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_q6_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q6_k *b = (const blk_q6_k *)blk;
+  for (int n = 0; n < 2; n++) {
+    const uint8_t *ql = b->ql + 64 * n, *qh = b->qh + 32 * n;
+    int8_t *y = q + 128 * n;
+    for (int l = 0; l < 32; l++) {
+      y[l] = (int8_t)(((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32);
+      y[l + 32] = (int8_t)(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      y[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      y[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+    }
+  }
+  for (int g = 0; g < 16; g++) s->isc[g] = b->scales[g], s->imn[g] = 0;
+  s->d = gllmk__ldh(b->d);
+  s->dmin = 0.0f;
+  s->has_min = 0;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_q8_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_q8_k *b = (const blk_q8_k *)blk;
+  memcpy(q, b->qs, 256);
+  float d;
+  memcpy(&d, b->d, sizeof d);
+  gllmk__one_scale(s, d, 16);
+}
+
+/* ---------------------------------------------------------------- IQ formats */
+
+static GLLMK_UNPACK void gllmk__unpack_iq2_xxs(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq2_xxs *b = (const blk_iq2_xxs *)blk;
+  const uint8_t *qs = b->qs;
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *a0 = qs + 8 * ib;
+    uint32_t a1 = gllmk__rd32(qs + 8 * ib + 4);
+    for (int l = 0; l < 4; l++)
+      gllmk__grid8(q + 32 * ib + 8 * l, gllmk__iq2xxs_grid[a0[l]], gllmk__ksigns_iq2xs[(a1 >> (7 * l)) & 127]);
+    /* d * (0.5 + s) * 0.25 = (d / 8) * (2 s + 1) */
+    s->isc[2 * ib] = s->isc[2 * ib + 1] = (int16_t)(2 * (a1 >> 28) + 1);
+  }
+  s->d = gllmk__ldh(b->d) * 0.125f;
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < 16; g++) s->imn[g] = 0;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_iq2_xs(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq2_xs *b = (const blk_iq2_xs *)blk;
+  const uint8_t *qs = b->qs;
+  for (int ib = 0; ib < 8; ib++) {
+    for (int l = 0; l < 4; l++) {
+      unsigned v = gllmk__rd16(qs + 2 * (4 * ib + l));
+      gllmk__grid8(q + 32 * ib + 8 * l, gllmk__iq2xs_grid[v & 511], gllmk__ksigns_iq2xs[v >> 9]);
+    }
+    s->isc[2 * ib] = (int16_t)(2 * (b->scales[ib] & 0xF) + 1);
+    s->isc[2 * ib + 1] = (int16_t)(2 * (b->scales[ib] >> 4) + 1);
+  }
+  s->d = gllmk__ldh(b->d) * 0.125f;
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < 16; g++) s->imn[g] = 0;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_iq2_s(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq2_s *b = (const blk_iq2_s *)blk;
+  const uint8_t *qs = b->qs, *signs = b->qs + 32;
+  for (int ib = 0; ib < 8; ib++) {
+    for (int l = 0; l < 4; l++) {
+      unsigned idx = qs[4 * ib + l] | ((b->qh[ib] << (8 - 2 * l)) & 0x300);
+      gllmk__grid8(q + 32 * ib + 8 * l, gllmk__iq2s_grid[idx], signs[4 * ib + l]);
+    }
+    s->isc[2 * ib] = (int16_t)(2 * (b->scales[ib] & 0xF) + 1);
+    s->isc[2 * ib + 1] = (int16_t)(2 * (b->scales[ib] >> 4) + 1);
+  }
+  s->d = gllmk__ldh(b->d) * 0.125f;
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < 16; g++) s->imn[g] = 0;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_iq3_xxs(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq3_xxs *b = (const blk_iq3_xxs *)blk;
+  const uint8_t *qs = b->qs, *ss = b->qs + 64;
+  for (int ib = 0; ib < 8; ib++) {
+    uint32_t a = gllmk__rd32(ss + 4 * ib);
+    for (int l = 0; l < 4; l++) {
+      unsigned sg = gllmk__ksigns_iq2xs[(a >> (7 * l)) & 127];
+      gllmk__grid44(q + 32 * ib + 8 * l, gllmk__iq3xxs_grid[qs[8 * ib + 2 * l]],
+                    gllmk__iq3xxs_grid[qs[8 * ib + 2 * l + 1]], sg);
+    }
+    /* d * (0.5 + s) * 0.5 = (d / 4) * (2 s + 1) */
+    s->isc[2 * ib] = s->isc[2 * ib + 1] = (int16_t)(2 * (a >> 28) + 1);
+  }
+  s->d = gllmk__ldh(b->d) * 0.25f;
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < 16; g++) s->imn[g] = 0;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_iq3_s(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq3_s *b = (const blk_iq3_s *)blk;
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *qs = b->qs + 8 * ib;
+    unsigned qh = b->qh[ib];
+    for (int l = 0; l < 4; l++) {
+      unsigned sg = b->signs[4 * ib + l];
+      gllmk__grid44(q + 32 * ib + 8 * l, gllmk__iq3s_grid[qs[2 * l] | ((qh << (8 - 2 * l)) & 256)],
+                    gllmk__iq3s_grid[qs[2 * l + 1] | ((qh << (7 - 2 * l)) & 256)], sg);
+    }
+    int nib = (b->scales[ib / 2] >> (4 * (ib % 2))) & 0xF;
+    s->isc[2 * ib] = s->isc[2 * ib + 1] = (int16_t)(1 + 2 * nib);
+  }
+  s->d = gllmk__ldh(b->d);
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < 16; g++) s->imn[g] = 0;
+}
+
+/* iq1: dl * (g + delta) with delta = +-1/8 = (dl / 8) * (8 g +- 1) */
+static inline void gllmk__iq1_group(int8_t *q, uint64_t e, int neg) {
+  /* per byte: 8 g (the shift's spill from the byte below masked off), then
+   * +1 or -1 (0xFF) added byte-wise without carries between bytes */
+  uint64_t a = (e << 3) & 0xF8F8F8F8F8F8F8F8ull;
+  uint64_t b = neg ? 0xFFFFFFFFFFFFFFFFull : 0x0101010101010101ull;
+  const uint64_t lo = 0x7F7F7F7F7F7F7F7Full, hi = 0x8080808080808080ull;
+  gllmk__st64(q, ((a & lo) + (b & lo)) ^ ((a ^ b) & hi));
+}
+
+static GLLMK_UNPACK void gllmk__unpack_iq1_s(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq1_s *b = (const blk_iq1_s *)blk;
+  const uint8_t *qh8 = b->qh;
+  for (int ib = 0; ib < 8; ib++) {
+    unsigned h = gllmk__rd16(qh8 + 2 * ib);
+    for (int l = 0; l < 4; l++)
+      gllmk__iq1_group(q + 32 * ib + 8 * l, gllmk__iq1s_grid[b->qs[4 * ib + l] | (((h >> (3 * l)) & 7) << 8)],
+                       (h & 0x8000) != 0);
+    s->isc[2 * ib] = s->isc[2 * ib + 1] = (int16_t)(2 * ((h >> 12) & 7) + 1);
+  }
+  s->d = gllmk__ldh(b->d) * 0.125f;
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < 16; g++) s->imn[g] = 0;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_iq1_m(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq1_m *b = (const blk_iq1_m *)blk;
+  unsigned sc[4];
+  for (int i = 0; i < 4; i++) sc[i] = gllmk__rd16(b->scales + 2 * i);
+  uint16_t d16 = (uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00) | (sc[3] & 0xF000));
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *qs = b->qs + 4 * ib, *qh = b->qh + 2 * ib;
+    int8_t *y = q + 32 * ib;
+    gllmk__iq1_group(y, gllmk__iq1s_grid[qs[0] | ((qh[0] << 8) & 0x700u)], qh[0] & 0x08);
+    gllmk__iq1_group(y + 8, gllmk__iq1s_grid[qs[1] | ((qh[0] << 4) & 0x700u)], qh[0] & 0x80);
+    gllmk__iq1_group(y + 16, gllmk__iq1s_grid[qs[2] | ((qh[1] << 8) & 0x700u)], qh[1] & 0x08);
+    gllmk__iq1_group(y + 24, gllmk__iq1s_grid[qs[3] | ((qh[1] << 4) & 0x700u)], qh[1] & 0x80);
+    unsigned w = sc[ib / 2];
+    s->isc[2 * ib] = (int16_t)(2 * ((w >> (6 * (ib % 2))) & 7) + 1);
+    s->isc[2 * ib + 1] = (int16_t)(2 * ((w >> (6 * (ib % 2) + 3)) & 7) + 1);
+  }
+  s->d = gllmk__h2f(d16) * 0.125f;
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < 16; g++) s->imn[g] = 0;
+}
+
+static GLLMK_UNPACK void gllmk__unpack_iq4_xs(const void *blk, int8_t *q, gllmk__qblk *s) {
+  const blk_iq4_xs *b = (const blk_iq4_xs *)blk;
+  unsigned sh = gllmk__rd16(b->scales_h);
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *qs = b->qs + 16 * ib;
+    for (int j = 0; j < 16; j++) {
+      q[32 * ib + j] = gllmk__kvalues_iq4nl[qs[j] & 0xF];
+      q[32 * ib + j + 16] = gllmk__kvalues_iq4nl[qs[j] >> 4];
+    }
+    int ls = ((b->scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((sh >> (2 * ib)) & 3) << 4);
+    s->isc[2 * ib] = s->isc[2 * ib + 1] = (int16_t)(ls - 32);
+  }
+  s->d = gllmk__ldh(b->d);
+  s->dmin = 0.0f;
+  s->has_min = 0;
+  for (int g = 0; g < 16; g++) s->imn[g] = 0;
+}
+
+#endif /* GLLMK_QUANT_UNPACK_H */
