@@ -123,6 +123,31 @@ QOPS = [
  ("fused_squeeze_matmul", "gllmk_squeeze_matmul_*; same results.",
   "const void *w, size_t w_bytes, const T *x, T *y, size_t m, size_t n, size_t k"),
 ]
+QOPS += [
+ ("gemv_q8", "*result = scale * sum(w[i] * x[i]) for int8 w[n] (w_bytes >= n); exact f32 products.",
+  "const int8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result"),
+ ("gemv_q4", "As gllmk_gemv_q8_*, w packed 4-bit (element i in byte i/2, low nibble first), values q - 8; w_bytes >= ceil(n/2).",
+  "const uint8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result"),
+ ("gemv_q2", "As gllmk_gemv_q8_*, w packed 2-bit (element i in bits 2(i%4) of byte i/4), values q - 2; w_bytes >= ceil(n/4).",
+  "const uint8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result"),
+ ("gemv_q1", "As gllmk_gemv_q8_*, w packed 1-bit (element i in bit i%8 of byte i/8), values +1 (bit set) or -1; w_bytes >= ceil(n/8).",
+  "const uint8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result"),
+ ("gemm_q8", "y[m x n] = x[m x k] . (diag(scales) . W)^T for int8 W [n x k] (w_bytes >= n * k), scales f32 [n].",
+  "const int8_t *w, size_t w_bytes, const T *x, T *y, const float *scales, size_t m, size_t n, size_t k"),
+ ("gemm_q4", "As gllmk_gemm_q8_*, W packed 4-bit [n x k/2] (k even; low nibble first), values q - 8.",
+  "const uint8_t *w, size_t w_bytes, const T *x, T *y, const float *scales, size_t m, size_t n, size_t k"),
+ ("fused_qkv_rope_q4", "As gllmk_fused_qkv_rope_* with int4 weights (gllmk_gemm_q4_* layout) and f32 per-row scales:"
+  " wq [heads*head_dim x hidden/2] with sq, wk/wv [kv_heads*head_dim x hidden/2] with sk/sv.",
+  "const T *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const T *cos, const T *sin, T *q, T *k, T *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos"),
+ ("fused_ffn_q4", "As gllmk_fused_ffn_* with int4 weights and f32 per-row scales: w_gate/w_up [ffn x hidden/2],"
+  " w_down [hidden x ffn/2].  residual may be NULL and out may alias it.",
+  "const T *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const T *residual, T *out, size_t m, size_t hidden, size_t ffn"),
+ ("fused_int8_linear_residual_rmsnorm", "s = x . (diag(scales) W)^T + residual, out = rms_norm(s, norm_w, eps), s to sum_out"
+  " unless NULL; W int8 [n x k].  residual may be NULL; out and sum_out may alias residual.",
+  "const T *x, const int8_t *w, size_t w_bytes, const float *scales, const T *residual, const T *norm_w, T *out, T *sum_out, size_t m, size_t n, size_t k, float eps"),
+ ("fused_int4_linear_residual_rmsnorm", "As gllmk_fused_int8_linear_residual_rmsnorm_* with W packed 4-bit [n x k/2].",
+  "const T *x, const uint8_t *w, size_t w_bytes, const float *scales, const T *residual, const T *norm_w, T *out, T *sum_out, size_t m, size_t n, size_t k, float eps"),
+]
 ALL = OPS + QOPS
 
 TYPES = [("f32", "float"), ("f16", "gllmk_f16"), ("bf16", "gllmk_bf16")]

@@ -57,6 +57,16 @@ typedef struct gllmk_ops_f32 {
   gllmk_status (*fused_awq4_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const float *x, float *y, size_t m, size_t n, size_t k);
   gllmk_status (*fused_gptq4_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const float *x, float *y, size_t m, size_t n, size_t k);
   gllmk_status (*fused_squeeze_matmul)(const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*gemv_q8)(const int8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q4)(const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q2)(const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q1)(const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result);
+  gllmk_status (*gemm_q8)(const int8_t *w, size_t w_bytes, const float *x, float *y, const float *scales, size_t m, size_t n, size_t k);
+  gllmk_status (*gemm_q4)(const uint8_t *w, size_t w_bytes, const float *x, float *y, const float *scales, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_qkv_rope_q4)(const float *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos);
+  gllmk_status (*fused_ffn_q4)(const float *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const float *residual, float *out, size_t m, size_t hidden, size_t ffn);
+  gllmk_status (*fused_int8_linear_residual_rmsnorm)(const float *x, const int8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*fused_int4_linear_residual_rmsnorm)(const float *x, const uint8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps);
 } gllmk_ops_f32;
 
 /** Table A, C and D operators on gllmk_f16 elements. */
@@ -104,6 +114,16 @@ typedef struct gllmk_ops_f16 {
   gllmk_status (*fused_awq4_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
   gllmk_status (*fused_gptq4_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
   gllmk_status (*fused_squeeze_matmul)(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*gemv_q8)(const int8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q4)(const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q2)(const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q1)(const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result);
+  gllmk_status (*gemm_q8)(const int8_t *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, const float *scales, size_t m, size_t n, size_t k);
+  gllmk_status (*gemm_q4)(const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, const float *scales, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_qkv_rope_q4)(const gllmk_f16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos);
+  gllmk_status (*fused_ffn_q4)(const gllmk_f16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_f16 *residual, gllmk_f16 *out, size_t m, size_t hidden, size_t ffn);
+  gllmk_status (*fused_int8_linear_residual_rmsnorm)(const gllmk_f16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*fused_int4_linear_residual_rmsnorm)(const gllmk_f16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps);
 } gllmk_ops_f16;
 
 /** Table A, C and D operators on gllmk_bf16 elements. */
@@ -151,6 +171,16 @@ typedef struct gllmk_ops_bf16 {
   gllmk_status (*fused_awq4_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
   gllmk_status (*fused_gptq4_matmul)(const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
   gllmk_status (*fused_squeeze_matmul)(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*gemv_q8)(const int8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q4)(const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q2)(const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result);
+  gllmk_status (*gemv_q1)(const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result);
+  gllmk_status (*gemm_q8)(const int8_t *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, const float *scales, size_t m, size_t n, size_t k);
+  gllmk_status (*gemm_q4)(const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, const float *scales, size_t m, size_t n, size_t k);
+  gllmk_status (*fused_qkv_rope_q4)(const gllmk_bf16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos);
+  gllmk_status (*fused_ffn_q4)(const gllmk_bf16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_bf16 *residual, gllmk_bf16 *out, size_t m, size_t hidden, size_t ffn);
+  gllmk_status (*fused_int8_linear_residual_rmsnorm)(const gllmk_bf16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*fused_int4_linear_residual_rmsnorm)(const gllmk_bf16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps);
 } gllmk_ops_bf16;
 
 #endif /* GLLMK_BACKEND_OPS_H */

@@ -56,6 +56,16 @@
 #define gllmk_fused_awq4_matmul(packed, packed_bytes, zeros, scales, x, y, m, n, k) GLLMK__GENERIC(fused_awq4_matmul, x)(packed, packed_bytes, zeros, scales, x, y, m, n, k)
 #define gllmk_fused_gptq4_matmul(packed, packed_bytes, g_idx, scales, n_groups, x, y, m, n, k) GLLMK__GENERIC(fused_gptq4_matmul, x)(packed, packed_bytes, g_idx, scales, n_groups, x, y, m, n, k)
 #define gllmk_fused_squeeze_matmul(w, w_bytes, x, y, m, n, k) GLLMK__GENERIC(fused_squeeze_matmul, x)(w, w_bytes, x, y, m, n, k)
+#define gllmk_gemv_q8(w, w_bytes, x, scale, n, result) GLLMK__GENERIC(gemv_q8, x)(w, w_bytes, x, scale, n, result)
+#define gllmk_gemv_q4(w, w_bytes, x, scale, n, result) GLLMK__GENERIC(gemv_q4, x)(w, w_bytes, x, scale, n, result)
+#define gllmk_gemv_q2(w, w_bytes, x, scale, n, result) GLLMK__GENERIC(gemv_q2, x)(w, w_bytes, x, scale, n, result)
+#define gllmk_gemv_q1(w, w_bytes, x, scale, n, result) GLLMK__GENERIC(gemv_q1, x)(w, w_bytes, x, scale, n, result)
+#define gllmk_gemm_q8(w, w_bytes, x, y, scales, m, n, k) GLLMK__GENERIC(gemm_q8, x)(w, w_bytes, x, y, scales, m, n, k)
+#define gllmk_gemm_q4(w, w_bytes, x, y, scales, m, n, k) GLLMK__GENERIC(gemm_q4, x)(w, w_bytes, x, y, scales, m, n, k)
+#define gllmk_fused_qkv_rope_q4(x, wq, wq_bytes, sq, wk, wk_bytes, sk, wv, wv_bytes, sv, cos, sin, q, k, v, seq, hidden, heads, kv_heads, head_dim, rotary_dim, interleaved, pos) GLLMK__GENERIC(fused_qkv_rope_q4, x)(x, wq, wq_bytes, sq, wk, wk_bytes, sk, wv, wv_bytes, sv, cos, sin, q, k, v, seq, hidden, heads, kv_heads, head_dim, rotary_dim, interleaved, pos)
+#define gllmk_fused_ffn_q4(x, w_gate, gate_bytes, s_gate, w_up, up_bytes, s_up, w_down, down_bytes, s_down, residual, out, m, hidden, ffn) GLLMK__GENERIC(fused_ffn_q4, x)(x, w_gate, gate_bytes, s_gate, w_up, up_bytes, s_up, w_down, down_bytes, s_down, residual, out, m, hidden, ffn)
+#define gllmk_fused_int8_linear_residual_rmsnorm(x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps) GLLMK__GENERIC(fused_int8_linear_residual_rmsnorm, x)(x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps)
+#define gllmk_fused_int4_linear_residual_rmsnorm(x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps) GLLMK__GENERIC(fused_int4_linear_residual_rmsnorm, x)(x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps)
 
 #endif /* C11 */
 #endif /* GLLMK_GENERIC_H */

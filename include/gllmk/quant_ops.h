@@ -72,6 +72,56 @@ GLLMK_API gllmk_status gllmk_fused_squeeze_matmul_f32(const void *w, size_t w_by
 GLLMK_API gllmk_status gllmk_fused_squeeze_matmul_f16(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k);
 GLLMK_API gllmk_status gllmk_fused_squeeze_matmul_bf16(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k);
 
+/** *result = scale * sum(w[i] * x[i]) for int8 w[n] (w_bytes >= n); exact f32 products. */
+GLLMK_API gllmk_status gllmk_gemv_q8_f32(const int8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result);
+GLLMK_API gllmk_status gllmk_gemv_q8_f16(const int8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result);
+GLLMK_API gllmk_status gllmk_gemv_q8_bf16(const int8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result);
+
+/** As gllmk_gemv_q8_*, w packed 4-bit (element i in byte i/2, low nibble first), values q - 8; w_bytes >= ceil(n/2). */
+GLLMK_API gllmk_status gllmk_gemv_q4_f32(const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result);
+GLLMK_API gllmk_status gllmk_gemv_q4_f16(const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result);
+GLLMK_API gllmk_status gllmk_gemv_q4_bf16(const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result);
+
+/** As gllmk_gemv_q8_*, w packed 2-bit (element i in bits 2(i%4) of byte i/4), values q - 2; w_bytes >= ceil(n/4). */
+GLLMK_API gllmk_status gllmk_gemv_q2_f32(const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result);
+GLLMK_API gllmk_status gllmk_gemv_q2_f16(const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result);
+GLLMK_API gllmk_status gllmk_gemv_q2_bf16(const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result);
+
+/** As gllmk_gemv_q8_*, w packed 1-bit (element i in bit i%8 of byte i/8), values +1 (bit set) or -1; w_bytes >= ceil(n/8). */
+GLLMK_API gllmk_status gllmk_gemv_q1_f32(const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result);
+GLLMK_API gllmk_status gllmk_gemv_q1_f16(const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result);
+GLLMK_API gllmk_status gllmk_gemv_q1_bf16(const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result);
+
+/** y[m x n] = x[m x k] . (diag(scales) . W)^T for int8 W [n x k] (w_bytes >= n * k), scales f32 [n]. */
+GLLMK_API gllmk_status gllmk_gemm_q8_f32(const int8_t *w, size_t w_bytes, const float *x, float *y, const float *scales, size_t m, size_t n, size_t k);
+GLLMK_API gllmk_status gllmk_gemm_q8_f16(const int8_t *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, const float *scales, size_t m, size_t n, size_t k);
+GLLMK_API gllmk_status gllmk_gemm_q8_bf16(const int8_t *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, const float *scales, size_t m, size_t n, size_t k);
+
+/** As gllmk_gemm_q8_*, W packed 4-bit [n x k/2] (k even; low nibble first), values q - 8. */
+GLLMK_API gllmk_status gllmk_gemm_q4_f32(const uint8_t *w, size_t w_bytes, const float *x, float *y, const float *scales, size_t m, size_t n, size_t k);
+GLLMK_API gllmk_status gllmk_gemm_q4_f16(const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, const float *scales, size_t m, size_t n, size_t k);
+GLLMK_API gllmk_status gllmk_gemm_q4_bf16(const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, const float *scales, size_t m, size_t n, size_t k);
+
+/** As gllmk_fused_qkv_rope_* with int4 weights (gllmk_gemm_q4_* layout) and f32 per-row scales: wq [heads*head_dim x hidden/2] with sq, wk/wv [kv_heads*head_dim x hidden/2] with sk/sv. */
+GLLMK_API gllmk_status gllmk_fused_qkv_rope_q4_f32(const float *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos);
+GLLMK_API gllmk_status gllmk_fused_qkv_rope_q4_f16(const gllmk_f16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos);
+GLLMK_API gllmk_status gllmk_fused_qkv_rope_q4_bf16(const gllmk_bf16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos);
+
+/** As gllmk_fused_ffn_* with int4 weights and f32 per-row scales: w_gate/w_up [ffn x hidden/2], w_down [hidden x ffn/2].  residual may be NULL and out may alias it. */
+GLLMK_API gllmk_status gllmk_fused_ffn_q4_f32(const float *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const float *residual, float *out, size_t m, size_t hidden, size_t ffn);
+GLLMK_API gllmk_status gllmk_fused_ffn_q4_f16(const gllmk_f16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_f16 *residual, gllmk_f16 *out, size_t m, size_t hidden, size_t ffn);
+GLLMK_API gllmk_status gllmk_fused_ffn_q4_bf16(const gllmk_bf16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_bf16 *residual, gllmk_bf16 *out, size_t m, size_t hidden, size_t ffn);
+
+/** s = x . (diag(scales) W)^T + residual, out = rms_norm(s, norm_w, eps), s to sum_out unless NULL; W int8 [n x k].  residual may be NULL; out and sum_out may alias residual. */
+GLLMK_API gllmk_status gllmk_fused_int8_linear_residual_rmsnorm_f32(const float *x, const int8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps);
+GLLMK_API gllmk_status gllmk_fused_int8_linear_residual_rmsnorm_f16(const gllmk_f16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps);
+GLLMK_API gllmk_status gllmk_fused_int8_linear_residual_rmsnorm_bf16(const gllmk_bf16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps);
+
+/** As gllmk_fused_int8_linear_residual_rmsnorm_* with W packed 4-bit [n x k/2]. */
+GLLMK_API gllmk_status gllmk_fused_int4_linear_residual_rmsnorm_f32(const float *x, const uint8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps);
+GLLMK_API gllmk_status gllmk_fused_int4_linear_residual_rmsnorm_f16(const gllmk_f16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps);
+GLLMK_API gllmk_status gllmk_fused_int4_linear_residual_rmsnorm_bf16(const gllmk_bf16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps);
+
 #ifdef __cplusplus
 }
 #endif

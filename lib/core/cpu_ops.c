@@ -48,6 +48,16 @@ const gllmk_ops_f32 gllmk__cpu_ops_f32 = {
   .fused_awq4_matmul = gllmk_fused_awq4_matmul_f32,
   .fused_gptq4_matmul = gllmk_fused_gptq4_matmul_f32,
   .fused_squeeze_matmul = gllmk_fused_squeeze_matmul_f32,
+  .gemv_q8 = gllmk_gemv_q8_f32,
+  .gemv_q4 = gllmk_gemv_q4_f32,
+  .gemv_q2 = gllmk_gemv_q2_f32,
+  .gemv_q1 = gllmk_gemv_q1_f32,
+  .gemm_q8 = gllmk_gemm_q8_f32,
+  .gemm_q4 = gllmk_gemm_q4_f32,
+  .fused_qkv_rope_q4 = gllmk_fused_qkv_rope_q4_f32,
+  .fused_ffn_q4 = gllmk_fused_ffn_q4_f32,
+  .fused_int8_linear_residual_rmsnorm = gllmk_fused_int8_linear_residual_rmsnorm_f32,
+  .fused_int4_linear_residual_rmsnorm = gllmk_fused_int4_linear_residual_rmsnorm_f32,
 };
 
 const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
@@ -94,6 +104,16 @@ const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
   .fused_awq4_matmul = gllmk_fused_awq4_matmul_f16,
   .fused_gptq4_matmul = gllmk_fused_gptq4_matmul_f16,
   .fused_squeeze_matmul = gllmk_fused_squeeze_matmul_f16,
+  .gemv_q8 = gllmk_gemv_q8_f16,
+  .gemv_q4 = gllmk_gemv_q4_f16,
+  .gemv_q2 = gllmk_gemv_q2_f16,
+  .gemv_q1 = gllmk_gemv_q1_f16,
+  .gemm_q8 = gllmk_gemm_q8_f16,
+  .gemm_q4 = gllmk_gemm_q4_f16,
+  .fused_qkv_rope_q4 = gllmk_fused_qkv_rope_q4_f16,
+  .fused_ffn_q4 = gllmk_fused_ffn_q4_f16,
+  .fused_int8_linear_residual_rmsnorm = gllmk_fused_int8_linear_residual_rmsnorm_f16,
+  .fused_int4_linear_residual_rmsnorm = gllmk_fused_int4_linear_residual_rmsnorm_f16,
 };
 
 const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
@@ -140,4 +160,14 @@ const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
   .fused_awq4_matmul = gllmk_fused_awq4_matmul_bf16,
   .fused_gptq4_matmul = gllmk_fused_gptq4_matmul_bf16,
   .fused_squeeze_matmul = gllmk_fused_squeeze_matmul_bf16,
+  .gemv_q8 = gllmk_gemv_q8_bf16,
+  .gemv_q4 = gllmk_gemv_q4_bf16,
+  .gemv_q2 = gllmk_gemv_q2_bf16,
+  .gemv_q1 = gllmk_gemv_q1_bf16,
+  .gemm_q8 = gllmk_gemm_q8_bf16,
+  .gemm_q4 = gllmk_gemm_q4_bf16,
+  .fused_qkv_rope_q4 = gllmk_fused_qkv_rope_q4_bf16,
+  .fused_ffn_q4 = gllmk_fused_ffn_q4_bf16,
+  .fused_int8_linear_residual_rmsnorm = gllmk_fused_int8_linear_residual_rmsnorm_bf16,
+  .fused_int4_linear_residual_rmsnorm = gllmk_fused_int4_linear_residual_rmsnorm_bf16,
 };

@@ -75,7 +75,7 @@ struct gllmk__qmv {
   /* AWQ4 / GPTQ4 side arrays */
   const uint8_t *zeros;
   size_t zero_bytes;
-  const void *scales;          /* f16 [rows x n_groups] */
+  const void *scales;          /* AWQ4/GPTQ4: f16 [rows x n_groups]; int8/int4 rows: f32 [rows] */
   size_t n_groups;
   const int32_t *g16;          /* GPTQ4: group of each 16 columns (integer path) */
   const int32_t *g_idx;        /* GPTQ4: group of each column (float path) */
@@ -96,7 +96,10 @@ struct gllmk__kt_q {
   void (*qmv[GLLMK_NQF])(const struct gllmk__qmv *p, size_t r0, size_t r1);
   void (*qmv_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
   void (*qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  void (*qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  void (*qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
   void (*fmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  float (*dot_i8f32)(const int8_t *q, const float *x, size_t n);
   void (*quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, float *xb16);
 };
 

@@ -272,6 +272,53 @@ static void QK(qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_gptq)(p, r, u, q, wsc, wmn))
 }
 
+/* int8 rows with one f32 scale per row (gemm_q8): p->scales is float [rows] */
+static inline __attribute__((always_inline)) int
+QK(unit_i8)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *wsc, float *wmn) {
+  const int8_t *src = (const int8_t *)(p->w + r * p->row_bytes) + 256 * u;
+  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+  memcpy(q, src, nv);
+  if (nv < 256) memset(q + nv, 0, 256 - nv);
+  float s = ((const float *)p->scales)[r];
+  for (int g = 0; g < 16; g++) wsc[g] = s, wmn[g] = 0.0f;
+  return 0;
+}
+static void QK(qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  GLLMK_QMV_BODY(GLLMK_DOT_W, QK(unit_i8)(p, r, u, q, wsc, wmn))
+}
+
+/* 4-bit rows (value = nibble - 8, low nibble first) with one f32 scale per
+ * row (gemm_q4 and the int4 fused ops); k even */
+static inline __attribute__((always_inline)) int
+QK(unit_i4)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *wsc, float *wmn) {
+  const uint8_t *src = p->w + r * p->row_bytes + 128 * u;
+  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+  for (size_t j = 0; j < nv / 2; j++) {
+    q[2 * j] = (int8_t)((src[j] & 0xF) - 8);
+    q[2 * j + 1] = (int8_t)((src[j] >> 4) - 8);
+  }
+  if (nv < 256) memset(q + nv, 0, 256 - nv);
+  float s = ((const float *)p->scales)[r];
+  for (int g = 0; g < 16; g++) wsc[g] = s, wmn[g] = 0.0f;
+  return 0;
+}
+static void QK(qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_i4)(p, r, u, q, wsc, wmn))
+}
+
+/* sum q[i] * x[i] in f32 (gemv_q8/q4/q2/q1 on decoded levels) */
+static float QK(dot_i8f32)(const int8_t *q, const float *x, size_t n) {
+  vf32 a0 = vf32_zero(), a1 = vf32_zero();
+  size_t i = 0;
+  for (; i + 2 * VF32_LANES <= n; i += 2 * VF32_LANES) {
+    a0 = vf32_fma(vf32_load_i8(q + i), vf32_loadu(x + i), a0);
+    a1 = vf32_fma(vf32_load_i8(q + i + VF32_LANES), vf32_loadu(x + i + VF32_LANES), a1);
+  }
+  float s = vf32_reduce_add(vf32_add(a0, a1));
+  for (; i < n; i++) s += (float)q[i] * x[i];
+  return s;
+}
+
 /* --------------------------------------------------------------- float-activation GEMV */
 
 /* y[i][r] = <W row r decoded to f32, x_i> for formats without an integer

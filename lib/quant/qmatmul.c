@@ -62,6 +62,22 @@ static void sqllm_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) 
   }
 }
 
+static void i8_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
+  const int8_t *q = (const int8_t *)(p->w + r * p->row_bytes) + 256 * u;
+  float s = ((const float *)p->scales)[r];
+  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+  for (size_t j = 0; j < nv; j++) w[j] = s * (float)q[j];
+  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
+}
+
+static void i4_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
+  const uint8_t *pk = p->w + r * p->row_bytes + 128 * u;
+  float s = ((const float *)p->scales)[r];
+  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+  for (size_t j = 0; j < nv; j++) w[j] = s * (float)(((pk[j / 2] >> (4 * (j % 2))) & 0xF) - 8);
+  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
+}
+
 void gllmk__qx_decode_row(const struct gllmk__qmv *p, size_t r, float *out) {
   float w[256];
   for (size_t u = 0; u < p->units; u++) {
@@ -110,6 +126,27 @@ gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, cons
   p->n_groups = n_groups;
   p->g_idx = g_idx;
   p->deq = gptq_deq;
+  return GLLMK_OK;
+}
+
+/* int8 [n x k] or int4 [n x k/2] rows with f32 scales[n] (Table C gemm_q8 /
+ * gemm_q4 and the int8/int4 fused ops) */
+static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, size_t w_bytes,
+                               const float *scales, size_t n, size_t k) {
+  memset(p, 0, sizeof *p);
+  if (bits == 4 && k % 2) return GLLMK_E_INVAL;
+  size_t rb = bits == 8 ? k : k / 2, need;
+  if (!gllmk__mul(n, rb, &need)) return GLLMK_E_OVERFLOW;
+  if (w_bytes < need) return GLLMK_E_INVAL;
+  if (n && k && !w) return GLLMK_E_INVAL;
+  if (n && !scales) return GLLMK_E_INVAL;
+  p->w = (const uint8_t *)w;
+  p->k = k;
+  p->row_bytes = rb;
+  p->unit_bytes = bits == 8 ? 256 : 128;
+  p->units = (k + 255) / 256;
+  p->scales = scales;
+  p->deq = bits == 8 ? i8_deq : i4_deq;
   return GLLMK_OK;
 }
 

@@ -124,4 +124,254 @@ gllmk_status QPUB(fused_gptq4_matmul)(const uint8_t *packed, size_t packed_bytes
   return QPUB(gptq_matmul)(packed, packed_bytes, g_idx, scales, n_groups, x, y, m, n, k);
 }
 
+
+/* ------------------------------------------------------------------ Table C: int8/4/2/1 vectors */
+
+/* *result = scale * sum lv(i) * x[i], lv the decoded level of element i;
+ * chunks of GLLMK_QV_CHUNK in a fixed order (no threads: one vector) */
+#define GLLMK_QV_CHUNK 1024
+static gllmk_status QCL(qvec)(int bits, const void *w, size_t w_bytes, const T *x, float scale, size_t n,
+                              float *result) {
+  if (!result) return GLLMK_E_INVAL;
+  size_t need = bits == 8 ? n : (n + (8 / bits) - 1) / (8 / bits);
+  if (w_bytes < need) return GLLMK_E_INVAL;
+  if (n && (!w || !x)) return GLLMK_E_INVAL;
+  const struct gllmk_kernels *kt = gllmk__kernels();
+  if (!kt) return GLLMK_E_UNSUPPORTED;
+  const uint8_t *wb = (const uint8_t *)w;
+  int8_t q[GLLMK_QV_CHUNK];
+  float xf[GLLMK_QV_CHUNK];
+  float acc = 0.0f;
+  for (size_t i0 = 0; i0 < n; i0 += GLLMK_QV_CHUNK) {
+    size_t c = n - i0 < GLLMK_QV_CHUNK ? n - i0 : GLLMK_QV_CHUNK;
+    for (size_t j = 0; j < c; j++) {
+      size_t i = i0 + j;
+      switch (bits) {
+      case 8: q[j] = (int8_t)wb[i]; break;
+      case 4: q[j] = (int8_t)(((wb[i / 2] >> (4 * (i % 2))) & 0xF) - 8); break;
+      case 2: q[j] = (int8_t)(((wb[i / 4] >> (2 * (i % 4))) & 3) - 2); break;
+      default: q[j] = (wb[i / 8] >> (i % 8)) & 1 ? 1 : -1; break;
+      }
+    }
+#if T_IS_F32
+    acc += kt->q.dot_i8f32(q, x + i0, c);
+#else
+    kt->TN.to_f32(c, x + i0, xf);
+    acc += kt->q.dot_i8f32(q, xf, c);
+#endif
+  }
+  (void)xf;
+  *result = scale * acc;
+  return GLLMK_OK;
+}
+
+gllmk_status QPUB(gemv_q8)(const int8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result) {
+  return QCL(qvec)(8, w, w_bytes, x, scale, n, result);
+}
+gllmk_status QPUB(gemv_q4)(const uint8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result) {
+  return QCL(qvec)(4, w, w_bytes, x, scale, n, result);
+}
+gllmk_status QPUB(gemv_q2)(const uint8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result) {
+  return QCL(qvec)(2, w, w_bytes, x, scale, n, result);
+}
+gllmk_status QPUB(gemv_q1)(const uint8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result) {
+  return QCL(qvec)(1, w, w_bytes, x, scale, n, result);
+}
+
+/* ------------------------------------------------------------------ Table C: int8/int4 matrices */
+
+static gllmk_status QCL(intw_mm)(int bits, const void *w, size_t w_bytes, const T *x, T *y,
+                                 const float *scales, size_t m, size_t n, size_t k) {
+  QGET_KT(c);
+  size_t t;
+  if (!gllmk__mul(m, k, &t) || !gllmk__mul3(m, n, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
+  gllmk_status st = intw_setup(&c.p, bits, w, w_bytes, scales, n, k);
+  if (st != GLLMK_OK) return st;
+  c.qf = GLLMK_QF_EXTERNAL;
+  c.qmv = bits == 8 ? c.kt->q.qmv_i8 : c.kt->q.qmv_i4;
+  c.m = m, c.n = n;
+  return QCL(run)(&c, x, y);
+}
+
+gllmk_status QPUB(gemm_q8)(const int8_t *w, size_t w_bytes, const T *x, T *y, const float *scales, size_t m,
+                           size_t n, size_t k) {
+  return QCL(intw_mm)(8, w, w_bytes, x, y, scales, m, n, k);
+}
+gllmk_status QPUB(gemm_q4)(const uint8_t *w, size_t w_bytes, const T *x, T *y, const float *scales,
+                           size_t m, size_t n, size_t k) {
+  return QCL(intw_mm)(4, w, w_bytes, x, y, scales, m, n, k);
+}
+
+/* ------------------------------------------------------------------ Table D */
+
+/* Yf[m x n] (f32) = Xf[m x k] (f32) . W^T for int8 / int4 rows */
+static gllmk_status QCL(intw_f32)(const struct gllmk_kernels *kt, int bits, const void *w, size_t w_bytes,
+                                  const float *scales, const float *X, float *Y, size_t m, size_t n,
+                                  size_t k) {
+  struct qmm c = {0};
+  c.kt = kt;
+  gllmk_status st = intw_setup(&c.p, bits, w, w_bytes, scales, n, k);
+  if (st != GLLMK_OK) return st;
+  c.qf = GLLMK_QF_EXTERNAL;
+  c.qmv = bits == 8 ? kt->q.qmv_i8 : kt->q.qmv_i4;
+  c.m = m, c.n = n;
+  c.X = X;
+  return qmm_run(&c, Y);
+}
+
+/* x (T) [m x k] as f32: a copy, or x itself for f32 */
+static const float *QCL(xf32)(const struct gllmk_kernels *kt, const T *x, size_t count, float **own) {
+  *own = NULL;
+#if T_IS_F32
+  (void)kt, (void)count;
+  return x;
+#else
+  float *b = malloc(count * sizeof(float) + 64);
+  if (b) kt->TN.to_f32(count, x, b);
+  *own = b;
+  return b;
+#endif
+}
+
+/* s = x . w^T + residual; out = rms_norm(s) * norm_w; sum_out = s (unless NULL) */
+static gllmk_status QCL(int_lrr)(int bits, const T *x, const void *w, size_t w_bytes, const float *scales,
+                                 const T *residual, const T *norm_w, T *out, T *sum_out, size_t m, size_t n,
+                                 size_t k, float eps) {
+  const struct gllmk_kernels *kt = gllmk__kernels();
+  if (!kt) return GLLMK_E_UNSUPPORTED;
+  size_t t;
+  if (!gllmk__mul(m, k, &t) || !gllmk__mul3(m, n, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
+  if (!(eps >= 0.0f)) return GLLMK_E_INVAL;
+  struct gllmk__qmv probe;
+  gllmk_status st = intw_setup(&probe, bits, w, w_bytes, scales, n, k);
+  if (st != GLLMK_OK) return st;
+  if (m && n && (!out || !norm_w)) return GLLMK_E_INVAL;
+  if (m && k && !x) return GLLMK_E_INVAL;
+  if (m == 0 || n == 0) return GLLMK_OK;
+  float *own, *acc = malloc(m * n * sizeof(float) + 64);
+  if (!acc) return GLLMK_E_NOMEM;
+  const float *xf = QCL(xf32)(kt, x, m * k, &own);
+  if (!xf) { free(acc); return GLLMK_E_NOMEM; }
+  st = QCL(intw_f32)(kt, bits, w, w_bytes, scales, xf, acc, m, n, k);
+  free(own);
+  if (st == GLLMK_OK)
+    for (size_t i = 0; i < m; i++)
+      kt->TN.residual_rms_norm_row(n, acc + i * n, NULL, residual ? residual + i * n : NULL, norm_w,
+                                   out + i * n, sum_out ? sum_out + i * n : NULL, eps);
+  free(acc);
+  return st;
+}
+
+gllmk_status QPUB(fused_int8_linear_residual_rmsnorm)(const T *x, const int8_t *w, size_t w_bytes,
+                                                      const float *scales, const T *residual, const T *norm_w,
+                                                      T *out, T *sum_out, size_t m, size_t n, size_t k,
+                                                      float eps) {
+  return QCL(int_lrr)(8, x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps);
+}
+gllmk_status QPUB(fused_int4_linear_residual_rmsnorm)(const T *x, const uint8_t *w, size_t w_bytes,
+                                                      const float *scales, const T *residual, const T *norm_w,
+                                                      T *out, T *sum_out, size_t m, size_t n, size_t k,
+                                                      float eps) {
+  return QCL(int_lrr)(4, x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps);
+}
+
+/* out = residual + (silu(x . w_gate^T) * (x . w_up^T)) . w_down^T, int4 weights */
+gllmk_status QPUB(fused_ffn_q4)(const T *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate,
+                                const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down,
+                                size_t down_bytes, const float *s_down, const T *residual, T *out, size_t m,
+                                size_t hidden, size_t ffn) {
+  const struct gllmk_kernels *kt = gllmk__kernels();
+  if (!kt) return GLLMK_E_UNSUPPORTED;
+  size_t t;
+  if (!gllmk__mul(m, hidden, &t) || !gllmk__mul3(m, ffn, 2 * sizeof(float), &t)) return GLLMK_E_OVERFLOW;
+  struct gllmk__qmv probe;
+  gllmk_status st;
+  if ((st = intw_setup(&probe, 4, w_gate, gate_bytes, s_gate, ffn, hidden)) != GLLMK_OK ||
+      (st = intw_setup(&probe, 4, w_up, up_bytes, s_up, ffn, hidden)) != GLLMK_OK ||
+      (st = intw_setup(&probe, 4, w_down, down_bytes, s_down, hidden, ffn)) != GLLMK_OK)
+    return st;
+  if (m && hidden && (!x || !out)) return GLLMK_E_INVAL;
+  if (m == 0 || hidden == 0) return GLLMK_OK;
+  float *own, *buf = malloc((2 * m * ffn + m * hidden + hidden) * sizeof(float) + 64);
+  if (!buf) return GLLMK_E_NOMEM;
+  float *g = buf, *u = buf + m * ffn, *d = buf + 2 * m * ffn;
+  const float *xf = QCL(xf32)(kt, x, m * hidden, &own);
+  if (!xf) { free(buf); return GLLMK_E_NOMEM; }
+  st = QCL(intw_f32)(kt, 4, w_gate, gate_bytes, s_gate, xf, g, m, ffn, hidden);
+  if (st == GLLMK_OK) st = QCL(intw_f32)(kt, 4, w_up, up_bytes, s_up, xf, u, m, ffn, hidden);
+  free(own);
+  if (st == GLLMK_OK) {
+    kt->f32.swiglu(m * ffn, g, u, g);
+    st = QCL(intw_f32)(kt, 4, w_down, down_bytes, s_down, g, d, m, hidden, ffn);
+  }
+  if (st == GLLMK_OK) {
+    if (residual) {
+      float *r = d + m * hidden;   /* one residual row as f32 */
+      for (size_t i = 0; i < m; i++) {
+#if T_IS_F32
+        (void)r;
+        kt->f32.add(hidden, d + i * hidden, residual + i * hidden, d + i * hidden);
+#else
+        kt->TN.to_f32(hidden, residual + i * hidden, r);
+        kt->f32.add(hidden, d + i * hidden, r, d + i * hidden);
+#endif
+      }
+    }
+    kt->TN.from_f32(m * hidden, d, out);
+  }
+  free(buf);
+  return st;
+}
+
+/* q/k/v = x . W^T with int4 weights, then rope on q and k (rows pos.. of cos/sin) */
+gllmk_status QPUB(fused_qkv_rope_q4)(const T *x, const uint8_t *wq, size_t wq_bytes, const float *sq,
+                                     const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv,
+                                     size_t wv_bytes, const float *sv, const T *cos, const T *sin, T *q, T *k,
+                                     T *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads,
+                                     size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
+  const struct gllmk_kernels *kt = gllmk__kernels();
+  if (!kt) return GLLMK_E_UNSUPPORTED;
+  size_t nq, nkv, nkv2, tot, t, rows;
+  if (!gllmk__mul(heads, head_dim, &nq) || !gllmk__mul(kv_heads, head_dim, &nkv) ||
+      !gllmk__mul(seq, hidden, &t) || !gllmk__mul(nkv, 2, &nkv2) || !gllmk__add(nq, nkv2, &tot) ||
+      !gllmk__mul3(seq, tot, sizeof(float), &t) || !gllmk__add(pos, seq, &rows) ||
+      !gllmk__mul(rows, rotary_dim / 2, &t))
+    return GLLMK_E_OVERFLOW;
+  if (rotary_dim % 2 || rotary_dim > head_dim) return GLLMK_E_INVAL;
+  if (heads == 0 || kv_heads == 0 || heads % kv_heads) return GLLMK_E_INVAL;
+  struct gllmk__qmv probe;
+  gllmk_status st;
+  if ((st = intw_setup(&probe, 4, wq, wq_bytes, sq, nq, hidden)) != GLLMK_OK ||
+      (st = intw_setup(&probe, 4, wk, wk_bytes, sk, nkv, hidden)) != GLLMK_OK ||
+      (st = intw_setup(&probe, 4, wv, wv_bytes, sv, nkv, hidden)) != GLLMK_OK)
+    return st;
+  int any = seq && head_dim;
+  if (any && (!q || !k || !v)) return GLLMK_E_INVAL;
+  if (any && hidden && !x) return GLLMK_E_INVAL;
+  if (any && rotary_dim && (!cos || !sin)) return GLLMK_E_INVAL;
+  if (!any) return GLLMK_OK;
+  float *own, *buf = malloc(seq * (nq + 2 * nkv) * sizeof(float) + 64);
+  if (!buf) return GLLMK_E_NOMEM;
+  float *fq = buf, *fk = buf + seq * nq, *fv = fk + seq * nkv;
+  const float *xf = QCL(xf32)(kt, x, seq * hidden, &own);
+  if (!xf) { free(buf); return GLLMK_E_NOMEM; }
+  st = QCL(intw_f32)(kt, 4, wq, wq_bytes, sq, xf, fq, seq, nq, hidden);
+  if (st == GLLMK_OK) st = QCL(intw_f32)(kt, 4, wk, wk_bytes, sk, xf, fk, seq, nkv, hidden);
+  if (st == GLLMK_OK) st = QCL(intw_f32)(kt, 4, wv, wv_bytes, sv, xf, fv, seq, nkv, hidden);
+  free(own);
+  if (st == GLLMK_OK) {
+    kt->TN.from_f32(seq * nq, fq, q);
+    kt->TN.from_f32(seq * nkv, fk, k);
+    kt->TN.from_f32(seq * nkv, fv, v);
+    if (rotary_dim)
+      for (size_t s = 0; s < seq; s++) {
+        const T *cs = cos + (pos + s) * (rotary_dim / 2), *sn = sin + (pos + s) * (rotary_dim / 2);
+        kt->TN.rope_token(q + s * nq, cs, sn, heads, head_dim, rotary_dim, interleaved);
+        kt->TN.rope_token(k + s * nkv, cs, sn, kv_heads, head_dim, rotary_dim, interleaved);
+      }
+  }
+  free(buf);
+  return st;
+}
+
 #undef QGET_KT
