@@ -6,11 +6,12 @@
 # The library must load and run on any x86-64 CPU, so everything but the
 # per-ISA objects is compiled for the baseline.  With $OBJDUMP (set by
 # `make check`; "no" when configure found none) disassemble:
-#   - lib/core/.libs/libgllmk_la-*.o and the scalar ISA object: no ymm/zmm
+#   - the core objects (lib/core, lib/quant) and the scalar ISA object: no ymm/zmm
 #     register, no AVX-512 mask ({%kN}) and no VEX/EVEX (v-prefixed)
 #     instruction at all;
 #   - the avx2 object: ymm registers and no zmm/mask (it is built with AVX2
-#     flags only); the avx512 object: zmm registers.
+#     flags only); the avx512 object: zmm registers and no VNNI instruction
+#     (AVX-512 CPUs without VNNI run it); the vnni object: vpdpbusd.
 # Objects that are not there (ISA not configured, not a libtool build) are
 # skipped.
 
@@ -23,10 +24,11 @@ if [ "x$OBJDUMP" = xno ] || ! command -v "$OBJDUMP" >/dev/null 2>&1; then
   skip_all "no objdump"
 fi
 
-core=$(ls "$top_builddir"/lib/core/.libs/libgllmk_la-*.o 2>/dev/null)
+core=$(ls "$top_builddir"/lib/core/.libs/libgllmk_la-*.o "$top_builddir"/lib/quant/.libs/*.o 2>/dev/null)
 scalar=$(ls "$top_builddir"/lib/isa/scalar/.libs/*kernels_scalar*.o 2>/dev/null)
 avx2=$(ls "$top_builddir"/lib/isa/avx2/.libs/*.o 2>/dev/null)
 avx512=$(ls "$top_builddir"/lib/isa/avx512/.libs/*.o 2>/dev/null)
+vnni=$(ls "$top_builddir"/lib/isa/vnni/.libs/*.o 2>/dev/null)
 
 if [ -z "$core$scalar" ]; then
   skip_all "no libtool objects under $top_builddir/lib (static or non-libtool build?)"
@@ -82,9 +84,21 @@ if [ -n "$avx512" ]; then
     name=${o#"$top_builddir"/}
     c=$(insns "$o" | grep -c '%zmm')
     [ "$c" -gt 0 ]; ok $? "$name: uses zmm registers ($c instructions)"
+    c=$(insns "$o" | grep -cE '^vpdp(bu|ws)s?d')
+    [ "$c" -eq 0 ]; ok $? "$name: no VNNI instruction ($c)"
   done
 else
   skip "avx512 object not built"
+fi
+
+if [ -n "$vnni" ]; then
+  for o in $vnni; do
+    name=${o#"$top_builddir"/}
+    c=$(insns "$o" | grep -cE '^vpdpbusd')
+    [ "$c" -gt 0 ]; ok $? "$name: uses vpdpbusd ($c instructions)"
+  done
+else
+  skip "vnni object not built"
 fi
 
 done_testing

@@ -52,6 +52,15 @@ def main():
             L.append("  " + ", ".join(v + suffix for v in vals[i:i + per]) + ",")
         L.append("};")
         L.append("")
+    # derived, not read: byte masks of all 256 sign bytes (iq2_s and iq3_s
+    # store their signs as plain bytes)
+    L.append("/* byte j of entry i = 0xFF when bit j of i is set: the sign bytes of iq2_s / iq3_s as masks */")
+    L.append("const uint64_t gllmk__signmask8[256] = {")
+    vals = ["0x%016x" % sum(0xFF << (8 * j) for j in range(8) if i >> j & 1) for i in range(256)]
+    for i in range(0, 256, 4):
+        L.append("  " + ", ".join(v + "ull" for v in vals[i:i + 4]) + ",")
+    L.append("};")
+    L.append("")
     with open(out, "w", encoding="ascii") as f:
         f.write("\n".join(L))
 

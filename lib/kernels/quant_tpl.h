@@ -153,7 +153,7 @@ static void QK(quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, flo
 
 /* --------------------------------------------------------------- integer-dot GEMV */
 
-#define GLLMK_QMV_MB 8   /* activation rows per pass over a weight unit */
+#define GLLMK_QMV_MB 16  /* activation rows per pass over a weight unit (the GEMV path has m < 16) */
 
 /* acc[i] += <unit, activation i> with the integer dot of kind dk; the min
  * term (and the bias of kind S) goes to accm[i] */
@@ -188,23 +188,37 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
   }
 }
 
-#define GLLMK_QMV_BODY(DK, UNPACK_UNIT)                                                            \
-  int8_t q[256] __attribute__((aligned(64)));                                                  \
-  float wsc[16] __attribute__((aligned(64))), wmn[16] __attribute__((aligned(64)));            \
-  for (size_t r = r0; r < r1; r++) {                                                           \
-    const uint8_t *row = p->w + r * p->row_bytes;                                              \
-    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {                                       \
-      size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;                         \
-      vf32 acc[GLLMK_QMV_MB], accm[GLLMK_QMV_MB];                                              \
-      for (size_t i = 0; i < mb; i++) acc[i] = accm[i] = vf32_zero();                          \
-      for (size_t u = 0; u < p->units; u++) {                                                  \
-        if (u + 2 < p->units) vf32_prefetch(row + (u + 2) * p->unit_bytes);                    \
-        int hm = UNPACK_UNIT;                                                                  \
-        QK(unit_dot)(DK, q, wsc, wmn, hm, p, i0, mb, u, acc, accm);                                \
-      }                                                                                        \
-      for (size_t i = 0; i < mb; i++)                                                          \
-        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]) - vf32_reduce_add(accm[i]);      \
-    }                                                                                          \
+/* Per row: decode a chunk of GLLMK_QMV_CH units into L1 buffers first, then
+ * dot the whole chunk with every activation row: the levels are read back
+ * long after they were stored (no store-to-load forwarding stalls), and a
+ * unit is decoded once for all m rows. */
+#define GLLMK_QMV_CH 16
+#define GLLMK_QMV_BODY(DK, UNPACK_UNIT)                                                        \
+  int8_t qb[GLLMK_QMV_CH * 256] __attribute__((aligned(64)));                              \
+  float wscb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));                              \
+  float wmnb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));                              \
+  int hmb[GLLMK_QMV_CH];                                                                   \
+  for (size_t r = r0; r < r1; r++) {                                                       \
+    const uint8_t *row = p->w + r * p->row_bytes;                                          \
+    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {                                   \
+      size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;                     \
+      vf32 acc[GLLMK_QMV_MB], accm[GLLMK_QMV_MB];                                          \
+      for (size_t i = 0; i < mb; i++) acc[i] = accm[i] = vf32_zero();                      \
+      for (size_t u0 = 0; u0 < p->units; u0 += GLLMK_QMV_CH) {                             \
+        size_t u1 = p->units - u0 < GLLMK_QMV_CH ? p->units : u0 + GLLMK_QMV_CH;           \
+        for (size_t u = u0; u < u1; u++) {                                                 \
+          int8_t *q = qb + 256 * (u - u0);                                                 \
+          float *wsc = wscb + 16 * (u - u0), *wmn = wmnb + 16 * (u - u0);                  \
+          vf32_prefetch(row + (u + GLLMK_QMV_CH) * p->unit_bytes);                         \
+          hmb[u - u0] = UNPACK_UNIT;                                                       \
+        }                                                                                  \
+        for (size_t u = u0; u < u1; u++)                                                   \
+          QK(unit_dot)(DK, qb + 256 * (u - u0), wscb + 16 * (u - u0), wmnb + 16 * (u - u0), \
+                       hmb[u - u0], p, i0, mb, u, acc, accm);                              \
+      }                                                                                    \
+      for (size_t i = 0; i < mb; i++)                                                      \
+        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]) - vf32_reduce_add(accm[i]);  \
+    }                                                                                      \
   }
 
 #define GLLMK_QMV_K(fmt, bb, dk)                                                               \

@@ -20,5 +20,7 @@ extern GLLMK_IQ_HIDDEN const uint32_t gllmk__iq3s_grid[512];
 /* signed int8 coordinates in {-1, 0, 1} */
 extern GLLMK_IQ_HIDDEN const uint64_t gllmk__iq1s_grid[2048];
 extern GLLMK_IQ_HIDDEN const int8_t gllmk__kvalues_iq4nl[16];
+/* byte j of entry i = 0xFF when bit j of i is set (derived by the generator) */
+extern GLLMK_IQ_HIDDEN const uint64_t gllmk__signmask8[256];
 
 #endif /* GLLMK_IQ_TABLES_H */

@@ -32,6 +32,10 @@
 #include "quant/iq_tables.h"
 #include "simd/fp16.h"
 
+/* nibble -> level tables for vi8_nib16_lut */
+static const int8_t gllmk__lut_m8[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+static const int8_t gllmk__lut_id[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
 /* one decoded block: up to 256 values, groups of 16 */
 typedef struct gllmk__qblk {
   float d, dmin;
@@ -42,6 +46,11 @@ typedef struct gllmk__qblk {
 /* the unpackers are inlined into each kernel, where the compiler can
  * vectorise them for the ISA at hand */
 #define GLLMK_UNPACK inline __attribute__((always_inline))
+#if defined(__GNUC__) && !defined(__clang__)
+#define GLLMK_UNROLL4 _Pragma("GCC unroll 4")
+#else
+#define GLLMK_UNROLL4
+#endif
 
 typedef void (*gllmk__unpack_fn)(const void *blk, int8_t *q, gllmk__qblk *s);
 
@@ -52,9 +61,7 @@ static inline float gllmk__ldh(const uint8_t *h) { return sf32_from_f16(gllmk__r
  * with 64-bit words: -v = (v ^ 0xFF) + 1, and every grid magnitude is >= 1,
  * so no byte carries into the next. */
 static inline uint64_t gllmk__signed8(uint64_t e, unsigned sgn) {
-  /* byte j of x = bit j of sgn, in place; then 0xFF for every non-zero byte */
-  uint64_t x = ((uint64_t)(sgn & 0xFF) * 0x0101010101010101ull) & 0x8040201008040201ull;
-  uint64_t m = (((x + 0x7F7F7F7F7F7F7F7Full) & 0x8080808080808080ull) >> 7) * 0xFF;
+  uint64_t m = gllmk__signmask8[sgn & 0xFF];
   return (e ^ m) + (m & 0x0101010101010101ull);
 }
 static inline void gllmk__st64(int8_t *q, uint64_t v) {
@@ -65,6 +72,14 @@ static inline void gllmk__st64(int8_t *q, uint64_t v) {
 #endif
 }
 static inline void gllmk__grid8(int8_t *q, uint64_t e, unsigned sgn) { gllmk__st64(q, gllmk__signed8(e, sgn)); }
+/* the same with a 7-bit sign index of ksigns_iq2xs: its byte mask is ksigns64[i] */
+static inline void gllmk__grid8_k(int8_t *q, uint64_t e, unsigned i7) {
+  uint64_t m = gllmk__ksigns64[i7];
+  gllmk__st64(q, (e ^ m) + (m & 0x0101010101010101ull));
+}
+static inline void gllmk__grid44_k(int8_t *q, uint32_t e0, uint32_t e1, unsigned i7) {
+  gllmk__grid8_k(q, (uint64_t)e0 | (uint64_t)e1 << 32, i7);
+}
 static inline void gllmk__grid44(int8_t *q, uint32_t e0, uint32_t e1, unsigned sgn) {
   gllmk__st64(q, gllmk__signed8((uint64_t)e0 | (uint64_t)e1 << 32, sgn));
 }
@@ -85,23 +100,17 @@ static inline void gllmk__min_scale(gllmk__qblk *s, float d, float m, int ng) {
   for (int g = 0; g < ng; g++) s->isc[g] = 1, s->imn[g] = 1;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_q4_0(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q4_0(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q4_0 *b = (const blk_q4_0 *)blk;
-  for (int j = 0; j < 16; j++) {
-    q[j] = (int8_t)((b->qs[j] & 0xF) - 8);
-    q[j + 16] = (int8_t)((b->qs[j] >> 4) - 8);
-  }
+  vi8_nib16_lut(b->qs, q, q + 16, gllmk__lut_m8);
   gllmk__one_scale(s, gllmk__ldh(b->d), 2);
 }
-static GLLMK_UNPACK void gllmk__unpack_q4_1(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q4_1(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q4_1 *b = (const blk_q4_1 *)blk;
-  for (int j = 0; j < 16; j++) {
-    q[j] = (int8_t)(b->qs[j] & 0xF);
-    q[j + 16] = (int8_t)(b->qs[j] >> 4);
-  }
+  vi8_nib16_lut(b->qs, q, q + 16, gllmk__lut_id);
   gllmk__min_scale(s, gllmk__ldh(b->d), gllmk__ldh(b->m), 2);
 }
-static GLLMK_UNPACK void gllmk__unpack_q5_0(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q5_0(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q5_0 *b = (const blk_q5_0 *)blk;
   uint32_t qh = gllmk__rd32(b->qh);
   for (int j = 0; j < 16; j++) {
@@ -111,7 +120,7 @@ static GLLMK_UNPACK void gllmk__unpack_q5_0(const void *blk, int8_t *q, gllmk__q
   }
   gllmk__one_scale(s, gllmk__ldh(b->d), 2);
 }
-static GLLMK_UNPACK void gllmk__unpack_q5_1(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q5_1(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q5_1 *b = (const blk_q5_1 *)blk;
   uint32_t qh = gllmk__rd32(b->qh);
   for (int j = 0; j < 16; j++) {
@@ -121,23 +130,20 @@ static GLLMK_UNPACK void gllmk__unpack_q5_1(const void *blk, int8_t *q, gllmk__q
   }
   gllmk__min_scale(s, gllmk__ldh(b->d), gllmk__ldh(b->m), 2);
 }
-static GLLMK_UNPACK void gllmk__unpack_q8_0(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q8_0(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q8_0 *b = (const blk_q8_0 *)blk;
   memcpy(q, b->qs, 32);
   gllmk__one_scale(s, gllmk__ldh(b->d), 2);
 }
-static GLLMK_UNPACK void gllmk__unpack_iq4_nl(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq4_nl(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq4_nl *b = (const blk_iq4_nl *)blk;
-  for (int j = 0; j < 16; j++) {
-    q[j] = gllmk__kvalues_iq4nl[b->qs[j] & 0xF];
-    q[j + 16] = gllmk__kvalues_iq4nl[b->qs[j] >> 4];
-  }
+  vi8_nib16_lut(b->qs, q, q + 16, gllmk__kvalues_iq4nl);
   gllmk__one_scale(s, gllmk__ldh(b->d), 2);
 }
 
 /* ---------------------------------------------------------------- K-quants */
 
-static GLLMK_UNPACK void gllmk__unpack_q2_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q2_k(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q2_k *b = (const blk_q2_k *)blk;
   for (int n = 0; n < 2; n++) {
     const uint8_t *qs = b->qs + 32 * n;
@@ -153,7 +159,7 @@ static GLLMK_UNPACK void gllmk__unpack_q2_k(const void *blk, int8_t *q, gllmk__q
   s->has_min = 1;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_q3_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q3_k(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q3_k *b = (const blk_q3_k *)blk;
   const uint32_t km1 = 0x03030303u, km2 = 0x0f0f0f0fu;
   uint32_t aux[4];
@@ -177,25 +183,24 @@ static GLLMK_UNPACK void gllmk__unpack_q3_k(const void *blk, int8_t *q, gllmk__q
   s->has_min = 0;
 }
 
-/* the 8 6-bit scales and mins of q4_K / q5_K (gllmk__scale_min_k4 for j = 0..7) */
-static inline void gllmk__k4_scales(const uint8_t *sc, gllmk__qblk *s) {
+/* the 8 6-bit scales and mins of q4_K / q5_K (gllmk__scale_min_k4 for j = 0..7),
+ * computed 4 at a time in 32-bit words */
+static GLLMK_UNPACK void gllmk__k4_scales(const uint8_t *sc, gllmk__qblk *s) {
   uint32_t u0 = gllmk__rd32(sc), u1 = gllmk__rd32(sc + 4), u2 = gllmk__rd32(sc + 8);
-  uint32_t d[2] = {u0 & 0x3f3f3f3fu, (u2 & 0x0f0f0f0fu) | ((u0 >> 6) & 0x03030303u) << 4};
-  uint32_t m[2] = {u1 & 0x3f3f3f3fu, ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 6) & 0x03030303u) << 4};
+  uint64_t d = (uint64_t)((u2 & 0x0f0f0f0fu) | ((u0 >> 6) & 0x03030303u) << 4) << 32 | (u0 & 0x3f3f3f3fu);
+  uint64_t m = (uint64_t)(((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 6) & 0x03030303u) << 4) << 32 | (u1 & 0x3f3f3f3fu);
   for (int j = 0; j < 8; j++) {
-    s->isc[2 * j] = s->isc[2 * j + 1] = (int16_t)((d[j / 4] >> (8 * (j % 4))) & 0xFF);
-    s->imn[2 * j] = s->imn[2 * j + 1] = (int16_t)((m[j / 4] >> (8 * (j % 4))) & 0xFF);
+    int16_t dv = (int16_t)((d >> (8 * j)) & 0xFF), mv = (int16_t)((m >> (8 * j)) & 0xFF);
+    s->isc[2 * j] = dv, s->isc[2 * j + 1] = dv;
+    s->imn[2 * j] = mv, s->imn[2 * j + 1] = mv;
   }
 }
 
-static GLLMK_UNPACK void gllmk__unpack_q4_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q4_k(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q4_k *b = (const blk_q4_k *)blk;
   for (int j = 0; j < 4; j++) {
-    const uint8_t *qs = b->qs + 32 * j;
-    for (int l = 0; l < 32; l++) {
-      q[64 * j + l] = (int8_t)(qs[l] & 0xF);
-      q[64 * j + 32 + l] = (int8_t)(qs[l] >> 4);
-    }
+    vi8_nib16_lut(b->qs + 32 * j, q + 64 * j, q + 64 * j + 32, gllmk__lut_id);
+    vi8_nib16_lut(b->qs + 32 * j + 16, q + 64 * j + 16, q + 64 * j + 48, gllmk__lut_id);
   }
   gllmk__k4_scales(b->scales, s);
   s->d = gllmk__ldh(b->d);
@@ -203,7 +208,7 @@ static GLLMK_UNPACK void gllmk__unpack_q4_k(const void *blk, int8_t *q, gllmk__q
   s->has_min = 1;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_q5_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q5_k(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q5_k *b = (const blk_q5_k *)blk;
   for (int j = 0; j < 4; j++) {
     const uint8_t *qs = b->qs + 32 * j;
@@ -218,7 +223,7 @@ static GLLMK_UNPACK void gllmk__unpack_q5_k(const void *blk, int8_t *q, gllmk__q
   s->has_min = 1;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_q6_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q6_k(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q6_k *b = (const blk_q6_k *)blk;
   for (int n = 0; n < 2; n++) {
     const uint8_t *ql = b->ql + 64 * n, *qh = b->qh + 32 * n;
@@ -236,7 +241,7 @@ static GLLMK_UNPACK void gllmk__unpack_q6_k(const void *blk, int8_t *q, gllmk__q
   s->has_min = 0;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_q8_k(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_q8_k(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_q8_k *b = (const blk_q8_k *)blk;
   memcpy(q, b->qs, 256);
   float d;
@@ -246,14 +251,15 @@ static GLLMK_UNPACK void gllmk__unpack_q8_k(const void *blk, int8_t *q, gllmk__q
 
 /* ---------------------------------------------------------------- IQ formats */
 
-static GLLMK_UNPACK void gllmk__unpack_iq2_xxs(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq2_xxs(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq2_xxs *b = (const blk_iq2_xxs *)blk;
   const uint8_t *qs = b->qs;
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *a0 = qs + 8 * ib;
     uint32_t a1 = gllmk__rd32(qs + 8 * ib + 4);
+    GLLMK_UNROLL4
     for (int l = 0; l < 4; l++)
-      gllmk__grid8(q + 32 * ib + 8 * l, gllmk__iq2xxs_grid[a0[l]], gllmk__ksigns_iq2xs[(a1 >> (7 * l)) & 127]);
+      gllmk__grid8_k(q + 32 * ib + 8 * l, gllmk__iq2xxs_grid[a0[l]], (a1 >> (7 * l)) & 127);
     /* d * (0.5 + s) * 0.25 = (d / 8) * (2 s + 1) */
     s->isc[2 * ib] = s->isc[2 * ib + 1] = (int16_t)(2 * (a1 >> 28) + 1);
   }
@@ -263,13 +269,14 @@ static GLLMK_UNPACK void gllmk__unpack_iq2_xxs(const void *blk, int8_t *q, gllmk
   for (int g = 0; g < 16; g++) s->imn[g] = 0;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_iq2_xs(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq2_xs(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq2_xs *b = (const blk_iq2_xs *)blk;
   const uint8_t *qs = b->qs;
   for (int ib = 0; ib < 8; ib++) {
+    GLLMK_UNROLL4
     for (int l = 0; l < 4; l++) {
       unsigned v = gllmk__rd16(qs + 2 * (4 * ib + l));
-      gllmk__grid8(q + 32 * ib + 8 * l, gllmk__iq2xs_grid[v & 511], gllmk__ksigns_iq2xs[v >> 9]);
+      gllmk__grid8_k(q + 32 * ib + 8 * l, gllmk__iq2xs_grid[v & 511], v >> 9);
     }
     s->isc[2 * ib] = (int16_t)(2 * (b->scales[ib] & 0xF) + 1);
     s->isc[2 * ib + 1] = (int16_t)(2 * (b->scales[ib] >> 4) + 1);
@@ -280,10 +287,11 @@ static GLLMK_UNPACK void gllmk__unpack_iq2_xs(const void *blk, int8_t *q, gllmk_
   for (int g = 0; g < 16; g++) s->imn[g] = 0;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_iq2_s(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq2_s(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq2_s *b = (const blk_iq2_s *)blk;
   const uint8_t *qs = b->qs, *signs = b->qs + 32;
   for (int ib = 0; ib < 8; ib++) {
+    GLLMK_UNROLL4
     for (int l = 0; l < 4; l++) {
       unsigned idx = qs[4 * ib + l] | ((b->qh[ib] << (8 - 2 * l)) & 0x300);
       gllmk__grid8(q + 32 * ib + 8 * l, gllmk__iq2s_grid[idx], signs[4 * ib + l]);
@@ -297,15 +305,15 @@ static GLLMK_UNPACK void gllmk__unpack_iq2_s(const void *blk, int8_t *q, gllmk__
   for (int g = 0; g < 16; g++) s->imn[g] = 0;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_iq3_xxs(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq3_xxs(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq3_xxs *b = (const blk_iq3_xxs *)blk;
   const uint8_t *qs = b->qs, *ss = b->qs + 64;
   for (int ib = 0; ib < 8; ib++) {
     uint32_t a = gllmk__rd32(ss + 4 * ib);
+    GLLMK_UNROLL4
     for (int l = 0; l < 4; l++) {
-      unsigned sg = gllmk__ksigns_iq2xs[(a >> (7 * l)) & 127];
-      gllmk__grid44(q + 32 * ib + 8 * l, gllmk__iq3xxs_grid[qs[8 * ib + 2 * l]],
-                    gllmk__iq3xxs_grid[qs[8 * ib + 2 * l + 1]], sg);
+      gllmk__grid44_k(q + 32 * ib + 8 * l, gllmk__iq3xxs_grid[qs[8 * ib + 2 * l]],
+                      gllmk__iq3xxs_grid[qs[8 * ib + 2 * l + 1]], (a >> (7 * l)) & 127);
     }
     /* d * (0.5 + s) * 0.5 = (d / 4) * (2 s + 1) */
     s->isc[2 * ib] = s->isc[2 * ib + 1] = (int16_t)(2 * (a >> 28) + 1);
@@ -316,11 +324,12 @@ static GLLMK_UNPACK void gllmk__unpack_iq3_xxs(const void *blk, int8_t *q, gllmk
   for (int g = 0; g < 16; g++) s->imn[g] = 0;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_iq3_s(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq3_s(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq3_s *b = (const blk_iq3_s *)blk;
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *qs = b->qs + 8 * ib;
     unsigned qh = b->qh[ib];
+    GLLMK_UNROLL4
     for (int l = 0; l < 4; l++) {
       unsigned sg = b->signs[4 * ib + l];
       gllmk__grid44(q + 32 * ib + 8 * l, gllmk__iq3s_grid[qs[2 * l] | ((qh << (8 - 2 * l)) & 256)],
@@ -345,11 +354,12 @@ static inline void gllmk__iq1_group(int8_t *q, uint64_t e, int neg) {
   gllmk__st64(q, ((a & lo) + (b & lo)) ^ ((a ^ b) & hi));
 }
 
-static GLLMK_UNPACK void gllmk__unpack_iq1_s(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq1_s(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq1_s *b = (const blk_iq1_s *)blk;
   const uint8_t *qh8 = b->qh;
   for (int ib = 0; ib < 8; ib++) {
     unsigned h = gllmk__rd16(qh8 + 2 * ib);
+    GLLMK_UNROLL4
     for (int l = 0; l < 4; l++)
       gllmk__iq1_group(q + 32 * ib + 8 * l, gllmk__iq1s_grid[b->qs[4 * ib + l] | (((h >> (3 * l)) & 7) << 8)],
                        (h & 0x8000) != 0);
@@ -361,7 +371,7 @@ static GLLMK_UNPACK void gllmk__unpack_iq1_s(const void *blk, int8_t *q, gllmk__
   for (int g = 0; g < 16; g++) s->imn[g] = 0;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_iq1_m(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq1_m(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq1_m *b = (const blk_iq1_m *)blk;
   unsigned sc[4];
   for (int i = 0; i < 4; i++) sc[i] = gllmk__rd16(b->scales + 2 * i);
@@ -383,15 +393,11 @@ static GLLMK_UNPACK void gllmk__unpack_iq1_m(const void *blk, int8_t *q, gllmk__
   for (int g = 0; g < 16; g++) s->imn[g] = 0;
 }
 
-static GLLMK_UNPACK void gllmk__unpack_iq4_xs(const void *blk, int8_t *q, gllmk__qblk *s) {
+static GLLMK_UNPACK void gllmk__unpack_iq4_xs(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
   const blk_iq4_xs *b = (const blk_iq4_xs *)blk;
   unsigned sh = gllmk__rd16(b->scales_h);
   for (int ib = 0; ib < 8; ib++) {
-    const uint8_t *qs = b->qs + 16 * ib;
-    for (int j = 0; j < 16; j++) {
-      q[32 * ib + j] = gllmk__kvalues_iq4nl[qs[j] & 0xF];
-      q[32 * ib + j + 16] = gllmk__kvalues_iq4nl[qs[j] >> 4];
-    }
+    vi8_nib16_lut(b->qs + 16 * ib, q + 32 * ib, q + 32 * ib + 16, gllmk__kvalues_iq4nl);
     int ls = ((b->scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((sh >> (2 * ib)) & 3) << 4);
     s->isc[2 * ib] = s->isc[2 * ib + 1] = (int16_t)(ls - 32);
   }

@@ -186,6 +186,12 @@ static inline vf32 vf32_load_i16(const int16_t *p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p)));
 }
 static inline float sf32_from_f16(uint16_t h) { return _cvtsh_ss(h); }
+static inline void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const int8_t *lut) {
+  __m128i v = _mm_loadu_si128((const __m128i *)s), t = _mm_loadu_si128((const __m128i *)lut);
+  __m128i m = _mm_set1_epi8(15);
+  _mm_storeu_si128((__m128i *)lo, _mm_shuffle_epi8(t, _mm_and_si128(v, m)));
+  _mm_storeu_si128((__m128i *)hi, _mm_shuffle_epi8(t, _mm_and_si128(_mm_srli_epi16(v, 4), m)));
+}
 static inline vf32 vf32_bcast4(const float *f) {
   __m128 v = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)f));
   return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(v), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));

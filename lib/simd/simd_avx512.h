@@ -173,6 +173,7 @@ static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[16]) {
  *                    subtracts 64 * sum x): no sign fix-up needed
  * vf32_load_i16(p):  lanes = (float)p[0 .. VL-1]
  * sf32_from_f16(h):  one f16 bit pattern to f32 (F16C)
+ * vi8_nib16_lut(s, lo, hi, lut): lo[j] = lut[s[j] & 15], hi[j] = lut[s[j] >> 4], j < 16
  * vf32_bcast4(f):    lane i = f[i / 4]
  * vf32_store_i8(p,v): p[0 .. VL-1] = v rounded to nearest-even (|v| <= 127)
  * Integer dot products are written with these, never as plain C loops: gcc 12
@@ -209,6 +210,12 @@ static inline vf32 vf32_load_i16(const int16_t *p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)p)));
 }
 static inline float sf32_from_f16(uint16_t h) { return _cvtsh_ss(h); }
+static inline void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const int8_t *lut) {
+  __m128i v = _mm_loadu_si128((const __m128i *)s), t = _mm_loadu_si128((const __m128i *)lut);
+  __m128i m = _mm_set1_epi8(15);
+  _mm_storeu_si128((__m128i *)lo, _mm_shuffle_epi8(t, _mm_and_si128(v, m)));
+  _mm_storeu_si128((__m128i *)hi, _mm_shuffle_epi8(t, _mm_and_si128(_mm_srli_epi16(v, 4), m)));
+}
 static inline vf32 vf32_bcast4(const float *f) {
   __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(f));
   return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), v);

@@ -113,6 +113,9 @@ static inline vf32 vf32_idot4_b64(const int8_t *q, const int8_t *x) {
 static inline vf32 vf32_load_i16(const int16_t *p) { return (float)p[0]; }
 static inline float sf32_from_f16(uint16_t h) { return gllmk__h2f(h); }
 static inline vf32 vf32_bcast4(const float *f) { return f[0]; }
+static inline void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const int8_t *lut) {
+  for (int j = 0; j < 16; j++) lo[j] = lut[s[j] & 15], hi[j] = lut[s[j] >> 4];
+}
 static inline void vf32_store_i8(int8_t *p, vf32 v) { p[0] = (int8_t)(int)vf32_round(v); }
 
 #endif /* GLLMK_SIMD_SCALAR_H */
