@@ -117,11 +117,16 @@ static void QK(quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, flo
     size_t o = 32 * c, n = o < k ? (k - o < 32 ? k - o : 32) : 0;
     float amax = 0.0f;
     vf32 vm = vf32_zero();
-    for (size_t j = 0; j < n; j += VF32_LANES) vm = vf32_max(vm, vf32_abs(vf32_load_n(x + o + j, n - j)));
+    vmask nan = vf32_isnan(vm);
+    for (size_t j = 0; j < n; j += VF32_LANES) {
+      vf32 v = vf32_load_n(x + o + j, n - j);
+      nan = vmask_or(nan, vf32_isnan(v));   /* max drops NaNs: look for them */
+      vm = vf32_max(vm, vf32_abs(v));
+    }
     amax = vf32_reduce_max(vm);
     int8_t *qc = qs + o;
     float d;
-    if (!(amax <= 3.402823466e38f)) {   /* NaN or inf */
+    if (vmask_any(nan) || !(amax <= 3.402823466e38f)) {   /* NaN or inf */
       memset(qc, 0, 32);
       d = __builtin_nanf("");
     } else if (amax == 0.0f || n == 0) {
@@ -129,17 +134,19 @@ static void QK(quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, flo
       d = 0.0f;
     } else {
       d = amax / 127.0f;
-      vf32 id = vf32_splat(127.0f / amax);
-      if (n == 32) {
-        for (size_t j = 0; j < 32; j += VF32_LANES)
-          vf32_store_i8(qc + j, vf32_min(vf32_max(vf32_mul(vf32_loadu(x + o + j), id), vf32_splat(-127.0f)),
-                                         vf32_splat(127.0f)));
-      } else {
-        float t[32] = {0};
+      /* 127 / amax overflows for amax below 127 / FLT_MAX: scale tiny chunks
+       * by 2^64 first (exact) */
+      float sx = amax < 0x1p-60f ? 0x1p64f : 1.0f;
+      vf32 id = vf32_splat(127.0f / (amax * sx)), vs = vf32_splat(sx);
+      float t[32] = {0};
+      const float *src = x + o;
+      if (n < 32) {
         memcpy(t, x + o, n * sizeof(float));
-        for (size_t j = 0; j < 32; j += VF32_LANES)
-          vf32_store_i8(qc + j, vf32_min(vf32_max(vf32_mul(vf32_loadu(t + j), id), vf32_splat(-127.0f)),
-                                         vf32_splat(127.0f)));
+        src = t;
+      }
+      for (size_t j = 0; j < 32; j += VF32_LANES) {
+        vf32 v = vf32_mul(vf32_mul(vf32_loadu(src + j), vs), id);
+        vf32_store_i8(qc + j, vf32_min(vf32_max(v, vf32_splat(-127.0f)), vf32_splat(127.0f)));
       }
     }
     for (int h = 0; h < 2; h++) {
@@ -155,18 +162,13 @@ static void QK(quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, flo
 
 #define GLLMK_QMV_MB 16  /* activation rows per pass over a weight unit (the GEMV path has m < 16) */
 
-/* acc[i] += <unit, activation i> with the integer dot of kind dk; the min
- * term (and the bias of kind S) goes to accm[i] */
+/* acc[i] += <unit, activation i> with the integer dot of kind dk (U:
+ * levels read as unsigned; S and W: signed, exact); the min term goes to
+ * accm[i] */
 static inline __attribute__((always_inline)) void
 QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int has_min,
              const struct gllmk__qmv *p, size_t i0, size_t mb, size_t u, vf32 *acc, vf32 *accm) {
-  float fac[16] __attribute__((aligned(64))), mn[16] __attribute__((aligned(64)));
-  if (dk == GLLMK_DOT_S) {   /* sum (q + 64) x = sum q x + 64 sum x */
-    for (int g = 0; g < 16; g += VF32_LANES)
-      vf32_storeu(mn + g, vf32_fma(vf32_loadu(wsc + g), vf32_splat(64.0f), vf32_loadu(wmn + g)));
-    wmn = mn;
-    has_min = 1;
-  }
+  float fac[16] __attribute__((aligned(64)));
   for (size_t i = 0; i < mb; i++) {
     const int8_t *xq = p->qs + (i0 + i) * p->act_stride + 256 * u;
     const float *dx = p->dx16 + (i0 + i) * p->units * 16 + 16 * u;
@@ -174,8 +176,7 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
       vf32_storeu(fac + g, vf32_mul(vf32_loadu(wsc + g), vf32_loadu(dx + g)));
     vf32 a = acc[i];
     for (int o = 0; o < 256; o += 4 * VF32_LANES) {
-      vf32 dot = dk == GLLMK_DOT_U ? vf32_idot4_u(q + o, xq + o)
-                 : dk == GLLMK_DOT_S ? vf32_idot4_b64(q + o, xq + o) : vf32_idot4(q + o, xq + o);
+      vf32 dot = dk == GLLMK_DOT_U ? vf32_idot4_u(q + o, xq + o) : vf32_idot4(q + o, xq + o);
       a = vf32_fma(dot, vf32_bcast4(fac + o / 16), a);
     }
     acc[i] = a;

@@ -90,9 +90,9 @@ void gllmk__qx_decode_row(const struct gllmk__qmv *p, size_t r, float *out) {
 gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const uint8_t *zeros,
                               const gllmk_f16 *scales, size_t n, size_t k) {
   memset(p, 0, sizeof *p);
-  if (k % 128) return GLLMK_E_INVAL;
   size_t t;
-  if (!gllmk__mul(n, k, &t)) return GLLMK_E_OVERFLOW;
+  if (!gllmk__mul3(n, k, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
+  if (k % 128) return GLLMK_E_INVAL;
   if (n && k && (!packed || !zeros || !scales)) return GLLMK_E_INVAL;
   p->w = packed;
   p->k = k;
@@ -110,9 +110,11 @@ gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const
 gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, const int32_t *g_idx,
                                const gllmk_f16 *scales, size_t n_groups, size_t n, size_t k) {
   memset(p, 0, sizeof *p);
-  if (k % 2) return GLLMK_E_INVAL;
   size_t t;
-  if (!gllmk__mul(n, k, &t) || !gllmk__mul(n, n_groups, &t)) return GLLMK_E_OVERFLOW;
+  if (!gllmk__mul3(n, k, sizeof(float), &t) || !gllmk__mul(k, sizeof(int32_t), &t) ||
+      !gllmk__mul3(n, n_groups, sizeof(gllmk_f16), &t))
+    return GLLMK_E_OVERFLOW;
+  if (k % 2) return GLLMK_E_INVAL;
   if (n && k && (!packed || !g_idx || !scales)) return GLLMK_E_INVAL;
   if (n && k && n_groups == 0) return GLLMK_E_INVAL;
   for (size_t j = 0; j < k && n; j++)
@@ -134,9 +136,9 @@ gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, cons
 static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, size_t w_bytes,
                                const float *scales, size_t n, size_t k) {
   memset(p, 0, sizeof *p);
+  size_t rb = bits == 8 ? k : k / 2, need, t;
+  if (!gllmk__mul(n, rb, &need) || !gllmk__mul3(n, k, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   if (bits == 4 && k % 2) return GLLMK_E_INVAL;
-  size_t rb = bits == 8 ? k : k / 2, need;
-  if (!gllmk__mul(n, rb, &need)) return GLLMK_E_OVERFLOW;
   if (w_bytes < need) return GLLMK_E_INVAL;
   if (n && k && !w) return GLLMK_E_INVAL;
   if (n && !scales) return GLLMK_E_INVAL;
@@ -258,11 +260,12 @@ static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gll
   const gllmk__qinfo *qi = gllmk__qinfo_of(t);
   if (!qi) return GLLMK_E_UNSUPPORTED;
   if (t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
-  if (k % qi->block_size) return GLLMK_E_INVAL;
-  size_t rb = k / qi->block_size * qi->block_bytes, need, t2;
+  size_t rb, need, t2;
   if (!gllmk__mul(k / qi->block_size, qi->block_bytes, &rb) || !gllmk__mul(n, rb, &need) ||
-      !gllmk__mul(m, k, &t2) || !gllmk__mul(m, n, &t2) || !gllmk__mul(t2, sizeof(float), &t2))
+      !gllmk__mul3(m, k, sizeof(float), &t2) || !gllmk__mul3(m, n, sizeof(float), &t2) ||
+      k > (size_t)-1 - 255)
     return GLLMK_E_OVERFLOW;
+  if (k % qi->block_size) return GLLMK_E_INVAL;
   if (w_bytes < need) return GLLMK_E_INVAL;
   if (n && k && !w) return GLLMK_E_INVAL;
   memset(&c->p, 0, sizeof c->p);

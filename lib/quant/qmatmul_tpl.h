@@ -81,10 +81,10 @@ gllmk_status QPUB(fused_iq2_xxs_matmul)(const void *w, size_t w_bytes, const T *
 gllmk_status QPUB(awq_matmul)(const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros,
                               const gllmk_f16 *scales, const T *x, T *y, size_t m, size_t n, size_t k) {
   QGET_KT(c);
+  size_t t;
+  if (!gllmk__mul3(m, k, sizeof(float), &t) || !gllmk__mul3(m, n, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   gllmk_status st = gllmk__awq_setup(&c.p, packed, zeros, scales, n, k);
   if (st != GLLMK_OK) return st;
-  size_t t;
-  if (!gllmk__mul(m, k, &t) || !gllmk__mul3(m, n, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   if (packed_bytes < n * (k / 2)) return GLLMK_E_INVAL;
   c.qf = GLLMK_QF_EXTERNAL;
   c.qmv = c.kt->q.qmv_awq4;
@@ -102,10 +102,10 @@ gllmk_status QPUB(gptq_matmul)(const uint8_t *packed, size_t packed_bytes, const
                                const gllmk_f16 *scales, size_t n_groups, const T *x, T *y, size_t m,
                                size_t n, size_t k) {
   QGET_KT(c);
+  size_t t;
+  if (!gllmk__mul3(m, k, sizeof(float), &t) || !gllmk__mul3(m, n, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   gllmk_status st = gllmk__gptq_setup(&c.p, packed, g_idx, scales, n_groups, n, k);
   if (st != GLLMK_OK) return st;
-  size_t t;
-  if (!gllmk__mul(m, k, &t) || !gllmk__mul3(m, n, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   if (packed_bytes < n * (k / 2)) return GLLMK_E_INVAL;
   c.qf = GLLMK_QF_EXTERNAL;
   c.m = m, c.n = n;
@@ -133,7 +133,7 @@ gllmk_status QPUB(fused_gptq4_matmul)(const uint8_t *packed, size_t packed_bytes
 static gllmk_status QCL(qvec)(int bits, const void *w, size_t w_bytes, const T *x, float scale, size_t n,
                               float *result) {
   if (!result) return GLLMK_E_INVAL;
-  size_t need = bits == 8 ? n : (n + (8 / bits) - 1) / (8 / bits);
+  size_t per = (size_t)(8 / bits), need = n / per + (n % per != 0);
   if (w_bytes < need) return GLLMK_E_INVAL;
   if (n && (!w || !x)) return GLLMK_E_INVAL;
   const struct gllmk_kernels *kt = gllmk__kernels();
@@ -184,7 +184,7 @@ static gllmk_status QCL(intw_mm)(int bits, const void *w, size_t w_bytes, const 
                                  const float *scales, size_t m, size_t n, size_t k) {
   QGET_KT(c);
   size_t t;
-  if (!gllmk__mul(m, k, &t) || !gllmk__mul3(m, n, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
+  if (!gllmk__mul3(m, k, sizeof(float), &t) || !gllmk__mul3(m, n, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   gllmk_status st = intw_setup(&c.p, bits, w, w_bytes, scales, n, k);
   if (st != GLLMK_OK) return st;
   c.qf = GLLMK_QF_EXTERNAL;
@@ -221,7 +221,9 @@ static gllmk_status QCL(intw_f32)(const struct gllmk_kernels *kt, int bits, cons
 
 /* x (T) [m x k] as f32: a copy, or x itself for f32 */
 static const float *QCL(xf32)(const struct gllmk_kernels *kt, const T *x, size_t count, float **own) {
+  static const float none[1];
   *own = NULL;
+  if (count == 0) return none;   /* x may be NULL then */
 #if T_IS_F32
   (void)kt, (void)count;
   return x;

@@ -177,11 +177,6 @@ static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
   __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
   return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(vq, vx), _mm256_set1_epi16(1)));
 }
-static inline vf32 vf32_idot4_b64(const int8_t *q, const int8_t *x) {
-  __m256i vq = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8(64));
-  __m256i vx = _mm256_loadu_si256((const __m256i *)x);
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(vq, vx), _mm256_set1_epi16(1)));
-}
 static inline vf32 vf32_load_i16(const int16_t *p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p)));
 }

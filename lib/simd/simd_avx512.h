@@ -169,8 +169,6 @@ static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[16]) {
  * vf32_idot4(q, x):  lane i = (float) sum_{j<4} q[4i+j] * x[4i+j], over 4*VL int8
  *                    (exact: |sum| < 2^17); q may be -128, x must be > -128
  * vf32_idot4_u(q,x): the same with q read as unsigned, q <= 127
- * vf32_idot4_b64(q,x): lane i = sum (q + 64) * x, for |q| <= 63 (the caller
- *                    subtracts 64 * sum x): no sign fix-up needed
  * vf32_load_i16(p):  lanes = (float)p[0 .. VL-1]
  * sf32_from_f16(h):  one f16 bit pattern to f32 (F16C)
  * vi8_nib16_lut(s, lo, hi, lut): lo[j] = lut[s[j] & 15], hi[j] = lut[s[j] >> 4], j < 16
@@ -201,10 +199,6 @@ static inline __m512i gllmk__avx512_udot(__m512i u, __m512i x) {
 }
 static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
   return _mm512_cvtepi32_ps(gllmk__avx512_udot(_mm512_loadu_si512(q), _mm512_loadu_si512(x)));
-}
-static inline vf32 vf32_idot4_b64(const int8_t *q, const int8_t *x) {
-  __m512i u = _mm512_add_epi8(_mm512_loadu_si512(q), _mm512_set1_epi8(64));
-  return _mm512_cvtepi32_ps(gllmk__avx512_udot(u, _mm512_loadu_si512(x)));
 }
 static inline vf32 vf32_load_i16(const int16_t *p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)p)));

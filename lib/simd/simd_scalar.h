@@ -107,9 +107,6 @@ static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
   const uint8_t *u = (const uint8_t *)q;
   return (float)(u[0] * x[0] + u[1] * x[1] + u[2] * x[2] + u[3] * x[3]);
 }
-static inline vf32 vf32_idot4_b64(const int8_t *q, const int8_t *x) {
-  return (float)((q[0] + 64) * x[0] + (q[1] + 64) * x[1] + (q[2] + 64) * x[2] + (q[3] + 64) * x[3]);
-}
 static inline vf32 vf32_load_i16(const int16_t *p) { return (float)p[0]; }
 static inline float sf32_from_f16(uint16_t h) { return gllmk__h2f(h); }
 static inline vf32 vf32_bcast4(const float *f) { return f[0]; }
