@@ -95,7 +95,7 @@ OPS = [
 # Quantized-weight arguments are followed by their byte count.
 QOPS = [
  ("fused_dequant_gemv", "y[m x n] = x[m x k] . W^T for W [n x k] in any self-contained format t (GGUF block formats and"
-  " SQUEEZELLM; AWQ4/GPTQ4 have their own functions): rows of k / block_size blocks, w_bytes >= n rows."
+  " SQUEEZELLM; AWQ4/GPTQ4, whose side arrays do not fit this signature, give GLLMK_E_UNSUPPORTED: use their own functions): rows of k / block_size blocks, w_bytes >= n rows."
   "  Decode shapes (m < 16) quantize x to int8 per 32 values and use integer dot products (the error"
   " bound is at the top of this header); larger m decode W to f32 and run the f32 GEMM.",
   "const void *w, size_t w_bytes, const T *x, T *y, gllmk_qtype t, size_t m, size_t n, size_t k"),

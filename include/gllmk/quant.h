@@ -78,7 +78,7 @@ GLLMK_API double gllmk_qtype_bits(gllmk_qtype t);
  *  of the block size, or the size overflows. */
 GLLMK_API size_t gllmk_qtype_row_bytes(gllmk_qtype t, size_t k);
 /** Parse a format name, case-insensitively (ggml's spellings and the names
- *  above).  GLLMK_E_INVAL for NULL arguments, GLLMK_E_UNSUPPORTED for a name
+ *  above; also "awq", "gptq", "squeeze" and "squeeze_llm").  GLLMK_E_INVAL for NULL arguments, GLLMK_E_UNSUPPORTED for a name
  *  that is not a format gllmk knows. */
 GLLMK_API gllmk_status gllmk_qtype_from_name(const char *name, gllmk_qtype *out);
 

@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-/** y[m x n] = x[m x k] . W^T for W [n x k] in any self-contained format t (GGUF block formats and SQUEEZELLM; AWQ4/GPTQ4 have their own functions): rows of k / block_size blocks, w_bytes >= n rows.  Decode shapes (m < 16) quantize x to int8 per 32 values and use integer dot products (the error bound is at the top of this header); larger m decode W to f32 and run the f32 GEMM. */
+/** y[m x n] = x[m x k] . W^T for W [n x k] in any self-contained format t (GGUF block formats and SQUEEZELLM; AWQ4/GPTQ4, whose side arrays do not fit this signature, give GLLMK_E_UNSUPPORTED: use their own functions): rows of k / block_size blocks, w_bytes >= n rows.  Decode shapes (m < 16) quantize x to int8 per 32 values and use integer dot products (the error bound is at the top of this header); larger m decode W to f32 and run the f32 GEMM. */
 GLLMK_API gllmk_status gllmk_fused_dequant_gemv_f32(const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k);
 GLLMK_API gllmk_status gllmk_fused_dequant_gemv_f16(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
 GLLMK_API gllmk_status gllmk_fused_dequant_gemv_bf16(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
