@@ -349,7 +349,7 @@ static inline void gllmk__iq1_group(int8_t *q, uint64_t e, int neg) {
   /* per byte: 8 g (the shift's spill from the byte below masked off), then
    * +1 or -1 (0xFF) added byte-wise without carries between bytes */
   uint64_t a = (e << 3) & 0xF8F8F8F8F8F8F8F8ull;
-  uint64_t b = neg ? 0xFFFFFFFFFFFFFFFFull : 0x0101010101010101ull;
+  uint64_t b = 0x0101010101010101ull | ((uint64_t)0 - (uint64_t)(neg != 0));   /* no branch */
   const uint64_t lo = 0x7F7F7F7F7F7F7F7Full, hi = 0x8080808080808080ull;
   gllmk__st64(q, ((a & lo) + (b & lo)) ^ ((a ^ b) & hi));
 }
