@@ -155,7 +155,15 @@ static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, si
 /* ------------------------------------------------------------------ the driver */
 
 #define GLLMK_QGEMM_MIN_M 16     /* from this many activation rows on: dequantize + f32 GEMM */
-#define GLLMK_QGEMM_TILE 64      /* W rows a thread decodes at a time on the GEMM path */
+/* W rows a thread decodes at a time on the GEMM path: up to 256 (the GEMM
+ * packs X once per tile), at most about 4 MiB of f32, at least 16 */
+#define GLLMK_QGEMM_TILE_MAX 256
+#define GLLMK_QGEMM_TILE_BYTES ((size_t)4 << 20)
+static size_t qgemm_tile(size_t k) {
+  size_t t = GLLMK_QGEMM_TILE_BYTES / (k * sizeof(float));
+  t = t > GLLMK_QGEMM_TILE_MAX ? GLLMK_QGEMM_TILE_MAX : t;
+  return t < 16 ? 16 : t & ~(size_t)15;
+}
 #define GLLMK_QMV_GRAIN 4
 
 enum qpath { QP_INT, QP_FLOAT };
@@ -199,10 +207,11 @@ static void qgemm_run(void *v, size_t j0, size_t j1) {
   struct qmm *c = v;
   size_t k = c->p.k;
   float *ws = gllmk__scratch(GLLMK_SCRATCH_GEMM, GLLMK_GEMM_WS_FLOATS);
-  float *tile = gllmk__scratch(GLLMK_SCRATCH_QTILE, GLLMK_QGEMM_TILE * k);
+  size_t tr = qgemm_tile(k);
+  float *tile = gllmk__scratch(GLLMK_SCRATCH_QTILE, tr * k);
   if (!ws || !tile) { __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED); return; }
-  for (size_t j = j0; j < j1; j += GLLMK_QGEMM_TILE) {
-    size_t nt = j1 - j < GLLMK_QGEMM_TILE ? j1 - j : GLLMK_QGEMM_TILE;
+  for (size_t j = j0; j < j1; j += tr) {
+    size_t nt = j1 - j < tr ? j1 - j : tr;
     decode_rows(c, j, j + nt, tile);
     c->kt->f32.gemm(c->m, nt, k, c->X, k, tile, k, true, NULL, c->p.y + j, c->p.ldy, ws);
   }
@@ -221,7 +230,7 @@ static gllmk_status qmm_run(struct qmm *c, float *Y) {
     return GLLMK_OK;
   }
   if (m >= GLLMK_QGEMM_MIN_M) {
-    gllmk__parallel(n, GLLMK_QGEMM_TILE, 1, qgemm_run, c);
+    gllmk__parallel(n, qgemm_tile(k), 1, qgemm_run, c);
     return c->nomem ? GLLMK_E_NOMEM : GLLMK_OK;
   }
   size_t units = p->units, stride = units * 256;
