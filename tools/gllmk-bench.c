@@ -21,10 +21,12 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,7 +55,7 @@ static size_t dt_size(dtype t) { return t == DT_F32 ? 4 : 2; }
 
 #define MAX_LIST 16
 static struct {
-  int quick, quiet, list, no_openblas, no_compose;
+  int quick, quiet, list, no_openblas, no_compose, no_ggml, threads_given;
   const char *ops[64];
   int n_ops;
   int dtype_mask; /* bit per dtype; 0 = all */
@@ -65,7 +67,12 @@ static struct {
   int n_peak, n_bw;
   double min_time; /* seconds per sample */
   int samples;
+  double qmin_time; /* the same for the quantized kernels */
+  int qsamples;
   const char *csv, *json;
+  const char *ggml_dir;       /* --ggml=DIR */
+  const char *qtypes[64];     /* --qtype filter */
+  int n_qtypes;
 } opt;
 
 static const char *prog = "gllmk-bench";
@@ -190,7 +197,7 @@ static int isa_runnable(const char *name) { return gllmk_cpu_isa_check(name) == 
 /* roofline class of a library ISA token: 0 scalar/baseline, 1 256-bit FMA, 2 512-bit FMA */
 static int isa_class(const char *isa)
 {
-  if (!strncmp(isa, "avx512", 6)) return 2;
+  if (!strncmp(isa, "avx512", 6) || !strcmp(isa, "vnni")) return 2; /* vnni: AVX-512 + VNNI */
   if (!strncmp(isa, "avx", 3)) return 1;
   return 0;
 }
@@ -526,21 +533,29 @@ typedef struct {
   int peak_given, bw_given;
 } roofline;
 
-static roofline roofs[MAX_LIST];
+/* [0, opt.n_threads): the --threads list, measured by the main loop; then
+ * the other thread counts the quantized section needs */
+static roofline roofs[2 * MAX_LIST];
+static int n_roofs;
 
-static void measure_roofline(int ti, roofline *r)
+/* a given --peak-gflops / --bw-gbs value for T threads: the value of T's
+ * position in --threads, else the last value scaled linearly */
+static double given_value(const double *v, int n, int T)
 {
-  int T = opt.threads[ti];
+  for (int j = 0; j < opt.n_threads && j < n; j++)
+    if (opt.threads[j] == T) return v[j];
+  int last = n - 1 < opt.n_threads - 1 ? n - 1 : opt.n_threads - 1;
+  return v[last] / opt.threads[last] * T;
+}
+
+static void measure_roofline(int T, roofline *r)
+{
   double mt = opt.quick ? 0.02 : 0.1;
   int ns = opt.quick ? 3 : 5;
   r->threads = T;
   for (int k = 0; k < 3; k++) r->peak[k] = NAN;
   if (opt.n_peak > 0) {
-    double v;
-    if (ti < opt.n_peak)
-      v = opt.peak[ti];
-    else
-      v = opt.peak[opt.n_peak - 1] / opt.threads[opt.n_peak - 1] * T;
+    double v = given_value(opt.peak, opt.n_peak, T);
     for (int k = 0; k < 3; k++) r->peak[k] = v;
     r->peak_given = 1;
   } else {
@@ -550,11 +565,29 @@ static void measure_roofline(int ti, roofline *r)
     }
   }
   if (opt.n_bw > 0) {
-    r->bw = ti < opt.n_bw ? opt.bw[ti] : opt.bw[opt.n_bw - 1] / opt.threads[opt.n_bw - 1] * T;
+    r->bw = given_value(opt.bw, opt.n_bw, T);
     r->bw_given = 1;
   } else {
     r->bw = measure_bw(T, mt, ns, &r->bw_streams);
   }
+}
+
+static void print_roofline(const roofline *r)
+{
+  int T = r->threads;
+  printf("\nRoofline, %d thread%s (%s): f32 FMA peak", T, T > 1 ? "s" : "",
+         r->peak_given ? "given" : "measured, median");
+  if (r->peak_given)
+    printf(" %.1f GFLOP/s", r->peak[0]);
+  else
+    for (int k = 0; k < 3; k++)
+      if (isfinite(r->peak[k]))
+        printf(" %s %.1f%s", k == 0 ? "scalar (1 lane, mul+add)" : class_names[k], r->peak[k],
+               k == 2 || !isfinite(r->peak[k + 1]) ? " GFLOP/s" : ",");
+  if (r->bw_given)
+    printf("; DRAM read %.1f GB/s (given)\n", r->bw);
+  else
+    printf("; DRAM read %.1f GB/s (512 MiB; best of 1-8 streams/thread: %d)\n", r->bw, r->bw_streams);
 }
 
 /* ================================================================ OpenBLAS (dlopen, never linked) */
@@ -1578,6 +1611,10 @@ typedef struct {
   double t_comp, comp_gflops, comp_gbs, fused_speedup;
   char comp_check[24];
   const char *comp_name, *ob_name;
+  /* quantized kernels: the format, G values/s, ggml side by side */
+  char qtype[16], ggml_check[24];
+  const char *ggml_name;
+  double gvals, t_ggml, ggml_gbs, ggml_gvals, vs_ggml;
 } result;
 
 static result *results;
@@ -1595,6 +1632,7 @@ static result *new_result(void)
   r->t = r->gflops = r->gbs = r->pct = r->t_scalar = r->speedup = r->max_err = NAN;
   r->t_ob = r->ob_gflops = r->ob_gbs = r->vs_ob = NAN;
   r->t_comp = r->comp_gflops = r->comp_gbs = r->fused_speedup = NAN;
+  r->gvals = r->t_ggml = r->ggml_gbs = r->ggml_gvals = r->vs_ggml = NAN;
   return r;
 }
 
@@ -1834,6 +1872,1502 @@ static void run_case(const spec *s, int ti, int idx, int total)
   c_free(&c);
 }
 
+/* ================================================================ ggml (dlopen, never linked)
+ *
+ * ggml as llama-cpp-python builds and bundles it (libggml-base.so with the
+ * type traits and to_float, libggml-cpu.so with vec_dot and the activation
+ * quantizers).  The two structs below are ggml's, field for field, as in
+ * ggml.h / ggml-cpu.h of ggml 0.25.3 (llama-cpp-python 0.3.36); gg_load
+ * checks them against gllmk's block sizes and names before using them. */
+
+typedef void (*gg_to_float_t)(const void *x, float *y, int64_t k);
+typedef void (*gg_from_float_t)(const float *x, void *y, int64_t k);
+typedef void (*gg_vec_dot_t)(int n, float *s, size_t bs, const void *x, size_t bx, const void *y, size_t by,
+                             int nrc);
+struct gg_traits { /* struct ggml_type_traits */
+  const char *type_name;
+  int64_t blck_size;
+  int64_t blck_size_interleave;
+  size_t type_size;
+  bool is_quantized;
+  gg_to_float_t to_float;
+  gg_from_float_t from_float_ref;
+};
+struct gg_traits_cpu { /* struct ggml_type_traits_cpu */
+  gg_from_float_t from_float;
+  gg_vec_dot_t vec_dot;
+  int vec_dot_type; /* enum ggml_type */
+  int64_t nrows;
+};
+enum { GG_Q4_0 = 2, GG_Q8_0 = 8, GG_Q8_1 = 9, GG_Q8_K = 15 };
+
+static struct {
+  int tried, ok;
+  void *hb, *hc;
+  const struct gg_traits *(*traits)(int);
+  const struct gg_traits_cpu *(*traits_cpu)(int);
+  char desc[1024], dir[512];
+} gg;
+
+static int gg_open(const char *dir)
+{
+  char pb[600], pc[600];
+  snprintf(pb, sizeof pb, "%s%slibggml-base.so", dir ? dir : "", dir ? "/" : "");
+  snprintf(pc, sizeof pc, "%s%slibggml-cpu.so", dir ? dir : "", dir ? "/" : "");
+  void *hb = dlopen(pb, RTLD_NOW | RTLD_LOCAL);
+  if (!hb) return 0;
+  void *hc = dlopen(pc, RTLD_NOW | RTLD_LOCAL);
+  if (!hc) {
+    dlclose(hb);
+    return 0;
+  }
+  gg.hb = hb;
+  gg.hc = hc;
+  snprintf(gg.dir, sizeof gg.dir, "%s", dir ? dir : "(dynamic linker search path)");
+  return 1;
+}
+
+static void chomp(char *s)
+{
+  size_t l = strlen(s);
+  while (l && (s[l - 1] == '\n' || s[l - 1] == '\r' || s[l - 1] == ' ')) s[--l] = 0;
+}
+
+/* where pip put llama-cpp-python (its libraries are in llama_cpp/lib), and its version */
+static int gg_python(char *ver, size_t vlen)
+{
+  const char *py = getenv("PYTHON");
+  char cmd[1024], dir[512] = "";
+  snprintf(cmd, sizeof cmd,
+           "%s -c \"import importlib.util as u, importlib.metadata as m, os; "
+           "s = u.find_spec('llama_cpp'); print(os.path.dirname(s.origin)); "
+           "print(m.version('llama-cpp-python'))\" 2>/dev/null",
+           py && *py ? py : "python3");
+  fflush(stdout);
+  FILE *p = popen(cmd, "r");
+  if (!p) return 0;
+  if (!fgets(dir, sizeof dir, p)) dir[0] = 0;
+  if (!fgets(ver, (int)vlen, p)) ver[0] = 0;
+  pclose(p);
+  chomp(dir);
+  chomp(ver);
+  if (!dir[0]) return 0;
+  char sub[600];
+  snprintf(sub, sizeof sub, "%s/lib", dir);
+  return gg_open(sub) || gg_open(dir);
+}
+
+static int gg_load(void)
+{
+  if (gg.tried) return gg.ok;
+  gg.tried = 1;
+  if (opt.no_ggml) {
+    snprintf(gg.desc, sizeof gg.desc, "disabled (--no-ggml)");
+    return 0;
+  }
+  char ver[128] = "";
+  const char *env = getenv("GLLMK_GGML_DIR");
+  int found = 0;
+  if (opt.ggml_dir) {
+    found = gg_open(opt.ggml_dir);
+  } else {
+    if (env && *env) found = gg_open(env);
+    if (!found) found = gg_open(NULL);
+    if (!found) found = gg_python(ver, sizeof ver);
+  }
+  if (!found) {
+    snprintf(gg.desc, sizeof gg.desc, "not found (pip install llama-cpp-python)");
+    return 0;
+  }
+  void (*cpu_init)(void);
+  const char *(*version)(void), *(*commit)(void);
+  *(void **)&gg.traits = dlsym(gg.hb, "ggml_get_type_traits");
+  *(void **)&gg.traits_cpu = dlsym(gg.hc, "ggml_get_type_traits_cpu");
+  *(void **)&cpu_init = dlsym(gg.hc, "ggml_cpu_init");
+  *(void **)&version = dlsym(gg.hb, "ggml_version");
+  *(void **)&commit = dlsym(gg.hb, "ggml_commit");
+  if (!gg.traits || !gg.traits_cpu) {
+    snprintf(gg.desc, sizeof gg.desc, "%s lacks ggml_get_type_traits / ggml_get_type_traits_cpu, comparison skipped",
+             gg.dir);
+    return 0;
+  }
+  if (cpu_init) cpu_init();
+  /* the struct layouts: q4_0 is 32 values in 18 bytes, named "q4_0", dotted with q8_0 */
+  const struct gg_traits *t = gg.traits(GG_Q4_0);
+  const struct gg_traits_cpu *tc = gg.traits_cpu(GG_Q4_0);
+  if (!t || t->blck_size != 32 || t->type_size != 18 || !t->type_name || strcmp(t->type_name, "q4_0") ||
+      !t->to_float || !tc || !tc->vec_dot || tc->vec_dot_type != GG_Q8_0) {
+    snprintf(gg.desc, sizeof gg.desc,
+             "%s: struct ggml_type_traits[_cpu] differ from the layout this bench declares (ggml 0.25), "
+             "comparison skipped", gg.dir);
+    return 0;
+  }
+  snprintf(gg.desc, sizeof gg.desc, "ggml %s (commit %s)%s%s, %s/libggml-{base,cpu}.so%s",
+           version ? version() : "?", commit ? commit() : "?", ver[0] ? ", llama-cpp-python " : "", ver, gg.dir,
+           cpu_init ? "" : " (no ggml_cpu_init)");
+  gg.ok = 1;
+  return 1;
+}
+
+/* ================================================================ quantized kernels
+ *
+ * The formats of gllmk/quant.h (the 20 GGUF types, SqueezeLLM, AWQ4, GPTQ4)
+ * and the int4 / int8 matrices of gllmk_gemm_q4 / gllmk_gemm_q8:
+ *  - dequantize: an [n x k] matrix decoded row by row into one reused row
+ *    buffer (so the decoder, not store bandwidth, is measured; as ggml's
+ *    to_float was measured in shared/anchors/ggml.md), the rows split over T
+ *    threads; and the whole matrix in one call (library threads);
+ *  - decode: y[1 x n] = x . W^T, the weights rotating through copies that
+ *    together exceed the last-level cache several times, as a model's layers
+ *    do; GB/s counts every weight byte (codes, scales, zero points);
+ *  - prefill: m = 128 and 512 activation rows, weights hot.
+ * The weights are random bytes whose floating-point scale fields are then
+ * overwritten with +-2^u, u in [-12, 0] (as shared/testvectors/README.md
+ * builds its random blocks), so no NaN or infinity appears.  ggml side by
+ * side on the same bytes (gllmk_qtype values are ggml type ids), one thread:
+ * to_float per row, and vec_dot per row with x quantized beforehand to the
+ * vec_dot_type; ggml is reported for a format only if its to_float decodes
+ * the first rows exactly as gllmk does.  The scalar ISA is timed on the
+ * first rows only and its rate extrapolated to the whole matrix. */
+
+enum { QK_GGUF, QK_SQUEEZE, QK_AWQ, QK_GPTQ, QK_INT4, QK_INT8 };
+typedef struct {
+  int t; /* gllmk_qtype; 0 for int4 / int8 */
+  int kind;
+} qfmt;
+static const qfmt qfmts[] = {
+  {GLLMK_Q4_0, QK_GGUF},    {GLLMK_Q4_1, QK_GGUF},    {GLLMK_Q5_0, QK_GGUF},          {GLLMK_Q5_1, QK_GGUF},
+  {GLLMK_Q8_0, QK_GGUF},    {GLLMK_Q2_K, QK_GGUF},    {GLLMK_Q3_K, QK_GGUF},          {GLLMK_Q4_K, QK_GGUF},
+  {GLLMK_Q5_K, QK_GGUF},    {GLLMK_Q6_K, QK_GGUF},    {GLLMK_Q8_K, QK_GGUF},          {GLLMK_IQ1_S, QK_GGUF},
+  {GLLMK_IQ1_M, QK_GGUF},   {GLLMK_IQ2_XXS, QK_GGUF}, {GLLMK_IQ2_XS, QK_GGUF},        {GLLMK_IQ2_S, QK_GGUF},
+  {GLLMK_IQ3_XXS, QK_GGUF}, {GLLMK_IQ3_S, QK_GGUF},   {GLLMK_IQ4_NL, QK_GGUF},        {GLLMK_IQ4_XS, QK_GGUF},
+  {GLLMK_SQUEEZELLM, QK_SQUEEZE}, {GLLMK_AWQ4, QK_AWQ}, {GLLMK_GPTQ4, QK_GPTQ},     {0, QK_INT4},
+  {0, QK_INT8},
+};
+#define NQF ((int)(sizeof qfmts / sizeof *qfmts))
+
+static const char *qf_name(const qfmt *f)
+{
+  if (f->kind == QK_INT4) return "int4";
+  if (f->kind == QK_INT8) return "int8";
+  const char *n = gllmk_qtype_name((gllmk_qtype)f->t);
+  return n ? n : "?";
+}
+static int qf_has_deq(const qfmt *f) { return f->kind != QK_INT4 && f->kind != QK_INT8; }
+static const char *qf_matmul_name(const qfmt *f)
+{
+  switch (f->kind) {
+  case QK_AWQ: return "awq_matmul";
+  case QK_GPTQ: return "gptq_matmul";
+  case QK_INT4: return "gemm_q4";
+  case QK_INT8: return "gemm_q8";
+  default: return "fused_dequant_gemv";
+  }
+}
+static const char *qf_deq_name(const qfmt *f)
+{
+  return f->kind == QK_AWQ ? "dequant_awq4" : f->kind == QK_GPTQ ? "dequant_gptq4" : "dequantize";
+}
+
+/* the three parts, for --op and --list */
+static const char *const qparts_names[3] = {"quant_dequant", "quant_decode", "quant_prefill"};
+
+static int qf_selected(const qfmt *f)
+{
+  if (opt.n_qtypes == 0) return 1;
+  for (int i = 0; i < opt.n_qtypes; i++)
+    if (!strcasecmp(opt.qtypes[i], qf_name(f))) return 1;
+  return 0;
+}
+
+/* bit mask of the selected parts: 1 dequantize, 2 decode, 4 prefill */
+static int quant_parts(void)
+{
+  if (opt.dtype_mask && !(opt.dtype_mask & (1 << DT_F32))) return 0;
+  int any = 0;
+  for (int i = 0; i < NQF; i++) any |= qf_selected(&qfmts[i]);
+  if (!any) return 0;
+  if (opt.n_ops == 0) return 7;
+  int m = 0;
+  for (int i = 0; i < opt.n_ops; i++)
+    for (int j = 0; j < 3; j++)
+      if (!strcmp(opt.ops[i], "quant") || strstr(qparts_names[j], opt.ops[i])) m |= 1 << j;
+  return m;
+}
+
+/* bytes per row of one format, k values */
+typedef struct {
+  const qfmt *f;
+  size_t k;
+  size_t rb; /* codes (the GGUF blocks; AWQ4/GPTQ4/int4 nibbles; int8) */
+  size_t zb; /* AWQ4 zero points */
+  size_t sb; /* scales: AWQ4/GPTQ4 one f16 per group of 128, int4/int8 one f32 */
+  size_t ng; /* AWQ4/GPTQ4 groups */
+} qlayout;
+
+static qlayout q_layout(const qfmt *f, size_t k)
+{
+  qlayout L;
+  memset(&L, 0, sizeof L);
+  L.f = f;
+  L.k = k;
+  switch (f->kind) {
+  case QK_AWQ: L.rb = k / 2; L.ng = k / 128; L.zb = (L.ng + 1) / 2; L.sb = 2 * L.ng; break;
+  case QK_GPTQ: L.rb = k / 2; L.ng = k / 128; L.sb = 2 * L.ng; break;
+  case QK_INT4: L.rb = k / 2; L.sb = 4; break;
+  case QK_INT8: L.rb = k; L.sb = 4; break;
+  default: L.rb = gllmk_qtype_row_bytes((gllmk_qtype)f->t, k); break;
+  }
+  return L;
+}
+static double q_rowbytes(const qlayout *L) { return (double)(L->rb + L->zb + L->sb); }
+static double q_bits(const qlayout *L) { return q_rowbytes(L) * 8.0 / (double)L->k; }
+
+/* The weights: arenas of rows (codes, zero points, scales); matrix i of n
+ * rows starts at row i * n, so that copies rotate through the arenas. */
+static struct {
+  uint8_t *w, *z, *s;
+  size_t w_cap, z_cap, s_cap; /* bytes */
+  int32_t *gidx;              /* GPTQ4 g_idx[k] */
+  float *x;                   /* activations [m x k] */
+  float *y, *y2, *whole, *ref, *tmp;
+  void *yq;                   /* ggml: x in the vec_dot_type */
+  double *ex, *ab, *bd, *bd2; /* exact products, sum |w x|, allowed errors (gllmk, ggml) */
+  float *rowbuf[MAX_LIST];    /* one row per thread */
+  uint16_t sc16[256];         /* f16 bits of +-2^u, u in [-12, 0] */
+  size_t rot, llc;            /* bytes the decode copies span at least; last-level cache */
+} Q;
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+
+/* overwrite the floating-point scale fields of one block (offsets from
+ * shared/testvectors/README.md) */
+static void q_fix_block(int t, uint8_t *b, uint64_t *s)
+{
+#define SC() Q.sc16[splitmix(s) & 255]
+  switch (t) {
+  case GLLMK_Q4_1: case GLLMK_Q5_1: case GLLMK_Q4_K: case GLLMK_Q5_K:
+    put16(b, SC());
+    put16(b + 2, SC());
+    break;
+  case GLLMK_Q2_K:
+    put16(b + 80, SC());
+    put16(b + 82, SC());
+    break;
+  case GLLMK_Q3_K: put16(b + 108, SC()); break;
+  case GLLMK_Q6_K: put16(b + 208, SC()); break;
+  case GLLMK_Q8_K: { /* f32 d, and bsums consistent with the codes */
+    gllmk_f16 h = {SC()};
+    float d = gllmk_f16_to_f32(h);
+    memcpy(b, &d, 4);
+    for (int i = 0; i < 16; i++) {
+      int sum = 0;
+      for (int j = 0; j < 16; j++) sum += (int8_t)b[4 + 16 * i + j];
+      int16_t v = (int16_t)sum;
+      memcpy(b + 260 + 2 * i, &v, 2);
+    }
+    break;
+  }
+  case GLLMK_IQ1_M: { /* the f16 super-scale: top nibbles of the four u16 scale words at 48 */
+    uint16_t h = SC();
+    for (int i = 0; i < 4; i++) {
+      uint16_t w;
+      memcpy(&w, b + 48 + 2 * i, 2);
+      w = (uint16_t)((w & 0x0FFFu) | (((unsigned)h >> (4 * i) & 0xFu) << 12));
+      memcpy(b + 48 + 2 * i, &w, 2);
+    }
+    break;
+  }
+  case GLLMK_SQUEEZELLM: /* the 8 codebook entries */
+    for (int i = 0; i < 8; i++) put16(b + 2 * i, SC());
+    break;
+  default: /* q4_0 q5_0 q8_0 iq4_nl and the other IQ types: f16 d at 0 */
+    put16(b, SC());
+  }
+#undef SC
+}
+
+/* make rows [0, rows) of the arenas valid weights of L's format */
+static void q_prepare(const qlayout *L, size_t rows, uint64_t seed)
+{
+  const qfmt *f = L->f;
+  if (f->kind == QK_GGUF || f->kind == QK_SQUEEZE) {
+    size_t bb = gllmk_qtype_block_bytes((gllmk_qtype)f->t), nb = rows * L->rb / bb;
+    const size_t B = 4096;
+    size_t nchunk = (nb + B - 1) / B;
+    OMP_PARALLEL_FOR
+    for (size_t c = 0; c < nchunk; c++) {
+      uint64_t st = seed * 0x100000001b3ull + c * 0x9e3779b1ull;
+      size_t e = (c + 1) * B < nb ? (c + 1) * B : nb;
+      for (size_t i = c * B; i < e; i++) q_fix_block(f->t, Q.w + i * bb, &st);
+    }
+  } else if (f->kind == QK_AWQ || f->kind == QK_GPTQ) { /* zero points: the random bytes */
+    uint64_t st = seed;
+    for (size_t i = 0; i < rows * L->ng; i++) put16(Q.s + 2 * i, Q.sc16[splitmix(&st) & 255]);
+    for (size_t j = 0; j < L->k; j++) Q.gidx[j] = (int32_t)(j / 128);
+  } else {
+    uint64_t st = seed;
+    for (size_t i = 0; i < rows; i++) {
+      gllmk_f16 h = {Q.sc16[splitmix(&st) & 255]};
+      float v = gllmk_f16_to_f32(h);
+      memcpy(Q.s + 4 * i, &v, 4);
+    }
+  }
+}
+
+static void fill_bytes(uint8_t *p, size_t n, uint64_t seed)
+{
+  const size_t B = (size_t)1 << 20;
+  size_t nb = (n + B - 1) / B;
+  OMP_PARALLEL_FOR
+  for (size_t b = 0; b < nb; b++) {
+    uint64_t s = seed * 0x100000001b3ull + b * 0x9e3779b1ull;
+    size_t e = (b + 1) * B < n ? (b + 1) * B : n, i = b * B;
+    for (; i + 8 <= e; i += 8) {
+      uint64_t v = splitmix(&s);
+      memcpy(p + i, &v, 8);
+    }
+    for (; i < e; i++) p[i] = (uint8_t)splitmix(&s);
+  }
+}
+
+/* y[m x n] = x[m x k] . W^T, W the n rows from row r0 */
+static gllmk_status q_mm(const qlayout *L, size_t r0, const float *x, float *y, size_t m, size_t n)
+{
+  const uint8_t *w = Q.w + r0 * L->rb, *z = Q.z + r0 * L->zb;
+  const void *s = Q.s + r0 * L->sb;
+  size_t wb = n * L->rb, k = L->k;
+  switch (L->f->kind) {
+  case QK_AWQ: return gllmk_awq_matmul_f32(w, wb, z, s, x, y, m, n, k);
+  case QK_GPTQ: return gllmk_gptq_matmul_f32(w, wb, Q.gidx, s, L->ng, x, y, m, n, k);
+  case QK_INT4: return gllmk_gemm_q4_f32(w, wb, x, y, s, m, n, k);
+  case QK_INT8: return gllmk_gemm_q8_f32((const int8_t *)w, wb, x, y, s, m, n, k);
+  default: return gllmk_fused_dequant_gemv_f32(w, wb, x, y, (gllmk_qtype)L->f->t, m, n, k);
+  }
+}
+
+/* rows [r0, r0 + n) to f32 in one call (int4 / int8: by their definition here) */
+static gllmk_status q_deq(const qlayout *L, size_t r0, size_t n, float *out)
+{
+  const uint8_t *w = Q.w + r0 * L->rb, *z = Q.z + r0 * L->zb;
+  const void *s = Q.s + r0 * L->sb;
+  size_t k = L->k;
+  switch (L->f->kind) {
+  case QK_AWQ: return gllmk_dequant_awq4(w, z, s, out, n, k);
+  case QK_GPTQ: return gllmk_dequant_gptq4(w, Q.gidx, s, L->ng, out, n, k);
+  case QK_INT4:
+  case QK_INT8:
+    for (size_t r = 0; r < n; r++) {
+      float sc;
+      memcpy(&sc, (const uint8_t *)s + 4 * r, 4);
+      for (size_t j = 0; j < k; j++) {
+        int q = L->f->kind == QK_INT8 ? (int)(int8_t)w[r * k + j]
+                                      : ((w[r * (k / 2) + j / 2] >> (4 * (j % 2))) & 15) - 8;
+        out[r * k + j] = sc * (float)q;
+      }
+    }
+    return GLLMK_OK;
+  default: return gllmk_dequantize((gllmk_qtype)L->f->t, w, n * L->rb, out, n * k);
+  }
+}
+
+/* ---------------------------------------------------------------- timed calls */
+
+typedef struct qjob {
+  const qlayout *L;
+  size_t n, m; /* rows of W, rows of x */
+  int T;       /* threads splitting the rows of a row-by-row decoder */
+  int nrot, rot;
+  const float *x;
+  float *y;
+  const void *yq;
+  gg_to_float_t to_float;
+  gg_vec_dot_t vec_dot;
+  gllmk_status st[MAX_LIST];
+} qjob;
+
+typedef struct {
+  qjob *j;
+  int t;
+  void (*fn)(qjob *, int);
+} qthr_arg;
+
+static void *q_thread(void *a)
+{
+  qthr_arg *p = a;
+  p->fn(p->j, p->t);
+  return NULL;
+}
+
+/* fn(j, t) for t in [0, j->T), concurrently; the first error */
+static gllmk_status q_par(qjob *j, void (*fn)(qjob *, int))
+{
+  pthread_t th[MAX_LIST];
+  qthr_arg args[MAX_LIST];
+  for (int t = 1; t < j->T; t++) {
+    args[t].j = j;
+    args[t].t = t;
+    args[t].fn = fn;
+    if (pthread_create(&th[t], NULL, q_thread, &args[t]) != 0) die("pthread_create failed");
+  }
+  fn(j, 0);
+  for (int t = 1; t < j->T; t++) pthread_join(th[t], NULL);
+  for (int t = 0; t < j->T; t++)
+    if (j->st[t] != GLLMK_OK) return j->st[t];
+  return GLLMK_OK;
+}
+
+static void deq_rows_part(qjob *j, int t)
+{
+  size_t a = j->n * (size_t)t / (size_t)j->T, b = j->n * (size_t)(t + 1) / (size_t)j->T;
+  gllmk_status st = GLLMK_OK;
+  for (size_t r = a; r < b; r++) {
+    gllmk_status s = q_deq(j->L, r, 1, Q.rowbuf[t]);
+    if (s != GLLMK_OK) st = s;
+  }
+  j->st[t] = st;
+}
+static void gg_rows_part(qjob *j, int t)
+{
+  size_t a = j->n * (size_t)t / (size_t)j->T, b = j->n * (size_t)(t + 1) / (size_t)j->T;
+  for (size_t r = a; r < b; r++) j->to_float(Q.w + r * j->L->rb, Q.rowbuf[t], (int64_t)j->L->k);
+  j->st[t] = GLLMK_OK;
+}
+static gllmk_status r_deq_rows(void *v) { return q_par(v, deq_rows_part); }
+static gllmk_status r_gg_rows(void *v) { return q_par(v, gg_rows_part); }
+static gllmk_status r_deq_whole(void *v)
+{
+  qjob *j = v;
+  return q_deq(j->L, 0, j->n, Q.whole);
+}
+/* first row of the next weight copy */
+static size_t q_next(qjob *j)
+{
+  size_t r0 = (size_t)j->rot * j->n;
+  j->rot = (j->rot + 1) % j->nrot;
+  return r0;
+}
+static gllmk_status r_qmm(void *v)
+{
+  qjob *j = v;
+  return q_mm(j->L, q_next(j), j->x, j->y, j->m, j->n);
+}
+static gllmk_status r_gg_dot(void *v)
+{
+  qjob *j = v;
+  const uint8_t *w = Q.w + q_next(j) * j->L->rb;
+  for (size_t r = 0; r < j->n; r++) j->vec_dot((int)j->L->k, j->y + r, 0, w + r * j->L->rb, 0, j->yq, 0, 1);
+  return GLLMK_OK;
+}
+
+static qjob q_job(const qlayout *L, size_t n, size_t m, int T, int nrot)
+{
+  qjob j;
+  memset(&j, 0, sizeof j);
+  j.L = L;
+  j.n = n;
+  j.m = m;
+  j.T = T < 1 ? 1 : T > MAX_LIST ? MAX_LIST : T;
+  j.nrot = nrot < 1 ? 1 : nrot;
+  j.x = Q.x;
+  j.y = Q.y;
+  j.yq = Q.yq;
+  return j;
+}
+
+typedef gllmk_status (*qfn)(void *);
+
+/* median seconds per call of `samples` samples of >= min_time each; at most
+ * 3 samples when one call takes more than 2 min_time */
+static double qtime(qfn fn, void *ctx, double min_time, int samples, gllmk_status *st)
+{
+  double a = now();
+  *st = fn(ctx);
+  double t1 = now() - a;
+  if (*st != GLLMK_OK) return NAN;
+  long reps = 1;
+  if (t1 < min_time) {
+    double bt = t1;
+    while (bt < min_time / 8 && reps < (1L << 40)) {
+      reps *= 2;
+      a = now();
+      for (long r = 0; r < reps; r++) fn(ctx);
+      bt = now() - a;
+    }
+    reps = (long)ceil((double)reps * min_time / bt);
+    if (reps < 1) reps = 1;
+  } else if (t1 > 2 * min_time && samples > 3) {
+    samples = 3;
+  }
+  double v[64];
+  if (samples > 64) samples = 64;
+  if (samples < 1) samples = 1;
+  for (int i = 0; i < samples; i++) {
+    int bad = 0;
+    a = now();
+    for (long r = 0; r < reps; r++) bad |= fn(ctx) != GLLMK_OK;
+    v[i] = (now() - a) / (double)reps;
+    if (bad) *st = fn(ctx);
+  }
+  return median(v, samples);
+}
+
+/* ---------------------------------------------------------------- checks */
+
+/* exact y[i][r] = X[i] . Wd[r] in double, sum |w x|, and the error the
+ * integer path may make: activations quantized to int8 per `chunk` values
+ * (error <= max|x| / 254 per value, the scale itself rounded to f16: 2^-9
+ * slack), plus f32 rounding (1e-4 of sum |w x|); chunk 0: f32 path only */
+static void q_exact(const float *wd, const float *X, size_t m, size_t n, size_t k, size_t chunk, double *bdo)
+{
+  for (size_t i = 0; i < m; i++)
+    for (size_t r = 0; r < n; r++) {
+      const float *w = wd + r * k, *x = X + i * k;
+      double e = 0, ab = 0, bd = 0;
+      size_t c = chunk ? chunk : k;
+      for (size_t c0 = 0; c0 < k; c0 += c) {
+        double amax = 0, sw = 0;
+        for (size_t j = c0; j < c0 + c && j < k; j++) {
+          double p = (double)w[j] * (double)x[j];
+          e += p;
+          ab += fabs(p);
+          sw += fabs((double)w[j]);
+          if (fabs((double)x[j]) > amax) amax = fabs((double)x[j]);
+        }
+        if (chunk) bd += amax / 254.0 * sw;
+      }
+      Q.ex[i * n + r] = e;
+      Q.ab[i * n + r] = ab;
+      bdo[i * n + r] = bd * (1.0 + 1.0 / 512) + 1e-4 * ab + 1e-30;
+    }
+}
+
+/* max over the outputs of |y - exact| / allowed error (> 1: out of bound); INFINITY on NaN */
+static double q_err(const float *y, size_t cnt, const double *bd)
+{
+  double worst = 0;
+  for (size_t i = 0; i < cnt; i++) {
+    if (!isfinite(y[i])) return INFINITY;
+    double e = fabs((double)y[i] - Q.ex[i]) / bd[i];
+    if (e > worst) worst = e;
+  }
+  return worst;
+}
+
+static size_t count_diff(const float *a, const float *b, size_t n)
+{
+  size_t d = 0;
+  for (size_t i = 0; i < n; i++) d += memcmp(a + i, b + i, sizeof(float)) != 0;
+  return d;
+}
+
+/* ---------------------------------------------------------------- results per format */
+
+#define QCHK 64  /* rows checked against exact products */
+#define QSUB 256 /* rows the scalar ISA is timed on */
+
+typedef struct {
+  double deq_rows[MAX_LIST], deq_whole[MAX_LIST], deq_scalar; /* seconds per matrix */
+  char deq_chk[40];
+  double dec_hot, dec[2][MAX_LIST], dec_scalar, dec_err;
+  char dec_chk[40];
+  double pre[2][MAX_LIST], pre_scalar, pre_err;
+  char pre_chk[40];
+} qres;
+
+typedef struct {
+  int ok;          /* to_float equals gllmk's decoding bit for bit */
+  int dot_ok;      /* vec_dot within the bound of its activation quantization */
+  char chk[128];
+  double tofloat, hot, cold, dot_err; /* seconds per matrix */
+  gg_to_float_t to_float;
+  gg_vec_dot_t vec_dot;
+  gg_from_float_t from_float;
+  int vdt;
+  size_t vdt_block;
+} qggml;
+
+static qres qres_[NQF][MAX_LIST]; /* per format and ISA */
+static qggml qgg[NQF];
+static int qthr[MAX_LIST], n_qthr;
+static struct {
+  size_t k, n_deq, n_dec[2], n_pre, m_pre[2];
+  int nrot[NQF][2];
+} QS;
+
+static void q_progress(const char *part, int i, int n, const char *name, const char *what)
+{
+  if (opt.quiet) return;
+  int tty = isatty(2);
+  if (!tty && strncmp(what, "preparing", 9)) return; /* a log gets one line per format and part */
+  fprintf(stderr, "%s[%s %d/%d] %s: %s%s", tty ? "\r\033[K" : "", part, i, n, name, what, tty ? "" : "\n");
+  fflush(stderr);
+}
+static void q_progress_done(void)
+{
+  if (!opt.quiet && isatty(2)) fprintf(stderr, "\r\033[K");
+}
+
+static const roofline *roof_for(int T)
+{
+  for (int i = 0; i < n_roofs; i++)
+    if (roofs[i].threads == T) return &roofs[i];
+  if (n_roofs >= 2 * MAX_LIST) die("internal: too many rooflines");
+  roofline *r = &roofs[n_roofs++];
+  if (!opt.quiet) fprintf(stderr, "measuring the roofline on %d thread(s)...\n", T);
+  measure_roofline(T, r);
+  print_roofline(r);
+  return r;
+}
+
+static int scalar_ok(void) { return isa_runnable("scalar"); }
+
+/* the result rows of CSV / JSON */
+static result *q_result(const qfmt *f, const char *op, const char *shape, const char *isa, int T)
+{
+  result *r = new_result();
+  r->group = "quant";
+  r->op = op;
+  r->dtype = "f32";
+  r->roof_kind = "none";
+  r->roof = NAN;
+  snprintf(r->shape, sizeof r->shape, "%s", shape);
+  snprintf(r->isa, sizeof r->isa, "%s", isa);
+  snprintf(r->qtype, sizeof r->qtype, "%s", qf_name(f));
+  r->threads = T;
+  return r;
+}
+static void q_count_check(const char *chk)
+{
+  if (!strncmp(chk, "MISMATCH", 8) || !strncmp(chk, "BOUND", 5)) n_mismatch++;
+  if (!strncmp(chk, "ERROR", 5)) n_error++;
+}
+
+/* ---------------------------------------------------------------- part 1: dequantize */
+
+static void q_dequant(int fi, int idx, int cnt)
+{
+  const qfmt *f = &qfmts[fi];
+  const char *name = qf_name(f);
+  qlayout L = q_layout(f, QS.k);
+  size_t n = QS.n_deq, k = QS.k, sub = QSUB < n ? QSUB : n;
+  double mt = opt.qmin_time, vals = (double)n * (double)k, bytes = (double)n * q_rowbytes(&L);
+  int ns = opt.qsamples;
+  gllmk_status st;
+  qggml *g = &qgg[fi];
+  q_progress("quant dequant", idx, cnt, name, "preparing");
+  q_prepare(&L, n, 1000 + (uint64_t)fi);
+
+  /* reference: the scalar ISA (else the first measured ISA), one thread */
+  gllmk_set_num_threads(1);
+  double t_scalar = NAN;
+  int ref_ok = 0;
+  if (gllmk_cpu_set_isa(scalar_ok() ? "scalar" : opt.isas[0]) == GLLMK_OK) {
+    st = q_deq(&L, 0, sub, Q.ref);
+    ref_ok = st == GLLMK_OK;
+    if (ref_ok && scalar_ok()) {
+      qjob j = q_job(&L, sub, 1, 1, 1);
+      q_progress("quant dequant", idx, cnt, name, "scalar ISA");
+      t_scalar = qtime(r_deq_rows, &j, mt / 4, 3, &st) * (double)n / (double)sub;
+    }
+  }
+  /* ggml: to_float must give the same bits */
+  g->ok = 0;
+  if (f->kind == QK_GGUF && gg.ok) {
+    const struct gg_traits *tr = gg.traits(f->t);
+    if (!tr || !tr->type_name || strcmp(tr->type_name, name) ||
+        tr->blck_size != (int64_t)gllmk_qtype_block_size((gllmk_qtype)f->t) ||
+        tr->type_size != gllmk_qtype_block_bytes((gllmk_qtype)f->t)) {
+      snprintf(g->chk, sizeof g->chk, "ggml's type traits differ from gllmk's format");
+    } else if (!tr->to_float) {
+      snprintf(g->chk, sizeof g->chk, "no to_float in ggml");
+    } else if (ref_ok) {
+      g->to_float = tr->to_float;
+      for (size_t r = 0; r < sub; r++) tr->to_float(Q.w + r * L.rb, Q.tmp + r * k, (int64_t)k);
+      size_t d = count_diff(Q.tmp, Q.ref, sub * k);
+      if (d)
+        snprintf(g->chk, sizeof g->chk, "to_float MISMATCH (%zu of %zu values)", d, sub * k);
+      else
+        snprintf(g->chk, sizeof g->chk, "OK");
+      g->ok = d == 0;
+    }
+    if (!g->ok && strcmp(g->chk, "no to_float in ggml"))
+      fprintf(stderr, "%s: ggml %s: %s: ggml numbers not reported for it\n", prog, name, g->chk);
+  }
+
+  for (int ii = 0; ii < opt.n_isas; ii++) {
+    qres *R = &qres_[fi][ii];
+    const char *isa = opt.isas[ii];
+    if (gllmk_cpu_set_isa(isa) != GLLMK_OK) die("cannot select ISA %s", isa);
+    gllmk_set_num_threads(1);
+    st = q_deq(&L, 0, sub, Q.tmp);
+    if (!ref_ok || st != GLLMK_OK) {
+      snprintf(R->deq_chk, sizeof R->deq_chk, "ERROR");
+    } else {
+      size_t d = count_diff(Q.tmp, Q.ref, sub * k);
+      if (d)
+        snprintf(R->deq_chk, sizeof R->deq_chk, "MISMATCH");
+      else
+        snprintf(R->deq_chk, sizeof R->deq_chk, "OK");
+      if (d)
+        fprintf(stderr, "%s: MISMATCH %s %s isa %s: %zu of %zu values differ from the scalar ISA\n", prog,
+                qf_deq_name(f), name, isa, d, sub * k);
+    }
+    R->deq_scalar = t_scalar;
+    for (int ti = 0; ti < n_qthr; ti++) {
+      int T = qthr[ti];
+      char what[64];
+      snprintf(what, sizeof what, "rows, %s, %d thread(s)", isa, T);
+      q_progress("quant dequant", idx, cnt, name, what);
+      qjob j = q_job(&L, n, 1, T, 1);
+      gllmk_set_num_threads(1); /* the rows are split here */
+      R->deq_rows[ti] = qtime(r_deq_rows, &j, mt, ns, &st);
+      if (st != GLLMK_OK) snprintf(R->deq_chk, sizeof R->deq_chk, "ERROR");
+      snprintf(what, sizeof what, "whole matrix, %s, %d thread(s)", isa, T);
+      q_progress("quant dequant", idx, cnt, name, what);
+      gllmk_set_num_threads(T);
+      R->deq_whole[ti] = qtime(r_deq_whole, &j, mt, ns, &st);
+      if (st != GLLMK_OK) snprintf(R->deq_chk, sizeof R->deq_chk, "ERROR");
+      else if (ref_ok && count_diff(Q.whole, Q.ref, sub * k)) {
+        snprintf(R->deq_chk, sizeof R->deq_chk, "MISMATCH");
+        fprintf(stderr, "%s: MISMATCH %s %s isa %s, whole matrix on %d threads: differs from the scalar ISA\n",
+                prog, qf_deq_name(f), name, isa, T);
+      }
+    }
+    q_count_check(R->deq_chk);
+  }
+  if (g->ok) {
+    q_progress("quant dequant", idx, cnt, name, "ggml to_float");
+    qjob j = q_job(&L, n, 1, 1, 1);
+    j.to_float = g->to_float;
+    g->tofloat = qtime(r_gg_rows, &j, mt, ns, &st);
+  }
+
+  /* result rows */
+  char shape[96];
+  for (int ii = 0; ii < opt.n_isas; ii++) {
+    qres *R = &qres_[fi][ii];
+    for (int ti = 0; ti < n_qthr; ti++) {
+      int T = qthr[ti];
+      for (int whole = 0; whole < 2; whole++) {
+        snprintf(shape, sizeof shape, whole ? "%zux%zu, one call" : "%zux%zu, row by row", n, k);
+        result *r = q_result(f, whole ? "dequantize" : "dequantize_rows", shape, opt.isas[ii], T);
+        snprintf(r->check, sizeof r->check, "%s", R->deq_chk);
+        r->t = whole ? R->deq_whole[ti] : R->deq_rows[ti];
+        r->gbs = bytes / r->t * 1e-9;
+        r->gvals = vals / r->t * 1e-9;
+        if (!whole && T == 1) {
+          r->t_scalar = R->deq_scalar;
+          r->speedup = R->deq_scalar / r->t;
+          if (g->ok) {
+            r->ggml_name = "to_float";
+            snprintf(r->ggml_check, sizeof r->ggml_check, "OK");
+            r->t_ggml = g->tofloat;
+            r->ggml_gbs = bytes / g->tofloat * 1e-9;
+            r->ggml_gvals = vals / g->tofloat * 1e-9;
+            r->vs_ggml = g->tofloat / r->t;
+            if (strcmp(opt.isas[ii], "scalar") && !opt.quick)
+              snprintf(r->target, sizeof r->target, ">= 10x ggml to_float: %s", r->vs_ggml >= 10 ? "met" : "MISSED");
+          }
+        }
+      }
+    }
+  }
+  q_progress_done();
+}
+
+/* ---------------------------------------------------------------- part 2: decode GEMV */
+
+static void q_decode(int fi, int idx, int cnt)
+{
+  const qfmt *f = &qfmts[fi];
+  const char *name = qf_name(f);
+  qlayout L = q_layout(f, QS.k);
+  size_t k = QS.k, chk = QCHK;
+  double mt = opt.qmin_time;
+  int ns = opt.qsamples;
+  gllmk_status st;
+  qggml *g = &qgg[fi];
+  size_t rows = QSUB;
+  for (int s = 0; s < 2; s++)
+    if ((size_t)QS.nrot[fi][s] * QS.n_dec[s] > rows) rows = (size_t)QS.nrot[fi][s] * QS.n_dec[s];
+  q_progress("quant decode", idx, cnt, name, "preparing the weight copies");
+  q_prepare(&L, rows, 2000 + (uint64_t)fi);
+
+  /* exact products of the first rows, from the scalar ISA's decoding */
+  gllmk_set_num_threads(1);
+  double t_scalar = NAN;
+  int ref_ok = gllmk_cpu_set_isa(scalar_ok() ? "scalar" : opt.isas[0]) == GLLMK_OK &&
+               q_deq(&L, 0, chk, Q.ref) == GLLMK_OK;
+  /* SqueezeLLM and GPTQ4 with groups changing inside 16 columns are dotted in f32 */
+  if (ref_ok) q_exact(Q.ref, Q.x, 1, chk, k, f->kind == QK_SQUEEZE ? 0 : 32, Q.bd);
+  double scalar_err = NAN;
+  if (ref_ok && scalar_ok()) {
+    st = q_mm(&L, 0, Q.x, Q.y2, 1, chk);
+    scalar_err = st == GLLMK_OK ? q_err(Q.y2, chk, Q.bd) : INFINITY;
+    q_progress("quant decode", idx, cnt, name, "scalar ISA");
+    qjob j = q_job(&L, QSUB, 1, 1, 1);
+    t_scalar = qtime(r_qmm, &j, mt / 4, 3, &st) * (double)QS.n_dec[0] / (double)QSUB;
+  }
+
+  /* ggml vec_dot: x quantized to the vec_dot_type once, outside the timing */
+  g->dot_ok = 0;
+  if (g->ok) {
+    const struct gg_traits_cpu *tc = gg.traits_cpu(f->t);
+    g->vec_dot = tc ? tc->vec_dot : NULL;
+    if (g->vec_dot) {
+      g->vdt = tc->vec_dot_type;
+      const struct gg_traits *tv = gg.traits(g->vdt);
+      const struct gg_traits_cpu *tcv = gg.traits_cpu(g->vdt);
+      g->from_float = tcv ? tcv->from_float : NULL;
+      if (!tv || !g->from_float || (g->vdt != GG_Q8_0 && g->vdt != GG_Q8_1 && g->vdt != GG_Q8_K)) {
+        snprintf(g->chk, sizeof g->chk, "unexpected vec_dot_type %d", g->vdt);
+        g->vec_dot = NULL;
+      } else {
+        g->vdt_block = (size_t)tv->blck_size;
+        g->from_float(Q.x, Q.yq, (int64_t)k);
+        qjob j = q_job(&L, chk, 1, 1, 1);
+        j.vec_dot = g->vec_dot;
+        j.y = Q.tmp;
+        r_gg_dot(&j);
+        /* within the bound of its own activation quantization (blocks of vdt_block) */
+        q_exact(Q.ref, Q.x, 1, chk, k, g->vdt_block, Q.bd2);
+        g->dot_err = q_err(Q.tmp, chk, Q.bd2);
+        g->dot_ok = g->dot_err <= 1.0;
+        if (!g->dot_ok) {
+          snprintf(g->chk, sizeof g->chk, "vec_dot off (err/bound %.3g)", g->dot_err);
+          fprintf(stderr, "%s: ggml %s: vec_dot error %.3g x its bound: ggml vec_dot not reported\n", prog, name,
+                  g->dot_err);
+        }
+      }
+    } else {
+      snprintf(g->chk, sizeof g->chk, "no vec_dot");
+    }
+  }
+
+  for (int ii = 0; ii < opt.n_isas; ii++) {
+    qres *R = &qres_[fi][ii];
+    const char *isa = opt.isas[ii];
+    if (gllmk_cpu_set_isa(isa) != GLLMK_OK) die("cannot select ISA %s", isa);
+    R->dec_scalar = t_scalar;
+    R->dec_err = 0;
+    snprintf(R->dec_chk, sizeof R->dec_chk, ref_ok ? "OK" : "ERROR");
+    for (int ti = 0; ti < n_qthr && ref_ok; ti++) { /* the bound, on every thread count */
+      gllmk_set_num_threads(qthr[ti]);
+      st = q_mm(&L, 0, Q.x, Q.y, 1, chk);
+      double e = st == GLLMK_OK ? q_err(Q.y, chk, Q.bd) : INFINITY;
+      if (st != GLLMK_OK)
+        snprintf(R->dec_chk, sizeof R->dec_chk, "ERROR");
+      else if (e > 1 && strcmp(R->dec_chk, "ERROR"))
+        snprintf(R->dec_chk, sizeof R->dec_chk, "BOUND");
+      if (e > R->dec_err) R->dec_err = e;
+    }
+    if (!strcmp(R->dec_chk, "BOUND"))
+      fprintf(stderr, "%s: %s %s isa %s: error %.3g x the bound of int8 activations (scalar ISA: %.3g)\n", prog,
+              qf_matmul_name(f), name, isa, R->dec_err, scalar_err);
+    q_count_check(R->dec_chk);
+    char what[64];
+    snprintf(what, sizeof what, "hot, %s, 1 thread", isa);
+    q_progress("quant decode", idx, cnt, name, what);
+    gllmk_set_num_threads(1);
+    qjob j = q_job(&L, QS.n_dec[0], 1, 1, 1);
+    R->dec_hot = qtime(r_qmm, &j, mt, ns, &st);
+    for (int s = 0; s < 2; s++)
+      for (int ti = 0; ti < n_qthr; ti++) {
+        snprintf(what, sizeof what, "%zux%zu, %d copies, %s, %d thread(s)", QS.n_dec[s], k, QS.nrot[fi][s], isa,
+                 qthr[ti]);
+        q_progress("quant decode", idx, cnt, name, what);
+        gllmk_set_num_threads(qthr[ti]);
+        j = q_job(&L, QS.n_dec[s], 1, 1, QS.nrot[fi][s]);
+        R->dec[s][ti] = qtime(r_qmm, &j, mt, ns, &st);
+        if (st != GLLMK_OK) snprintf(R->dec_chk, sizeof R->dec_chk, "ERROR");
+      }
+  }
+  if (g->dot_ok) {
+    q_progress("quant decode", idx, cnt, name, "ggml vec_dot");
+    qjob j = q_job(&L, QS.n_dec[0], 1, 1, 1);
+    j.vec_dot = g->vec_dot;
+    j.y = Q.tmp;
+    g->hot = qtime(r_gg_dot, &j, mt, ns, &st);
+    j = q_job(&L, QS.n_dec[0], 1, 1, QS.nrot[fi][0]);
+    j.vec_dot = g->vec_dot;
+    j.y = Q.tmp;
+    g->cold = qtime(r_gg_dot, &j, mt, ns, &st);
+  }
+
+  /* result rows */
+  int ok_targets = !opt.quick && Q.rot > 0;
+  for (int ii = 0; ii < opt.n_isas; ii++) {
+    qres *R = &qres_[fi][ii];
+    const char *isa = opt.isas[ii];
+    for (int s = -1; s < 2; s++)
+      for (int ti = 0; ti < n_qthr; ti++) {
+        int T = qthr[ti];
+        if (s < 0 && T != 1) continue;
+        size_t n = QS.n_dec[s < 0 ? 0 : s];
+        char shape[96];
+        if (s < 0)
+          snprintf(shape, sizeof shape, "1x%zux%zu hot", n, k);
+        else
+          snprintf(shape, sizeof shape, "1x%zux%zu, %d copies (%.0f MiB)", n, k, QS.nrot[fi][s],
+                   QS.nrot[fi][s] * (double)n * q_rowbytes(&L) / (double)MiB);
+        result *r = q_result(f, qf_matmul_name(f), shape, isa, T);
+        double bytes = (double)n * q_rowbytes(&L);
+        snprintf(r->check, sizeof r->check, "%s", R->dec_chk);
+        r->max_err = R->dec_err;
+        r->t = s < 0 ? R->dec_hot : R->dec[s][ti];
+        r->gbs = bytes / r->t * 1e-9;
+        r->gflops = 2.0 * (double)n * (double)k / r->t * 1e-9;
+        r->roof_kind = "dram";
+        r->roof = roof_for(T)->bw;
+        r->pct = 100.0 * r->gbs / r->roof;
+        if (s < 0) {
+          r->t_scalar = R->dec_scalar;
+          r->speedup = R->dec_scalar / r->t;
+        }
+        if (s <= 0 && T == 1 && g->dot_ok) {
+          r->ggml_name = "vec_dot";
+          snprintf(r->ggml_check, sizeof r->ggml_check, "OK");
+          r->t_ggml = s < 0 ? g->hot : g->cold;
+          r->ggml_gbs = bytes / r->t_ggml * 1e-9;
+          r->vs_ggml = r->t_ggml / r->t;
+        }
+        if (ok_targets && s == 0 && strcmp(isa, "scalar")) {
+          double bits = q_bits(&L);
+          if (bits >= 4 && T == qthr[n_qthr - 1] && T > 1)
+            snprintf(r->target, sizeof r->target, ">= 90%% of DRAM bandwidth: %s", r->pct >= 90 ? "met" : "MISSED");
+          else if (bits < 4 && f->kind == QK_GGUF && f->t >= GLLMK_IQ2_XXS && T == 1 && g->dot_ok)
+            snprintf(r->target, sizeof r->target, ">= 2x ggml vec_dot: %s", r->vs_ggml >= 2 ? "met" : "MISSED");
+        }
+      }
+  }
+  q_progress_done();
+}
+
+/* ---------------------------------------------------------------- part 3: prefill GEMM */
+
+#define QSUB_PRE 32 /* rows the scalar ISA is timed on (prefill) */
+
+static void q_prefill(int fi, int idx, int cnt)
+{
+  const qfmt *f = &qfmts[fi];
+  const char *name = qf_name(f);
+  qlayout L = q_layout(f, QS.k);
+  size_t k = QS.k, n = QS.n_pre, chk = QCHK, m0 = QS.m_pre[0];
+  double mt = opt.qmin_time;
+  int ns = opt.qsamples;
+  gllmk_status st;
+  q_progress("quant prefill", idx, cnt, name, "preparing");
+  q_prepare(&L, n > QSUB ? n : QSUB, 3000 + (uint64_t)fi);
+
+  gllmk_set_num_threads(1);
+  double t_scalar = NAN;
+  int ref_ok = gllmk_cpu_set_isa(scalar_ok() ? "scalar" : opt.isas[0]) == GLLMK_OK &&
+               q_deq(&L, 0, chk, Q.ref) == GLLMK_OK;
+  if (ref_ok) q_exact(Q.ref, Q.x, m0, chk, k, 0, Q.bd); /* the f32 path: exact products */
+  if (ref_ok && scalar_ok()) {
+    q_progress("quant prefill", idx, cnt, name, "scalar ISA");
+    qjob j = q_job(&L, QSUB_PRE, m0, 1, 1);
+    t_scalar = qtime(r_qmm, &j, mt / 4, 1, &st) * (double)n / (double)QSUB_PRE;
+  }
+  for (int ii = 0; ii < opt.n_isas; ii++) {
+    qres *R = &qres_[fi][ii];
+    const char *isa = opt.isas[ii];
+    if (gllmk_cpu_set_isa(isa) != GLLMK_OK) die("cannot select ISA %s", isa);
+    R->pre_scalar = t_scalar;
+    R->pre_err = 0;
+    snprintf(R->pre_chk, sizeof R->pre_chk, ref_ok ? "OK" : "ERROR");
+    for (int ti = 0; ti < n_qthr && ref_ok; ti++) {
+      gllmk_set_num_threads(qthr[ti]);
+      st = q_mm(&L, 0, Q.x, Q.y, m0, chk);
+      double e = st == GLLMK_OK ? q_err(Q.y, m0 * chk, Q.bd) : INFINITY;
+      if (st != GLLMK_OK)
+        snprintf(R->pre_chk, sizeof R->pre_chk, "ERROR");
+      else if (e > 1 && strcmp(R->pre_chk, "ERROR"))
+        snprintf(R->pre_chk, sizeof R->pre_chk, "BOUND");
+      if (e > R->pre_err) R->pre_err = e;
+    }
+    if (!strcmp(R->pre_chk, "BOUND"))
+      fprintf(stderr, "%s: %s %s m=%zu isa %s: error %.3g x 1e-4 of sum |w x|\n", prog, qf_matmul_name(f), name, m0,
+              isa, R->pre_err);
+    q_count_check(R->pre_chk);
+    for (int mi = 0; mi < 2; mi++)
+      for (int ti = 0; ti < n_qthr; ti++) {
+        char what[64];
+        if (mi == 1 && ti != n_qthr - 1) continue; /* the larger m: only on the most threads (time) */
+        snprintf(what, sizeof what, "m=%zu, %s, %d thread(s)", QS.m_pre[mi], isa, qthr[ti]);
+        q_progress("quant prefill", idx, cnt, name, what);
+        gllmk_set_num_threads(qthr[ti]);
+        qjob j = q_job(&L, n, QS.m_pre[mi], 1, 1);
+        R->pre[mi][ti] = qtime(r_qmm, &j, mt, ns, &st);
+        if (st != GLLMK_OK) snprintf(R->pre_chk, sizeof R->pre_chk, "ERROR");
+      }
+  }
+  for (int ii = 0; ii < opt.n_isas; ii++) {
+    qres *R = &qres_[fi][ii];
+    const char *isa = opt.isas[ii];
+    for (int mi = 0; mi < 2; mi++)
+      for (int ti = 0; ti < n_qthr; ti++) {
+        int T = qthr[ti];
+        char shape[96];
+        size_t m = QS.m_pre[mi];
+        if (!isfinite(R->pre[mi][ti])) continue;
+        snprintf(shape, sizeof shape, "%zux%zux%zu", m, n, k);
+        result *r = q_result(f, qf_matmul_name(f), shape, isa, T);
+        snprintf(r->check, sizeof r->check, "%s", R->pre_chk);
+        r->max_err = R->pre_err;
+        r->t = R->pre[mi][ti];
+        r->gflops = 2.0 * (double)m * (double)n * (double)k / r->t * 1e-9;
+        r->gbs = (double)n * q_rowbytes(&L) / r->t * 1e-9;
+        r->roof_kind = "fma";
+        r->roof = roof_for(T)->peak[isa_class(isa)];
+        r->pct = 100.0 * r->gflops / r->roof;
+        if (mi == 0 && T == 1) {
+          r->t_scalar = R->pre_scalar;
+          r->speedup = R->pre_scalar / r->t;
+        }
+      }
+  }
+  q_progress_done();
+}
+
+/* ---------------------------------------------------------------- tables */
+
+static void pcol(int w, const char *f, double v)
+{
+  char b[32];
+  fmt_num(b, sizeof b, v, f);
+  printf(" %*s", w, b);
+}
+
+static double gv(double vals, double t) { return vals / t * 1e-9; }
+
+static void q_print_dequant(int ii, const int *sel, int nsel)
+{
+  size_t n = QS.n_deq, k = QS.k;
+  double vals = (double)n * (double)k;
+  printf("\n## quant: dequantize %zux%zu to f32 (isa %s): G values/s\n", n, k, opt.isas[ii]);
+  printf("   rows: row by row into one %zu KiB buffer, T threads splitting the rows; whole: one call on T library\n"
+         "   threads; ggml: to_float per row, 1 thread; GB/s: quantized bytes read; scalar: the scalar ISA on %d rows\n",
+         k * 4 / 1024, QSUB);
+  printf("%-10s %6s %-8s |%8s %7s %8s %8s |", "format", "bits/w", "check", "rows 1T", "GB/s", "ggml", "vs ggml");
+  for (int ti = 1; ti < n_qthr; ti++) printf("  rows %dT", qthr[ti]);
+  printf(" |");
+  for (int ti = 0; ti < n_qthr; ti++) printf(" whole %dT", qthr[ti]);
+  printf(" | %8s %8s\n", "scalar", "speedup");
+  for (int s = 0; s < nsel; s++) {
+    int fi = sel[s];
+    const qfmt *f = &qfmts[fi];
+    if (!qf_has_deq(f)) continue;
+    qlayout L = q_layout(f, k);
+    const qres *R = &qres_[fi][ii];
+    const qggml *g = &qgg[fi];
+    double t1 = R->deq_rows[0], tg = g->ok ? g->tofloat : NAN;
+    printf("%-10s %6.3f %-8s |", qf_name(f), q_bits(&L), R->deq_chk);
+    pcol(8, "%.3f", gv(vals, t1));
+    pcol(7, "%.2f", (double)n * q_rowbytes(&L) / t1 * 1e-9);
+    pcol(8, "%.3f", gv(vals, tg));
+    pcol(8, "%.1fx", tg / t1);
+    printf(" |");
+    for (int ti = 1; ti < n_qthr; ti++) pcol(8, "%.3f", gv(vals, R->deq_rows[ti]));
+    printf(" |");
+    for (int ti = 0; ti < n_qthr; ti++) pcol(8, "%.3f", gv(vals, R->deq_whole[ti]));
+    printf(" |");
+    pcol(8, "%.3f", gv(vals, R->deq_scalar));
+    pcol(8, "%.1fx", R->deq_scalar / t1);
+    printf("\n");
+  }
+  fflush(stdout);
+}
+
+static void q_print_decode(int ii, const int *sel, int nsel)
+{
+  size_t k = QS.k;
+  int TT = qthr[n_qthr - 1];
+  printf("\n## quant: decode GEMV y[1 x n] = x . W^T, k=%zu (isa %s): GB/s of weight bytes (codes, scales, zeros)\n", k,
+         opt.isas[ii]);
+  if (Q.rot)
+    printf("   hot: one matrix again and again; cold: rotating over copies that span >= %zu MiB (LLC %zu MiB);\n",
+           Q.rot / MiB, Q.llc / MiB);
+  else
+    printf("   hot: one matrix again and again; cold: the same (--quick: no copies, weights in cache);\n");
+  printf("   ggml: vec_dot per row, 1 thread, x quantized to its vec_dot_type beforehand; %%DRAM and ms at %d threads;\n"
+         "   err: max |y - exact| / bound (int8 activations per 32); scalar: the scalar ISA on %d rows, hot;\n"
+         "   W %zux%zu first, then %zux%zu\n",
+         TT, QSUB, QS.n_dec[0], k, QS.n_dec[1], k);
+  printf("%-10s %6s %-6s %5s | %7s %7s %6s | %7s %7s %6s |", "format", "bits/w", "check", "err", "hot 1T", "ggml",
+         "vs", "cold 1T", "ggml", "vs");
+  for (int ti = 1; ti < n_qthr; ti++) printf(" cold %dT", qthr[ti]);
+  printf(" %6s %7s |", "%DRAM", "ms");
+  char hdr[48];
+  for (int ti = 0; ti < n_qthr; ti++) {
+    snprintf(hdr, sizeof hdr, "%zu %dT", QS.n_dec[1], qthr[ti]);
+    printf(" %8s", hdr);
+  }
+  printf(" %6s %7s | %7s\n", "%DRAM", "ms", "speedup");
+  const roofline *rf = roof_for(TT);
+  for (int s = 0; s < nsel; s++) {
+    int fi = sel[s];
+    const qfmt *f = &qfmts[fi];
+    qlayout L = q_layout(f, k);
+    const qres *R = &qres_[fi][ii];
+    const qggml *g = &qgg[fi];
+    double b0 = (double)QS.n_dec[0] * q_rowbytes(&L), b1 = (double)QS.n_dec[1] * q_rowbytes(&L);
+    double gh = g->dot_ok ? g->hot : NAN, gc = g->dot_ok ? g->cold : NAN;
+    printf("%-10s %6.3f %-6s", qf_name(f), q_bits(&L), R->dec_chk);
+    pcol(5, "%.2f", R->dec_err > 0 ? R->dec_err : NAN);
+    printf(" |");
+    pcol(7, "%.2f", b0 / R->dec_hot * 1e-9);
+    pcol(7, "%.2f", b0 / gh * 1e-9);
+    pcol(6, "%.2fx", gh / R->dec_hot);
+    printf(" |");
+    pcol(7, "%.2f", b0 / R->dec[0][0] * 1e-9);
+    pcol(7, "%.2f", b0 / gc * 1e-9);
+    pcol(6, "%.2fx", gc / R->dec[0][0]);
+    printf(" |");
+    for (int ti = 1; ti < n_qthr; ti++) pcol(7, "%.2f", b0 / R->dec[0][ti] * 1e-9);
+    pcol(6, "%.0f%%", 100.0 * b0 / R->dec[0][n_qthr - 1] * 1e-9 / rf->bw);
+    pcol(7, "%.3f", R->dec[0][n_qthr - 1] * 1e3);
+    printf(" |");
+    for (int ti = 0; ti < n_qthr; ti++) pcol(8, "%.2f", b1 / R->dec[1][ti] * 1e-9);
+    pcol(6, "%.0f%%", 100.0 * b1 / R->dec[1][n_qthr - 1] * 1e-9 / rf->bw);
+    pcol(7, "%.3f", R->dec[1][n_qthr - 1] * 1e3);
+    printf(" |");
+    pcol(7, "%.1fx", R->dec_scalar / R->dec_hot);
+    printf("\n");
+  }
+  fflush(stdout);
+}
+
+static void q_print_prefill(int ii, const int *sel, int nsel)
+{
+  size_t k = QS.k, n = QS.n_pre;
+  int TT = qthr[n_qthr - 1];
+  const roofline *rf = roof_for(TT);
+  int cls = isa_class(opt.isas[ii]);
+  printf("\n## quant: prefill GEMM Y[m x %zu] = X . W^T, k=%zu, weights hot (isa %s): GFLOP/s = 2 m n k / time\n", n, k,
+         opt.isas[ii]);
+  printf("   %%peak: of the %s f32 FMA peak on %d threads (%.1f GFLOP/s); err: max |y - exact| / (1e-4 sum |w x|);\n"
+         "   scalar: the scalar ISA on %d rows, m=%zu; m=%zu on %d threads only\n",
+         class_names[cls], TT, rf->peak[cls], QSUB_PRE, QS.m_pre[0], QS.m_pre[1], TT);
+  printf("%-10s %-6s %5s |", "format", "check", "err");
+  for (int mi = 0; mi < 2; mi++) {
+    for (int ti = mi ? n_qthr - 1 : 0; ti < n_qthr; ti++) printf(" m=%zu %dT", QS.m_pre[mi], qthr[ti]);
+    printf(" %5s |", "%peak");
+  }
+  printf(" %7s %7s\n", "scalar", "speedup");
+  for (int s = 0; s < nsel; s++) {
+    int fi = sel[s];
+    const qfmt *f = &qfmts[fi];
+    const qres *R = &qres_[fi][ii];
+    printf("%-10s %-6s", qf_name(f), R->pre_chk);
+    pcol(5, "%.2f", R->pre_err > 0 ? R->pre_err : NAN);
+    printf(" |");
+    for (int mi = 0; mi < 2; mi++) {
+      double fl = 2.0 * (double)QS.m_pre[mi] * (double)n * (double)k * 1e-9;
+      char hdr[32];
+      for (int ti = mi ? n_qthr - 1 : 0; ti < n_qthr; ti++) {
+        int w = snprintf(hdr, sizeof hdr, " m=%zu %dT", QS.m_pre[mi], qthr[ti]) - 1;
+        pcol(w, "%.1f", fl / R->pre[mi][ti]);
+      }
+      pcol(5, "%.0f%%", 100.0 * fl / R->pre[mi][n_qthr - 1] / rf->peak[cls]);
+      printf(" |");
+    }
+    double fl0 = 2.0 * (double)QS.m_pre[0] * (double)n * (double)k * 1e-9;
+    pcol(7, "%.2f", fl0 / R->pre_scalar);
+    pcol(7, "%.1fx", R->pre_scalar / R->pre[0][0]);
+    printf("\n");
+  }
+  fflush(stdout);
+}
+
+/* the summary the issue asks for: one row per format */
+static void q_print_summary(int ii, const int *sel, int nsel, int parts)
+{
+  size_t k = QS.k;
+  int TT = qthr[n_qthr - 1], last = n_qthr - 1;
+  const roofline *rf = roof_for(TT);
+  double vals = (double)QS.n_deq * (double)k;
+  printf("\n## quant summary (isa %s; ggml 1 thread; decode %zux%zu %s; prefill %zux%zu weights, %d threads)\n",
+         opt.isas[ii], QS.n_dec[0], k, Q.rot ? "cold (weights from DRAM)" : "hot (--quick)", QS.n_pre, k, TT);
+  char d2[32], pf[32];
+  snprintf(d2, sizeof d2, "decode %dT", TT);
+  snprintf(pf, sizeof pf, "prefill GFLOP/s %dT", TT);
+  printf("| %-10s | %6s | %-27s | %-27s | %-15s | %-20s |\n", "format", "bits/w", "dequant Gval/s, 1 thread",
+         "decode GB/s, 1 thread", d2, pf);
+  char m0[24], m1[24];
+  snprintf(m0, sizeof m0, "m=%zu", QS.m_pre[0]);
+  snprintf(m1, sizeof m1, "m=%zu", QS.m_pre[1]);
+  printf("| %-10s | %6s | %8s %8s %9s | %8s %8s %9s | %6s %8s | %9s %10s |\n", "", "", "ours", "ggml", "ratio", "ours",
+         "ggml", "ratio", "GB/s", "% DRAM", m0, m1);
+  for (int s = 0; s < nsel; s++) {
+    int fi = sel[s];
+    const qfmt *f = &qfmts[fi];
+    qlayout L = q_layout(f, k);
+    const qres *R = &qres_[fi][ii];
+    const qggml *g = &qgg[fi];
+    double b0 = (double)QS.n_dec[0] * q_rowbytes(&L);
+    printf("| %-10s | %6.3f |", qf_name(f), q_bits(&L));
+    if ((parts & 1) && qf_has_deq(f)) {
+      double tg = g->ok ? g->tofloat : NAN;
+      pcol(8, "%.3f", gv(vals, R->deq_rows[0]));
+      pcol(8, "%.3f", gv(vals, tg));
+      pcol(9, "%.1fx", tg / R->deq_rows[0]);
+    } else {
+      printf(" %8s %8s %9s", "-", "-", "-");
+    }
+    printf(" |");
+    if (parts & 2) {
+      double gc = g->dot_ok ? g->cold : NAN;
+      pcol(8, "%.2f", b0 / R->dec[0][0] * 1e-9);
+      pcol(8, "%.2f", b0 / gc * 1e-9);
+      pcol(9, "%.2fx", gc / R->dec[0][0]);
+      printf(" |");
+      pcol(6, "%.2f", b0 / R->dec[0][last] * 1e-9);
+      pcol(8, "%.0f%%", 100.0 * b0 / R->dec[0][last] * 1e-9 / rf->bw);
+    } else {
+      printf(" %8s %8s %9s | %6s %8s", "-", "-", "-", "-", "-");
+    }
+    printf(" |");
+    if (parts & 4) {
+      double fl = 2.0 * (double)QS.n_pre * (double)k * 1e-9;
+      pcol(9, "%.1f", fl * (double)QS.m_pre[0] / R->pre[0][last]);
+      pcol(10, "%.1f", fl * (double)QS.m_pre[1] / R->pre[1][last]);
+    } else {
+      printf(" %9s %10s", "-", "-");
+    }
+    printf(" |\n");
+  }
+  fflush(stdout);
+}
+
+/* ---------------------------------------------------------------- driver */
+
+/* bytes of the last-level cache: the largest cache of cpu0 in /sys (what the
+ * kernel reports; glibc's sysconf can count an AMD L3 once per sharing
+ * thread), else sysconf */
+static size_t llc_bytes(void)
+{
+  size_t best = 0;
+  for (int i = 0; i < 8; i++) {
+    char p[96];
+    snprintf(p, sizeof p, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+    FILE *f = fopen(p, "r");
+    if (!f) continue;
+    unsigned long x = 0;
+    char u = 0;
+    if (fscanf(f, "%lu%c", &x, &u) >= 1) {
+      size_t b = x;
+      if (u == 'K') b <<= 10;
+      else if (u == 'M') b <<= 20;
+      if (b > best) best = b;
+    }
+    fclose(f);
+  }
+  if (best) return best;
+  long v = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+  return v > 0 ? (size_t)v : 0;
+}
+
+static void quant_list(int parts)
+{
+  for (int j = 0; j < 3; j++) {
+    if (!(parts & (1 << j))) continue;
+    for (int i = 0; i < NQF; i++) {
+      const qfmt *f = &qfmts[i];
+      if (!qf_selected(f) || (j == 0 && !qf_has_deq(f))) continue;
+      const char *what = j == 0 ? "gllmk_dequantize / dequant_* vs ggml to_float"
+                         : j == 1 ? "m=1 GEMV, weights from DRAM, vs ggml vec_dot"
+                                  : "m=128 and 512 GEMM";
+      printf("%-10s %-36s %-4s %-10s %s\n", "quant", qparts_names[j], "f32", qf_name(f), what);
+    }
+  }
+}
+
+static void run_quant(int parts)
+{
+  /* thread counts: 1 (ggml is timed on one), and --threads, else 2 */
+  n_qthr = 0;
+  qthr[n_qthr++] = 1;
+  if (opt.threads_given) {
+    for (int j = 0; j < opt.n_threads; j++) {
+      int dup = 0;
+      for (int i = 0; i < n_qthr; i++) dup |= qthr[i] == opt.threads[j];
+      if (!dup && n_qthr < MAX_LIST) qthr[n_qthr++] = opt.threads[j];
+    }
+  } else {
+    qthr[n_qthr++] = 2;
+  }
+  for (int i = 1; i < n_qthr; i++) /* ascending */
+    for (int j = i; j > 0 && qthr[j - 1] > qthr[j]; j--) {
+      int t = qthr[j];
+      qthr[j] = qthr[j - 1];
+      qthr[j - 1] = t;
+    }
+  int maxT = qthr[n_qthr - 1];
+
+  QS.k = Z.hidden;
+  QS.n_deq = QS.n_pre = Z.gemm_nk;
+  QS.n_dec[0] = Z.gemv_m1;
+  QS.n_dec[1] = Z.gemv_m2;
+  QS.m_pre[0] = Z.gemm_m2;
+  QS.m_pre[1] = Z.gemm_m1;
+  Q.llc = llc_bytes();
+  Q.rot = 0;
+  if (!opt.quick) {
+    Q.rot = 256 * MiB;
+    if (4 * Q.llc > Q.rot) Q.rot = 4 * Q.llc;
+  }
+
+  int sel[NQF], nsel = 0;
+  for (int i = 0; i < NQF; i++)
+    if (qf_selected(&qfmts[i])) sel[nsel++] = i;
+  if (parts & 3) gg_load(); /* ggml is compared on dequantize and decode */
+  printf("\n# Quantized kernels: %d format(s), parts:%s%s%s; threads", nsel, parts & 1 ? " dequantize" : "",
+         parts & 2 ? " decode" : "", parts & 4 ? " prefill" : "");
+  for (int i = 0; i < n_qthr; i++) printf(" %d", qthr[i]);
+  printf("; LLC %zu MiB", Q.llc / MiB);
+  if (Q.rot) printf(", decode weights rotate over >= %zu MiB", Q.rot / MiB);
+  printf("\nggml: %s\n", gg.tried ? gg.desc : "not used");
+  fflush(stdout);
+
+  /* rooflines first: they use a 512 MiB buffer, freed before the weights are made */
+  for (int i = 0; i < n_qthr; i++) roof_for(qthr[i]);
+  if (bw_buf) {
+    free(bw_buf);
+    bw_buf = NULL;
+  }
+
+  /* the arenas */
+  size_t k = QS.k, wcap = 0, zcap = 0, scap = 0;
+  for (int s = 0; s < nsel; s++) {
+    int fi = sel[s];
+    qlayout L = q_layout(&qfmts[fi], k);
+    size_t rows = QS.n_deq > QS.n_pre ? QS.n_deq : QS.n_pre;
+    if (rows < QSUB) rows = QSUB;
+    for (int d = 0; d < 2; d++) {
+      double mb = (double)QS.n_dec[d] * q_rowbytes(&L);
+      int nrot = 1;
+      if ((parts & 2) && (double)Q.rot > mb) nrot = (int)ceil((double)Q.rot / mb);
+      QS.nrot[fi][d] = nrot;
+      if ((parts & 2) && (size_t)nrot * QS.n_dec[d] > rows) rows = (size_t)nrot * QS.n_dec[d];
+    }
+    if (rows * L.rb > wcap) wcap = rows * L.rb;
+    if (rows * L.zb > zcap) zcap = rows * L.zb;
+    if (rows * L.sb > scap) scap = rows * L.sb;
+  }
+  if (!opt.quiet) fprintf(stderr, "quant: making %.0f MiB of random weights...\n", (double)(wcap + zcap + scap) / MiB);
+  Q.w = xalloc(wcap + 64);
+  fill_bytes(Q.w, wcap, 0x5eed);
+  Q.z = xalloc(zcap + 64);
+  fill_bytes(Q.z, zcap, 0x5eee);
+  Q.s = xalloc(scap + 64);
+  memset(Q.s, 0, scap);
+  Q.gidx = xalloc(k * sizeof(int32_t));
+  size_t mmax = QS.m_pre[1] > QS.m_pre[0] ? QS.m_pre[1] : QS.m_pre[0];
+  Q.x = xalloc(mmax * k * sizeof(float));
+  fill_uniform(Q.x, DT_F32, mmax * k, -1, 1, 0x0ac7);
+  size_t ny = mmax * QS.n_pre;
+  if (QS.n_dec[1] > ny) ny = QS.n_dec[1];
+  if (QS.n_dec[0] > ny) ny = QS.n_dec[0];
+  Q.y = xalloc(ny * sizeof(float));
+  Q.y2 = xalloc(ny * sizeof(float));
+  memset(Q.y, 0, ny * sizeof(float));
+  memset(Q.y2, 0, ny * sizeof(float));
+  Q.whole = NULL;
+  if (parts & 1) {
+    Q.whole = xalloc(QS.n_deq * k * sizeof(float));
+    memset(Q.whole, 0, QS.n_deq * k * sizeof(float));
+  }
+  Q.ref = xalloc(QSUB * k * sizeof(float));
+  Q.tmp = xalloc((QSUB * k > QS.n_dec[1] ? QSUB * k : QS.n_dec[1]) * sizeof(float));
+  Q.yq = xalloc(2 * k + 64);
+  size_t ne = QS.m_pre[0] * QCHK;
+  Q.ex = xalloc(ne * sizeof(double));
+  Q.ab = xalloc(ne * sizeof(double));
+  Q.bd = xalloc(ne * sizeof(double));
+  Q.bd2 = xalloc(ne * sizeof(double));
+  for (int t = 0; t < maxT && t < MAX_LIST; t++) Q.rowbuf[t] = xalloc(k * sizeof(float));
+  uint64_t st = 0x5ca1e;
+  for (int i = 0; i < 256; i++) {
+    double u = -12.0 * (double)(splitmix(&st) >> 11) * (1.0 / 9007199254740992.0);
+    float v = (float)exp2(u);
+    if (splitmix(&st) & 1) v = -v;
+    Q.sc16[i] = gllmk_f32_to_f16(v).bits;
+  }
+  memset(qres_, 0, sizeof qres_);
+  memset(qgg, 0, sizeof qgg);
+  for (int i = 0; i < NQF; i++)
+    for (int ii = 0; ii < MAX_LIST; ii++) {
+      qres *R = &qres_[i][ii];
+      R->deq_scalar = R->dec_hot = R->dec_scalar = R->pre_scalar = NAN;
+      for (int t = 0; t < MAX_LIST; t++) {
+        R->deq_rows[t] = R->deq_whole[t] = R->dec[0][t] = R->dec[1][t] = R->pre[0][t] = R->pre[1][t] = NAN;
+      }
+    }
+
+  int ndeq = 0;
+  for (int s = 0; s < nsel; s++) ndeq += qf_has_deq(&qfmts[sel[s]]);
+  double t0 = now();
+  if (parts & 1) {
+    for (int s = 0, i = 0; s < nsel; s++)
+      if (qf_has_deq(&qfmts[sel[s]])) q_dequant(sel[s], ++i, ndeq);
+    for (int ii = 0; ii < opt.n_isas; ii++) q_print_dequant(ii, sel, nsel);
+  } else if (parts & 2) { /* the ggml check of to_float runs with the dequantize part */
+    for (int s = 0; s < nsel; s++) {
+      const qfmt *f = &qfmts[sel[s]];
+      qggml *g = &qgg[sel[s]];
+      if (f->kind != QK_GGUF || !gg.ok) continue;
+      qlayout L = q_layout(f, k);
+      const struct gg_traits *tr = gg.traits(f->t);
+      q_prepare(&L, QSUB, 1000 + (uint64_t)sel[s]);
+      gllmk_cpu_set_isa(scalar_ok() ? "scalar" : opt.isas[0]);
+      gllmk_set_num_threads(1);
+      if (!tr || !tr->type_name || strcmp(tr->type_name, qf_name(f)) || !tr->to_float ||
+          tr->type_size != gllmk_qtype_block_bytes((gllmk_qtype)f->t) || q_deq(&L, 0, QSUB, Q.ref) != GLLMK_OK) {
+        snprintf(g->chk, sizeof g->chk, "no usable to_float");
+        continue;
+      }
+      for (size_t r = 0; r < QSUB; r++) tr->to_float(Q.w + r * L.rb, Q.tmp + r * k, (int64_t)k);
+      g->ok = count_diff(Q.tmp, Q.ref, QSUB * k) == 0;
+      if (!g->ok) fprintf(stderr, "%s: ggml %s: to_float differs from gllmk: ggml not reported\n", prog, qf_name(f));
+    }
+  }
+  if (parts & 2) {
+    for (int s = 0; s < nsel; s++) q_decode(sel[s], s + 1, nsel);
+    for (int ii = 0; ii < opt.n_isas; ii++) q_print_decode(ii, sel, nsel);
+  }
+  if (parts & 4) {
+    for (int s = 0; s < nsel; s++) q_prefill(sel[s], s + 1, nsel);
+    for (int ii = 0; ii < opt.n_isas; ii++) q_print_prefill(ii, sel, nsel);
+  }
+  for (int ii = 0; ii < opt.n_isas; ii++) q_print_summary(ii, sel, nsel, parts);
+  printf("(quantized kernels: %.0f s)\n", now() - t0);
+
+  free(Q.w);
+  free(Q.z);
+  free(Q.s);
+  free(Q.gidx);
+  free(Q.x);
+  free(Q.y);
+  free(Q.y2);
+  free(Q.whole);
+  free(Q.ref);
+  free(Q.tmp);
+  free(Q.yq);
+  free(Q.ex);
+  free(Q.ab);
+  free(Q.bd);
+  free(Q.bd2);
+  for (int t = 0; t < MAX_LIST; t++) {
+    free(Q.rowbuf[t]);
+    Q.rowbuf[t] = NULL;
+  }
+}
+
 /* ================================================================ CSV / JSON */
 
 static void csv_num(FILE *f, double v)
@@ -1874,7 +3408,7 @@ static void write_csv(const char *path)
   fprintf(f, "group,op,shape,dtype,isa,threads,check,max_err,time_s,gflops,gbs,roof_kind,roof,pct_roof,"
              "scalar_time_s,speedup_vs_scalar,openblas_fn,openblas_check,openblas_time_s,openblas_gflops,"
              "openblas_gbs,vs_openblas,composition,composition_check,composition_time_s,fused_vs_composition,"
-             "target\n");
+             "target,qtype,gvals,ggml_fn,ggml_check,ggml_time_s,ggml_gbs,ggml_gvals,vs_ggml\n");
   for (int i = 0; i < n_results; i++) {
     const result *r = &results[i];
     fprintf(f, "%s,%s,\"%s\",%s,%s,%d,%s", r->group, r->op, r->shape, r->dtype, r->isa, r->threads, r->check);
@@ -1895,7 +3429,14 @@ static void write_csv(const char *path)
     fprintf(f, ",\"%s\",%s", r->comp_name ? r->comp_name : "", r->comp_check);
     csv_num(f, r->t_comp);
     csv_num(f, r->fused_speedup);
-    fprintf(f, ",\"%s\"\n", r->target);
+    fprintf(f, ",\"%s\",%s", r->target, r->qtype);
+    csv_num(f, r->gvals);
+    fprintf(f, ",%s,%s", r->ggml_name ? r->ggml_name : "", r->ggml_check);
+    csv_num(f, r->t_ggml);
+    csv_num(f, r->ggml_gbs);
+    csv_num(f, r->ggml_gvals);
+    csv_num(f, r->vs_ggml);
+    fprintf(f, "\n");
   }
   fclose(f);
 }
@@ -1914,8 +3455,9 @@ static void write_json(const char *path)
   fprintf(f, ", \"openmp\": %s, \"quick\": %s", gllmk_has_openmp() ? "true" : "false",
           opt.quick ? "true" : "false");
   json_str(f, "openblas", ob.tried ? ob.desc : "not used", 0);
+  json_str(f, "ggml", gg.tried ? gg.desc : "not used", 0);
   fprintf(f, ",\n \"roofline\": [");
-  for (int i = 0; i < opt.n_threads; i++) {
+  for (int i = 0; i < n_roofs; i++) {
     const roofline *r = &roofs[i];
     fprintf(f, "%s\n  {\"threads\": %d", i ? "," : "", r->threads);
     json_num(f, "peak_gflops_scalar", r->peak[0]);
@@ -1959,6 +3501,18 @@ static void write_json(const char *path)
     json_num(f, "composition_time_s", r->t_comp);
     json_num(f, "fused_vs_composition", r->fused_speedup);
     if (r->target[0]) json_str(f, "target", r->target, 0);
+    if (r->qtype[0]) {
+      json_str(f, "qtype", r->qtype, 0);
+      json_num(f, "gvals", r->gvals);
+    }
+    if (r->ggml_name) {
+      json_str(f, "ggml_fn", r->ggml_name, 0);
+      json_str(f, "ggml_check", r->ggml_check, 0);
+      json_num(f, "ggml_time_s", r->t_ggml);
+      json_num(f, "ggml_gbs", r->ggml_gbs);
+      json_num(f, "ggml_gvals", r->ggml_gvals);
+      json_num(f, "vs_ggml", r->vs_ggml);
+    }
     fprintf(f, "}");
   }
   fprintf(f, "\n ]\n}\n");
@@ -1973,18 +3527,22 @@ static void usage(FILE *f)
           "Usage: %s [OPTION]...\n"
           "Check and time every gllmk operator at LLM sizes (hidden 4096, ffn 11008, 32/8 heads,\n"
           "head_dim 128, kv 2048): GFLOP/s or GB/s, %% of this machine's roofline, speedup over\n"
-          "the scalar ISA, OpenBLAS side by side (dlopen'ed if installed), fused vs composed.\n"
+          "the scalar ISA, OpenBLAS side by side (dlopen'ed if installed), fused vs composed;\n"
+          "and the quantized kernels per format (dequantize, decode GEMV with weights from DRAM,\n"
+          "prefill GEMM) side by side with ggml (llama-cpp-python's libggml, dlopen'ed).\n"
           "\n"
           "  --isa=NAME[,NAME]   ISA(s) to measure: a token of gllmk_cpu_isa_compiled(), or\n"
           "                      'all' (every runnable one); default: $GLLMK_CPU_ISA or the best\n"
           "  --threads=N[,N]     thread counts to run (default 1)\n"
           "  --op=SUBSTR[,...]   only operators whose name contains SUBSTR, or a group name\n"
-          "                      (blas1 gemv gemm activation norm rope embedding attention fused);\n"
-          "                      repeatable\n"
+          "                      (blas1 gemv gemm activation norm rope embedding attention fused\n"
+          "                      quant); the quantized kernels are quant_dequant, quant_decode and\n"
+          "                      quant_prefill (--op=quant: all three); repeatable\n"
+          "  --qtype=NAME[,...]  quantized formats to run (q4_K, iq2_xxs, awq4, int8, ...; default all)\n"
           "  --dtype=T[,T]       only these element types (f32, f16, bf16)\n"
           "  --quick             small sizes and a short time budget (smoke test)\n"
-          "  --samples=N         samples per measurement (default 5, --quick 3)\n"
-          "  --min-time=S        seconds per sample (default 0.1, --quick 0.01)\n"
+          "  --samples=N         samples per measurement (default 5, --quick 3; quantized: 3)\n"
+          "  --min-time=S        seconds per sample (default 0.1, --quick 0.01; quantized: 0.05)\n"
           "  --peak-gflops=X[,X] f32 FMA peak per thread count instead of measuring it\n"
           "                      (one value: scaled linearly to the other thread counts)\n"
           "  --bw-gbs=Y[,Y]      DRAM read bandwidth per thread count instead of measuring it\n"
@@ -1992,6 +3550,9 @@ static void usage(FILE *f)
           "  --json=FILE         the same as JSON, with the roofline\n"
           "  --no-openblas       do not load OpenBLAS\n"
           "  --no-compose        skip the fused-vs-composition timings\n"
+          "  --no-ggml           do not load ggml\n"
+          "  --ggml=DIR          load DIR/libggml-base.so and DIR/libggml-cpu.so (default: $GLLMK_GGML_DIR,\n"
+          "                      the library search path, then llama-cpp-python's llama_cpp/lib)\n"
           "  --list              list the benchmark cases and exit\n"
           "  -q, --quiet         no progress lines on stderr\n"
           "  -h, --help          this help;  -V, --version  the version\n"
@@ -2062,10 +3623,17 @@ int main(int argc, char **argv)
       opt.no_openblas = 1;
     } else if (!strcmp(a, "--no-compose")) {
       opt.no_compose = 1;
+    } else if (!strcmp(a, "--no-ggml")) {
+      opt.no_ggml = 1;
+    } else if ((v = argval(a, "--ggml"))) {
+      opt.ggml_dir = v;
+    } else if ((v = argval(a, "--qtype"))) {
+      opt.n_qtypes += split_list(own_copy(v), opt.qtypes + opt.n_qtypes, 64 - opt.n_qtypes, "--qtype names");
     } else if ((v = argval(a, "--isa"))) {
       isa_arg = v;
     } else if ((v = argval(a, "--threads"))) {
       thr_arg = v;
+      opt.threads_given = 1;
     } else if ((v = argval(a, "--op"))) {
       opt.n_ops += split_list(own_copy(v), opt.ops + opt.n_ops, 64 - opt.n_ops, "--op filters");
     } else if ((v = argval(a, "--dtype"))) {
@@ -2097,6 +3665,9 @@ int main(int argc, char **argv)
       return 2;
     }
   }
+  /* the quantized kernels: many formats, shorter budgets unless told */
+  opt.qsamples = opt.samples > 0 ? opt.samples : 3;
+  opt.qmin_time = opt.min_time > 0 ? opt.min_time : opt.quick ? 0.01 : 0.05;
   if (opt.samples < 0) opt.samples = opt.quick ? 3 : 5;
   if (opt.min_time < 0) opt.min_time = opt.quick ? 0.01 : 0.1;
   set_sizes();
@@ -2147,14 +3718,21 @@ int main(int argc, char **argv)
     int l = (int)strlen(specs[i].op);
     if (l > op_w) op_w = l;
   }
+  for (int j = 0; j < opt.n_qtypes; j++) {
+    int known = 0;
+    for (int i = 0; i < NQF; i++) known |= !strcasecmp(opt.qtypes[j], qf_name(&qfmts[i]));
+    if (!known) die("unknown --qtype '%s' (see --list --op=quant)", opt.qtypes[j]);
+  }
+  int qparts = quant_parts();
   if (opt.list) {
     for (int i = 0; i < NSPECS; i++)
       if (spec_selected(&specs[i]))
         printf("%-10s %-36s %-4s %s\n", specs[i].group, specs[i].op, dt_names[specs[i].dt],
                spec_label(&specs[i]));
+    quant_list(qparts);
     return 0;
   }
-  if (total == 0) die("no operator matches the --op/--dtype filters (see --list)");
+  if (total == 0 && !qparts) die("no operator matches the --op/--dtype filters (see --list)");
 
   printf("gllmk-bench %s: ISA %s", gllmk_version(), opt.isas[0]);
   for (int j = 1; j < opt.n_isas; j++) printf(",%s", opt.isas[j]);
@@ -2170,9 +3748,14 @@ int main(int argc, char **argv)
     openblas_load();
     printf("OpenBLAS: %s\n", ob.desc);
   }
-  printf("%s: %d cases x %d thread count(s); each time is the median of %d samples of >= %.3g s%s\n",
-         opt.quick ? "quick mode" : "full mode", total, opt.n_threads, opt.samples, opt.min_time,
-         opt.quick ? " (sizes reduced: not LLM sizes)" : "");
+  if (total)
+    printf("%s: %d cases x %d thread count(s); each time is the median of %d samples of >= %.3g s%s\n",
+           opt.quick ? "quick mode" : "full mode", total, opt.n_threads, opt.samples, opt.min_time,
+           opt.quick ? " (sizes reduced: not LLM sizes)" : "");
+  if (qparts)
+    printf("%s: the quantized kernels; each time is the median of %d samples of >= %.3g s%s\n",
+           opt.quick ? "quick mode" : "full mode", opt.qsamples, opt.qmin_time,
+           opt.quick ? " (sizes reduced: not LLM sizes)" : "");
   if (!gllmk_has_openmp() && (opt.n_threads > 1 || opt.threads[0] > 1))
     printf("note: gllmk was built without OpenMP, its kernels use one thread whatever --threads says\n");
 
@@ -2180,26 +3763,14 @@ int main(int argc, char **argv)
   read_class = isa_runnable("avx512") ? 2 : isa_runnable("avx2") ? 1 : 0;
 #endif
   int idx = 0;
-  for (int ti = 0; ti < opt.n_threads; ti++) {
+  for (int ti = 0; ti < opt.n_threads && total > 0; ti++) {
     int T = opt.threads[ti];
     if (gllmk_set_num_threads(T) != GLLMK_OK) die("gllmk_set_num_threads(%d) failed", T);
     fflush(stdout);
     if (!opt.quiet) fprintf(stderr, "measuring the roofline on %d thread(s)...\n", T);
-    measure_roofline(ti, &roofs[ti]);
-    roofline *r = &roofs[ti];
-    printf("\nRoofline, %d thread%s (%s): f32 FMA peak", T, T > 1 ? "s" : "",
-           r->peak_given ? "given" : "measured, median");
-    if (r->peak_given)
-      printf(" %.1f GFLOP/s", r->peak[0]);
-    else
-      for (int k = 0; k < 3; k++)
-        if (isfinite(r->peak[k]))
-          printf(" %s %.1f%s", k == 0 ? "scalar (1 lane, mul+add)" : class_names[k], r->peak[k],
-                 k == 2 || !isfinite(r->peak[k + 1]) ? " GFLOP/s" : ",");
-    if (r->bw_given)
-      printf("; DRAM read %.1f GB/s (given)\n", r->bw);
-    else
-      printf("; DRAM read %.1f GB/s (512 MiB; best of 1-8 streams/thread: %d)\n", r->bw, r->bw_streams);
+    measure_roofline(T, &roofs[ti]);
+    if (n_roofs <= ti) n_roofs = ti + 1;
+    print_roofline(&roofs[ti]);
     const char *last_group = NULL;
     for (int i = 0; i < NSPECS; i++) {
       const spec *s = &specs[i];
@@ -2211,6 +3782,7 @@ int main(int argc, char **argv)
       run_case(s, ti, ++idx, total * opt.n_threads);
     }
   }
+  if (qparts) run_quant(qparts);
   if (bw_buf) free(bw_buf);
 
   /* summary */
@@ -2230,13 +3802,14 @@ int main(int argc, char **argv)
     printf("targets missed:\n");
     for (int i = 0; i < n_results; i++)
       if (strstr(results[i].target, "MISSED"))
-        printf("  %s %s %s %s threads %d: %s\n", results[i].op, results[i].shape, results[i].dtype, results[i].isa,
-               results[i].threads, results[i].target);
+        printf("  %s%s%s %s %s %s threads %d: %s\n", results[i].qtype, results[i].qtype[0] ? " " : "", results[i].op,
+               results[i].shape, results[i].dtype, results[i].isa, results[i].threads, results[i].target);
   }
   if (opt.csv) write_csv(opt.csv);
   if (opt.json) write_json(opt.json);
   free(results);
   for (int i = 0; i < n_owned; i++) free(owned[i]);
   if (ob.h) dlclose(ob.h);
+  /* ggml's libraries stay loaded: ggml-cpu's OpenMP and static destructors may still run */
   return n_fail ? 1 : 0;
 }
