@@ -7,4 +7,5 @@
 #include <config.h>
 #define GLLMK_ISA avx512
 #include "simd/simd_avx512.h"
+#include "isa/x86/qfast.h"
 #include "kernels/instantiate.h"

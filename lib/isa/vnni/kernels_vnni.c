@@ -12,4 +12,5 @@
 #define GLLMK_ISA vnni
 #define GLLMK_SIMD_VNNI 1
 #include "simd/simd_avx512.h"
+#include "isa/x86/qfast.h"
 #include "kernels/instantiate.h"

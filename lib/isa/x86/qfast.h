@@ -1,0 +1,295 @@
+/* qfast.h -- hand-written decode GEMV for the most used GGUF formats, for the
+ * avx2, avx512 and vnni units (DESIGN.md §3: hot paths may be overridden per
+ * ISA; the template in kernels/quant_tpl.h stays the reference and serves
+ * the other formats).
+ * SPDX-License-Identifier: MIT
+ *
+ * Included by lib/isa/{avx2,avx512,vnni}/kernels_*.c after their primitive
+ * header and before kernels/instantiate.h; defines gllmk__qmvx_<fmt>__<ISA>
+ * and GLLMK_QMV_OVERRIDES, which kernels/isa_table.h puts in the table in
+ * place of the template's kernels.
+ *
+ * Same contract and arithmetic as the template's qmv kernels: each 256-value
+ * unit is decoded, here straight into registers (no store and reload of the
+ * levels), as int8 levels and per-16-value factors wsc (and wmn for formats
+ * with a min); the activations are the int8 chunks of quant_act; a chunk's
+ * integer dot is exact, scaled by wsc * dx in f32 and accumulated with FMA.
+ */
+#ifndef GLLMK_QFAST_X86_H
+#define GLLMK_QFAST_X86_H
+
+#include <immintrin.h>
+#include <string.h>
+#include "kernels/kernels.h"
+#include "quant/unpack.h"
+
+#define QX__(name, isa) gllmk__qmvx_##name##__##isa
+#define QX_(name, isa) QX__(name, isa)
+#define QX(name) QX_(name, GLLMK_ISA)
+
+#if VF32_LANES == 16
+/* ---------------------------------------------------------------- 512-bit */
+#define QX_NV 4                     /* int8 vectors per unit (64 levels each) */
+typedef __m512i qxv;
+static inline qxv qx_udot(qxv u, qxv x) {   /* u unsigned <= 127 (255 with VNNI) */
+#ifdef GLLMK_SIMD_VNNI
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, x);
+#else
+  return _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1));
+#endif
+}
+static inline qxv qx_sdot(qxv q, qxv x) {   /* q signed, x > -128 */
+  __m512i sx = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(q), _mm512_setzero_si512(), x);
+#ifdef GLLMK_SIMD_VNNI
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(q), sx);
+#else
+  return _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(q), sx), _mm512_set1_epi16(1));
+#endif
+}
+static inline qxv qx_load(const int8_t *p) { return _mm512_loadu_si512(p); }
+/* two 32-level halves into one vector */
+static inline qxv qx_join(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+/* 16 f32 wsc values from 16 int8 scales (any sign) times d */
+static inline void qx_wsc_i8(vf32 *w, const int8_t *sc16, float d) {
+  w[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc16))),
+                       _mm512_set1_ps(d));
+}
+#else
+/* ---------------------------------------------------------------- 256-bit */
+#define QX_NV 8                     /* int8 vectors per unit (32 levels each) */
+typedef __m256i qxv;
+static inline qxv qx_udot(qxv u, qxv x) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+}
+static inline qxv qx_sdot(qxv q, qxv x) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(x, q)),
+                           _mm256_set1_epi16(1));
+}
+static inline qxv qx_load(const int8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline void qx_wsc_i8(vf32 *w, const int8_t *sc16, float d) {
+  __m128i s = _mm_loadu_si128((const __m128i *)sc16);
+  w[0] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s)), _mm256_set1_ps(d));
+  w[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s, 8))), _mm256_set1_ps(d));
+}
+#endif
+#define QX_NW (16 / VF32_LANES)      /* vf32 vectors of per-16 factors */
+#define GLLMK_UNROLL8 _Pragma("GCC unroll 8")
+
+/* 32 levels from 16 packed bytes: low nibbles then high nibbles */
+static inline __m256i qx_nib16(const uint8_t *p) {
+  __m128i v = _mm_loadu_si128((const __m128i *)p), m = _mm_set1_epi8(15);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+}
+static inline __m256i qx_lut32(__m256i idx, const int8_t *lut) {
+  __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lut));
+  return _mm256_shuffle_epi8(t, idx);
+}
+#if VF32_LANES == 16
+#define QX_PAIR(lo, hi) qx_join(lo, hi)
+#endif
+
+/* The decoded unit: levels, per-16 factors, and whether there is a min term */
+typedef struct {
+  qxv q[QX_NV];
+  vf32 wsc[QX_NW], wmn[QX_NW];
+  int has_min;
+} qx_unit;
+
+/* acc[i] += <unit u, activation i>; accm[i] += min term.  signed_q: dot kind. */
+static inline __attribute__((always_inline)) void
+QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, size_t mb, size_t u,
+        vf32 *acc, vf32 *accm) {
+  float fac[16] __attribute__((aligned(64)));
+  for (size_t i = 0; i < mb; i++) {
+    const int8_t *xq = p->qs + (i0 + i) * p->act_stride + 256 * u;
+    const float *dx = p->dx16 + (i0 + i) * p->units * 16 + 16 * u;
+    for (int v = 0; v < QX_NW; v++) vf32_storeu(fac + v * VF32_LANES, vf32_mul(w->wsc[v], vf32_loadu(dx + v * VF32_LANES)));
+    vf32 a = acc[i];
+    for (int t = 0; t < QX_NV; t++) {
+      qxv x = qx_load(xq + t * 4 * VF32_LANES);
+      qxv d = signed_q ? qx_sdot(w->q[t], x) : qx_udot(w->q[t], x);
+#if VF32_LANES == 16
+      a = vf32_fma(_mm512_cvtepi32_ps(d), vf32_bcast4(fac + 4 * t), a);
+#else
+      a = vf32_fma(_mm256_cvtepi32_ps(d), vf32_bcast4(fac + 2 * t), a);
+#endif
+    }
+    acc[i] = a;
+    if (w->has_min) {
+      const float *xb = p->xb16 + (i0 + i) * p->units * 16 + 16 * u;
+      vf32 am = accm[i];
+      for (int v = 0; v < QX_NW; v++) am = vf32_fma(w->wmn[v], vf32_loadu(xb + v * VF32_LANES), am);
+      accm[i] = am;
+    }
+  }
+}
+
+#define QX_BODY(SIGNED, DECODE)                                                              \
+  qx_unit w;                                                                                 \
+  for (size_t r = r0; r < r1; r++) {                                                         \
+    const uint8_t *row = p->w + r * p->row_bytes;                                            \
+    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB_X) {                                   \
+      size_t mb = p->m - i0 < GLLMK_QMV_MB_X ? p->m - i0 : GLLMK_QMV_MB_X;                   \
+      vf32 acc[GLLMK_QMV_MB_X], accm[GLLMK_QMV_MB_X];                                        \
+      for (size_t i = 0; i < mb; i++) acc[i] = accm[i] = vf32_zero();                        \
+      for (size_t u = 0; u < p->units; u++) {                                                \
+        _mm_prefetch((const char *)(row + (u + 4) * p->unit_bytes), _MM_HINT_T0);            \
+        DECODE;                                                                              \
+        QX(dot)(&w, SIGNED, p, i0, mb, u, acc, accm);                                        \
+      }                                                                                      \
+      for (size_t i = 0; i < mb; i++)                                                        \
+        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]) - vf32_reduce_add(accm[i]);    \
+    }                                                                                        \
+  }
+#define GLLMK_QMV_MB_X 16
+
+/* ---------------------------------------------------------------- 32-value blocks */
+
+/* per-16 factors from the 8 block scales in dv (lane b = block b):
+ * wsc[2b] = wsc[2b+1] = dv[b] */
+static inline void qx_dup8(vf32 *w, __m256 dv) {
+#if VF32_LANES == 16
+  w[0] = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
+                               _mm512_castps256_ps512(dv));
+#else
+  w[0] = _mm256_permutevar8x32_ps(dv, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+  w[1] = _mm256_permutevar8x32_ps(dv, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+#endif
+}
+/* the f16 at offset off of 8 blocks bb bytes apart (0 past nb), as f32 */
+static inline __m256 qx_f16x8(const uint8_t *blk, size_t bb, size_t off, size_t nb) {
+  /* built in registers: a vector load of scalar stores would stall on store forwarding */
+  __m128i v = _mm_setzero_si128();
+#define QX_H(b) if ((b) < nb) v = _mm_insert_epi16(v, gllmk__rd16(blk + (b) * bb + off), (b))
+  QX_H(0); QX_H(1); QX_H(2); QX_H(3); QX_H(4); QX_H(5); QX_H(6); QX_H(7);
+#undef QX_H
+  return _mm256_cvtph_ps(v);
+}
+
+/* levels of block b (32 values) by kind: 0 q4_0 (nibble - 8), 1 q4_1 (nibble),
+ * 2 iq4_nl (kvalues[nibble]), 3 q8_0 (bytes) */
+static inline __attribute__((always_inline)) __m256i qx_blk32(int kind, const uint8_t *blk) {
+  switch (kind) {
+  case 0: return _mm256_sub_epi8(qx_nib16(blk + 2), _mm256_set1_epi8(8));
+  case 1: return qx_nib16(blk + 4);
+  case 2: return qx_lut32(qx_nib16(blk + 2), gllmk__kvalues_iq4nl);
+  default: return _mm256_loadu_si256((const __m256i *)(blk + 2));
+  }
+}
+
+static inline __attribute__((always_inline)) void
+qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_unit *w) {
+  size_t b0 = 8 * u, nb = nblk - b0 < 8 ? nblk - b0 : 8;
+  const uint8_t *blk = row + b0 * bb;
+  __m256i lv[8];
+  if (nb == 8) {
+    GLLMK_UNROLL8
+    for (size_t b = 0; b < 8; b++) lv[b] = qx_blk32(kind, blk + b * bb);
+  } else {
+    for (size_t b = 0; b < 8; b++) lv[b] = b < nb ? qx_blk32(kind, blk + b * bb) : _mm256_setzero_si256();
+  }
+#if VF32_LANES == 16
+  for (int t = 0; t < 4; t++) w->q[t] = qx_join(lv[2 * t], lv[2 * t + 1]);
+#else
+  for (int t = 0; t < 8; t++) w->q[t] = lv[t];
+#endif
+  qx_dup8(w->wsc, qx_f16x8(blk, bb, 0, nb));
+  w->has_min = kind == 1;
+  if (kind == 1)   /* d q + m = d q - (-m) */
+    qx_dup8(w->wmn, _mm256_sub_ps(_mm256_setzero_ps(), qx_f16x8(blk, bb, 2, nb)));
+}
+
+#define QX_DEF32(fmt, kind, bb, sgn)                                                          \
+  static void QX(fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {                   \
+    size_t nblk = p->k / 32;                                                                 \
+    QX_BODY(sgn, qx_decode_32(kind, bb, row, u, nblk, &w))                                   \
+  }
+QX_DEF32(q4_0, 0, 18, 1)
+QX_DEF32(q4_1, 1, 20, 0)
+QX_DEF32(iq4_nl, 2, 18, 1)
+QX_DEF32(q8_0, 3, 34, 1)
+
+/* ---------------------------------------------------------------- K-quants */
+
+/* q4_K / q5_K 6-bit scales and mins as 16 per-16 int8 values (pairs equal) */
+static inline void qx_k4_scales(const uint8_t *sc, int8_t *s16, int8_t *m16) {
+  uint32_t u0 = gllmk__rd32(sc), u1 = gllmk__rd32(sc + 4), u2 = gllmk__rd32(sc + 8);
+  uint64_t d = (uint64_t)((u2 & 0x0f0f0f0fu) | ((u0 >> 6) & 0x03030303u) << 4) << 32 | (u0 & 0x3f3f3f3fu);
+  uint64_t m = (uint64_t)(((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 6) & 0x03030303u) << 4) << 32 | (u1 & 0x3f3f3f3fu);
+  __m128i dv = _mm_cvtsi64_si128((long long)d), mv = _mm_cvtsi64_si128((long long)m);
+  _mm_storeu_si128((__m128i *)s16, _mm_unpacklo_epi8(dv, dv));
+  _mm_storeu_si128((__m128i *)m16, _mm_unpacklo_epi8(mv, mv));
+}
+
+static inline __attribute__((always_inline)) void qx_decode_q4k(const uint8_t *b, int hbits, qx_unit *w) {
+  /* q4_K: d, dmin, scales[12], qs[128]; q5_K: d, dmin, scales[12], qh[32], qs[128] */
+  int8_t s16[16], m16[16];
+  qx_k4_scales(b + 4, s16, m16);
+  qx_wsc_i8(w->wsc, s16, sf32_from_f16(gllmk__rd16(b)));
+  qx_wsc_i8(w->wmn, m16, sf32_from_f16(gllmk__rd16(b + 2)));
+  w->has_min = 1;
+  const uint8_t *qs = b + (hbits ? 48 : 16);
+  __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+  __m256i qh = hbits ? _mm256_loadu_si256((const __m256i *)(b + 16)) : _mm256_setzero_si256();
+  for (int j = 0; j < 4; j++) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+    __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    if (hbits) {
+      __m256i h0 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j)), one);
+      __m256i h1 = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * j + 1)), one);
+      lo = _mm256_or_si256(lo, _mm256_slli_epi16(h0, 4));
+      hi = _mm256_or_si256(hi, _mm256_slli_epi16(h1, 4));
+    }
+#if VF32_LANES == 16
+    w->q[j] = qx_join(lo, hi);
+#else
+    w->q[2 * j] = lo, w->q[2 * j + 1] = hi;
+#endif
+  }
+}
+
+static void QX(q4_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(0, qx_decode_q4k(row + u * 144, 0, &w))
+}
+static void QX(q5_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(0, qx_decode_q4k(row + u * 176, 1, &w))
+}
+
+static inline __attribute__((always_inline)) void qx_decode_q6k(const uint8_t *b, qx_unit *w) {
+  /* ql[128], qh[64], scales[16] (int8), d */
+  qx_wsc_i8(w->wsc, (const int8_t *)(b + 192), sf32_from_f16(gllmk__rd16(b + 208)));
+  w->has_min = 0;
+  __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
+  for (int n = 0; n < 2; n++) {
+    const uint8_t *ql = b + 64 * n, *qh = b + 128 + 32 * n;
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+    __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
+    __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m3), 4));
+    __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m3), 4));
+    __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m3), 4));
+    q1 = _mm256_sub_epi8(q1, k32), q2 = _mm256_sub_epi8(q2, k32);
+    q3 = _mm256_sub_epi8(q3, k32), q4 = _mm256_sub_epi8(q4, k32);
+#if VF32_LANES == 16
+    w->q[2 * n] = qx_join(q1, q2), w->q[2 * n + 1] = qx_join(q3, q4);
+#else
+    w->q[4 * n] = q1, w->q[4 * n + 1] = q2, w->q[4 * n + 2] = q3, w->q[4 * n + 3] = q4;
+#endif
+  }
+}
+
+static void QX(q6_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_q6k(row + u * 210, &w))
+}
+
+#define GLLMK_QMV_OVERRIDES                          \
+  [GLLMK_QF_q4_0] = QX(q4_0), [GLLMK_QF_q4_1] = QX(q4_1), [GLLMK_QF_iq4_nl] = QX(iq4_nl), \
+  [GLLMK_QF_q8_0] = QX(q8_0), [GLLMK_QF_q4_k] = QX(q4_k), [GLLMK_QF_q5_k] = QX(q5_k),     \
+  [GLLMK_QF_q6_k] = QX(q6_k),
+
+#endif /* GLLMK_QFAST_X86_H */
