@@ -52,9 +52,8 @@ static inline qxv qx_join(__m256i lo, __m256i hi) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 /* 16 f32 wsc values from 16 int8 scales (any sign) times d */
-static inline void qx_wsc_i8(vf32 *w, const int8_t *sc16, float d) {
-  w[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc16))),
-                       _mm512_set1_ps(d));
+static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
+  w[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s)), _mm512_set1_ps(d));
 }
 #else
 /* ---------------------------------------------------------------- 256-bit */
@@ -68,13 +67,20 @@ static inline qxv qx_sdot(qxv q, qxv x) {
                            _mm256_set1_epi16(1));
 }
 static inline qxv qx_load(const int8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
-static inline void qx_wsc_i8(vf32 *w, const int8_t *sc16, float d) {
-  __m128i s = _mm_loadu_si128((const __m128i *)sc16);
+static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
   w[0] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s)), _mm256_set1_ps(d));
   w[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s, 8))), _mm256_set1_ps(d));
 }
 #endif
 #define QX_NW (16 / VF32_LANES)      /* vf32 vectors of per-16 factors */
+static inline void qx_wsc_i8(vf32 *w, const int8_t *sc16, float d) {
+  qx_wsc_v(w, _mm_loadu_si128((const __m128i *)sc16), d);
+}
+/* 8 int8 scales in a 64-bit word, each for 32 values: duplicated per 16 */
+static inline __m128i qx_dup8b(uint64_t v) {
+  __m128i x = _mm_cvtsi64_si128((long long)v);
+  return _mm_unpacklo_epi8(x, x);
+}
 #define GLLMK_UNROLL8 _Pragma("GCC unroll 8")
 
 /* 32 levels from 16 packed bytes: low nibbles then high nibbles */
@@ -214,21 +220,20 @@ QX_DEF32(q8_0, 3, 34, 1)
 /* ---------------------------------------------------------------- K-quants */
 
 /* q4_K / q5_K 6-bit scales and mins as 16 per-16 int8 values (pairs equal) */
-static inline void qx_k4_scales(const uint8_t *sc, int8_t *s16, int8_t *m16) {
+static inline void qx_k4_scales(const uint8_t *sc, __m128i *s16, __m128i *m16) {
   uint32_t u0 = gllmk__rd32(sc), u1 = gllmk__rd32(sc + 4), u2 = gllmk__rd32(sc + 8);
   uint64_t d = (uint64_t)((u2 & 0x0f0f0f0fu) | ((u0 >> 6) & 0x03030303u) << 4) << 32 | (u0 & 0x3f3f3f3fu);
   uint64_t m = (uint64_t)(((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 6) & 0x03030303u) << 4) << 32 | (u1 & 0x3f3f3f3fu);
-  __m128i dv = _mm_cvtsi64_si128((long long)d), mv = _mm_cvtsi64_si128((long long)m);
-  _mm_storeu_si128((__m128i *)s16, _mm_unpacklo_epi8(dv, dv));
-  _mm_storeu_si128((__m128i *)m16, _mm_unpacklo_epi8(mv, mv));
+  *s16 = qx_dup8b(d);
+  *m16 = qx_dup8b(m);
 }
 
 static inline __attribute__((always_inline)) void qx_decode_q4k(const uint8_t *b, int hbits, qx_unit *w) {
   /* q4_K: d, dmin, scales[12], qs[128]; q5_K: d, dmin, scales[12], qh[32], qs[128] */
-  int8_t s16[16], m16[16];
-  qx_k4_scales(b + 4, s16, m16);
-  qx_wsc_i8(w->wsc, s16, sf32_from_f16(gllmk__rd16(b)));
-  qx_wsc_i8(w->wmn, m16, sf32_from_f16(gllmk__rd16(b + 2)));
+  __m128i s16, m16;
+  qx_k4_scales(b + 4, &s16, &m16);
+  qx_wsc_v(w->wsc, s16, sf32_from_f16(gllmk__rd16(b)));
+  qx_wsc_v(w->wmn, m16, sf32_from_f16(gllmk__rd16(b + 2)));
   w->has_min = 1;
   const uint8_t *qs = b + (hbits ? 48 : 16);
   __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
@@ -287,9 +292,85 @@ static void QX(q6_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   QX_BODY(1, qx_decode_q6k(row + u * 210, &w))
 }
 
+/* q2_K: scales[16] (low nibble scale, high nibble min), qs[64], d, dmin */
+static inline __attribute__((always_inline)) void qx_decode_q2k(const uint8_t *b, qx_unit *w) {
+  __m128i sc = _mm_loadu_si128((const __m128i *)b), m4 = _mm_set1_epi8(15);
+  qx_wsc_v(w->wsc, _mm_and_si128(sc, m4), sf32_from_f16(gllmk__rd16(b + 80)));
+  qx_wsc_v(w->wmn, _mm_and_si128(_mm_srli_epi16(sc, 4), m4), sf32_from_f16(gllmk__rd16(b + 82)));
+  w->has_min = 1;
+  __m256i m3 = _mm256_set1_epi8(3);
+  for (int n = 0; n < 2; n++) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * n));
+    __m256i q0 = _mm256_and_si256(v, m3), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
+    __m256i q2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3), q3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
+#if VF32_LANES == 16
+    w->q[2 * n] = qx_join(q0, q1), w->q[2 * n + 1] = qx_join(q2, q3);
+#else
+    w->q[4 * n] = q0, w->q[4 * n + 1] = q1, w->q[4 * n + 2] = q2, w->q[4 * n + 3] = q3;
+#endif
+  }
+}
+static void QX(q2_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(0, qx_decode_q2k(row + u * 84, &w))
+}
+
+/* q3_K: hmask[32], qs[64], scales[12] (16 6-bit values - 32), d */
+static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b, qx_unit *w) {
+  const uint32_t km1 = 0x03030303u, km2 = 0x0f0f0f0fu;
+  uint32_t a0 = gllmk__rd32(b + 96), a1 = gllmk__rd32(b + 100), t = gllmk__rd32(b + 104);
+  __m128i s = _mm_setr_epi32((int)((a0 & km2) | (((t >> 0) & km1) << 4)), (int)((a1 & km2) | (((t >> 2) & km1) << 4)),
+                             (int)(((a0 >> 4) & km2) | (((t >> 4) & km1) << 4)),
+                             (int)(((a1 >> 4) & km2) | (((t >> 6) & km1) << 4)));
+  qx_wsc_v(w->wsc, _mm_sub_epi8(s, _mm_set1_epi8(32)), sf32_from_f16(gllmk__rd16(b + 108)));
+  w->has_min = 0;
+  __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), k4 = _mm256_set1_epi8(4);
+  __m256i hm = _mm256_loadu_si256((const __m256i *)b);
+  for (int n = 0; n < 2; n++) {
+    __m256i v = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * n)), q[4];
+    for (int j = 0; j < 4; j++) {
+      __m256i lo = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * j)), m3);
+      __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * n + j)), one);
+      q[j] = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hb, 2)), k4);
+    }
+#if VF32_LANES == 16
+    w->q[2 * n] = qx_join(q[0], q[1]), w->q[2 * n + 1] = qx_join(q[2], q[3]);
+#else
+    for (int j = 0; j < 4; j++) w->q[4 * n + j] = q[j];
+#endif
+  }
+}
+static void QX(q3_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_q3k(row + u * 110, &w))
+}
+
+/* iq4_xs: d, scales_h (u16), scales_l[4], qs[128] */
+static inline __attribute__((always_inline)) void qx_decode_iq4xs(const uint8_t *b, qx_unit *w) {
+  unsigned sh = gllmk__rd16(b + 2);
+  uint32_t sl = gllmk__rd32(b + 4);
+  uint64_t ls = 0;
+  for (int ib = 0; ib < 8; ib++)
+    ls |= (uint64_t)(uint8_t)((((sl >> (4 * ib)) & 0xF) | (((sh >> (2 * ib)) & 3) << 4)) - 32) << (8 * ib);
+  qx_wsc_v(w->wsc, qx_dup8b(ls), sf32_from_f16(gllmk__rd16(b)));
+  w->has_min = 0;
+  __m256i t16 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gllmk__kvalues_iq4nl));
+  for (int t = 0; t < 8; t += 2) {
+    __m256i v0 = _mm256_shuffle_epi8(t16, qx_nib16(b + 8 + 16 * t));
+    __m256i v1 = _mm256_shuffle_epi8(t16, qx_nib16(b + 24 + 16 * t));
+#if VF32_LANES == 16
+    w->q[t / 2] = qx_join(v0, v1);
+#else
+    w->q[t] = v0, w->q[t + 1] = v1;
+#endif
+  }
+}
+static void QX(iq4_xs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_iq4xs(row + u * 136, &w))
+}
+
 #define GLLMK_QMV_OVERRIDES                          \
   [GLLMK_QF_q4_0] = QX(q4_0), [GLLMK_QF_q4_1] = QX(q4_1), [GLLMK_QF_iq4_nl] = QX(iq4_nl), \
   [GLLMK_QF_q8_0] = QX(q8_0), [GLLMK_QF_q4_k] = QX(q4_k), [GLLMK_QF_q5_k] = QX(q5_k),     \
-  [GLLMK_QF_q6_k] = QX(q6_k),
+  [GLLMK_QF_q6_k] = QX(q6_k), [GLLMK_QF_q2_k] = QX(q2_k), [GLLMK_QF_q3_k] = QX(q3_k),    \
+  [GLLMK_QF_iq4_xs] = QX(iq4_xs),
 
 #endif /* GLLMK_QFAST_X86_H */
