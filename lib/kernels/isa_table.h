@@ -41,6 +41,7 @@ const struct gllmk_kernels GLLMK_TABLE(GLLMK_ISA) = {
       [GLLMK_XF_I8] = GLLMK_KNAME_(xdeq_i8, q, GLLMK_ISA),
       [GLLMK_XF_I4] = GLLMK_KNAME_(xdeq_i4, q, GLLMK_ISA),
     },
+    .gidx_scan = GLLMK_KNAME_(gidx_scan, q, GLLMK_ISA),
     .dot_i8f32 = GLLMK_KNAME_(dot_i8f32, q, GLLMK_ISA),
     .quant_act = GLLMK_KNAME_(quant_act, q, GLLMK_ISA),
   },

@@ -67,18 +67,26 @@ enum {
   GLLMK_NQF
 };
 
+/* The formats that struct gllmk__qmv describes with side arrays (no GGUF
+ * kernel index): AWQ4, GPTQ4, SqueezeLLM rows, int8 and int4 rows with one
+ * f32 scale per row (gemm_q8 / gemm_q4) */
+enum { GLLMK_XF_AWQ4, GLLMK_XF_GPTQ4, GLLMK_XF_SQLLM, GLLMK_XF_I8, GLLMK_XF_I4, GLLMK_NXF };
+
 /* One quantized GEMV problem: y[i * ldy + r] = <row r of W, activation i>
  * for rows [r0, r1) and i < m.  Rows are `units` units of 256 values. */
 struct gllmk__qmv {
   const uint8_t *w;
   size_t row_bytes, unit_bytes, k, units;
+  int xfmt;                    /* GLLMK_XF_<fmt> for the row decoders xdeq (AWQ4, GPTQ4, SqueezeLLM, int rows) */
   /* AWQ4 / GPTQ4 side arrays */
   const uint8_t *zeros;
   size_t zero_bytes;
   const void *scales;          /* AWQ4/GPTQ4: f16 [rows x n_groups]; int8/int4 rows: f32 [rows] */
   size_t n_groups;
-  const int32_t *g16;          /* GPTQ4: group of each 16 columns (integer path) */
-  const int32_t *g_idx;        /* GPTQ4: group of each column (float path) */
+  const int32_t *g_idx;        /* GPTQ4: group of each column */
+  int g_c16;                   /* GPTQ4: k % 16 == 0 and g_idx constant over every 16 columns
+                                * (the integer path; the group of 16 columns j.. is g_idx[j]) */
+  const int32_t *g16;          /* GPTQ4 integer GEMV (g_c16): g_idx[16 j] for j < k / 16 */
   /* activations: m rows, act_stride values apart, units * 256 each (zero padded) */
   size_t m, act_stride;
   const int8_t *qs;            /* integer path: levels */
@@ -86,8 +94,6 @@ struct gllmk__qmv {
   const float *xf;             /* float path: the activations */
   float *y;
   size_t ldy;
-  /* float path: decode unit u of row r into 256 floats (zero padded) */
-  void (*deq)(const struct gllmk__qmv *p, size_t r, size_t u, float *w);
 };
 
 struct gllmk__kt_q {
@@ -98,7 +104,16 @@ struct gllmk__kt_q {
   void (*qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
   void (*qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1);
   void (*qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
-  void (*fmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  /* the float-activation GEMV (p->xf) of the formats without an integer
+   * form: SqueezeLLM, GPTQ4 whose groups change inside 16 columns */
+  void (*fmv_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  void (*fmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  /* rows [r0, r1) of the matrix p describes (format p->xfmt) to f32: row r
+   * at out + (r - r0) * p->k */
+  void (*xdeq[GLLMK_NXF])(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out);
+  /* GPTQ4 g_idx[k], k > 0: bit 0 = an entry outside [0, n_groups), bit 1 =
+   * k % 16 == 0 and constant over every 16 columns */
+  int (*gidx_scan)(const int32_t *g_idx, size_t k, size_t n_groups);
   float (*dot_i8f32)(const int8_t *q, const float *x, size_t n);
   void (*quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, float *xb16);
 };

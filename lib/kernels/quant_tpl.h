@@ -13,6 +13,13 @@
 #include "quant/unpack.h"
 
 #define QK(name) GLLMK_KNAME_(name, q, GLLMK_ISA)
+#ifndef GLLMK_QT_UNROLL8
+#if defined(__GNUC__) && !defined(__clang__)
+#define GLLMK_QT_UNROLL8 _Pragma("GCC unroll 8")
+#else
+#define GLLMK_QT_UNROLL8
+#endif
+#endif
 
 /* --------------------------------------------------------------- units */
 
@@ -91,14 +98,10 @@ QK(deq_groups)(const int8_t *q, const float *wsc, const float *wmn, int has_min,
   }
 
 /* SqueezeLLM: w = codebook[code] */
-static inline void QK(sqllm_block)(const uint8_t *b, float *out) {
-  float cb[8];
-  for (int i = 0; i < 8; i++) cb[i] = gllmk__ldh(b + 2 * i);
-  const uint8_t *qs = b + 16;
-  for (int i = 0; i < 256; i += 8) {   /* 8 codes = 3 bytes */
-    uint32_t w = (uint32_t)qs[3 * i / 8] | (uint32_t)qs[3 * i / 8 + 1] << 8 | (uint32_t)qs[3 * i / 8 + 2] << 16;
-    for (int j = 0; j < 8; j++) out[i + j] = cb[(w >> (3 * j)) & 7];
-  }
+static inline __attribute__((always_inline)) void QK(sqllm_block)(const uint8_t *b, float *out) {
+  vf32_tab8 cb = vf32_tab8_f16(b);
+  GLLMK_QT_UNROLL8
+  for (int i = 0; i < 256; i += VF32_LANES) vf32_storeu(out + i, vf32_lut8_3b(&cb, b + 16, (size_t)i));
 }
 static void QK(dequant_squeezellm)(const void *src, float *out, size_t nblocks) {
   const uint8_t *p = (const uint8_t *)src;
@@ -194,13 +197,16 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
  * long after they were stored (no store-to-load forwarding stalls), and a
  * unit is decoded once for all m rows. */
 #define GLLMK_QMV_CH 16
-#define GLLMK_QMV_BODY(DK, UNPACK_UNIT)                                                        \
+#define GLLMK_QMV_BODY(DK, UNPACK_UNIT) GLLMK_QMV_BODY_R(DK, (void)0, UNPACK_UNIT)
+/* the same with a statement ROW run once per row first */
+#define GLLMK_QMV_BODY_R(DK, ROW, UNPACK_UNIT)                                                 \
   int8_t qb[GLLMK_QMV_CH * 256] __attribute__((aligned(64)));                              \
   float wscb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));                              \
   float wmnb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));                              \
   int hmb[GLLMK_QMV_CH];                                                                   \
   for (size_t r = r0; r < r1; r++) {                                                       \
     const uint8_t *row = p->w + r * p->row_bytes;                                          \
+    ROW;                                                                                   \
     for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {                                   \
       size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;                     \
       vf32 acc[GLLMK_QMV_MB], accm[GLLMK_QMV_MB];                                          \
@@ -237,6 +243,43 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
 #include "quant/qformats.def"
 #undef GLLMK_QFMT
 
+/* --------------------------------------------------------------- 4-bit rows */
+
+/* AWQ4, GPTQ4 and int4 rows: element j in byte j/2, low nibble first */
+
+#ifndef GLLMK_QUANT_TPL_LUTS
+#define GLLMK_QUANT_TPL_LUTS
+/* gllmk__lut_z[z][i] = i - z: AWQ4 levels of the nibbles with zero point z */
+#define GLLMK_LUTZ(z) {0 - (z), 1 - (z), 2 - (z), 3 - (z), 4 - (z), 5 - (z), 6 - (z), 7 - (z),    \
+                       8 - (z), 9 - (z), 10 - (z), 11 - (z), 12 - (z), 13 - (z), 14 - (z), 15 - (z)}
+static const int8_t gllmk__lut_z[16][16] __attribute__((aligned(16))) = {
+  GLLMK_LUTZ(0), GLLMK_LUTZ(1), GLLMK_LUTZ(2), GLLMK_LUTZ(3), GLLMK_LUTZ(4), GLLMK_LUTZ(5),
+  GLLMK_LUTZ(6), GLLMK_LUTZ(7), GLLMK_LUTZ(8), GLLMK_LUTZ(9), GLLMK_LUTZ(10), GLLMK_LUTZ(11),
+  GLLMK_LUTZ(12), GLLMK_LUTZ(13), GLLMK_LUTZ(14), GLLMK_LUTZ(15)};
+#undef GLLMK_LUTZ
+/* per-row f32 scales of GPTQ4 with per-column groups: on the stack up to this many groups */
+#define GLLMK_GPTQ_SROW 4096
+#endif
+
+/* q[j] = lut[nibble j] for j < nv (nv even) */
+static inline __attribute__((always_inline)) void
+QK(nib_levels)(const uint8_t *pk, size_t nv, int8_t *q, const int8_t *lut) {
+  size_t j = 0;
+  for (; j + 64 <= nv; j += 64) vi8_nib64_ilv(pk + j / 2, q + j, lut);
+  for (; j < nv; j += 2) {
+    q[j] = lut[pk[j / 2] & 15];
+    q[j + 1] = lut[pk[j / 2] >> 4];
+  }
+}
+
+/* out[j] = q[j] * wsc[j / 16] for j < nv: deq_groups on the whole groups,
+ * the same product on the rest */
+static inline __attribute__((always_inline)) void
+QK(deq_n)(const int8_t *q, const float *wsc, size_t nv, float *out) {
+  QK(deq_groups)(q, wsc, wsc, 0, (int)(nv / 16), out);
+  for (size_t j = nv & ~(size_t)15; j < nv; j++) out[j] = (float)q[j] * wsc[j / 16];
+}
+
 /* AWQ4: unit = two groups of 128; q = nibble - zero, wsc = the group's scale */
 static inline __attribute__((always_inline)) int
 QK(unit_awq)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *wsc, float *wmn) {
@@ -252,10 +295,8 @@ QK(unit_awq)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *w
     }
     size_t grp = 2 * u + h;
     int z = (zr[grp / 2] >> (4 * (grp % 2))) & 0xF;
-    for (int j = 0; j < 64; j++) {
-      q[128 * h + 2 * j] = (int8_t)((pk[64 * h + j] & 0xF) - z);
-      q[128 * h + 2 * j + 1] = (int8_t)((pk[64 * h + j] >> 4) - z);
-    }
+    vi8_nib64_ilv(pk + 64 * h, q + 128 * h, gllmk__lut_z[z]);
+    vi8_nib64_ilv(pk + 64 * h + 32, q + 128 * h + 64, gllmk__lut_z[z]);
     float s = gllmk__ldh(sr + 2 * grp);
     for (int g = 0; g < 8; g++) wsc[8 * h + g] = s;
   }
@@ -266,25 +307,47 @@ static void QK(qmv_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_awq)(p, r, u, q, wsc, wmn))
 }
 
-/* GPTQ4 whose groups are constant over each 16 columns: p->g16[k/16] holds
- * them; q = nibble - 8 */
+/* GPTQ4: the f32 scales of row r (srow, n_groups of
+ * them, zero padded to a multiple of 32) when they fit GLLMK_GPTQ_SROW, else NULL */
+static inline __attribute__((always_inline)) const float *
+QK(gptq_srow)(const struct gllmk__qmv *p, size_t r, float *srow) {
+  size_t ng = p->n_groups;
+  if (ng > GLLMK_GPTQ_SROW) return NULL;
+  const uint8_t *sr = (const uint8_t *)p->scales + 2 * (r * ng);
+  size_t g = 0;
+  for (; g + VF32_LANES <= ng; g += VF32_LANES) vf32_storeu(srow + g, vf32_load_f16(sr + 2 * g));
+  if (g < ng) vf32_store_n(srow + g, ng - g, vf32_load_f16_n(sr + 2 * g, ng - g));
+  for (g = ng; g % 32; g++) srow[g] = 0.0f;   /* vf32_lut_idx reads whole banks of 32 */
+  return srow;
+}
+/* GPTQ4 whose groups are constant over each 16 columns (p->g_c16): the
+ * group of columns 16 g .. 16 g + 15 is g_idx[16 g] (= g16[g] when g16 is
+ * given); q = nibble - 8; srow from gptq_srow */
 static inline __attribute__((always_inline)) int
-QK(unit_gptq)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *wsc, float *wmn) {
+QK(unit_gptq)(const struct gllmk__qmv *p, size_t r, size_t u, const float *srow, const int32_t *g16,
+              int8_t *q, float *wsc, float *wmn) {
   const uint8_t *pk = p->w + r * p->row_bytes + 128 * u;
-  const uint8_t *sr = (const uint8_t *)p->scales + 2 * (r * p->n_groups);
+  const int32_t *gi = p->g_idx + 256 * u;
   size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;   /* a multiple of 16 */
-  for (size_t j = 0; j < nv / 2; j++) {
-    q[2 * j] = (int8_t)((pk[j] & 0xF) - 8);
-    q[2 * j + 1] = (int8_t)((pk[j] >> 4) - 8);
-  }
+  QK(nib_levels)(pk, nv, q, gllmk__lut_m8);
   if (nv < 256) memset(q + nv, 0, 256 - nv);
-  for (size_t g = 0; g < 16; g++)
-    wsc[g] = 16 * g < nv ? gllmk__ldh(sr + 2 * (size_t)p->g16[16 * u + g]) : 0.0f;
-  for (int g = 0; g < 16; g++) wmn[g] = 0.0f;
+  size_t ng = nv / 16, g = 0;
+  if (srow && g16 && ng == 16) {
+    for (; g < 16; g += VF32_LANES) vf32_storeu(wsc + g, vf32_lut_idx(srow, p->n_groups, g16 + 16 * u + g));
+  } else if (srow) {
+    for (; g < ng; g++) wsc[g] = srow[gi[16 * g]];
+  } else {
+    const uint8_t *sr = (const uint8_t *)p->scales + 2 * (r * p->n_groups);
+    for (; g < ng; g++) wsc[g] = gllmk__ldh(sr + 2 * (size_t)gi[16 * g]);
+  }
+  for (; g < 16; g++) wsc[g] = 0.0f;
+  for (g = 0; g < 16; g++) wmn[g] = 0.0f;
   return 0;
 }
 static void QK(qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_gptq)(p, r, u, q, wsc, wmn))
+  float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
+  const float *srow;
+  GLLMK_QMV_BODY_R(GLLMK_DOT_S, srow = QK(gptq_srow)(p, r, srow_b), QK(unit_gptq)(p, r, u, srow, p->g16, q, wsc, wmn))
 }
 
 /* int8 rows with one f32 scale per row (gemm_q8): p->scales is float [rows] */
@@ -308,10 +371,7 @@ static inline __attribute__((always_inline)) int
 QK(unit_i4)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *wsc, float *wmn) {
   const uint8_t *src = p->w + r * p->row_bytes + 128 * u;
   size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
-  for (size_t j = 0; j < nv / 2; j++) {
-    q[2 * j] = (int8_t)((src[j] & 0xF) - 8);
-    q[2 * j + 1] = (int8_t)((src[j] >> 4) - 8);
-  }
+  QK(nib_levels)(src, nv, q, gllmk__lut_m8);
   if (nv < 256) memset(q + nv, 0, 256 - nv);
   float s = ((const float *)p->scales)[r];
   for (int g = 0; g < 16; g++) wsc[g] = s, wmn[g] = 0.0f;
@@ -319,6 +379,112 @@ QK(unit_i4)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *ws
 }
 static void QK(qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_i4)(p, r, u, q, wsc, wmn))
+}
+
+/* w[j] = (nibble j - 8) * scale of column 256 u + j, for the nv values of
+ * unit u of row r: a table lookup in srow (or the f16 scales one by one) */
+static inline __attribute__((always_inline)) void
+QK(gptq_cols)(const struct gllmk__qmv *p, size_t r, size_t u, size_t nv, const float *srow, float *w) {
+  int8_t q[256] __attribute__((aligned(64)));
+  const uint8_t *pk = p->w + r * p->row_bytes + 128 * u;
+  const int32_t *gi = p->g_idx + 256 * u;
+  QK(nib_levels)(pk, nv, q, gllmk__lut_m8);
+  size_t j = 0;
+  if (srow) {
+    for (; j + VF32_LANES <= nv; j += VF32_LANES)
+      vf32_storeu(w + j, vf32_mul(vf32_load_i8(q + j), vf32_lut_idx(srow, p->n_groups, gi + j)));
+    for (; j < nv; j++) w[j] = (float)q[j] * srow[gi[j]];
+  } else {
+    const uint8_t *sr = (const uint8_t *)p->scales + 2 * (r * p->n_groups);
+    for (; j < nv; j++) w[j] = (float)q[j] * gllmk__ldh(sr + 2 * (size_t)gi[j]);
+  }
+}
+
+/* GPTQ4 g_idx[k] (k > 0), in one pass: bit 0 of the result: some g_idx[j]
+ * is outside [0, ng); bit 1: k % 16 == 0 and g_idx is constant over every
+ * 16 columns.  v < lim (unsigned, lim <= 2^31) iff the top bit of
+ * (v - lim) & ~v is set; plain loops the compiler vectorises. */
+static int QK(gidx_scan)(const int32_t *g_idx, size_t k, size_t ng) {
+  uint32_t lim = ng > (size_t)INT32_MAX ? (uint32_t)INT32_MAX + 1u : (uint32_t)ng;
+  uint32_t ok[8], var[8];   /* per lane, reduced at the end */
+  for (int i = 0; i < 8; i++) ok[i] = ~0u, var[i] = 0;
+  size_t j = 0;
+  for (; j + 16 <= k; j += 16) {
+    uint32_t g0 = (uint32_t)g_idx[j];
+    for (int i = 0; i < 8; i++) {
+      uint32_t v = (uint32_t)g_idx[j + i], v2 = (uint32_t)g_idx[j + 8 + i];
+      ok[i] &= (v - lim) & ~v & (v2 - lim) & ~v2;
+      var[i] |= (v ^ g0) | (v2 ^ g0);
+    }
+  }
+  for (; j < k; j++) ok[0] &= ((uint32_t)g_idx[j] - lim) & ~(uint32_t)g_idx[j];
+  uint32_t o = ~0u, d = 0;
+  for (int i = 0; i < 8; i++) o &= ok[i], d |= var[i];
+  return (o >> 31 ? 0 : 1) | (k % 16 == 0 && d == 0 ? 2 : 0);
+}
+
+/* --------------------------------------------------------------- rows to f32 */
+
+/* xdeq_<fmt>: rows [r0, r1) to f32, row r at out + (r - r0) * k: the value
+ * (q - z) * s is one exact product, as the formats define it */
+static void QK(xdeq_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+  int8_t q[256] __attribute__((aligned(64)));
+  float wsc[16], wmn[16];
+  for (size_t r = r0; r < r1; r++) {
+    float *o = out + (r - r0) * p->k;
+    for (size_t u = 0; u < p->units; u++) {
+      size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+      QK(unit_awq)(p, r, u, q, wsc, wmn);
+      QK(deq_groups)(q, wsc, wmn, 0, (int)(nv / 16), o + 256 * u);
+    }
+  }
+}
+
+static void QK(xdeq_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+  int8_t q[256] __attribute__((aligned(64)));
+  float wsc[16], wmn[16];
+  float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
+  for (size_t r = r0; r < r1; r++) {
+    float *o = out + (r - r0) * p->k;
+    const float *srow = QK(gptq_srow)(p, r, srow_b);
+    if (p->g_c16) {
+      for (size_t u = 0; u < p->units; u++) {
+        size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+        QK(unit_gptq)(p, r, u, srow, NULL, q, wsc, wmn);
+        QK(deq_groups)(q, wsc, wmn, 0, (int)(nv / 16), o + 256 * u);
+      }
+    } else {
+      for (size_t u = 0; u < p->units; u++)
+        QK(gptq_cols)(p, r, u, p->k - 256 * u < 256 ? p->k - 256 * u : 256, srow, o + 256 * u);
+    }
+  }
+}
+
+static void QK(xdeq_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+  for (size_t r = r0; r < r1; r++) QK(dequant_squeezellm)(p->w + r * p->row_bytes, out + (r - r0) * p->k, p->k / 256);
+}
+
+static void QK(xdeq_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+  for (size_t r = r0; r < r1; r++) {
+    const int8_t *src = (const int8_t *)(p->w + r * p->row_bytes);
+    float *o = out + (r - r0) * p->k;
+    vf32 s = vf32_splat(((const float *)p->scales)[r]);
+    size_t j = 0;
+    for (; j + VF32_LANES <= p->k; j += VF32_LANES) vf32_storeu(o + j, vf32_mul(vf32_load_i8(src + j), s));
+    for (; j < p->k; j++) o[j] = (float)src[j] * ((const float *)p->scales)[r];
+  }
+}
+
+static void QK(xdeq_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+  int8_t q[256] __attribute__((aligned(64)));
+  float wsc[16], wmn[16];
+  for (size_t r = r0; r < r1; r++) {
+    float *o = out + (r - r0) * p->k;
+    for (size_t u = 0; u < p->units; u++) {
+      QK(unit_i4)(p, r, u, q, wsc, wmn);
+      QK(deq_n)(q, wsc, p->k - 256 * u < 256 ? p->k - 256 * u : 256, o + 256 * u);
+    }
+  }
 }
 
 /* sum q[i] * x[i] in f32 (gemv_q8/q4/q2/q1 on decoded levels) */
@@ -336,28 +502,108 @@ static float QK(dot_i8f32)(const int8_t *q, const float *x, size_t n) {
 
 /* --------------------------------------------------------------- float-activation GEMV */
 
-/* y[i][r] = <W row r decoded to f32, x_i> for formats without an integer
- * form (SqueezeLLM's codebook, GPTQ with per-column groups): p->deq decodes
- * unit u of row r into 256 floats (zero padded) */
-static void QK(fmv)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  float w[256] __attribute__((aligned(64)));
-  for (size_t r = r0; r < r1; r++) {
-    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {
-      size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;
-      vf32 acc[GLLMK_QMV_MB];
-      for (size_t i = 0; i < mb; i++) acc[i] = vf32_zero();
-      for (size_t u = 0; u < p->units; u++) {
-        p->deq(p, r, u, w);
-        for (size_t i = 0; i < mb; i++) {
-          const float *x = p->xf + (i0 + i) * p->act_stride + 256 * u;
-          vf32 a = acc[i];
-          for (int j = 0; j < 256; j += VF32_LANES) a = vf32_fma(vf32_loadu(w + j), vf32_loadu(x + j), a);
-          acc[i] = a;
-        }
-      }
-      for (size_t i = 0; i < mb; i++) p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]);
-    }
+/* <w, x> over 256 floats: four chains of FMAs, summed as a tree */
+static inline __attribute__((always_inline)) vf32 QK(dot256)(const float *w, const float *x) {
+  vf32 a0 = vf32_zero(), a1 = vf32_zero(), a2 = vf32_zero(), a3 = vf32_zero();
+  for (int j = 0; j < 256; j += 4 * VF32_LANES) {
+    a0 = vf32_fma(vf32_loadu(w + j), vf32_loadu(x + j), a0);
+    a1 = vf32_fma(vf32_loadu(w + j + VF32_LANES), vf32_loadu(x + j + VF32_LANES), a1);
+    a2 = vf32_fma(vf32_loadu(w + j + 2 * VF32_LANES), vf32_loadu(x + j + 2 * VF32_LANES), a2);
+    a3 = vf32_fma(vf32_loadu(w + j + 3 * VF32_LANES), vf32_loadu(x + j + 3 * VF32_LANES), a3);
   }
+  return vf32_add(vf32_add(a0, a1), vf32_add(a2, a3));
+}
+
+/* y[i][r] = <W row r decoded to f32, x_i> for the formats without an integer
+ * form (SqueezeLLM's codebook, GPTQ4 with per-column groups): ROW runs once
+ * per row, DECODE writes unit u of row r as 256 floats w (zero padded) */
+#define GLLMK_FMV_BODY(ROW, DECODE)                                                            \
+  float w[256] __attribute__((aligned(64)));                                                   \
+  for (size_t r = r0; r < r1; r++) {                                                           \
+    ROW;                                                                                       \
+    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {                                       \
+      size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;                         \
+      vf32 acc[GLLMK_QMV_MB];                                                                  \
+      for (size_t i = 0; i < mb; i++) acc[i] = vf32_zero();                                    \
+      for (size_t u = 0; u < p->units; u++) {                                                  \
+        DECODE;                                                                                \
+        for (size_t i = 0; i < mb; i++)                                                        \
+          acc[i] = vf32_add(acc[i], QK(dot256)(w, p->xf + (i0 + i) * p->act_stride + 256 * u)); \
+      }                                                                                        \
+      for (size_t i = 0; i < mb; i++) p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]);   \
+    }                                                                                          \
+  }
+
+/* one activation row: decoded values straight into the FMAs */
+static void QK(fmv1_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  for (size_t r = r0; r < r1; r++) {
+    vf32 a0 = vf32_zero(), a1 = vf32_zero(), a2 = vf32_zero(), a3 = vf32_zero();
+    for (size_t u = 0; u < p->units; u++) {
+      const uint8_t *b = p->w + r * p->row_bytes + 112 * u, *c = b + 16;
+      const float *x = p->xf + 256 * u;
+      vf32_tab8 cb = vf32_tab8_f16(b);
+      for (size_t j = 0; j < 256; j += 4 * VF32_LANES) {
+        a0 = vf32_fma(vf32_lut8_3b(&cb, c, j), vf32_loadu(x + j), a0);
+        a1 = vf32_fma(vf32_lut8_3b(&cb, c, j + VF32_LANES), vf32_loadu(x + j + VF32_LANES), a1);
+        a2 = vf32_fma(vf32_lut8_3b(&cb, c, j + 2 * VF32_LANES), vf32_loadu(x + j + 2 * VF32_LANES), a2);
+        a3 = vf32_fma(vf32_lut8_3b(&cb, c, j + 3 * VF32_LANES), vf32_loadu(x + j + 3 * VF32_LANES), a3);
+      }
+    }
+    p->y[r] = vf32_reduce_add(vf32_add(vf32_add(a0, a1), vf32_add(a2, a3)));
+  }
+}
+static void QK(fmv_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  if (p->m == 1) {
+    QK(fmv1_sqllm)(p, r0, r1);
+    return;
+  }
+  GLLMK_FMV_BODY((void)0, QK(sqllm_block)(p->w + r * p->row_bytes + 112 * u, w))
+}
+
+/* one activation row: whole units decoded straight into the FMAs */
+static void QK(fmv1_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
+  float w[256] __attribute__((aligned(64)));
+  int8_t q[256] __attribute__((aligned(64)));
+  size_t ng = p->n_groups;
+  for (size_t r = r0; r < r1; r++) {
+    const float *srow = QK(gptq_srow)(p, r, srow_b);
+    vf32 a0 = vf32_zero(), a1 = vf32_zero(), a2 = vf32_zero(), a3 = vf32_zero();
+    for (size_t u = 0; u < p->units; u++) {
+      size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+      const float *x = p->xf + 256 * u;
+      if (nv < 256 || !srow) {
+        QK(gptq_cols)(p, r, u, nv, srow, w);
+        for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
+        a0 = vf32_add(a0, QK(dot256)(w, x));
+        continue;
+      }
+      const int32_t *gi = p->g_idx + 256 * u;
+      QK(nib_levels)(p->w + r * p->row_bytes + 128 * u, 256, q, gllmk__lut_m8);
+#define GLLMK_GQ_W(o) vf32_mul(vf32_load_i8(q + j + (o)), vf32_lut_idx(srow, ng, gi + j + (o)))
+      for (size_t j = 0; j < 256; j += 4 * VF32_LANES) {
+        a0 = vf32_fma(GLLMK_GQ_W(0), vf32_loadu(x + j), a0);
+        a1 = vf32_fma(GLLMK_GQ_W(VF32_LANES), vf32_loadu(x + j + VF32_LANES), a1);
+        a2 = vf32_fma(GLLMK_GQ_W(2 * VF32_LANES), vf32_loadu(x + j + 2 * VF32_LANES), a2);
+        a3 = vf32_fma(GLLMK_GQ_W(3 * VF32_LANES), vf32_loadu(x + j + 3 * VF32_LANES), a3);
+      }
+#undef GLLMK_GQ_W
+    }
+    p->y[r] = vf32_reduce_add(vf32_add(vf32_add(a0, a1), vf32_add(a2, a3)));
+  }
+}
+static void QK(fmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  if (p->m == 1) {
+    QK(fmv1_gptq4)(p, r0, r1);
+    return;
+  }
+  float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
+  const float *srow;
+  size_t nv;
+  GLLMK_FMV_BODY(srow = QK(gptq_srow)(p, r, srow_b),
+                 nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+                 QK(gptq_cols)(p, r, u, nv, srow, w);
+                 for (size_t j = nv; j < 256; j++) w[j] = 0.0f)
 }
 
 #undef QK

@@ -137,15 +137,26 @@ gllmk_status gllmk_dequantize(gllmk_qtype t, const void *src, size_t src_bytes, 
 #undef GLLMK_QFMT
 GLLMK_DEQ_PUB(squeezellm, SQUEEZELLM)
 
-/* AWQ4 / GPTQ4: rows decoded by the kernels' unit decoders */
+/* AWQ4 / GPTQ4: rows decoded by the ISA's row decoders (xdeq), the rows
+ * split across threads */
 struct deqx_ctx {
+  const struct gllmk_kernels *kt;
   struct gllmk__qmv p;
   float *out;
-  int gptq_int;
 };
 static void deqx_run(void *v, size_t r0, size_t r1) {
   const struct deqx_ctx *c = v;
-  for (size_t r = r0; r < r1; r++) gllmk__qx_decode_row(&c->p, r, c->out + r * c->p.k);
+  c->kt->q.xdeq[c->p.xfmt](&c->p, r0, r1, c->out + r0 * c->p.k);
+}
+static gllmk_status deqx(const struct gllmk__qmv *p, float *out, size_t n, size_t k) {
+  size_t nk;
+  if (!gllmk__mul3(n, k, sizeof(float), &nk)) return GLLMK_E_OVERFLOW;
+  if (n == 0 || k == 0) return GLLMK_OK;
+  if (!out) return GLLMK_E_INVAL;
+  struct deqx_ctx c = {gllmk__kernels(), *p, out};
+  if (!c.kt) return GLLMK_E_UNSUPPORTED;
+  gllmk__parallel(n, 1, GLLMK_DEQ_MIN_VALUES / k + 1, deqx_run, &c);
+  return GLLMK_OK;
 }
 
 gllmk_status gllmk_dequant_awq4(const uint8_t *packed, const uint8_t *zeros, const gllmk_f16 *scales,
@@ -153,13 +164,7 @@ gllmk_status gllmk_dequant_awq4(const uint8_t *packed, const uint8_t *zeros, con
   struct gllmk__qmv p;
   gllmk_status st = gllmk__awq_setup(&p, packed, zeros, scales, n, k);
   if (st != GLLMK_OK) return st;
-  size_t nk;
-  if (!gllmk__mul3(n, k, sizeof(float), &nk)) return GLLMK_E_OVERFLOW;
-  if (n == 0 || k == 0) return GLLMK_OK;
-  if (!out) return GLLMK_E_INVAL;
-  struct deqx_ctx c = {p, out, 0};
-  gllmk__parallel(n, 1, GLLMK_DEQ_MIN_VALUES / k + 1, deqx_run, &c);
-  return GLLMK_OK;
+  return deqx(&p, out, n, k);
 }
 
 gllmk_status gllmk_dequant_gptq4(const uint8_t *packed, const int32_t *g_idx, const gllmk_f16 *scales,
@@ -167,11 +172,5 @@ gllmk_status gllmk_dequant_gptq4(const uint8_t *packed, const int32_t *g_idx, co
   struct gllmk__qmv p;
   gllmk_status st = gllmk__gptq_setup(&p, packed, g_idx, scales, n_groups, n, k);
   if (st != GLLMK_OK) return st;
-  size_t nk;
-  if (!gllmk__mul3(n, k, sizeof(float), &nk)) return GLLMK_E_OVERFLOW;
-  if (n == 0 || k == 0) return GLLMK_OK;
-  if (!out) return GLLMK_E_INVAL;
-  struct deqx_ctx c = {p, out, 0};
-  gllmk__parallel(n, 1, GLLMK_DEQ_MIN_VALUES / k + 1, deqx_run, &c);
-  return GLLMK_OK;
+  return deqx(&p, out, n, k);
 }

@@ -34,7 +34,5 @@ GLLMK_HIDDEN gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *
 GLLMK_HIDDEN gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed,
                                             const int32_t *g_idx, const gllmk_f16 *scales,
                                             size_t n_groups, size_t n, size_t k);
-/* row r of an AWQ4 / GPTQ4 / SqueezeLLM matrix described by p, to f32 [k] */
-GLLMK_HIDDEN void gllmk__qx_decode_row(const struct gllmk__qmv *p, size_t r, float *out);
 
 #endif /* GLLMK_QFORMATS_H */

@@ -26,67 +26,6 @@
 
 /* ------------------------------------------------------------------ external formats */
 
-static void awq_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
-  const uint8_t *pk = p->w + r * p->row_bytes + 128 * u;
-  const uint8_t *zr = p->zeros + r * p->zero_bytes;
-  const uint8_t *sr = (const uint8_t *)p->scales + 2 * r * p->n_groups;
-  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
-  for (size_t j = 0; j < nv; j++) {
-    size_t c = 256 * u + j, g = c / 128;
-    int z = (zr[g / 2] >> (4 * (g % 2))) & 0xF;
-    int qv = (pk[j / 2] >> (4 * (j % 2))) & 0xF;
-    w[j] = (float)(qv - z) * gllmk__h2f(gllmk__rd16(sr + 2 * g));
-  }
-  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
-}
-
-static void gptq_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
-  const uint8_t *pk = p->w + r * p->row_bytes + 128 * u;
-  const uint8_t *sr = (const uint8_t *)p->scales + 2 * r * p->n_groups;
-  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
-  for (size_t j = 0; j < nv; j++) {
-    int qv = (pk[j / 2] >> (4 * (j % 2))) & 0xF;
-    w[j] = (float)(qv - 8) * gllmk__h2f(gllmk__rd16(sr + 2 * (size_t)p->g_idx[256 * u + j]));
-  }
-  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
-}
-
-static void sqllm_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
-  const uint8_t *b = p->w + r * p->row_bytes + 112 * u;
-  float cb[8];
-  for (int i = 0; i < 8; i++) cb[i] = gllmk__h2f(gllmk__rd16(b + 2 * i));
-  const uint8_t *qs = b + 16;
-  for (int i = 0; i < 256; i += 8) {
-    uint32_t v = (uint32_t)qs[3 * i / 8] | (uint32_t)qs[3 * i / 8 + 1] << 8 | (uint32_t)qs[3 * i / 8 + 2] << 16;
-    for (int j = 0; j < 8; j++) w[i + j] = cb[(v >> (3 * j)) & 7];
-  }
-}
-
-static void i8_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
-  const int8_t *q = (const int8_t *)(p->w + r * p->row_bytes) + 256 * u;
-  float s = ((const float *)p->scales)[r];
-  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
-  for (size_t j = 0; j < nv; j++) w[j] = s * (float)q[j];
-  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
-}
-
-static void i4_deq(const struct gllmk__qmv *p, size_t r, size_t u, float *w) {
-  const uint8_t *pk = p->w + r * p->row_bytes + 128 * u;
-  float s = ((const float *)p->scales)[r];
-  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
-  for (size_t j = 0; j < nv; j++) w[j] = s * (float)(((pk[j / 2] >> (4 * (j % 2))) & 0xF) - 8);
-  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
-}
-
-void gllmk__qx_decode_row(const struct gllmk__qmv *p, size_t r, float *out) {
-  float w[256];
-  for (size_t u = 0; u < p->units; u++) {
-    size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
-    p->deq(p, r, u, w);
-    memcpy(out + 256 * u, w, nv * sizeof(float));
-  }
-}
-
 gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const uint8_t *zeros,
                               const gllmk_f16 *scales, size_t n, size_t k) {
   memset(p, 0, sizeof *p);
@@ -103,7 +42,7 @@ gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const
   p->zero_bytes = (k / 128 + 1) / 2;
   p->scales = scales;
   p->n_groups = k / 128;
-  p->deq = awq_deq;
+  p->xfmt = GLLMK_XF_AWQ4;
   return GLLMK_OK;
 }
 
@@ -117,8 +56,16 @@ gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, cons
   if (k % 2) return GLLMK_E_INVAL;
   if (n && k && (!packed || !g_idx || !scales)) return GLLMK_E_INVAL;
   if (n && k && n_groups == 0) return GLLMK_E_INVAL;
-  for (size_t j = 0; j < k && n; j++)
-    if (g_idx[j] < 0 || (size_t)g_idx[j] >= n_groups) return GLLMK_E_INVAL;
+  /* every g_idx[j] in [0, n_groups), and whether g_idx is constant over
+   * every 16 columns (the integer path): one vectorised pass */
+  int c16 = 0;
+  if (n && k) {
+    const struct gllmk_kernels *kt = gllmk__kernels();
+    if (!kt) return GLLMK_E_UNSUPPORTED;
+    int f = kt->q.gidx_scan(g_idx, k, n_groups);
+    if (f & 1) return GLLMK_E_INVAL;
+    c16 = (f & 2) != 0;
+  }
   p->w = packed;
   p->k = k;
   p->row_bytes = k / 2;
@@ -127,7 +74,8 @@ gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, cons
   p->scales = scales;
   p->n_groups = n_groups;
   p->g_idx = g_idx;
-  p->deq = gptq_deq;
+  p->g_c16 = c16;
+  p->xfmt = GLLMK_XF_GPTQ4;
   return GLLMK_OK;
 }
 
@@ -148,7 +96,7 @@ static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, si
   p->unit_bytes = bits == 8 ? 256 : 128;
   p->units = (k + 255) / 256;
   p->scales = scales;
-  p->deq = bits == 8 ? i8_deq : i4_deq;
+  p->xfmt = bits == 8 ? GLLMK_XF_I8 : GLLMK_XF_I4;
   return GLLMK_OK;
 }
 
@@ -165,14 +113,16 @@ static size_t qgemm_tile(size_t k) {
   return t < 16 ? 16 : t & ~(size_t)15;
 }
 #define GLLMK_QMV_GRAIN 4
+#define GLLMK_GPTQ_G16_STACK 1024   /* GPTQ4 g16 on the stack up to k = 16384 */
 
 enum qpath { QP_INT, QP_FLOAT };
 
 struct qmm {
   const struct gllmk_kernels *kt;
   struct gllmk__qmv p;
-  void (*qmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);
-  int qf;                      /* GGUF kernel index, or GLLMK_QF_EXTERNAL */
+  void (*qmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);   /* integer path */
+  void (*fmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);   /* else the float path */
+  int qf;                      /* GGUF kernel index, or GLLMK_QF_EXTERNAL (then p.xfmt) */
   const float *X;              /* [m x k] f32 */
   size_t m, n;
   int nomem;
@@ -194,13 +144,13 @@ static void qact_run(void *v, size_t i0, size_t i1) {
 /* decode rows [r0, r1) of W to f32 rows of k */
 static void decode_rows(const struct qmm *c, size_t r0, size_t r1, float *out) {
   const struct gllmk__qmv *p = &c->p;
-  for (size_t r = r0; r < r1; r++) {
-    if (c->qf >= 0)
-      c->kt->q.dequant[c->qf](p->w + r * p->row_bytes, out + (r - r0) * p->k,
-                              p->row_bytes / gllmk__qinfos[c->qf].block_bytes);
-    else
-      gllmk__qx_decode_row(p, r, out + (r - r0) * p->k);
+  if (c->qf < 0) {
+    c->kt->q.xdeq[p->xfmt](p, r0, r1, out);
+    return;
   }
+  for (size_t r = r0; r < r1; r++)
+    c->kt->q.dequant[c->qf](p->w + r * p->row_bytes, out + (r - r0) * p->k,
+                            p->row_bytes / gllmk__qinfos[c->qf].block_bytes);
 }
 
 static void qgemm_run(void *v, size_t j0, size_t j1) {
@@ -254,7 +204,7 @@ static gllmk_status qmm_run(struct qmm *c, float *Y) {
     }
     p->xf = xf;
     buf = xf;
-    c->qmv = c->kt->q.fmv;
+    c->qmv = c->fmv;
   }
   double work = (double)n * (double)k * (double)m;
   gllmk__parallel(n, GLLMK_QMV_GRAIN, work < 1e6 ? n : 16, qmv_run, c);
@@ -285,21 +235,12 @@ static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gll
   c->p.unit_bytes = qi->block_size == 32 ? 8 * qi->block_bytes : qi->block_bytes;
   c->qf = qi->qf;
   c->qmv = qi->qf >= 0 ? c->kt->q.qmv[qi->qf] : NULL;   /* SqueezeLLM: float path */
-  if (qi->qf < 0) c->p.deq = sqllm_deq;
+  if (qi->qf < 0) {
+    c->fmv = c->kt->q.fmv_sqllm;
+    c->p.xfmt = GLLMK_XF_SQLLM;
+  }
   c->m = m, c->n = n;
   return GLLMK_OK;
-}
-
-/* GPTQ4: the integer path needs the group constant over every 16 columns */
-static int32_t *gptq_g16(const int32_t *g_idx, size_t k) {
-  if (k % 16) return NULL;
-  for (size_t j = 0; j < k; j += 16)
-    for (size_t i = 1; i < 16; i++)
-      if (g_idx[j + i] != g_idx[j]) return NULL;
-  int32_t *g = malloc((k / 16) * sizeof *g);
-  if (g)
-    for (size_t j = 0; j < k / 16; j++) g[j] = g_idx[16 * j];
-  return g;
 }
 
 /* ------------------------------------------------------------------ public, per element type */

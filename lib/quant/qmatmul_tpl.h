@@ -109,12 +109,18 @@ gllmk_status QPUB(gptq_matmul)(const uint8_t *packed, size_t packed_bytes, const
   if (packed_bytes < n * (k / 2)) return GLLMK_E_INVAL;
   c.qf = GLLMK_QF_EXTERNAL;
   c.m = m, c.n = n;
-  int32_t *g16 = NULL;
-  if (m && n && k && m < GLLMK_QGEMM_MIN_M) g16 = gptq_g16(g_idx, k);
-  c.qmv = g16 ? c.kt->q.qmv_gptq4 : NULL;
-  c.p.g16 = g16;
+  /* the integer path needs the group constant over every 16 columns; its
+   * kernel reads the group of each 16 from g16 */
+  c.qmv = c.p.g_c16 ? c.kt->q.qmv_gptq4 : NULL;
+  c.fmv = c.kt->q.fmv_gptq4;
+  int32_t g16s[GLLMK_GPTQ_G16_STACK], *g16 = g16s;
+  if (c.p.g_c16 && m && n && m < GLLMK_QGEMM_MIN_M) {
+    if (k / 16 > GLLMK_GPTQ_G16_STACK && !(g16 = malloc(k / 16 * sizeof *g16))) return GLLMK_E_NOMEM;
+    for (size_t j = 0; j < k / 16; j++) g16[j] = g_idx[16 * j];
+    c.p.g16 = g16;
+  }
   st = QCL(run)(&c, x, y);
-  free(g16);
+  if (g16 != g16s) free(g16);
   return st;
 }
 

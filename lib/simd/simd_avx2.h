@@ -196,5 +196,38 @@ static inline void vf32_store_i8(int8_t *p, vf32 v) {
   __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
   _mm_storel_epi64((__m128i *)p, _mm_packs_epi16(w, w));
 }
+/* each byte widened to a 16-bit lane, (b | b << 4) & 0x0F0F puts its low
+ * nibble in the even byte and its high nibble in the odd one; then the lut */
+static inline void vi8_nib64_ilv(const uint8_t *s, int8_t *q, const int8_t *lut) {
+  __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lut));
+  for (int h = 0; h < 2; h++) {
+    __m256i w = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(s + 16 * h)));
+    w = _mm256_and_si256(_mm256_or_si256(w, _mm256_slli_epi16(w, 4)), _mm256_set1_epi16(0x0F0F));
+    _mm256_storeu_si256((__m256i *)(q + 32 * h), _mm256_shuffle_epi8(t, w));
+  }
+}
+/* tables of up to 64 entries: vpermps per bank of 8, blended by idx >> 3
+ * (gathers are slow on some CPUs); larger ones: a gather */
+static inline vf32 vf32_lut_idx(const float *tab, size_t ntab, const int32_t *idx) {
+  __m256i ix = _mm256_loadu_si256((const __m256i *)idx);
+  if (ntab > 64) return _mm256_i32gather_ps(tab, ix, 4);
+  __m256 r = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), ix);
+  __m256i bank = _mm256_srli_epi32(ix, 3);
+  for (size_t b = 1; 8 * b < ntab; b++) {
+    __m256 m = _mm256_castsi256_ps(_mm256_cmpeq_epi32(bank, _mm256_set1_epi32((int)b)));
+    r = _mm256_blendv_ps(r, _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab + 8 * b), ix), m);
+  }
+  return r;
+}
+typedef __m256 vf32_tab8;
+static inline vf32_tab8 vf32_tab8_f16(const void *h) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)); }
+/* the 3 bytes of 8 codes in every lane, shifted to code l; vpermps reads
+ * the low 3 bits of each index */
+static inline vf32 vf32_lut8_3b(const vf32_tab8 *t, const uint8_t *qs, size_t i) {
+  const uint8_t *p = qs + 3 * i / 8;
+  int w = (int)((unsigned)p[0] | (unsigned)p[1] << 8 | (unsigned)p[2] << 16);
+  __m256i c = _mm256_srlv_epi32(_mm256_set1_epi32(w), _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21));
+  return _mm256_permutevar8x32_ps(*t, c);
+}
 
 #endif /* GLLMK_SIMD_AVX2_H */

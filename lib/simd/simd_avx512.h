@@ -9,6 +9,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef __m512 vf32;
 typedef __mmask16 vmask;
@@ -174,6 +175,14 @@ static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[16]) {
  * vi8_nib16_lut(s, lo, hi, lut): lo[j] = lut[s[j] & 15], hi[j] = lut[s[j] >> 4], j < 16
  * vf32_bcast4(f):    lane i = f[i / 4]
  * vf32_store_i8(p,v): p[0 .. VL-1] = v rounded to nearest-even (|v| <= 127)
+ * vi8_nib64_ilv(s, q, lut): q[2j] = lut[s[j] & 15], q[2j+1] = lut[s[j] >> 4], j < 32
+ *                    (packed 4-bit values, element j in byte j/2 low nibble first)
+ * vf32_lut_idx(t, n, ix): lane i = t[ix[i]], 0 <= ix[i] < n; t readable up to n
+ *                    rounded up to a multiple of 32
+ * vf32_tab8_f16(h):  an 8-entry f32 table from the 8 f16 values at h
+ * vf32_lut8_3b(&t, qs, i): lane l = t[code i + l], code c in bits 3c..3c+2 of the
+ *                    little-endian stream qs; i a multiple of VL (and of 8);
+ *                    reads only the bytes of codes i .. i+VL-1
  * Integer dot products are written with these, never as plain C loops: gcc 12
  * miscompiles a vectorised signed-int8 dot with VNNI flags on. */
 static inline vf32 vf32_load_i8(const int8_t *p) {
@@ -216,6 +225,46 @@ static inline vf32 vf32_bcast4(const float *f) {
 }
 static inline void vf32_store_i8(int8_t *p, vf32 v) {
   _mm_storeu_si128((__m128i *)p, _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(v)));
+}
+/* each byte widened to a 16-bit lane, (b | b << 4) & 0x0F0F puts its low
+ * nibble in the even byte and its high nibble in the odd one; then the lut */
+static inline void vi8_nib64_ilv(const uint8_t *s, int8_t *q, const int8_t *lut) {
+  __m512i t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)lut));
+  __m512i w = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)s));
+  w = _mm512_ternarylogic_epi32(w, _mm512_slli_epi16(w, 4), _mm512_set1_epi16(0x0F0F), 0xA8);  /* (a | b) & c */
+  _mm512_storeu_si512(q, _mm512_shuffle_epi8(t, w));
+}
+/* tables of up to 256 entries: vpermt2ps per bank of 32, blended by
+ * idx >> 5 (gathers are slow on some CPUs); larger ones: a gather */
+static inline vf32 vf32_lut_idx(const float *tab, size_t ntab, const int32_t *idx) {
+  __m512i ix = _mm512_loadu_si512(idx);
+  if (ntab > 256) return _mm512_i32gather_ps(ix, tab, 4);
+  __m512 r = _mm512_permutex2var_ps(_mm512_loadu_ps(tab), ix, _mm512_loadu_ps(tab + 16));
+  __m512i bank = _mm512_srli_epi32(ix, 5);
+  for (size_t b = 1; 32 * b < ntab; b++) {
+    __mmask16 m = _mm512_cmpeq_epi32_mask(bank, _mm512_set1_epi32((int)b));
+    r = _mm512_mask_blend_ps(m, r, _mm512_permutex2var_ps(_mm512_loadu_ps(tab + 32 * b), ix,
+                                                          _mm512_loadu_ps(tab + 32 * b + 16)));
+  }
+  return r;
+}
+/* the 8 entries twice: vpermps reads the low 4 bits of each index */
+typedef __m512 vf32_tab8;
+static inline vf32_tab8 vf32_tab8_f16(const void *h) {
+  return _mm512_broadcast_f32x8(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h)));
+}
+/* 16 codes = 6 bytes (a masked load), in every 128-bit lane; code l's two
+ * bytes into dword l, shifted to its bit offset (bit 3 of an index picks a
+ * copy of the table) */
+static inline vf32 vf32_lut8_3b(const vf32_tab8 *t, const uint8_t *qs, size_t i) {
+  __m512i b = _mm512_broadcastq_epi64(_mm_maskz_loadu_epi8(0x3F, qs + 3 * i / 8));
+  __m512i c = _mm512_shuffle_epi8(b, _mm512_setr_epi32(
+      (int)0x80800100, (int)0x80800100, (int)0x80800100, (int)0x80800201,
+      (int)0x80800201, (int)0x80800201, (int)0x80800302, (int)0x80800302,
+      (int)0x80800403, (int)0x80800403, (int)0x80800403, (int)0x80800504,
+      (int)0x80800504, (int)0x80800504, (int)0x80800605, (int)0x80800605));
+  c = _mm512_srlv_epi32(c, _mm512_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5, 0, 3, 6, 1, 4, 7, 2, 5));
+  return _mm512_permutexvar_ps(c, *t);
 }
 
 #endif /* GLLMK_SIMD_AVX512_H */

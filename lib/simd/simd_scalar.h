@@ -114,5 +114,21 @@ static inline void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const
   for (int j = 0; j < 16; j++) lo[j] = lut[s[j] & 15], hi[j] = lut[s[j] >> 4];
 }
 static inline void vf32_store_i8(int8_t *p, vf32 v) { p[0] = (int8_t)(int)vf32_round(v); }
+static inline void vi8_nib64_ilv(const uint8_t *s, int8_t *q, const int8_t *lut) {
+  for (int j = 0; j < 32; j++) q[2 * j] = lut[s[j] & 15], q[2 * j + 1] = lut[s[j] >> 4];
+}
+static inline vf32 vf32_lut_idx(const float *tab, size_t ntab, const int32_t *idx) { (void)ntab; return tab[idx[0]]; }
+typedef struct { float t[8]; } vf32_tab8;
+static inline vf32_tab8 vf32_tab8_f16(const void *h) {
+  vf32_tab8 r;
+  for (int i = 0; i < 8; i++) r.t[i] = vf32_load_f16((const uint8_t *)h + 2 * i);
+  return r;
+}
+static inline vf32 vf32_lut8_3b(const vf32_tab8 *t, const uint8_t *qs, size_t i) {
+  size_t b = 3 * i;
+  unsigned w = qs[b / 8];
+  if ((b & 7) > 5) w |= (unsigned)qs[b / 8 + 1] << 8;   /* the code straddles two bytes */
+  return t->t[(w >> (b & 7)) & 7];
+}
 
 #endif /* GLLMK_SIMD_SCALAR_H */
