@@ -174,13 +174,25 @@ static inline __m256 qx_f16x8(const uint8_t *blk, size_t bb, size_t off, size_t 
   return _mm256_cvtph_ps(v);
 }
 
+/* byte i = 16 where bit i of the 32-bit word v is set, else 0 */
+static inline __m256i qx_bits32(uint32_t v) {
+  __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32((int)v),
+                                  _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                   2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  __m256i m = _mm256_set1_epi64x(0x8040201008040201ll);
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(b, m), m), _mm256_set1_epi8(16));
+}
+
 /* levels of block b (32 values) by kind: 0 q4_0 (nibble - 8), 1 q4_1 (nibble),
- * 2 iq4_nl (kvalues[nibble]), 3 q8_0 (bytes) */
+ * 2 iq4_nl (kvalues[nibble]), 3 q8_0 (bytes), 4 q5_0 (5 bits - 16), 5 q5_1 (5 bits) */
 static inline __attribute__((always_inline)) __m256i qx_blk32(int kind, const uint8_t *blk) {
   switch (kind) {
   case 0: return _mm256_sub_epi8(qx_nib16(blk + 2), _mm256_set1_epi8(8));
   case 1: return qx_nib16(blk + 4);
   case 2: return qx_lut32(qx_nib16(blk + 2), gllmk__kvalues_iq4nl);
+  case 4: return _mm256_sub_epi8(_mm256_or_si256(qx_nib16(blk + 6), qx_bits32(gllmk__rd32(blk + 2))),
+                                 _mm256_set1_epi8(16));
+  case 5: return _mm256_or_si256(qx_nib16(blk + 8), qx_bits32(gllmk__rd32(blk + 4)));
   default: return _mm256_loadu_si256((const __m256i *)(blk + 2));
   }
 }
@@ -201,9 +213,9 @@ qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_
 #else
   for (int t = 0; t < 8; t++) w->q[t] = lv[t];
 #endif
-  qx_dup8(w->wsc, qx_f16x8(blk, bb, 0, nb));
-  w->has_min = kind == 1;
-  if (kind == 1)   /* d q + m = d q - (-m) */
+  qx_dup8(w->wsc, qx_f16x8(blk, bb, 0, nb));   /* d is the first field of every kind */
+  w->has_min = kind == 1 || kind == 5;
+  if (w->has_min)   /* d q + m = d q - (-m) */
     qx_dup8(w->wmn, _mm256_sub_ps(_mm256_setzero_ps(), qx_f16x8(blk, bb, 2, nb)));
 }
 
@@ -216,6 +228,8 @@ QX_DEF32(q4_0, 0, 18, 1)
 QX_DEF32(q4_1, 1, 20, 0)
 QX_DEF32(iq4_nl, 2, 18, 1)
 QX_DEF32(q8_0, 3, 34, 1)
+QX_DEF32(q5_0, 4, 22, 1)
+QX_DEF32(q5_1, 5, 24, 0)
 
 /* ---------------------------------------------------------------- K-quants */
 
@@ -371,6 +385,6 @@ static void QX(iq4_xs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   [GLLMK_QF_q4_0] = QX(q4_0), [GLLMK_QF_q4_1] = QX(q4_1), [GLLMK_QF_iq4_nl] = QX(iq4_nl), \
   [GLLMK_QF_q8_0] = QX(q8_0), [GLLMK_QF_q4_k] = QX(q4_k), [GLLMK_QF_q5_k] = QX(q5_k),     \
   [GLLMK_QF_q6_k] = QX(q6_k), [GLLMK_QF_q2_k] = QX(q2_k), [GLLMK_QF_q3_k] = QX(q3_k),    \
-  [GLLMK_QF_iq4_xs] = QX(iq4_xs),
+  [GLLMK_QF_iq4_xs] = QX(iq4_xs), [GLLMK_QF_q5_0] = QX(q5_0), [GLLMK_QF_q5_1] = QX(q5_1),
 
 #endif /* GLLMK_QFAST_X86_H */
