@@ -381,10 +381,144 @@ static void QX(iq4_xs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   QX_BODY(1, qx_decode_iq4xs(row + u * 136, &w))
 }
 
+/* ---------------------------------------------------------------- IQ grids */
+
+/* 32 signed levels from 4 grid entries of 8 magnitudes and their sign masks
+ * (0xFF bytes negate): (e ^ m) - m */
+static inline __m256i qx_g32(uint64_t e0, uint64_t e1, uint64_t e2, uint64_t e3, uint64_t m0, uint64_t m1,
+                             uint64_t m2, uint64_t m3) {
+  __m256i e = _mm256_setr_epi64x((long long)e0, (long long)e1, (long long)e2, (long long)e3);
+  __m256i m = _mm256_setr_epi64x((long long)m0, (long long)m1, (long long)m2, (long long)m3);
+  return _mm256_sub_epi8(_mm256_xor_si256(e, m), m);
+}
+static inline void qx_put32(qx_unit *w, int ib, __m256i v, __m256i *prev) {
+#if VF32_LANES == 16
+  if (ib % 2) w->q[ib / 2] = qx_join(*prev, v);
+  else *prev = v;
+#else
+  (void)prev;
+  w->q[ib] = v;
+#endif
+}
+/* per-32 odd scales 2 s + 1 (s = 4-bit values in the low nibbles of a 64-bit word's bytes) */
+static inline __m128i qx_odd8(uint64_t s8) {
+  return qx_dup8b(s8 * 2 + 0x0101010101010101ull);
+}
+
+static inline __attribute__((always_inline)) void qx_decode_iq2xxs(const uint8_t *b, qx_unit *w) {
+  const uint64_t *G = gllmk__iq2xxs_grid, *K = gllmk__ksigns64;
+  uint64_t s8 = 0;
+  __m256i prev = _mm256_setzero_si256();
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *a0 = b + 2 + 8 * ib;
+    uint32_t a1 = gllmk__rd32(a0 + 4);
+    qx_put32(w, ib, qx_g32(G[a0[0]], G[a0[1]], G[a0[2]], G[a0[3]], K[a1 & 127], K[(a1 >> 7) & 127],
+                           K[(a1 >> 14) & 127], K[(a1 >> 21) & 127]), &prev);
+    s8 |= (uint64_t)(a1 >> 28) << (8 * ib);
+  }
+  qx_wsc_v(w->wsc, qx_odd8(s8), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
+  w->has_min = 0;
+}
+static void QX(iq2_xxs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_iq2xxs(row + u * 66, &w))
+}
+
+/* 16 odd per-16 scales 2 s + 1 from 8 bytes of two 4-bit scales each */
+static inline __m128i qx_odd16(const uint8_t *sc) {
+  __m128i s = _mm_loadl_epi64((const __m128i *)sc), m4 = _mm_set1_epi8(15);
+  __m128i v = _mm_unpacklo_epi8(_mm_and_si128(s, m4), _mm_and_si128(_mm_srli_epi16(s, 4), m4));
+  return _mm_add_epi8(_mm_add_epi8(v, v), _mm_set1_epi8(1));
+}
+
+static inline __attribute__((always_inline)) void qx_decode_iq2xs(const uint8_t *b, qx_unit *w) {
+  const uint64_t *G = gllmk__iq2xs_grid, *K = gllmk__ksigns64;
+  __m256i prev = _mm256_setzero_si256();
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *q = b + 2 + 8 * ib;
+    unsigned v0 = gllmk__rd16(q), v1 = gllmk__rd16(q + 2), v2 = gllmk__rd16(q + 4), v3 = gllmk__rd16(q + 6);
+    qx_put32(w, ib, qx_g32(G[v0 & 511], G[v1 & 511], G[v2 & 511], G[v3 & 511], K[v0 >> 9], K[v1 >> 9],
+                           K[v2 >> 9], K[v3 >> 9]), &prev);
+  }
+  qx_wsc_v(w->wsc, qx_odd16(b + 66), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
+  w->has_min = 0;
+}
+static void QX(iq2_xs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_iq2xs(row + u * 74, &w))
+}
+
+static inline __attribute__((always_inline)) void qx_decode_iq2s(const uint8_t *b, qx_unit *w) {
+  const uint64_t *G = gllmk__iq2s_grid, *S = gllmk__signmask8;
+  const uint8_t *qs = b + 2, *sg = b + 34, *qh = b + 66;
+  __m256i prev = _mm256_setzero_si256();
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *q = qs + 4 * ib, *s = sg + 4 * ib;
+    unsigned h = qh[ib];
+    qx_put32(w, ib, qx_g32(G[q[0] | ((h << 8) & 0x300)], G[q[1] | ((h << 6) & 0x300)],
+                           G[q[2] | ((h << 4) & 0x300)], G[q[3] | ((h << 2) & 0x300)], S[s[0]], S[s[1]], S[s[2]],
+                           S[s[3]]), &prev);
+  }
+  qx_wsc_v(w->wsc, qx_odd16(b + 74), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
+  w->has_min = 0;
+}
+static void QX(iq2_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_iq2s(row + u * 82, &w))
+}
+
+static inline uint64_t qx_g44(const uint32_t *G, unsigned i0, unsigned i1) {
+  return (uint64_t)G[i0] | (uint64_t)G[i1] << 32;
+}
+
+static inline __attribute__((always_inline)) void qx_decode_iq3xxs(const uint8_t *b, qx_unit *w) {
+  const uint32_t *G = gllmk__iq3xxs_grid;
+  const uint64_t *K = gllmk__ksigns64;
+  uint64_t s8 = 0;
+  __m256i prev = _mm256_setzero_si256();
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *q = b + 2 + 8 * ib;
+    uint32_t a = gllmk__rd32(b + 66 + 4 * ib);
+    qx_put32(w, ib, qx_g32(qx_g44(G, q[0], q[1]), qx_g44(G, q[2], q[3]), qx_g44(G, q[4], q[5]),
+                           qx_g44(G, q[6], q[7]), K[a & 127], K[(a >> 7) & 127], K[(a >> 14) & 127],
+                           K[(a >> 21) & 127]), &prev);
+    s8 |= (uint64_t)(a >> 28) << (8 * ib);
+  }
+  qx_wsc_v(w->wsc, qx_odd8(s8), sf32_from_f16(gllmk__rd16(b)) * 0.25f);
+  w->has_min = 0;
+}
+static void QX(iq3_xxs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_iq3xxs(row + u * 98, &w))
+}
+
+static inline __attribute__((always_inline)) void qx_decode_iq3s(const uint8_t *b, qx_unit *w) {
+  const uint32_t *G = gllmk__iq3s_grid;
+  const uint64_t *S = gllmk__signmask8;
+  const uint8_t *qh = b + 66, *sg = b + 74, *sc = b + 106;
+  uint64_t s8 = 0;
+  __m256i prev = _mm256_setzero_si256();
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *q = b + 2 + 8 * ib, *s = sg + 4 * ib;
+    unsigned h = qh[ib];
+    qx_put32(w, ib,
+             qx_g32(qx_g44(G, q[0] | ((h << 8) & 256), q[1] | ((h << 7) & 256)),
+                    qx_g44(G, q[2] | ((h << 6) & 256), q[3] | ((h << 5) & 256)),
+                    qx_g44(G, q[4] | ((h << 4) & 256), q[5] | ((h << 3) & 256)),
+                    qx_g44(G, q[6] | ((h << 2) & 256), q[7] | ((h << 1) & 256)), S[s[0]], S[s[1]], S[s[2]],
+                    S[s[3]]),
+             &prev);
+    s8 |= (uint64_t)((sc[ib / 2] >> (4 * (ib % 2))) & 0xF) << (8 * ib);
+  }
+  qx_wsc_v(w->wsc, qx_odd8(s8), sf32_from_f16(gllmk__rd16(b)));
+  w->has_min = 0;
+}
+static void QX(iq3_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_iq3s(row + u * 110, &w))
+}
+
 #define GLLMK_QMV_OVERRIDES                          \
   [GLLMK_QF_q4_0] = QX(q4_0), [GLLMK_QF_q4_1] = QX(q4_1), [GLLMK_QF_iq4_nl] = QX(iq4_nl), \
   [GLLMK_QF_q8_0] = QX(q8_0), [GLLMK_QF_q4_k] = QX(q4_k), [GLLMK_QF_q5_k] = QX(q5_k),     \
   [GLLMK_QF_q6_k] = QX(q6_k), [GLLMK_QF_q2_k] = QX(q2_k), [GLLMK_QF_q3_k] = QX(q3_k),    \
-  [GLLMK_QF_iq4_xs] = QX(iq4_xs), [GLLMK_QF_q5_0] = QX(q5_0), [GLLMK_QF_q5_1] = QX(q5_1),
+  [GLLMK_QF_iq4_xs] = QX(iq4_xs), [GLLMK_QF_q5_0] = QX(q5_0), [GLLMK_QF_q5_1] = QX(q5_1),     \
+  [GLLMK_QF_iq2_xxs] = QX(iq2_xxs), [GLLMK_QF_iq2_xs] = QX(iq2_xs), [GLLMK_QF_iq2_s] = QX(iq2_s), \
+  [GLLMK_QF_iq3_xxs] = QX(iq3_xxs), [GLLMK_QF_iq3_s] = QX(iq3_s),
 
 #endif /* GLLMK_QFAST_X86_H */
