@@ -513,12 +513,72 @@ static void QX(iq3_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   QX_BODY(1, qx_decode_iq3s(row + u * 110, &w))
 }
 
+/* iq1: 8 g +- 1 per byte from 4 grid entries (g in {-1, 0, 1}) and per-8 deltas
+ * (0x01 or 0xFF bytes) */
+static inline __m256i qx_iq1_32(uint64_t e0, uint64_t e1, uint64_t e2, uint64_t e3, uint64_t d0, uint64_t d1,
+                                uint64_t d2, uint64_t d3) {
+  __m256i e = _mm256_setr_epi64x((long long)e0, (long long)e1, (long long)e2, (long long)e3);
+  __m256i d = _mm256_setr_epi64x((long long)d0, (long long)d1, (long long)d2, (long long)d3);
+  return _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(e, 3), _mm256_set1_epi8((char)0xF8)), d);
+}
+#define QX_DPLUS 0x0101010101010101ull
+#define QX_DMINUS 0xFFFFFFFFFFFFFFFFull
+
+static inline __attribute__((always_inline)) void qx_decode_iq1s(const uint8_t *b, qx_unit *w) {
+  const uint64_t *G = gllmk__iq1s_grid;
+  uint64_t s8 = 0;
+  __m256i prev = _mm256_setzero_si256();
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *q = b + 2 + 4 * ib;
+    unsigned h = gllmk__rd16(b + 34 + 2 * ib);
+    uint64_t dl = h & 0x8000 ? QX_DMINUS : QX_DPLUS;
+    qx_put32(w, ib, qx_iq1_32(G[q[0] | ((h << 8) & 0x700)], G[q[1] | ((h << 5) & 0x700)],
+                              G[q[2] | ((h << 2) & 0x700)], G[q[3] | ((h >> 1) & 0x700)], dl, dl, dl, dl), &prev);
+    s8 |= (uint64_t)((h >> 12) & 7) << (8 * ib);
+  }
+  qx_wsc_v(w->wsc, qx_odd8(s8), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
+  w->has_min = 0;
+}
+static void QX(iq1_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_iq1s(row + u * 50, &w))
+}
+
+static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *b, qx_unit *w) {
+  const uint64_t *G = gllmk__iq1s_grid;
+  const uint8_t *qs = b, *qh = b + 32;
+  unsigned sc[4];
+  for (int i = 0; i < 4; i++) sc[i] = gllmk__rd16(b + 48 + 2 * i);
+  uint16_t d16 = (uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00) | (sc[3] & 0xF000));
+  uint64_t s_lo = 0, s_hi = 0;
+  __m256i prev = _mm256_setzero_si256();
+  for (int ib = 0; ib < 8; ib++) {
+    const uint8_t *q = qs + 4 * ib;
+    unsigned h0 = qh[2 * ib], h1 = qh[2 * ib + 1];
+    qx_put32(w, ib,
+             qx_iq1_32(G[q[0] | ((h0 << 8) & 0x700)], G[q[1] | ((h0 << 4) & 0x700)], G[q[2] | ((h1 << 8) & 0x700)],
+                       G[q[3] | ((h1 << 4) & 0x700)], h0 & 0x08 ? QX_DMINUS : QX_DPLUS,
+                       h0 & 0x80 ? QX_DMINUS : QX_DPLUS, h1 & 0x08 ? QX_DMINUS : QX_DPLUS,
+                       h1 & 0x80 ? QX_DMINUS : QX_DPLUS),
+             &prev);
+    unsigned wv = sc[ib / 2], sh = 6 * (ib % 2);
+    uint64_t v = (uint64_t)(2 * ((wv >> sh) & 7) + 1) | (uint64_t)(2 * ((wv >> (sh + 3)) & 7) + 1) << 8;
+    if (ib < 4) s_lo |= v << (16 * ib);
+    else s_hi |= v << (16 * (ib - 4));
+  }
+  qx_wsc_v(w->wsc, _mm_set_epi64x((long long)s_hi, (long long)s_lo), sf32_from_f16(d16) * 0.125f);
+  w->has_min = 0;
+}
+static void QX(iq1_m)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(1, qx_decode_iq1m(row + u * 56, &w))
+}
+
 #define GLLMK_QMV_OVERRIDES                          \
   [GLLMK_QF_q4_0] = QX(q4_0), [GLLMK_QF_q4_1] = QX(q4_1), [GLLMK_QF_iq4_nl] = QX(iq4_nl), \
   [GLLMK_QF_q8_0] = QX(q8_0), [GLLMK_QF_q4_k] = QX(q4_k), [GLLMK_QF_q5_k] = QX(q5_k),     \
   [GLLMK_QF_q6_k] = QX(q6_k), [GLLMK_QF_q2_k] = QX(q2_k), [GLLMK_QF_q3_k] = QX(q3_k),    \
   [GLLMK_QF_iq4_xs] = QX(iq4_xs), [GLLMK_QF_q5_0] = QX(q5_0), [GLLMK_QF_q5_1] = QX(q5_1),     \
   [GLLMK_QF_iq2_xxs] = QX(iq2_xxs), [GLLMK_QF_iq2_xs] = QX(iq2_xs), [GLLMK_QF_iq2_s] = QX(iq2_s), \
-  [GLLMK_QF_iq3_xxs] = QX(iq3_xxs), [GLLMK_QF_iq3_s] = QX(iq3_s),
+  [GLLMK_QF_iq3_xxs] = QX(iq3_xxs), [GLLMK_QF_iq3_s] = QX(iq3_s), [GLLMK_QF_iq1_s] = QX(iq1_s), \
+  [GLLMK_QF_iq1_m] = QX(iq1_m),
 
 #endif /* GLLMK_QFAST_X86_H */
