@@ -13,13 +13,6 @@
 #include "quant/unpack.h"
 
 #define QK(name) GLLMK_KNAME_(name, q, GLLMK_ISA)
-#ifndef GLLMK_QT_UNROLL8
-#if defined(__GNUC__) && !defined(__clang__)
-#define GLLMK_QT_UNROLL8 _Pragma("GCC unroll 8")
-#else
-#define GLLMK_QT_UNROLL8
-#endif
-#endif
 
 /* --------------------------------------------------------------- units */
 
@@ -100,7 +93,7 @@ QK(deq_groups)(const int8_t *q, const float *wsc, const float *wmn, int has_min,
 /* SqueezeLLM: w = codebook[code] */
 static inline __attribute__((always_inline)) void QK(sqllm_block)(const uint8_t *b, float *out) {
   vf32_tab8 cb = vf32_tab8_f16(b);
-  GLLMK_QT_UNROLL8
+  GLLMK_UNROLL8
   for (int i = 0; i < 256; i += VF32_LANES) vf32_storeu(out + i, vf32_lut8_3b(&cb, b + 16, (size_t)i));
 }
 static void QK(dequant_squeezellm)(const void *src, float *out, size_t nblocks) {

@@ -46,10 +46,13 @@ typedef struct gllmk__qblk {
 /* the unpackers are inlined into each kernel, where the compiler can
  * vectorise them for the ISA at hand */
 #define GLLMK_UNPACK inline __attribute__((always_inline))
+/* loop unrolling the compiler would not do on its own (gcc only) */
 #if defined(__GNUC__) && !defined(__clang__)
 #define GLLMK_UNROLL4 _Pragma("GCC unroll 4")
+#define GLLMK_UNROLL8 _Pragma("GCC unroll 8")
 #else
 #define GLLMK_UNROLL4
+#define GLLMK_UNROLL8
 #endif
 
 typedef void (*gllmk__unpack_fn)(const void *blk, int8_t *q, gllmk__qblk *s);

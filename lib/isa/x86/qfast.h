@@ -81,7 +81,6 @@ static inline __m128i qx_dup8b(uint64_t v) {
   __m128i x = _mm_cvtsi64_si128((long long)v);
   return _mm_unpacklo_epi8(x, x);
 }
-#define GLLMK_UNROLL8 _Pragma("GCC unroll 8")
 
 /* 32 levels from 16 packed bytes: low nibbles then high nibbles */
 static inline __m256i qx_nib16(const uint8_t *p) {
