@@ -106,19 +106,22 @@ typedef struct {
 static inline __attribute__((always_inline)) void
 QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, size_t mb, size_t u,
         vf32 *acc, vf32 *accm) {
-  float fac[16] __attribute__((aligned(64)));
   for (size_t i = 0; i < mb; i++) {
     const int8_t *xq = p->qs + (i0 + i) * p->act_stride + 256 * u;
     const float *dx = p->dx16 + (i0 + i) * p->units * 16 + 16 * u;
-    for (int v = 0; v < QX_NW; v++) vf32_storeu(fac + v * VF32_LANES, vf32_mul(w->wsc[v], vf32_loadu(dx + v * VF32_LANES)));
+    vf32 fac[QX_NW];   /* per-16 factors, spread to the dot lanes by a permute */
+    for (int v = 0; v < QX_NW; v++) fac[v] = vf32_mul(w->wsc[v], vf32_loadu(dx + v * VF32_LANES));
     vf32 a = acc[i];
     for (int t = 0; t < QX_NV; t++) {
       qxv x = qx_load(xq + t * 4 * VF32_LANES);
       qxv d = signed_q ? qx_sdot(w->q[t], x) : qx_udot(w->q[t], x);
-#if VF32_LANES == 16
-      a = vf32_fma(_mm512_cvtepi32_ps(d), vf32_bcast4(fac + 4 * t), a);
-#else
-      a = vf32_fma(_mm256_cvtepi32_ps(d), vf32_bcast4(fac + 2 * t), a);
+#if VF32_LANES == 16   /* lanes of step t: groups 4t .. 4t+3, four lanes each */
+      __m512i ix = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                    _mm512_set1_epi32(4 * t));
+      a = vf32_fma(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(ix, fac[0]), a);
+#else                  /* groups 2t, 2t+1 of fac[t / 4] */
+      __m256i ix = _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(2 * (t % 4)));
+      a = vf32_fma(_mm256_cvtepi32_ps(d), _mm256_permutevar8x32_ps(fac[t / 4], ix), a);
 #endif
     }
     acc[i] = a;
