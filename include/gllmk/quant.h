@@ -78,8 +78,9 @@ GLLMK_API double gllmk_qtype_bits(gllmk_qtype t);
  *  of the block size, or the size overflows. */
 GLLMK_API size_t gllmk_qtype_row_bytes(gllmk_qtype t, size_t k);
 /** Parse a format name, case-insensitively (ggml's spellings and the names
- *  above; also "awq", "gptq", "squeeze" and "squeeze_llm").  GLLMK_E_INVAL for NULL arguments, GLLMK_E_UNSUPPORTED for a name
- *  that is not a format gllmk knows. */
+ *  above; also "awq", "gptq", "squeeze" and "squeeze_llm").  GLLMK_E_INVAL
+ *  for NULL arguments, GLLMK_E_UNSUPPORTED for a name that is not a format
+ *  gllmk knows. */
 GLLMK_API gllmk_status gllmk_qtype_from_name(const char *name, gllmk_qtype *out);
 
 /* ------------------------------------------------------------------ dequantization */
@@ -151,12 +152,15 @@ GLLMK_API gllmk_status gllmk_quant_iq4_nl(const float *src, size_t n, void *dst,
 GLLMK_API gllmk_status gllmk_quant_iq4_xs(const float *src, size_t n, void *dst, size_t dst_bytes);
 GLLMK_API gllmk_status gllmk_quant_squeezellm(const float *src, size_t n, void *dst, size_t dst_bytes);
 /** Quantize w[n x k] (k a multiple of 128) to AWQ4: per row and group of 128,
- *  asymmetric min/max to 0..15. */
+ *  asymmetric min/max to 0..15 (the range always includes 0; the f16 scale
+ *  is rounded up, so no code saturates and every error is at most s/2;
+ *  scales beyond the f16 range are capped at 65504). */
 GLLMK_API gllmk_status gllmk_quant_awq4(const float *w, size_t n, size_t k, uint8_t *packed,
                                         uint8_t *zeros, gllmk_f16 *scales);
 /** Quantize w[n x k] (k even, a multiple of group_size) to GPTQ4,
- *  symmetric round-to-nearest per group of group_size consecutive columns;
- *  writes g_idx[k] (j / group_size) and scales[n x k/group_size]. */
+ *  symmetric round-to-nearest per group of group_size consecutive columns
+ *  (scale max|w| / 7, rounded up to f16); writes g_idx[k] (j / group_size)
+ *  and scales[n x k/group_size]. */
 GLLMK_API gllmk_status gllmk_quant_gptq4(const float *w, size_t n, size_t k, size_t group_size,
                                          uint8_t *packed, int32_t *g_idx, gllmk_f16 *scales);
 
@@ -179,7 +183,10 @@ GLLMK_API gllmk_status gllmk_repack_awq(const int32_t *qweight, const int32_t *q
  *  GPTQ format, which stores zero - 1 (AutoGPTQ "gptq"), 0 for "gptq_v2".
  *  GPTQ4 is symmetric: every zero point must be 8 (else GLLMK_E_UNSUPPORTED,
  *  nothing written).  Writes packed[n x k/2], g_idx_out[k] and
- *  scales_out[n x n_groups].  k and n must be multiples of 8. */
+ *  scales_out[n x n_groups].  k and n must be multiples of 8.  GLLMK_E_INVAL
+ *  for zero_offset other than 0 or 1, n_groups = 0 with k > 0, a NULL g_idx
+ *  with k not a multiple of n_groups, or a g_idx entry out of range (checked
+ *  before the zero points). */
 GLLMK_API gllmk_status gllmk_repack_gptq(const int32_t *qweight, const int32_t *qzeros,
                                          const gllmk_f16 *scales, const int32_t *g_idx,
                                          size_t n, size_t k, size_t n_groups, int zero_offset,
