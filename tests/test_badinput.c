@@ -22,12 +22,9 @@
 #include "testutil.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define NB 10
 #define BUF_N 4096
@@ -38,14 +35,7 @@ static uint32_t ids[16], pt[16], ids_snap[16], pt_snap[16];
 static const size_t HALF = SIZE_MAX / 2;      /* times 3 (or 2 with esize) overflows */
 static const size_t BIG = SIZE_MAX / 2 + 1;   /* times any element size overflows */
 
-typedef struct cres {
-  gllmk_status st;
-  int untouched;
-  float result;
-  int sig;       /* signal that ended the child, 0 if none */
-  int lost;      /* no answer from the child */
-} cres;
-static cres last;
+static tu_iso last;
 static tu_check *C;
 
 static int all_untouched(void)
@@ -56,66 +46,11 @@ static int all_untouched(void)
   return !memcmp(ids, ids_snap, sizeof ids) && !memcmp(pt, pt_snap, sizeof pt);
 }
 
-static pid_t child_start(int fds[2])
-{
-  fflush(stdout);
-  fflush(stderr);
-  if (pipe(fds))
-    return -1;
-  pid_t p = fork();
-  if (p == 0) {
-    close(fds[0]);
-    alarm(20);
-  } else if (p < 0) {
-    close(fds[0]);
-    close(fds[1]);
-  }
-  return p;
-}
-
-static void child_send(int fd, gllmk_status st, float r)
-{
-  cres m = { st, all_untouched(), r, 0, 0 };
-  ssize_t w = write(fd, &m, sizeof m);
-  (void)w;
-  _exit(0);
-}
-
-static cres child_collect(pid_t pid, int fds[2])
-{
-  cres m;
-  memset(&m, 0, sizeof m);
-  close(fds[1]);
-  ssize_t n = read(fds[0], &m, sizeof m);
-  close(fds[0]);
-  int ws = 0;
-  waitpid(pid, &ws, 0);
-  if (n != (ssize_t)sizeof m) {
-    memset(&m, 0, sizeof m);
-    m.lost = 1;
-  }
-  if (WIFSIGNALED(ws))
-    m.sig = WTERMSIG(ws);
-  return m;
-}
-
 /* Run EXPR in a child (inline if fork fails); R is the float result pointer. */
-#define RUN(EXPR)                                                    \
-  do {                                                               \
-    float r__ = 777.0f;                                              \
-    int fds__[2];                                                    \
-    pid_t pid__ = child_start(fds__);                                \
-    if (pid__ == 0) {                                                \
-      gllmk_status st__ = (EXPR);                                    \
-      child_send(fds__[1], st__, r__);                               \
-    } else if (pid__ < 0) {                                          \
-      last.st = (EXPR);                                              \
-      last.untouched = all_untouched();                              \
-      last.result = r__;                                             \
-      last.sig = last.lost = 0;                                      \
-    } else {                                                         \
-      last = child_collect(pid__, fds__);                            \
-    }                                                                \
+#define RUN(EXPR)                                                \
+  do {                                                           \
+    float r__ = 777.0f;                                          \
+    TU_ISOLATE(last, all_untouched(), r__, (EXPR));              \
   } while (0)
 #define R (&r__)
 

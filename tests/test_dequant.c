@@ -33,12 +33,9 @@
 #include "tvec.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------ formats */
 enum { SC_F16 = 0, SC_F32 = 1, SC_IQ1M = 2 };
@@ -186,87 +183,8 @@ static void out_alloc(tu_arr *a, size_t n, size_t off)
 
 /* ------------------------------------------------------------------ forked calls */
 /* Watched memory: the child checks that none of it changed. */
-#define MAX_WATCH 16
-static struct { const unsigned char *p; size_t n; unsigned char *snap; } watched[MAX_WATCH];
-static int n_watched;
-
-static void watch_clear(void)
-{
-  for (int i = 0; i < n_watched; i++) free(watched[i].snap);
-  n_watched = 0;
-}
-static void watch(const void *p, size_t n)
-{
-  if (n_watched == MAX_WATCH) bail_out("too many watched buffers");
-  watched[n_watched].p = p;
-  watched[n_watched].n = n;
-  watched[n_watched].snap = tu_xmalloc(n);
-  memcpy(watched[n_watched].snap, p, n);
-  n_watched++;
-}
-static int all_unchanged(void)
-{
-  for (int i = 0; i < n_watched; i++)
-    if (memcmp(watched[i].p, watched[i].snap, watched[i].n)) return 0;
-  return 1;
-}
-
-typedef struct cres { gllmk_status st; int untouched, sig, lost; } cres;
-static cres last;
-
-static pid_t child_start(int fds[2])
-{
-  fflush(stdout);
-  fflush(stderr);
-  if (pipe(fds)) return -1;
-  pid_t p = fork();
-  if (p == 0) {
-    close(fds[0]);
-    alarm(20);
-  } else if (p < 0) {
-    close(fds[0]);
-    close(fds[1]);
-  }
-  return p;
-}
-static void child_send(int fd, gllmk_status st)
-{
-  cres m = { st, all_unchanged(), 0, 0 };
-  ssize_t w = write(fd, &m, sizeof m);
-  (void)w;
-  _exit(0);
-}
-static cres child_collect(pid_t pid, int fds[2])
-{
-  cres m;
-  memset(&m, 0, sizeof m);
-  close(fds[1]);
-  ssize_t n = read(fds[0], &m, sizeof m);
-  close(fds[0]);
-  int ws = 0;
-  waitpid(pid, &ws, 0);
-  if (n != (ssize_t)sizeof m) {
-    memset(&m, 0, sizeof m);
-    m.lost = 1;
-  }
-  if (WIFSIGNALED(ws)) m.sig = WTERMSIG(ws);
-  return m;
-}
-#define RUN(EXPR)                                   \
-  do {                                              \
-    int fds__[2];                                   \
-    pid_t pid__ = child_start(fds__);               \
-    if (pid__ == 0) {                               \
-      gllmk_status st__ = (EXPR);                   \
-      child_send(fds__[1], st__);                   \
-    } else if (pid__ < 0) {                         \
-      last.st = (EXPR);                             \
-      last.untouched = all_unchanged();             \
-      last.sig = last.lost = 0;                     \
-    } else {                                        \
-      last = child_collect(pid__, fds__);           \
-    }                                               \
-  } while (0)
+static tu_iso last;
+#define RUN(EXPR) TU_ISOLATE(last, tu_watched_unchanged(), 0.0f, (EXPR))
 
 static tu_check *BC;
 static void record(gllmk_status want, const char *desc)
@@ -1019,9 +937,9 @@ static void test_bad_input(void)
     gb_alloc(&src, nb * f->bb, 1);
     fill_random(src.p, src.len);
     out_alloc(&out, nv, 1);
-    watch_clear();
-    watch(src.mem, src.mem_bytes);
-    watch(out.mem, out.mem_bytes);
+    tu_watch_clear();
+    tu_watch(src.mem, src.mem_bytes);
+    tu_watch(out.mem, out.mem_bytes);
     const char *nm = f->name;
 #define E(want, DESC, EXPR) do { snprintf(d, sizeof d, "%s: %s", nm, DESC); EXPECT(want, d, EXPR); } while (0)
     E(GLLMK_E_INVAL, "deq src NULL", f->deq(NULL, out.p, nv));
@@ -1060,9 +978,9 @@ static void test_bad_input(void)
     gb_alloc(&src, 4096, 1);
     fill_random(src.p, src.len);
     out_alloc(&out, 1024, 1);
-    watch_clear();
-    watch(src.mem, src.mem_bytes);
-    watch(out.mem, out.mem_bytes);
+    tu_watch_clear();
+    tu_watch(src.mem, src.mem_bytes);
+    tu_watch(out.mem, out.mem_bytes);
     EXPECT(GLLMK_E_UNSUPPORTED, "dequantize AWQ4", gllmk_dequantize(GLLMK_AWQ4, src.p, 4096, out.p, 1024));
     EXPECT(GLLMK_E_UNSUPPORTED, "dequantize GPTQ4", gllmk_dequantize(GLLMK_GPTQ4, src.p, 4096, out.p, 1024));
     static const int bad_t[] = { 0, 1, 4, 5, 9, 24, 30, 199, 203, 999, -1 };
@@ -1087,11 +1005,11 @@ static void test_bad_input(void)
     fill_random(zr.p, zr.len);
     for (size_t i = 0; i < n * 3; i++) wr16(sc.p + 2 * i, 0x3C00);
     out_alloc(&out, n * k, 1);
-    watch_clear();
-    watch(pk.mem, pk.mem_bytes);
-    watch(zr.mem, zr.mem_bytes);
-    watch(sc.mem, sc.mem_bytes);
-    watch(out.mem, out.mem_bytes);
+    tu_watch_clear();
+    tu_watch(pk.mem, pk.mem_bytes);
+    tu_watch(zr.mem, zr.mem_bytes);
+    tu_watch(sc.mem, sc.mem_bytes);
+    tu_watch(out.mem, out.mem_bytes);
     const gllmk_f16 *S = (const gllmk_f16 *)sc.p;
     EXPECT(GLLMK_E_INVAL, "awq4 packed NULL", gllmk_dequant_awq4(NULL, zr.p, S, out.p, n, k));
     EXPECT(GLLMK_E_INVAL, "awq4 zeros NULL", gllmk_dequant_awq4(pk.p, NULL, S, out.p, n, k));
@@ -1127,11 +1045,11 @@ static void test_bad_input(void)
     int32_t *g = tu_xmalloc(k * sizeof *g);
     for (size_t j = 0; j < k; j++) g[j] = (int32_t)(j / 128);
     out_alloc(&out, n * k, 1);
-    watch_clear();
-    watch(pk.mem, pk.mem_bytes);
-    watch(sc.mem, sc.mem_bytes);
-    watch(g, k * sizeof *g);
-    watch(out.mem, out.mem_bytes);
+    tu_watch_clear();
+    tu_watch(pk.mem, pk.mem_bytes);
+    tu_watch(sc.mem, sc.mem_bytes);
+    tu_watch(g, k * sizeof *g);
+    tu_watch(out.mem, out.mem_bytes);
     const gllmk_f16 *S = (const gllmk_f16 *)sc.p;
     EXPECT(GLLMK_E_INVAL, "gptq4 packed NULL", gllmk_dequant_gptq4(NULL, g, S, ng, out.p, n, k));
     EXPECT(GLLMK_E_INVAL, "gptq4 g_idx NULL", gllmk_dequant_gptq4(pk.p, NULL, S, ng, out.p, n, k));
@@ -1145,9 +1063,9 @@ static void test_bad_input(void)
     for (size_t i = 0; i < 4; i++) {
       int32_t save = g[pos[i]];
       g[pos[i]] = -1;
-      watch_clear();
-      watch(pk.mem, pk.mem_bytes);
-      watch(out.mem, out.mem_bytes);
+      tu_watch_clear();
+      tu_watch(pk.mem, pk.mem_bytes);
+      tu_watch(out.mem, out.mem_bytes);
       snprintf(d, sizeof d, "gptq4 g_idx[%zu] = -1", pos[i]);
       EXPECT(GLLMK_E_INVAL, d, gllmk_dequant_gptq4(pk.p, g, S, ng, out.p, n, k));
       g[pos[i]] = (int32_t)ng;
@@ -1158,10 +1076,10 @@ static void test_bad_input(void)
       EXPECT(GLLMK_E_INVAL, d, gllmk_dequant_gptq4(pk.p, g, S, ng, out.p, n, k));
       g[pos[i]] = save;
     }
-    watch_clear();
-    watch(pk.mem, pk.mem_bytes);
-    watch(out.mem, out.mem_bytes);
-    watch(g, k * sizeof *g);
+    tu_watch_clear();
+    tu_watch(pk.mem, pk.mem_bytes);
+    tu_watch(out.mem, out.mem_bytes);
+    tu_watch(g, k * sizeof *g);
     EXPECT(GLLMK_OK, "gptq4 n = 0, NULL", gllmk_dequant_gptq4(NULL, NULL, NULL, 0, NULL, 0, 256));
     EXPECT(GLLMK_OK, "gptq4 k = 0, NULL", gllmk_dequant_gptq4(NULL, NULL, NULL, 0, NULL, 4, 0));
     EXPECT(GLLMK_E_OVERFLOW, "gptq4 n * k overflows",
@@ -1178,7 +1096,7 @@ static void test_bad_input(void)
     tu_arr_free(&out);
     tu_check_done(&c, "gllmk_dequant_gptq4: NULL, odd k, g_idx out of range, overflow, empty");
   }
-  watch_clear();
+  tu_watch_clear();
 }
 
 /* ------------------------------------------------------------------ main */

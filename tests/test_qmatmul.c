@@ -49,12 +49,9 @@
 #include "testutil.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define MIN_M_GEMM 16 /* from this many rows on: the f32 GEMM path */
 
@@ -925,86 +922,8 @@ static void test_k0(void)
 }
 
 /* ------------------------------------------------------------------ bad input (forked) */
-#define MAX_WATCH 16
-static struct { const unsigned char *p; size_t n; unsigned char *snap; } watched[MAX_WATCH];
-static int n_watched;
-static void watch_clear(void)
-{
-  for (int i = 0; i < n_watched; i++) free(watched[i].snap);
-  n_watched = 0;
-}
-static void watch(const void *p, size_t n)
-{
-  if (!p) return;
-  if (n_watched == MAX_WATCH) bail_out("too many watched buffers");
-  watched[n_watched].p = p;
-  watched[n_watched].n = n;
-  watched[n_watched].snap = tu_xmalloc(n);
-  memcpy(watched[n_watched].snap, p, n);
-  n_watched++;
-}
-static int all_unchanged(void)
-{
-  for (int i = 0; i < n_watched; i++)
-    if (memcmp(watched[i].p, watched[i].snap, watched[i].n)) return 0;
-  return 1;
-}
-
-typedef struct cres { gllmk_status st; int untouched, sig, lost; } cres;
-static cres last;
-static pid_t child_start(int fds[2])
-{
-  fflush(stdout);
-  fflush(stderr);
-  if (pipe(fds)) return -1;
-  pid_t p = fork();
-  if (p == 0) {
-    close(fds[0]);
-    alarm(20);
-  } else if (p < 0) {
-    close(fds[0]);
-    close(fds[1]);
-  }
-  return p;
-}
-static void child_send(int fd, gllmk_status st)
-{
-  cres m = { st, all_unchanged(), 0, 0 };
-  ssize_t w = write(fd, &m, sizeof m);
-  (void)w;
-  _exit(0);
-}
-static cres child_collect(pid_t pid, int fds[2])
-{
-  cres m;
-  memset(&m, 0, sizeof m);
-  close(fds[1]);
-  ssize_t n = read(fds[0], &m, sizeof m);
-  close(fds[0]);
-  int ws = 0;
-  waitpid(pid, &ws, 0);
-  if (n != (ssize_t)sizeof m) {
-    memset(&m, 0, sizeof m);
-    m.lost = 1;
-  }
-  if (WIFSIGNALED(ws)) m.sig = WTERMSIG(ws);
-  return m;
-}
-#define RUN(EXPR)                                   \
-  do {                                              \
-    int fds__[2];                                   \
-    pid_t pid__ = child_start(fds__);               \
-    if (pid__ == 0) {                               \
-      gllmk_status st__ = (EXPR);                   \
-      child_send(fds__[1], st__);                   \
-    } else if (pid__ < 0) {                         \
-      last.st = (EXPR);                             \
-      last.untouched = all_unchanged();             \
-      last.sig = last.lost = 0;                     \
-    } else {                                        \
-      last = child_collect(pid__, fds__);           \
-    }                                               \
-  } while (0)
+static tu_iso last;
+#define RUN(EXPR) TU_ISOLATE(last, tu_watched_unchanged(), 0.0f, (EXPR))
 
 static tu_check *BC;
 static void record(gllmk_status want, gllmk_status alt, const char *desc)
@@ -1076,10 +995,10 @@ static void bad_gguf(tu_dtype dt)
     tu_arr_uniform(&x, -1, 1);
     tu_arr_alloc(&y, dt, m * n, 1);
     tu_arr_poison(&y);
-    watch_clear();
-    watch(W.w.mem, W.w.mem_bytes);
-    watch(x.mem, x.mem_bytes);
-    watch(y.mem, y.mem_bytes);
+    tu_watch_clear();
+    tu_watch(W.w.mem, W.w.mem_bytes);
+    tu_watch(x.mem, x.mem_bytes);
+    tu_watch(y.mem, y.mem_bytes);
     const void *w = W.w.p;
     const char *on = OP_NAMES[op], *fn = f->name, *dn = tu_dtname(dt);
 #define D(...) snprintf(d, sizeof d, __VA_ARGS__)
@@ -1125,10 +1044,10 @@ static void bad_gguf(tu_dtype dt)
     tu_arr_uniform(&x, -1, 1);
     tu_arr_alloc(&y, dt, 2 * 2, 1);
     tu_arr_poison(&y);
-    watch_clear();
-    watch(w.mem, w.mem_bytes);
-    watch(x.mem, x.mem_bytes);
-    watch(y.mem, y.mem_bytes);
+    tu_watch_clear();
+    tu_watch(w.mem, w.mem_bytes);
+    tu_watch(x.mem, x.mem_bytes);
+    tu_watch(y.mem, y.mem_bytes);
     const char *dn = tu_dtname(dt);
     for (int fi = 0; fi < NFMT; fi++) {
       const fmt *f = &FMTS[fi];
@@ -1183,12 +1102,12 @@ static void bad_external(tu_dtype dt)
     tu_arr_uniform(&x, -1, 1);
     tu_arr_alloc(&y, dt, m * n, 1);
     tu_arr_poison(&y);
-    watch_clear();
-    watch(W.w.mem, W.w.mem_bytes);
-    watch(W.zeros.mem, W.zeros.mem_bytes);
-    watch(W.scales.mem, W.scales.mem_bytes);
-    watch(x.mem, x.mem_bytes);
-    watch(y.mem, y.mem_bytes);
+    tu_watch_clear();
+    tu_watch(W.w.mem, W.w.mem_bytes);
+    tu_watch(W.zeros.mem, W.zeros.mem_bytes);
+    tu_watch(W.scales.mem, W.scales.mem_bytes);
+    tu_watch(x.mem, x.mem_bytes);
+    tu_watch(y.mem, y.mem_bytes);
     const uint8_t *pk = W.w.p, *zr = W.zeros.p;
     const gllmk_f16 *sc = (const gllmk_f16 *)W.scales.p;
     size_t pb = W.w.len;
@@ -1228,11 +1147,11 @@ static void bad_external(tu_dtype dt)
     make_weights(&W, find_fmt(GLLMK_GPTQ4, K_GPTQ_INT), n, k, 0, 128, 1);
     tu_arr_alloc(&y, dt, m * n, 1);
     tu_arr_poison(&y);
-    watch_clear();
-    watch(W.w.mem, W.w.mem_bytes);
-    watch(W.scales.mem, W.scales.mem_bytes);
-    watch(x.mem, x.mem_bytes);
-    watch(y.mem, y.mem_bytes);
+    tu_watch_clear();
+    tu_watch(W.w.mem, W.w.mem_bytes);
+    tu_watch(W.scales.mem, W.scales.mem_bytes);
+    tu_watch(x.mem, x.mem_bytes);
+    tu_watch(y.mem, y.mem_bytes);
     pk = W.w.p;
     sc = (const gllmk_f16 *)W.scales.p;
     pb = W.w.len;
@@ -1292,7 +1211,7 @@ int main(void)
     bad_gguf((tu_dtype)d);
     bad_external((tu_dtype)d);
   }
-  watch_clear();
+  tu_watch_clear();
   test_k0();
   tu_for_each_isa(collect_isa, NULL);
   if (!n_isa) bail_out("no runnable ISA");

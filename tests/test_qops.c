@@ -66,12 +66,9 @@
 #include "ref.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define QMIN_M 16  /* from this many rows on: decode + f32 GEMM (qmatmul.c) */
 #define QCHUNK 32  /* activations quantized per this many values */
@@ -1454,73 +1451,29 @@ static int fx_untouched(void)
   return 1;
 }
 
-typedef struct cres {
-  int st, untouched;
-} cres;
-
-static pid_t child_start(int fds[2])
+/* the outcome of a forked call against want (or want2) */
+static void iso_check(tu_check *c, const tu_iso *m, gllmk_status want, gllmk_status want2, const char *desc)
 {
-  fflush(stdout);
-  fflush(stderr);
-  if (pipe(fds))
-    return -1;
-  pid_t p = fork();
-  if (p == 0) {
-    close(fds[0]);
-    alarm(20);
-  } else if (p < 0) {
-    close(fds[0]);
-    close(fds[1]);
-  }
-  return p;
-}
-
-static void child_send(int fd, gllmk_status st)
-{
-  cres m = { (int)st, fx_untouched() };
-  ssize_t w = write(fd, &m, sizeof m);
-  (void)w;
-  _exit(0);
-}
-
-/* want2: a second acceptable status (or the same) */
-static void child_collect(tu_check *c, pid_t pid, int fds[2], gllmk_status want,
-                          gllmk_status want2, const char *desc)
-{
-  cres m;
-  close(fds[1]);
-  ssize_t n = read(fds[0], &m, sizeof m);
-  close(fds[0]);
-  int ws = 0;
-  waitpid(pid, &ws, 0);
-  if (WIFSIGNALED(ws)) {
-    tu_check_true(c, 0, "%s: crashed (signal %d)", desc, WTERMSIG(ws));
+  if (m->sig) {
+    tu_check_true(c, 0, "%s: crashed (signal %d)", desc, m->sig);
     return;
   }
-  if (n != (ssize_t)sizeof m) {
+  if (m->lost) {
     tu_check_true(c, 0, "%s: the child gave no answer", desc);
     return;
   }
-  gllmk_status got = (gllmk_status)m.st;
-  if (got != want && got != want2) {
-    tu_check_status(c, got, want, "%s", desc);
+  if (m->st != want && m->st != want2) {
+    tu_check_status(c, m->st, want, "%s", desc);
     return;
   }
-  tu_check_true(c, m.untouched, "%s: returned %s but wrote to a buffer", desc,
-                tu_status_name(got));
+  tu_check_true(c, m->untouched, "%s: returned %s but wrote to a buffer", desc, tu_status_name(m->st));
 }
 
 #define EXPECT2(C, WANT, WANT2, DESC, EXPR)                                   \
   do {                                                                        \
-    int fds__[2];                                                             \
-    pid_t pid__ = child_start(fds__);                                         \
-    if (pid__ == 0) {                                                         \
-      child_send(fds__[1], (EXPR));                                           \
-    } else if (pid__ < 0) {                                                   \
-      tu_check_true((C), 0, "%s: fork failed", (DESC));                       \
-    } else {                                                                  \
-      child_collect((C), pid__, fds__, (WANT), (WANT2), (DESC));              \
-    }                                                                         \
+    tu_iso m__;                                                               \
+    TU_ISOLATE(m__, fx_untouched(), 0.0f, (EXPR));                            \
+    iso_check((C), &m__, (WANT), (WANT2), (DESC));                            \
   } while (0)
 #define EXPECT(C, WANT, DESC, EXPR) EXPECT2(C, WANT, WANT, DESC, EXPR)
 #define INVAL(DESC, EXPR) EXPECT(&c, GLLMK_E_INVAL, DESC, EXPR)

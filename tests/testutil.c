@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ dtypes */
 const char *tu_dtname(tu_dtype dt)
@@ -449,4 +451,75 @@ void tu_for_each_isa_dtype(tu_isa_dt_body fn, void *ctx)
 {
   tu__both b = { fn, ctx };
   tu_for_each_isa(tu__both_body, &b);
+}
+
+/* ------------------------------------------------------------------ isolated calls */
+long tu_iso_start(int fds[2])
+{
+  fflush(stdout);
+  fflush(stderr);
+  if (pipe(fds))
+    return -1;
+  pid_t p = fork();
+  if (p == 0) {
+    close(fds[0]);
+    alarm(20);
+  } else if (p < 0) {
+    close(fds[0]);
+    close(fds[1]);
+  }
+  return (long)p;
+}
+
+void tu_iso_send(int fd, gllmk_status st, int untouched, float result)
+{
+  tu_iso m = { st, untouched, result, 0, 0 };
+  ssize_t w = write(fd, &m, sizeof m);
+  (void)w;
+  _exit(0);
+}
+
+tu_iso tu_iso_collect(long pid, int fds[2])
+{
+  tu_iso m;
+  memset(&m, 0, sizeof m);
+  close(fds[1]);
+  ssize_t n = read(fds[0], &m, sizeof m);
+  close(fds[0]);
+  int ws = 0;
+  waitpid((pid_t)pid, &ws, 0);
+  if (n != (ssize_t)sizeof m) {
+    memset(&m, 0, sizeof m);
+    m.lost = 1;
+  }
+  if (WIFSIGNALED(ws))
+    m.sig = WTERMSIG(ws);
+  return m;
+}
+
+#define TU_MAX_WATCH 16
+static struct { const unsigned char *p; size_t n; unsigned char *snap; } tu_watched[TU_MAX_WATCH];
+static int tu_n_watched;
+
+void tu_watch(const void *p, size_t n)
+{
+  if (tu_n_watched == TU_MAX_WATCH) bail_out("too many watched buffers");
+  tu_watched[tu_n_watched].p = p;
+  tu_watched[tu_n_watched].n = n;
+  tu_watched[tu_n_watched].snap = tu_xmalloc(n ? n : 1);
+  memcpy(tu_watched[tu_n_watched].snap, p, n);
+  tu_n_watched++;
+}
+
+int tu_watched_unchanged(void)
+{
+  for (int i = 0; i < tu_n_watched; i++)
+    if (memcmp(tu_watched[i].p, tu_watched[i].snap, tu_watched[i].n)) return 0;
+  return 1;
+}
+
+void tu_watch_clear(void)
+{
+  for (int i = 0; i < tu_n_watched; i++) free(tu_watched[i].snap);
+  tu_n_watched = 0;
 }

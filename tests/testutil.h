@@ -148,6 +148,52 @@ int tu_check_done(tu_check *c, const char *fmt, ...) TAP_PRINTF(2, 3);
 /** "GLLMK_OK", "GLLMK_E_INVAL", ... */
 const char *tu_status_name(gllmk_status s);
 
+/* ------------------------------------------------------------------ isolated calls */
+/* Bad-input tests run each call in a forked child, so that a crash is a
+ * failed check rather than the end of the test program.  The child reports
+ * the status, whether the caller's buffers are untouched (evaluated in the
+ * child, after the call) and a float result. */
+typedef struct tu_iso {
+  gllmk_status st;
+  int untouched;
+  float result;
+  int sig;       /* signal that ended the child, 0 if none */
+  int lost;      /* the child gave no answer */
+} tu_iso;
+
+/** Flush stdio, open a pipe and fork: 0 in the child (which gets a 20 s
+ *  alarm), the child's pid in the parent, < 0 when that failed. */
+long tu_iso_start(int fds[2]);
+/** In the child: send the outcome and _exit(0). */
+void tu_iso_send(int fd, gllmk_status st, int untouched, float result) __attribute__((noreturn));
+/** In the parent: wait for the child and return its outcome. */
+tu_iso tu_iso_collect(long pid, int fds[2]);
+
+/** out = the outcome of EXPR run in a child (inline when fork fails);
+ *  UNTOUCHED and RESULT are evaluated after EXPR, in the same process. */
+#define TU_ISOLATE(out, UNTOUCHED, RESULT, EXPR)                 \
+  do {                                                          \
+    int fds__[2];                                               \
+    long pid__ = tu_iso_start(fds__);                           \
+    if (pid__ == 0) {                                           \
+      gllmk_status st__ = (EXPR);                               \
+      tu_iso_send(fds__[1], st__, (UNTOUCHED), (RESULT));       \
+    } else if (pid__ < 0) {                                     \
+      (out).st = (EXPR);                                        \
+      (out).untouched = (UNTOUCHED);                            \
+      (out).result = (RESULT);                                  \
+      (out).sig = (out).lost = 0;                               \
+    } else {                                                    \
+      (out) = tu_iso_collect(pid__, fds__);                     \
+    }                                                           \
+  } while (0)
+
+/* Raw buffers watched for writes: a snapshot at tu_watch(), compared by
+ * tu_watched_unchanged(); tu_watch_clear() forgets them all. */
+void tu_watch(const void *p, size_t n);
+int tu_watched_unchanged(void);
+void tu_watch_clear(void);
+
 /* ------------------------------------------------------------------ loops */
 typedef void (*tu_isa_body)(const char *isa, void *ctx);
 typedef void (*tu_isa_dt_body)(const char *isa, tu_dtype dt, void *ctx);
