@@ -32,26 +32,5 @@ enum { EW_ADD, EW_SUB, EW_MUL, EW_SCALE, EW_AXPY, EW_SILU, EW_GELU, EW_RELU, EW_
        EW_SWIGLU };
 enum { ROW_SOFTMAX, ROW_RMS, ROW_LAYER };
 
-#define T float
-#define TN f32
-#define T_IS_F32 1
-#include "core/ops_tpl.h"
-#undef T
-#undef TN
-#undef T_IS_F32
-
-#define T gllmk_f16
-#define TN f16
-#define T_IS_F32 0
-#include "core/ops_tpl.h"
-#undef T
-#undef TN
-#undef T_IS_F32
-
-#define T gllmk_bf16
-#define TN bf16
-#define T_IS_F32 0
-#include "core/ops_tpl.h"
-#undef T
-#undef TN
-#undef T_IS_F32
+#define GLLMK_DTYPE_TPL "core/ops_tpl.h"
+#include "core/each_dtype.h"

@@ -26,6 +26,15 @@
 
 /* ------------------------------------------------------------------ external formats */
 
+/* rows of k values, row_bytes apart, in units of 256 values unit_bytes long */
+static void set_rows(struct gllmk__qmv *p, const void *w, size_t k, size_t row_bytes, size_t unit_bytes) {
+  p->w = (const uint8_t *)w;
+  p->k = k;
+  p->row_bytes = row_bytes;
+  p->unit_bytes = unit_bytes;
+  p->units = (k + 255) / 256;
+}
+
 gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const uint8_t *zeros,
                               const gllmk_f16 *scales, size_t n, size_t k) {
   memset(p, 0, sizeof *p);
@@ -33,11 +42,7 @@ gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const
   if (!gllmk__mul3(n, k, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   if (k % 128) return GLLMK_E_INVAL;
   if (n && k && (!packed || !zeros || !scales)) return GLLMK_E_INVAL;
-  p->w = packed;
-  p->k = k;
-  p->row_bytes = k / 2;
-  p->unit_bytes = 128;
-  p->units = (k + 255) / 256;
+  set_rows(p, packed, k, k / 2, 128);
   p->zeros = zeros;
   p->zero_bytes = (k / 128 + 1) / 2;
   p->scales = scales;
@@ -66,11 +71,7 @@ gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, cons
     if (f & 1) return GLLMK_E_INVAL;
     c16 = (f & 2) != 0;
   }
-  p->w = packed;
-  p->k = k;
-  p->row_bytes = k / 2;
-  p->unit_bytes = 128;
-  p->units = (k + 255) / 256;
+  set_rows(p, packed, k, k / 2, 128);
   p->scales = scales;
   p->n_groups = n_groups;
   p->g_idx = g_idx;
@@ -90,11 +91,7 @@ static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, si
   if (w_bytes < need) return GLLMK_E_INVAL;
   if (n && k && !w) return GLLMK_E_INVAL;
   if (n && !scales) return GLLMK_E_INVAL;
-  p->w = (const uint8_t *)w;
-  p->k = k;
-  p->row_bytes = rb;
-  p->unit_bytes = bits == 8 ? 256 : 128;
-  p->units = (k + 255) / 256;
+  set_rows(p, w, k, rb, bits == 8 ? 256 : 128);
   p->scales = scales;
   p->xfmt = bits == 8 ? GLLMK_XF_I8 : GLLMK_XF_I4;
   return GLLMK_OK;
@@ -114,8 +111,6 @@ static size_t qgemm_tile(size_t k) {
 }
 #define GLLMK_QMV_GRAIN 4
 #define GLLMK_GPTQ_G16_STACK 1024   /* GPTQ4 g16 on the stack up to k = 16384 */
-
-enum qpath { QP_INT, QP_FLOAT };
 
 struct qmm {
   const struct gllmk_kernels *kt;
@@ -228,11 +223,7 @@ static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gll
   if (w_bytes < need) return GLLMK_E_INVAL;
   if (n && k && !w) return GLLMK_E_INVAL;
   memset(&c->p, 0, sizeof c->p);
-  c->p.w = (const uint8_t *)w;
-  c->p.k = k;
-  c->p.row_bytes = rb;
-  c->p.units = (k + 255) / 256;
-  c->p.unit_bytes = qi->block_size == 32 ? 8 * qi->block_bytes : qi->block_bytes;
+  set_rows(&c->p, w, k, rb, qi->block_size == 32 ? 8 * qi->block_bytes : qi->block_bytes);
   c->qf = qi->qf;
   c->qmv = qi->qf >= 0 ? c->kt->q.qmv[qi->qf] : NULL;   /* SqueezeLLM: float path */
   if (qi->qf < 0) {
@@ -252,26 +243,5 @@ static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gll
 #define QCL_(name, tn) QCL__(name, tn)
 #define QCL(name) QCL_(name, TN)
 
-#define T float
-#define TN f32
-#define T_IS_F32 1
-#include "quant/qmatmul_tpl.h"
-#undef T
-#undef TN
-#undef T_IS_F32
-
-#define T gllmk_f16
-#define TN f16
-#define T_IS_F32 0
-#include "quant/qmatmul_tpl.h"
-#undef T
-#undef TN
-#undef T_IS_F32
-
-#define T gllmk_bf16
-#define TN bf16
-#define T_IS_F32 0
-#include "quant/qmatmul_tpl.h"
-#undef T
-#undef TN
-#undef T_IS_F32
+#define GLLMK_DTYPE_TPL "quant/qmatmul_tpl.h"
+#include "core/each_dtype.h"
