@@ -7,7 +7,8 @@
 #    every GLLMK_API function declared in include/gllmk/*.h is a defined
 #    dynamic symbol of $top_builddir/.libs/libgllmk.so;
 #  - every exported symbol is gllmk_ followed by a letter or digit (the
-#    internal gllmk__* names and any non-gllmk symbol stay hidden).
+#    internal gllmk__* names and any non-gllmk symbol stay hidden);
+#  - every exported symbol has the version node $GLLMK_SYMVER (lib/gllmk.map).
 # Skipped when nm or the shared library is missing.
 
 : "${top_srcdir:=$(dirname "$0")/..}"
@@ -31,13 +32,16 @@ if [ ! -f "$list" ]; then
 fi
 
 tmp=${TMPDIR:-/tmp}/gllmk-symbols.$$
-trap 'rm -f "$tmp"' 0 1 2 15
+trap 'rm -f "$tmp" "$tmp.ver"' 0 1 2 15
 # "ADDR TYPE NAME[@VERSION]"; absolute (A) entries are version nodes, not symbols
 if ! "$NM" -D --defined-only "$so" >"$tmp.raw" 2>/dev/null; then
   echo "Bail out! $NM -D --defined-only $so failed"
   exit 1
 fi
 awk 'NF >= 3 && $2 != "A" { sub(/@.*/, "", $3); print $3 }' "$tmp.raw" | sort -u >"$tmp"
+# the version node of each exported symbol ("" for an unversioned one)
+awk 'NF >= 3 && $2 != "A" { v = ""; if (match($3, /@+/)) v = substr($3, RSTART + RLENGTH);
+                            print v }' "$tmp.raw" | sort -u >"$tmp.ver"
 rm -f "$tmp.raw"
 
 count=$(wc -l <"$tmp" | tr -d ' ')
@@ -71,5 +75,14 @@ else
 fi
 internal=$(grep -c '^gllmk__' "$tmp")
 [ "$internal" -eq 0 ]; ok $? "no internal gllmk__ symbol is exported ($internal)"
+
+# GLLMK_SYMVER (from Makefile.am): the version node lib/gllmk.map gives every
+# symbol, empty where the linker takes no version script
+if [ -n "${GLLMK_SYMVER:-}" ]; then
+  vers=$(tr '\n' ' ' <"$tmp.ver")
+  [ "$vers" = "$GLLMK_SYMVER " ]; ok $? "every exported symbol has the version node $GLLMK_SYMVER (nodes: $vers)"
+else
+  skip "no symbol version script (linker without --version-script)"
+fi
 
 done_testing

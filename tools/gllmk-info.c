@@ -3,8 +3,10 @@
  * ISA, threads and the backend that "auto" resolves to.
  * SPDX-License-Identifier: MIT
  */
+#define _GNU_SOURCE /* dladdr */
 #include <gllmk.h>
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +16,11 @@ static void usage(FILE *f, const char *prog)
 {
   fprintf(f,
           "Usage: %s [--help] [--version]\n"
-          "Print the gllmk library version, the CPU ISAs compiled into it and which of\n"
+          "Print the gllmk library version and file, the CPU ISAs compiled into it and which of\n"
           "them this machine can run, the detected CPU features, the active ISA, the\n"
           "thread count and the backend that \"auto\" resolves to.\n"
           "\n"
-          "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512 forces the CPU ISA,\n"
+          "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512|vnni forces the CPU ISA,\n"
           "GLLM_DEVICE=cpu|cuda|cuda:N picks the \"auto\" backend, OMP_NUM_THREADS\n"
           "sets the default thread count.\n",
           prog);
@@ -47,6 +49,11 @@ int main(int argc, char **argv)
   }
 
   printf("gllmk version:       %s\n", gllmk_version());
+  /* the file the dynamic linker loaded the library from (the installed
+     package, a build tree, LD_LIBRARY_PATH...) */
+  Dl_info dli;
+  if (dladdr((const void *)gllmk_version, &dli) && dli.dli_fname)
+    printf("library:             %s\n", dli.dli_fname);
   printf("compiled ISAs:       %s\n", gllmk_cpu_isa_compiled());
   const char *feat = gllmk_cpu_features();
   printf("CPU features:        %s\n", feat && *feat ? feat : "(none detected)");
@@ -67,6 +74,8 @@ int main(int argc, char **argv)
   }
 
   const char *env_isa = getenv("GLLMK_CPU_ISA");
+  if (env_isa && !*env_isa)
+    env_isa = NULL; /* the library ignores an empty value too */
   printf("active ISA:          %s%s%s%s\n", gllmk_cpu_isa_name(),
          env_isa ? " (GLLMK_CPU_ISA=" : " (best runnable)", env_isa ? env_isa : "",
          env_isa ? ")" : "");
