@@ -1,6 +1,7 @@
 #!/bin/sh
 # test_objects.sh -- the core and scalar objects hold no AVX code; the ISA
-# objects do hold their vector registers (TAP)
+# objects do hold their vector registers (TAP); on AArch64, the same for
+# sdot and SVE
 # SPDX-License-Identifier: MIT
 #
 # The library must load and run on any x86-64 CPU, so everything but the
@@ -35,14 +36,43 @@ if [ -z "$core$scalar" ]; then
 fi
 
 first=$(echo $core $scalar | cut -d' ' -f1)
-if ! "$OBJDUMP" -f "$first" 2>/dev/null | grep -q 'x86-64'; then
-  skip_all "not an x86-64 build"
-fi
 
 # mnemonic and operands of every instruction
 insns() {
   "$OBJDUMP" -d --no-show-raw-insn "$1" | awk -F'\t' 'NF >= 2 && $1 ~ /^ *[0-9a-f]+:$/ { print $2 }'
 }
+
+# AArch64: Advanced SIMD is baseline, so the core and scalar objects may use
+# it; what they must not hold is the dot-product or SVE instructions of the
+# later tiers.  The neon object has no sdot/udot (armv8.0 CPUs run it), the
+# dotprod object has them.
+if "$OBJDUMP" -f "$first" 2>/dev/null | grep -q 'aarch64'; then
+  neon=$(ls "$top_builddir"/lib/isa/neon/.libs/*.o 2>/dev/null)
+  dotprod=$(ls "$top_builddir"/lib/isa/dotprod/.libs/*.o 2>/dev/null)
+  for o in $core $scalar $neon; do
+    name=${o#"$top_builddir"/}
+    bad=$(insns "$o" | grep -E '^[su]dot|[[:space:],{]z[0-9]+\.|[[:space:],]p[0-9]+/[mz]' | head -n 5)
+    [ -n "$bad" ] && diag "$bad"
+    [ -z "$bad" ]; ok $? "$name: no sdot/udot or SVE instruction"
+  done
+  if [ -n "$neon" ]; then
+    cnt=$(insns "$neon" | grep -c -E "^(fmla|tbl)")
+    [ "$cnt" -gt 0 ]; ok $? "neon object uses Advanced SIMD (fmla/tbl: $cnt)"
+  else
+    skip "neon object not built"
+  fi
+  if [ -n "$dotprod" ]; then
+    cnt=$(insns "$dotprod" | grep -c -E '^sdot')
+    [ "$cnt" -gt 0 ]; ok $? "dotprod object uses sdot ($cnt)"
+  else
+    skip "dotprod object not built"
+  fi
+  done_testing
+fi
+
+if ! "$OBJDUMP" -f "$first" 2>/dev/null | grep -q 'x86-64'; then
+  skip_all "neither an x86-64 nor an AArch64 build"
+fi
 
 for o in $core $scalar; do
   name=${o#"$top_builddir"/}

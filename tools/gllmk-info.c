@@ -20,7 +20,7 @@ static void usage(FILE *f, const char *prog)
           "them this machine can run, the detected CPU features, the active ISA, the\n"
           "thread count and the backend that \"auto\" resolves to.\n"
           "\n"
-          "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512|vnni forces the CPU ISA,\n"
+          "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512|vnni|neon|dotprod forces the CPU ISA,\n"
           "GLLM_DEVICE=cpu|cuda|cuda:N picks the \"auto\" backend, OMP_NUM_THREADS\n"
           "sets the default thread count.\n",
           prog);

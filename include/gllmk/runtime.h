@@ -18,9 +18,10 @@ GLLMK_API const char *gllmk_strerror(gllmk_status status);
 
 /**
  * Name of the CPU ISA whose kernels the library runs: one of "scalar",
- * "avx2", "avx512", "vnni" on x86-64.  The first call of any function picks the best
- * ISA that is compiled in and that this CPU and OS can run, unless the
- * environment variable GLLMK_CPU_ISA names one; if that ISA is unknown, not
+ * "avx2", "avx512", "vnni" on x86-64, "neon", "dotprod" on aarch64.  The
+ * first call of any function picks the best ISA that is compiled in and
+ * that this CPU and OS can run, unless the environment variable
+ * GLLMK_CPU_ISA names one; if that ISA is unknown, not
  * built or not runnable here, kernels are not run and every operator returns
  * GLLMK_E_UNSUPPORTED (the library never falls back silently or crashes).
  */

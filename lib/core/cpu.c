@@ -66,7 +66,41 @@ unsigned gllmk__cpu_detect(void) {
 
 const char *gllmk__cpu_feature_string(void) { return feature_str; }
 
-#else /* not x86 */
+#elif defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>   /* getauxval; bits/hwcap.h: HWCAP_ASIMD, HWCAP_ASIMDDP, HWCAP_SVE */
+
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+#ifndef HWCAP_SVE
+#define HWCAP_SVE (1UL << 22)
+#endif
+
+static char feature_str[128];
+
+/* the kernel's HWCAP bits: what the CPU has and the kernel lets user space use */
+unsigned gllmk__cpu_detect(void) {
+  unsigned long hw = getauxval(AT_HWCAP);
+  unsigned f = 0;
+  feature_str[0] = 0;
+  if (hw & HWCAP_ASIMD) {
+    f |= GLLMK_CPU_NEON;
+    strcat(feature_str, "asimd");
+    if (hw & HWCAP_ASIMDDP) {
+      f |= GLLMK_CPU_DOTPROD;
+      strcat(feature_str, " asimddp");
+    }
+  }
+  if (hw & HWCAP_SVE) strcat(feature_str, feature_str[0] ? " sve" : "sve");
+  return f;
+}
+
+const char *gllmk__cpu_feature_string(void) { return feature_str; }
+
+#else /* neither x86 nor AArch64 Linux */
 
 unsigned gllmk__cpu_detect(void) { return 0; }
 const char *gllmk__cpu_feature_string(void) { return ""; }

@@ -38,6 +38,18 @@ static const struct tier tiers[] = {
   {"avx2", GLLMK_CPU_AVX2, NULL},
 #endif
 #endif
+#if defined(__aarch64__)
+#ifdef GLLMK_HAVE_DOTPROD
+  {"dotprod", GLLMK_CPU_NEON | GLLMK_CPU_DOTPROD, &gllmk__kt_dotprod},
+#else
+  {"dotprod", GLLMK_CPU_NEON | GLLMK_CPU_DOTPROD, NULL},
+#endif
+#ifdef GLLMK_HAVE_NEON
+  {"neon", GLLMK_CPU_NEON, &gllmk__kt_neon},
+#else
+  {"neon", GLLMK_CPU_NEON, NULL},
+#endif
+#endif
   {"scalar", 0, &gllmk__kt_scalar},
 };
 /* tokens of other architectures and later tiers: known names, never runnable here */

@@ -22,6 +22,8 @@ enum {
   GLLMK_CPU_AVX2 = 1u << 0,     /* AVX2 + FMA + F16C, YMM state enabled by the OS */
   GLLMK_CPU_AVX512 = 1u << 1,   /* AVX-512 F/BW/DQ/VL, ZMM and opmask state enabled */
   GLLMK_CPU_VNNI = 1u << 2,     /* AVX-512 VNNI on top of GLLMK_CPU_AVX512 */
+  GLLMK_CPU_NEON = 1u << 3,     /* AArch64 Advanced SIMD (HWCAP_ASIMD) */
+  GLLMK_CPU_DOTPROD = 1u << 4,  /* sdot/udot (HWCAP_ASIMDDP) */
 };
 GLLMK_HIDDEN unsigned gllmk__cpu_detect(void);
 GLLMK_HIDDEN const char *gllmk__cpu_feature_string(void);
@@ -57,6 +59,12 @@ extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_avx512;
 #endif
 #ifdef GLLMK_HAVE_VNNI
 extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_vnni;
+#endif
+#ifdef GLLMK_HAVE_NEON
+extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_neon;
+#endif
+#ifdef GLLMK_HAVE_DOTPROD
+extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_dotprod;
 #endif
 
 /* size arithmetic: false on overflow */
