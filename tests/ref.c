@@ -403,3 +403,44 @@ void ref_fused_linear_bias_residual_rmsnorm(const double *x, const double *w,
     memcpy(sum_out, s, m * n * sizeof *s);
   free(s);
 }
+
+/* ------------------------------------------------------------------ error bounds
+ * Propagation of a known error bound through rope and rms_norm, shared by the
+ * tests of the fused ops (test_fused.c, test_qops.c). */
+
+void ref_rope_err(const double *pre, const double *err, const double *cs, const double *sn,
+                  double *tol, size_t seq, size_t heads, size_t hd, size_t rot, bool il,
+                  size_t pos)
+{
+  size_t half = rot / 2;
+  for (size_t t = 0; t < seq; t++)
+    for (size_t h = 0; h < heads; h++) {
+      size_t base = (t * heads + h) * hd;
+      for (size_t d = 0; d < hd; d++)
+        tol[base + d] = err[base + d];
+      for (size_t i = 0; i < half; i++) {
+        size_t ia = base + (il ? 2 * i : i), ib = base + (il ? 2 * i + 1 : i + half);
+        double c = cs[(pos + t) * half + i], s = sn[(pos + t) * half + i];
+        double a = pre[ia], b = pre[ib];
+        tol[ia] = fabs(c) * err[ia] + fabs(s) * err[ib] + 0x1p-22 * (fabs(a * c) + fabs(b * s));
+        tol[ib] = fabs(c) * err[ib] + fabs(s) * err[ia] + 0x1p-22 * (fabs(b * c) + fabs(a * s));
+      }
+    }
+}
+
+void ref_rms_norm_err(const double *s, const double *es, const double *w, double *out, double *tol,
+                      size_t m, size_t n, double eps)
+{
+  ref_rms_norm(s, w, out, m, n, eps);
+  for (size_t r = 0; r < m; r++) {
+    double ss = 0, se = 0;
+    for (size_t i = 0; i < n; i++) {
+      ss += s[r * n + i] * s[r * n + i];
+      se += es[r * n + i] * es[r * n + i];
+    }
+    double rms = sqrt(ss / (double)n + eps), erms = sqrt(se / (double)n);
+    for (size_t i = 0; i < n; i++)
+      tol[r * n + i] = fabs(w[i]) * es[r * n + i] / rms
+                       + fabs(out[r * n + i]) * (erms / rms + 1e-5 + 1e-6 * sqrt((double)n));
+  }
+}

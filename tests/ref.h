@@ -100,4 +100,15 @@ void ref_fused_linear_bias_residual_rmsnorm(const double *x, const double *w,
                                             double *sum_out, size_t m, size_t n, size_t k,
                                             double eps);
 
+/* error bounds of the fused-op tests */
+/** tol = the bound after rope (interleaved or not, table rows pos..) of pre,
+ *  whose elements carry the errors err: |c| err_a + |s| err_b + 2^-22 (|a c| + |b s|). */
+void ref_rope_err(const double *pre, const double *err, const double *cs, const double *sn,
+                  double *tol, size_t seq, size_t heads, size_t hd, size_t rot, bool il,
+                  size_t pos);
+/** out = rms_norm(s) . w, and tol its bound from the errors es of s:
+ *  |w| es / rms + |out| (rms(es) / rms + 1e-5 + 1e-6 sqrt(n)). */
+void ref_rms_norm_err(const double *s, const double *es, const double *w, double *out,
+                      double *tol, size_t m, size_t n, double eps);
+
 #endif /* GLLMK_TESTS_REF_H */

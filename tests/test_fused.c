@@ -39,27 +39,6 @@ static void lin(const double *x, const double *w, double *y, double *err, size_t
   free(aw);
 }
 
-/* error bound after rope of pre (with error err) into tol */
-static void rope_err(const double *pre, const double *err, const double *cs, const double *sn,
-                     double *tol, size_t seq, size_t heads, size_t hd, size_t rot, bool il,
-                     size_t pos)
-{
-  size_t half = rot / 2;
-  for (size_t t = 0; t < seq; t++)
-    for (size_t h = 0; h < heads; h++) {
-      size_t base = (t * heads + h) * hd;
-      for (size_t d = 0; d < hd; d++)
-        tol[base + d] = err[base + d];
-      for (size_t i = 0; i < half; i++) {
-        size_t ia = base + (il ? 2 * i : i), ib = base + (il ? 2 * i + 1 : i + half);
-        double c = cs[(pos + t) * half + i], s = sn[(pos + t) * half + i];
-        double a = pre[ia], b = pre[ib];
-        tol[ia] = fabs(c) * err[ia] + fabs(s) * err[ib] + 0x1p-22 * (fabs(a * c) + fabs(b * s));
-        tol[ib] = fabs(c) * err[ib] + fabs(s) * err[ia] + 0x1p-22 * (fabs(b * c) + fabs(a * s));
-      }
-    }
-}
-
 /* swiglu of linear layers: h and its bound */
 static void gate_up(const double *x, const double *wg, const double *wu, double *h, double *err,
                     size_t m, size_t n, size_t k, tu_dtype dt)
@@ -103,24 +82,6 @@ static void ffn_sum(const double *x, const double *wg, const double *wu, const d
   free(ey);
   free(ad);
   free(prop);
-}
-
-/* out = rms_norm(s) and its bound */
-static void rms_err(const double *s, const double *es, const double *w, double *out, double *tol,
-                    size_t m, size_t n, double eps)
-{
-  ref_rms_norm(s, w, out, m, n, eps);
-  for (size_t r = 0; r < m; r++) {
-    double ss = 0, se = 0;
-    for (size_t i = 0; i < n; i++) {
-      ss += s[r * n + i] * s[r * n + i];
-      se += es[r * n + i] * es[r * n + i];
-    }
-    double rms = sqrt(ss / (double)n + eps), erms = sqrt(se / (double)n);
-    for (size_t i = 0; i < n; i++)
-      tol[r * n + i] = fabs(w[i]) * es[r * n + i] / rms
-                       + fabs(out[r * n + i]) * (erms / rms + 1e-5 + 1e-6 * sqrt((double)n));
-  }
 }
 
 static int cmp_arr(tu_check *c, tu_dtype dt, const tu_arr *a, const double *ref, const double *tol,
@@ -181,8 +142,8 @@ static void run_qkv(tu_check *c, tu_dtype dt, size_t seq, size_t hidden, size_t 
   lin(x.v, wq.v, pq, eq, seq, nq, hidden, dt);
   lin(x.v, wk.v, pk, ek, seq, nk, hidden, dt);
   lin(x.v, wv.v, pv, ev, seq, nk, hidden, dt);
-  rope_err(pq, eq, cs.v, sn.v, tq, seq, heads, hd, rot, il, pos);
-  rope_err(pk, ek, cs.v, sn.v, tk, seq, kv_heads, hd, rot, il, pos);
+  ref_rope_err(pq, eq, cs.v, sn.v, tq, seq, heads, hd, rot, il, pos);
+  ref_rope_err(pk, ek, cs.v, sn.v, tk, seq, kv_heads, hd, rot, il, pos);
 
   char ctx[160];
   snprintf(ctx, sizeof ctx, "fused_qkv_rope seq=%zu hidden=%zu heads=%zu/%zu hd=%zu rot=%zu il=%d pos=%zu",
@@ -261,7 +222,7 @@ static void run_ffn(tu_check *c, tu_dtype dt, size_t m, size_t hidden, size_t ff
   double *s = tu_dalloc(nn), *es = tu_dalloc(nn), *rout = tu_dalloc(nn), *tol = tu_dalloc(nn);
   ffn_sum(x.v, wg.v, wu.v, wd.v, rres, s, es, m, hidden, ffn, dt);
   if (rmsnorm)
-    rms_err(s, es, nw.v, rout, tol, m, hidden, (float)eps);
+    ref_rms_norm_err(s, es, nw.v, rout, tol, m, hidden, (float)eps);
   {
     /* cross-check the propagated reference against ref.c's own composition */
     double *r2 = tu_dalloc(nn), *s2 = tu_dalloc(nn);
@@ -343,7 +304,7 @@ static void run_lin_rms(tu_check *c, tu_dtype dt, size_t m, size_t n, size_t k, 
              + tu_out_rtol(dt) * fabs(s[i] + (with_bias ? b.v[i % n] : 0.0));
     s[i] += add;
   }
-  rms_err(s, es, nw.v, rout, tol, m, n, (float)eps);
+  ref_rms_norm_err(s, es, nw.v, rout, tol, m, n, (float)eps);
   {
     double *r2 = tu_dalloc(nn);
     if (with_bias)

@@ -300,45 +300,6 @@ static void lin_prop(const double *e, const double *W, const double *s, double *
     }
 }
 
-/* error bound after rope of pre (error err) into tol */
-static void rope_err(const double *pre, const double *err, const double *cs, const double *sn,
-                     double *tol, size_t seq, size_t heads, size_t hd, size_t rot, bool il,
-                     size_t pos)
-{
-  size_t half = rot / 2;
-  for (size_t t = 0; t < seq; t++)
-    for (size_t h = 0; h < heads; h++) {
-      size_t base = (t * heads + h) * hd;
-      for (size_t d = 0; d < hd; d++)
-        tol[base + d] = err[base + d];
-      for (size_t i = 0; i < half; i++) {
-        size_t ia = base + (il ? 2 * i : i), ib = base + (il ? 2 * i + 1 : i + half);
-        double c = cs[(pos + t) * half + i], s = sn[(pos + t) * half + i];
-        double a = pre[ia], b = pre[ib];
-        tol[ia] = fabs(c) * err[ia] + fabs(s) * err[ib] + 0x1p-22 * (fabs(a * c) + fabs(b * s));
-        tol[ib] = fabs(c) * err[ib] + fabs(s) * err[ia] + 0x1p-22 * (fabs(b * c) + fabs(a * s));
-      }
-    }
-}
-
-/* out = rms_norm(s) . w and its bound from the error es of s */
-static void rms_err(const double *s, const double *es, const double *w, double *out, double *tol,
-                    size_t m, size_t n, double eps)
-{
-  ref_rms_norm(s, w, out, m, n, eps);
-  for (size_t r = 0; r < m; r++) {
-    double ss = 0, se = 0;
-    for (size_t i = 0; i < n; i++) {
-      ss += s[r * n + i] * s[r * n + i];
-      se += es[r * n + i] * es[r * n + i];
-    }
-    double rms = sqrt(ss / (double)n + eps), erms = sqrt(se / (double)n);
-    for (size_t i = 0; i < n; i++)
-      tol[r * n + i] = fabs(w[i]) * es[r * n + i] / rms
-                       + fabs(out[r * n + i]) * (erms / rms + 1e-5 + 1e-6 * sqrt((double)n));
-  }
-}
-
 /* ------------------------------------------------------------------ comparisons */
 static int cmp_arr(tu_check *c, tu_dtype dt, const void *p, size_t n, const double *ref,
                    const double *tol, const char *ctx, const char *what)
@@ -675,8 +636,8 @@ static void run_qkv(tu_check *cf, tu_check *cc, tu_dtype dt, size_t seq, size_t 
   memcpy(rk, pk, seq * nk * sizeof *rk);
   ref_rope_with_pos(rq, cs.v, sn.v, seq, heads, hd, rot, il, pos);
   ref_rope_with_pos(rk, cs.v, sn.v, seq, kvh, hd, rot, il, pos);
-  rope_err(pq, eq, cs.v, sn.v, tq, seq, heads, hd, rot, il, pos);
-  rope_err(pk, ek, cs.v, sn.v, tk, seq, kvh, hd, rot, il, pos);
+  ref_rope_err(pq, eq, cs.v, sn.v, tq, seq, heads, hd, rot, il, pos);
+  ref_rope_err(pk, ek, cs.v, sn.v, tk, seq, kvh, hd, rot, il, pos);
 
   char ctx[192];
   snprintf(ctx, sizeof ctx,
@@ -945,7 +906,7 @@ static void lrr_ref(const double *x, const double *W, const double *sc, const do
     s[i] = l + r;
     es[i] = es[i] * tu_acc_eps(k) + rmid * (fabs(l) + fabs(s[i])) + 0x1p-23 * (fabs(l) + fabs(r));
   }
-  rms_err(s, es, nw, out, tol, m, n, eps);
+  ref_rms_norm_err(s, es, nw, out, tol, m, n, eps);
   free(xh);
 }
 
@@ -1767,7 +1728,7 @@ static void zero_sizes(tu_dtype dt)
       st = call_lrr(dt, bits, xn ? NULL : x, xn ? NULL : w, 0, sc, res, nw, y, y2, 2, 8, 0, 1e-5f);
       if (tu_check_status(&c, st, GLLMK_OK, "%s", d)) {
         double ro[16], tol[16], es[16] = { 0 };
-        rms_err(FX.res.v, es, FX.nw.v, ro, tol, 2, 8, 1e-5f);
+        ref_rms_norm_err(FX.res.v, es, FX.nw.v, ro, tol, 2, 8, 1e-5f);
         cmp_arr(&c, dt, y, 16, ro, tol, d, "out");
         cmp_arr(&c, dt, y2, 16, FX.res.v, es, d, "sum_out");
       }
