@@ -205,7 +205,10 @@ static void test_gemm(const char *isa, tu_dtype dt, int with_bias)
   run_gemm(&c, dt, 130, 257, 67, 1, with_bias, 0);
   run_gemm(&c, dt, 1, 1031, 259, 2, with_bias, 0);
   run_gemm(&c, dt, 200, 3, 513, 3, with_bias, 0);
-  tu_check_done(&c, "%s %s %s: large (128^3, 130x257x67, 1x1031x259, 200x3x513)", nm, dn, isa);
+  /* more columns than one B block (2048) holds, not a multiple of any NR */
+  run_gemm(&c, dt, 3, 2101, 300, 4, with_bias, 0);
+  tu_check_done(&c, "%s %s %s: large (128^3, 130x257x67, 1x1031x259, 200x3x513, 3x2101x300)", nm, dn,
+                isa);
 
   /* k == 0: C = 0 (+ bias); A and B are empty and may be NULL */
   {

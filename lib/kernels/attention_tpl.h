@@ -68,34 +68,34 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
       else memset(Ks + jj * ldk, 0, d * sizeof(float));
     }
     for (size_t jj = 0; jj < BK; jj += L)
-      for (size_t p = 0; p < d; p += L) {
-        size_t pc = d - p < L ? d - p : L;
-        vf32 blk[L];
-        for (size_t t = 0; t < L; t++) blk[t] = vf32_load_n(Ks + (jj + t) * ldk + p, pc);
-        vf32_transpose(blk);
-        for (size_t t = 0; t < pc; t++) vf32_storeu(Kt + (p + t) * BK + jj, blk[t]);
-      }
-    /* S = Q Kt for two rows at a time: 2 x BK/L accumulators share each Kt load */
+      for (size_t p = 0; p < d; p += L)
+        vf32_transpose_tile(Kt + p * BK + jj, BK, Ks + jj * ldk + p, ldk, L, d - p < L ? d - p : L);
+    /* S = Q Kt for two rows and 4 L keys at a time (4 L divides BK for
+     * every L <= 16): 8 accumulators share each Kt load */
     for (size_t r = 0; r < rows; r += 2) {
       const float *Q0 = Q + r * d, *Q1 = r + 1 < rows ? Q0 + d : Q0;
-      vf32 s0[BK / L], s1[BK / L];
-#pragma GCC unroll 8
-      for (size_t v = 0; v < BK / L; v++) s0[v] = s1[v] = vf32_zero();
-      for (size_t p = 0; p < d; p++) {
-        vf32 a0 = vf32_splat(Q0[p]), a1 = vf32_splat(Q1[p]);
-        const float *kt = Kt + p * BK;
-#pragma GCC unroll 8
-        for (size_t v = 0; v < BK / L; v++) {
-          vf32 kv = vf32_loadu(kt + v * L);
-          s0[v] = vf32_fma(a0, kv, s0[v]);
-          s1[v] = vf32_fma(a1, kv, s1[v]);
+      for (size_t j = 0; j < BK; j += 4 * L) {
+        vf32 s00 = vf32_zero(), s01 = s00, s02 = s00, s03 = s00;
+        vf32 s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        for (size_t p = 0; p < d; p++) {
+          vf32 a0 = vf32_splat(Q0[p]), a1 = vf32_splat(Q1[p]);
+          const float *kt = Kt + p * BK + j;
+          vf32 k0 = vf32_loadu(kt), k1 = vf32_loadu(kt + L);
+          vf32 k2 = vf32_loadu(kt + 2 * L), k3 = vf32_loadu(kt + 3 * L);
+          s00 = vf32_fma(a0, k0, s00), s01 = vf32_fma(a0, k1, s01);
+          s02 = vf32_fma(a0, k2, s02), s03 = vf32_fma(a0, k3, s03);
+          s10 = vf32_fma(a1, k0, s10), s11 = vf32_fma(a1, k1, s11);
+          s12 = vf32_fma(a1, k2, s12), s13 = vf32_fma(a1, k3, s13);
+        }
+        float *S0 = S + r * BK + j;
+        vf32_storeu(S0, s00), vf32_storeu(S0 + L, s01);
+        vf32_storeu(S0 + 2 * L, s02), vf32_storeu(S0 + 3 * L, s03);
+        if (r + 1 < rows) {
+          float *S1 = S0 + BK;
+          vf32_storeu(S1, s10), vf32_storeu(S1 + L, s11);
+          vf32_storeu(S1 + 2 * L, s12), vf32_storeu(S1 + 3 * L, s13);
         }
       }
-#pragma GCC unroll 8
-      for (size_t v = 0; v < BK / L; v++) vf32_storeu(S + r * BK + v * L, s0[v]);
-      if (r + 1 < rows)
-#pragma GCC unroll 8
-        for (size_t v = 0; v < BK / L; v++) vf32_storeu(S + (r + 1) * BK + v * L, s1[v]);
     }
     /* online softmax of each row's scores: P (in S), alpha = e^(m - m') and
      * the number of keys nb the row sees in this block (0: nothing to add) */
@@ -140,26 +140,25 @@ void GLLMK_KNAME(attention, TN)(const struct gllmk__attn *a, size_t kvh, size_t 
       vf32 va0 = vf32_splat(Alpha[r]), va1 = vf32_splat(Alpha[r1]);
       size_t p = 0;
       for (; p + 4 * L <= d; p += 4 * L) {
-        vf32 o0[4], o1[4];
-#pragma GCC unroll 4
-        for (int c = 0; c < 4; c++) {
-          o0[c] = vf32_mul(vf32_loadu(O0 + p + c * L), va0);
-          o1[c] = vf32_mul(vf32_loadu(O1 + p + c * L), va1);
-        }
+        float *A0 = O0 + p, *A1 = O1 + p;
+        vf32 o00 = vf32_mul(vf32_loadu(A0), va0), o01 = vf32_mul(vf32_loadu(A0 + L), va0);
+        vf32 o02 = vf32_mul(vf32_loadu(A0 + 2 * L), va0), o03 = vf32_mul(vf32_loadu(A0 + 3 * L), va0);
+        vf32 o10 = vf32_mul(vf32_loadu(A1), va1), o11 = vf32_mul(vf32_loadu(A1 + L), va1);
+        vf32 o12 = vf32_mul(vf32_loadu(A1 + 2 * L), va1), o13 = vf32_mul(vf32_loadu(A1 + 3 * L), va1);
         for (size_t k = 0; k < nb; k++) {
           vf32 w0 = vf32_splat(P0[k]), w1 = vf32_splat(P1[k]);
           const T *vr = vrow[k] + p;
-#pragma GCC unroll 4
-          for (int c = 0; c < 4; c++) {
-            vf32 vv = VLOAD(vr + c * L);
-            o0[c] = vf32_fma(w0, vv, o0[c]);
-            o1[c] = vf32_fma(w1, vv, o1[c]);
-          }
+          vf32 v0 = VLOAD(vr), v1 = VLOAD(vr + L), v2 = VLOAD(vr + 2 * L), v3 = VLOAD(vr + 3 * L);
+          o00 = vf32_fma(w0, v0, o00), o01 = vf32_fma(w0, v1, o01);
+          o02 = vf32_fma(w0, v2, o02), o03 = vf32_fma(w0, v3, o03);
+          o10 = vf32_fma(w1, v0, o10), o11 = vf32_fma(w1, v1, o11);
+          o12 = vf32_fma(w1, v2, o12), o13 = vf32_fma(w1, v3, o13);
         }
-#pragma GCC unroll 4
-        for (int c = 0; c < 4; c++) {
-          vf32_storeu(O0 + p + c * L, o0[c]);
-          if (two) vf32_storeu(O1 + p + c * L, o1[c]);
+        vf32_storeu(A0, o00), vf32_storeu(A0 + L, o01);
+        vf32_storeu(A0 + 2 * L, o02), vf32_storeu(A0 + 3 * L, o03);
+        if (two) {
+          vf32_storeu(A1, o10), vf32_storeu(A1 + L, o11);
+          vf32_storeu(A1 + 2 * L, o12), vf32_storeu(A1 + 3 * L, o13);
         }
       }
       for (; p < d; p += L) {

@@ -87,10 +87,12 @@ static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ld
     }
     return;
   }
-  /* W rows are columns of B: load L x L blocks straight from L rows of W and
-   * transpose them in registers.  A panel reads NR rows at once, more streams
-   * than the hardware prefetchers follow, so the next panel's rows are
-   * prefetched line by line while this one is packed. */
+  /* W rows are columns of B: L x L blocks of L rows of W, transposed in
+   * registers (f16/bf16 rows are widened into a small f32 tile first).  A
+   * panel reads NR rows at once, more streams than the hardware prefetchers
+   * follow, so the next panel's rows are prefetched line by line while this
+   * one is packed. */
+  float tile[VF32_MAX_LANES * VF32_MAX_LANES] = {0};
   for (size_t jr = 0; jr < nc; jr += NR) {
     size_t nr = nc - jr < NR ? nc - jr : NR;
     float *dst = Bp + jr * kc;
@@ -101,15 +103,17 @@ static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ld
       const T *wn = jr + NR + v * L + L <= nc ? w0 + NR * ldb : NULL;
       for (size_t q = 0; q < kc; q += L) {
         size_t pc = kc - q < L ? kc - q : L;
-        vf32 blk[L];
-        for (size_t t = 0; t < L; t++) {
-          if (t >= rv) { blk[t] = vf32_zero(); continue; }
-          const T *src = w0 + t * ldb + q;
-          if (wn) vf32_prefetch(wn + t * ldb + q);
-          blk[t] = pc == L ? VLOAD(src) : VLOAD_N(src, pc);
+        if (wn)
+          for (size_t t = 0; t < rv; t++) vf32_prefetch(wn + t * ldb + q);
+        if (sizeof(T) == sizeof(float)) {
+          vf32_transpose_tile(dst + q * NR + v * L, NR, (const float *)(const void *)(w0 + q), ldb, rv, pc);
+          continue;
         }
-        vf32_transpose(blk);
-        for (size_t t = 0; t < pc; t++) vf32_storeu(dst + (q + t) * NR + v * L, blk[t]);
+        for (size_t t = 0; t < rv; t++) {
+          const T *src = w0 + t * ldb + q;
+          vf32_storeu(tile + t * L, pc == L ? VLOAD(src) : VLOAD_N(src, pc));
+        }
+        vf32_transpose_tile(dst + q * NR + v * L, NR, tile, L, rv, pc);
       }
     }
   }
@@ -145,8 +149,11 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
   float *Ap = ws;
   float *Bp = Ap + (size_t)GLLMK_GEMM_KC * GLLMK_GEMM_MC_ROWS;
   float *row = Bp + (size_t)GLLMK_GEMM_KC * GLLMK_GEMM_NC;
-  for (size_t jc = 0; jc < n; jc += GLLMK_GEMM_NC) {
-    size_t nc = n - jc < GLLMK_GEMM_NC ? n - jc : GLLMK_GEMM_NC;
+  /* whole NR-column panels in the B block, so that the zero-padded last
+   * panel stays inside it */
+  const size_t ncb = GLLMK_GEMM_NC - GLLMK_GEMM_NC % NR;
+  for (size_t jc = 0; jc < n; jc += ncb) {
+    size_t nc = n - jc < ncb ? n - jc : ncb;
     for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
       size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
       bool first = pc == 0;

@@ -11,9 +11,9 @@
 
 /* GEMM blocking shared by the template and the workspace sizing in the core */
 #define GLLMK_GEMM_KC 256
-#define GLLMK_GEMM_MC_ROWS 144    /* multiple of every MR (4, 6, 12) */
-#define GLLMK_GEMM_NC 2048
-#define GLLMK_GEMM_ROW_GRAIN 12     /* row splits across threads: a multiple of every MR */
+#define GLLMK_GEMM_MC_ROWS 144    /* multiple of every MR (4, 6, 8, 12) */
+#define GLLMK_GEMM_NC 2048        /* the template rounds it down to whole NR panels */
+#define GLLMK_GEMM_ROW_GRAIN 24     /* row splits across threads: a multiple of every MR */
 /* floats of workspace one gemm kernel call needs: A block, B block, one row */
 #define GLLMK_GEMM_WS_FLOATS ((size_t)GLLMK_GEMM_KC * (GLLMK_GEMM_MC_ROWS + GLLMK_GEMM_NC + 1) + 64)
 

@@ -13,7 +13,7 @@
 #define GLLMK_NORM_HELPERS_FOR_ISA
 /* lanes r..LANES-1 of v replaced by fill (row tails) */
 static inline vf32 gllmk__fill_tail(vf32 v, size_t r, float fill) {
-  float t[VF32_LANES];
+  float t[VF32_MAX_LANES];
   vf32_storeu(t, v);
   for (size_t j = r; j < VF32_LANES; j++) t[j] = fill;
   return vf32_loadu(t);

@@ -158,29 +158,33 @@ static void QK(quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, flo
 
 #define GLLMK_QMV_MB 16  /* activation rows per pass over a weight unit (the GEMV path has m < 16) */
 
-/* acc[i] += <unit, activation i> with the integer dot of kind dk (U:
+/* Per-row vector accumulators live in memory, VF32_MAX_LANES floats a row
+ * (a vector-length-agnostic vf32 cannot be an array element) */
+#define QACC(a, i) ((a) + (i) * VF32_MAX_LANES)
+
+/* acc row i += <unit, activation i> with the integer dot of kind dk (U:
  * levels read as unsigned; S and W: signed, exact); the min term goes to
- * accm[i] */
+ * accm row i */
 static inline __attribute__((always_inline)) void
 QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int has_min,
-             const struct gllmk__qmv *p, size_t i0, size_t mb, size_t u, vf32 *acc, vf32 *accm) {
+             const struct gllmk__qmv *p, size_t i0, size_t mb, size_t u, float *acc, float *accm) {
   float fac[16] __attribute__((aligned(64)));
   for (size_t i = 0; i < mb; i++) {
     const int8_t *xq = p->qs + (i0 + i) * p->act_stride + 256 * u;
     const float *dx = p->dx16 + (i0 + i) * p->units * 16 + 16 * u;
     for (int g = 0; g < 16; g += VF32_LANES)
       vf32_storeu(fac + g, vf32_mul(vf32_loadu(wsc + g), vf32_loadu(dx + g)));
-    vf32 a = acc[i];
+    vf32 a = vf32_loadu(QACC(acc, i));
     for (int o = 0; o < 256; o += 4 * VF32_LANES) {
       vf32 dot = dk == GLLMK_DOT_U ? vf32_idot4_u(q + o, xq + o) : vf32_idot4(q + o, xq + o);
       a = vf32_fma(dot, vf32_bcast4(fac + o / 16), a);
     }
-    acc[i] = a;
+    vf32_storeu(QACC(acc, i), a);
     if (has_min) {
       const float *xb = p->xb16 + (i0 + i) * p->units * 16 + 16 * u;
-      vf32 am = accm[i];
+      vf32 am = vf32_loadu(QACC(accm, i));
       for (int g = 0; g < 16; g += VF32_LANES) am = vf32_fma(vf32_loadu(wmn + g), vf32_loadu(xb + g), am);
-      accm[i] = am;
+      vf32_storeu(QACC(accm, i), am);
     }
   }
 }
@@ -197,13 +201,15 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
   float wscb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));                              \
   float wmnb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));                              \
   int hmb[GLLMK_QMV_CH];                                                                   \
+  float acc[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));                   \
+  float accm[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));                  \
   for (size_t r = r0; r < r1; r++) {                                                       \
     const uint8_t *row = p->w + r * p->row_bytes;                                          \
     ROW;                                                                                   \
     for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {                                   \
       size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;                     \
-      vf32 acc[GLLMK_QMV_MB], accm[GLLMK_QMV_MB];                                          \
-      for (size_t i = 0; i < mb; i++) acc[i] = accm[i] = vf32_zero();                      \
+      memset(acc, 0, mb * VF32_MAX_LANES * sizeof(float));                                 \
+      memset(accm, 0, mb * VF32_MAX_LANES * sizeof(float));                                \
       for (size_t u0 = 0; u0 < p->units; u0 += GLLMK_QMV_CH) {                             \
         size_t u1 = p->units - u0 < GLLMK_QMV_CH ? p->units : u0 + GLLMK_QMV_CH;           \
         for (size_t u = u0; u < u1; u++) {                                                 \
@@ -217,7 +223,8 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
                        hmb[u - u0], p, i0, mb, u, acc, accm);                              \
       }                                                                                    \
       for (size_t i = 0; i < mb; i++)                                                      \
-        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]) - vf32_reduce_add(accm[i]);  \
+        p->y[(i0 + i) * p->ldy + r] =                                                      \
+            vf32_reduce_add(vf32_loadu(QACC(acc, i))) - vf32_reduce_add(vf32_loadu(QACC(accm, i))); \
     }                                                                                      \
   }
 
@@ -512,18 +519,20 @@ static inline __attribute__((always_inline)) vf32 QK(dot256)(const float *w, con
  * per row, DECODE writes unit u of row r as 256 floats w (zero padded) */
 #define GLLMK_FMV_BODY(ROW, DECODE)                                                            \
   float w[256] __attribute__((aligned(64)));                                                   \
+  float acc[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));                       \
   for (size_t r = r0; r < r1; r++) {                                                           \
     ROW;                                                                                       \
     for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {                                       \
       size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;                         \
-      vf32 acc[GLLMK_QMV_MB];                                                                  \
-      for (size_t i = 0; i < mb; i++) acc[i] = vf32_zero();                                    \
+      memset(acc, 0, mb * VF32_MAX_LANES * sizeof(float));                                     \
       for (size_t u = 0; u < p->units; u++) {                                                  \
         DECODE;                                                                                \
         for (size_t i = 0; i < mb; i++)                                                        \
-          acc[i] = vf32_add(acc[i], QK(dot256)(w, p->xf + (i0 + i) * p->act_stride + 256 * u)); \
+          vf32_storeu(QACC(acc, i), vf32_add(vf32_loadu(QACC(acc, i)),                         \
+                                             QK(dot256)(w, p->xf + (i0 + i) * p->act_stride + 256 * u))); \
       }                                                                                        \
-      for (size_t i = 0; i < mb; i++) p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]);   \
+      for (size_t i = 0; i < mb; i++)                                                          \
+        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(vf32_loadu(QACC(acc, i)));               \
     }                                                                                          \
   }
 
@@ -599,4 +608,5 @@ static void QK(fmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
                  for (size_t j = nv; j < 256; j++) w[j] = 0.0f)
 }
 
+#undef QACC
 #undef QK

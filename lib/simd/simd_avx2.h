@@ -14,6 +14,7 @@
 typedef __m256 vf32;
 typedef __m256 vmask;
 #define VF32_LANES 8
+#define VF32_MAX_LANES 8
 #define GLLMK_GEMM_MR 6
 #define GLLMK_GEMM_NRV 2
 

@@ -14,6 +14,7 @@
 typedef __m512 vf32;
 typedef __mmask16 vmask;
 #define VF32_LANES 16
+#define VF32_MAX_LANES 16
 #define GLLMK_GEMM_MR 12
 #define GLLMK_GEMM_NRV 2
 

@@ -35,6 +35,20 @@ static inline vf32 gllmk__vexp_reduced(vf32 x, vf32 l, int has_l) {
   return vf32_mul(vf32_mul(y, vf32_pow2i(n1)), vf32_pow2i(vf32_sub(n, n1)));
 }
 
+#ifndef GLLMK_SIMD_VLA
+/* the transpose of a rows x cols block (<= LANES each) through registers,
+ * for the layers with a fixed LANES and an in-register vf32_transpose */
+static inline __attribute__((always_inline)) void
+vf32_transpose_tile(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t cols) {
+  vf32 r[VF32_LANES];
+  for (size_t i = 0; i < VF32_LANES; i++)
+    r[i] = i >= rows ? vf32_zero() : cols == VF32_LANES ? vf32_loadu(src + i * lds)
+                                                        : vf32_load_n(src + i * lds, cols);
+  vf32_transpose(r);
+  for (size_t t = 0; t < cols; t++) vf32_storeu(dst + t * ldd, r[t]);
+}
+#endif
+
 static inline vf32 gllmk__vclamp(vf32 x, float lo, float hi) {
   return vf32_min(vf32_max(x, vf32_splat(lo)), vf32_splat(hi));
 }

@@ -12,6 +12,7 @@
 #define GLLMK_SIMD_NEON_H
 
 #include <arm_neon.h>
+#include "simd/simd_neon_bytes.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 typedef float32x4_t vf32;
 typedef uint32x4_t vmask;
 #define VF32_LANES 4
+#define VF32_MAX_LANES 4
 /* 8 x 12 micro-tile: 24 accumulators, 3 B vectors and the A broadcast in the
  * 32 vector registers */
 #define GLLMK_GEMM_MR 8
@@ -169,43 +171,16 @@ static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
 /* q <= 127 by contract, so reading it signed gives the same products */
 static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) { return vf32_idot4(q, x); }
 static inline vf32 vf32_load_i16(const int16_t *p) { return vcvtq_f32_s32(vmovl_s16(vld1_s16(p))); }
-static inline float sf32_from_f16(uint16_t h) {
-  return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
-}
-static inline void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const int8_t *lut) {
-  uint8x16_t v = vld1q_u8(s);
-  int8x16_t t = vld1q_s8(lut);
-  vst1q_s8(lo, vqtbl1q_s8(t, vandq_u8(v, vdupq_n_u8(15))));
-  vst1q_s8(hi, vqtbl1q_s8(t, vshrq_n_u8(v, 4)));
-}
 static inline vf32 vf32_bcast4(const float *f) { return vdupq_n_f32(f[0]); }
 static inline void vf32_store_i8(int8_t *p, vf32 v) {
   int16x4_t h = vqmovn_s32(vcvtnq_s32_f32(v));
   int8x8_t b = vqmovn_s16(vcombine_s16(h, h));
   vst1_lane_s32((int32_t *)(void *)p, vreinterpret_s32_s8(b), 0);
 }
-/* low and high nibbles through the table, then zipped: q[2j], q[2j+1] */
-static inline void vi8_nib64_ilv(const uint8_t *s, int8_t *q, const int8_t *lut) {
-  int8x16_t t = vld1q_s8(lut);
-  for (int h = 0; h < 2; h++) {
-    uint8x16_t v = vld1q_u8(s + 16 * h);
-    int8x16_t lo = vqtbl1q_s8(t, vandq_u8(v, vdupq_n_u8(15)));
-    int8x16_t hi = vqtbl1q_s8(t, vshrq_n_u8(v, 4));
-    vst1q_s8(q + 32 * h, vzip1q_s8(lo, hi));
-    vst1q_s8(q + 32 * h + 16, vzip2q_s8(lo, hi));
-  }
-}
 static inline vf32 vf32_lut_idx(const float *tab, size_t ntab, const int32_t *idx) {
   (void)ntab;
   float r[4] = {tab[idx[0]], tab[idx[1]], tab[idx[2]], tab[idx[3]]};
   return vld1q_f32(r);
-}
-typedef struct { float t[8]; } vf32_tab8;
-static inline vf32_tab8 vf32_tab8_f16(const void *h) {
-  vf32_tab8 r;
-  vst1q_f32(r.t, vf32_load_f16(h));
-  vst1q_f32(r.t + 4, vf32_load_f16((const uint8_t *)h + 8));
-  return r;
 }
 /* codes i .. i+3 (i a multiple of 4) are the 12 bits from bit 3i */
 static inline vf32 vf32_lut8_3b(const vf32_tab8 *t, const uint8_t *qs, size_t i) {

@@ -2,7 +2,10 @@
  * SPDX-License-Identifier: MIT
  *
  * Contract of every simd_<isa>.h (templates use nothing else):
- *   vf32, VF32_LANES, vmask                      vector of f32 lanes, lane mask
+ *   vf32, VF32_LANES, vmask                      vector of f32 lanes, lane mask; VF32_LANES
+ *                                                may be a run-time value (a power of two <= 16,
+ *                                                SVE), so templates keep no arrays of vf32
+ *   VF32_MAX_LANES                               a constant >= VF32_LANES, for buffers
  *   vf32_zero/splat/loadu/storeu                 full-vector memory access, no alignment
  *   vf32_load_n(p,n) / _load_n_or(p,n,fill) / vf32_store_n(p,n,v)
  *                                                0 <= n <= LANES lanes; never touch p[n..]
@@ -14,7 +17,11 @@
  *   vf32_lt/le/eq/isnan -> vmask; vmask_or; vmask_any; vf32_select(m,a,b) = m ? a : b
  *   vf32_round (nearest-even, |x| < 2^22), vf32_pow2i(n) = 2^n for integral n in [-126,127]
  *   vf32_copysign(mag, sgn), vf32_prefetch(p)
- *   vf32_transpose(r[LANES])                     in-register LANES x LANES transpose (packing)
+ *   vf32_transpose_tile(dst, ldd, src, lds, rows, cols)   rows, cols <= LANES: for t < cols,
+ *                                                i < LANES: dst[t ldd + i] = src[i lds + t] for
+ *                                                i < rows, else 0; reads no other src element
+ *                                                (simd_math.h has it for the fixed-width layers,
+ *                                                on their in-register vf32_transpose(r[LANES]))
  *   vf32_swap_pairs(v)                           lanes 2i <-> 2i+1 (used only when LANES > 1)
  * Tuning: GLLMK_GEMM_MR, GLLMK_GEMM_NRV (B vectors per micro-tile row).
  */
@@ -30,6 +37,7 @@
 typedef float vf32;
 typedef int vmask;
 #define VF32_LANES 1
+#define VF32_MAX_LANES 1
 #define GLLMK_GEMM_MR 4
 #define GLLMK_GEMM_NRV 4
 
