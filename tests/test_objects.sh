@@ -37,9 +37,11 @@ fi
 
 first=$(echo $core $scalar | cut -d' ' -f1)
 
-# mnemonic and operands of every instruction
+# mnemonic and operands of every instruction (AArch64 objdump separates
+# them by a tab, x86 by spaces)
 insns() {
-  "$OBJDUMP" -d --no-show-raw-insn "$1" | awk -F'\t' 'NF >= 2 && $1 ~ /^ *[0-9a-f]+:$/ { print $2 }'
+  "$OBJDUMP" -d --no-show-raw-insn "$1" |
+    awk -F'\t' 'NF >= 2 && $1 ~ /^ *[0-9a-f]+:$/ { s = $2; for (i = 3; i <= NF; i++) s = s " " $i; print s }'
 }
 
 # AArch64: Advanced SIMD is baseline, so the core and scalar objects may use
@@ -49,11 +51,19 @@ insns() {
 if "$OBJDUMP" -f "$first" 2>/dev/null | grep -q 'aarch64'; then
   neon=$(ls "$top_builddir"/lib/isa/neon/.libs/*.o 2>/dev/null)
   dotprod=$(ls "$top_builddir"/lib/isa/dotprod/.libs/*.o 2>/dev/null)
+  sve=$(ls "$top_builddir"/lib/isa/sve/.libs/*.o 2>/dev/null)
+  sve_re='[[:space:],{]z[0-9]+\.|[[:space:],]p[0-9]+/[mz]|^while|^ptrue'
   for o in $core $scalar $neon; do
     name=${o#"$top_builddir"/}
-    bad=$(insns "$o" | grep -E '^[su]dot|[[:space:],{]z[0-9]+\.|[[:space:],]p[0-9]+/[mz]' | head -n 5)
+    bad=$(insns "$o" | grep -E "^[su]dot|$sve_re" | head -n 5)
     [ -n "$bad" ] && diag "$bad"
     [ -z "$bad" ]; ok $? "$name: no sdot/udot or SVE instruction"
+  done
+  for o in $dotprod; do
+    name=${o#"$top_builddir"/}
+    bad=$(insns "$o" | grep -E "$sve_re" | head -n 5)
+    [ -n "$bad" ] && diag "$bad"
+    [ -z "$bad" ]; ok $? "$name: no SVE instruction"
   done
   if [ -n "$neon" ]; then
     cnt=$(insns "$neon" | grep -c -E "^(fmla|tbl)")
@@ -66,6 +76,14 @@ if "$OBJDUMP" -f "$first" 2>/dev/null | grep -q 'aarch64'; then
     [ "$cnt" -gt 0 ]; ok $? "dotprod object uses sdot ($cnt)"
   else
     skip "dotprod object not built"
+  fi
+  if [ -n "$sve" ]; then
+    cnt=$(insns "$sve" | grep -c -E '^while(lo|lt)')
+    [ "$cnt" -gt 0 ]; ok $? "sve object uses whilelo/whilelt predicates ($cnt)"
+    cnt=$(insns "$sve" | grep -c -E '^(fmla|sdot)[[:space:]]+z')
+    [ "$cnt" -gt 0 ]; ok $? "sve object uses fmla/sdot on Z registers ($cnt)"
+  else
+    skip "sve object not built"
   fi
   done_testing
 fi

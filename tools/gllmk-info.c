@@ -20,7 +20,7 @@ static void usage(FILE *f, const char *prog)
           "them this machine can run, the detected CPU features, the active ISA, the\n"
           "thread count and the backend that \"auto\" resolves to.\n"
           "\n"
-          "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512|vnni|neon|dotprod forces the CPU ISA,\n"
+          "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512|vnni|neon|dotprod|sve forces the CPU ISA,\n"
           "GLLM_DEVICE=cpu|cuda|cuda:N picks the \"auto\" backend, OMP_NUM_THREADS\n"
           "sets the default thread count.\n",
           prog);
@@ -57,6 +57,14 @@ int main(int argc, char **argv)
   printf("compiled ISAs:       %s\n", gllmk_cpu_isa_compiled());
   const char *feat = gllmk_cpu_features();
   printf("CPU features:        %s\n", feat && *feat ? feat : "(none detected)");
+  /* "sve_vl=BITS" in the features: the sve kernels use the largest power of
+     two of lanes up to 512 bits of it */
+  const char *vl = feat ? strstr(feat, "sve_vl=") : NULL;
+  if (vl) {
+    int bits = atoi(vl + 7);
+    printf("SVE vector length:   %d bits (the sve kernels use %d)\n", bits,
+           bits >= 512 ? 512 : bits >= 256 ? 256 : 128);
+  }
 
   /* which compiled ISAs can run here */
   printf("runnable ISAs:      ");

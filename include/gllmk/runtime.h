@@ -18,7 +18,7 @@ GLLMK_API const char *gllmk_strerror(gllmk_status status);
 
 /**
  * Name of the CPU ISA whose kernels the library runs: one of "scalar",
- * "avx2", "avx512", "vnni" on x86-64, "neon", "dotprod" on aarch64.  The
+ * "avx2", "avx512", "vnni" on x86-64, "neon", "dotprod", "sve" on aarch64.  The
  * first call of any function picks the best ISA that is compiled in and
  * that this CPU and OS can run, unless the environment variable
  * GLLMK_CPU_ISA names one; if that ISA is unknown, not
@@ -42,7 +42,10 @@ GLLMK_API gllmk_status gllmk_cpu_isa_check(const char *name);
 /** Space-separated ISA tokens compiled into this library, best last ("scalar avx2 avx512"). */
 GLLMK_API const char *gllmk_cpu_isa_compiled(void);
 
-/** Space-separated CPU features the dispatcher detected ("avx2 fma f16c avx512f ..."). */
+/**
+ * Space-separated CPU features the dispatcher detected ("avx2 fma f16c avx512f ...";
+ * on aarch64 "asimd asimddp sve sve_vl=BITS", BITS the SVE vector length).
+ */
 GLLMK_API const char *gllmk_cpu_features(void);
 
 /**

@@ -1,4 +1,5 @@
-/* cpu.c -- CPU feature detection (x86-64: CPUID + XGETBV), no ISA flags
+/* cpu.c -- CPU feature detection (x86-64: CPUID + XGETBV; AArch64 Linux:
+ * HWCAP, and prctl for the SVE vector length), no ISA flags
  * SPDX-License-Identifier: MIT
  *
  * An ISA counts only when the CPU has it *and* the OS saves its register
@@ -68,6 +69,14 @@ const char *gllmk__cpu_feature_string(void) { return feature_str; }
 
 #elif defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>   /* getauxval; bits/hwcap.h: HWCAP_ASIMD, HWCAP_ASIMDDP, HWCAP_SVE */
+#include <sys/prctl.h>
+
+#ifndef PR_SVE_GET_VL
+#define PR_SVE_GET_VL 51
+#endif
+#ifndef PR_SVE_VL_LEN_MASK
+#define PR_SVE_VL_LEN_MASK 0xffff
+#endif
 
 #ifndef HWCAP_ASIMD
 #define HWCAP_ASIMD (1UL << 1)
@@ -94,7 +103,17 @@ unsigned gllmk__cpu_detect(void) {
       strcat(feature_str, " asimddp");
     }
   }
-  if (hw & HWCAP_SVE) strcat(feature_str, feature_str[0] ? " sve" : "sve");
+  if (hw & HWCAP_SVE) {
+    f |= GLLMK_CPU_SVE;
+    strcat(feature_str, feature_str[0] ? " sve" : "sve");
+    /* this thread's vector length in bytes (the kernels' svcntb()) */
+    int vl = prctl(PR_SVE_GET_VL);
+    if (vl > 0) {
+      char t[32];
+      snprintf(t, sizeof t, " sve_vl=%d", (vl & PR_SVE_VL_LEN_MASK) * 8);
+      strcat(feature_str, t);
+    }
+  }
   return f;
 }
 

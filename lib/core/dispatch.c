@@ -39,6 +39,11 @@ static const struct tier tiers[] = {
 #endif
 #endif
 #if defined(__aarch64__)
+#ifdef GLLMK_HAVE_SVE
+  {"sve", GLLMK_CPU_NEON | GLLMK_CPU_SVE, &gllmk__kt_sve},
+#else
+  {"sve", GLLMK_CPU_NEON | GLLMK_CPU_SVE, NULL},
+#endif
 #ifdef GLLMK_HAVE_DOTPROD
   {"dotprod", GLLMK_CPU_NEON | GLLMK_CPU_DOTPROD, &gllmk__kt_dotprod},
 #else

@@ -24,6 +24,7 @@ enum {
   GLLMK_CPU_VNNI = 1u << 2,     /* AVX-512 VNNI on top of GLLMK_CPU_AVX512 */
   GLLMK_CPU_NEON = 1u << 3,     /* AArch64 Advanced SIMD (HWCAP_ASIMD) */
   GLLMK_CPU_DOTPROD = 1u << 4,  /* sdot/udot (HWCAP_ASIMDDP) */
+  GLLMK_CPU_SVE = 1u << 5,      /* Scalable Vector Extension (HWCAP_SVE) */
 };
 GLLMK_HIDDEN unsigned gllmk__cpu_detect(void);
 GLLMK_HIDDEN const char *gllmk__cpu_feature_string(void);
@@ -65,6 +66,9 @@ extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_neon;
 #endif
 #ifdef GLLMK_HAVE_DOTPROD
 extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_dotprod;
+#endif
+#ifdef GLLMK_HAVE_SVE
+extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_sve;
 #endif
 
 /* size arithmetic: false on overflow */
