@@ -102,7 +102,10 @@ typedef struct {
   int has_min;
 } qx_unit;
 
-/* acc[i] += <unit u, activation i>; accm[i] += min term.  signed_q: dot kind. */
+/* acc[i] += <unit u, activation i>; accm[i] += min term.  signed_q: dot kind.
+ * The unit's QX_NV scaled dots are summed as a tree first, so that the row's
+ * accumulator sees one add per unit (a chain of QX_NV FMAs through it was
+ * the bound); the loops are unrolled so that the levels stay in registers. */
 static inline __attribute__((always_inline)) void
 QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, size_t mb, size_t u,
         vf32 *acc, vf32 *accm) {
@@ -110,34 +113,52 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
     const int8_t *xq = p->qs + (i0 + i) * p->act_stride + 256 * u;
     const float *dx = p->dx16 + (i0 + i) * p->units * 16 + 16 * u;
     vf32 fac[QX_NW];   /* per-16 factors, spread to the dot lanes by a permute */
+    GLLMK_UNROLL8
     for (int v = 0; v < QX_NW; v++) fac[v] = vf32_mul(w->wsc[v], vf32_loadu(dx + v * VF32_LANES));
-    vf32 a = acc[i];
+    vf32 part[QX_NV];
+    GLLMK_UNROLL8
     for (int t = 0; t < QX_NV; t++) {
       qxv x = qx_load(xq + t * 4 * VF32_LANES);
       qxv d = signed_q ? qx_sdot(w->q[t], x) : qx_udot(w->q[t], x);
 #if VF32_LANES == 16   /* lanes of step t: groups 4t .. 4t+3, four lanes each */
       __m512i ix = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
                                     _mm512_set1_epi32(4 * t));
-      a = vf32_fma(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(ix, fac[0]), a);
+      part[t] = vf32_mul(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(ix, fac[0]));
 #else                  /* groups 2t, 2t+1 of fac[t / 4] */
       __m256i ix = _mm256_add_epi32(_mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1), _mm256_set1_epi32(2 * (t % 4)));
-      a = vf32_fma(_mm256_cvtepi32_ps(d), _mm256_permutevar8x32_ps(fac[t / 4], ix), a);
+      part[t] = vf32_mul(_mm256_cvtepi32_ps(d), _mm256_permutevar8x32_ps(fac[t / 4], ix));
 #endif
     }
-    acc[i] = a;
+    GLLMK_UNROLL8
+    for (int h = QX_NV / 2; h >= 1; h /= 2)
+      GLLMK_UNROLL8
+      for (int t = 0; t < h; t++) part[t] = vf32_add(part[t], part[t + h]);
+    acc[i] = vf32_add(acc[i], part[0]);
     if (w->has_min) {
       const float *xb = p->xb16 + (i0 + i) * p->units * 16 + 16 * u;
-      vf32 am = accm[i];
-      for (int v = 0; v < QX_NW; v++) am = vf32_fma(w->wmn[v], vf32_loadu(xb + v * VF32_LANES), am);
-      accm[i] = am;
+      vf32 am = vf32_mul(w->wmn[0], vf32_loadu(xb));
+      GLLMK_UNROLL8
+      for (int v = 1; v < QX_NW; v++) am = vf32_fma(w->wmn[v], vf32_loadu(xb + v * VF32_LANES), am);
+      accm[i] = vf32_add(accm[i], am);
     }
   }
 }
 
+/* one activation row (decode): the accumulators stay in registers */
 #define QX_BODY(SIGNED, DECODE)                                                              \
   qx_unit w;                                                                                 \
   for (size_t r = r0; r < r1; r++) {                                                         \
     const uint8_t *row = p->w + r * p->row_bytes;                                            \
+    if (p->m == 1) {                                                                         \
+      vf32 a = vf32_zero(), am = vf32_zero();                                                \
+      for (size_t u = 0; u < p->units; u++) {                                                \
+        _mm_prefetch((const char *)(row + (u + 4) * p->unit_bytes), _MM_HINT_T0);            \
+        DECODE;                                                                              \
+        QX(dot)(&w, SIGNED, p, 0, 1, u, &a, &am);                                            \
+      }                                                                                      \
+      p->y[r] = vf32_reduce_add(a) - vf32_reduce_add(am);                                    \
+      continue;                                                                              \
+    }                                                                                        \
     for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB_X) {                                   \
       size_t mb = p->m - i0 < GLLMK_QMV_MB_X ? p->m - i0 : GLLMK_QMV_MB_X;                   \
       vf32 acc[GLLMK_QMV_MB_X], accm[GLLMK_QMV_MB_X];                                        \
@@ -211,8 +232,10 @@ qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_
     for (size_t b = 0; b < 8; b++) lv[b] = b < nb ? qx_blk32(kind, blk + b * bb) : _mm256_setzero_si256();
   }
 #if VF32_LANES == 16
+  GLLMK_UNROLL8
   for (int t = 0; t < 4; t++) w->q[t] = qx_join(lv[2 * t], lv[2 * t + 1]);
 #else
+  GLLMK_UNROLL8
   for (int t = 0; t < 8; t++) w->q[t] = lv[t];
 #endif
   qx_dup8(w->wsc, qx_f16x8(blk, bb, 0, nb));   /* d is the first field of every kind */
@@ -254,6 +277,7 @@ static inline __attribute__((always_inline)) void qx_decode_q4k(const uint8_t *b
   const uint8_t *qs = b + (hbits ? 48 : 16);
   __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
   __m256i qh = hbits ? _mm256_loadu_si256((const __m256i *)(b + 16)) : _mm256_setzero_si256();
+  GLLMK_UNROLL8
   for (int j = 0; j < 4; j++) {
     __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
     __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
@@ -283,6 +307,7 @@ static inline __attribute__((always_inline)) void qx_decode_q6k(const uint8_t *b
   qx_wsc_i8(w->wsc, (const int8_t *)(b + 192), sf32_from_f16(gllmk__rd16(b + 208)));
   w->has_min = 0;
   __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
+  GLLMK_UNROLL8
   for (int n = 0; n < 2; n++) {
     const uint8_t *ql = b + 64 * n, *qh = b + 128 + 32 * n;
     __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
@@ -315,6 +340,7 @@ static inline __attribute__((always_inline)) void qx_decode_q2k(const uint8_t *b
   qx_wsc_v(w->wmn, _mm_and_si128(_mm_srli_epi16(sc, 4), m4), sf32_from_f16(gllmk__rd16(b + 82)));
   w->has_min = 1;
   __m256i m3 = _mm256_set1_epi8(3);
+  GLLMK_UNROLL8
   for (int n = 0; n < 2; n++) {
     __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * n));
     __m256i q0 = _mm256_and_si256(v, m3), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
@@ -341,8 +367,10 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
   w->has_min = 0;
   __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), k4 = _mm256_set1_epi8(4);
   __m256i hm = _mm256_loadu_si256((const __m256i *)b);
+  GLLMK_UNROLL8
   for (int n = 0; n < 2; n++) {
     __m256i v = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * n)), q[4];
+    GLLMK_UNROLL8
     for (int j = 0; j < 4; j++) {
       __m256i lo = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * j)), m3);
       __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * n + j)), one);
@@ -351,6 +379,7 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
 #if VF32_LANES == 16
     w->q[2 * n] = qx_join(q[0], q[1]), w->q[2 * n + 1] = qx_join(q[2], q[3]);
 #else
+    GLLMK_UNROLL8
     for (int j = 0; j < 4; j++) w->q[4 * n + j] = q[j];
 #endif
   }
@@ -364,11 +393,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq4xs(const uint8_t 
   unsigned sh = gllmk__rd16(b + 2);
   uint32_t sl = gllmk__rd32(b + 4);
   uint64_t ls = 0;
+  GLLMK_UNROLL8
   for (int ib = 0; ib < 8; ib++)
     ls |= (uint64_t)(uint8_t)((((sl >> (4 * ib)) & 0xF) | (((sh >> (2 * ib)) & 3) << 4)) - 32) << (8 * ib);
   qx_wsc_v(w->wsc, qx_dup8b(ls), sf32_from_f16(gllmk__rd16(b)));
   w->has_min = 0;
   __m256i t16 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gllmk__kvalues_iq4nl));
+  GLLMK_UNROLL8
   for (int t = 0; t < 8; t += 2) {
     __m256i v0 = _mm256_shuffle_epi8(t16, qx_nib16(b + 8 + 16 * t));
     __m256i v1 = _mm256_shuffle_epi8(t16, qx_nib16(b + 24 + 16 * t));
@@ -411,6 +442,7 @@ static inline __attribute__((always_inline)) void qx_decode_iq2xxs(const uint8_t
   const uint64_t *G = gllmk__iq2xxs_grid, *K = gllmk__ksigns64;
   uint64_t s8 = 0;
   __m256i prev = _mm256_setzero_si256();
+  GLLMK_UNROLL8
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *a0 = b + 2 + 8 * ib;
     uint32_t a1 = gllmk__rd32(a0 + 4);
@@ -435,6 +467,7 @@ static inline __m128i qx_odd16(const uint8_t *sc) {
 static inline __attribute__((always_inline)) void qx_decode_iq2xs(const uint8_t *b, qx_unit *w) {
   const uint64_t *G = gllmk__iq2xs_grid, *K = gllmk__ksigns64;
   __m256i prev = _mm256_setzero_si256();
+  GLLMK_UNROLL8
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *q = b + 2 + 8 * ib;
     unsigned v0 = gllmk__rd16(q), v1 = gllmk__rd16(q + 2), v2 = gllmk__rd16(q + 4), v3 = gllmk__rd16(q + 6);
@@ -452,6 +485,7 @@ static inline __attribute__((always_inline)) void qx_decode_iq2s(const uint8_t *
   const uint64_t *G = gllmk__iq2s_grid, *S = gllmk__signmask8;
   const uint8_t *qs = b + 2, *sg = b + 34, *qh = b + 66;
   __m256i prev = _mm256_setzero_si256();
+  GLLMK_UNROLL8
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *q = qs + 4 * ib, *s = sg + 4 * ib;
     unsigned h = qh[ib];
@@ -475,6 +509,7 @@ static inline __attribute__((always_inline)) void qx_decode_iq3xxs(const uint8_t
   const uint64_t *K = gllmk__ksigns64;
   uint64_t s8 = 0;
   __m256i prev = _mm256_setzero_si256();
+  GLLMK_UNROLL8
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *q = b + 2 + 8 * ib;
     uint32_t a = gllmk__rd32(b + 66 + 4 * ib);
@@ -496,6 +531,7 @@ static inline __attribute__((always_inline)) void qx_decode_iq3s(const uint8_t *
   const uint8_t *qh = b + 66, *sg = b + 74, *sc = b + 106;
   uint64_t s8 = 0;
   __m256i prev = _mm256_setzero_si256();
+  GLLMK_UNROLL8
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *q = b + 2 + 8 * ib, *s = sg + 4 * ib;
     unsigned h = qh[ib];
@@ -530,6 +566,7 @@ static inline __attribute__((always_inline)) void qx_decode_iq1s(const uint8_t *
   const uint64_t *G = gllmk__iq1s_grid;
   uint64_t s8 = 0;
   __m256i prev = _mm256_setzero_si256();
+  GLLMK_UNROLL8
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *q = b + 2 + 4 * ib;
     unsigned h = gllmk__rd16(b + 34 + 2 * ib);
@@ -553,6 +590,7 @@ static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *
   uint16_t d16 = (uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00) | (sc[3] & 0xF000));
   uint64_t s_lo = 0, s_hi = 0;
   __m256i prev = _mm256_setzero_si256();
+  GLLMK_UNROLL8
   for (int ib = 0; ib < 8; ib++) {
     const uint8_t *q = qs + 4 * ib;
     unsigned h0 = qh[2 * ib], h1 = qh[2 * ib + 1];
