@@ -46,6 +46,15 @@ static inline qxv qx_sdot(qxv q, qxv x) {   /* q signed, x > -128 */
   return _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(q), sx), _mm512_set1_epi16(1));
 #endif
 }
+#ifdef GLLMK_SIMD_VNNI
+/* levels q - c with q unsigned (<= 255) and 0 < c < 128: two exact vpdpbusd,
+ * <q, x> - <c, x>, instead of the sign transfer of qx_sdot */
+#define QX_OFF(c) ((c) + 1)
+static inline qxv qx_odot(qxv q, qxv x, int c) {
+  return _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, x),
+                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)c), x));
+}
+#endif
 static inline qxv qx_load(const int8_t *p) { return _mm512_loadu_si512(p); }
 /* two 32-level halves into one vector */
 static inline qxv qx_join(__m256i lo, __m256i hi) {
@@ -72,6 +81,13 @@ static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
   w[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s, 8))), _mm256_set1_ps(d));
 }
 #endif
+#ifndef QX_OFF
+/* without VNNI the decoders subtract c themselves and the dot is signed */
+#define QX_OFF(c) 1
+static inline qxv qx_odot(qxv q, qxv x, int c) { (void)c; return qx_sdot(q, x); }
+#endif
+/* level offset c of an unsigned-level decoder: subtracted unless qx_odot does it */
+#define QX_SUBC(v, c) (QX_OFF(c) == 1 ? _mm256_sub_epi8((v), _mm256_set1_epi8(c)) : (v))
 #define QX_NW (16 / VF32_LANES)      /* vf32 vectors of per-16 factors */
 static inline void qx_wsc_i8(vf32 *w, const int8_t *sc16, float d) {
   qx_wsc_v(w, _mm_loadu_si128((const __m128i *)sc16), d);
@@ -102,7 +118,9 @@ typedef struct {
   int has_min;
 } qx_unit;
 
-/* acc[i] += <unit u, activation i>; accm[i] += min term.  signed_q: dot kind.
+/* acc[i] += <unit u, activation i>; accm[i] += min term.  signed_q: dot kind
+ * (0: unsigned levels; 1: signed; QX_OFF(c): unsigned levels that stand for
+ * level - c, see qx_odot).
  * The unit's QX_NV scaled dots are summed as a tree first, so that the row's
  * accumulator sees one add per unit (a chain of QX_NV FMAs through it was
  * the bound); the loops are unrolled so that the levels stay in registers. */
@@ -119,7 +137,8 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
     GLLMK_UNROLL8
     for (int t = 0; t < QX_NV; t++) {
       qxv x = qx_load(xq + t * 4 * VF32_LANES);
-      qxv d = signed_q ? qx_sdot(w->q[t], x) : qx_udot(w->q[t], x);
+      qxv d = signed_q > 1 ? qx_odot(w->q[t], x, signed_q - 1)
+              : signed_q ? qx_sdot(w->q[t], x) : qx_udot(w->q[t], x);
 #if VF32_LANES == 16   /* lanes of step t: groups 4t .. 4t+3, four lanes each */
       __m512i ix = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
                                     _mm512_set1_epi32(4 * t));
@@ -144,6 +163,13 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
   }
 }
 
+/* every cache line of the unit QX_PF_BYTES ahead (one prefetch per unit
+ * left the hardware prefetcher to find the rest of the lines) */
+#define QX_PF_BYTES 2048
+#define QX_PREFETCH(row, u, ub)                                                              \
+  for (size_t o_ = 0; o_ < (ub); o_ += 64)                                                   \
+    _mm_prefetch((const char *)((row) + (u) * (ub) + QX_PF_BYTES + o_), _MM_HINT_T0)
+
 /* one activation row (decode): the accumulators stay in registers */
 #define QX_BODY(SIGNED, DECODE)                                                              \
   qx_unit w;                                                                                 \
@@ -152,7 +178,7 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
     if (p->m == 1) {                                                                         \
       vf32 a = vf32_zero(), am = vf32_zero();                                                \
       for (size_t u = 0; u < p->units; u++) {                                                \
-        _mm_prefetch((const char *)(row + (u + 4) * p->unit_bytes), _MM_HINT_T0);            \
+        QX_PREFETCH(row, u, p->unit_bytes);                                                  \
         DECODE;                                                                              \
         QX(dot)(&w, SIGNED, p, 0, 1, u, &a, &am);                                            \
       }                                                                                      \
@@ -164,7 +190,7 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
       vf32 acc[GLLMK_QMV_MB_X], accm[GLLMK_QMV_MB_X];                                        \
       for (size_t i = 0; i < mb; i++) acc[i] = accm[i] = vf32_zero();                        \
       for (size_t u = 0; u < p->units; u++) {                                                \
-        _mm_prefetch((const char *)(row + (u + 4) * p->unit_bytes), _MM_HINT_T0);            \
+        QX_PREFETCH(row, u, p->unit_bytes);                                                  \
         DECODE;                                                                              \
         QX(dot)(&w, SIGNED, p, i0, mb, u, acc, accm);                                        \
       }                                                                                      \
@@ -207,14 +233,14 @@ static inline __m256i qx_bits32(uint32_t v) {
 }
 
 /* levels of block b (32 values) by kind: 0 q4_0 (nibble - 8), 1 q4_1 (nibble),
- * 2 iq4_nl (kvalues[nibble]), 3 q8_0 (bytes), 4 q5_0 (5 bits - 16), 5 q5_1 (5 bits) */
+ * 2 iq4_nl (kvalues[nibble]), 3 q8_0 (bytes), 4 q5_0 (5 bits - 16), 5 q5_1 (5 bits);
+ * the offsets of q4_0 and q5_0 are left to qx_odot where it takes them */
 static inline __attribute__((always_inline)) __m256i qx_blk32(int kind, const uint8_t *blk) {
   switch (kind) {
-  case 0: return _mm256_sub_epi8(qx_nib16(blk + 2), _mm256_set1_epi8(8));
+  case 0: return QX_SUBC(qx_nib16(blk + 2), 8);
   case 1: return qx_nib16(blk + 4);
   case 2: return qx_lut32(qx_nib16(blk + 2), gllmk__kvalues_iq4nl);
-  case 4: return _mm256_sub_epi8(_mm256_or_si256(qx_nib16(blk + 6), qx_bits32(gllmk__rd32(blk + 2))),
-                                 _mm256_set1_epi8(16));
+  case 4: return QX_SUBC(_mm256_or_si256(qx_nib16(blk + 6), qx_bits32(gllmk__rd32(blk + 2))), 16);
   case 5: return _mm256_or_si256(qx_nib16(blk + 8), qx_bits32(gllmk__rd32(blk + 4)));
   default: return _mm256_loadu_si256((const __m256i *)(blk + 2));
   }
@@ -249,11 +275,11 @@ qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_
     size_t nblk = p->k / 32;                                                                 \
     QX_BODY(sgn, qx_decode_32(kind, bb, row, u, nblk, &w))                                   \
   }
-QX_DEF32(q4_0, 0, 18, 1)
+QX_DEF32(q4_0, 0, 18, QX_OFF(8))
 QX_DEF32(q4_1, 1, 20, 0)
 QX_DEF32(iq4_nl, 2, 18, 1)
 QX_DEF32(q8_0, 3, 34, 1)
-QX_DEF32(q5_0, 4, 22, 1)
+QX_DEF32(q5_0, 4, 22, QX_OFF(16))
 QX_DEF32(q5_1, 5, 24, 0)
 
 /* ---------------------------------------------------------------- K-quants */
@@ -306,7 +332,7 @@ static inline __attribute__((always_inline)) void qx_decode_q6k(const uint8_t *b
   /* ql[128], qh[64], scales[16] (int8), d */
   qx_wsc_i8(w->wsc, (const int8_t *)(b + 192), sf32_from_f16(gllmk__rd16(b + 208)));
   w->has_min = 0;
-  __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
+  __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
   GLLMK_UNROLL8
   for (int n = 0; n < 2; n++) {
     const uint8_t *ql = b + 64 * n, *qh = b + 128 + 32 * n;
@@ -319,8 +345,7 @@ static inline __attribute__((always_inline)) void qx_decode_q6k(const uint8_t *b
                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m3), 4));
     __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m3), 4));
-    q1 = _mm256_sub_epi8(q1, k32), q2 = _mm256_sub_epi8(q2, k32);
-    q3 = _mm256_sub_epi8(q3, k32), q4 = _mm256_sub_epi8(q4, k32);
+    q1 = QX_SUBC(q1, 32), q2 = QX_SUBC(q2, 32), q3 = QX_SUBC(q3, 32), q4 = QX_SUBC(q4, 32);
 #if VF32_LANES == 16
     w->q[2 * n] = qx_join(q1, q2), w->q[2 * n + 1] = qx_join(q3, q4);
 #else
@@ -330,7 +355,7 @@ static inline __attribute__((always_inline)) void qx_decode_q6k(const uint8_t *b
 }
 
 static void QX(q6_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_q6k(row + u * 210, &w))
+  QX_BODY(QX_OFF(32), qx_decode_q6k(row + u * 210, &w))
 }
 
 /* q2_K: scales[16] (low nibble scale, high nibble min), qs[64], d, dmin */
@@ -365,7 +390,7 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
                              (int)(((a1 >> 4) & km2) | (((t >> 6) & km1) << 4)));
   qx_wsc_v(w->wsc, _mm_sub_epi8(s, _mm_set1_epi8(32)), sf32_from_f16(gllmk__rd16(b + 108)));
   w->has_min = 0;
-  __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), k4 = _mm256_set1_epi8(4);
+  __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
   __m256i hm = _mm256_loadu_si256((const __m256i *)b);
   GLLMK_UNROLL8
   for (int n = 0; n < 2; n++) {
@@ -374,7 +399,7 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
     for (int j = 0; j < 4; j++) {
       __m256i lo = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * j)), m3);
       __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * n + j)), one);
-      q[j] = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hb, 2)), k4);
+      q[j] = QX_SUBC(_mm256_or_si256(lo, _mm256_slli_epi16(hb, 2)), 4);
     }
 #if VF32_LANES == 16
     w->q[2 * n] = qx_join(q[0], q[1]), w->q[2 * n + 1] = qx_join(q[2], q[3]);
@@ -385,18 +410,21 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
   }
 }
 static void QX(q3_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_q3k(row + u * 110, &w))
+  QX_BODY(QX_OFF(4), qx_decode_q3k(row + u * 110, &w))
 }
 
 /* iq4_xs: d, scales_h (u16), scales_l[4], qs[128] */
 static inline __attribute__((always_inline)) void qx_decode_iq4xs(const uint8_t *b, qx_unit *w) {
-  unsigned sh = gllmk__rd16(b + 2);
-  uint32_t sl = gllmk__rd32(b + 4);
-  uint64_t ls = 0;
-  GLLMK_UNROLL8
-  for (int ib = 0; ib < 8; ib++)
-    ls |= (uint64_t)(uint8_t)((((sl >> (4 * ib)) & 0xF) | (((sh >> (2 * ib)) & 3) << 4)) - 32) << (8 * ib);
-  qx_wsc_v(w->wsc, qx_dup8b(ls), sf32_from_f16(gllmk__rd16(b)));
+  /* the 8 block scales (low nibble ib of sl, bits 2 ib of sh above it) -
+   * 32, spread to one byte each with shifts and masks */
+  uint64_t sh = gllmk__rd16(b + 2), sl = gllmk__rd32(b + 4);
+  uint64_t h = (sh & 0xFF) | (sh & 0xFF00) << 24;              /* 4 pairs per 32-bit half */
+  h = (h | h << 12) & 0x000F000F000F000Full;                  /* 2 pairs per 16 bits */
+  h = (h | h << 6) & 0x0303030303030303ull;                   /* 1 pair per byte */
+  uint64_t l = (sl & 0xFFFF) | (sl & 0xFFFF0000) << 16;
+  l = (l | l << 8) & 0x00FF00FF00FF00FFull;
+  l = (l | l << 4) & 0x0F0F0F0F0F0F0F0Full;
+  qx_wsc_v(w->wsc, _mm_sub_epi8(qx_dup8b(l | h << 4), _mm_set1_epi8(32)), sf32_from_f16(gllmk__rd16(b)));
   w->has_min = 0;
   __m256i t16 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)gllmk__kvalues_iq4nl));
   GLLMK_UNROLL8
