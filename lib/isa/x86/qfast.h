@@ -9,11 +9,12 @@
  * and GLLMK_QMV_OVERRIDES, which kernels/isa_table.h puts in the table in
  * place of the template's kernels.
  *
- * Same contract and arithmetic as the template's qmv kernels: each 256-value
- * unit is decoded, here straight into registers (no store and reload of the
- * levels), as int8 levels and per-16-value factors wsc (and wmn for formats
- * with a min); the activations are the int8 chunks of quant_act; a chunk's
- * integer dot is exact, scaled by wsc * dx in f32 and accumulated with FMA.
+ * Same contract and arithmetic as the template's qmv kernels, up to the
+ * order of the f32 sums: each 256-value unit is decoded, here straight into
+ * registers (no store and reload of the levels), as int8 levels and
+ * per-16-value factors wsc (and wmn for formats with a min); the activations
+ * are the int8 chunks of quant_act; a chunk's integer dot is exact, scaled by
+ * wsc * dx in f32, and the unit's products are summed as a tree.
  */
 #ifndef GLLMK_QFAST_X86_H
 #define GLLMK_QFAST_X86_H
