@@ -171,18 +171,22 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
   for (size_t o_ = 0; o_ < (ub); o_ += 64)                                                   \
     _mm_prefetch((const char *)((row) + (u) * (ub) + QX_PF_BYTES + o_), _MM_HINT_T0)
 
-/* one activation row (decode): the accumulators stay in registers */
+/* the units of row r into activation rows i0 .. i0+mb-1 */
+#define QX_UNITS(SIGNED, DECODE, i0, mb, acc, accm)                                          \
+  for (size_t u = 0; u < p->units; u++) {                                                    \
+    QX_PREFETCH(row, u, p->unit_bytes);                                                      \
+    DECODE;                                                                                  \
+    QX(dot)(&w, SIGNED, p, i0, mb, u, acc, accm);                                            \
+  }
+
+/* one activation row (decode) keeps its accumulators in registers */
 #define QX_BODY(SIGNED, DECODE)                                                              \
   qx_unit w;                                                                                 \
   for (size_t r = r0; r < r1; r++) {                                                         \
     const uint8_t *row = p->w + r * p->row_bytes;                                            \
     if (p->m == 1) {                                                                         \
       vf32 a = vf32_zero(), am = vf32_zero();                                                \
-      for (size_t u = 0; u < p->units; u++) {                                                \
-        QX_PREFETCH(row, u, p->unit_bytes);                                                  \
-        DECODE;                                                                              \
-        QX(dot)(&w, SIGNED, p, 0, 1, u, &a, &am);                                            \
-      }                                                                                      \
+      QX_UNITS(SIGNED, DECODE, 0, 1, &a, &am)                                                \
       p->y[r] = vf32_reduce_add(a) - vf32_reduce_add(am);                                    \
       continue;                                                                              \
     }                                                                                        \
@@ -190,11 +194,7 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
       size_t mb = p->m - i0 < GLLMK_QMV_MB_X ? p->m - i0 : GLLMK_QMV_MB_X;                   \
       vf32 acc[GLLMK_QMV_MB_X], accm[GLLMK_QMV_MB_X];                                        \
       for (size_t i = 0; i < mb; i++) acc[i] = accm[i] = vf32_zero();                        \
-      for (size_t u = 0; u < p->units; u++) {                                                \
-        QX_PREFETCH(row, u, p->unit_bytes);                                                  \
-        DECODE;                                                                              \
-        QX(dot)(&w, SIGNED, p, i0, mb, u, acc, accm);                                        \
-      }                                                                                      \
+      QX_UNITS(SIGNED, DECODE, i0, mb, acc, accm)                                            \
       for (size_t i = 0; i < mb; i++)                                                        \
         p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]) - vf32_reduce_add(accm[i]);    \
     }                                                                                        \
