@@ -113,11 +113,27 @@ static inline __m256i qx_lut32(__m256i idx, const int8_t *lut) {
 #endif
 
 /* The decoded unit: levels, per-16 factors, and whether there is a min term */
+#if VF32_LANES == 16
+typedef __mmask64 qx_neg;           /* bit j set: level j is negated */
+#else
+typedef __m256i qx_neg;             /* byte j -1: level j is negated, else +1 */
+#endif
 typedef struct {
   qxv q[QX_NV];
+  qx_neg neg[QX_NV];                /* with QX_SIGNM only */
   vf32 wsc[QX_NW], wmn[QX_NW];
   int has_min;
 } qx_unit;
+/* dot kind of the IQ grids: magnitudes q and sign masks neg, the signs moved
+ * to the activations */
+#define QX_SIGNM (-1)
+#if VF32_LANES == 16
+static inline qxv qx_mdot(qxv q, qx_neg k, qxv x) {
+  return qx_udot(q, _mm512_mask_sub_epi8(x, k, _mm512_setzero_si512(), x));
+}
+#else
+static inline qxv qx_mdot(qxv q, qx_neg s, qxv x) { return qx_udot(q, _mm256_sign_epi8(x, s)); }
+#endif
 
 /* acc[i] += <unit u, activation i>; accm[i] += min term.  signed_q: dot kind
  * (0: unsigned levels; 1: signed; QX_OFF(c): unsigned levels that stand for
@@ -139,6 +155,7 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
     for (int t = 0; t < QX_NV; t++) {
       qxv x = qx_load(xq + t * 4 * VF32_LANES);
       qxv d = signed_q > 1 ? qx_odot(w->q[t], x, signed_q - 1)
+              : signed_q == QX_SIGNM ? qx_mdot(w->q[t], w->neg[t], x)
               : signed_q ? qx_sdot(w->q[t], x) : qx_udot(w->q[t], x);
 #if VF32_LANES == 16   /* lanes of step t: groups 4t .. 4t+3, four lanes each */
       __m512i ix = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
@@ -445,166 +462,270 @@ static void QX(iq4_xs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
 
 /* ---------------------------------------------------------------- IQ grids */
 
-/* 32 signed levels from 4 grid entries of 8 magnitudes and their sign masks
- * (0xFF bytes negate): (e ^ m) - m */
-static inline __m256i qx_g32(uint64_t e0, uint64_t e1, uint64_t e2, uint64_t e3, uint64_t m0, uint64_t m1,
-                             uint64_t m2, uint64_t m3) {
-  __m256i e = _mm256_setr_epi64x((long long)e0, (long long)e1, (long long)e2, (long long)e3);
-  __m256i m = _mm256_setr_epi64x((long long)m0, (long long)m1, (long long)m2, (long long)m3);
-  return _mm256_sub_epi8(_mm256_xor_si256(e, m), m);
+/* The grid formats give each 8 (or 4) values an index into a table of
+ * magnitudes and each value a sign.  The indices and signs are unpacked with
+ * vector code for the whole unit; only the table reads are scalar (a gather
+ * was 2.5x slower per entry than scalar loads on the machines measured); the
+ * signs are moved to the activations (QX_SIGNM). */
+
+/* 32 sign bytes from 32 7-bit ksigns_iq2xs indices: bit 7 makes the number
+ * of negated values even */
+static inline __m256i qx_ksigns32(__m256i s) {
+  const __m256i par = _mm256_setr_epi8(0, -128, -128, 0, -128, 0, 0, -128, -128, 0, 0, -128, 0, -128, -128, 0,
+                                       0, -128, -128, 0, -128, 0, 0, -128, -128, 0, 0, -128, 0, -128, -128, 0);
+  __m256i m4 = _mm256_set1_epi8(15);
+  __m256i p = _mm256_xor_si256(_mm256_shuffle_epi8(par, _mm256_and_si256(s, m4)),
+                               _mm256_shuffle_epi8(par, _mm256_and_si256(_mm256_srli_epi16(s, 4), m4)));
+  return _mm256_or_si256(s, p);
 }
-static inline void qx_put32(qx_unit *w, int ib, __m256i v, __m256i *prev) {
+/* the four 7-bit fields of each 32-bit word as bytes (the top 4 bits dropped) */
+static inline __m256i qx_k7x4(__m256i a) {
+  return _mm256_or_si256(
+      _mm256_or_si256(_mm256_and_si256(a, _mm256_set1_epi32(0x7f)),
+                      _mm256_and_si256(_mm256_slli_epi32(a, 1), _mm256_set1_epi32(0x7f00))),
+      _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi32(a, 2), _mm256_set1_epi32(0x7f0000)),
+                      _mm256_and_si256(_mm256_slli_epi32(a, 3), _mm256_set1_epi32(0x7f000000))));
+}
+/* the top 4 bits of 8 32-bit words as 8 bytes */
+static inline __m128i qx_top4x8(__m256i a) {
+  __m256i t = _mm256_shuffle_epi8(_mm256_srli_epi32(a, 28),
+                                  _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                                   0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  return _mm_unpacklo_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+}
+/* the unit's sign masks from its 256 sign bits (bit j of byte i: value 8 i + j) */
+static inline void qx_negs(qx_unit *w, __m256i sb) {
 #if VF32_LANES == 16
-  if (ib % 2) w->q[ib / 2] = qx_join(*prev, v);
-  else *prev = v;
+  w->neg[0] = _cvtu64_mask64((uint64_t)_mm256_extract_epi64(sb, 0));
+  w->neg[1] = _cvtu64_mask64((uint64_t)_mm256_extract_epi64(sb, 1));
+  w->neg[2] = _cvtu64_mask64((uint64_t)_mm256_extract_epi64(sb, 2));
+  w->neg[3] = _cvtu64_mask64((uint64_t)_mm256_extract_epi64(sb, 3));
 #else
-  (void)prev;
-  w->q[ib] = v;
+  const __m256i sel = _mm256_set1_epi64x(0x8040201008040201ll), one = _mm256_set1_epi8(1);
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  GLLMK_UNROLL8
+  for (int t = 0; t < 8; t++) {
+    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32(_mm256_extract_epi32(sb, t)), spread);
+    w->neg[t] = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_and_si256(b, sel), sel), one);
+  }
 #endif
 }
-/* per-32 odd scales 2 s + 1 (s = 4-bit values in the low nibbles of a 64-bit word's bytes) */
-static inline __m128i qx_odd8(uint64_t s8) {
-  return qx_dup8b(s8 * 2 + 0x0101010101010101ull);
+/* A level vector from 8-byte grid entries G[ix[0..]] (8 with 512 bits, 4 with
+ * 256), or from pairs of 4-byte entries.  The indices are read as 64-bit
+ * words and taken apart with shifts: reading them one by one, gcc extracts
+ * each from a vector register (two uops) and runs out of registers. */
+#define QX_IX(w, j, bits) ((unsigned)((w) >> ((bits) * (j))) & ((1u << (bits)) - 1))
+static inline uint64_t qx_w64(const void *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
 }
-
-static inline __attribute__((always_inline)) void qx_decode_iq2xxs(const uint8_t *b, qx_unit *w) {
-  const uint64_t *G = gllmk__iq2xxs_grid, *K = gllmk__ksigns64;
-  uint64_t s8 = 0;
-  __m256i prev = _mm256_setzero_si256();
-  GLLMK_UNROLL8
-  for (int ib = 0; ib < 8; ib++) {
-    const uint8_t *a0 = b + 2 + 8 * ib;
-    uint32_t a1 = gllmk__rd32(a0 + 4);
-    qx_put32(w, ib, qx_g32(G[a0[0]], G[a0[1]], G[a0[2]], G[a0[3]], K[a1 & 127], K[(a1 >> 7) & 127],
-                           K[(a1 >> 14) & 127], K[(a1 >> 21) & 127]), &prev);
-    s8 |= (uint64_t)(a1 >> 28) << (8 * ib);
-  }
-  qx_wsc_v(w->wsc, qx_odd8(s8), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
-  w->has_min = 0;
+/* the grid entries of 4 indices of 'bits' bits at ix */
+#define QX_G4(G, w, bits) (long long)(G)[QX_IX(w, 0, bits)], (long long)(G)[QX_IX(w, 1, bits)], \
+                          (long long)(G)[QX_IX(w, 2, bits)], (long long)(G)[QX_IX(w, 3, bits)]
+/* two 4-byte entries as one 8-byte entry */
+static inline uint64_t qx_g44(const uint32_t *G, unsigned i0, unsigned i1) {
+  return (uint64_t)G[i0] | (uint64_t)G[i1] << 32;
 }
-static void QX(iq2_xxs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_iq2xxs(row + u * 66, &w))
+/* 4 pairs of 4-byte entries; their indices are read one by one (as 16
+ * 64-bit words, they took longer) */
+#define QX_G44(G, ix, i)                                                                            \
+  (long long)qx_g44(G, (ix)[i], (ix)[(i) + 1]), (long long)qx_g44(G, (ix)[(i) + 2], (ix)[(i) + 3]),  \
+      (long long)qx_g44(G, (ix)[(i) + 4], (ix)[(i) + 5]), (long long)qx_g44(G, (ix)[(i) + 6], (ix)[(i) + 7])
+#if VF32_LANES == 16
+#define QX_GRID4(G, ix) qx_set8(QX_G44(G, ix, 0), QX_G44(G, ix, 8))
+#define QX_GE 8   /* 8-byte entries per level vector */
+static inline qxv qx_set8(long long a0, long long a1, long long a2, long long a3, long long a4, long long a5,
+                          long long a6, long long a7) {
+  return _mm512_setr_epi64(a0, a1, a2, a3, a4, a5, a6, a7);
 }
-
+static inline qxv qx_grid8(const uint64_t *G, const uint16_t *ix) {
+  uint64_t w0 = qx_w64(ix), w1 = qx_w64(ix + 4);
+  return qx_set8(QX_G4(G, w0, 16), QX_G4(G, w1, 16));
+}
+static inline qxv qx_grid8b(const uint64_t *G, const uint8_t *ix) {
+  uint64_t w = qx_w64(ix);
+  return qx_set8(QX_G4(G, w, 8), QX_G4(G, w >> 32, 8));
+}
+#else
+#define QX_GRID4(G, ix) qx_set8(QX_G44(G, ix, 0))
+#define QX_GE 4
+static inline qxv qx_set8(long long a0, long long a1, long long a2, long long a3) {
+  return _mm256_setr_epi64x(a0, a1, a2, a3);
+}
+static inline qxv qx_grid8(const uint64_t *G, const uint16_t *ix) {
+  uint64_t w = qx_w64(ix);
+  return qx_set8(QX_G4(G, w, 16));
+}
+static inline qxv qx_grid8b(const uint64_t *G, const uint8_t *ix) {
+  uint32_t w;
+  memcpy(&w, ix, 4);
+  return qx_set8(QX_G4(G, w, 8));
+}
+#endif
+/* per-32 odd scales 2 s + 1 (s = 8 bytes of 4-bit values), duplicated per 16 */
+static inline __m128i qx_odd8v(__m128i s8) {
+  __m128i v = _mm_add_epi8(_mm_add_epi8(s8, s8), _mm_set1_epi8(1));
+  return _mm_unpacklo_epi8(v, v);
+}
 /* 16 odd per-16 scales 2 s + 1 from 8 bytes of two 4-bit scales each */
 static inline __m128i qx_odd16(const uint8_t *sc) {
   __m128i s = _mm_loadl_epi64((const __m128i *)sc), m4 = _mm_set1_epi8(15);
   __m128i v = _mm_unpacklo_epi8(_mm_and_si128(s, m4), _mm_and_si128(_mm_srli_epi16(s, 4), m4));
   return _mm_add_epi8(_mm_add_epi8(v, v), _mm_set1_epi8(1));
 }
+/* 8 16-bit words to 16 lanes, each 4 times: lane 4 i + j = w[4 half + i] */
+static inline __m256i qx_rep4w(__m128i w8, int half) {
+  __m128i h = half ? _mm_unpackhi_epi16(w8, w8) : _mm_unpacklo_epi16(w8, w8);
+  return _mm256_set_m128i(_mm_unpackhi_epi32(h, h), _mm_unpacklo_epi32(h, h));
+}
+
+static inline __attribute__((always_inline)) void qx_decode_iq2xxs(const uint8_t *b, qx_unit *w) {
+  /* 8 groups of 4 index bytes and a word of 4 7-bit sign indices and a scale */
+  const __m256i sh = _mm256_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15,
+                                      0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15);
+  __m256i v0 = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(b + 2)), sh), 0xD8);
+  __m256i v1 = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(b + 34)), sh), 0xD8);
+  __m256i a = _mm256_permute2x128_si256(v0, v1, 0x31);
+  _Alignas(32) uint8_t ix[32];
+  _mm256_store_si256((__m256i *)ix, _mm256_permute2x128_si256(v0, v1, 0x20));
+  qx_negs(w, qx_ksigns32(qx_k7x4(a)));
+  GLLMK_UNROLL8
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_grid8b(gllmk__iq2xxs_grid, ix + QX_GE * t);
+  qx_wsc_v(w->wsc, qx_odd8v(qx_top4x8(a)), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
+  w->has_min = 0;
+}
+static void QX(iq2_xxs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+  QX_BODY(QX_SIGNM, qx_decode_iq2xxs(row + u * 66, &w))
+}
 
 static inline __attribute__((always_inline)) void qx_decode_iq2xs(const uint8_t *b, qx_unit *w) {
-  const uint64_t *G = gllmk__iq2xs_grid, *K = gllmk__ksigns64;
-  __m256i prev = _mm256_setzero_si256();
+  /* 32 16-bit words: a 9-bit index and a 7-bit sign index */
+  __m256i v0 = _mm256_loadu_si256((const __m256i *)(b + 2)), v1 = _mm256_loadu_si256((const __m256i *)(b + 34));
+  _Alignas(32) uint16_t ix[32];
+  __m256i m9 = _mm256_set1_epi16(511);
+  _mm256_store_si256((__m256i *)ix, _mm256_and_si256(v0, m9));
+  _mm256_store_si256((__m256i *)(ix + 16), _mm256_and_si256(v1, m9));
+  __m256i s7 = _mm256_permute4x64_epi64(_mm256_packus_epi16(_mm256_srli_epi16(v0, 9), _mm256_srli_epi16(v1, 9)),
+                                        0xD8);
+  qx_negs(w, qx_ksigns32(s7));
   GLLMK_UNROLL8
-  for (int ib = 0; ib < 8; ib++) {
-    const uint8_t *q = b + 2 + 8 * ib;
-    unsigned v0 = gllmk__rd16(q), v1 = gllmk__rd16(q + 2), v2 = gllmk__rd16(q + 4), v3 = gllmk__rd16(q + 6);
-    qx_put32(w, ib, qx_g32(G[v0 & 511], G[v1 & 511], G[v2 & 511], G[v3 & 511], K[v0 >> 9], K[v1 >> 9],
-                           K[v2 >> 9], K[v3 >> 9]), &prev);
-  }
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_grid8(gllmk__iq2xs_grid, ix + QX_GE * t);
   qx_wsc_v(w->wsc, qx_odd16(b + 66), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
   w->has_min = 0;
 }
 static void QX(iq2_xs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_iq2xs(row + u * 74, &w))
+  QX_BODY(QX_SIGNM, qx_decode_iq2xs(row + u * 74, &w))
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq2s(const uint8_t *b, qx_unit *w) {
-  const uint64_t *G = gllmk__iq2s_grid, *S = gllmk__signmask8;
-  const uint8_t *qs = b + 2, *sg = b + 34, *qh = b + 66;
-  __m256i prev = _mm256_setzero_si256();
+  /* index j of group g: qs[4 g + j] | bits 2 j, 2 j + 1 of qh[g] as bits 8, 9 */
+  __m128i qh = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(b + 66)));
+  const __m256i mul = _mm256_setr_epi16(256, 64, 16, 4, 256, 64, 16, 4, 256, 64, 16, 4, 256, 64, 16, 4);
+  const __m256i m10 = _mm256_set1_epi16(0x300);
+  _Alignas(32) uint16_t ix[32];
+  _mm256_store_si256((__m256i *)ix,
+                     _mm256_or_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 2))),
+                                     _mm256_and_si256(_mm256_mullo_epi16(qx_rep4w(qh, 0), mul), m10)));
+  _mm256_store_si256((__m256i *)(ix + 16),
+                     _mm256_or_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 18))),
+                                     _mm256_and_si256(_mm256_mullo_epi16(qx_rep4w(qh, 1), mul), m10)));
+  qx_negs(w, _mm256_loadu_si256((const __m256i *)(b + 34)));
   GLLMK_UNROLL8
-  for (int ib = 0; ib < 8; ib++) {
-    const uint8_t *q = qs + 4 * ib, *s = sg + 4 * ib;
-    unsigned h = qh[ib];
-    qx_put32(w, ib, qx_g32(G[q[0] | ((h << 8) & 0x300)], G[q[1] | ((h << 6) & 0x300)],
-                           G[q[2] | ((h << 4) & 0x300)], G[q[3] | ((h << 2) & 0x300)], S[s[0]], S[s[1]], S[s[2]],
-                           S[s[3]]), &prev);
-  }
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_grid8(gllmk__iq2s_grid, ix + QX_GE * t);
   qx_wsc_v(w->wsc, qx_odd16(b + 74), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
   w->has_min = 0;
 }
 static void QX(iq2_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_iq2s(row + u * 82, &w))
-}
-
-static inline uint64_t qx_g44(const uint32_t *G, unsigned i0, unsigned i1) {
-  return (uint64_t)G[i0] | (uint64_t)G[i1] << 32;
+  QX_BODY(QX_SIGNM, qx_decode_iq2s(row + u * 82, &w))
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq3xxs(const uint8_t *b, qx_unit *w) {
-  const uint32_t *G = gllmk__iq3xxs_grid;
-  const uint64_t *K = gllmk__ksigns64;
-  uint64_t s8 = 0;
-  __m256i prev = _mm256_setzero_si256();
+  /* 64 index bytes of 4-value entries, then 8 words of sign indices and scale */
+  __m256i a = _mm256_loadu_si256((const __m256i *)(b + 66));
+  const uint8_t *ix = b + 2;
+  qx_negs(w, qx_ksigns32(qx_k7x4(a)));
   GLLMK_UNROLL8
-  for (int ib = 0; ib < 8; ib++) {
-    const uint8_t *q = b + 2 + 8 * ib;
-    uint32_t a = gllmk__rd32(b + 66 + 4 * ib);
-    qx_put32(w, ib, qx_g32(qx_g44(G, q[0], q[1]), qx_g44(G, q[2], q[3]), qx_g44(G, q[4], q[5]),
-                           qx_g44(G, q[6], q[7]), K[a & 127], K[(a >> 7) & 127], K[(a >> 14) & 127],
-                           K[(a >> 21) & 127]), &prev);
-    s8 |= (uint64_t)(a >> 28) << (8 * ib);
-  }
-  qx_wsc_v(w->wsc, qx_odd8(s8), sf32_from_f16(gllmk__rd16(b)) * 0.25f);
+  for (int t = 0; t < QX_NV; t++) w->q[t] = QX_GRID4(gllmk__iq3xxs_grid, ix + 2 * QX_GE * t);
+  qx_wsc_v(w->wsc, qx_odd8v(qx_top4x8(a)), sf32_from_f16(gllmk__rd16(b)) * 0.25f);
   w->has_min = 0;
 }
 static void QX(iq3_xxs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_iq3xxs(row + u * 98, &w))
+  QX_BODY(QX_SIGNM, qx_decode_iq3xxs(row + u * 98, &w))
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq3s(const uint8_t *b, qx_unit *w) {
-  const uint32_t *G = gllmk__iq3s_grid;
-  const uint64_t *S = gllmk__signmask8;
-  const uint8_t *qh = b + 66, *sg = b + 74, *sc = b + 106;
-  uint64_t s8 = 0;
-  __m256i prev = _mm256_setzero_si256();
-  GLLMK_UNROLL8
-  for (int ib = 0; ib < 8; ib++) {
-    const uint8_t *q = b + 2 + 8 * ib, *s = sg + 4 * ib;
-    unsigned h = qh[ib];
-    qx_put32(w, ib,
-             qx_g32(qx_g44(G, q[0] | ((h << 8) & 256), q[1] | ((h << 7) & 256)),
-                    qx_g44(G, q[2] | ((h << 6) & 256), q[3] | ((h << 5) & 256)),
-                    qx_g44(G, q[4] | ((h << 4) & 256), q[5] | ((h << 3) & 256)),
-                    qx_g44(G, q[6] | ((h << 2) & 256), q[7] | ((h << 1) & 256)), S[s[0]], S[s[1]], S[s[2]],
-                    S[s[3]]),
-             &prev);
-    s8 |= (uint64_t)((sc[ib / 2] >> (4 * (ib % 2))) & 0xF) << (8 * ib);
+  /* index j of group g: qs[8 g + j] | bit j of qh[g] as bit 8 */
+  const __m128i sel = _mm_set1_epi64x(0x8040201008040201ll), one = _mm_set1_epi8(1);
+  __m128i qh = _mm_loadl_epi64((const __m128i *)(b + 66));
+  _Alignas(32) uint16_t ix[64];
+  GLLMK_UNROLL4
+  for (int c = 0; c < 4; c++) {   /* groups 2 c, 2 c + 1 */
+    __m128i q = _mm_loadu_si128((const __m128i *)(b + 2 + 16 * c));
+    __m128i h = _mm_shuffle_epi8(qh, _mm_setr_epi8(2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c,
+                                                   2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1, 2 * c + 1,
+                                                   2 * c + 1, 2 * c + 1, 2 * c + 1));
+    __m128i hb = _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(h, sel), sel), one);
+    _mm_store_si128((__m128i *)(ix + 16 * c), _mm_unpacklo_epi8(q, hb));
+    _mm_store_si128((__m128i *)(ix + 16 * c + 8), _mm_unpackhi_epi8(q, hb));
   }
-  qx_wsc_v(w->wsc, qx_odd8(s8), sf32_from_f16(gllmk__rd16(b)));
+  qx_negs(w, _mm256_loadu_si256((const __m256i *)(b + 74)));
+  GLLMK_UNROLL8
+  for (int t = 0; t < QX_NV; t++) w->q[t] = QX_GRID4(gllmk__iq3s_grid, ix + 2 * QX_GE * t);
+  __m128i sc = _mm_cvtsi32_si128((int)gllmk__rd32(b + 106)), m4 = _mm_set1_epi8(15);
+  qx_wsc_v(w->wsc, qx_odd8v(_mm_unpacklo_epi8(_mm_and_si128(sc, m4), _mm_and_si128(_mm_srli_epi16(sc, 4), m4))),
+           sf32_from_f16(gllmk__rd16(b)));
   w->has_min = 0;
 }
 static void QX(iq3_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_iq3s(row + u * 110, &w))
+  QX_BODY(QX_SIGNM, qx_decode_iq3s(row + u * 110, &w))
 }
 
-/* iq1: 8 g +- 1 per byte from 4 grid entries (g in {-1, 0, 1}) and per-8 deltas
- * (0x01 or 0xFF bytes) */
-static inline __m256i qx_iq1_32(uint64_t e0, uint64_t e1, uint64_t e2, uint64_t e3, uint64_t d0, uint64_t d1,
-                                uint64_t d2, uint64_t d3) {
-  __m256i e = _mm256_setr_epi64x((long long)e0, (long long)e1, (long long)e2, (long long)e3);
-  __m256i d = _mm256_setr_epi64x((long long)d0, (long long)d1, (long long)d2, (long long)d3);
-  return _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(e, 3), _mm256_set1_epi8((char)0xF8)), d);
+/* iq1: levels 8 g + delta, g in {-1, 0, 1} the grid bytes and delta = +-1 per
+ * 8-value entry (dl: a byte per entry of the unit, 16 entries per 128 bits) */
+static inline qxv qx_iq1(qxv g, __m256i dl, int t) {
+#if VF32_LANES == 16   /* entries 8 t .. 8 t + 7 */
+  __m512i d = _mm512_shuffle_epi8(_mm512_broadcast_i32x4(t < 2 ? _mm256_castsi256_si128(dl)
+                                                                : _mm256_extracti128_si256(dl, 1)),
+                                  _mm512_add_epi8(_mm512_set1_epi8((char)(8 * (t % 2))),
+                                                  _mm512_set_epi64(0x0707070707070707ll, 0x0606060606060606ll,
+                                                                   0x0505050505050505ll, 0x0404040404040404ll,
+                                                                   0x0303030303030303ll, 0x0202020202020202ll,
+                                                                   0x0101010101010101ll, 0)));
+  return _mm512_add_epi8(_mm512_and_si512(_mm512_slli_epi16(g, 3), _mm512_set1_epi8((char)0xF8)), d);
+#else                  /* entries 4 t .. 4 t + 3 */
+  __m256i d = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t < 4 ? _mm256_castsi256_si128(dl)
+                                                                     : _mm256_extracti128_si256(dl, 1)),
+                                  _mm256_add_epi8(_mm256_set1_epi8((char)(4 * (t % 4))),
+                                                  _mm256_setr_epi64x(0, 0x0101010101010101ll,
+                                                                     0x0202020202020202ll, 0x0303030303030303ll)));
+  return _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), _mm256_set1_epi8((char)0xF8)), d);
+#endif
 }
-#define QX_DPLUS 0x0101010101010101ull
-#define QX_DMINUS 0xFFFFFFFFFFFFFFFFull
 
 static inline __attribute__((always_inline)) void qx_decode_iq1s(const uint8_t *b, qx_unit *w) {
-  const uint64_t *G = gllmk__iq1s_grid;
-  uint64_t s8 = 0;
-  __m256i prev = _mm256_setzero_si256();
-  GLLMK_UNROLL8
-  for (int ib = 0; ib < 8; ib++) {
-    const uint8_t *q = b + 2 + 4 * ib;
-    unsigned h = gllmk__rd16(b + 34 + 2 * ib);
-    uint64_t dl = h & 0x8000 ? QX_DMINUS : QX_DPLUS;
-    qx_put32(w, ib, qx_iq1_32(G[q[0] | ((h << 8) & 0x700)], G[q[1] | ((h << 5) & 0x700)],
-                              G[q[2] | ((h << 2) & 0x700)], G[q[3] | ((h >> 1) & 0x700)], dl, dl, dl, dl), &prev);
-    s8 |= (uint64_t)((h >> 12) & 7) << (8 * ib);
+  /* index j of group g: qs[4 g + j] | bits 3 j .. 3 j + 2 of qh[g] as bits 8 .. 10;
+   * qh[g] bits 12 .. 14: scale, bit 15: delta -1 */
+  __m128i qh = _mm_loadu_si128((const __m128i *)(b + 34));
+  const __m256i lo = _mm256_setr_epi16(256, 32, 4, 0, 256, 32, 4, 0, 256, 32, 4, 0, 256, 32, 4, 0);
+  const __m256i hi = _mm256_setr_epi16(0, 0, 0, -32768, 0, 0, 0, -32768, 0, 0, 0, -32768, 0, 0, 0, -32768);
+  const __m256i m11 = _mm256_set1_epi16(0x700);
+  _Alignas(32) uint16_t ix[32];
+  GLLMK_UNROLL4
+  for (int c = 0; c < 2; c++) {
+    __m256i h = qx_rep4w(qh, c);
+    __m256i hb = _mm256_and_si256(_mm256_or_si256(_mm256_mullo_epi16(h, lo), _mm256_mulhi_epu16(h, hi)), m11);
+    _mm256_store_si256((__m256i *)(ix + 16 * c),
+                       _mm256_or_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 2 + 16 * c))), hb));
   }
-  qx_wsc_v(w->wsc, qx_odd8(s8), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
+  /* delta per entry: the group's, 4 entries a group */
+  __m128i dg = _mm_or_si128(_mm_srai_epi16(qh, 15), _mm_set1_epi16(0x0101));   /* 2 bytes +-1 a group */
+  __m256i dl = _mm256_set_m128i(_mm_unpackhi_epi16(dg, dg), _mm_unpacklo_epi16(dg, dg));
+  GLLMK_UNROLL8
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_iq1(qx_grid8(gllmk__iq1s_grid, ix + QX_GE * t), dl, t);
+  __m128i sc = _mm_and_si128(_mm_srli_epi16(qh, 12), _mm_set1_epi16(7));
+  qx_wsc_v(w->wsc, qx_odd8v(_mm_packus_epi16(sc, sc)), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
   w->has_min = 0;
 }
 static void QX(iq1_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
@@ -612,29 +733,30 @@ static void QX(iq1_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *b, qx_unit *w) {
-  const uint64_t *G = gllmk__iq1s_grid;
-  const uint8_t *qs = b, *qh = b + 32;
-  unsigned sc[4];
-  for (int i = 0; i < 4; i++) sc[i] = gllmk__rd16(b + 48 + 2 * i);
-  uint16_t d16 = (uint16_t)((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00) | (sc[3] & 0xF000));
-  uint64_t s_lo = 0, s_hi = 0;
-  __m256i prev = _mm256_setzero_si256();
+  /* a nibble of qh per entry e (low nibble first): bits 0 .. 2 are bits 8 .. 10
+   * of the index qs[e], bit 3 a delta of -1; four 16-bit words of 3-bit
+   * per-16 scales, whose top 4 bits make the f16 d */
+  __m128i qh = _mm_loadu_si128((const __m128i *)b + 2), m4 = _mm_set1_epi8(15);
+  __m128i n0 = _mm_and_si128(qh, m4), n1 = _mm_and_si128(_mm_srli_epi16(qh, 4), m4);
+  __m256i nib = _mm256_set_m128i(_mm_unpackhi_epi8(n0, n1), _mm_unpacklo_epi8(n0, n1));   /* entry e */
+  __m256i q = _mm256_loadu_si256((const __m256i *)b), n7 = _mm256_and_si256(nib, _mm256_set1_epi8(7));
+  _Alignas(32) uint16_t ix[32];
+  /* unpack works within 128-bit lanes: entries 0-7 | 16-23, then 8-15 | 24-31 */
+  __m256i i0 = _mm256_unpacklo_epi8(q, n7), i1 = _mm256_unpackhi_epi8(q, n7);
+  _mm256_store_si256((__m256i *)ix, _mm256_permute2x128_si256(i0, i1, 0x20));
+  _mm256_store_si256((__m256i *)(ix + 16), _mm256_permute2x128_si256(i0, i1, 0x31));
+  __m256i dl = _mm256_sub_epi8(_mm256_set1_epi8(1), _mm256_srli_epi16(_mm256_and_si256(nib, _mm256_set1_epi8(8)), 2));
   GLLMK_UNROLL8
-  for (int ib = 0; ib < 8; ib++) {
-    const uint8_t *q = qs + 4 * ib;
-    unsigned h0 = qh[2 * ib], h1 = qh[2 * ib + 1];
-    qx_put32(w, ib,
-             qx_iq1_32(G[q[0] | ((h0 << 8) & 0x700)], G[q[1] | ((h0 << 4) & 0x700)], G[q[2] | ((h1 << 8) & 0x700)],
-                       G[q[3] | ((h1 << 4) & 0x700)], h0 & 0x08 ? QX_DMINUS : QX_DPLUS,
-                       h0 & 0x80 ? QX_DMINUS : QX_DPLUS, h1 & 0x08 ? QX_DMINUS : QX_DPLUS,
-                       h1 & 0x80 ? QX_DMINUS : QX_DPLUS),
-             &prev);
-    unsigned wv = sc[ib / 2], sh = 6 * (ib % 2);
-    uint64_t v = (uint64_t)(2 * ((wv >> sh) & 7) + 1) | (uint64_t)(2 * ((wv >> (sh + 3)) & 7) + 1) << 8;
-    if (ib < 4) s_lo |= v << (16 * ib);
-    else s_hi |= v << (16 * (ib - 4));
-  }
-  qx_wsc_v(w->wsc, _mm_set_epi64x((long long)s_hi, (long long)s_lo), sf32_from_f16(d16) * 0.125f);
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_iq1(qx_grid8(gllmk__iq1s_grid, ix + QX_GE * t), dl, t);
+  __m128i sw = _mm_loadl_epi64((const __m128i *)(b + 48));
+  uint64_t sv = (uint64_t)_mm_cvtsi128_si64(sw);
+  uint16_t d16 = (uint16_t)(((sv >> 12) & 0xF) | ((sv >> 24) & 0xF0) | ((sv >> 36) & 0xF00) | ((sv >> 48) & 0xF000));
+  /* field f of word i (bits 3 f .. 3 f + 2) is the scale of 16-value group 4 i + f */
+  const __m256i sh = _mm256_setr_epi16(512, 64, 8, 1, 512, 64, 8, 1, 512, 64, 8, 1, 512, 64, 8, 1);
+  __m256i f = _mm256_and_si256(_mm256_srli_epi16(_mm256_mullo_epi16(qx_rep4w(sw, 0), sh), 9), _mm256_set1_epi16(7));
+  __m256i o = _mm256_add_epi16(_mm256_add_epi16(f, f), _mm256_set1_epi16(1));
+  qx_wsc_v(w->wsc, _mm_packus_epi16(_mm256_castsi256_si128(o), _mm256_extracti128_si256(o, 1)),
+           sf32_from_f16(d16) * 0.125f);
   w->has_min = 0;
 }
 static void QX(iq1_m)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
