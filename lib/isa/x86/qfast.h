@@ -62,6 +62,10 @@ static inline qxv qx_join(__m256i lo, __m256i hi) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 /* 16 f32 wsc values from 16 int8 scales (any sign) times d */
+static inline vf32 qx_i8f(__m128i s, int v) {   /* 16 int8 as the QX_NW f32 vectors */
+  (void)v;
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s));
+}
 static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
   w[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s)), _mm512_set1_ps(d));
 }
@@ -77,6 +81,9 @@ static inline qxv qx_sdot(qxv q, qxv x) {
                            _mm256_set1_epi16(1));
 }
 static inline qxv qx_load(const int8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline vf32 qx_i8f(__m128i s, int v) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v ? _mm_unpackhi_epi64(s, s) : s));
+}
 static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
   w[0] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s)), _mm256_set1_ps(d));
   w[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s, 8))), _mm256_set1_ps(d));
@@ -682,9 +689,21 @@ static void QX(iq3_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   QX_BODY(QX_SIGNM, qx_decode_iq3s(row + u * 110, &w))
 }
 
-/* iq1: levels 8 g + delta, g in {-1, 0, 1} the grid bytes and delta = +-1 per
- * 8-value entry (dl: a byte per entry of the unit, 16 entries per 128 bits) */
-static inline qxv qx_iq1(qxv g, __m256i dl, int t) {
+/* iq1: value = dl (g + delta / 8), g in {-1, 0, 1} the grid bytes, delta = +-1.
+ * The levels are made unsigned and the rest goes to the min term, which is
+ * computed from the activations' per-16 sums:
+ *  iq1_s (delta per 32): levels g + 1, min dl (1 - delta / 8);
+ *  iq1_m (delta per 8):  levels 8 g + delta + 9, factor dl / 8, min 9 dl / 8. */
+static inline qxv qx_plus1(qxv g) {
+#if VF32_LANES == 16
+  return _mm512_add_epi8(g, _mm512_set1_epi8(1));
+#else
+  return _mm256_add_epi8(g, _mm256_set1_epi8(1));
+#endif
+}
+/* 8 g + dl for the entries of level vector t (dl: a byte per entry of the
+ * unit, 16 entries per 128 bits) */
+static inline qxv qx_iq1m(qxv g, __m256i dl, int t) {
 #if VF32_LANES == 16   /* entries 8 t .. 8 t + 7 */
   __m512i d = _mm512_shuffle_epi8(_mm512_broadcast_i32x4(t < 2 ? _mm256_castsi256_si128(dl)
                                                                 : _mm256_extracti128_si256(dl, 1)),
@@ -719,17 +738,21 @@ static inline __attribute__((always_inline)) void qx_decode_iq1s(const uint8_t *
     _mm256_store_si256((__m256i *)(ix + 16 * c),
                        _mm256_or_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(b + 2 + 16 * c))), hb));
   }
-  /* delta per entry: the group's, 4 entries a group */
-  __m128i dg = _mm_or_si128(_mm_srai_epi16(qh, 15), _mm_set1_epi16(0x0101));   /* 2 bytes +-1 a group */
-  __m256i dl = _mm256_set_m128i(_mm_unpackhi_epi16(dg, dg), _mm_unpacklo_epi16(dg, dg));
   GLLMK_UNROLL8
-  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_iq1(qx_grid8(gllmk__iq1s_grid, ix + QX_GE * t), dl, t);
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_plus1(qx_grid8(gllmk__iq1s_grid, ix + QX_GE * t));
   __m128i sc = _mm_and_si128(_mm_srli_epi16(qh, 12), _mm_set1_epi16(7));
-  qx_wsc_v(w->wsc, qx_odd8v(_mm_packus_epi16(sc, sc)), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
-  w->has_min = 0;
+  qx_wsc_v(w->wsc, qx_odd8v(_mm_packus_epi16(sc, sc)), sf32_from_f16(gllmk__rd16(b)));
+  /* delta of each 16-value group (both bytes of a group's word) */
+  __m128i dl = _mm_or_si128(_mm_srai_epi16(qh, 15), _mm_set1_epi16(0x0101));
+  GLLMK_UNROLL8
+  for (int v = 0; v < QX_NW; v++) {
+    vf32 dv = qx_i8f(dl, v);
+    w->wmn[v] = vf32_mul(w->wsc[v], vf32_fma(dv, vf32_splat(-0.125f), vf32_splat(1.0f)));
+  }
+  w->has_min = 1;
 }
 static void QX(iq1_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_iq1s(row + u * 50, &w))
+  QX_BODY(0, qx_decode_iq1s(row + u * 50, &w))
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *b, qx_unit *w) {
@@ -745,9 +768,10 @@ static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *
   __m256i i0 = _mm256_unpacklo_epi8(q, n7), i1 = _mm256_unpackhi_epi8(q, n7);
   _mm256_store_si256((__m256i *)ix, _mm256_permute2x128_si256(i0, i1, 0x20));
   _mm256_store_si256((__m256i *)(ix + 16), _mm256_permute2x128_si256(i0, i1, 0x31));
-  __m256i dl = _mm256_sub_epi8(_mm256_set1_epi8(1), _mm256_srli_epi16(_mm256_and_si256(nib, _mm256_set1_epi8(8)), 2));
+  /* delta + 9: 10, or 8 where bit 3 is set */
+  __m256i dl = _mm256_sub_epi8(_mm256_set1_epi8(10), _mm256_srli_epi16(_mm256_and_si256(nib, _mm256_set1_epi8(8)), 2));
   GLLMK_UNROLL8
-  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_iq1(qx_grid8(gllmk__iq1s_grid, ix + QX_GE * t), dl, t);
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_iq1m(qx_grid8(gllmk__iq1s_grid, ix + QX_GE * t), dl, t);
   __m128i sw = _mm_loadl_epi64((const __m128i *)(b + 48));
   uint64_t sv = (uint64_t)_mm_cvtsi128_si64(sw);
   uint16_t d16 = (uint16_t)(((sv >> 12) & 0xF) | ((sv >> 24) & 0xF0) | ((sv >> 36) & 0xF00) | ((sv >> 48) & 0xF000));
@@ -757,10 +781,12 @@ static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *
   __m256i o = _mm256_add_epi16(_mm256_add_epi16(f, f), _mm256_set1_epi16(1));
   qx_wsc_v(w->wsc, _mm_packus_epi16(_mm256_castsi256_si128(o), _mm256_extracti128_si256(o, 1)),
            sf32_from_f16(d16) * 0.125f);
-  w->has_min = 0;
+  GLLMK_UNROLL8
+  for (int v = 0; v < QX_NW; v++) w->wmn[v] = vf32_mul(w->wsc[v], vf32_splat(9.0f));
+  w->has_min = 1;
 }
 static void QX(iq1_m)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_iq1m(row + u * 56, &w))
+  QX_BODY(0, qx_decode_iq1m(row + u * 56, &w))
 }
 
 #define GLLMK_QMV_OVERRIDES                          \
