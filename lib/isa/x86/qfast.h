@@ -571,6 +571,15 @@ static inline qxv qx_grid8b(const uint64_t *G, const uint8_t *ix) {
   return qx_set8(QX_G4(G, w, 8));
 }
 #endif
+/* level vector t from grid entries read where the indices lie in the block
+ * (faster where an index is a plain byte or a masked 16-bit word): E(j) is
+ * the entry of the unit's j-th index */
+#if VF32_LANES == 16
+#define QX_GRIDF(E, t) qx_set8(E(8 * (t)), E(8 * (t) + 1), E(8 * (t) + 2), E(8 * (t) + 3), E(8 * (t) + 4), \
+                               E(8 * (t) + 5), E(8 * (t) + 6), E(8 * (t) + 7))
+#else
+#define QX_GRIDF(E, t) qx_set8(E(4 * (t)), E(4 * (t) + 1), E(4 * (t) + 2), E(4 * (t) + 3))
+#endif
 /* per-32 odd scales 2 s + 1 (s = 8 bytes of 4-bit values), duplicated per 16 */
 static inline __m128i qx_odd8v(__m128i s8) {
   __m128i v = _mm_add_epi8(_mm_add_epi8(s8, s8), _mm_set1_epi8(1));
@@ -595,11 +604,11 @@ static inline __attribute__((always_inline)) void qx_decode_iq2xxs(const uint8_t
   __m256i v0 = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(b + 2)), sh), 0xD8);
   __m256i v1 = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(b + 34)), sh), 0xD8);
   __m256i a = _mm256_permute2x128_si256(v0, v1, 0x31);
-  _Alignas(32) uint8_t ix[32];
-  _mm256_store_si256((__m256i *)ix, _mm256_permute2x128_si256(v0, v1, 0x20));
   qx_negs(w, qx_ksigns32(qx_k7x4(a)));
+#define QX_E(j) (long long)gllmk__iq2xxs_grid[b[2 + 8 * ((j) / 4) + (j) % 4]]
   GLLMK_UNROLL8
-  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_grid8b(gllmk__iq2xxs_grid, ix + QX_GE * t);
+  for (int t = 0; t < QX_NV; t++) w->q[t] = QX_GRIDF(QX_E, t);
+#undef QX_E
   qx_wsc_v(w->wsc, qx_odd8v(qx_top4x8(a)), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
   w->has_min = 0;
 }
@@ -610,15 +619,13 @@ static void QX(iq2_xxs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
 static inline __attribute__((always_inline)) void qx_decode_iq2xs(const uint8_t *b, qx_unit *w) {
   /* 32 16-bit words: a 9-bit index and a 7-bit sign index */
   __m256i v0 = _mm256_loadu_si256((const __m256i *)(b + 2)), v1 = _mm256_loadu_si256((const __m256i *)(b + 34));
-  _Alignas(32) uint16_t ix[32];
-  __m256i m9 = _mm256_set1_epi16(511);
-  _mm256_store_si256((__m256i *)ix, _mm256_and_si256(v0, m9));
-  _mm256_store_si256((__m256i *)(ix + 16), _mm256_and_si256(v1, m9));
   __m256i s7 = _mm256_permute4x64_epi64(_mm256_packus_epi16(_mm256_srli_epi16(v0, 9), _mm256_srli_epi16(v1, 9)),
                                         0xD8);
   qx_negs(w, qx_ksigns32(s7));
+#define QX_E(j) (long long)gllmk__iq2xs_grid[gllmk__rd16(b + 2 + 2 * (j)) & 511]
   GLLMK_UNROLL8
-  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_grid8(gllmk__iq2xs_grid, ix + QX_GE * t);
+  for (int t = 0; t < QX_NV; t++) w->q[t] = QX_GRIDF(QX_E, t);
+#undef QX_E
   qx_wsc_v(w->wsc, qx_odd16(b + 66), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
   w->has_min = 0;
 }
