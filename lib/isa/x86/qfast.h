@@ -529,46 +529,62 @@ static inline uint64_t qx_w64(const void *p) {
   return w;
 }
 /* the grid entries of 4 indices of 'bits' bits at ix */
-#define QX_G4(G, w, bits) (long long)(G)[QX_IX(w, 0, bits)], (long long)(G)[QX_IX(w, 1, bits)], \
-                          (long long)(G)[QX_IX(w, 2, bits)], (long long)(G)[QX_IX(w, 3, bits)]
-/* two 4-byte entries as one 8-byte entry */
-static inline uint64_t qx_g44(const uint32_t *G, unsigned i0, unsigned i1) {
-  return (uint64_t)G[i0] | (uint64_t)G[i1] << 32;
+#define QX_G4(G, w, bits) (G) + QX_IX(w, 0, bits), (G) + QX_IX(w, 1, bits), (G) + QX_IX(w, 2, bits), \
+                          (G) + QX_IX(w, 3, bits)
+/* two 8-byte entries, read as loads into the vector register (as values,
+ * gcc brings them through general registers, short of which it spills) */
+static inline __m128i qx_ld2(const uint64_t *a, const uint64_t *b) {
+  return _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64((const __m128i *)a)), (const double *)b));
 }
-/* 4 pairs of 4-byte entries; their indices are read one by one (as 16
- * 64-bit words, they took longer) */
-#define QX_G44(G, ix, i)                                                                            \
-  (long long)qx_g44(G, (ix)[i], (ix)[(i) + 1]), (long long)qx_g44(G, (ix)[(i) + 2], (ix)[(i) + 3]),  \
-      (long long)qx_g44(G, (ix)[(i) + 4], (ix)[(i) + 5]), (long long)qx_g44(G, (ix)[(i) + 6], (ix)[(i) + 7])
+/* 4 4-byte entries G[ix[i .. i + 3]], loaded into the vector register */
+static inline __m128i qx_ld4(const uint32_t *G, unsigned i0, unsigned i1, unsigned i2, unsigned i3) {
+  __m128i a = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)G[i0]), _mm_cvtsi32_si128((int)G[i1]));
+  __m128i b = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)G[i2]), _mm_cvtsi32_si128((int)G[i3]));
+  return _mm_unpacklo_epi64(a, b);
+}
+#define QX_L4(G, ix, i) qx_ld4(G, (ix)[i], (ix)[(i) + 1], (ix)[(i) + 2], (ix)[(i) + 3])
+/* the same from 4 16-bit indices in a 64-bit word */
+static inline __m128i qx_ld4w(const uint32_t *G, uint64_t w) {
+  return qx_ld4(G, QX_IX(w, 0, 16), QX_IX(w, 1, 16), QX_IX(w, 2, 16), QX_IX(w, 3, 16));
+}
 #if VF32_LANES == 16
-#define QX_GRID4(G, ix) qx_set8(QX_G44(G, ix, 0), QX_G44(G, ix, 8))
+#define QX_GRID4(G, ix)                                                                             \
+  _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(QX_L4(G, ix, 4), QX_L4(G, ix, 0))),        \
+                     _mm256_set_m128i(QX_L4(G, ix, 12), QX_L4(G, ix, 8)), 1)
 #define QX_GE 8   /* 8-byte entries per level vector */
+static inline qxv qx_grid4w(const uint32_t *G, const uint16_t *ix) {
+  return _mm512_inserti64x4(
+      _mm512_castsi256_si512(_mm256_set_m128i(qx_ld4w(G, qx_w64(ix + 4)), qx_ld4w(G, qx_w64(ix)))),
+      _mm256_set_m128i(qx_ld4w(G, qx_w64(ix + 12)), qx_ld4w(G, qx_w64(ix + 8))), 1);
+}
 static inline qxv qx_set8(long long a0, long long a1, long long a2, long long a3, long long a4, long long a5,
                           long long a6, long long a7) {
   return _mm512_setr_epi64(a0, a1, a2, a3, a4, a5, a6, a7);
 }
+static inline qxv qx_set8p(const uint64_t *a0, const uint64_t *a1, const uint64_t *a2, const uint64_t *a3,
+                           const uint64_t *a4, const uint64_t *a5, const uint64_t *a6, const uint64_t *a7) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(qx_ld2(a2, a3), qx_ld2(a0, a1))),
+                            _mm256_set_m128i(qx_ld2(a6, a7), qx_ld2(a4, a5)), 1);
+}
 static inline qxv qx_grid8(const uint64_t *G, const uint16_t *ix) {
   uint64_t w0 = qx_w64(ix), w1 = qx_w64(ix + 4);
-  return qx_set8(QX_G4(G, w0, 16), QX_G4(G, w1, 16));
-}
-static inline qxv qx_grid8b(const uint64_t *G, const uint8_t *ix) {
-  uint64_t w = qx_w64(ix);
-  return qx_set8(QX_G4(G, w, 8), QX_G4(G, w >> 32, 8));
+  return qx_set8p(QX_G4(G, w0, 16), QX_G4(G, w1, 16));
 }
 #else
-#define QX_GRID4(G, ix) qx_set8(QX_G44(G, ix, 0))
+#define QX_GRID4(G, ix) _mm256_set_m128i(QX_L4(G, ix, 4), QX_L4(G, ix, 0))
 #define QX_GE 4
+static inline qxv qx_grid4w(const uint32_t *G, const uint16_t *ix) {
+  return _mm256_set_m128i(qx_ld4w(G, qx_w64(ix + 4)), qx_ld4w(G, qx_w64(ix)));
+}
 static inline qxv qx_set8(long long a0, long long a1, long long a2, long long a3) {
   return _mm256_setr_epi64x(a0, a1, a2, a3);
 }
+static inline qxv qx_set8p(const uint64_t *a0, const uint64_t *a1, const uint64_t *a2, const uint64_t *a3) {
+  return _mm256_set_m128i(qx_ld2(a2, a3), qx_ld2(a0, a1));
+}
 static inline qxv qx_grid8(const uint64_t *G, const uint16_t *ix) {
   uint64_t w = qx_w64(ix);
-  return qx_set8(QX_G4(G, w, 16));
-}
-static inline qxv qx_grid8b(const uint64_t *G, const uint8_t *ix) {
-  uint32_t w;
-  memcpy(&w, ix, 4);
-  return qx_set8(QX_G4(G, w, 8));
+  return qx_set8p(QX_G4(G, w, 16));
 }
 #endif
 /* level vector t from grid entries read where the indices lie in the block
@@ -686,7 +702,7 @@ static inline __attribute__((always_inline)) void qx_decode_iq3s(const uint8_t *
   }
   qx_negs(w, _mm256_loadu_si256((const __m256i *)(b + 74)));
   GLLMK_UNROLL8
-  for (int t = 0; t < QX_NV; t++) w->q[t] = QX_GRID4(gllmk__iq3s_grid, ix + 2 * QX_GE * t);
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_grid4w(gllmk__iq3s_grid, ix + 2 * QX_GE * t);
   __m128i sc = _mm_cvtsi32_si128((int)gllmk__rd32(b + 106)), m4 = _mm_set1_epi8(15);
   qx_wsc_v(w->wsc, qx_odd8v(_mm_unpacklo_epi8(_mm_and_si128(sc, m4), _mm_and_si128(_mm_srli_epi16(sc, 4), m4))),
            sf32_from_f16(gllmk__rd16(b)));
