@@ -61,6 +61,25 @@ def main():
         L.append("  " + ", ".join(v + "ull" for v in vals[i:i + 4]) + ",")
     L.append("};")
     L.append("")
+    # derived: iq1_m levels for the x86 decode GEMV, the delta folded in as an
+    # index bit: byte j of entry i = 8 g + 9 + delta, g = coordinate j of
+    # iq1s_grid[i & 2047], delta = -1 when bit 11 of i is set, else +1
+    grid1 = [int(v, 0) for v in read(os.path.join(src, "iq1s_grid.txt"), 2048)]
+    L.append("/* iq1_m levels 8 g + 9 + delta (g from iq1s_grid[i & 2047], delta -1 where i & 2048, else +1) */")
+    L.append("const uint64_t gllmk__iq1m_lv[4096] = {")
+    def lv(i):
+        e = grid1[i & 2047]
+        v = 0
+        for j in range(8):
+            g = (e >> (8 * j)) & 0xFF
+            g = g - 256 if g > 127 else g
+            v |= (8 * g + 9 + (-1 if i & 2048 else 1)) << (8 * j)
+        return "0x%016x" % v
+    vals = [lv(i) for i in range(4096)]
+    for i in range(0, 4096, 4):
+        L.append("  " + ", ".join(v + "ull" for v in vals[i:i + 4]) + ",")
+    L.append("};")
+    L.append("")
     with open(out, "w", encoding="ascii") as f:
         f.write("\n".join(L))
 

@@ -22,5 +22,8 @@ extern GLLMK_IQ_HIDDEN const uint64_t gllmk__iq1s_grid[2048];
 extern GLLMK_IQ_HIDDEN const int8_t gllmk__kvalues_iq4nl[16];
 /* byte j of entry i = 0xFF when bit j of i is set (derived by the generator) */
 extern GLLMK_IQ_HIDDEN const uint64_t gllmk__signmask8[256];
+/* iq1_m levels 8 g + 9 + delta, delta = -1 where bit 11 of i is set, else +1
+ * (derived by the generator; the x86 decode GEMV reads them) */
+extern GLLMK_IQ_HIDDEN const uint64_t gllmk__iq1m_lv[4096];
 
 #endif /* GLLMK_IQ_TABLES_H */

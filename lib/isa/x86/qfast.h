@@ -716,7 +716,8 @@ static void QX(iq3_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
  * The levels are made unsigned and the rest goes to the min term, which is
  * computed from the activations' per-16 sums:
  *  iq1_s (delta per 32): levels g + 1, min dl (1 - delta / 8);
- *  iq1_m (delta per 8):  levels 8 g + delta + 9, factor dl / 8, min 9 dl / 8. */
+ *  iq1_m (delta per 8):  levels 8 g + delta + 9, factor dl / 8, min 9 dl / 8;
+ *  the iq1_m levels come from a table whose index has the delta bit as bit 11. */
 static inline qxv qx_plus1(qxv g) {
 #if VF32_LANES == 16
   return _mm512_add_epi8(g, _mm512_set1_epi8(1));
@@ -724,28 +725,6 @@ static inline qxv qx_plus1(qxv g) {
   return _mm256_add_epi8(g, _mm256_set1_epi8(1));
 #endif
 }
-/* 8 g + dl for the entries of level vector t (dl: a byte per entry of the
- * unit, 16 entries per 128 bits) */
-static inline qxv qx_iq1m(qxv g, __m256i dl, int t) {
-#if VF32_LANES == 16   /* entries 8 t .. 8 t + 7 */
-  __m512i d = _mm512_shuffle_epi8(_mm512_broadcast_i32x4(t < 2 ? _mm256_castsi256_si128(dl)
-                                                                : _mm256_extracti128_si256(dl, 1)),
-                                  _mm512_add_epi8(_mm512_set1_epi8((char)(8 * (t % 2))),
-                                                  _mm512_set_epi64(0x0707070707070707ll, 0x0606060606060606ll,
-                                                                   0x0505050505050505ll, 0x0404040404040404ll,
-                                                                   0x0303030303030303ll, 0x0202020202020202ll,
-                                                                   0x0101010101010101ll, 0)));
-  return _mm512_add_epi8(_mm512_and_si512(_mm512_slli_epi16(g, 3), _mm512_set1_epi8((char)0xF8)), d);
-#else                  /* entries 4 t .. 4 t + 3 */
-  __m256i d = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t < 4 ? _mm256_castsi256_si128(dl)
-                                                                     : _mm256_extracti128_si256(dl, 1)),
-                                  _mm256_add_epi8(_mm256_set1_epi8((char)(4 * (t % 4))),
-                                                  _mm256_setr_epi64x(0, 0x0101010101010101ll,
-                                                                     0x0202020202020202ll, 0x0303030303030303ll)));
-  return _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), _mm256_set1_epi8((char)0xF8)), d);
-#endif
-}
-
 static inline __attribute__((always_inline)) void qx_decode_iq1s(const uint8_t *b, qx_unit *w) {
   /* index j of group g: qs[4 g + j] | bits 3 j .. 3 j + 2 of qh[g] as bits 8 .. 10;
    * qh[g] bits 12 .. 14: scale, bit 15: delta -1 */
@@ -785,16 +764,14 @@ static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *
   __m128i qh = _mm_loadu_si128((const __m128i *)b + 2), m4 = _mm_set1_epi8(15);
   __m128i n0 = _mm_and_si128(qh, m4), n1 = _mm_and_si128(_mm_srli_epi16(qh, 4), m4);
   __m256i nib = _mm256_set_m128i(_mm_unpackhi_epi8(n0, n1), _mm_unpacklo_epi8(n0, n1));   /* entry e */
-  __m256i q = _mm256_loadu_si256((const __m256i *)b), n7 = _mm256_and_si256(nib, _mm256_set1_epi8(7));
-  _Alignas(32) uint16_t ix[32];
+  __m256i q = _mm256_loadu_si256((const __m256i *)b);
+  _Alignas(32) uint16_t ix[32];   /* qs[e] | nibble e << 8: an index of gllmk__iq1m_lv */
   /* unpack works within 128-bit lanes: entries 0-7 | 16-23, then 8-15 | 24-31 */
-  __m256i i0 = _mm256_unpacklo_epi8(q, n7), i1 = _mm256_unpackhi_epi8(q, n7);
+  __m256i i0 = _mm256_unpacklo_epi8(q, nib), i1 = _mm256_unpackhi_epi8(q, nib);
   _mm256_store_si256((__m256i *)ix, _mm256_permute2x128_si256(i0, i1, 0x20));
   _mm256_store_si256((__m256i *)(ix + 16), _mm256_permute2x128_si256(i0, i1, 0x31));
-  /* delta + 9: 10, or 8 where bit 3 is set */
-  __m256i dl = _mm256_sub_epi8(_mm256_set1_epi8(10), _mm256_srli_epi16(_mm256_and_si256(nib, _mm256_set1_epi8(8)), 2));
   GLLMK_UNROLL8
-  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_iq1m(qx_grid8(gllmk__iq1s_grid, ix + QX_GE * t), dl, t);
+  for (int t = 0; t < QX_NV; t++) w->q[t] = qx_grid8(gllmk__iq1m_lv, ix + QX_GE * t);
   __m128i sw = _mm_loadl_epi64((const __m128i *)(b + 48));
   uint64_t sv = (uint64_t)_mm_cvtsi128_si64(sw);
   uint16_t d16 = (uint16_t)(((sv >> 12) & 0xF) | ((sv >> 24) & 0xF0) | ((sv >> 36) & 0xF00) | ((sv >> 48) & 0xF000));
