@@ -47,15 +47,6 @@ static inline qxv qx_sdot(qxv q, qxv x) {   /* q signed, x > -128 */
   return _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(q), sx), _mm512_set1_epi16(1));
 #endif
 }
-#ifdef GLLMK_SIMD_VNNI
-/* levels q - c with q unsigned (<= 255) and 0 < c < 128: two exact vpdpbusd,
- * <q, x> - <c, x>, instead of the sign transfer of qx_sdot */
-#define QX_OFF(c) ((c) + 1)
-static inline qxv qx_odot(qxv q, qxv x, int c) {
-  return _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), q, x),
-                          _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)c), x));
-}
-#endif
 static inline qxv qx_load(const int8_t *p) { return _mm512_loadu_si512(p); }
 /* two 32-level halves into one vector */
 static inline qxv qx_join(__m256i lo, __m256i hi) {
@@ -89,14 +80,11 @@ static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
   w[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s, 8))), _mm256_set1_ps(d));
 }
 #endif
-#ifndef QX_OFF
-/* without VNNI the decoders subtract c themselves and the dot is signed */
-#define QX_OFF(c) 1
-static inline qxv qx_odot(qxv q, qxv x, int c) { (void)c; return qx_sdot(q, x); }
-#endif
-/* level offset c of an unsigned-level decoder: subtracted unless qx_odot does it */
-#define QX_SUBC(v, c) (QX_OFF(c) == 1 ? _mm256_sub_epi8((v), _mm256_set1_epi8(c)) : (v))
 #define QX_NW (16 / VF32_LANES)      /* vf32 vectors of per-16 factors */
+/* levels stored as q + c (unsigned): the min term c wsc takes c off */
+static inline void qx_offset(vf32 *wmn, const vf32 *wsc, float c) {
+  for (int v = 0; v < QX_NW; v++) wmn[v] = vf32_mul(wsc[v], vf32_splat(c));
+}
 static inline void qx_wsc_i8(vf32 *w, const int8_t *sc16, float d) {
   qx_wsc_v(w, _mm_loadu_si128((const __m128i *)sc16), d);
 }
@@ -143,8 +131,10 @@ static inline qxv qx_mdot(qxv q, qx_neg s, qxv x) { return qx_udot(q, _mm256_sig
 #endif
 
 /* acc[i] += <unit u, activation i>; accm[i] += min term.  signed_q: dot kind
- * (0: unsigned levels; 1: signed; QX_OFF(c): unsigned levels that stand for
- * level - c, see qx_odot).
+ * (0: unsigned levels; 1: signed; QX_SIGNM: magnitudes and sign masks).
+ * Levels q - c of the formats with an offset c are dotted unsigned, and
+ * c wsc goes to the min term (qx_offset): <q - c, x> = <q, x> - c sum(x),
+ * the sum being the activations' per-16 sums xb16.
  * The unit's QX_NV scaled dots are summed as a tree first, so that the row's
  * accumulator sees one add per unit (a chain of QX_NV FMAs through it was
  * the bound); the loops are unrolled so that the levels stay in registers. */
@@ -161,8 +151,7 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
     GLLMK_UNROLL8
     for (int t = 0; t < QX_NV; t++) {
       qxv x = qx_load(xq + t * 4 * VF32_LANES);
-      qxv d = signed_q > 1 ? qx_odot(w->q[t], x, signed_q - 1)
-              : signed_q == QX_SIGNM ? qx_mdot(w->q[t], w->neg[t], x)
+      qxv d = signed_q == QX_SIGNM ? qx_mdot(w->q[t], w->neg[t], x)
               : signed_q ? qx_sdot(w->q[t], x) : qx_udot(w->q[t], x);
 #if VF32_LANES == 16   /* lanes of step t: groups 4t .. 4t+3, four lanes each */
       __m512i ix = _mm512_add_epi32(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
@@ -257,15 +246,15 @@ static inline __m256i qx_bits32(uint32_t v) {
   return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(b, m), m), _mm256_set1_epi8(16));
 }
 
-/* levels of block b (32 values) by kind: 0 q4_0 (nibble - 8), 1 q4_1 (nibble),
- * 2 iq4_nl (kvalues[nibble]), 3 q8_0 (bytes), 4 q5_0 (5 bits - 16), 5 q5_1 (5 bits);
- * the offsets of q4_0 and q5_0 are left to qx_odot where it takes them */
+/* levels of block b (32 values) by kind: 0 q4_0 (nibble, offset 8), 1 q4_1
+ * (nibble), 2 iq4_nl (kvalues[nibble]), 3 q8_0 (bytes), 4 q5_0 (5 bits,
+ * offset 16), 5 q5_1 (5 bits); the offsets go to the min term */
 static inline __attribute__((always_inline)) __m256i qx_blk32(int kind, const uint8_t *blk) {
   switch (kind) {
-  case 0: return QX_SUBC(qx_nib16(blk + 2), 8);
+  case 0: return qx_nib16(blk + 2);
   case 1: return qx_nib16(blk + 4);
   case 2: return qx_lut32(qx_nib16(blk + 2), gllmk__kvalues_iq4nl);
-  case 4: return QX_SUBC(_mm256_or_si256(qx_nib16(blk + 6), qx_bits32(gllmk__rd32(blk + 2))), 16);
+  case 4: return _mm256_or_si256(qx_nib16(blk + 6), qx_bits32(gllmk__rd32(blk + 2)));
   case 5: return _mm256_or_si256(qx_nib16(blk + 8), qx_bits32(gllmk__rd32(blk + 4)));
   default: return _mm256_loadu_si256((const __m256i *)(blk + 2));
   }
@@ -290,9 +279,11 @@ qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_
   for (int t = 0; t < 8; t++) w->q[t] = lv[t];
 #endif
   qx_dup8(w->wsc, qx_f16x8(blk, bb, 0, nb));   /* d is the first field of every kind */
-  w->has_min = kind == 1 || kind == 5;
-  if (w->has_min)   /* d q + m = d q - (-m) */
+  w->has_min = kind != 2 && kind != 3;
+  if (kind == 1 || kind == 5)   /* d q + m = d q - (-m) */
     qx_dup8(w->wmn, _mm256_sub_ps(_mm256_setzero_ps(), qx_f16x8(blk, bb, 2, nb)));
+  else if (w->has_min)
+    qx_offset(w->wmn, w->wsc, kind == 0 ? 8.0f : 16.0f);
 }
 
 #define QX_DEF32(fmt, kind, bb, sgn)                                                          \
@@ -300,11 +291,11 @@ qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_
     size_t nblk = p->k / 32;                                                                 \
     QX_BODY(sgn, qx_decode_32(kind, bb, row, u, nblk, &w))                                   \
   }
-QX_DEF32(q4_0, 0, 18, QX_OFF(8))
+QX_DEF32(q4_0, 0, 18, 0)
 QX_DEF32(q4_1, 1, 20, 0)
 QX_DEF32(iq4_nl, 2, 18, 1)
 QX_DEF32(q8_0, 3, 34, 1)
-QX_DEF32(q5_0, 4, 22, QX_OFF(16))
+QX_DEF32(q5_0, 4, 22, 0)
 QX_DEF32(q5_1, 5, 24, 0)
 
 /* ---------------------------------------------------------------- K-quants */
@@ -354,33 +345,41 @@ static void QX(q5_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
 }
 
 static inline __attribute__((always_inline)) void qx_decode_q6k(const uint8_t *b, qx_unit *w) {
-  /* ql[128], qh[64], scales[16] (int8), d */
+  /* ql[128], qh[64], scales[16] (int8), d; levels q + 32 */
   qx_wsc_i8(w->wsc, (const int8_t *)(b + 192), sf32_from_f16(gllmk__rd16(b + 208)));
-  w->has_min = 0;
-  __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
+  qx_offset(w->wmn, w->wsc, 32.0f);
+  w->has_min = 1;
   GLLMK_UNROLL8
-  for (int n = 0; n < 2; n++) {
+  for (int n = 0; n < 2; n++) {   /* 128 values: ql 64 bytes, qh 32 bytes */
     const uint8_t *ql = b + 64 * n, *qh = b + 128 + 32 * n;
+#if VF32_LANES == 16
+    /* values 0-31 | 32-63: low nibbles of ql[0..63], qh bits 0-1 | 2-3;
+     * values 64-95 | 96-127: high nibbles, qh bits 4-5 | 6-7 */
+    __m512i l = _mm512_loadu_si512(ql), h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh));
+    const __m512i m4 = _mm512_set1_epi8(15);
+    __m512i h0 = _mm512_sllv_epi64(h, _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2));
+    __m512i h1 = _mm512_srlv_epi64(h, _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2));
+    /* bit select: nibble bits from the first operand, bits 4-5 from the second */
+    w->q[2 * n] = _mm512_and_si512(_mm512_ternarylogic_epi64(l, h0, m4, 0xE4), _mm512_set1_epi8(63));
+    w->q[2 * n + 1] =
+        _mm512_and_si512(_mm512_ternarylogic_epi64(_mm512_srli_epi16(l, 4), h1, m4, 0xE4), _mm512_set1_epi8(63));
+#else
+    __m256i m4 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
     __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
     __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-    __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
-    __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m3), 4));
-    __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m3), 4));
-    __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m3), 4));
-    q1 = QX_SUBC(q1, 32), q2 = QX_SUBC(q2, 32), q3 = QX_SUBC(q3, 32), q4 = QX_SUBC(q4, 32);
-#if VF32_LANES == 16
-    w->q[2 * n] = qx_join(q1, q2), w->q[2 * n + 1] = qx_join(q3, q4);
-#else
-    w->q[4 * n] = q1, w->q[4 * n + 1] = q2, w->q[4 * n + 2] = q3, w->q[4 * n + 3] = q4;
+    w->q[4 * n] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m3), 4));
+    w->q[4 * n + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                      _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m3), 4));
+    w->q[4 * n + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                      _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m3), 4));
+    w->q[4 * n + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                      _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m3), 4));
 #endif
   }
 }
 
 static void QX(q6_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(QX_OFF(32), qx_decode_q6k(row + u * 210, &w))
+  QX_BODY(0, qx_decode_q6k(row + u * 210, &w))
 }
 
 /* q2_K: scales[16] (low nibble scale, high nibble min), qs[64], d, dmin */
@@ -414,7 +413,8 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
                              (int)(((a0 >> 4) & km2) | (((t >> 4) & km1) << 4)),
                              (int)(((a1 >> 4) & km2) | (((t >> 6) & km1) << 4)));
   qx_wsc_v(w->wsc, _mm_sub_epi8(s, _mm_set1_epi8(32)), sf32_from_f16(gllmk__rd16(b + 108)));
-  w->has_min = 0;
+  qx_offset(w->wmn, w->wsc, 4.0f);   /* levels q + 4 */
+  w->has_min = 1;
   __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
   __m256i hm = _mm256_loadu_si256((const __m256i *)b);
   GLLMK_UNROLL8
@@ -424,7 +424,7 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
     for (int j = 0; j < 4; j++) {
       __m256i lo = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(2 * j)), m3);
       __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * n + j)), one);
-      q[j] = QX_SUBC(_mm256_or_si256(lo, _mm256_slli_epi16(hb, 2)), 4);
+      q[j] = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 2));
     }
 #if VF32_LANES == 16
     w->q[2 * n] = qx_join(q[0], q[1]), w->q[2 * n + 1] = qx_join(q[2], q[3]);
@@ -435,7 +435,7 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
   }
 }
 static void QX(q3_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(QX_OFF(4), qx_decode_q3k(row + u * 110, &w))
+  QX_BODY(0, qx_decode_q3k(row + u * 110, &w))
 }
 
 /* iq4_xs: d, scales_h (u16), scales_l[4], qs[128] */
