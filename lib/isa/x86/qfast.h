@@ -179,7 +179,7 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
 
 /* every cache line of the unit QX_PF_BYTES ahead (one prefetch per unit
  * left the hardware prefetcher to find the rest of the lines) */
-#define QX_PF_BYTES 2048
+#define QX_PF_BYTES 4096
 #define QX_PREFETCH(row, u, ub)                                                              \
   for (size_t o_ = 0; o_ < (ub); o_ += 64)                                                   \
     _mm_prefetch((const char *)((row) + (u) * (ub) + QX_PF_BYTES + o_), _MM_HINT_T0)
