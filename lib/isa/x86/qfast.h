@@ -260,43 +260,40 @@ static inline __attribute__((always_inline)) __m256i qx_blk32(int kind, const ui
   }
 }
 
-static inline __attribute__((always_inline)) void
-qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_unit *w) {
-  size_t b0 = 8 * u, nb = nblk - b0 < 8 ? nblk - b0 : 8;
-  const uint8_t *blk = row + b0 * bb;
-  __m256i lv[8];
-#if VF32_LANES == 16
-  if (kind == 4 || kind == 5) {   /* bit 4 of two blocks' levels as one mask */
-    size_t o = kind == 4 ? 2 : 4;
-    if (nb == 8) {
-      GLLMK_UNROLL8
-      for (int t = 0; t < 4; t++) {
-        const uint8_t *b0 = blk + 2 * t * bb, *b1 = b0 + bb;
-        __m512i v = qx_join(qx_nib16(b0 + o + 4), qx_nib16(b1 + o + 4));
-        __mmask64 k = _cvtu64_mask64(gllmk__rd32(b0 + o) | (uint64_t)gllmk__rd32(b1 + o) << 32);
-        w->q[t] = _mm512_mask_add_epi8(v, k, v, _mm512_set1_epi8(16));
-      }
-    } else {
-      for (size_t b = 0; b < 8; b++) lv[b] = b < nb ? qx_blk32(kind, blk + b * bb) : _mm256_setzero_si256();
-      for (int t = 0; t < 4; t++) w->q[t] = qx_join(lv[2 * t], lv[2 * t + 1]);
-    }
-  } else {
-    if (nb == 8) {
-      GLLMK_UNROLL8
-      for (size_t b = 0; b < 8; b++) lv[b] = qx_blk32(kind, blk + b * bb);
-    } else {
-      for (size_t b = 0; b < 8; b++) lv[b] = b < nb ? qx_blk32(kind, blk + b * bb) : _mm256_setzero_si256();
-    }
-    GLLMK_UNROLL8
-    for (int t = 0; t < 4; t++) w->q[t] = qx_join(lv[2 * t], lv[2 * t + 1]);
-  }
-#else
+/* the levels of the unit's 8 blocks (zero past nb) */
+static inline __attribute__((always_inline)) void qx_lv8(int kind, const uint8_t *blk, size_t bb, size_t nb,
+                                                         __m256i *lv) {
   if (nb == 8) {
     GLLMK_UNROLL8
     for (size_t b = 0; b < 8; b++) lv[b] = qx_blk32(kind, blk + b * bb);
   } else {
     for (size_t b = 0; b < 8; b++) lv[b] = b < nb ? qx_blk32(kind, blk + b * bb) : _mm256_setzero_si256();
   }
+}
+
+static inline __attribute__((always_inline)) void
+qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_unit *w) {
+  size_t b0 = 8 * u, nb = nblk - b0 < 8 ? nblk - b0 : 8;
+  const uint8_t *blk = row + b0 * bb;
+#if VF32_LANES == 16
+  if ((kind == 4 || kind == 5) && nb == 8) {   /* bit 4 of two blocks' levels as one mask */
+    size_t o = kind == 4 ? 2 : 4;
+    GLLMK_UNROLL8
+    for (int t = 0; t < 4; t++) {
+      const uint8_t *b0 = blk + 2 * t * bb, *b1 = b0 + bb;
+      __m512i v = qx_join(qx_nib16(b0 + o + 4), qx_nib16(b1 + o + 4));
+      __mmask64 k = _cvtu64_mask64(gllmk__rd32(b0 + o) | (uint64_t)gllmk__rd32(b1 + o) << 32);
+      w->q[t] = _mm512_mask_add_epi8(v, k, v, _mm512_set1_epi8(16));
+    }
+  } else {
+    __m256i lv[8];
+    qx_lv8(kind, blk, bb, nb, lv);
+    GLLMK_UNROLL8
+    for (int t = 0; t < 4; t++) w->q[t] = qx_join(lv[2 * t], lv[2 * t + 1]);
+  }
+#else
+  __m256i lv[8];
+  qx_lv8(kind, blk, bb, nb, lv);
   GLLMK_UNROLL8
   for (int t = 0; t < 8; t++) w->q[t] = lv[t];
 #endif
