@@ -52,11 +52,12 @@ static inline qxv qx_load(const int8_t *p) { return _mm512_loadu_si512(p); }
 static inline qxv qx_join(__m256i lo, __m256i hi) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
-/* 16 f32 wsc values from 16 int8 scales (any sign) times d */
-static inline vf32 qx_i8f(__m128i s, int v) {   /* 16 int8 as the QX_NW f32 vectors */
+/* 16 int8 as f32 (vector v of QX_NW) */
+static inline vf32 qx_i8f(__m128i s, int v) {
   (void)v;
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s));
 }
+/* 16 f32 wsc values from 16 int8 scales (any sign) times d */
 static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
   w[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s)), _mm512_set1_ps(d));
 }
@@ -537,10 +538,18 @@ static inline void qx_negs(qx_unit *w, __m256i sb) {
   }
 #endif
 }
-/* A level vector from 8-byte grid entries G[ix[0..]] (8 with 512 bits, 4 with
- * 256), or from pairs of 4-byte entries.  The indices are read as 64-bit
- * words and taken apart with shifts: reading them one by one, gcc extracts
- * each from a vector register (two uops) and runs out of registers. */
+/* A level vector from grid entries (QX_GE 8-byte entries: 8 with 512 bits,
+ * 4 with 256; or twice as many 4-byte ones).  Each format uses the way that
+ * was fastest for it (gcc 12, Zen 5):
+ *  - qx_grid8, qx_grid4w: indices computed by vector code into a small
+ *    array are read back as 64-bit words and split with shifts (read one by
+ *    one, gcc extracts each from a vector register, two uops, and runs out
+ *    of registers); 8-byte entries are loaded straight into the vector
+ *    register (as values, gcc routes them through general registers);
+ *  - QX_GRID4: 4-byte entries at indices read one by one (iq3_xxs, whose
+ *    indices are bytes of the block);
+ *  - QX_GRIDF: 8-byte entries as values, the indices read where they lie
+ *    in the block (iq2_xxs bytes, iq2_xs masked 16-bit words). */
 #define QX_IX(w, j, bits) ((unsigned)((w) >> ((bits) * (j))) & ((1u << (bits)) - 1))
 static inline uint64_t qx_w64(const void *p) {
   uint64_t w;
@@ -606,9 +615,7 @@ static inline qxv qx_grid8(const uint64_t *G, const uint16_t *ix) {
   return qx_set8p(QX_G4(G, w, 16));
 }
 #endif
-/* level vector t from grid entries read where the indices lie in the block
- * (faster where an index is a plain byte or a masked 16-bit word): E(j) is
- * the entry of the unit's j-th index */
+/* level vector t; E(j): the entry of the unit's j-th index, as a value */
 #if VF32_LANES == 16
 #define QX_GRIDF(E, t) qx_set8(E(8 * (t)), E(8 * (t) + 1), E(8 * (t) + 2), E(8 * (t) + 3), E(8 * (t) + 4), \
                                E(8 * (t) + 5), E(8 * (t) + 6), E(8 * (t) + 7))
