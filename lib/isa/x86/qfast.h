@@ -533,7 +533,7 @@ static inline void qx_negs(qx_unit *w, __m256i sb) {
                                           2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   GLLMK_UNROLL8
   for (int t = 0; t < 8; t++) {
-    __m256i b = _mm256_shuffle_epi8(_mm256_set1_epi32(_mm256_extract_epi32(sb, t)), spread);
+    __m256i b = _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sb, _mm256_set1_epi32(t)), spread);
     w->neg[t] = _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_and_si256(b, sel), sel), one);
   }
 #endif
