@@ -57,10 +57,6 @@ static inline vf32 qx_i8f(__m128i s, int v) {
   (void)v;
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s));
 }
-/* 16 f32 wsc values from 16 int8 scales (any sign) times d */
-static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
-  w[0] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(s)), _mm512_set1_ps(d));
-}
 #else
 /* ---------------------------------------------------------------- 256-bit */
 #define QX_NV 8                     /* int8 vectors per unit (32 levels each) */
@@ -76,12 +72,12 @@ static inline qxv qx_load(const int8_t *p) { return _mm256_loadu_si256((const __
 static inline vf32 qx_i8f(__m128i s, int v) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v ? _mm_unpackhi_epi64(s, s) : s));
 }
-static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
-  w[0] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(s)), _mm256_set1_ps(d));
-  w[1] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(s, 8))), _mm256_set1_ps(d));
-}
 #endif
 #define QX_NW (16 / VF32_LANES)      /* vf32 vectors of per-16 factors */
+/* 16 f32 wsc values from 16 int8 scales (any sign) times d */
+static inline void qx_wsc_v(vf32 *w, __m128i s, float d) {
+  for (int v = 0; v < QX_NW; v++) w[v] = vf32_mul(qx_i8f(s, v), vf32_splat(d));
+}
 /* levels stored as q + c (unsigned): the min term c wsc takes c off */
 static inline void qx_offset(vf32 *wmn, const vf32 *wsc, float c) {
   for (int v = 0; v < QX_NW; v++) wmn[v] = vf32_mul(wsc[v], vf32_splat(c));
@@ -104,9 +100,6 @@ static inline __m256i qx_lut32(__m256i idx, const int8_t *lut) {
   __m256i t = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lut));
   return _mm256_shuffle_epi8(t, idx);
 }
-#if VF32_LANES == 16
-#define QX_PAIR(lo, hi) qx_join(lo, hi)
-#endif
 
 /* The decoded unit: levels, per-16 factors, and whether there is a min term */
 #if VF32_LANES == 16
