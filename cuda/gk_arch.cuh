@@ -11,7 +11,8 @@
  *
  * Conventions for kernels (the .cu files of cuda/):
  *   - a kernel is  extern "C" __global__ void gk_<op>_<dtype>(...)  and is
- *     followed by GK_EXPORT(gk_<op>_<dtype>); the harness finds it by name;
+ *     followed by GK_EXPORT(gk_<op>_<dtype>); (with its semicolon): the harness
+ *     finds it by name;
  *   - parameters are pointers, 32/64-bit integers, size_t and float;
  *   - static shared memory is declared with GK_SHARED(T, name, N) and dynamic
  *     shared memory with GK_DYN_SHARED(T, name), never with __shared__
