@@ -8,9 +8,16 @@
  * swiglu output in fused_ffn), and W is packed once per call for prefill
  * shapes.  Decode shapes (m <= 8) stream W once through the linear_rows
  * kernel.
+ *
+ * Workspace: each op's <op>_plan lists what it draws (its f32 block buffers,
+ * sized by the same helpers as the allocation, and the GEMM scratch of its
+ * matmuls); the WSQ(<op>) queries return its total.
  */
 #ifndef GLLMK_FUSED_MB
 #define GLLMK_FUSED_MB 512
+#endif
+#ifndef GLLMK_FUSED_ROWS
+#define GLLMK_FUSED_ROWS(m) ((m) < GLLMK_FUSED_MB ? (m) : (size_t)GLLMK_FUSED_MB)  /* rows per block */
 #endif
 
 struct CL(epi_ctx) {
@@ -62,19 +69,39 @@ static void CL(swiglu_block)(const struct gllmk_kernels *kt, size_t count, const
   gllmk__parallel(count, 1024, GLLMK_PAR_MIN_ELEMS, CL(swi_run), &c);
 }
 
+static int CL(gus_sizes_ok)(size_t m, size_t n, size_t k) {
+  size_t t;
+  return gllmk__mul(m, k, &t) && CL(bytes_ok)(t) && gllmk__mul(n, k, &t) && CL(bytes_ok)(t) &&
+         gllmk__mul3(m, n, 2 * sizeof(float), &t);
+}
+/* f32: the gate product goes straight into out, and swiglu runs in place;
+ * else G and U [mb x n] f32 */
+static size_t CL(gus_bytes)(size_t mb, size_t n) { return mb * n * (T_IS_F32 ? 1 : 2) * sizeof(float); }
+
+static struct gllmk__ws_plan *CL(gus_plan)(struct gllmk__ws_plan *p, size_t m, size_t n, size_t k) {
+  gllmk__ws_plan_init(p);
+  if (m == 0 || n == 0) return p;
+  size_t mb = GLLMK_FUSED_ROWS(m);
+  gllmk__ws_plan_buf(p, CL(gus_bytes)(mb, n));
+  mm_plan_blocks(p, m, mb, n, k);
+  return p;
+}
+
+size_t WSQ(fused_gate_up_swiglu)(size_t m, size_t n, size_t k) {
+  struct gllmk__ws_plan p;
+  return CL(gus_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gus_plan)(&p, m, n, k)) : 0;
+}
+
 /* out[m x n] = silu(x Wg^T) * (x Wu^T) */
 gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const T *w_up, T *out,
                                              size_t m, size_t n, size_t k) {
-  size_t t;
-  if (!gllmk__mul(m, k, &t) || !CL(bytes_ok)(t) || !gllmk__mul(n, k, &t) || !CL(bytes_ok)(t) ||
-      !gllmk__mul3(m, n, 2 * sizeof(float), &t))
-    return GLLMK_E_OVERFLOW;
+  if (!CL(gus_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
   if ((m && k && !x) || (n && k && (!w_gate || !w_up)) || (m && n && !out)) return GLLMK_E_INVAL;
   GET_KT();
   if (m == 0 || n == 0) return GLLMK_OK;
-  size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
-  /* f32: the gate product goes straight into out, and swiglu runs in place */
-  float *buf = malloc(mb * n * (T_IS_F32 ? 1 : 2) * sizeof(float));
+  size_t mb = GLLMK_FUSED_ROWS(m);
+  GLLMK_WS_BEGIN(CL(gus_plan), m, n, k);
+  float *buf = gllmk__ws_alloc(CL(gus_bytes)(mb, n));
   if (!buf) return GLLMK_E_NOMEM;
   gllmk_status st = GLLMK_OK;
   for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
@@ -88,19 +115,48 @@ gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const 
     if (st == GLLMK_OK) st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_up, true, NULL, U, n);
     if (st == GLLMK_OK) CL(swiglu_block)(kt, rows * n, G, U, out + r0 * n);
   }
-  free(buf);
+  gllmk__ws_free(buf);
   return st;
+}
+
+static int CL(ffn_sizes_ok)(size_t m, size_t hidden, size_t ffn) {
+  size_t t;
+  return gllmk__mul(m, hidden, &t) && CL(bytes_ok)(t) && gllmk__mul(ffn, hidden, &t) &&
+         CL(bytes_ok)(t) && gllmk__mul3(m, ffn, 2 * sizeof(float) + sizeof(T), &t) &&
+         gllmk__mul3(m, hidden, 2 * sizeof(float), &t);
+}
+/* G, U [mb x ffn] f32; Y, tmp [mb x hidden] f32; H [mb x ffn] T, in one
+ * buffer; false when the sum overflows (each term fits after ffn_sizes_ok) */
+static int CL(ffn_bytes)(size_t mb, size_t hidden, size_t ffn, size_t *bytes) {
+  return gllmk__add(mb * ffn * (2 * sizeof(float) + sizeof(T)), mb * hidden * 2 * sizeof(float),
+                    bytes);
+}
+
+static struct gllmk__ws_plan *CL(ffn_plan)(struct gllmk__ws_plan *p, size_t m, size_t hidden,
+                                           size_t ffn) {
+  gllmk__ws_plan_init(p);
+  if (m == 0 || hidden == 0) return p;
+  size_t mb = GLLMK_FUSED_ROWS(m), bytes;
+  if (CL(ffn_bytes)(mb, hidden, ffn, &bytes)) gllmk__ws_plan_buf(p, bytes);
+  else p->overflow = true;
+  if (ffn) mm_plan_blocks(p, m, mb, ffn, hidden);   /* gate, up */
+  mm_plan_blocks(p, m, mb, hidden, ffn);            /* down */
+  return p;
+}
+
+size_t WSQ(fused_ffn)(size_t m, size_t hidden, size_t ffn) {
+  struct gllmk__ws_plan p;
+  return CL(ffn_sizes_ok)(m, hidden, ffn) ? gllmk__ws_query(CL(ffn_plan)(&p, m, hidden, ffn)) : 0;
+}
+size_t WSQ(fused_ffn_rmsnorm)(size_t m, size_t hidden, size_t ffn) {
+  return WSQ(fused_ffn)(m, hidden, ffn);
 }
 
 /* the FFN body shared by fused_ffn and fused_ffn_rmsnorm */
 static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T *w_down,
                             const T *residual, const T *norm_w, T *out, T *sum_out, size_t m,
                             size_t hidden, size_t ffn, float eps, int mode) {
-  size_t t;
-  if (!gllmk__mul(m, hidden, &t) || !CL(bytes_ok)(t) || !gllmk__mul(ffn, hidden, &t) ||
-      !CL(bytes_ok)(t) || !gllmk__mul3(m, ffn, 2 * sizeof(float) + sizeof(T), &t) ||
-      !gllmk__mul3(m, hidden, 2 * sizeof(float), &t))
-    return GLLMK_E_OVERFLOW;
+  if (!CL(ffn_sizes_ok)(m, hidden, ffn)) return GLLMK_E_OVERFLOW;
   if (mode == 1 && !(eps >= 0.0f)) return GLLMK_E_INVAL;
   bool mh = m && hidden;
   if ((mh && (!x || !out)) || (mh && ffn && (!w_gate || !w_up || !w_down)) ||
@@ -108,12 +164,11 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
     return GLLMK_E_INVAL;
   GET_KT();
   if (!mh) return GLLMK_OK;
-  size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
-  /* G, U [mb x ffn] f32; H [mb x ffn] T; Y, tmp [mb x hidden] f32 */
+  size_t mb = GLLMK_FUSED_ROWS(m);
   size_t gu = mb * ffn, yh = mb * hidden, bytes;
-  if (!gllmk__add(gu * (2 * sizeof(float) + sizeof(T)), yh * 2 * sizeof(float), &bytes))
-    return GLLMK_E_OVERFLOW;   /* each term was checked above; their sum may not fit */
-  float *G = malloc(bytes);
+  if (!CL(ffn_bytes)(mb, hidden, ffn, &bytes)) return GLLMK_E_OVERFLOW;
+  GLLMK_WS_BEGIN(CL(ffn_plan), m, hidden, ffn);
+  float *G = gllmk__ws_alloc(bytes);
   if (!G) return GLLMK_E_NOMEM;
   float *U = G + gu, *Y = U + gu, *tmp = Y + yh;
   T *H = (T *)(tmp + yh);
@@ -140,7 +195,7 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
                             eps, mode, tmp};
     CL(epilogue)(&c, rows);
   }
-  free(G);
+  gllmk__ws_free(G);
   return st;
 }
 
@@ -156,20 +211,45 @@ gllmk_status GLLMK_PUB(fused_ffn_rmsnorm)(const T *x, const T *w_gate, const T *
   return CL(ffn)(x, w_gate, w_up, w_down, residual, norm_w, out, sum_out, m, hidden, ffn, eps, 1);
 }
 
+static int CL(ln_sizes_ok)(size_t m, size_t n, size_t k) {
+  size_t t;
+  return gllmk__mul(m, k, &t) && CL(bytes_ok)(t) && gllmk__mul(n, k, &t) && CL(bytes_ok)(t) &&
+         gllmk__mul3(m, n, sizeof(float), &t) && CL(bytes_ok)(m * n);
+}
+/* Y [mb x n] f32, the product before the epilogue */
+static size_t CL(ln_bytes)(size_t mb, size_t n) { return mb * n * sizeof(float); }
+
+/* f32 draws Y only when out aliases residual (a pointer the shape does not
+ * tell), but reserves it always: the op needs exactly what the query says */
+static struct gllmk__ws_plan *CL(ln_plan)(struct gllmk__ws_plan *p, size_t m, size_t n, size_t k) {
+  gllmk__ws_plan_init(p);
+  if (m == 0 || n == 0) return p;
+  size_t mb = GLLMK_FUSED_ROWS(m);
+  gllmk__ws_plan_buf(p, CL(ln_bytes)(mb, n));
+  mm_plan_blocks(p, m, mb, n, k);
+  return p;
+}
+
+size_t WSQ(fused_linear_residual_rmsnorm)(size_t m, size_t n, size_t k) {
+  struct gllmk__ws_plan p;
+  return CL(ln_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(ln_plan)(&p, m, n, k)) : 0;
+}
+size_t WSQ(fused_linear_bias_residual_rmsnorm)(size_t m, size_t n, size_t k) {
+  return WSQ(fused_linear_residual_rmsnorm)(m, n, k);
+}
+
 static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool need_bias,
                                     const T *residual, const T *norm_w, T *out, T *sum_out,
                                     size_t m, size_t n, size_t k, float eps) {
-  size_t t;
-  if (!gllmk__mul(m, k, &t) || !CL(bytes_ok)(t) || !gllmk__mul(n, k, &t) || !CL(bytes_ok)(t) ||
-      !gllmk__mul3(m, n, sizeof(float), &t) || !CL(bytes_ok)(m * n))
-    return GLLMK_E_OVERFLOW;
+  if (!CL(ln_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
   if (!(eps >= 0.0f)) return GLLMK_E_INVAL;
   bool mn = m && n;
   if ((mn && k && (!x || !w)) || (mn && (!out || !norm_w)) || (mn && need_bias && !bias))
     return GLLMK_E_INVAL;
   GET_KT();
   if (!mn) return GLLMK_OK;
-  size_t mb = m < GLLMK_FUSED_MB ? m : GLLMK_FUSED_MB;
+  size_t mb = GLLMK_FUSED_ROWS(m);
+  GLLMK_WS_BEGIN(CL(ln_plan), m, n, k);
   /* f32: X.W^T goes straight into out (the epilogue reads each element before
    * it rewrites it) unless out is the residual it still has to add */
 #if T_IS_F32
@@ -177,7 +257,7 @@ static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool 
 #else
   bool direct = false;
 #endif
-  float *Y = direct ? NULL : malloc(mb * n * sizeof(float));
+  float *Y = direct ? NULL : gllmk__ws_alloc(CL(ln_bytes)(mb, n));
   if (!direct && !Y) return GLLMK_E_NOMEM;
   gllmk_status st = GLLMK_OK;
   for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
@@ -193,7 +273,7 @@ static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool 
                             out + r0 * n, sum_out ? sum_out + r0 * n : NULL, n, eps, 1, NULL};
     CL(epilogue)(&c, rows);
   }
-  free(Y);
+  gllmk__ws_free(Y);
   return st;
 }
 
@@ -226,11 +306,9 @@ static gllmk_status CL(linear_to_T)(const struct gllmk_kernels *kt, size_t rows,
 #endif
 }
 
-gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, const T *wv,
-                                       const T *cos, const T *sin, T *q, T *k, T *v, size_t seq,
-                                       size_t hidden, size_t heads, size_t kv_heads,
-                                       size_t head_dim, size_t rotary_dim, bool interleaved,
-                                       size_t pos) {
+/* the shape checks of fused_qkv_rope */
+static gllmk_status CL(qkv_shape)(size_t seq, size_t hidden, size_t heads, size_t kv_heads,
+                                  size_t head_dim, size_t rotary_dim, size_t pos) {
   size_t nq, nkv, t;
   if (!gllmk__mul(heads, head_dim, &nq) || !gllmk__mul(kv_heads, head_dim, &nkv) ||
       !gllmk__mul(seq, hidden, &t) || !CL(bytes_ok)(t) || !gllmk__mul(nq, hidden, &t) ||
@@ -240,16 +318,53 @@ gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, con
   gllmk_status st = CL(rope_check)(seq, heads, head_dim, rotary_dim, pos);
   if (st != GLLMK_OK) return st;
   if (heads == 0 || kv_heads == 0 || heads % kv_heads) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+#if !T_IS_F32
+/* f16/bf16: one projection of a block [mb x nq] in f32 before rounding */
+static size_t CL(qkv_bytes)(size_t mb, size_t nq) { return mb * nq * sizeof(float); }
+#endif
+
+static struct gllmk__ws_plan *CL(qkv_plan)(struct gllmk__ws_plan *p, size_t seq, size_t hidden,
+                                           size_t heads, size_t kv_heads, size_t head_dim) {
+  gllmk__ws_plan_init(p);
+  if (seq == 0 || head_dim == 0) return p;
+  size_t mb = GLLMK_FUSED_ROWS(seq), nq = heads * head_dim, nkv = kv_heads * head_dim;
+#if !T_IS_F32
+  gllmk__ws_plan_buf(p, CL(qkv_bytes)(mb, nq));
+#endif
+  mm_plan_blocks(p, seq, mb, nq, hidden);
+  mm_plan_blocks(p, seq, mb, nkv, hidden);
+  return p;
+}
+
+size_t WSQ(fused_qkv_rope)(size_t seq, size_t hidden, size_t heads, size_t kv_heads,
+                           size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
+  (void)interleaved;
+  struct gllmk__ws_plan p;
+  if (CL(qkv_shape)(seq, hidden, heads, kv_heads, head_dim, rotary_dim, pos) != GLLMK_OK) return 0;
+  return gllmk__ws_query(CL(qkv_plan)(&p, seq, hidden, heads, kv_heads, head_dim));
+}
+
+gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, const T *wv,
+                                       const T *cos, const T *sin, T *q, T *k, T *v, size_t seq,
+                                       size_t hidden, size_t heads, size_t kv_heads,
+                                       size_t head_dim, size_t rotary_dim, bool interleaved,
+                                       size_t pos) {
+  gllmk_status st = CL(qkv_shape)(seq, hidden, heads, kv_heads, head_dim, rotary_dim, pos);
+  if (st != GLLMK_OK) return st;
+  size_t nq = heads * head_dim, nkv = kv_heads * head_dim;
   bool any = seq && head_dim;
   if (any && (!q || !k || !v)) return GLLMK_E_INVAL;
   if (any && hidden && (!x || !wq || !wk || !wv)) return GLLMK_E_INVAL;
   if (any && rotary_dim && (!cos || !sin)) return GLLMK_E_INVAL;
   GET_KT();
   if (!any) return GLLMK_OK;
-  size_t mb = seq < GLLMK_FUSED_MB ? seq : GLLMK_FUSED_MB;
+  size_t mb = GLLMK_FUSED_ROWS(seq);
+  GLLMK_WS_BEGIN(CL(qkv_plan), seq, hidden, heads, kv_heads, head_dim);
   float *scratch = NULL;
 #if !T_IS_F32
-  scratch = malloc(mb * nq * sizeof(float));
+  scratch = gllmk__ws_alloc(CL(qkv_bytes)(mb, nq));
   if (!scratch) return GLLMK_E_NOMEM;
 #endif
   for (size_t r0 = 0; r0 < seq && st == GLLMK_OK; r0 += mb) {
@@ -264,6 +379,6 @@ gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, con
     CL(rope_apply)(kt, k + r0 * nkv, cos, sin, rows, kv_heads, head_dim, rotary_dim, interleaved,
                    pos + r0);
   }
-  free(scratch);
+  gllmk__ws_free(scratch);
   return st;
 }

@@ -8,6 +8,7 @@
 #include <gllmk.h>
 #include "kernels/kernels.h"
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define GLLMK_HIDDEN __attribute__((visibility("hidden")))
@@ -43,11 +44,98 @@ GLLMK_HIDDEN int gllmk__nthreads(void);
 typedef void (*gllmk__range_fn)(void *ctx, size_t begin, size_t end);
 GLLMK_HIDDEN void gllmk__parallel(size_t count, size_t grain, size_t min_per_thread,
                                   gllmk__range_fn fn, void *ctx);
-/* per-thread grow-only scratch, slot 0..GLLMK_SCRATCH_SLOTS-1; NULL when out of memory */
+/* the number of threads gllmk__parallel(count, grain, min_per_thread) splits
+ * the range over, ignoring that a call nested in a parallel region runs on its
+ * caller: an upper bound of the thread indices that run fn (0 when count is 0) */
+GLLMK_HIDDEN size_t gllmk__parallel_width(size_t count, size_t grain, size_t min_per_thread);
+/* per-thread scratch, slot 0..GLLMK_SCRATCH_SLOTS-1; NULL when out of memory.
+ * Without a workspace context: grow-only buffers kept per thread.  With one:
+ * the region of this thread that gllmk__ws_begin carved for the slot (NULL
+ * when it carved none that large for this thread). */
 enum { GLLMK_SCRATCH_GEMM, GLLMK_SCRATCH_ATTN, GLLMK_SCRATCH_QTILE, GLLMK_SCRATCH_SLOTS };
 GLLMK_HIDDEN float *gllmk__scratch(int slot, size_t floats);
 
-struct gllmk__ws;                  /* workspace.c */
+/* ---- workspace.c: ops drawing their scratch from a backend's workspace
+ *
+ * gllmk__ws_enter(ws) makes ws the calling thread's context until
+ * gllmk__ws_leave(); gllmk__parallel hands it to its worker threads for the
+ * range.  With a context, an op:
+ *  - plans what it draws (a struct gllmk__ws_plan built by the same size
+ *    helpers as the allocations) and calls gllmk__ws_begin, which returns
+ *    GLLMK_E_NOMEM before the op does anything when the rest of the
+ *    workspace is smaller, and carves each scratch slot's per-thread regions;
+ *  - gets its buffers from gllmk__ws_alloc: a 64-byte-aligned bump allocation
+ *    (thread safe; gllmk__ws_free does nothing), NULL when it does not fit.
+ * Without a context gllmk__ws_alloc/free are malloc/free and gllmk__ws_begin
+ * does nothing: direct calls pay one thread-local load per allocation.
+ *
+ * The sizes (lib/core/cpu_ws.h) assume a 64-byte-aligned base; an unaligned
+ * base loses its first bytes up to the next multiple of 64. */
+struct gllmk__ws {
+  void *base;
+  size_t size, used;            /* bytes; [base + used, base + size) is free */
+  /* set by gllmk__ws_enter */
+  struct gllmk__ws *prev;       /* the context it replaced, and that context's thread index */
+  unsigned prev_tid;
+  int nthreads;                 /* gllmk__nthreads() while the context is current */
+  struct {
+    char *p;                    /* regions * stride bytes: region t at p + t * stride */
+    size_t floats, stride, regions;
+  } slot[GLLMK_SCRATCH_SLOTS];
+};
+
+/* what an op draws: op-level buffers (each rounded up to 64 bytes) and, per
+ * scratch slot, the floats of one region and how many threads use one */
+struct gllmk__ws_plan {
+  size_t bytes;
+  size_t floats[GLLMK_SCRATCH_SLOTS];
+  size_t regions[GLLMK_SCRATCH_SLOTS];
+  bool overflow;
+};
+
+GLLMK_HIDDEN void gllmk__ws_enter(struct gllmk__ws *ws);
+GLLMK_HIDDEN void gllmk__ws_leave(void);
+GLLMK_HIDDEN void *gllmk__ws_alloc(size_t bytes);
+GLLMK_HIDDEN void gllmk__ws_free(void *p);
+GLLMK_HIDDEN gllmk_status gllmk__ws_begin(const struct gllmk__ws_plan *p);
+/* the plan's bytes in all, SIZE_MAX when that overflows */
+GLLMK_HIDDEN size_t gllmk__ws_plan_total(const struct gllmk__ws_plan *p);
+/* the context of this thread (NULL: none) and this thread's index in it */
+extern GLLMK_HIDDEN __attribute__((tls_model("initial-exec"))) _Thread_local struct gllmk__ws *gllmk__ws_cur;
+extern GLLMK_HIDDEN __attribute__((tls_model("initial-exec"))) _Thread_local unsigned gllmk__ws_tid;
+
+static inline bool gllmk__ws_active(void) { return gllmk__ws_cur != NULL; }
+static inline struct gllmk__ws_plan *gllmk__ws_plan_init(struct gllmk__ws_plan *p) {
+  *p = (struct gllmk__ws_plan){0};
+  return p;
+}
+/* a buffer of bytes drawn with gllmk__ws_alloc */
+static inline void gllmk__ws_plan_buf(struct gllmk__ws_plan *p, size_t bytes) {
+  if (bytes > SIZE_MAX - 63 || __builtin_add_overflow(p->bytes, (bytes + 63) & ~(size_t)63, &p->bytes))
+    p->overflow = true;
+}
+/* regions threads that each take gllmk__scratch(slot, floats) */
+static inline void gllmk__ws_plan_slot(struct gllmk__ws_plan *p, int slot, size_t floats, size_t regions) {
+  if (regions == 0) return;
+  if (floats > p->floats[slot]) p->floats[slot] = floats;
+  if (regions > p->regions[slot]) p->regions[slot] = regions;
+}
+/* a cpu_ws.h query: the plan's total, 0 when it overflows */
+static inline size_t gllmk__ws_query(const struct gllmk__ws_plan *p) {
+  size_t t = gllmk__ws_plan_total(p);
+  return t == SIZE_MAX ? 0 : t;
+}
+/* in an op, once its arguments are validated and before it does anything:
+ * with a context, plan what it draws and reserve it, or return GLLMK_E_NOMEM.
+ * plan(struct gllmk__ws_plan *, args...) returns its first argument. */
+#define GLLMK_WS_BEGIN(plan, ...)                                         \
+  do {                                                                    \
+    if (gllmk__ws_active()) {                                             \
+      struct gllmk__ws_plan wsp__;                                        \
+      gllmk_status wsst__ = gllmk__ws_begin(plan(&wsp__, __VA_ARGS__));   \
+      if (wsst__ != GLLMK_OK) return wsst__;                              \
+    }                                                                     \
+  } while (0)
 
 /* ---- backends (backend.c): the part every backend shares, and what one
  * backend kind provides.  Device memory is addressed by void *: host

@@ -11,6 +11,10 @@
  */
 #define K(name) (kt->TN.name)
 
+/* ops that draw no workspace (a reduction's partial sums are on the stack) */
+#define GLLMK_WS_NONE_N(op) size_t WSQ(op)(size_t n) { (void)n; return 0; }
+#define GLLMK_WS_NONE_RN(op) size_t WSQ(op)(size_t rows, size_t n) { (void)rows, (void)n; return 0; }
+
 /* n elements of T fit in memory arithmetic */
 static inline int CL(bytes_ok)(size_t n) { size_t b; return gllmk__mul(n, sizeof(T), &b); }
 
@@ -58,6 +62,11 @@ static float CL(reduce)(const struct gllmk_kernels *kt, int op, const T *a, cons
   for (size_t i = 0; i < nc; i++) s += part[i];
   return (float)s;
 }
+
+GLLMK_WS_NONE_N(vec_dot)
+GLLMK_WS_NONE_N(vec_sum)
+GLLMK_WS_NONE_N(vec_sum_squares)
+GLLMK_WS_NONE_N(vec_max)
 
 gllmk_status GLLMK_PUB(vec_dot)(const T *a, const T *b, size_t n, float *result) {
   if (!CL(bytes_ok)(n)) return GLLMK_E_OVERFLOW;
@@ -172,6 +181,18 @@ GLLMK_UNARY_OP(tanh, EW_TANH)
 GLLMK_UNARY_OP(exp, EW_EXP)
 #undef GLLMK_UNARY_OP
 
+GLLMK_WS_NONE_N(vec_add)
+GLLMK_WS_NONE_N(vec_sub)
+GLLMK_WS_NONE_N(vec_mul)
+GLLMK_WS_NONE_N(swiglu)
+GLLMK_WS_NONE_N(vec_scale)
+GLLMK_WS_NONE_N(vec_axpy)
+GLLMK_WS_NONE_N(silu)
+GLLMK_WS_NONE_N(gelu)
+GLLMK_WS_NONE_N(relu)
+GLLMK_WS_NONE_N(tanh)
+GLLMK_WS_NONE_N(exp)
+
 /* ------------------------------------------------------------ matrix */
 struct CL(mm_ctx) {
   const struct gllmk_kernels *kt;
@@ -203,21 +224,20 @@ static void CL(mm_packed)(void *v, size_t b, size_t e) {
 }
 
 /* C[m x n] (f32, row stride ldc) = A[m x k] . B (B [k x n], or W [n x k] when
- * b_trans) + bias (f32 [n] or NULL), on up to gllmk__nthreads() threads. */
+ * b_trans) + bias (f32 [n] or NULL), on up to gllmk__nthreads() threads, split
+ * as mm_split says (mm_plan: its scratch).  GLLMK_E_NOMEM when a thread got
+ * no scratch; C is then partly written. */
 static gllmk_status CL(matmul)(const struct gllmk_kernels *kt, size_t m, size_t n, size_t k,
                                const T *A, const T *B, bool b_trans, const float *bias, float *C,
                                size_t ldc) {
   if (m == 0 || n == 0) return GLLMK_OK;
-  struct CL(mm_ctx) c = {kt, m, n, k, k, b_trans ? k : n, ldc, A, B, bias, C, b_trans, false, 0};
-  double work = (double)m * (double)n * (double)k;
-  if (b_trans && m <= 8 && !bias && k > 0) {
-    gllmk__parallel(n, 16, work < 1e6 ? n : 64, CL(mm_rows_small), &c);
+  struct mm_split s = mm_split(m, n, k, b_trans, bias != NULL);
+  struct CL(mm_ctx) c = {kt, m, n, k, k, b_trans ? k : n, ldc, A, B, bias, C, b_trans, s.by_rows, 0};
+  if (!s.packed) {
+    gllmk__parallel(s.count, s.grain, s.min_per_thread, CL(mm_rows_small), &c);
     return GLLMK_OK;
   }
-  c.by_rows = m > n;
-  size_t count = c.by_rows ? m : n;
-  gllmk__parallel(count, c.by_rows ? GLLMK_GEMM_ROW_GRAIN : 64, work < 4e6 ? count : 1,
-                  CL(mm_packed), &c);
+  gllmk__parallel(s.count, s.grain, s.min_per_thread, CL(mm_packed), &c);
   return c.nomem ? GLLMK_E_NOMEM : GLLMK_OK;
 }
 
@@ -236,6 +256,37 @@ static int CL(gemm_sizes_ok)(size_t m, size_t n, size_t k) {
          CL(bytes_ok)(mk) && CL(bytes_ok)(kn) && gllmk__mul(mn, sizeof(float), &bytes);
 }
 
+#if !T_IS_F32
+/* f16/bf16: bytes of the f32 C [m x n] and bias [n]; false on overflow */
+static int CL(gemm_cf_bytes)(size_t m, size_t n, bool bias, size_t *bytes) {
+  size_t mn;
+  return gllmk__mul(m, n, &mn) && gllmk__add(mn, bias ? n : 0, bytes) &&
+         gllmk__mul(*bytes, sizeof(float), bytes);
+}
+#endif
+
+static struct gllmk__ws_plan *CL(gemm_plan)(struct gllmk__ws_plan *p, size_t m, size_t n, size_t k,
+                                            bool bias) {
+  gllmk__ws_plan_init(p);
+  if (m == 0 || n == 0) return p;
+#if !T_IS_F32
+  size_t cf;
+  if (CL(gemm_cf_bytes)(m, n, bias, &cf)) gllmk__ws_plan_buf(p, cf);
+  else p->overflow = true;
+#endif
+  mm_plan(p, m, n, k, false, bias);
+  return p;
+}
+
+size_t WSQ(gemm)(size_t m, size_t n, size_t k) {
+  struct gllmk__ws_plan p;
+  return CL(gemm_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, false)) : 0;
+}
+size_t WSQ(gemm_bias)(size_t m, size_t n, size_t k) {
+  struct gllmk__ws_plan p;
+  return CL(gemm_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, true)) : 0;
+}
+
 static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C, size_t m, size_t n,
                                     size_t k) {
   if (!CL(gemm_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
@@ -246,13 +297,14 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C,
   if (mn == 0) return GLLMK_OK;
   /* f32 C is written in place; f16/bf16 C is accumulated in f32 and rounded once */
 #if T_IS_F32
+  GLLMK_WS_BEGIN(CL(gemm_plan), m, n, k, bias != NULL);
   float *Cf = C;
   const float *bf = bias;
 #else
   size_t cf;
-  if (!gllmk__add(mn, bias ? n : 0, &cf) || !gllmk__mul(cf, sizeof(float), &cf))
-    return GLLMK_E_OVERFLOW;
-  float *Cf = malloc(cf);
+  if (!CL(gemm_cf_bytes)(m, n, bias != NULL, &cf)) return GLLMK_E_OVERFLOW;
+  GLLMK_WS_BEGIN(CL(gemm_plan), m, n, k, bias != NULL);
+  float *Cf = gllmk__ws_alloc(cf);
   if (!Cf) return GLLMK_E_NOMEM;
   float *bf = NULL;
   if (bias) {
@@ -266,7 +318,7 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C,
     struct CL(rowcvt_ctx) c = {kt, Cf, C, n};
     gllmk__parallel(m, 1, 16, CL(rowcvt_run), &c);
   }
-  free(Cf);
+  gllmk__ws_free(Cf);
 #endif
   return st;
 }
@@ -281,6 +333,8 @@ gllmk_status GLLMK_PUB(gemm_bias)(const T *A, const T *B, const T *bias, T *C, s
   if (m && n && !bias) return GLLMK_E_INVAL;
   return CL(gemm_common)(A, B, bias, C, m, n, k);
 }
+
+GLLMK_WS_NONE_RN(gemv)
 
 struct CL(gemv_ctx) { const struct gllmk_kernels *kt; const T *A, *x; T *y; size_t n; };
 static void CL(gemv_run)(void *v, size_t r0, size_t r1) {
@@ -336,6 +390,10 @@ static gllmk_status CL(rows)(int op, const T *x, const T *w, const T *b, T *out,
   return GLLMK_OK;
 }
 
+GLLMK_WS_NONE_RN(softmax)
+GLLMK_WS_NONE_RN(rms_norm)
+GLLMK_WS_NONE_RN(layer_norm)
+
 gllmk_status GLLMK_PUB(softmax)(const T *x, T *out, size_t rows, size_t n) {
   return CL(rows)(ROW_SOFTMAX, x, NULL, NULL, out, rows, n, 0.0f);
 }
@@ -384,6 +442,16 @@ static void CL(rope_apply)(const struct gllmk_kernels *kt, T *qk, const T *cs, c
   gllmk__parallel(seq, 1, min_tok ? min_tok : 1, CL(rope_run), &c);
 }
 
+size_t WSQ(rope)(size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved) {
+  (void)seq, (void)heads, (void)head_dim, (void)rotary_dim, (void)interleaved;
+  return 0;
+}
+size_t WSQ(rope_with_pos)(size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,
+                          bool interleaved, size_t pos) {
+  (void)seq, (void)heads, (void)head_dim, (void)rotary_dim, (void)interleaved, (void)pos;
+  return 0;
+}
+
 gllmk_status GLLMK_PUB(rope_with_pos)(T *qk, const T *cos, const T *sin, size_t seq, size_t heads,
                                       size_t head_dim, size_t rotary_dim, bool interleaved,
                                       size_t pos) {
@@ -402,6 +470,11 @@ gllmk_status GLLMK_PUB(rope)(T *qk, const T *cos, const T *sin, size_t seq, size
 }
 
 /* ------------------------------------------------------------ embedding */
+size_t WSQ(embedding_lookup)(size_t n_ids, size_t vocab, size_t hidden) {
+  (void)n_ids, (void)vocab, (void)hidden;
+  return 0;
+}
+
 gllmk_status GLLMK_PUB(embedding_lookup)(const uint32_t *ids, size_t n_ids, const T *table,
                                          size_t vocab, size_t hidden, T *out) {
   size_t x;
@@ -439,13 +512,23 @@ static void CL(attn_run)(void *v, size_t i0, size_t i1) {
   }
 }
 
+/* a GLLMK_SCRATCH_ATTN region per thread of attn_split (shapes valid) */
+static struct gllmk__ws_plan *CL(attn_plan)(struct gllmk__ws_plan *p, size_t q_len, size_t kv_len,
+                                            size_t heads, size_t kv_heads, size_t head_dim) {
+  gllmk__ws_plan_init(p);
+  if (q_len == 0 || heads == 0 || head_dim == 0) return p;
+  struct attn_split s = attn_split(q_len, kv_len, heads, kv_heads, head_dim);
+  gllmk__ws_plan_slot(p, GLLMK_SCRATCH_ATTN, gllmk__attn_ws_floats(heads / kv_heads, head_dim),
+                      gllmk__parallel_width(s.items, 1, s.min_per_thread));
+  return p;
+}
+
 static gllmk_status CL(attn_run_all)(const struct gllmk_kernels *kt, const struct gllmk__attn *a) {
   if (a->q_len == 0 || a->heads == 0 || a->head_dim == 0) return GLLMK_OK;
-  size_t nqb = (a->q_len + GLLMK_ATTN_QB - 1) / GLLMK_ATTN_QB;
-  struct CL(attn_ctx) c = {kt, a, nqb, gllmk__attn_ws_floats(a->heads / a->kv_heads, a->head_dim), 0};
-  double work = (double)a->q_len * (double)a->kv_len * (double)a->heads * (double)a->head_dim;
-  size_t items = a->kv_heads * nqb;
-  gllmk__parallel(items, 1, work < 1e6 ? items : 1, CL(attn_run), &c);
+  GLLMK_WS_BEGIN(CL(attn_plan), a->q_len, a->kv_len, a->heads, a->kv_heads, a->head_dim);
+  struct attn_split s = attn_split(a->q_len, a->kv_len, a->heads, a->kv_heads, a->head_dim);
+  struct CL(attn_ctx) c = {kt, a, s.nqb, gllmk__attn_ws_floats(a->heads / a->kv_heads, a->head_dim), 0};
+  gllmk__parallel(s.items, 1, s.min_per_thread, CL(attn_run), &c);
   return c.nomem ? GLLMK_E_NOMEM : GLLMK_OK;
 }
 
@@ -459,6 +542,35 @@ static gllmk_status CL(attn_shape)(size_t q_len, size_t kv_len, size_t heads, si
     return GLLMK_E_OVERFLOW;
   if (kv_heads == 0 || heads == 0 || heads % kv_heads) return GLLMK_E_INVAL;
   return GLLMK_OK;
+}
+
+/* the shape checks of flash_attention_paged */
+static gllmk_status CL(paged_shape)(size_t seq, size_t cache_len, size_t heads, size_t kv_heads,
+                                    size_t head_dim, size_t page_size, size_t n_pages) {
+  gllmk_status st = CL(attn_shape)(seq, cache_len, heads, kv_heads, head_dim);
+  if (st != GLLMK_OK) return st;
+  size_t x;
+  if (!gllmk__mul3(n_pages, page_size, kv_heads, &x) || !gllmk__mul(x, head_dim, &x) ||
+      !CL(bytes_ok)(x))
+    return GLLMK_E_OVERFLOW;
+  if (page_size == 0 || seq > cache_len || (cache_len && n_pages == 0)) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+
+size_t WSQ(flash_attention)(size_t q_len, size_t kv_len, size_t heads, size_t kv_heads,
+                            size_t head_dim, bool causal) {
+  (void)causal;
+  struct gllmk__ws_plan p;
+  if (CL(attn_shape)(q_len, kv_len, heads, kv_heads, head_dim) != GLLMK_OK) return 0;
+  return gllmk__ws_query(CL(attn_plan)(&p, q_len, kv_len, heads, kv_heads, head_dim));
+}
+
+size_t WSQ(flash_attention_paged)(size_t seq, size_t cache_len, size_t heads, size_t kv_heads,
+                                  size_t head_dim, size_t page_size, size_t n_pages) {
+  struct gllmk__ws_plan p;
+  if (CL(paged_shape)(seq, cache_len, heads, kv_heads, head_dim, page_size, n_pages) != GLLMK_OK)
+    return 0;
+  return gllmk__ws_query(CL(attn_plan)(&p, seq, cache_len, heads, kv_heads, head_dim));
 }
 
 gllmk_status GLLMK_PUB(flash_attention)(const T *q, const T *k, const T *v, T *out, size_t q_len,
@@ -479,13 +591,9 @@ gllmk_status GLLMK_PUB(flash_attention_paged)(const T *q, const T *k_cache, cons
                                               size_t cache_len, size_t heads, size_t kv_heads,
                                               size_t head_dim, size_t page_size, size_t n_pages,
                                               float scale) {
-  gllmk_status st = CL(attn_shape)(seq, cache_len, heads, kv_heads, head_dim);
+  gllmk_status st =
+      CL(paged_shape)(seq, cache_len, heads, kv_heads, head_dim, page_size, n_pages);
   if (st != GLLMK_OK) return st;
-  size_t x;
-  if (!gllmk__mul3(n_pages, page_size, kv_heads, &x) || !gllmk__mul(x, head_dim, &x) ||
-      !CL(bytes_ok)(x))
-    return GLLMK_E_OVERFLOW;
-  if (page_size == 0 || seq > cache_len || (cache_len && n_pages == 0)) return GLLMK_E_INVAL;
   bool qn = seq && head_dim;
   if ((qn && (!q || !out)) || (cache_len && !page_table) || (qn && (!k_cache || !v_cache)))
     return GLLMK_E_INVAL;
@@ -501,4 +609,6 @@ gllmk_status GLLMK_PUB(flash_attention_paged)(const T *q, const T *k_cache, cons
 /* ------------------------------------------------------------ fused */
 #include "core/fused_tpl.h"
 
+#undef GLLMK_WS_NONE_N
+#undef GLLMK_WS_NONE_RN
 #undef K

@@ -18,6 +18,7 @@
  * (a_chunk / 254) * sum |w| over the chunk, plus f32 rounding of the sums.
  */
 #include "quant/qformats.h"
+#include "core/cpu_ws.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +36,19 @@ static void set_rows(struct gllmk__qmv *p, const void *w, size_t k, size_t row_b
   p->units = (k + 255) / 256;
 }
 
-gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const uint8_t *zeros,
-                              const gllmk_f16 *scales, size_t n, size_t k) {
-  memset(p, 0, sizeof *p);
+/* the shape checks of gllmk__awq_setup */
+static gllmk_status awq_shape(size_t n, size_t k) {
   size_t t;
   if (!gllmk__mul3(n, k, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   if (k % 128) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+
+gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const uint8_t *zeros,
+                              const gllmk_f16 *scales, size_t n, size_t k) {
+  memset(p, 0, sizeof *p);
+  gllmk_status st = awq_shape(n, k);
+  if (st != GLLMK_OK) return st;
   if (n && k && (!packed || !zeros || !scales)) return GLLMK_E_INVAL;
   set_rows(p, packed, k, k / 2, 128);
   p->zeros = zeros;
@@ -51,14 +59,22 @@ gllmk_status gllmk__awq_setup(struct gllmk__qmv *p, const uint8_t *packed, const
   return GLLMK_OK;
 }
 
-gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, const int32_t *g_idx,
-                               const gllmk_f16 *scales, size_t n_groups, size_t n, size_t k) {
-  memset(p, 0, sizeof *p);
+/* the shape checks of gllmk__gptq_setup (but the one on n_groups == 0,
+ * which comes after the pointer checks) */
+static gllmk_status gptq_shape(size_t n_groups, size_t n, size_t k) {
   size_t t;
   if (!gllmk__mul3(n, k, sizeof(float), &t) || !gllmk__mul(k, sizeof(int32_t), &t) ||
       !gllmk__mul3(n, n_groups, sizeof(gllmk_f16), &t))
     return GLLMK_E_OVERFLOW;
   if (k % 2) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+
+gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, const int32_t *g_idx,
+                               const gllmk_f16 *scales, size_t n_groups, size_t n, size_t k) {
+  memset(p, 0, sizeof *p);
+  gllmk_status st = gptq_shape(n_groups, n, k);
+  if (st != GLLMK_OK) return st;
   if (n && k && (!packed || !g_idx || !scales)) return GLLMK_E_INVAL;
   if (n && k && n_groups == 0) return GLLMK_E_INVAL;
   /* every g_idx[j] in [0, n_groups), and whether g_idx is constant over
@@ -82,13 +98,20 @@ gllmk_status gllmk__gptq_setup(struct gllmk__qmv *p, const uint8_t *packed, cons
 
 /* int8 [n x k] or int4 [n x k/2] rows with f32 scales[n] (Table C gemm_q8 /
  * gemm_q4 and the int8/int4 fused ops) */
-static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, size_t w_bytes,
-                               const float *scales, size_t n, size_t k) {
-  memset(p, 0, sizeof *p);
+static gllmk_status intw_shape(int bits, size_t w_bytes, size_t n, size_t k) {
   size_t rb = bits == 8 ? k : k / 2, need, t;
   if (!gllmk__mul(n, rb, &need) || !gllmk__mul3(n, k, sizeof(float), &t)) return GLLMK_E_OVERFLOW;
   if (bits == 4 && k % 2) return GLLMK_E_INVAL;
   if (w_bytes < need) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+
+static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, size_t w_bytes,
+                               const float *scales, size_t n, size_t k) {
+  memset(p, 0, sizeof *p);
+  size_t rb = bits == 8 ? k : k / 2;
+  gllmk_status st = intw_shape(bits, w_bytes, n, k);
+  if (st != GLLMK_OK) return st;
   if (n && k && !w) return GLLMK_E_INVAL;
   if (n && !scales) return GLLMK_E_INVAL;
   set_rows(p, w, k, rb, bits == 8 ? 256 : 128);
@@ -148,6 +171,29 @@ static void decode_rows(const struct qmm *c, size_t r0, size_t r1, float *out) {
                             p->row_bytes / gllmk__qinfos[c->qf].block_bytes);
 }
 
+/* the decode path's activations for m rows of k: int8 values with the
+ * per-16 scales and sums (int_path), or f32 rows padded to whole units */
+static size_t qact_bytes(bool int_path, size_t m, size_t k) {
+  size_t units = (k + 255) / 256, stride = units * 256;
+  return int_path ? m * stride + 2 * (m * units * 16 * sizeof(float)) + 64
+                  : m * stride * sizeof(float);
+}
+
+/* What qmm_run draws for Y[m x n] = X[m x k] . W^T (int_path: c->qmv is set
+ * before it runs): on the GEMM path a GLLMK_SCRATCH_GEMM and a
+ * GLLMK_SCRATCH_QTILE region per thread, on the decode path one activation
+ * buffer. */
+static void qmm_plan(struct gllmk__ws_plan *p, bool int_path, size_t m, size_t n, size_t k) {
+  if (m == 0 || n == 0 || k == 0) return;
+  if (m >= GLLMK_QGEMM_MIN_M) {
+    size_t tr = qgemm_tile(k), w = gllmk__parallel_width(n, tr, 1);
+    gllmk__ws_plan_slot(p, GLLMK_SCRATCH_GEMM, GLLMK_GEMM_WS_FLOATS, w);
+    gllmk__ws_plan_slot(p, GLLMK_SCRATCH_QTILE, tr * k, w);
+    return;
+  }
+  gllmk__ws_plan_buf(p, qact_bytes(int_path, m, k));
+}
+
 static void qgemm_run(void *v, size_t j0, size_t j1) {
   struct qmm *c = v;
   size_t k = c->p.k;
@@ -175,15 +221,15 @@ static gllmk_status qmm_run(struct qmm *c, float *Y) {
     return GLLMK_OK;
   }
   if (m >= GLLMK_QGEMM_MIN_M) {
-    gllmk__parallel(n, qgemm_tile(k), 1, qgemm_run, c);
+    gllmk__parallel(n, qgemm_tile(k), 1, qgemm_run, c);   /* as qmm_plan */
     return c->nomem ? GLLMK_E_NOMEM : GLLMK_OK;
   }
   size_t units = p->units, stride = units * 256;
   p->act_stride = stride;
   void *buf = NULL;
   if (c->qmv) {
-    size_t b1 = m * stride, b2 = m * units * 16 * sizeof(float);
-    buf = malloc(b1 + 2 * b2 + 64);
+    size_t b2 = m * units * 16 * sizeof(float);
+    buf = gllmk__ws_alloc(qact_bytes(true, m, k));
     if (!buf) return GLLMK_E_NOMEM;
     float *dx16 = (float *)buf, *xb16 = (float *)((char *)buf + b2);
     int8_t *qs = (int8_t *)((char *)buf + 2 * b2);
@@ -191,7 +237,7 @@ static gllmk_status qmm_run(struct qmm *c, float *Y) {
     qact_run(&a, 0, m);
     p->qs = qs, p->dx16 = dx16, p->xb16 = xb16;
   } else {
-    float *xf = malloc(m * stride * sizeof(float));
+    float *xf = gllmk__ws_alloc(qact_bytes(false, m, k));
     if (!xf) return GLLMK_E_NOMEM;
     for (size_t i = 0; i < m; i++) {
       memcpy(xf + i * stride, c->X + i * k, k * sizeof(float));
@@ -203,14 +249,15 @@ static gllmk_status qmm_run(struct qmm *c, float *Y) {
   }
   double work = (double)n * (double)k * (double)m;
   gllmk__parallel(n, GLLMK_QMV_GRAIN, work < 1e6 ? n : 16, qmv_run, c);
-  free(buf);
+  gllmk__ws_free(buf);
   return GLLMK_OK;
 }
 
 /* ------------------------------------------------------------------ set-up per family */
 
-static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gllmk_qtype t, size_t m,
-                               size_t n, size_t k) {
+/* the shape checks of gguf_setup: the format's info and row bytes */
+static gllmk_status gguf_shape(gllmk_qtype t, size_t w_bytes, size_t m, size_t n, size_t k,
+                               const gllmk__qinfo **qip, size_t *rbp) {
   const gllmk__qinfo *qi = gllmk__qinfo_of(t);
   if (!qi) return GLLMK_E_UNSUPPORTED;
   if (t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
@@ -221,6 +268,16 @@ static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gll
     return GLLMK_E_OVERFLOW;
   if (k % qi->block_size) return GLLMK_E_INVAL;
   if (w_bytes < need) return GLLMK_E_INVAL;
+  *qip = qi, *rbp = rb;
+  return GLLMK_OK;
+}
+
+static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gllmk_qtype t, size_t m,
+                               size_t n, size_t k) {
+  const gllmk__qinfo *qi;
+  size_t rb;
+  gllmk_status st = gguf_shape(t, w_bytes, m, n, k, &qi, &rb);
+  if (st != GLLMK_OK) return st;
   if (n && k && !w) return GLLMK_E_INVAL;
   memset(&c->p, 0, sizeof c->p);
   set_rows(&c->p, w, k, rb, qi->block_size == 32 ? 8 * qi->block_bytes : qi->block_bytes);
@@ -235,6 +292,17 @@ static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gll
 }
 
 /* ------------------------------------------------------------------ public, per element type */
+
+/* op-level buffers of the element-type wrappers (qmatmul_tpl.h) */
+static size_t run_bytes(size_t m, size_t n, size_t k) { return (m * k + m * n) * sizeof(float) + 64; }
+static size_t xf_bytes(size_t count) { return count * sizeof(float) + 64; }
+static size_t g16_bytes(size_t k) {
+  return k / 16 > GLLMK_GPTQ_G16_STACK ? k / 16 * sizeof(int32_t) : 0;
+}
+
+#define GLLMK_WSQ__(op, tn) gllmk__cpu_ws_##op##_##tn
+#define GLLMK_WSQ_(op, tn) GLLMK_WSQ__(op, tn)
+#define WSQ(op) GLLMK_WSQ_(op, TN)
 
 #define GLLMK_QPUB__(op, tn) gllmk_##op##_##tn
 #define GLLMK_QPUB_(op, tn) GLLMK_QPUB__(op, tn)
