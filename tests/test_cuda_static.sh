@@ -8,6 +8,8 @@
 #    stack frame and spill bytes; any spill, a register count over 255 or
 #    static shared memory over 48 KiB fails;
 #  - every architecture has every kernel of cuda/kernels.def;
+#  - libgllmk.so has no CUDA library among its NEEDED entries (what ldd
+#    shows): libcuda.so.1 is dlopen'ed;
 #  - with cuobjdump (the PyPI wheel nvidia-cuda-cuobjdump; CUOBJDUMP=PATH, or
 #    found in PATH or in python3's nvidia/cu13/bin): the fatbin holds one ELF
 #    per architecture of GLLMK_CUDA_ARCHS and no PTX, and every function's
@@ -61,6 +63,22 @@ else
   want=$(grep -c '^GK_KERNEL(' "$def")
   [ "$nk" = "$want" ]
   ok $? "ptxas compiled $nk kernels, cuda/kernels.def lists $want"
+fi
+
+# ---- no CUDA library is linked: the driver is dlopen'ed
+so="$top_builddir/.libs/libgllmk.so"
+if [ -f "$so" ]; then
+  needed=$(${OBJDUMP:-objdump} -p "$so" 2>/dev/null | awk '/NEEDED/ { print $2 }' | tr '\n' ' ')
+  diag "libgllmk.so NEEDED: $needed"
+  case "$needed" in
+    *cuda* | *cublas* | *nvrtc*) ok 1 "libgllmk.so links no CUDA library" ;;
+    "") ok 1 "objdump -p lists the NEEDED libraries of libgllmk.so" ;;
+    *) ok 0 "libgllmk.so links no CUDA library" ;;
+  esac
+  strings -a "$so" 2>/dev/null | grep -q 'libcuda\.so\.1'
+  ok $? "libgllmk.so names libcuda.so.1 for dlopen"
+else
+  skip "no shared libgllmk.so"
 fi
 
 # ---- the fatbin, with cuobjdump
