@@ -960,17 +960,17 @@ CUresult emu_StreamDestroy(CUstream h) {
   return r;
 }
 
-/* Synchronizing: forbidden during captures that it would wait for. */
-static CUresult sync_checks(struct ctx *c, struct stream *s, int whole_ctx, const char *call) {
-  if (whole_ctx) {
-    if (any_capture(c))
-      return refuse_in_capture(c, call);
-  } else {
-    int record;
-    CUresult r = capture_state(c, s, 0, call, &record);
-    if (r)
-      return r;
-  }
+/* Synchronizing: forbidden while any stream of the context captures (the
+ * real driver forbids it for the captured stream, the legacy stream and,
+ * in the global capture mode, as a "potentially unsafe" call elsewhere;
+ * this is stricter for the relaxed mode).  A capture already invalidated
+ * answers CUDA_ERROR_STREAM_CAPTURE_INVALIDATED for its own stream. */
+static CUresult sync_checks(struct ctx *c, struct stream *s, const char *call) {
+  if (s && s->capturing && s->invalidated)
+    return seterr(CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, "%s: the capture of this stream was "
+                  "invalidated by an earlier error", call);
+  if (any_capture(c))
+    return refuse_in_capture(c, call);
   check_redzones(c, call);
   return c->sticky ? seterr(c->sticky, "%s", c->sticky_msg) : CUDA_SUCCESS;
 }
@@ -983,7 +983,7 @@ CUresult emu_StreamSynchronize(CUstream h) {
   if (!r)
     r = stream_of(c, h, &s, "cuStreamSynchronize");
   if (!r)
-    r = sync_checks(c, s, 0, "cuStreamSynchronize");
+    r = sync_checks(c, s, "cuStreamSynchronize");
   UNLOCK();
   return r;
 }
@@ -993,7 +993,7 @@ CUresult emu_CtxSynchronize(void) {
   LOCK();
   CUresult r = enter(&c);
   if (!r)
-    r = sync_checks(c, NULL, 1, "cuCtxSynchronize");
+    r = sync_checks(c, NULL, "cuCtxSynchronize");
   UNLOCK();
   return r;
 }
