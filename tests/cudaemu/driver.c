@@ -44,7 +44,7 @@
  *               stream capture and replayed.
  * GLLMK_CUDAEMU_LOG=1 prints every error it returns on stderr.
  * Test hooks (not CUDA): gk_emu_last_error, gk_emu_capture_alloc_attempts,
- * gk_emu_reset.
+ * gk_emu_reset, gk_emu_race_checked.
  */
 #include "cu.h"
 #include "fatbin.h"
@@ -85,6 +85,7 @@ GLLMK_CU_API(GK_DECLARE)
 EXPORT const char *gk_emu_last_error(void);
 EXPORT int gk_emu_capture_alloc_attempts(void);
 EXPORT void gk_emu_reset(void);
+EXPORT int gk_emu_race_checked(const char *kernel);
 
 /* Not in cu.h, returned where the real driver does. */
 enum {
@@ -1688,8 +1689,16 @@ int gk_emu_capture_alloc_attempts(void) {
   return n;
 }
 
+/* Nonzero when the harness checks kernel `kernel` for shared-memory races
+ * (its .cu compiled with the race instrumentation; not in the ASan lane). */
+int gk_emu_race_checked(const char *kernel) {
+  const gk_emu_kernel *k = kernel ? gk_emu_kernel_find(kernel) : NULL;
+  return k && gk_emu_kernel_race_checked(k);
+}
+
 /* Back to the state before cuInit: every context is torn down, the next
- * cuInit reads the environment again.  Only for tests. */
+ * cuInit reads the environment again, the harness's caches are freed.
+ * Only for tests. */
 void gk_emu_reset(void) {
   LOCK();
   for (int i = 0; i < ndevs; i++) {
@@ -1701,5 +1710,6 @@ void gk_emu_reset(void) {
   capture_alloc_attempts = 0;
   last_err[0] = 0;
   current = NULL;
+  gk_emu_release();
   UNLOCK();
 }

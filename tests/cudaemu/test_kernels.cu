@@ -49,7 +49,7 @@ extern "C" __global__ void gk_test_params(unsigned *out, int i, size_t z, float 
   out[7] = (unsigned)s.c;
   out[8] = (unsigned)*in;
 }
-GK_EXPORT(gk_test_params)
+GK_EXPORT(gk_test_params);
 
 /* y[i] = a * x[i] + y[i] for i < n, one element per thread of a 1-D grid. */
 extern "C" __global__ void gk_test_axpy(float *y, const float *x, float a, int n)
@@ -58,7 +58,7 @@ extern "C" __global__ void gk_test_axpy(float *y, const float *x, float a, int n
   if (i < n)
     y[i] = a * x[i] + y[i];
 }
-GK_EXPORT(gk_test_axpy)
+GK_EXPORT(gk_test_axpy);
 
 /* out[blockIdx.x] = sum of in[blockIdx.x * 256 .. + 256), with a block of
  * exactly GK_TEST_REDUCE_THREADS threads and 1 KiB of static shared memory. */
@@ -76,7 +76,7 @@ extern "C" __global__ void gk_test_reduce(float *out, const float *in)
   if (t == 0)
     out[blockIdx.x] = buf[0];
 }
-GK_EXPORT(gk_test_reduce)
+GK_EXPORT(gk_test_reduce);
 
 /* Reverses n floats of one block through dynamic shared memory (n <= blockDim.x). */
 extern "C" __global__ void gk_test_dyn_reverse(float *out, const float *in, int n)
@@ -89,7 +89,7 @@ extern "C" __global__ void gk_test_dyn_reverse(float *out, const float *in, int 
   if (t < n)
     out[t] = tmp[n - 1 - t];
 }
-GK_EXPORT(gk_test_dyn_reverse)
+GK_EXPORT(gk_test_dyn_reverse);
 
 /* Writes p[0 .. n) with one thread: used with n past the end of the
  * allocation, to hit the driver's red zone. */
@@ -99,7 +99,7 @@ extern "C" __global__ void gk_test_store(unsigned char *p, int n, unsigned char 
     for (int i = 0; i < n; i++)
       p[i] = v;
 }
-GK_EXPORT(gk_test_store)
+GK_EXPORT(gk_test_store);
 
 /* Thread 0 traps when flag is nonzero. */
 extern "C" __global__ void gk_test_trap(int flag)
@@ -107,7 +107,7 @@ extern "C" __global__ void gk_test_trap(int flag)
   if (flag && threadIdx.x == 0)
     __trap();
 }
-GK_EXPORT(gk_test_trap)
+GK_EXPORT(gk_test_trap);
 
 /* Only the even threads reach the barrier: the harness reports it. */
 extern "C" __global__ void gk_test_barrier(int *out)
@@ -116,7 +116,7 @@ extern "C" __global__ void gk_test_barrier(int *out)
     __syncthreads();
   out[threadIdx.x] = 1;
 }
-GK_EXPORT(gk_test_barrier)
+GK_EXPORT(gk_test_barrier);
 
 /* Every thread writes the same shared word with no barrier: a race. */
 extern "C" __global__ void gk_test_race(int *out)
@@ -125,7 +125,7 @@ extern "C" __global__ void gk_test_race(int *out)
   w[0] = threadIdx.x;
   out[threadIdx.x] = w[0];
 }
-GK_EXPORT(gk_test_race)
+GK_EXPORT(gk_test_race);
 
 /* In the cubin only (see the top of the file). */
 extern "C" __global__ void gk_test_unregistered(int *out)
@@ -141,4 +141,4 @@ extern "C" __global__ void gk_test_mismatch(int *out, int v)
 {
   out[threadIdx.x] = (int)v;
 }
-GK_EXPORT(gk_test_mismatch)
+GK_EXPORT(gk_test_mismatch);
