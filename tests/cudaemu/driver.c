@@ -44,7 +44,7 @@
  *               stream capture and replayed.
  * GLLMK_CUDAEMU_LOG=1 prints every error it returns on stderr.
  * Test hooks (not CUDA): gk_emu_last_error, gk_emu_capture_alloc_attempts,
- * gk_emu_reset.
+ * gk_emu_reset, gk_emu_race_checked.
  */
 #include "cu.h"
 #include "fatbin.h"
@@ -85,6 +85,7 @@ GLLMK_CU_API(GK_DECLARE)
 EXPORT const char *gk_emu_last_error(void);
 EXPORT int gk_emu_capture_alloc_attempts(void);
 EXPORT void gk_emu_reset(void);
+EXPORT int gk_emu_race_checked(const char *kernel);
 
 /* Not in cu.h, returned where the real driver does. */
 enum {
@@ -960,17 +961,17 @@ CUresult emu_StreamDestroy(CUstream h) {
   return r;
 }
 
-/* Synchronizing: forbidden during captures that it would wait for. */
-static CUresult sync_checks(struct ctx *c, struct stream *s, int whole_ctx, const char *call) {
-  if (whole_ctx) {
-    if (any_capture(c))
-      return refuse_in_capture(c, call);
-  } else {
-    int record;
-    CUresult r = capture_state(c, s, 0, call, &record);
-    if (r)
-      return r;
-  }
+/* Synchronizing: forbidden while any stream of the context captures (the
+ * real driver forbids it for the captured stream, the legacy stream and,
+ * in the global capture mode, as a "potentially unsafe" call elsewhere;
+ * this is stricter for the relaxed mode).  A capture already invalidated
+ * answers CUDA_ERROR_STREAM_CAPTURE_INVALIDATED for its own stream. */
+static CUresult sync_checks(struct ctx *c, struct stream *s, const char *call) {
+  if (s && s->capturing && s->invalidated)
+    return seterr(CUDA_ERROR_STREAM_CAPTURE_INVALIDATED, "%s: the capture of this stream was "
+                  "invalidated by an earlier error", call);
+  if (any_capture(c))
+    return refuse_in_capture(c, call);
   check_redzones(c, call);
   return c->sticky ? seterr(c->sticky, "%s", c->sticky_msg) : CUDA_SUCCESS;
 }
@@ -983,7 +984,7 @@ CUresult emu_StreamSynchronize(CUstream h) {
   if (!r)
     r = stream_of(c, h, &s, "cuStreamSynchronize");
   if (!r)
-    r = sync_checks(c, s, 0, "cuStreamSynchronize");
+    r = sync_checks(c, s, "cuStreamSynchronize");
   UNLOCK();
   return r;
 }
@@ -993,7 +994,7 @@ CUresult emu_CtxSynchronize(void) {
   LOCK();
   CUresult r = enter(&c);
   if (!r)
-    r = sync_checks(c, NULL, 1, "cuCtxSynchronize");
+    r = sync_checks(c, NULL, "cuCtxSynchronize");
   UNLOCK();
   return r;
 }
@@ -1688,8 +1689,16 @@ int gk_emu_capture_alloc_attempts(void) {
   return n;
 }
 
+/* Nonzero when the harness checks kernel `kernel` for shared-memory races
+ * (its .cu compiled with the race instrumentation; not in the ASan lane). */
+int gk_emu_race_checked(const char *kernel) {
+  const gk_emu_kernel *k = kernel ? gk_emu_kernel_find(kernel) : NULL;
+  return k && gk_emu_kernel_race_checked(k);
+}
+
 /* Back to the state before cuInit: every context is torn down, the next
- * cuInit reads the environment again.  Only for tests. */
+ * cuInit reads the environment again, the harness's caches are freed.
+ * Only for tests. */
 void gk_emu_reset(void) {
   LOCK();
   for (int i = 0; i < ndevs; i++) {
@@ -1701,5 +1710,6 @@ void gk_emu_reset(void) {
   capture_alloc_attempts = 0;
   last_err[0] = 0;
   current = NULL;
+  gk_emu_release();
   UNLOCK();
 }

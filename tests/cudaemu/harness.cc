@@ -527,7 +527,7 @@ void race_access(fiber *f, size_t off, size_t n, int kind, const void *pc) {
 }
 
 /* from the hooks: the address is inside the arena (off < g_race_len) */
-__attribute__((noinline)) void race_hook(size_t off, size_t n, int kind, const void *pc) {
+__attribute__((noinline, unused)) void race_hook(size_t off, size_t n, int kind, const void *pc) {
   if (!g_cur) return;
   race_access(static_cast<fiber *>(g_cur), off, n, kind, pc);
 }
@@ -1092,7 +1092,7 @@ int barrier(int op, int pred, const char *file, int line) {
       die(f);
     }
   }
-  if (L.bar_count && (L.bar_line != line || L.bar_op != op || strcmp(L.bar_file, file) != 0)) {
+  if (L.bar_count && (L.bar_line != line || L.bar_op != op || (L.bar_file != file && strcmp(L.bar_file, file)))) {
     set_err(GK_EMU_E_BARRIER, f, "%s at %s:%d while thread %s waits at %s at %s:%d", names[op], file, line,
             thr(L.bar_first->linear).s, names[L.bar_op], L.bar_file, L.bar_line);
     die(f);
@@ -1419,6 +1419,14 @@ int gk_emu_launch(const gk_emu_kernel *k, const unsigned grid[3], const unsigned
 
   pthread_mutex_lock(&g_lock);
   opts_init();
+#if !GK_REAL_TSAN
+  static bool warned;
+  if (!warned && dlsym(RTLD_DEFAULT, "__tsan_init")) {   /* ours are hidden: this is libtsan */
+    warned = true;
+    fprintf(stderr, "gk_emu: libtsan is loaded although the harness has its own __tsan hooks: "
+                    "link the kernel objects without -fsanitize=thread (see harness.cc)\n");
+  }
+#endif
   unsigned n = (unsigned)nt;
   const kernel_node *node = node_of(k);
   bool race = g_opts.race_check && node->race_instr && !GK_REAL_TSAN;

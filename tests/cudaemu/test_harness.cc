@@ -7,6 +7,7 @@
  */
 #include "gk_arch.cuh"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,21 @@ extern "C" __global__ void t_ticket(int *counter, int *order) {
   order[threadIdx.x] = atomicAdd(counter, 1);
 }
 GK_EXPORT(t_ticket);
+
+/* values live across switch points (callee-saved registers of the switch) */
+extern "C" __global__ void t_regs(double *out, int *cnt, int iters) {
+  double d0 = threadIdx.x, d1 = 1.5, d2 = 2.25, d3 = -1, d4 = 0.5, d5 = 3, d6 = 7, d7 = -2;
+  unsigned long long i0 = threadIdx.x, i1 = 3, i2 = 5, i3 = 7, i4 = 11, i5 = 13;
+  for (int it = 0; it < iters; it++) {
+    __syncthreads();
+    d0 += d1; d1 = d1 * 0.5 + d2; d2 -= d3 * 0.25; d3 += d4; d4 = d5 - d4; d5 += d6 * 0.125; d6 -= d7; d7 += d0 * 0.0625;
+    atomicAdd(cnt, 1);
+    i0 += i1; i1 ^= i2 << 1; i2 += i3; i3 = i3 * 3 + i4; i4 -= i5; i5 += i0;
+    d0 += (double)(__shfl_xor_sync(0xffffffffu, (int)(i0 & 1023), 1) & 1);
+  }
+  out[threadIdx.x] = d0 + d1 + d2 + d3 + d4 + d5 + d6 + d7 + (double)((i0 ^ i1 ^ i2 ^ i3 ^ i4 ^ i5) & 0xffff);
+}
+GK_EXPORT(t_regs);
 
 /* reverse each block's slice through dynamic shared memory */
 extern "C" __global__ void t_dyn(const int *in, int *out) {
@@ -714,6 +730,33 @@ bool prmt_dp4a_ok() {
   return good;
 }
 
+bool intrinsics_ok() {
+  bool good = __popc(0xf0f0f0f1u) == 17 && __popcll(~0ull) == 64 && __clz(0) == 32 && __clz(1) == 31 &&
+              __clz(-1) == 0 && __clzll(1) == 63 && __ffs(0) == 0 && __ffs(0x80) == 8 && __ffsll(1ll << 40) == 41 &&
+              __brev(1u) == 0x80000000u && __brev(0x12345678u) == 0x1e6a2c48u && __brevll(1) == 1ull << 63;
+  good = good && __float2int_rn(2.5f) == 2 && __float2int_rn(3.5f) == 4 && __float2int_rn(-2.5f) == -2 &&
+         __float2int_rz(-2.7f) == -2 && __float2int_rd(-2.2f) == -3 && __float2int_ru(2.2f) == 3 &&
+         __float2int_rn(1e20f) == 2147483647 && __float2int_rn(-1e20f) == (-2147483647 - 1) &&
+         __float2int_rn(bits_f32(0x7fc00000u)) == 0 && __float2uint_rn(-5.0f) == 0u &&
+         __float2uint_rz(5e9f) == 4294967295u;
+  good = good && __saturatef(-1.0f) == 0.0f && __saturatef(2.0f) == 1.0f && __saturatef(0.25f) == 0.25f &&
+         __saturatef(bits_f32(0x7fc00000u)) == 0.0f && rsqrtf(4.0f) == 0.5f && __fdividef(1.0f, 4.0f) == 0.25f &&
+         __frcp_rn(8.0f) == 0.125f && __expf(0.0f) == 1.0f && __logf(1.0f) == 0.0f;
+  good = good && min(3, 5) == 3 && max(3u, 7u) == 7u && min(-1, 1u) == 1u && max(2.5f, 1.0f) == 2.5f &&
+         min(1.0f, bits_f32(0x7fc00000u)) == 1.0f && max(-3ll, 4ll) == 4ll && min(7ull, 9ull) == 7ull;
+  good = good && __umulhi(0x80000000u, 4u) == 2u && __mulhi(-2, 0x40000000) == -1 &&
+         __umul64hi(~0ull, 2ull) == 1ull && __mul24(0x00ffffff, 2) == -2 && __umul24(0x01000003u, 2u) == 6u &&
+         __funnelshift_l(0x80000000u, 1u, 1) == 3u && __funnelshift_r(1u, 1u, 1) == 0x80000000u &&
+         __funnelshift_lc(7u, 5u, 40) == 7u && __funnelshift_rc(7u, 5u, 40) == 5u && __sad(3, 10, 1u) == 8u && __usad(10u, 3u, 0u) == 7u;
+  float2 f2 = make_float2(1.0f, 2.0f);
+  uint4 u4 = make_uint4(1, 2, 3, 4);
+  good = good && f2.y == 2.0f && u4.w == 4u && alignof(float4) == 16 && alignof(int2) == 8 &&
+         alignof(ushort2) == 4 && sizeof(uint4) == 16 && __float_as_uint(1.0f) == 0x3f800000u &&
+         __int_as_float(0x40000000) == 2.0f && __uint_as_float(__float_as_uint(-3.5f)) == -3.5f &&
+         __float_as_int(-0.0f) == (int)0x80000000u;
+  return good;
+}
+
 unsigned short enc(float v, int bf) { return bf ? gllmk__f2bf(v) : gllmk__f2h(v); }
 
 bool mma16_ok(int bf) {
@@ -820,6 +863,69 @@ bool cp_async_ok() {
   return true;
 }
 
+/* launches from two OS threads at once: serialised by the harness */
+void *launcher(void *arg) {
+  int *good = (int *)arg;
+  const int nb = 3;
+  float x[nb * RED_THREADS], out[nb];
+  char msg[640];
+  const gk_emu_kernel *k = gk_emu_kernel_find("t_block_reduce");
+  *good = k != nullptr;
+  for (int rep = 0; rep < 20 && *good; rep++) {
+    for (int i = 0; i < nb * RED_THREADS; i++) x[i] = (float)((i + rep) % 13);
+    const float *px = x;
+    float *po = out;
+    int n = nb * RED_THREADS;
+    void *p[] = {&px, &po, &n};
+    unsigned g[3] = {nb, 1, 1}, b[3] = {RED_THREADS, 1, 1};
+    if (gk_emu_launch(k, g, b, 0, p, msg, sizeof msg) != GK_EMU_OK) *good = 0;
+    for (int bl = 0; bl < nb && *good; bl++) {
+      float want = 0;
+      for (int i = 0; i < RED_THREADS; i++) want += x[bl * RED_THREADS + i];
+      *good = out[bl] == want;
+    }
+  }
+  return nullptr;
+}
+
+/* t_regs computed here, thread by thread, without any switching */
+bool regs_ok() {
+  const int nt = 64, iters = 50;
+  static double out[nt];
+  int cnt = 0;
+  if (run("t_regs", dim3(1), dim3(nt), 0, out, &cnt, iters) || cnt != nt * iters) return false;
+  unsigned long long lo[nt];
+  double dd[nt][8];
+  unsigned long long ii[nt][6];
+  for (int t = 0; t < nt; t++) {
+    double init[8] = {(double)t, 1.5, 2.25, -1, 0.5, 3, 7, -2};
+    unsigned long long ini[6] = {(unsigned long long)t, 3, 5, 7, 11, 13};
+    memcpy(dd[t], init, sizeof init);
+    memcpy(ii[t], ini, sizeof ini);
+  }
+  for (int it = 0; it < iters; it++) {
+    for (int t = 0; t < nt; t++) {
+      double *d = dd[t];
+      unsigned long long *i = ii[t];
+      d[0] += d[1]; d[1] = d[1] * 0.5 + d[2]; d[2] -= d[3] * 0.25; d[3] += d[4]; d[4] = d[5] - d[4];
+      d[5] += d[6] * 0.125; d[6] -= d[7]; d[7] += d[0] * 0.0625;
+      i[0] += i[1]; i[1] ^= i[2] << 1; i[2] += i[3]; i[3] = i[3] * 3 + i[4]; i[4] -= i[5]; i[5] += i[0];
+      lo[t] = i[0] & 1023;
+    }
+    for (int t = 0; t < nt; t++) dd[t][0] += (double)(lo[t ^ 1] & 1);
+  }
+  for (int t = 0; t < nt; t++) {
+    double *d = dd[t];
+    unsigned long long *i = ii[t];
+    double want = d[0] + d[1] + d[2] + d[3] + d[4] + d[5] + d[6] + d[7] + (double)((i[0] ^ i[1] ^ i[2] ^ i[3] ^ i[4] ^ i[5]) & 0xffff);
+    if (out[t] != want) {
+      diag("t_regs: thread %d: %.17g, want %.17g", t, out[t], want);
+      return false;
+    }
+  }
+  return true;
+}
+
 } /* namespace */
 
 int main() {
@@ -840,6 +946,7 @@ int main() {
   ok(votes_ok(), "ballot/any/all, reduce_add, match_any/all, activemask, two half-warp masks at once");
   ok(barrier_ops_ok(), "__syncthreads_count/or/and");
   ok(atomics_ok(), "atomics from 480 threads in 5 blocks: exact counts (add, max, min, CAS loop, inc, exch, shared)");
+  ok(regs_ok(), "integer and floating-point values live across barriers, atomics and shuffles");
   ok(dyn_ok(), "dynamic shared memory");
   ok(index3d_ok(), "3-D grid and block: threadIdx, blockIdx, blockDim, gridDim");
   ok(cp_async_ok(), "cp.async lands at the wait of its group, not before");
@@ -849,6 +956,16 @@ int main() {
     bool good = rc == GK_EMU_OK;
     for (int i = 0; i < 19 && good; i++) good = out[i] == i + 1;
     ok(good && out[19] == -1, "exited lanes named in a mask do not take part (shuffle from one: all ones)");
+  }
+
+  {
+    pthread_t th[2];
+    int good[2] = {0, 0};
+    bool started = pthread_create(&th[0], nullptr, launcher, &good[0]) == 0;
+    started = pthread_create(&th[1], nullptr, launcher, &good[1]) == 0 && started;
+    pthread_join(th[0], nullptr);
+    pthread_join(th[1], nullptr);
+    ok(started && good[0] && good[1], "launches from two OS threads at once");
   }
 
   /* ---- seeded scheduling */
@@ -866,7 +983,7 @@ int main() {
     for (unsigned long long seed : {1ull, 987654321ull}) {
       set_seed(seed);
       same = same && reduce_ok("t_block_reduce") && reduce_ok("t_block_reduce_shfl") && shuffles_ok() &&
-             votes_ok() && atomics_ok() && dyn_ok() && barrier_ops_ok() && cp_async_ok();
+             votes_ok() && atomics_ok() && dyn_ok() && barrier_ops_ok() && cp_async_ok() && regs_ok();
     }
     set_seed(0);
     ok(same, "seeds 1 and 987654321: the same correct results for the race-free kernels");
@@ -890,13 +1007,14 @@ int main() {
     ok(good, "gk_from_f32<gk_half/gk_bf16>, gk_to_f32 match lib/simd/fp16.h on %ld values", n);
   }
   ok(prmt_dp4a_ok(), "gk_prmt (with sign replication), __byte_perm, gk_dp4a");
+  ok(intrinsics_ok(), "integer and float intrinsics, min/max, vector types");
 
   /* ---- detection */
   {
     static int out[RACE_THREADS];
     if (!gk_emu_kernel_race_checked(gk_emu_kernel_find("t_race"))) {
-      for (const race_case &c : race_cases) skip("race check not compiled in (no -fsanitize=thread): %s", c.what);
-      skip("race check not compiled in: race_check=0 turns it off");
+      for (const race_case &c : race_cases) skip("race check not available in this build: %s", c.what);
+      skip("race check not available in this build: race_check=0 turns it off");
     } else {
       for (const race_case &c : race_cases) {
         int rc = run("t_race", dim3(2), dim3(RACE_THREADS), 0, out, c.mode);
