@@ -454,7 +454,7 @@ static void test_parser(void) {
     }
     const gk_fb_kernel *k = gk_fb_cubin_kernel(&c, "gk_test_params");
     if (!k || k->nparams != 7 || k->param_bytes != 56 || memcmp(k->params, want, sizeof want) != 0 ||
-        k->regs <= 0 || c.sm != fb_e[i].sm) {
+        k->regs <= 0 || k->stack_bytes != 0 || c.sm != fb_e[i].sm) {
       diag("sm_%u: gk_test_params parsed wrong", fb_e[i].sm);
       bad++;
     }
@@ -471,7 +471,7 @@ static void test_parser(void) {
     gk_fb_cubin_free(&c);
   }
   CHECK(!bad && n == 6, "every cubin: 10 kernels; gk_test_params(ptr, int, size_t, float, char, struct12, ptr) "
-     "at offsets 0 8 16 24 28 32 48, 56 bytes; registers recorded");
+     "at offsets 0 8 16 24 28 32 48, 56 bytes; registers recorded, no stack frame");
   CHECK(shared_ok, "static shared memory: gk_test_reduce 1 KiB, gk_test_axpy none (sm_90+: the reserved KiB apart)");
 
   static const struct { int mj, mn; int sm; } sel[] = {
