@@ -88,13 +88,37 @@ static int load_driver(void) {
   *(void **)&capture_alloc_attempts = dlsym(lib, "gk_emu_capture_alloc_attempts");
   *(void **)&emu_reset = dlsym(lib, "gk_emu_reset");
   *(void **)&race_checked = dlsym(lib, "gk_emu_race_checked");
-  ok(!missing && last_error && capture_alloc_attempts && emu_reset && race_checked,
-     "every GLLMK_CU_API entry point and the gk_emu_* hooks resolve");
+  if (!ok(!missing && last_error && capture_alloc_attempts && emu_reset && race_checked,
+          "every GLLMK_CU_API entry point and the gk_emu_* hooks resolve"))
+    bail_out("%s is not the emulated driver (or lacks entry points)", path);
   ok(!dlsym(lib, "cuMemAlloc") && !dlsym(lib, "cuMemFree") && !dlsym(lib, "cuCtxCreate_v4") &&
          !dlsym(lib, "gk_emu_launch") && !dlsym(lib, "gk_emu_kernel_find") &&
          !dlsym(lib, "gk_fb_entries"),
      "no legacy unversioned names, no harness or parser symbols exported");
   return missing == 0;
+}
+
+/* The names of cu.h exist in NVIDIA's driver too: checked against the
+ * toolkit's stub libcuda.so, which exports every real entry point. */
+static void test_stub_names(void) {
+  const char *stub = getenv("GLLMK_CUDA_STUB");
+  if (!stub || !*stub)
+    stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  void *h = dlopen(stub, RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    skip("no toolkit stub driver at %s (GLLMK_CUDA_STUB)", stub);
+    return;
+  }
+  int missing = 0;
+#define GK_STUB(fn, sym, args)                       \
+  if (!dlsym(h, sym)) {                              \
+    diag("the stub driver has no %s", sym);          \
+    missing++;                                       \
+  }
+  GLLMK_CU_API(GK_STUB)
+#undef GK_STUB
+  ok(!missing, "every GLLMK_CU_API name is exported by NVIDIA's stub driver too (%s)", stub);
+  dlclose(h);
 }
 
 /* Back to "before cuInit" with these devices (NULL: unset) and memory. */
@@ -1204,6 +1228,7 @@ int main(int argc, char **argv) {
     return fatbin ? redzone_child() : 4;
   }
   load_driver();
+  test_stub_names();
   test_uninitialized();
   test_errors();
   test_devices();
