@@ -1129,6 +1129,20 @@ static CUresult memop(int op, CUdeviceptr dst, CUdeviceptr src, void *hdst, cons
     r = seterr(CUDA_ERROR_INVALID_VALUE, "%s: NULL host pointer", call);
     goto out;
   }
+  /* a device pointer where a host pointer belongs works here (device memory
+   * is host memory) but not on a GPU: refused */
+  if (op == OP_HTOD || op == OP_DTOH) {
+    const unsigned char *hp = op == OP_HTOD ? hsrc : hdst;
+    for (size_t i = 0; i < c->nallocs; i++) {
+      const struct alloc *a = &c->allocs[i];
+      if ((uintptr_t)hp < (uintptr_t)a->base + a->total && (uintptr_t)a->base < (uintptr_t)hp + n) {
+        r = seterr(CUDA_ERROR_INVALID_VALUE, "%s: the host %s %p lies in device allocation #%llu "
+                   "(0x%llx, %zu bytes)", call, op == OP_HTOD ? "source" : "destination",
+                   (const void *)hp, a->id, (unsigned long long)a->user, a->bytes);
+        goto out;
+      }
+    }
+  }
   if (op != OP_DTOH && (r = check_range(c, call, "destination", dst, n)))
     goto out;
   if ((op == OP_DTOH || op == OP_DTOD) && (r = check_range(c, call, "source", src, n)))

@@ -422,6 +422,9 @@ static void test_memory(void) {
          cu.MemsetD8Async(b + 2999, 0, 2, NULL) == CUDA_ERROR_INVALID_VALUE &&
          cu.MemcpyHtoDAsync(0x1000, h, 4, NULL) == CUDA_ERROR_INVALID_VALUE,
      "every copy range must lie inside one live allocation (%s)", le());
+  CHECK(cu.MemcpyHtoDAsync(a, (const void *)(uintptr_t)(b + 8), 16, NULL) == CUDA_ERROR_INVALID_VALUE &&
+            cu.MemcpyDtoHAsync((void *)(uintptr_t)(b + 100), a, 16, NULL) == CUDA_ERROR_INVALID_VALUE,
+        "a device pointer passed as the host side of a copy is refused (%s)", le());
   CHECK(!cu.MemcpyHtoDAsync(0, NULL, 0, NULL) && !cu.MemsetD8Async(0x10, 0, 0, NULL) &&
          cu.MemcpyHtoDAsync(a, NULL, 4, NULL) == CUDA_ERROR_INVALID_VALUE &&
          cu.MemcpyDtoHAsync(NULL, a, 4, NULL) == CUDA_ERROR_INVALID_VALUE,
