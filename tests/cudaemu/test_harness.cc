@@ -296,6 +296,19 @@ extern "C" __global__ void t_exited_lanes(int *out) {
 }
 GK_EXPORT(t_exited_lanes);
 
+/* thread 0 polls a flag with atomics; mode 1: thread 31 sets it after a
+ * while, mode 0: nobody does */
+extern "C" __global__ void t_spin(int *flag, int mode) {
+  if (threadIdx.x == 0) {
+    while (atomicAdd(flag, 0) == 0) {
+    }
+  } else if (mode == 1 && threadIdx.x == 31) {
+    for (int i = 0; i < 100; i++) atomicAdd(flag + 1, 1);
+    atomicExch(flag, 1);
+  }
+}
+GK_EXPORT(t_spin);
+
 extern "C" __global__ void t_trap(int mode) {
   if (mode == 0 && threadIdx.x == 5) __trap();
   if (mode == 1) assert(threadIdx.x != 7);
@@ -1053,6 +1066,14 @@ int main() {
 #else
     ok(rc == GK_EMU_E_TRAP && has("assertion failed") && has("thread (7,0,0)"), "failed assert: GK_EMU_E_TRAP");
 #endif
+    int flag[2] = {0, 0};
+    rc = run("t_spin", dim3(1), dim3(32), 0, flag, 1);
+    ok(rc == GK_EMU_OK && flag[0] == 1 && flag[1] == 100, "a thread polling a flag with atomics lets the setter run");
+    gk_emu_set_spin_limit(100000);
+    flag[0] = 0;
+    rc = run("t_spin", dim3(1), dim3(32), 0, flag, 0);
+    gk_emu_set_spin_limit(0);
+    ok(rc == GK_EMU_E_TRAP && has("livelock") && has("thread (0,0,0)"), "polling a flag nobody sets: livelock, not a hang");
     ok(run("t_nothing", dim3(3), dim3(64), 0) == GK_EMU_OK, "a clean launch after the failed ones");
   }
   {
