@@ -392,19 +392,32 @@ const char *req_name(const warp_req *r) {
   }
 }
 
+bool req_compatible(const warp_req *a, const warp_req *b) {
+  return a->kind == b->kind && a->op == b->op && a->mask == b->mask && a->width == b->width &&
+         a->bytes == b->bytes;
+}
+
 /* No fiber can run but some are alive: say why, back to the launcher. */
 [[noreturn]] void deadlock(fiber *f) {
   for (unsigned i = 0; i < L.nthreads && !L.err; i++) {
     fiber *g = &L.fibers[i];
     if (g->state != ST_WARP) continue;
-    warp &w = L.warps[g->warp];
-    unsigned miss = g->req->mask & w.exist & ~w.exited & ~w.waiting;
-    const char *why = "";
-    unsigned l = miss ? (unsigned)__builtin_ctz(miss) : 0;
-    if (miss && (w.at_bar >> l & 1)) why = " waits at __syncthreads";
-    else if (miss) why = " never arrives";
-    set_err(GK_EMU_E_WARP, g, "deadlock: %s (mask 0x%08x) can never complete: lane %u%s", req_name(g->req),
-            g->req->mask, l, why);
+    const warp &w = L.warps[g->warp];
+    unsigned need = g->req->mask & w.exist & ~w.exited;
+    for (unsigned m = need; m; m &= m - 1) {
+      const fiber *h = w.lane[__builtin_ctz(m)];
+      if (h->state == ST_WARP && req_compatible(h->req, g->req)) continue;
+      if (h->state == ST_BAR)
+        set_err(GK_EMU_E_WARP, g, "deadlock: %s (mask 0x%08x) waits for lane %u, which waits at __syncthreads at %s:%d",
+                req_name(g->req), g->req->mask, h->lane, h->bar_file, h->bar_line);
+      else if (h->state == ST_WARP)
+        set_err(GK_EMU_E_WARP, g, "deadlock: %s (mask 0x%08x) waits for lane %u, which waits at %s (mask 0x%08x)",
+                req_name(g->req), g->req->mask, h->lane, req_name(h->req), h->req->mask);
+      else
+        set_err(GK_EMU_E_WARP, g, "deadlock: %s (mask 0x%08x) waits for lane %u", req_name(g->req), g->req->mask,
+                h->lane);
+      break;
+    }
   }
   if (!L.err) {
     fiber *g = L.bar_first;
@@ -627,11 +640,6 @@ void cp_complete(fiber *f, unsigned limit) {
 }
 
 /* ================================================================ warp collectives */
-bool req_compatible(const warp_req *a, const warp_req *b) {
-  return a->kind == b->kind && a->op == b->op && a->mask == b->mask && a->width == b->width &&
-         a->bytes == b->bytes;
-}
-
 void do_ldmatrix(warp &w, unsigned wi) {
   const warp_req *r0 = w.lane[0]->req;
   int num = r0->op & 7, trans = r0->op >> 3;
@@ -807,18 +815,26 @@ inline unsigned needed(const warp &w, const warp_req *r) {
   return r->mask & w.exist & ~w.exited;
 }
 
+/* Has every lane r needs arrived at this same operation?  (A lane it names may
+ * be waiting at another collective, one that does not name r's lane.) */
+bool all_arrived(const warp &w, const warp_req *r, unsigned need) {
+  if ((w.waiting & need) != need) return false;
+  for (unsigned m = need; m; m &= m - 1)
+    if (!req_compatible(w.lane[__builtin_ctz(m)]->req, r)) return false;
+  return true;
+}
+
 /* A lane of w left (exited): collectives that waited for it may be complete. */
 void warp_lane_gone(warp &w, unsigned wi) {
-  while (w.waiting) {
-    const warp_req *r = w.lane[__builtin_ctz(w.waiting)]->req;
-    unsigned need = needed(w, r);
+  for (unsigned l = 0; l < 32; l++) {
+    if (!(w.waiting >> l & 1)) continue;   /* (complete() may have released it) */
+    const warp_req *r = w.lane[l]->req;
     if (r->kind == K_LDMATRIX || r->kind == K_MMA) {
-      set_err(GK_EMU_E_WARP, w.lane[__builtin_ctz(w.waiting)],
-              "%s needs every lane of the warp, but a lane exited", req_name(r));
+      set_err(GK_EMU_E_WARP, w.lane[l], "%s needs every lane of the warp, but a lane exited", req_name(r));
       return;
     }
-    if ((w.waiting & need) != need || !need) return;
-    complete(w, wi, need, nullptr);
+    unsigned need = needed(w, r);
+    if (need && all_arrived(w, r, need)) complete(w, wi, need, nullptr);
   }
 }
 
@@ -863,7 +879,7 @@ void collective(warp_req *r) {
   f->state = ST_WARP;
   w.waiting |= bit;
   unsigned need = needed(w, r);
-  if ((w.waiting & need) == need) {
+  if (all_arrived(w, r, need)) {
     complete(w, f->warp, need, f);
     if (L.err) die(f);
     L.lonely = 0;
