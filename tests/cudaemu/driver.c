@@ -1,50 +1,72 @@
 /* driver.c -- the test driver libcuda.so.1: the Driver API of cuda/cu.h on an emulated device
  * SPDX-License-Identifier: MIT
  *
- * Build (from the top of the source tree; one job, the harness and kernel
- * objects come from tests/cudaemu/harness.cc, its fiber .S files and every
- * every .cu file of cuda/ compiled with -DGK_EMU):
+ * Build, from the top of the source tree, one job (harness.cc says how its
+ * own objects are built; this is the same):
  *
- *   CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -fPIC"
- *   gcc $CFLAGS -fvisibility=hidden -Icuda -Itests/cudaemu -c tests/cudaemu/driver.c -o driver.o
- *   gcc $CFLAGS -fvisibility=hidden -Itests/cudaemu -c tests/cudaemu/fatbin.c -o fatbin.o
- *   g++ -std=c++17 -O2 -g -fPIC -DGK_EMU -Icuda -Itests/cudaemu \
- *       -x c++ -c tests/cudaemu/test_kernels.cu -o test_kernels_emu.o
+ *   CF="-std=c11 -O1 -g -Wall -Wextra -Werror -fPIC"
+ *   XF="-std=c++17 -O1 -g -fPIC"
+ *   TSAN="-fsanitize=thread --param=tsan-instrument-func-entry-exit=0"
+ *        # clang++: -fsanitize=thread -mllvm -tsan-instrument-func-entry-exit=false;
+ *        # empty in the ASan lane (the race check is then off, and says so)
+ *   gcc $CF -fvisibility=hidden -Icuda -Itests/cudaemu -c tests/cudaemu/driver.c -o driver.o
+ *   gcc $CF -fvisibility=hidden -Itests/cudaemu -c tests/cudaemu/fatbin.c -o fatbin.o
+ *   g++ $XF -Icuda -Itests/cudaemu -c tests/cudaemu/harness.cc -o harness.o
+ *   gcc -fPIC -c tests/cudaemu/fiber_x86_64.S -o fiber.o      # fiber_aarch64.S there
+ *   g++ $XF -DGK_EMU $TSAN -Icuda -Itests/cudaemu -x c++ -c tests/cudaemu/test_kernels.cu \
+ *       -o test_kernels_emu.o
+ *   g++ $XF -DGK_EMU $TSAN -Icuda -Itests/cudaemu -x c++ -c cuda/X.cu -o X_emu.o   # each .cu of cuda/
  *   g++ -shared -o tests/cudaemu/libcuda.so.1 -Wl,-soname,libcuda.so.1 \
  *       -Wl,--version-script=tests/cudaemu/libcuda.map -Wl,-z,defs \
- *       driver.o fatbin.o test_kernels_emu.o HARNESS_AND_KERNEL_OBJECTS -lpthread
+ *       driver.o fatbin.o harness.o fiber.o test_kernels_emu.o *_emu.o -lpthread
+ *       # (no -fsanitize=thread at the link: harness.cc provides the hooks)
  *
- *   # the test (tests/cudaemu/test_driver.c says how it is run)
+ *   # the test and the listing tool
  *   nvcc -fatbin -O3 --threads 1 -gencode arch=compute_80,code=sm_80 \
  *       -gencode arch=compute_86,code=sm_86 -gencode arch=compute_89,code=sm_89 \
  *       -gencode arch=compute_90,code=sm_90 -gencode arch=compute_100,code=sm_100 \
  *       -gencode arch=compute_120,code=sm_120 -Icuda \
  *       -o tests/cudaemu/test_kernels.fatbin tests/cudaemu/test_kernels.cu
- *   gcc $CFLAGS -Icuda -Itests -Itests/cudaemu tests/cudaemu/test_driver.c \
- *       tests/cudaemu/fatbin.c -o tests/cudaemu/test_driver -ldl -lpthread
- *   gcc $CFLAGS tests/cudaemu/fatbin-ls.c tests/cudaemu/fatbin.c -o tests/cudaemu/fatbin-ls
+ *   gcc $CF -Icuda -Itests -Itests/cudaemu tests/cudaemu/test_driver.c tests/cudaemu/fatbin.c \
+ *       -o tests/cudaemu/test_driver -ldl -lpthread
+ *   gcc $CF tests/cudaemu/fatbin-ls.c tests/cudaemu/fatbin.c -o tests/cudaemu/fatbin-ls
+ *   GLLMK_CUDA_DRIVER=tests/cudaemu/libcuda.so.1 \
+ *   GLLMK_CUDAEMU_TEST_FATBIN=tests/cudaemu/test_kernels.fatbin tests/cudaemu/test_driver
  *
- * Under ASan+UBSan add -fsanitize=address,undefined to every compile and to
- * the link; the red zones are then also poisoned.
+ * The ASan+UBSan lane adds -fsanitize=address,undefined to every compile and
+ * to the link (and leaves $TSAN out); the red zones are then also poisoned.
  *
- * What it emulates (see DESIGN.md section 6):
+ * What it emulates (DESIGN.md section 6):
  *   devices     GLLMK_CUDAEMU_DEVICES="9.0,8.6" (compute capabilities; default
- *               "9.0"; "" or "none": no device), GLLMK_CUDAEMU_MEM=bytes (the
- *               memory of each device, a hard limit; default 16 GiB).
+ *               "9.0"; "" or "none": no device), GLLMK_CUDAEMU_MEM=bytes (k, M,
+ *               G suffixes; each device's memory, a hard limit; default 16 GiB).
  *   modules     the real fatbin (fatbin.c) -> the cubin the driver would pick
- *               -> kernels, matched by name with the execution harness.
+ *               -> kernels, matched by name and parameter sizes with the
+ *               execution harness's registry.
  *   launches    checked like the driver does, parameters marshalled at the
  *               cubin's offsets, run by gk_emu_launch at enqueue time.
- *   faults      asynchronous and sticky: the launch succeeds, the next call
+ *   faults      asynchronous and sticky: the launch succeeds, every later call
  *               on the context returns the error, until the primary context
  *               is released to refcount 0.
- *   memory      host memory with 256-byte red zones, checked after every
- *               launch; ranges of copies checked against live allocations.
- *   streams     in order, executed at enqueue time; graphs recorded by
- *               stream capture and replayed.
+ *   memory      host memory with 256-byte red zones (0xff-filled, so unset
+ *               floats read as NaN), checked after every launch and at
+ *               synchronize and free; copies and sets checked against live
+ *               allocations.
+ *   streams     in order, executed at enqueue time; graphs recorded by stream
+ *               capture and replayed.
  * GLLMK_CUDAEMU_LOG=1 prints every error it returns on stderr.
  * Test hooks (not CUDA): gk_emu_last_error, gk_emu_capture_alloc_attempts,
  * gk_emu_reset, gk_emu_race_checked.
+ *
+ * What it does not model: concurrency between streams or with the host (all
+ * work is done at enqueue, so a missing synchronize is never caught); memory
+ * errors inside allocations or to freed memory (ASan sees the latter);
+ * timing, occupancy and SM scheduling; PTX JIT and compressed images;
+ * cudaMallocHost/pinned memory (every host pointer is pageable, so host
+ * copies are never captured); the capture modes' per-thread rules (any
+ * capture in the context forbids allocation and synchronization); device
+ * memory shared between contexts; cooperative launches, clusters, the extra
+ * launch argument, textures, constant/global symbols (cuModuleGetGlobal).
  */
 #include "cu.h"
 #include "fatbin.h"
@@ -1107,6 +1129,20 @@ static CUresult memop(int op, CUdeviceptr dst, CUdeviceptr src, void *hdst, cons
     r = seterr(CUDA_ERROR_INVALID_VALUE, "%s: NULL host pointer", call);
     goto out;
   }
+  /* a device pointer where a host pointer belongs works here (device memory
+   * is host memory) but not on a GPU: refused */
+  if (op == OP_HTOD || op == OP_DTOH) {
+    const unsigned char *hp = op == OP_HTOD ? hsrc : hdst;
+    for (size_t i = 0; i < c->nallocs; i++) {
+      const struct alloc *a = &c->allocs[i];
+      if ((uintptr_t)hp < (uintptr_t)a->base + a->total && (uintptr_t)a->base < (uintptr_t)hp + n) {
+        r = seterr(CUDA_ERROR_INVALID_VALUE, "%s: the host %s %p lies in device allocation #%llu "
+                   "(0x%llx, %zu bytes)", call, op == OP_HTOD ? "source" : "destination",
+                   (const void *)hp, a->id, (unsigned long long)a->user, a->bytes);
+        goto out;
+      }
+    }
+  }
   if (op != OP_DTOH && (r = check_range(c, call, "destination", dst, n)))
     goto out;
   if ((op == OP_DTOH || op == OP_DTOD) && (r = check_range(c, call, "source", src, n)))
@@ -1346,7 +1382,7 @@ CUresult emu_FuncGetAttribute(int *v, int attrib, CUfunction h) {
   case CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: *v = f->max_threads; break;
   case CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES: *v = (int)f->k->shared_bytes; break;
   case FUNC_ATTR_CONST_SIZE_BYTES: *v = 0; break;
-  case FUNC_ATTR_LOCAL_SIZE_BYTES: *v = 0; break;
+  case FUNC_ATTR_LOCAL_SIZE_BYTES: *v = (int)f->k->stack_bytes; break;
   case CU_FUNC_ATTRIBUTE_NUM_REGS: *v = f->k->regs; break;
   case FUNC_ATTR_PTX_VERSION: *v = 0; break;
   case FUNC_ATTR_BINARY_VERSION: *v = (int)f->mod->cubin.sm; break;

@@ -6,8 +6,9 @@
  * Prints one line per entry:
  *   entry 0: ELF sm_80 flags=0x11 bytes=20256
  * and, for each uncompressed ELF, one line per kernel:
- *   kernel gk_test_axpy sm_80 regs=10 shared=0 reserved=0 max_threads=0 params=4 param_bytes=24 [0:0+8 1:8+8 2:16+4 3:20+4]
- * (parameter ordinal:offset+size).  --cc M.m prints which entry the emulated
+ *   kernel gk_test_axpy sm_80 regs=10 stack=0 shared=0 reserved=0 max_threads=0 params=4 param_bytes=24 [0:0+8 1:8+8 2:16+4 3:20+4]
+ * (parameter ordinal:offset+size; stack > 0 means register spills or local
+ * arrays; reserved is the system's shared KiB counted in sm_90+ sections).  --cc M.m prints which entry the emulated
  * driver (and, by the documented rules, the real one) picks for a device of
  * that compute capability:  select sm_86: entry 1 (ELF sm_86)  or  select
  * sm_75: none (reason).  The checks exit with status 1 and a "FAIL: ..." line:
@@ -67,8 +68,8 @@ static void list_kernels(const gk_fb_entry *e) {
   }
   for (int i = 0; i < c.nkernels; i++) {
     const gk_fb_kernel *k = &c.kernels[i];
-    printf("  kernel %s sm_%u%s regs=%d shared=%u reserved=%u max_threads=%u params=%d "
-           "param_bytes=%u [", k->name, c.sm, c.arch_specific ? "a" : "", k->regs,
+    printf("  kernel %s sm_%u%s regs=%d stack=%u shared=%u reserved=%u max_threads=%u params=%d "
+           "param_bytes=%u [", k->name, c.sm, c.arch_specific ? "a" : "", k->regs, k->stack_bytes,
            k->shared_bytes, k->reserved_shared, k->max_threads, k->nparams, k->param_bytes);
     for (int j = 0; j < k->nparams; j++)
       printf("%s%d:%u+%u", j ? " " : "", j, k->params[j].offset, k->params[j].size);

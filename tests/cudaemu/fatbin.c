@@ -53,7 +53,8 @@ enum {
   SHN_LORESERVE = 0xff00,
   EIFMT_SVAL = 4,
   EIATTR_MAX_THREADS = 0x05, EIATTR_PARAM_CBANK = 0x0a, EIATTR_REQNTID = 0x10,
-  EIATTR_KPARAM_INFO = 0x17, EIATTR_CBANK_PARAM_SIZE = 0x19, EIATTR_REGCOUNT = 0x2f,
+  EIATTR_FRAME_SIZE = 0x11, EIATTR_KPARAM_INFO = 0x17, EIATTR_CBANK_PARAM_SIZE = 0x19,
+  EIATTR_REGCOUNT = 0x2f,
   NVCOMPAT_ARCH_SPECIFIC = 9,
   MAX_PARAMS = 8192,            /* 32764 bytes of parameters at 4 bytes each, rounded up */
   MAX_PARAM_BYTES = 32764,      /* CUDA 12.1+ limit of a kernel's parameter block */
@@ -576,7 +577,7 @@ int gk_fb_cubin_parse(const void *image, size_t size, gk_fb_cubin *c, char *err,
       }
       k->shared_bytes = (unsigned)bytes;
     }
-    /* registers: EIATTR_REGCOUNT of the whole cubin's .nv.info */
+    /* registers and stack frame: the whole cubin's .nv.info */
     if (info && sh_type(&f, info) != SHT_NOBITS) {
       const unsigned char *val;
       size_t vlen;
@@ -584,11 +585,18 @@ int gk_fb_cubin_parse(const void *image, size_t size, gk_fb_cubin *c, char *err,
       struct nvinfo_it it = {p + sh_offset(&f, info), (size_t)sh_size(&f, info), 0};
       int r;
       while ((r = nvinfo_next(&it, &fmt, &attr, &val, &vlen)) > 0)
-        if (attr == EIATTR_REGCOUNT && fmt == EIFMT_SVAL && vlen >= 8 && rd32(val) == s) {
-          uint32_t regs = rd32(val + 4);
-          if (regs > 255)
-            return fail(err, errlen, GK_FB_E_MALFORMED, "%s: %u registers", name, (unsigned)regs);
-          k->regs = (int)regs;
+        if (fmt == EIFMT_SVAL && vlen >= 8 && rd32(val) == s) {
+          uint32_t v = rd32(val + 4);
+          if (attr == EIATTR_REGCOUNT) {
+            if (v > 255)
+              return fail(err, errlen, GK_FB_E_MALFORMED, "%s: %u registers", name, (unsigned)v);
+            k->regs = (int)v;
+          } else if (attr == EIATTR_FRAME_SIZE) {
+            if (v > (1u << 24))
+              return fail(err, errlen, GK_FB_E_MALFORMED, "%s: stack frame of %u bytes", name,
+                          (unsigned)v);
+            k->stack_bytes = v;
+          }
         }
       if (r < 0)
         return fail(err, errlen, GK_FB_E_MALFORMED, ".nv.info record runs past its section");

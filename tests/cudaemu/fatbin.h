@@ -44,8 +44,11 @@
  *       0x19 EIATTR_CBANK_PARAM_SIZE (HVAL): size of the parameter block
  *       0x05 EIATTR_MAX_THREADS (SVAL, 3 u32): __launch_bounds__ maximum
  *       0x10 EIATTR_REQNTID (SVAL, 3 u32): required block size
- *   - .nv.info (the whole cubin's): 0x2f EIATTR_REGCOUNT (SVAL: u32 symbol
- *     index, u32 registers) per kernel.
+ *   - .nv.info (the whole cubin's), per kernel (SVAL: u32 symbol index, u32):
+ *       0x2f EIATTR_REGCOUNT registers per thread
+ *       0x11 EIATTR_FRAME_SIZE stack frame per thread in bytes: local arrays
+ *            and register spills (cuobjdump's STACK; ptxas -v "bytes stack
+ *            frame"); 0 for a kernel that spills nothing
  *   - .nv.shared.<name> (NOBITS): the kernel's static shared memory.  In
  *     cubins for sm_90 and later (which have a .nv.shared.reserved.0
  *     section) nvcc 13.0 makes every kernel's section 1 KiB larger than its
@@ -125,6 +128,7 @@ typedef struct gk_fb_kernel {
   unsigned shared_bytes;      /* static shared memory of the kernel */
   unsigned reserved_shared;   /* system-reserved shared memory counted in its section */
   int regs;                   /* registers per thread, 0 when not recorded */
+  unsigned stack_bytes;       /* stack frame per thread (spills, local arrays) */
   unsigned max_threads;       /* __launch_bounds__ (product of the three), 0 if none */
   unsigned reqntid[3];        /* required block size, zeros if none */
 } gk_fb_kernel;

@@ -1,22 +1,38 @@
 /* harness.cc -- the execution harness: CUDA kernels run on the CPU, one fiber per thread
  * SPDX-License-Identifier: MIT
  *
- * Build (the lead's automake rules do the same; paths from the source root):
+ * Build (paths from the source root; the lead's automake rules do the same).
  *
- *   harness objects, never with -fsanitize=thread:
- *     c++ -std=c++17 -O1 -fPIC -Icuda -Itests/cudaemu -c tests/cudaemu/harness.cc
- *     cc  -fPIC -c tests/cudaemu/fiber_x86_64.S       (fiber_aarch64.S on aarch64)
- *   kernel objects (each cuda/<family>.cu; -x c++ because of the .cu suffix):
+ *   Harness objects -- never with -fsanitize=thread:
+ *     $CXX -std=c++17 -O1 -fPIC -Icuda -Itests/cudaemu -c tests/cudaemu/harness.cc
+ *     $CC  -fPIC -c tests/cudaemu/fiber_x86_64.S          (fiber_aarch64.S on aarch64)
+ *
+ *   Kernel objects (each cuda/<family>.cu; -x c++ because of the suffix), with
+ *   the race instrumentation:
  *     g++     -std=c++17 -O1 -fPIC -DGK_EMU -Icuda -Itests/cudaemu -x c++ \
- *             -fsanitize=thread --param=tsan-instrument-func-entry-exit=0 -c cuda/X.cu
- *     clang++ ... -fsanitize=thread -mllvm -tsan-instrument-func-entry-exit=false ...
- *     Leave out the two tsan flags where the race check cannot be had (an
- *     -fsanitize=address build: the sanitizers do not combine); race_check is
- *     then a no-op for those kernels and gk_emu_kernel_race_checked() says 0.
- *   link WITHOUT -fsanitize=thread (no libtsan: this file provides the hooks):
- *     c++ -shared -o libcuda.so.1 driver.o harness.o fiber_x86_64.o X.o ... -lpthread
+ *             -fsanitize=thread --param=tsan-instrument-func-entry-exit=0 \
+ *             --param=tsan-distinguish-volatile=1 -c cuda/X.cu
+ *     clang++ -std=c++17 -O1 -fPIC -DGK_EMU -Icuda -Itests/cudaemu -x c++ \
+ *             -fsanitize=thread -mllvm -tsan-instrument-func-entry-exit=false \
+ *             -mllvm -tsan-distinguish-volatile=true -c cuda/X.cu
+ *   Where the race check cannot be had (the ASan+UBSan lane: the sanitizers do
+ *   not combine) leave out the -fsanitize=thread/--param/-mllvm flags; for
+ *   those kernels race_check is then a no-op and gk_emu_kernel_race_checked()
+ *   returns 0 (tests SKIP).
+ *
+ *   Link WITHOUT -fsanitize=thread: no libtsan, this file defines the
+ *   __tsan_* hooks the instrumented code calls (hidden, so they bind inside
+ *   the shared object and are not exported):
+ *     $CXX -shared -fPIC -o libcuda.so.1 driver.o harness.o fiber_x86_64.o X.o ... -lpthread
+ *   (the test program: $CXX -o test_harness test_harness.o harness.o fiber_x86_64.o -lpthread,
+ *   test_harness.cc compiled like a kernel object).  If libtsan does get
+ *   linked, the first launch says so on stderr.
+ *
  *   The ASan+UBSan lane adds -fsanitize=address,undefined to every compile and
- *   to the link, as usual; the fibers tell ASan about their stacks.
+ *   to the link as usual; the fibers tell ASan about their stacks.  A whole
+ *   build for the real TSan runtime (harness.cc itself with
+ *   -fsanitize=thread) also works: the harness then has no hooks, annotates
+ *   its fibers for TSan, and reports the race check unavailable.
  *
  * Design.
  *   - Each CUDA thread is a fiber with its own mmap'd stack (guard page below,
@@ -27,7 +43,8 @@
  *   - Scheduling: a ready queue.  seed 0 pops it in FIFO order (round-robin);
  *     any other seed pops a random entry (splitmix64), so every switch point
  *     picks a random runnable fiber.  Switch points: __syncthreads*, every warp
- *     collective, every atomic, and thread exit.
+ *     collective, every atomic, every 8th volatile access (instrumented
+ *     kernels) and thread exit.
  *   - __syncthreads: all threads of the block must arrive at the same call
  *     site (file and line) with the same variant; a thread that exits, or waits
  *     at another barrier, while others wait is GK_EMU_E_BARRIER.
@@ -35,37 +52,42 @@
  *     stack) and blocks; when all non-exited lanes named in the mask have
  *     arrived with the same operation and mask, the last one computes every
  *     lane's result and makes them all runnable.  A mask that omits the caller,
- *     lanes that meet with different operations or masks, a lane named in the
- *     mask that is waiting at __syncthreads, and mma/ldmatrix without the full
- *     warp are GK_EMU_E_WARP.  As in the PTX ISA, exited lanes named in a mask
- *     do not take part (a shuffle from such a lane returns all ones bits).
+ *     two lanes that name each other but meet at different operations or
+ *     masks, a lane named in the mask that waits at __syncthreads, and
+ *     mma/ldmatrix without the full warp are GK_EMU_E_WARP.  As in the PTX ISA,
+ *     exited (and absent) lanes named in a mask do not take part; a shuffle
+ *     that reads such a lane gets all ones bits.
  *   - Whenever no fiber is runnable but some are alive, the block is
- *     deadlocked: the error says who waits where.  After any error every
- *     started fiber is resumed once with a kill flag and siglongjmp's back to
- *     its entry, so it leaves through the normal exit path (ASan's fake stacks
- *     freed); the stacks are kept in a pool for the next launch.
+ *     deadlocked: the error says who waits where.  A fiber that reaches 2^24
+ *     polling switch points (atomics, volatile accesses) in a row with nobody
+ *     else runnable is reported as a livelock (GK_EMU_E_TRAP) instead of
+ *     spinning forever.  After any error every started fiber is resumed once
+ *     with a kill flag and siglongjmp's back to its entry, so it leaves through
+ *     the normal exit path (ASan's fake stacks freed); stacks stay pooled.
  *   - Shared memory: one arena per launch, dynamic part first, then the static
  *     GK_SHARED arrays, carved on first use in each block (16-byte aligned,
  *     with poisoned redzones under ASan) and filled with 0xff bytes, as are the
  *     dynamic bytes at every block start (uninitialised shared memory reads as
  *     NaN / all ones, not as the previous block's data).
  *
- * Race check (options.race_check, for kernels whose TU was compiled with
- * -fsanitize=thread): the compiler calls __tsan_readN/__tsan_writeN before
- * every memory access; those hooks, defined below, test whether the address
- * lies in the running block's arena (one subtraction and compare, so global
- * memory costs a call and a branch) and otherwise keep shadow state per byte
- * of shared memory for the current barrier interval (epoch): the last writer,
- * the set of readers and the set of atomic updaters.  A write ordered after
- * nothing by another thread's read/write, or a read of another thread's
- * write, in the same interval is GK_EMU_E_RACE, except between lanes of one
- * warp ordered by a warp collective both took part in (per-warp generation
- * counters: one for full-warp collectives, one per lane pair for partial
- * masks).  Atomics do not race with atomics.  Limits: accesses the compiler
- * does not instrument are not seen (calls to libc memcpy/memset with a
- * variable size under gcc; clang turns struct copies into memcpy calls too);
- * readers are kept as one lane set per interval, so after a partial-mask
- * collective a write may be reported although each reader was ordered.
+ * Race check (options.race_check, for kernels compiled as above): the
+ * compiler calls __tsan_readN/__tsan_writeN before every memory access; those
+ * hooks, defined at the end of this file, test whether the address lies in
+ * the running block's arena (one subtraction and compare: global memory costs
+ * a call and a branch) and otherwise keep shadow state per byte of shared
+ * memory for the current barrier interval (epoch): the last writer, the set
+ * of readers and the set of atomic updaters.  A write by one thread and a
+ * read or write by another in the same interval is GK_EMU_E_RACE, unless
+ * they are lanes of one warp ordered by a warp collective both took part in
+ * (per-warp generation counters: one for full-warp collectives, one per lane
+ * pair for partial masks).  Atomics do not race with atomics; cp.async
+ * writes count as the issuing thread's, at the wait that lands them;
+ * ldmatrix reads as each row's lane's.  Limits: accesses the compiler does not
+ * instrument are not seen (calls to libc memcpy/memset with a variable size;
+ * clang also turns struct copies such as uint4 assignments into memcpy calls,
+ * so gcc is the compiler to run it with); readers are kept as one lane set
+ * per interval, so after a partial-mask collective a write may be reported
+ * although each reader was ordered; global memory is not checked.
  */
 #define GK_EMU 1
 #include "gk_arch.cuh"
@@ -169,6 +191,7 @@ struct fiber : thread_ctx {
   int bar_line, bar_op, bar_res;
   warp_req *req;
   unsigned cp_open;                   /* id of the group cp.async adds to */
+  unsigned vol;                       /* volatile accesses, every 8th is a switch point */
   int ncp;
   cp_ent cp[CP_MAX];
   sigjmp_buf kill;
@@ -207,6 +230,7 @@ struct launch_state {
   ctx *last_from;
   int err;
   char msg[640];
+  unsigned long long lonely;          /* consecutive switch points with nobody else to run */
   /* barrier */
   unsigned bar_count, n_exited;
   const char *bar_file;
@@ -235,6 +259,7 @@ unsigned g_nstacks;
 size_t g_stack_size;                   /* usable bytes per stack, 0 = default */
 gk_emu_options g_opts;
 bool g_opts_init;
+unsigned long long g_spin_limit = 1ull << 24;
 kernel_node *g_kernels;
 int g_nkernels;
 
@@ -367,19 +392,32 @@ const char *req_name(const warp_req *r) {
   }
 }
 
+bool req_compatible(const warp_req *a, const warp_req *b) {
+  return a->kind == b->kind && a->op == b->op && a->mask == b->mask && a->width == b->width &&
+         a->bytes == b->bytes;
+}
+
 /* No fiber can run but some are alive: say why, back to the launcher. */
 [[noreturn]] void deadlock(fiber *f) {
   for (unsigned i = 0; i < L.nthreads && !L.err; i++) {
     fiber *g = &L.fibers[i];
     if (g->state != ST_WARP) continue;
-    warp &w = L.warps[g->warp];
-    unsigned miss = g->req->mask & w.exist & ~w.exited & ~w.waiting;
-    const char *why = "";
-    unsigned l = miss ? (unsigned)__builtin_ctz(miss) : 0;
-    if (miss && (w.at_bar >> l & 1)) why = " waits at __syncthreads";
-    else if (miss) why = " never arrives";
-    set_err(GK_EMU_E_WARP, g, "deadlock: %s (mask 0x%08x) can never complete: lane %u%s", req_name(g->req),
-            g->req->mask, l, why);
+    const warp &w = L.warps[g->warp];
+    unsigned need = g->req->mask & w.exist & ~w.exited;
+    for (unsigned m = need; m; m &= m - 1) {
+      const fiber *h = w.lane[__builtin_ctz(m)];
+      if (h->state == ST_WARP && req_compatible(h->req, g->req)) continue;
+      if (h->state == ST_BAR)
+        set_err(GK_EMU_E_WARP, g, "deadlock: %s (mask 0x%08x) waits for lane %u, which waits at __syncthreads at %s:%d",
+                req_name(g->req), g->req->mask, h->lane, h->bar_file, h->bar_line);
+      else if (h->state == ST_WARP)
+        set_err(GK_EMU_E_WARP, g, "deadlock: %s (mask 0x%08x) waits for lane %u, which waits at %s (mask 0x%08x)",
+                req_name(g->req), g->req->mask, h->lane, req_name(h->req), h->req->mask);
+      else
+        set_err(GK_EMU_E_WARP, g, "deadlock: %s (mask 0x%08x) waits for lane %u", req_name(g->req), g->req->mask,
+                h->lane);
+      break;
+    }
   }
   if (!L.err) {
     fiber *g = L.bar_first;
@@ -401,11 +439,21 @@ void yield_blocked(fiber *f) {
   resume_check(f);
 }
 
-/* A switch point: f stays runnable, another may run first. */
-void yield_ready(fiber *f) {
+/* A switch point: f stays runnable, another may run first.  A fiber that
+ * keeps coming back here while no other can run is spinning on something
+ * nobody will change (polling a flag with atomics or volatile loads): after
+ * g_spin_limit such returns in a row the launch fails instead of hanging. */
+void yield_ready(fiber *f, bool poll) {
   rq_push(f);
   fiber *n = rq_pop();
-  if (n == f) return;
+  if (n == f) {
+    if (!poll || ++L.lonely < g_spin_limit) return;
+    set_err(GK_EMU_E_TRAP, f,
+            "livelock: %llu switch points in a row with no other thread of the block runnable "
+            "(a spin-wait nobody can end?)", L.lonely);
+    die(f);
+  }
+  L.lonely = 0;
   sw(&f->c, &n->c, n, false);
   resume_check(f);
 }
@@ -526,6 +574,15 @@ void race_access(fiber *f, size_t off, size_t n, int kind, const void *pc) {
   for (size_t i = 0; i < n; i++) race_byte(f, off + i, kind, pc);
 }
 
+/* from the volatile hooks (kernels compiled with tsan-distinguish-volatile):
+ * every 8th volatile access is a switch point, so that a thread spinning on
+ * a volatile flag lets the others run */
+__attribute__((noinline, unused)) void volatile_access() {
+  if (!g_cur || !L.node) return;
+  fiber *f = static_cast<fiber *>(g_cur);
+  if ((++f->vol & 7) == 0) yield_ready(f, true);
+}
+
 /* from the hooks: the address is inside the arena (off < g_race_len) */
 __attribute__((noinline, unused)) void race_hook(size_t off, size_t n, int kind, const void *pc) {
   if (!g_cur) return;
@@ -583,11 +640,6 @@ void cp_complete(fiber *f, unsigned limit) {
 }
 
 /* ================================================================ warp collectives */
-bool req_compatible(const warp_req *a, const warp_req *b) {
-  return a->kind == b->kind && a->op == b->op && a->mask == b->mask && a->width == b->width &&
-         a->bytes == b->bytes;
-}
-
 void do_ldmatrix(warp &w, unsigned wi) {
   const warp_req *r0 = w.lane[0]->req;
   int num = r0->op & 7, trans = r0->op >> 3;
@@ -763,18 +815,26 @@ inline unsigned needed(const warp &w, const warp_req *r) {
   return r->mask & w.exist & ~w.exited;
 }
 
+/* Has every lane r needs arrived at this same operation?  (A lane it names may
+ * be waiting at another collective, one that does not name r's lane.) */
+bool all_arrived(const warp &w, const warp_req *r, unsigned need) {
+  if ((w.waiting & need) != need) return false;
+  for (unsigned m = need; m; m &= m - 1)
+    if (!req_compatible(w.lane[__builtin_ctz(m)]->req, r)) return false;
+  return true;
+}
+
 /* A lane of w left (exited): collectives that waited for it may be complete. */
 void warp_lane_gone(warp &w, unsigned wi) {
-  while (w.waiting) {
-    const warp_req *r = w.lane[__builtin_ctz(w.waiting)]->req;
-    unsigned need = needed(w, r);
+  for (unsigned l = 0; l < 32; l++) {
+    if (!(w.waiting >> l & 1)) continue;   /* (complete() may have released it) */
+    const warp_req *r = w.lane[l]->req;
     if (r->kind == K_LDMATRIX || r->kind == K_MMA) {
-      set_err(GK_EMU_E_WARP, w.lane[__builtin_ctz(w.waiting)],
-              "%s needs every lane of the warp, but a lane exited", req_name(r));
+      set_err(GK_EMU_E_WARP, w.lane[l], "%s needs every lane of the warp, but a lane exited", req_name(r));
       return;
     }
-    if ((w.waiting & need) != need || !need) return;
-    complete(w, wi, need, nullptr);
+    unsigned need = needed(w, r);
+    if (need && all_arrived(w, r, need)) complete(w, wi, need, nullptr);
   }
 }
 
@@ -819,10 +879,11 @@ void collective(warp_req *r) {
   f->state = ST_WARP;
   w.waiting |= bit;
   unsigned need = needed(w, r);
-  if ((w.waiting & need) == need) {
+  if (all_arrived(w, r, need)) {
     complete(w, f->warp, need, f);
     if (L.err) die(f);
-    yield_ready(f);
+    L.lonely = 0;
+    yield_ready(f, false);
   } else {
     yield_blocked(f);
   }
@@ -1001,6 +1062,7 @@ void run_block(unsigned bx, unsigned by, unsigned bz) {
   L.bar_first = L.first_exited = nullptr;
   L.n_exited = 0;
   L.live = L.nthreads;
+  L.lonely = 0;
   next_epoch();
   /* shared memory: fresh contents for the block */
   L.static_top = L.static_base;
@@ -1026,6 +1088,7 @@ void run_block(unsigned bx, unsigned by, unsigned bz) {
     f->started = false;
     f->req = nullptr;
     f->ncp = 0;
+    f->vol = 0;
     f->cp_open = 0;
     f->c.sp = stack_init(f);
     rq_push(f);
@@ -1129,7 +1192,8 @@ int barrier(int op, int pred, const char *file, int line) {
     g->bar_res = L.bar_acc;
     if (g != f) rq_push(g);
   }
-  yield_ready(f);
+  L.lonely = 0;
+  yield_ready(f, false);
   return f->bar_res;
 }
 
@@ -1178,7 +1242,7 @@ unsigned long long atomic(void *p, int op, int type, unsigned long long v, unsig
     set_err(GK_EMU_E_TRAP, f, "atomic on misaligned address %p", p);
     die(f);
   }
-  yield_ready(f);
+  yield_ready(f, true);
   uintptr_t off = (uintptr_t)p - (uintptr_t)L.arena;
   if (L.race && off < L.arena_cap) race_access(f, off, n, RA_ATOMIC, __builtin_return_address(0));
   unsigned long long old = 0;
@@ -1367,6 +1431,12 @@ void gk_emu_set_stack_size(size_t bytes) {
   pthread_mutex_unlock(&g_lock);
 }
 
+void gk_emu_set_spin_limit(unsigned long long n) {
+  pthread_mutex_lock(&g_lock);
+  g_spin_limit = n ? n : 1ull << 24;
+  pthread_mutex_unlock(&g_lock);
+}
+
 void gk_emu_release(void) {
   pthread_mutex_lock(&g_lock);
   stacks_free();
@@ -1442,6 +1512,7 @@ int gk_emu_launch(const gk_emu_kernel *k, const unsigned grid[3], const unsigned
   L.nwarps = (n + 31) / 32;
   L.err = 0;
   L.msg[0] = '\0';
+  L.lonely = 0;
   L.killing = false;
   L.seeded = g_opts.seed != 0;
   L.rng = g_opts.seed;
@@ -1506,10 +1577,10 @@ extern "C" {
   GK_EMU_HIDDEN void __tsan_write##N(void *p) { GK_HOOK(N, RA_WRITE); } \
   GK_EMU_HIDDEN void __tsan_unaligned_read##N(void *p) { GK_HOOK(N, RA_READ); } \
   GK_EMU_HIDDEN void __tsan_unaligned_write##N(void *p) { GK_HOOK(N, RA_WRITE); } \
-  GK_EMU_HIDDEN void __tsan_volatile_read##N(void *p) { GK_HOOK(N, RA_READ); } \
-  GK_EMU_HIDDEN void __tsan_volatile_write##N(void *p) { GK_HOOK(N, RA_WRITE); } \
-  GK_EMU_HIDDEN void __tsan_unaligned_volatile_read##N(void *p) { GK_HOOK(N, RA_READ); } \
-  GK_EMU_HIDDEN void __tsan_unaligned_volatile_write##N(void *p) { GK_HOOK(N, RA_WRITE); } \
+  GK_EMU_HIDDEN void __tsan_volatile_read##N(void *p) { GK_HOOK(N, RA_READ); volatile_access(); } \
+  GK_EMU_HIDDEN void __tsan_volatile_write##N(void *p) { GK_HOOK(N, RA_WRITE); volatile_access(); } \
+  GK_EMU_HIDDEN void __tsan_unaligned_volatile_read##N(void *p) { GK_HOOK(N, RA_READ); volatile_access(); } \
+  GK_EMU_HIDDEN void __tsan_unaligned_volatile_write##N(void *p) { GK_HOOK(N, RA_WRITE); volatile_access(); } \
   GK_EMU_HIDDEN void __tsan_read##N##_pc(void *p, void *) { GK_HOOK(N, RA_READ); } \
   GK_EMU_HIDDEN void __tsan_write##N##_pc(void *p, void *) { GK_HOOK(N, RA_WRITE); }
 GK_HOOKS(1)

@@ -85,6 +85,12 @@ int gk_emu_race_check_available(void);
  * (64 KiB, 256 KiB under ASan, or GLLMK_CUDAEMU_STACK_KB). */
 void gk_emu_set_stack_size(size_t bytes);
 
+/* A thread that reaches n switch points in a row while no other thread of
+ * its block can run is spinning on a condition nobody will change: the
+ * launch then fails with GK_EMU_E_TRAP ("livelock") instead of hanging.
+ * 0 restores the default, 2^24. */
+void gk_emu_set_spin_limit(unsigned long long n);
+
 /* Free the harness's cached stacks and buffers (kept between launches). */
 void gk_emu_release(void);
 

@@ -88,13 +88,37 @@ static int load_driver(void) {
   *(void **)&capture_alloc_attempts = dlsym(lib, "gk_emu_capture_alloc_attempts");
   *(void **)&emu_reset = dlsym(lib, "gk_emu_reset");
   *(void **)&race_checked = dlsym(lib, "gk_emu_race_checked");
-  ok(!missing && last_error && capture_alloc_attempts && emu_reset && race_checked,
-     "every GLLMK_CU_API entry point and the gk_emu_* hooks resolve");
+  if (!ok(!missing && last_error && capture_alloc_attempts && emu_reset && race_checked,
+          "every GLLMK_CU_API entry point and the gk_emu_* hooks resolve"))
+    bail_out("%s is not the emulated driver (or lacks entry points)", path);
   ok(!dlsym(lib, "cuMemAlloc") && !dlsym(lib, "cuMemFree") && !dlsym(lib, "cuCtxCreate_v4") &&
          !dlsym(lib, "gk_emu_launch") && !dlsym(lib, "gk_emu_kernel_find") &&
          !dlsym(lib, "gk_fb_entries"),
      "no legacy unversioned names, no harness or parser symbols exported");
   return missing == 0;
+}
+
+/* The names of cu.h exist in NVIDIA's driver too: checked against the
+ * toolkit's stub libcuda.so, which exports every real entry point. */
+static void test_stub_names(void) {
+  const char *stub = getenv("GLLMK_CUDA_STUB");
+  if (!stub || !*stub)
+    stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  void *h = dlopen(stub, RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    skip("no toolkit stub driver at %s (GLLMK_CUDA_STUB)", stub);
+    return;
+  }
+  int missing = 0;
+#define GK_STUB(fn, sym, args)                       \
+  if (!dlsym(h, sym)) {                              \
+    diag("the stub driver has no %s", sym);          \
+    missing++;                                       \
+  }
+  GLLMK_CU_API(GK_STUB)
+#undef GK_STUB
+  ok(!missing, "every GLLMK_CU_API name is exported by NVIDIA's stub driver too (%s)", stub);
+  dlclose(h);
 }
 
 /* Back to "before cuInit" with these devices (NULL: unset) and memory. */
@@ -398,6 +422,9 @@ static void test_memory(void) {
          cu.MemsetD8Async(b + 2999, 0, 2, NULL) == CUDA_ERROR_INVALID_VALUE &&
          cu.MemcpyHtoDAsync(0x1000, h, 4, NULL) == CUDA_ERROR_INVALID_VALUE,
      "every copy range must lie inside one live allocation (%s)", le());
+  CHECK(cu.MemcpyHtoDAsync(a, (const void *)(uintptr_t)(b + 8), 16, NULL) == CUDA_ERROR_INVALID_VALUE &&
+            cu.MemcpyDtoHAsync((void *)(uintptr_t)(b + 100), a, 16, NULL) == CUDA_ERROR_INVALID_VALUE,
+        "a device pointer passed as the host side of a copy is refused (%s)", le());
   CHECK(!cu.MemcpyHtoDAsync(0, NULL, 0, NULL) && !cu.MemsetD8Async(0x10, 0, 0, NULL) &&
          cu.MemcpyHtoDAsync(a, NULL, 4, NULL) == CUDA_ERROR_INVALID_VALUE &&
          cu.MemcpyDtoHAsync(NULL, a, 4, NULL) == CUDA_ERROR_INVALID_VALUE,
@@ -454,7 +481,7 @@ static void test_parser(void) {
     }
     const gk_fb_kernel *k = gk_fb_cubin_kernel(&c, "gk_test_params");
     if (!k || k->nparams != 7 || k->param_bytes != 56 || memcmp(k->params, want, sizeof want) != 0 ||
-        k->regs <= 0 || c.sm != fb_e[i].sm) {
+        k->regs <= 0 || k->stack_bytes != 0 || c.sm != fb_e[i].sm) {
       diag("sm_%u: gk_test_params parsed wrong", fb_e[i].sm);
       bad++;
     }
@@ -471,7 +498,7 @@ static void test_parser(void) {
     gk_fb_cubin_free(&c);
   }
   CHECK(!bad && n == 6, "every cubin: 10 kernels; gk_test_params(ptr, int, size_t, float, char, struct12, ptr) "
-     "at offsets 0 8 16 24 28 32 48, 56 bytes; registers recorded");
+     "at offsets 0 8 16 24 28 32 48, 56 bytes; registers recorded, no stack frame");
   CHECK(shared_ok, "static shared memory: gk_test_reduce 1 KiB, gk_test_axpy none (sm_90+: the reserved KiB apart)");
 
   static const struct { int mj, mn; int sm; } sel[] = {
@@ -1204,6 +1231,7 @@ int main(int argc, char **argv) {
     return fatbin ? redzone_child() : 4;
   }
   load_driver();
+  test_stub_names();
   test_uninitialized();
   test_errors();
   test_devices();

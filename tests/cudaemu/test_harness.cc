@@ -296,6 +296,45 @@ extern "C" __global__ void t_exited_lanes(int *out) {
 }
 GK_EXPORT(t_exited_lanes);
 
+/* thread 0 polls a flag with atomics; mode 1: thread 31 sets it after a
+ * while, mode 0: nobody does */
+extern "C" __global__ void t_spin(int *flag, int mode) {
+  if (threadIdx.x == 0) {
+    while (atomicAdd(flag, 0) == 0) {
+    }
+  } else if (mode == 1 && threadIdx.x == 31) {
+    for (int i = 0; i < 100; i++) atomicAdd(flag + 1, 1);
+    atomicExch(flag, 1);
+  }
+}
+GK_EXPORT(t_spin);
+
+/* two half-warp groups wait at once; lanes of the second one exit: that
+ * group completes without them, then the first */
+extern "C" __global__ void t_exit_groups(int *out) {
+  unsigned lane = threadIdx.x % 32;
+  if (lane >= 28) return;
+  if (lane < 16) {
+    if (lane == 0)                    /* arrives last: after the upper group is done */
+      for (int i = 0; i < 50; i++) atomicAdd(out + 32, 1);
+    out[lane] = (int)__ballot_sync(0x0000ffffu, 1);
+  } else {
+    out[lane] = (int)__ballot_sync(0xffff0000u, 1);
+  }
+}
+GK_EXPORT(t_exit_groups);
+
+/* lanes 0, 1, 2 each wait for the next one at a __syncwarp of another mask
+ * (no two name each other, so nothing is wrong until nobody can run) */
+extern "C" __global__ void t_deadlock_chain(int *out) {
+  unsigned lane = threadIdx.x % 32;
+  if (lane == 0) __syncwarp(0x3u);
+  else if (lane == 1) __syncwarp(0x6u);
+  else if (lane == 2) __syncwarp(0x5u);
+  out[lane] = 1;
+}
+GK_EXPORT(t_deadlock_chain);
+
 extern "C" __global__ void t_trap(int mode) {
   if (mode == 0 && threadIdx.x == 5) __trap();
   if (mode == 1) assert(threadIdx.x != 7);
@@ -956,6 +995,12 @@ int main() {
     bool good = rc == GK_EMU_OK;
     for (int i = 0; i < 19 && good; i++) good = out[i] == i + 1;
     ok(good && out[19] == -1, "exited lanes named in a mask do not take part (shuffle from one: all ones)");
+    static int o2[33];
+    memset(o2, 0, sizeof o2);
+    rc = run("t_exit_groups", dim3(1), dim3(32), 0, o2);
+    good = rc == GK_EMU_OK && o2[32] == 50;
+    for (int i = 0; i < 28 && good; i++) good = o2[i] == (int)(i < 16 ? 0x0000ffffu : 0x0fff0000u);
+    ok(good, "two half-warp groups at once, one completed by its lanes' exit");
   }
 
   {
@@ -1045,6 +1090,10 @@ int main() {
     ok(rc == GK_EMU_E_WARP && has("different warp operations"), "half a warp at a shuffle, half at a ballot: GK_EMU_E_WARP");
     rc = run("t_warp_vs_barrier", dim3(1), dim3(64), 0, out);
     ok(rc == GK_EMU_E_WARP && has("__syncthreads"), "__syncwarp waiting for lanes at __syncthreads: GK_EMU_E_WARP");
+    rc = run("t_deadlock_chain", dim3(1), dim3(32), 0, out);
+    if (rc != GK_EMU_E_WARP) diag("rc %d %s", rc, g_msg);
+    ok(rc == GK_EMU_E_WARP && has("deadlock") && has("waits for lane"), "a cycle of partial-mask __syncwarp: deadlock, GK_EMU_E_WARP");
+    diag("%s", g_msg);
     rc = run("t_trap", dim3(2), dim3(32), 0, 0);
     ok(rc == GK_EMU_E_TRAP && has("__trap()") && has("thread (5,0,0)"), "__trap(): GK_EMU_E_TRAP");
     rc = run("t_trap", dim3(2), dim3(32), 0, 1);
@@ -1053,6 +1102,14 @@ int main() {
 #else
     ok(rc == GK_EMU_E_TRAP && has("assertion failed") && has("thread (7,0,0)"), "failed assert: GK_EMU_E_TRAP");
 #endif
+    int flag[2] = {0, 0};
+    rc = run("t_spin", dim3(1), dim3(32), 0, flag, 1);
+    ok(rc == GK_EMU_OK && flag[0] == 1 && flag[1] == 100, "a thread polling a flag with atomics lets the setter run");
+    gk_emu_set_spin_limit(100000);
+    flag[0] = 0;
+    rc = run("t_spin", dim3(1), dim3(32), 0, flag, 0);
+    gk_emu_set_spin_limit(0);
+    ok(rc == GK_EMU_E_TRAP && has("livelock") && has("thread (0,0,0)"), "polling a flag nobody sets: livelock, not a hang");
     ok(run("t_nothing", dim3(3), dim3(64), 0) == GK_EMU_OK, "a clean launch after the failed ones");
   }
   {
