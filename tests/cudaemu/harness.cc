@@ -131,6 +131,18 @@
 #  include <sanitizer/tsan_interface.h>
 #endif
 
+/* valgrind: fiber stacks are registered as stacks, else it takes the switches
+ * for huge stack-pointer moves (the client requests are no-ops outside it) */
+#if defined(__has_include)
+#  if __has_include(<valgrind/valgrind.h>)
+#    include <valgrind/valgrind.h>
+#    define GK_VALGRIND 1
+#  endif
+#endif
+#ifndef GK_VALGRIND
+#  define GK_VALGRIND 0
+#endif
+
 #if !defined(__x86_64__) && !defined(__aarch64__)
 #  error "the harness has a fiber switch for x86-64 and aarch64 only"
 #endif
@@ -221,7 +233,7 @@ struct shadow_set { unsigned char &warp; unsigned short &some; unsigned &mask, &
 
 struct smem_name { const char *name; size_t off, size; };
 
-struct stack_map { unsigned char *map; size_t len; };
+struct stack_map { unsigned char *map; size_t len; unsigned vg_id; };
 
 struct launch_state {
   const kernel_node *node;
@@ -1008,7 +1020,12 @@ size_t stack_bytes() {
 }
 
 void stacks_free() {
-  for (unsigned i = 0; i < g_nstacks; i++) munmap(g_stacks[i].map, g_stacks[i].len);
+  for (unsigned i = 0; i < g_nstacks; i++) {
+#if GK_VALGRIND
+    VALGRIND_STACK_DEREGISTER(g_stacks[i].vg_id);
+#endif
+    munmap(g_stacks[i].map, g_stacks[i].len);
+  }
   free(g_stacks);
   g_stacks = nullptr;
   g_nstacks = 0;
@@ -1031,6 +1048,11 @@ bool stacks_get(unsigned n) {
     }
     g_stacks[g_nstacks].map = (unsigned char *)m;
     g_stacks[g_nstacks].len = len;
+#if GK_VALGRIND
+    g_stacks[g_nstacks].vg_id = VALGRIND_STACK_REGISTER((unsigned char *)m + pg, (unsigned char *)m + len);
+#else
+    g_stacks[g_nstacks].vg_id = 0;
+#endif
   }
   return true;
 }
