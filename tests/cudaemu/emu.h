@@ -63,7 +63,9 @@
 #define __device__
 #define __host__
 #define __constant__
-#define __noinline__ __attribute__((noinline))
+/* No __noinline__: libstdc++ spells __attribute__((__noinline__)) in <memory>,
+ * which such a macro would break; write __attribute__((noinline)) (nvcc
+ * accepts it too). */
 #define __forceinline__ inline __attribute__((always_inline))
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
@@ -239,7 +241,8 @@ static inline void __threadfence_block() { __asm__ __volatile__("" ::: "memory")
 static inline void __threadfence_system() { __asm__ __volatile__("" ::: "memory"); }
 #define __trap() ::gk_emu::trap("__trap()", __FILE__, __LINE__)
 
-/* device assert: reported as GK_EMU_E_TRAP, never abort() */
+/* device assert: reported as GK_EMU_E_TRAP, never abort().  (An <assert.h>
+ * or <cassert> included after gk_arch.cuh brings back the aborting one.) */
 #undef assert
 #ifdef NDEBUG
 #  define assert(e) ((void)0)

@@ -10,6 +10,10 @@
  * gk_emu_fiber_start: where a new fiber's first switch returns to.  The
  *   harness prepares its stack so that r12 = argument, r13 = entry function
  *   and rsp is 16-byte aligned here; the entry function never returns.
+ *
+ * No CET shadow-stack support: this object carries no SHSTK property note,
+ * so a link that includes it has shadow stacks off (a ret to another
+ * fiber's return address would fault with them on).
  */
 #if defined(__x86_64__)
 	.text

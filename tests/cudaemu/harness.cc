@@ -74,8 +74,9 @@
  * compiler calls __tsan_readN/__tsan_writeN before every memory access; those
  * hooks, defined at the end of this file, test whether the address lies in
  * the running block's arena (one subtraction and compare: global memory costs
- * a call and a branch) and otherwise keep shadow state per byte of shared
- * memory for the current barrier interval (epoch): the last writer, the set
+ * a call and a branch) and otherwise keep shadow state per 4-byte word of
+ * shared memory (per byte for words accessed in parts) for the current
+ * barrier interval (epoch): the last writer, the set
  * of readers and the set of atomic updaters.  A write by one thread and a
  * read or write by another in the same interval is GK_EMU_E_RACE, unless
  * they are lanes of one warp ordered by a warp collective both took part in
@@ -128,6 +129,18 @@
 #endif
 #if GK_REAL_TSAN
 #  include <sanitizer/tsan_interface.h>
+#endif
+
+/* valgrind: fiber stacks are registered as stacks, else it takes the switches
+ * for huge stack-pointer moves (the client requests are no-ops outside it) */
+#if defined(__has_include)
+#  if __has_include(<valgrind/valgrind.h>)
+#    include <valgrind/valgrind.h>
+#    define GK_VALGRIND 1
+#  endif
+#endif
+#ifndef GK_VALGRIND
+#  define GK_VALGRIND 0
 #endif
 
 #if !defined(__x86_64__) && !defined(__aarch64__)
@@ -203,17 +216,24 @@ struct warp {
   fiber *lane[32];
 };
 
-struct shadow_set { unsigned char warp; unsigned short some, other; unsigned mask, gen; };
-struct shadow {                       /* per byte of shared memory */
+/* Race-check state of one shared word (or byte, see race_access) for the
+ * barrier interval `epoch`: the last writer, and the readers and atomic
+ * updaters as one lane set each.  A set is NONE_WARP (empty), one warp with
+ * a lane mask and the highest warp generation of its accesses, or
+ * MANY_WARPS (its mask then holds an accessor of another warp than `some`'s,
+ * + 1, for messages).  32 bytes. */
+struct shadow {
   unsigned epoch;
-  unsigned short w;                   /* writer linear id + 1, 0 none */
   unsigned wg;                        /* writer's warp generation at the write */
-  shadow_set r, a;                    /* readers, atomic updaters */
+  unsigned rmask, rgen, amask, agen;
+  unsigned short w, rsome, asome;     /* writer / a reader / an updater: linear id + 1, 0 none */
+  unsigned char rwarp, awarp;
 };
+struct shadow_set { unsigned char &warp; unsigned short &some; unsigned &mask, &gen; };
 
 struct smem_name { const char *name; size_t off, size; };
 
-struct stack_map { unsigned char *map; size_t len; };
+struct stack_map { unsigned char *map; size_t len; unsigned vg_id; };
 
 struct launch_state {
   const kernel_node *node;
@@ -245,8 +265,10 @@ struct launch_state {
   int nnames;
   /* race check */
   bool race;
-  shadow *sh;
-  size_t sh_cap;
+  shadow *sh;                         /* per 4-byte word, arena_cap / 4 */
+  shadow *shb;                        /* per byte, for words accessed in parts */
+  unsigned *split;                    /* per word: the epoch in which shb holds its state */
+  size_t sh_cap;                      /* bytes of arena covered */
   unsigned epoch;
   unsigned (*pairgen)[32][32];
   size_t pairgen_cap;
@@ -471,7 +493,7 @@ bool ordered_set(const shadow_set &s, const fiber *f, unsigned *who) {
   if (s.warp == NONE_WARP) return true;
   if (s.warp == MANY_WARPS) {
     unsigned a = s.some - 1u;
-    *who = (a / 32 != f->warp) ? s.some : s.other;
+    *who = (a / 32 != f->warp) ? s.some : s.mask;
     return false;
   }
   if (s.warp != f->warp) {
@@ -491,7 +513,7 @@ bool ordered_set(const shadow_set &s, const fiber *f, unsigned *who) {
   return true;
 }
 
-void set_add(shadow_set &s, const fiber *f, unsigned gen) {
+void set_add(const shadow_set &s, const fiber *f, unsigned gen) {
   unsigned me = f->linear + 1;
   if (s.warp == NONE_WARP) {
     s.warp = (unsigned char)f->warp;
@@ -508,7 +530,7 @@ void set_add(shadow_set &s, const fiber *f, unsigned gen) {
     s.gen = gen;
   } else if (s.warp != MANY_WARPS) {
     s.warp = MANY_WARPS;
-    s.other = (unsigned short)me;
+    s.mask = me;                      /* an accessor of another warp than `some` */
   }
 }
 
@@ -542,36 +564,68 @@ const char *smem_where(size_t off, char *buf, size_t len) {
   die(cur());                         /* f may be another lane (ldmatrix) */
 }
 
-void race_byte(fiber *f, size_t off, int kind, const void *pc) {
-  shadow &s = L.sh[off];
-  if (s.epoch != L.epoch) {
+/* One access by f to the word or byte at arena offset off whose state is s. */
+inline void race_cell(shadow &s, fiber *f, size_t off, int kind, const void *pc) {
+  unsigned me = f->linear + 1, gen = L.warps[f->warp].gen;
+  if (s.epoch == L.epoch) {
+    if ((s.w == 0 || s.w == me) && s.awarp == NONE_WARP) {   /* the usual cases: nothing new */
+      if (kind == RA_READ && s.rwarp == f->warp && (s.rmask >> f->lane & 1) && s.rgen == gen) return;
+      if (kind == RA_WRITE && s.w == me && s.rwarp == NONE_WARP && s.wg == gen) return;
+    }
+  } else {
     s.epoch = L.epoch;
     s.w = 0;
-    s.r.warp = s.a.warp = NONE_WARP;
+    s.rwarp = s.awarp = NONE_WARP;
   }
-  unsigned me = f->linear + 1, gen = L.warps[f->warp].gen, who = 0;
+  shadow_set r{s.rwarp, s.rsome, s.rmask, s.rgen}, a{s.awarp, s.asome, s.amask, s.agen};
+  unsigned who = 0;
   if (s.w && s.w != me) {
     unsigned wl = s.w - 1u;
     if (wl / 32 != f->warp || !ordered_lane(wl / 32, wl % 32, s.wg, f)) race(f, off, kind, s.w, RA_WRITE, pc);
   }
-  if (kind != RA_READ && !ordered_set(s.r, f, &who)) race(f, off, kind, who, RA_READ, pc);
-  if (kind != RA_ATOMIC && !ordered_set(s.a, f, &who)) race(f, off, kind, who, RA_ATOMIC, pc);
+  if (kind != RA_READ && !ordered_set(r, f, &who)) race(f, off, kind, who, RA_READ, pc);
+  if (kind != RA_ATOMIC && !ordered_set(a, f, &who)) race(f, off, kind, who, RA_ATOMIC, pc);
   switch (kind) {
-  case RA_READ: set_add(s.r, f, gen); break;
-  case RA_ATOMIC: set_add(s.a, f, gen); break;
-  default:
+  case RA_READ: set_add(r, f, gen); break;
+  case RA_ATOMIC: set_add(a, f, gen); break;
+  default:                            /* everything before was ordered: forget it */
     s.w = (unsigned short)me;
     s.wg = gen;
-    s.r.warp = s.a.warp = NONE_WARP;
+    s.rwarp = s.awarp = NONE_WARP;
   }
 }
 
-/* A shared-memory access by fiber f (when the check is on). */
+/* Word w is accessed in parts in this interval: from now on its bytes have
+ * their own state, starting from the word's. */
+void race_split(size_t w) {
+  if (L.split[w] == L.epoch) return;
+  L.split[w] = L.epoch;
+  const shadow &ws = L.sh[w];
+  for (int b = 0; b < 4; b++) {
+    L.shb[4 * w + b] = ws;
+    if (ws.epoch != L.epoch) L.shb[4 * w + b].epoch = 0;
+  }
+}
+
+/* A shared-memory access by fiber f (when the check is on).  Whole aligned
+ * words (nearly every access) update one state per word; a word touched in
+ * parts gets per-byte states for the rest of the barrier interval. */
 void race_access(fiber *f, size_t off, size_t n, int kind, const void *pc) {
-  if (!L.race) return;
-  if (off >= L.arena_cap) return;
+  if (!L.race || off >= L.arena_cap) return;
   if (n > L.arena_cap - off) n = L.arena_cap - off;
-  for (size_t i = 0; i < n; i++) race_byte(f, off + i, kind, pc);
+  size_t end = off + n;
+  if (!(off & 3) && !(n & 3)) {
+    for (size_t w = off / 4; w < end / 4; w++) {
+      if (L.split[w] != L.epoch) {
+        race_cell(L.sh[w], f, 4 * w, kind, pc);
+      } else {
+        for (size_t b = 4 * w; b < 4 * w + 4; b++) race_cell(L.shb[b], f, b, kind, pc);
+      }
+    }
+    return;
+  }
+  for (size_t w = off / 4; w <= (end - 1) / 4; w++) race_split(w);
+  for (size_t b = off; b < end; b++) race_cell(L.shb[b], f, b, kind, pc);
 }
 
 /* from the volatile hooks (kernels compiled with tsan-distinguish-volatile):
@@ -966,7 +1020,12 @@ size_t stack_bytes() {
 }
 
 void stacks_free() {
-  for (unsigned i = 0; i < g_nstacks; i++) munmap(g_stacks[i].map, g_stacks[i].len);
+  for (unsigned i = 0; i < g_nstacks; i++) {
+#if GK_VALGRIND
+    VALGRIND_STACK_DEREGISTER(g_stacks[i].vg_id);
+#endif
+    munmap(g_stacks[i].map, g_stacks[i].len);
+  }
   free(g_stacks);
   g_stacks = nullptr;
   g_nstacks = 0;
@@ -989,6 +1048,11 @@ bool stacks_get(unsigned n) {
     }
     g_stacks[g_nstacks].map = (unsigned char *)m;
     g_stacks[g_nstacks].len = len;
+#if GK_VALGRIND
+    g_stacks[g_nstacks].vg_id = VALGRIND_STACK_REGISTER((unsigned char *)m + pg, (unsigned char *)m + len);
+#else
+    g_stacks[g_nstacks].vg_id = 0;
+#endif
   }
   return true;
 }
@@ -1029,11 +1093,15 @@ bool arena_get(size_t dyn) {
 }
 
 bool race_get(unsigned nwarps) {
-  if (L.arena_cap > L.sh_cap) {
+  if (L.arena_cap > L.sh_cap) {       /* calloc: pages never touched cost nothing */
     free(L.sh);
-    L.sh = (shadow *)calloc(L.arena_cap, sizeof(shadow));
-    L.sh_cap = L.sh ? L.arena_cap : 0;
-    if (!L.sh) return false;
+    free(L.shb);
+    free(L.split);
+    L.sh = (shadow *)calloc(L.arena_cap / 4, sizeof(shadow));
+    L.shb = (shadow *)calloc(L.arena_cap, sizeof(shadow));
+    L.split = (unsigned *)calloc(L.arena_cap / 4, sizeof(unsigned));
+    L.sh_cap = L.sh && L.shb && L.split ? L.arena_cap : 0;
+    if (!L.sh_cap) return false;
   }
   if (nwarps > L.pairgen_cap) {
     free(L.pairgen);
@@ -1047,7 +1115,11 @@ bool race_get(unsigned nwarps) {
 
 unsigned next_epoch() {
   if (++L.epoch == 0) {               /* wrapped: forget everything */
-    if (L.sh) memset((void *)L.sh, 0, L.sh_cap * sizeof(shadow));
+    if (L.sh_cap) {
+      memset((void *)L.sh, 0, L.sh_cap / 4 * sizeof(shadow));
+      memset((void *)L.shb, 0, L.sh_cap * sizeof(shadow));
+      memset(L.split, 0, L.sh_cap / 4 * sizeof(unsigned));
+    }
     L.epoch = 1;
   }
   return L.epoch;
@@ -1448,6 +1520,8 @@ void gk_emu_release(void) {
   if (L.arena) smem_unpoison(0, L.arena_alloc);
   free(L.arena);
   free(L.sh);
+  free(L.shb);
+  free(L.split);
   free(L.pairgen);
   L = launch_state();
   pthread_mutex_unlock(&g_lock);

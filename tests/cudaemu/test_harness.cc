@@ -248,6 +248,19 @@ extern "C" __global__ void t_race(int *out, int mode) {
     out[t] = x + s[t ^ 1];
     break;
   }
+  case 11:                            /* a word written, a byte of it read by another thread: race */
+    s[t] = (int)t;
+    out[t] = ((volatile unsigned char *)s)[4 * ((t + 1) % n) + 1];
+    break;
+  case 12:                            /* four threads write the bytes of a word, a fifth reads the word: race */
+    bytes[t] = (unsigned char)t;
+    if (t % 4 == 0) out[t] = ((const int *)bytes)[(t / 4 + 1) % (n / 4)];
+    break;
+  case 13:                            /* the same with a barrier: fine */
+    bytes[t] = (unsigned char)t;
+    __syncthreads();
+    if (t % 4 == 0) out[t] = ((const int *)bytes)[(t / 4 + 1) % (n / 4)];
+    break;
   default:                            /* write-write by two threads: race */
     s[0] = (int)t;
     break;
@@ -689,6 +702,9 @@ const race_case race_cases[] = {
     {8, 0, "adjacent bytes written by different threads"},
     {9, 0, "a neighbour's word after a shuffle of the same lanes"},
     {10, 1, "two threads write one word"},
+    {11, 1, "a word written by one thread, one of its bytes read by another"},
+    {12, 1, "bytes written by four threads, the word read by a fifth"},
+    {13, 0, "the same with __syncthreads"},
 };
 
 /* ---- fp16 */
@@ -1063,7 +1079,7 @@ int main() {
     } else {
       for (const race_case &c : race_cases) {
         int rc = run("t_race", dim3(2), dim3(RACE_THREADS), 0, out, c.mode);
-        bool good = c.racy ? rc == GK_EMU_E_RACE && has("race on 's'") && has("t_race: block (0,0,0) thread (")
+        bool good = c.racy ? rc == GK_EMU_E_RACE && has("race on '") && has("t_race: block (0,0,0) thread (")
                            : rc == GK_EMU_OK;
         if (!good) diag("mode %d: rc %d %s", c.mode, rc, g_msg);
         else if (c.racy && c.mode == 0) diag("%s", g_msg);
