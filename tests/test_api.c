@@ -722,7 +722,7 @@ static void test_buffers(void)
       }
       gllmk_buffer_upload(ba, 0, a, n * 4);
       gllmk_buffer_upload(bb, 0, bv, n * 4);
-      s = o32->vec_add(gllmk_buffer_data(ba), gllmk_buffer_data(bb), gllmk_buffer_data(bo), n);
+      s = o32->vec_add(be, gllmk_buffer_data(ba), gllmk_buffer_data(bb), gllmk_buffer_data(bo), n);
       gllmk_backend_synchronize(be);
       gllmk_buffer_download(bo, 0, out, n * 4);
       int good = s == GLLMK_OK;
@@ -730,14 +730,15 @@ static void test_buffers(void)
         good &= out[i] == a[i] + bv[i];
       ok(good, "ops_f32->vec_add on buffer memory (%s)", tu_status_name(s));
 
-      /* vec_dot through the f16 table: the result is host memory */
+      /* vec_dot through the f16 table: the result goes to backend memory */
       gllmk_f16 h[37];
       for (size_t i = 0; i < n; i++)
         h[i] = gllmk_f32_to_f16((float)(i % 5));
       gllmk_buffer_upload(ba, 0, h, n * 2);
       float r = -1;
-      s = o16->vec_dot(gllmk_buffer_data(ba), gllmk_buffer_data(ba), n, &r);
-      gllmk_backend_synchronize(be);
+      s = o16->vec_dot(be, gllmk_buffer_data(ba), gllmk_buffer_data(ba), n,
+                       (float *)gllmk_buffer_data(bo) + 3);
+      gllmk_buffer_download(bo, 3 * sizeof(float), &r, sizeof r);
       float want = 0;
       for (size_t i = 0; i < n; i++)
         want += (float)((i % 5) * (i % 5));
@@ -745,7 +746,7 @@ static void test_buffers(void)
          (double)r, (double)want);
 
       /* an error through the table: same validation */
-      s = ob16->vec_add(NULL, gllmk_buffer_data(bb), gllmk_buffer_data(bo), n);
+      s = ob16->vec_add(be, NULL, gllmk_buffer_data(bb), gllmk_buffer_data(bo), n);
       ok(s == GLLMK_E_INVAL, "ops_bf16->vec_add(NULL, ...) is GLLMK_E_INVAL (%s)", tu_status_name(s));
     } else {
       ok(0, "allocate buffers for the op-table calls");

@@ -80,12 +80,27 @@ void tu_init_seed_only(void)
        (unsigned long long)tu__seed);
 }
 
+gllmk_backend *tu_be;
+
+static void tu__close_backend(void) { gllmk_backend_close(tu_be); }
+
 void tu_init(void)
 {
   tu_init_seed_only();
   diag("gllmk %s, isa %s, compiled [%s], cpu features [%s], threads %d, openmp %d",
        gllmk_version(), gllmk_cpu_isa_name(), gllmk_cpu_isa_compiled(),
        gllmk_cpu_features(), gllmk_get_num_threads(), gllmk_has_openmp());
+  const char *via = getenv("GLLMK_TEST_BACKEND");
+  if (via && !strcmp(via, "cpu")) {
+    /* 1 GiB of address space: the pages the ops touch are the only ones used */
+    if (gllmk_backend_open("cpu", &tu_be) != GLLMK_OK ||
+        gllmk_backend_reserve_workspace(tu_be, (size_t)1 << 30) != GLLMK_OK) {
+      printf("Bail out! cannot open the cpu backend for GLLMK_TEST_BACKEND=cpu\n");
+      exit(1);
+    }
+    atexit(tu__close_backend);
+    diag("every op through the cpu backend's tables (GLLMK_TEST_BACKEND=cpu)");
+  }
 }
 
 uint64_t tu_seed(void) { return tu__seed; }

@@ -33,12 +33,21 @@ typedef enum tu_dtype { TU_F32 = 0, TU_F16 = 1, TU_BF16 = 2 } tu_dtype;
 const char *tu_dtname(tu_dtype dt);
 size_t tu_esize(tu_dtype dt);
 
-/** Call gllmk_<op>_<dt>(...).  Element pointers must be passed as void *
- *  (or const void *) so that every branch type-checks. */
-#define TU_CALL(dt, op, ...)                                  \
-  ((dt) == TU_F32   ? gllmk_##op##_f32(__VA_ARGS__)           \
-   : (dt) == TU_F16 ? gllmk_##op##_f16(__VA_ARGS__)           \
-                    : gllmk_##op##_bf16(__VA_ARGS__))
+/** The CPU backend every TU_CALL goes through when the environment variable
+ *  GLLMK_TEST_BACKEND=cpu is set (tu_init opens it and reserves a workspace),
+ *  so that the same tests check the backend tables; NULL otherwise. */
+extern gllmk_backend *tu_be;
+
+/** Call gllmk_<op>_<dt>(...), or the op of the CPU backend's table when tu_be
+ *  is set.  Element pointers must be passed as void * (or const void *) so
+ *  that every branch type-checks. */
+#define TU_CALL(dt, op, ...)                                                          \
+  (tu_be ? ((dt) == TU_F32   ? gllmk_backend_ops_f32(tu_be)->op(tu_be, __VA_ARGS__)   \
+            : (dt) == TU_F16 ? gllmk_backend_ops_f16(tu_be)->op(tu_be, __VA_ARGS__)   \
+                             : gllmk_backend_ops_bf16(tu_be)->op(tu_be, __VA_ARGS__)) \
+         : (dt) == TU_F32 ? gllmk_##op##_f32(__VA_ARGS__)                             \
+         : (dt) == TU_F16 ? gllmk_##op##_f16(__VA_ARGS__)                             \
+                          : gllmk_##op##_bf16(__VA_ARGS__))
 
 /** The value v after a round trip through element type dt (RNE). */
 double tu_round_dt(tu_dtype dt, double v);

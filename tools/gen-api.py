@@ -6,7 +6,7 @@
 # (C11 _Generic macros), include/gllmk/backend_ops.h (per-precision function
 # tables) and lib/core/cpu_ops.c (the CPU backend's tables).  Run by hand after
 # editing OPS; the outputs are committed.  Usage: tools/gen-api.py [srcdir]
-import os, sys
+import os, re, sys
 
 # (name, doc, params).  In params "T" is the element type; "sel" marks the
 # argument _Generic selects on (the first T pointer when not given).
@@ -235,34 +235,184 @@ def generic_h():
     L += ["", "#endif /* C11 */", "#endif /* GLLMK_GENERIC_H */", ""]
     return "\n".join(L)
 
+def shape_params(spec, ctype):
+    """The (decl, name) pairs of an op's size_t, bool and gllmk_qtype parameters:
+    what its workspace query takes."""
+    ps, _ = params(spec, ctype)
+    return [(p, n) for p, n in ps if "*" not in p and p.split()[0] in ("size_t", "bool", "gllmk_qtype")]
+
 def backend_ops_h():
     L = ["/* gllmk/backend_ops.h -- per-precision operator tables a backend implements", " * SPDX-License-Identifier: MIT",
          " * " + BANNER + ".", " *",
-         " * Members have the signatures of the gllmk_<op>_<dtype> functions; element",
-         " * pointers are addresses inside buffers of the backend that gave the table",
-         " * (gllmk_buffer_data()); scalar results (float *result) are host memory.", " */",
+         " * Each op member has the signature of the gllmk_<op>_<dtype> function with",
+         " * the backend first: it is queued on that backend (in order; nothing waits",
+         " * for it unless gllmk_backend_synchronize or a download does).  Every",
+         " * pointer, scalar results (float *result) included, is an address inside a",
+         " * buffer of that backend (gllmk_buffer_data() plus an offset).  Arguments are",
+         " * validated as by the CPU function, before anything is queued; a backend",
+         " * that does not implement an op returns GLLMK_E_UNSUPPORTED.", " *",
+         " * No op allocates.  Its scratch comes from the backend's workspace",
+         " * (gllmk_backend_reserve_workspace): <op>_workspace_bytes(be, <the op's",
+         " * size_t, bool and gllmk_qtype arguments>, &bytes) says how much the op",
+         " * needs for that shape, and an op whose workspace is smaller returns",
+         " * GLLMK_E_NOMEM before doing anything.", " */",
          "#ifndef GLLMK_BACKEND_OPS_H", "#define GLLMK_BACKEND_OPS_H", "", "#include <gllmk/types.h>",
-         "#include <gllmk/quant.h>", ""]
+         "#include <gllmk/quant.h>", "",
+         "typedef struct gllmk_backend gllmk_backend;", ""]
     for tn, ct in TYPES:
         L.append("/** Table A, C and D operators on %s elements. */" % ct)
         L.append("typedef struct gllmk_ops_%s {" % tn)
         for name, doc, spec in ALL:
             ps, _ = params(spec, ct)
-            L.append("  gllmk_status (*%s)(%s);" % (name, ", ".join(p for p, _ in ps)))
+            L.append("  gllmk_status (*%s)(gllmk_backend *be, %s);" % (name, ", ".join(p for p, _ in ps)))
+        for name, doc, spec in ALL:
+            sp = shape_params(spec, ct)
+            L.append("  gllmk_status (*%s_workspace_bytes)(gllmk_backend *be, %ssize_t *bytes);"
+                     % (name, "".join(p + ", " for p, _ in sp)))
         L.append("} gllmk_ops_%s;" % tn)
         L.append("")
     L += ["#endif /* GLLMK_BACKEND_OPS_H */", ""]
     return "\n".join(L)
 
 def cpu_ops_c():
-    L = ["/* cpu_ops.c -- the CPU backend's operator tables: the public functions", " * SPDX-License-Identifier: MIT",
-         " * " + BANNER + ".", " */", '#include "internal.h"', ""]
+    """The CPU backend's tables.  Each op records itself while a graph is being
+    recorded; otherwise it runs the public function inside the backend's
+    workspace (lib/core/cpu_ws.h gives each op's size)."""
+    L = ["/* cpu_ops.c -- the CPU backend's operator tables: the public functions, run",
+         " * inside the backend's workspace, or recorded into the graph being built",
+         " * SPDX-License-Identifier: MIT", " * " + BANNER + ".", " */",
+         '#include "internal.h"', '#include "cpu_ws.h"', ""]
     for tn, ct in TYPES:
+        for name, doc, spec in ALL:
+            ps, _ = params(spec, ct)
+            sp = shape_params(spec, ct)
+            fn = "%s_%s" % (name, tn)
+            decl = ", ".join(p for p, _ in ps)
+            names = ", ".join(n for _, n in ps)
+            L.append("struct rec_%s {" % fn)
+            L.append("  struct gllmk__rec hdr;")
+            for p, n in ps:
+                L.append("  %s;" % p)
+            L.append("};")
+            L.append("static gllmk_status run_%s(gllmk_backend *be, %s) {" % (fn, decl))
+            L.append("  struct gllmk__ws *ws;")
+            L.append("  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_%s(%s), &ws);"
+                     % (fn, ", ".join(n for _, n in sp)))
+            L.append("  if (st != GLLMK_OK) return st;")
+            L.append("  gllmk__ws_enter(ws);")
+            L.append("  st = gllmk_%s(%s);" % (fn, names))
+            L.append("  gllmk__ws_leave();")
+            L.append("  gllmk__cpu_ws_put(be);")
+            L.append("  return st;")
+            L.append("}")
+            L.append("static gllmk_status play_%s(gllmk_backend *be, const struct gllmk__rec *h) {" % fn)
+            L.append("  const struct rec_%s *r = (const struct rec_%s *)h;" % (fn, fn))
+            L.append("  return run_%s(be, %s);" % (fn, ", ".join("r->" + n for _, n in ps)))
+            L.append("}")
+            L.append("static gllmk_status cpu_%s(gllmk_backend *be, %s) {" % (fn, decl))
+            L.append("  if (!be) return GLLMK_E_INVAL;")
+            L.append("  if (gllmk__cpu_recording(be)) {")
+            L.append("    struct rec_%s *r = gllmk__cpu_record(be, sizeof *r, play_%s);" % (fn, fn))
+            L.append("    if (!r) return GLLMK_E_NOMEM;")
+            for p, n in ps:
+                L.append("    r->%s = %s;" % (n, n))
+            L.append("    return GLLMK_OK;")
+            L.append("  }")
+            L.append("  return run_%s(be, %s);" % (fn, names))
+            L.append("}")
+            L.append("static gllmk_status cpu_%s_workspace_bytes(gllmk_backend *be, %ssize_t *bytes) {"
+                     % (fn, "".join(p + ", " for p, _ in sp)))
+            L.append("  if (!be || !bytes) return GLLMK_E_INVAL;")
+            L.append("  *bytes = gllmk__cpu_ws_%s(%s);" % (fn, ", ".join(n for _, n in sp)))
+            L.append("  return GLLMK_OK;")
+            L.append("}")
+            L.append("")
         L.append("const gllmk_ops_%s gllmk__cpu_ops_%s = {" % (tn, tn))
         for name, doc, spec in ALL:
-            L.append("  .%s = gllmk_%s_%s," % (name, name, tn))
+            L.append("  .%s = cpu_%s_%s," % (name, name, tn))
+        for name, doc, spec in ALL:
+            L.append("  .%s_workspace_bytes = cpu_%s_%s_workspace_bytes," % (name, name, tn))
         L.append("};")
         L.append("")
+    return "\n".join(L)
+
+def cuda_ops_c(top):
+    """The CUDA backend's tables: gllmk__cu_<op>_<dtype> where cuda/ops_*.c
+    defines it, else an op that says GLLMK_E_UNSUPPORTED; the workspace query
+    gllmk__cu_<op>_workspace_bytes_<dtype> where defined, else 0 bytes."""
+    import glob
+    src = ""
+    for f in sorted(glob.glob(os.path.join(top, "cuda", "ops_*.c"))):
+        src += open(f).read()
+    have = set(re.findall(r"^gllmk_status\s+(gllmk__cu_\w+)\s*\(", src, re.M))
+    L = ["/* cuda_ops.c -- the CUDA backend's operator tables", " * SPDX-License-Identifier: MIT",
+         " * " + BANNER + " and the functions cuda/ops_*.c define.", " */",
+         '#include "cuda_internal.h"', '#include "cuda_ops.h"', ""]
+    H = ["/* cuda_ops.h -- the CUDA backend's op functions (cuda/ops_*.c)", " * SPDX-License-Identifier: MIT",
+         " * " + BANNER + ".", " */", "#ifndef GLLMK_CUDA_OPS_H", "#define GLLMK_CUDA_OPS_H", "",
+         '#include "cuda_internal.h"', ""]
+    for tn, ct in TYPES:
+        for name, doc, spec in ALL:
+            ps, _ = params(spec, ct)
+            sp = shape_params(spec, ct)
+            fn = "%s_%s" % (name, tn)
+            decl = ", ".join(p for p, _ in ps)
+            wsdecl = "".join(p + ", " for p, _ in sp)
+            H.append("GLLMK_HIDDEN gllmk_status gllmk__cu_%s(gllmk_backend *be, %s);" % (fn, decl))
+            H.append("GLLMK_HIDDEN gllmk_status gllmk__cu_%s_workspace_bytes_%s(gllmk_backend *be, %ssize_t *bytes);"
+                     % (name, tn, wsdecl))
+            if "gllmk__cu_" + fn not in have:
+                L.append("static gllmk_status no_%s(gllmk_backend *be, %s) {" % (fn, decl))
+                L.append("  (void)be;")
+                for _, n in ps:
+                    L.append("  (void)%s;" % n)
+                L.append("  return GLLMK_E_UNSUPPORTED;")
+                L.append("}")
+                L.append("static gllmk_status no_%s_workspace_bytes(gllmk_backend *be, %ssize_t *bytes) {" % (fn, wsdecl))
+                L.append("  (void)be;")
+                for _, n in sp:
+                    L.append("  (void)%s;" % n)
+                L.append("  if (bytes) *bytes = 0;")
+                L.append("  return GLLMK_E_UNSUPPORTED;")
+                L.append("}")
+            elif "gllmk__cu_%s_workspace_bytes_%s" % (name, tn) not in have:
+                L.append("static gllmk_status zero_%s_workspace_bytes(gllmk_backend *be, %ssize_t *bytes) {" % (fn, wsdecl))
+                for _, n in sp:
+                    L.append("  (void)%s;" % n)
+                L.append("  if (!be || !bytes) return GLLMK_E_INVAL;")
+                L.append("  *bytes = 0;")
+                L.append("  return GLLMK_OK;")
+                L.append("}")
+        L.append("")
+        L.append("const gllmk_ops_%s gllmk__cuda_ops_%s = {" % (tn, tn))
+        for name, doc, spec in ALL:
+            fn = "%s_%s" % (name, tn)
+            L.append("  .%s = %s," % (name, ("gllmk__cu_" + fn) if "gllmk__cu_" + fn in have else "no_" + fn))
+        for name, doc, spec in ALL:
+            fn = "%s_%s" % (name, tn)
+            if "gllmk__cu_" + fn not in have:
+                w = "no_%s_workspace_bytes" % fn
+            elif "gllmk__cu_%s_workspace_bytes_%s" % (name, tn) in have:
+                w = "gllmk__cu_%s_workspace_bytes_%s" % (name, tn)
+            else:
+                w = "zero_%s_workspace_bytes" % fn
+            L.append("  .%s_workspace_bytes = %s," % (name, w))
+        L.append("};")
+        L.append("")
+    H += ["", "#endif /* GLLMK_CUDA_OPS_H */", ""]
+    return "\n".join(L), "\n".join(H)
+
+def cpu_ws_h():
+    """Declarations of the per-op workspace sizes of the CPU backend."""
+    L = ["/* cpu_ws.h -- the workspace bytes each CPU op draws when it runs through the",
+         " * CPU backend (0 for an invalid shape: the op then returns its own error)",
+         " * SPDX-License-Identifier: MIT", " * " + BANNER + ".", " */",
+         "#ifndef GLLMK_CPU_WS_H", "#define GLLMK_CPU_WS_H", "", '#include "internal.h"', ""]
+    for tn, ct in TYPES:
+        for name, doc, spec in ALL:
+            sp = shape_params(spec, ct)
+            L.append("GLLMK_HIDDEN size_t gllmk__cpu_ws_%s_%s(%s);" % (name, tn, ", ".join(p for p, _ in sp) or "void"))
+    L += ["", "#endif /* GLLMK_CPU_WS_H */", ""]
     return "\n".join(L)
 
 def operators_md():
@@ -293,6 +443,8 @@ if __name__ == "__main__":
     top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
     for path, text in [("include/gllmk/ops.h", ops_h()), ("include/gllmk/generic.h", generic_h()),
                        ("include/gllmk/backend_ops.h", backend_ops_h()), ("lib/core/cpu_ops.c", cpu_ops_c()),
+                       ("lib/core/cpu_ws.h", cpu_ws_h()),
+                       ("cuda/cuda_ops.c", cuda_ops_c(top)[0]), ("cuda/cuda_ops.h", cuda_ops_c(top)[1]),
                        ("tests/table_a_symbols.txt", symbols_txt(OPS)),
                        ("tests/table_cd_symbols.txt", symbols_txt(QOPS)),
                        ("include/gllmk/quant_ops.h", quant_ops_h()),

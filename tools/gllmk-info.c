@@ -1,6 +1,6 @@
 /* gllmk-info.c -- print what this gllmk build and this machine offer:
  * version, compiled and runnable CPU ISAs, detected CPU features, the active
- * ISA, threads and the backend that "auto" resolves to.
+ * ISA, threads, the CUDA devices and the backend that "auto" resolves to.
  * SPDX-License-Identifier: MIT
  */
 #define _GNU_SOURCE /* dladdr */
@@ -18,11 +18,14 @@ static void usage(FILE *f, const char *prog)
           "Usage: %s [--help] [--version]\n"
           "Print the gllmk library version and file, the CPU ISAs compiled into it and which of\n"
           "them this machine can run, the detected CPU features, the active ISA, the\n"
-          "thread count and the backend that \"auto\" resolves to.\n"
+          "thread count, the CUDA kernels' architectures and each CUDA device (name, compute\n"
+          "capability, memory, driver version, whether the kernels cover it) and the backend\n"
+          "that \"auto\" resolves to.\n"
           "\n"
           "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512|vnni|neon|dotprod|sve forces the CPU ISA,\n"
           "GLLM_DEVICE=cpu|cuda|cuda:N picks the \"auto\" backend, OMP_NUM_THREADS\n"
-          "sets the default thread count.\n",
+          "sets the default thread count, GLLMK_CUDA_DRIVER=PATH loads another CUDA driver\n"
+          "library than libcuda.so.1.\n",
           prog);
 }
 
@@ -97,6 +100,31 @@ int main(int argc, char **argv)
          gllmk_get_num_threads(), gllmk_has_openmp() ? "yes" : "no, kernels run on the calling thread",
          ncpu, env_or("OMP_NUM_THREADS", "unset"));
 
+  const char *archs = gllmk_cuda_archs();
+  if (!archs || !*archs) {
+    printf("CUDA kernels:        none (built without nvcc)\n");
+  } else {
+    printf("CUDA kernels:        %s\n", archs);
+    int n = 0;
+    gllmk_status cs = gllmk_cuda_device_count(&n);
+    if (cs != GLLMK_OK)
+      printf("CUDA devices:        none: %s\n", gllmk_backend_error_message());
+    for (int d = 0; d < n; d++) {
+      gllmk_cuda_device info;
+      cs = gllmk_cuda_device_info(d, &info);
+      if (cs != GLLMK_OK) {
+        printf("cuda:%-2d              %s\n", d, gllmk_backend_error_message());
+        continue;
+      }
+      printf("cuda:%-2d              %s, compute capability %d.%d, %d SMs, %.1f GiB, driver %d.%d, "
+             "%s\n",
+             d, info.name, info.cc_major, info.cc_minor, info.sm_count,
+             (double)info.total_mem / (1024.0 * 1024 * 1024), info.driver_version / 1000,
+             info.driver_version % 1000 / 10,
+             info.kernels_cover ? "kernels cover it" : "NOT covered by the kernels");
+    }
+  }
+
   gllmk_backend *be = NULL;
   gllmk_status st = gllmk_backend_open("auto", &be);
   if (st == GLLMK_OK) {
@@ -104,8 +132,8 @@ int main(int argc, char **argv)
            env_or("GLLM_DEVICE", "unset"));
     gllmk_backend_close(be);
   } else {
-    printf("backend \"auto\":      unavailable: %s (GLLM_DEVICE=%s)\n", gllmk_strerror(st),
-           env_or("GLLM_DEVICE", "unset"));
+    printf("backend \"auto\":      unavailable: %s: %s (GLLM_DEVICE=%s)\n", gllmk_strerror(st),
+           gllmk_backend_error_message(), env_or("GLLM_DEVICE", "unset"));
   }
   return 0;
 }

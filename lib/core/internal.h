@@ -7,6 +7,7 @@
 #include <config.h>
 #include <gllmk.h>
 #include "kernels/kernels.h"
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -142,6 +143,69 @@ static inline size_t gllmk__ws_query(const struct gllmk__ws_plan *p) {
       if (wsst__ != GLLMK_OK) return wsst__;                              \
     }                                                                     \
   } while (0)
+
+/* ---- backends (backend.c): the part every backend shares, and what one
+ * backend kind provides.  Device memory is addressed by void *: host
+ * addresses on the CPU, CUdeviceptr values on CUDA. */
+struct gllmk__backend_impl {
+  void (*close)(gllmk_backend *be);
+  gllmk_status (*mem_alloc)(gllmk_backend *be, size_t bytes, void **p);
+  void (*mem_free)(gllmk_backend *be, void *p);
+  gllmk_status (*upload)(gllmk_backend *be, void *dst, const void *src, size_t bytes);
+  gllmk_status (*download)(gllmk_backend *be, void *dst, const void *src, size_t bytes);
+  gllmk_status (*copy)(gllmk_backend *be, void *dst, const void *src, size_t bytes);
+  gllmk_status (*synchronize)(gllmk_backend *be);
+  gllmk_status (*set_stream)(gllmk_backend *be, void *stream);
+  void *(*stream)(const gllmk_backend *be);
+  gllmk_status (*graph_begin)(gllmk_backend *be);
+  gllmk_status (*graph_end)(gllmk_backend *be, void **graph);
+  gllmk_status (*graph_launch)(gllmk_backend *be, void *graph);
+  void (*graph_free)(gllmk_backend *be, void *graph);
+  const gllmk_ops_f32 *ops_f32;
+  const gllmk_ops_f16 *ops_f16;
+  const gllmk_ops_bf16 *ops_bf16;
+};
+
+struct gllmk__span { uintptr_t lo, hi; };     /* [lo, hi) of one buffer */
+
+/* a recorded CPU call: the op's arguments follow the header */
+struct gllmk__rec {
+  struct gllmk__rec *next;
+  gllmk_status (*play)(gllmk_backend *be, const struct gllmk__rec *r);
+};
+
+struct gllmk_backend {
+  const struct gllmk__backend_impl *impl;
+  char name[24];
+  int device_error;             /* raw driver code of the last GLLMK_E_DEVICE */
+  bool recording;               /* between graph_begin and graph_end */
+  int graphs;                   /* graphs alive: the workspace must not move */
+  pthread_mutex_t lock;         /* the buffer list; the CPU ops' workspace */
+  struct gllmk__span *spans;    /* live buffers, sorted by lo */
+  size_t nspans, capspans;
+  void *ws;                     /* the workspace (device memory) */
+  size_t ws_size;
+  struct gllmk__rec *rec_head, **rec_tail;  /* CPU: the calls being recorded */
+  void *priv;                   /* the backend kind's own state */
+};
+
+/* backend.c */
+GLLMK_HIDDEN void gllmk__backend_set_message(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+GLLMK_HIDDEN int gllmk__be_owns(const gllmk_backend *be, const void *p, size_t bytes);
+GLLMK_HIDDEN void *gllmk__be_workspace(gllmk_backend *be, size_t bytes);
+/* CPU ops (cpu_ops.c): recording, and the workspace of one op: _get locks
+ * the backend and gives its workspace when it holds need bytes (else
+ * GLLMK_E_NOMEM, unlocked); _put unlocks. */
+static inline bool gllmk__cpu_recording(const gllmk_backend *be) { return be->recording; }
+GLLMK_HIDDEN void *gllmk__cpu_record(gllmk_backend *be, size_t bytes,
+                                     gllmk_status (*play)(gllmk_backend *, const struct gllmk__rec *));
+GLLMK_HIDDEN gllmk_status gllmk__cpu_ws_get(gllmk_backend *be, size_t need, struct gllmk__ws **ws);
+GLLMK_HIDDEN void gllmk__cpu_ws_put(gllmk_backend *be);
+#ifdef GLLMK_HAVE_CUDA
+/* cuda/backend.c */
+GLLMK_HIDDEN gllmk_status gllmk__cuda_open(gllmk_backend *be, int ordinal);
+#endif
 
 /* cpu_ops.c: the CPU backend's tables (generated) */
 extern GLLMK_HIDDEN const gllmk_ops_f32 gllmk__cpu_ops_f32;

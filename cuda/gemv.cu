@@ -1,0 +1,149 @@
+/* gemv.cu -- y[m] = A[m x n] . x[n], A row-major: the decode shape, bandwidth bound
+ * SPDX-License-Identifier: MIT
+ *
+ * A group of `lpr` lanes of one warp (lanes per row: 1, 2, ... 32, chosen by
+ * the host from n) computes one row over one segment of its columns; a warp
+ * holds 32/lpr such groups, for consecutive rows.  When the rows alone would
+ * not give the GPU enough warps (m small), the host splits every row into
+ * `split` segments of `seg` columns: warp item w is (row group w / split,
+ * segment w % split), each group writes its partial sum to
+ * part[row * split + segment], and gk_gemv_final_<dt> adds a row's partials
+ * in segment order and rounds once.  Without a split the group writes y
+ * directly.  The partition depends on m, n and the alignment of A and x only,
+ * so results do not depend on the device.
+ *
+ * Loads: A through the read-only path in 16-byte vectors, GK_GEMV_UNROLL per
+ * lane and step (all issued before the first FMA), after a scalar head that
+ * reaches the row segment's first 16-byte boundary; a scalar tail.  When
+ * xvec is set (the host checked that A and x are congruent mod 16 and that a
+ * row is a whole number of 16-byte vectors) x is read in the same vectors as
+ * A; otherwise element by element (it stays in L1).  Each lane keeps one
+ * accumulator per unroll slot, combined as (a0 + a1) + (a2 + a3) + scalar;
+ * the group combines its lanes with a butterfly of shuffles.
+ * y must not overlap A or x.
+ */
+#include "gk_arch.cuh"
+
+/* Threads per block (cuda/ops_float.c launches them so): 8 warps. */
+#define GK_GEMV_BLOCK 256
+/* 16-byte vectors of A per lane and step: 64 bytes of A in flight per lane. */
+#define GK_GEMV_UNROLL 4
+
+namespace {
+
+template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
+
+__device__ __forceinline__ float ld1(const float *p) { return *p; }
+template <class H> __device__ __forceinline__ float ld1(const H *p) { return gk_to_f32(*p); }
+__device__ __forceinline__ void st1(float *p, float v) { *p = v; }
+template <class H> __device__ __forceinline__ void st1(H *p, float v) { *p = gk_from_f32<H>(v); }
+
+__device__ __forceinline__ void unpack(uint4 u, float *v, const float *) {
+  v[0] = __uint_as_float(u.x);
+  v[1] = __uint_as_float(u.y);
+  v[2] = __uint_as_float(u.z);
+  v[3] = __uint_as_float(u.w);
+}
+template <class H> __device__ __forceinline__ void unpack(uint4 u, float *v, const H *) {
+  const unsigned w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+  for (int j = 0; j < 4; j++) {
+    H lo = {(unsigned short)(w[j] & 0xffffu)}, hi = {(unsigned short)(w[j] >> 16)};
+    v[2 * j] = gk_to_f32(lo);
+    v[2 * j + 1] = gk_to_f32(hi);
+  }
+}
+
+template <class T>
+__device__ __forceinline__ void gemv(const T *A, const T *x, T *y, float *part, size_t m, size_t n,
+                                     unsigned lpr, unsigned split, size_t seg, int xvec) {
+  const int V = gk_vec<T>::N, U = GK_GEMV_UNROLL;
+  unsigned lane = threadIdx.x % 32, sub = lane % lpr;
+  size_t w = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  size_t rpw = 32 / lpr, groups = (m + rpw - 1) / rpw;
+  if (w >= groups * split) return;   /* whole warps only */
+  size_t row = w / split * rpw + lane / lpr, s = w % split;
+  bool active = row < m;
+  float acc[U], sacc = 0.0f;
+#pragma unroll
+  for (int u = 0; u < U; u++) acc[u] = 0.0f;
+  if (active) {
+    size_t c0 = s * seg, c1 = c0 + seg < n ? c0 + seg : n;
+    size_t len = c1 > c0 ? c1 - c0 : 0;
+    const T *a = A + row * n + c0, *xs = x + c0;
+    size_t mis = (size_t)a & 15;
+    size_t head = mis ? (16 - mis) / sizeof(T) : 0;
+    if (head > len) head = len;
+    size_t nv = (len - head) / V, tail = head + nv * V, ns = head + (len - tail);
+    for (size_t k = sub; k < ns; k += lpr) {
+      size_t i = k < head ? k : tail + (k - head);
+      sacc = fmaf(ld1(a + i), ld1(xs + i), sacc);
+    }
+    const uint4 *av = (const uint4 *)(a + head), *xv = (const uint4 *)(xs + head);
+    for (size_t v0 = sub; v0 < nv; v0 += (size_t)U * lpr) {
+      uint4 ra[U], rx[U];
+#pragma unroll
+      for (int u = 0; u < U; u++) {
+        size_t v = v0 + (size_t)u * lpr;
+        if (v < nv) {
+          ra[u] = gk_ldg16(av + v);
+          if (xvec) rx[u] = gk_ldg16(xv + v);
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < U; u++) {
+        size_t v = v0 + (size_t)u * lpr;
+        if (v < nv) {
+          float fa[V], fx[V];
+          unpack(ra[u], fa, A);
+          if (xvec) {
+            unpack(rx[u], fx, A);
+          } else {
+#pragma unroll
+            for (int j = 0; j < V; j++) fx[j] = ld1(xs + head + v * V + j);
+          }
+#pragma unroll
+          for (int j = 0; j < V; j++) acc[u] = fmaf(fa[j], fx[j], acc[u]);
+        }
+      }
+    }
+  }
+  static_assert(GK_GEMV_UNROLL == 4, "the combination below has four accumulators");
+  float r = (acc[0] + acc[1]) + (acc[2] + acc[3]) + sacc;
+  for (unsigned o = lpr / 2; o > 0; o >>= 1) r += __shfl_xor_sync(0xffffffffu, r, o);
+  if (active && sub == 0) {
+    if (split == 1) st1(y + row, r);
+    else part[row * split + s] = r;
+  }
+}
+
+/* y[row] = sum of part[row * split + 0 .. split-1], in order, rounded once */
+template <class T>
+__device__ __forceinline__ void gemv_final(const float *part, T *y, size_t m, unsigned split) {
+  size_t nt = (size_t)gridDim.x * blockDim.x;
+  for (size_t row = (size_t)blockIdx.x * blockDim.x + threadIdx.x; row < m; row += nt) {
+    const float *p = part + row * split;
+    float r = p[0];
+    for (unsigned k = 1; k < split; k++) r += p[k];
+    st1(y + row, r);
+  }
+}
+
+} /* namespace */
+
+#define GK_GEMV_KERNELS(T, dt)                                                                   \
+  extern "C" __global__ void gk_gemv_##dt(const T *A, const T *x, T *y, float *part, size_t m,   \
+                                          size_t n, unsigned lpr, unsigned split, size_t seg,    \
+                                          int xvec) {                                            \
+    gemv<T>(A, x, y, part, m, n, lpr, split, seg, xvec);                                         \
+  }                                                                                              \
+  GK_EXPORT(gk_gemv_##dt);                                                                       \
+  extern "C" __global__ void gk_gemv_final_##dt(const float *part, T *y, size_t m,               \
+                                                unsigned split) {                                \
+    gemv_final<T>(part, y, m, split);                                                            \
+  }                                                                                              \
+  GK_EXPORT(gk_gemv_final_##dt);
+
+GK_GEMV_KERNELS(float, f32)
+GK_GEMV_KERNELS(gk_half, f16)
+GK_GEMV_KERNELS(gk_bf16, bf16)

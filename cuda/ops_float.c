@@ -1,0 +1,598 @@
+/* ops_float.c -- the CUDA backend's Table A float operators (f32, f16, bf16): checks, workspace, launch
+ * SPDX-License-Identifier: MIT
+ *
+ * gllmk__cu_<op>_<dt>(be, <the arguments of gllmk_<op>_<dt>>) checks its
+ * arguments as the CPU function does, in the same order and with the same
+ * codes (lib/core/ops_tpl.h: GLLMK_E_OVERFLOW for sizes whose products
+ * overflow, then GLLMK_E_INVAL for bad shapes or scalars and for NULL where
+ * data is needed), then GLLMK_E_INVAL for an element pointer that is not
+ * aligned to its element size or whose range is not inside one buffer of be
+ * (gllmk__be_owns; empty ranges are always accepted), then GLLMK_E_NOMEM when
+ * be's workspace is smaller than <op>_workspace_bytes says; only then does it
+ * launch, and it returns the launch's status.  Nothing is queued when a check
+ * fails, and nothing synchronizes.
+ *
+ * gllmk__cu_<op>_workspace_bytes_<dt>(be, <the op's size_t and bool
+ * arguments>, &bytes) gives the workspace the op needs for those sizes (0 for
+ * most); GLLMK_E_OVERFLOW for sizes the op itself would refuse so.
+ *
+ * Launch plans (the constants below match the kernels' own):
+ *   elementwise  blocks of 256 over 16-byte vectors, 4 per thread and step,
+ *                grid min(work / (256 * 4), 8 blocks per SM), grid-stride; a
+ *                scalar head up to the first 16-byte boundary when all the
+ *                pointers are congruent mod 16, else everything scalar.
+ *   reductions   G = clamp(ceil(n / 4096), 1, 1024) blocks of 256, from n
+ *                alone, so the sum's grouping (and result) does not depend
+ *                on the device; G > 1 writes G partials to the workspace and
+ *                a one-block kernel combines them (two launches).
+ *   gemv         lanes per row from n, a warp per 32/lpr rows; rows split
+ *                into segments (partials in the workspace + a final kernel)
+ *                when there are fewer than 2048 row groups; depends on m, n
+ *                and the alignment only.
+ *   softmax, rms_norm, layer_norm  a warp per row when n <= 1024, else a
+ *                block of 128..512 threads per row (by n); grid-stride over
+ *                rows, at most 16 blocks per SM.
+ *   rope         lanes across a row's rotary pairs, 256 / lanes rows per block.
+ *   embedding_lookup  ids checked in the copy kernel itself (n_ids <= 1024)
+ *                or by a one-block check kernel writing a flag to the
+ *                workspace; the copy then writes no row if any id >= vocab.
+ *
+ * Device-side ids (embedding_lookup): the op cannot see them without
+ * synchronizing, so it returns GLLMK_OK at launch; on the device, when any id
+ * is >= vocab, out is left entirely unchanged (as the CPU function leaves it
+ * when it returns GLLMK_E_INVAL) and no memory outside ids, the table and out
+ * is touched.  vocab == 0 with n_ids > 0 is GLLMK_E_INVAL at once (every id
+ * is out of range).  With hidden == 0 nothing is launched and the ids are not
+ * checked.
+ */
+#include "cuda_internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+enum { DT_F32, DT_F16, DT_BF16 };
+static const size_t gk_esize[3] = {sizeof(float), sizeof(gllmk_f16), sizeof(gllmk_bf16)};
+
+typedef enum gllmk__cu_kernel kid;
+/* the f32, f16 and bf16 kernels of one op */
+#define K3(op) ((const kid[3]){GK_gk_##op##_f32, GK_gk_##op##_f16, GK_gk_##op##_bf16})
+
+/* ------------------------------------------------------------------ launch constants */
+#define EW_BLOCK 256              /* blas1.cu GK_EW_BLOCK, act.cu GK_ACT_BLOCK */
+#define EW_UNROLL 4               /* GK_EW_UNROLL, GK_ACT_UNROLL */
+#define EW_BLOCKS_PER_SM 8        /* 2048 threads per SM when registers allow */
+#define RED_BLOCK 256             /* threads of a reduction block: part of the fixed partition */
+#define RED_ELEMS_PER_BLOCK 4096  /* elements per block before another block is added */
+#define RED_MAX_BLOCKS 1024       /* partials combined by the final kernel */
+#define GEMV_BLOCK 256            /* gemv.cu GK_GEMV_BLOCK */
+#define GEMV_UNROLL 4             /* GK_GEMV_UNROLL */
+#define GEMV_SPLIT_BELOW 2048     /* split rows when there are fewer row groups (warps) than this */
+#define GEMV_TARGET_WARPS 4096    /* ... into enough segments for about this many warps */
+#define NORM_WARP_MAX_N 1024      /* rows up to this length get a warp each */
+#define NORM_MAX_THREADS 512      /* threads of a block per row */
+#define NORM_UNROLL 2             /* norm.cu GK_NORM_UNROLL */
+#define ROWS_BLOCKS_PER_SM 16     /* grid cap of the row-wise kernels (grid-stride beyond) */
+#define EMB_INLINE_IDS 1024       /* up to this many ids, each copy block checks them all */
+#define EMB_CHECK_BLOCK 512       /* threads of gk_embedding_check_u32 */
+
+/* ------------------------------------------------------------------ helpers */
+static size_t min_z(size_t a, size_t b) { return a < b ? a : b; }
+static size_t div_up(size_t a, size_t b) { return a / b + (a % b != 0); }
+static unsigned pow2_at_least(size_t v) {   /* smallest power of two >= v (v <= 2^31) */
+  unsigned p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+/* [p, p + bytes) inside a buffer of be and p aligned to the element size;
+ * empty ranges always pass */
+static int owns(const gllmk_backend *be, const void *p, size_t bytes, size_t align) {
+  if (bytes == 0) return 1;
+  return (uintptr_t)p % align == 0 && gllmk__be_owns(be, p, bytes);
+}
+
+/* elements before the first 16-byte boundary of p0 when p0, p1 and p2 are
+ * congruent mod 16 (so one split suits them all), else n: all scalar */
+static size_t vec_head(size_t n, size_t es, const void *p0, const void *p1, const void *p2) {
+  uintptr_t a = (uintptr_t)p0;
+  if (((a ^ (uintptr_t)p1) | (a ^ (uintptr_t)p2)) & 15) return n;
+  size_t head = (16 - (a & 15)) % 16 / es;
+  return min_z(head, n);
+}
+
+/* blocks of `block` threads for `items` thread-items, at most per_sm per SM */
+static unsigned grid_for(const gllmk_backend *be, size_t items, unsigned block, unsigned per_sm) {
+  size_t cap = (size_t)gllmk__cu_device(be)->sm_count * per_sm;
+  size_t g = min_z(div_up(items, block), cap ? cap : per_sm);
+  return g ? (unsigned)g : 1u;
+}
+
+/* the workspace for bytes (NULL when bytes == 0) */
+static gllmk_status workspace(gllmk_backend *be, size_t bytes, void **ws) {
+  *ws = NULL;
+  if (bytes == 0) return GLLMK_OK;
+  *ws = gllmk__be_workspace(be, bytes);
+  return *ws ? GLLMK_OK : GLLMK_E_NOMEM;
+}
+
+static gllmk_status launch1d(gllmk_backend *be, kid k, unsigned grid, unsigned block, void **args) {
+  return gllmk__cu_launch(be, k, grid, 1, 1, block, 1, 1, 0, args);
+}
+
+static gllmk_status no_workspace(size_t n, size_t es, size_t *bytes) {
+  size_t b;
+  if (!bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
+  return gllmk__mul(n, es, &b) ? GLLMK_OK : GLLMK_E_OVERFLOW;
+}
+
+/* ------------------------------------------------------------------ elementwise */
+/* out = f(a, b) with the kernel signature (a, b, out, n, head); b may be NULL
+ * for unary kernels (x, out, n, head) */
+static gllmk_status ew_launch(gllmk_backend *be, kid k, const void *a, const void *b, void *out,
+                              size_t n, size_t es, int binary) {
+  size_t head = vec_head(n, es, a, binary ? b : a, out);
+  size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
+  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
+  void *args2[] = {&a, &b, &out, &n, &head};
+  void *args1[] = {&a, &out, &n, &head};
+  return launch1d(be, k, grid, EW_BLOCK, binary ? args2 : args1);
+}
+
+static gllmk_status cu_binary(gllmk_backend *be, int dt, const kid *k, const void *a,
+                              const void *b, void *out, size_t n) {
+  size_t es = gk_esize[dt], bytes;
+  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
+  if (n && (!a || !b || !out)) return GLLMK_E_INVAL;
+  if (!owns(be, a, bytes, es) || !owns(be, b, bytes, es) || !owns(be, out, bytes, es))
+    return GLLMK_E_INVAL;
+  if (n == 0) return GLLMK_OK;
+  return ew_launch(be, k[dt], a, b, out, n, es, 1);
+}
+
+static gllmk_status cu_unary(gllmk_backend *be, int dt, const kid *k, const void *x, void *out,
+                             size_t n) {
+  size_t es = gk_esize[dt], bytes;
+  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
+  if (n && (!x || !out)) return GLLMK_E_INVAL;
+  if (!owns(be, x, bytes, es) || !owns(be, out, bytes, es)) return GLLMK_E_INVAL;
+  if (n == 0) return GLLMK_OK;
+  return ew_launch(be, k[dt], x, NULL, out, n, es, 0);
+}
+
+static gllmk_status cu_scale(gllmk_backend *be, int dt, void *x, float s, size_t n) {
+  size_t es = gk_esize[dt], bytes;
+  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
+  if (n && !x) return GLLMK_E_INVAL;
+  if (!owns(be, x, bytes, es)) return GLLMK_E_INVAL;
+  if (n == 0) return GLLMK_OK;
+  size_t head = vec_head(n, es, x, x, x);
+  size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
+  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
+  void *args[] = {&x, &s, &n, &head};
+  return launch1d(be, K3(vec_scale)[dt], grid, EW_BLOCK, args);
+}
+
+static gllmk_status cu_axpy(gllmk_backend *be, int dt, void *y, float a, const void *x, size_t n) {
+  size_t es = gk_esize[dt], bytes;
+  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
+  if (n && (!x || !y)) return GLLMK_E_INVAL;
+  if (!owns(be, y, bytes, es) || !owns(be, x, bytes, es)) return GLLMK_E_INVAL;
+  if (n == 0) return GLLMK_OK;
+  size_t head = vec_head(n, es, y, x, y);
+  size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
+  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
+  void *args[] = {&y, &a, &x, &n, &head};
+  return launch1d(be, K3(vec_axpy)[dt], grid, EW_BLOCK, args);
+}
+
+/* ------------------------------------------------------------------ reductions */
+static unsigned red_blocks(size_t n) {
+  size_t g = div_up(n, RED_ELEMS_PER_BLOCK);
+  return g < 1 ? 1u : g > RED_MAX_BLOCKS ? RED_MAX_BLOCKS : (unsigned)g;
+}
+
+static gllmk_status red_workspace(size_t n, size_t es, size_t *bytes) {
+  gllmk_status st = no_workspace(n, es, bytes);
+  if (st == GLLMK_OK && red_blocks(n) > 1) *bytes = red_blocks(n) * sizeof(float);
+  return st;
+}
+
+/* b == NULL: one-input reduction (kernel (x, n, head, dst)) */
+static gllmk_status red_launch(gllmk_backend *be, kid k, kid final, const void *a, const void *b,
+                               size_t n, size_t es, float *result) {
+  unsigned g = red_blocks(n);
+  void *ws;
+  gllmk_status st = workspace(be, g > 1 ? g * sizeof(float) : 0, &ws);
+  if (st != GLLMK_OK) return st;
+  size_t head = vec_head(n, es, a, b ? b : a, a);
+  float *dst = g > 1 ? (float *)ws : result;
+  void *args2[] = {&a, &b, &n, &head, &dst};
+  void *args1[] = {&a, &n, &head, &dst};
+  st = launch1d(be, k, g, RED_BLOCK, b ? args2 : args1);
+  if (st != GLLMK_OK || g == 1) return st;
+  void *fargs[] = {&dst, &g, &result};
+  return launch1d(be, final, 1, RED_BLOCK, fargs);
+}
+
+static gllmk_status cu_reduce(gllmk_backend *be, int dt, const kid *k, int is_max, const void *a,
+                              const void *b, int two, size_t n, float *result) {
+  size_t es = gk_esize[dt], bytes;
+  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
+  if (!result || (n && (!a || (two && !b))) || (is_max && n == 0)) return GLLMK_E_INVAL;
+  if (!owns(be, a, bytes, es) || (two && !owns(be, b, bytes, es)) ||
+      !owns(be, result, sizeof(float), sizeof(float)))
+    return GLLMK_E_INVAL;
+  kid final = is_max ? GK_gk_vec_max_final_f32 : GK_gk_vec_sum_final_f32;
+  return red_launch(be, k[dt], final, a, two ? b : NULL, n, es, result);
+}
+
+/* ------------------------------------------------------------------ gemv */
+struct gemv_plan {
+  unsigned lpr, split;   /* lanes per row (power of two <= 32); segments per row */
+  size_t seg;            /* columns per segment */
+};
+
+/* from m, n and the element size only */
+static struct gemv_plan gemv_plan(size_t m, size_t n, size_t es) {
+  struct gemv_plan p = {32, 1, n};
+  size_t v = 16 / es, nvr = n / v;
+  while (p.lpr > 1 && 2 * (size_t)p.lpr > nvr) p.lpr /= 2;
+  size_t groups = div_up(m, 32 / p.lpr);
+  size_t min_seg = 32 * v * GEMV_UNROLL;   /* a whole step of a warp's loads */
+  if (groups < GEMV_SPLIT_BELOW && n >= 2 * min_seg) {
+    size_t split = min_z(div_up(GEMV_TARGET_WARPS, groups), n / min_seg);
+    p.seg = div_up(div_up(n, split), v) * v;
+    p.split = (unsigned)div_up(n, p.seg);
+  }
+  return p;
+}
+
+static gllmk_status gemv_sizes(size_t m, size_t n, size_t es) {
+  size_t mn, b;
+  if (!gllmk__mul(m, n, &mn) || !gllmk__mul(mn, es, &b) || !gllmk__mul(m, es, &b))
+    return GLLMK_E_OVERFLOW;
+  return GLLMK_OK;
+}
+
+static gllmk_status gemv_workspace(size_t m, size_t n, size_t es, size_t *bytes) {
+  if (!bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
+  gllmk_status st = gemv_sizes(m, n, es);
+  if (st != GLLMK_OK) return st;
+  struct gemv_plan p = gemv_plan(m, n, es);
+  if (p.split > 1) *bytes = m * p.split * sizeof(float);
+  return GLLMK_OK;
+}
+
+static gllmk_status cu_gemv(gllmk_backend *be, int dt, const void *A, const void *x, void *y,
+                            size_t m, size_t n) {
+  size_t es = gk_esize[dt];
+  gllmk_status st = gemv_sizes(m, n, es);
+  if (st != GLLMK_OK) return st;
+  size_t mn = m * n;
+  if ((mn && (!A || !x)) || (m && !y)) return GLLMK_E_INVAL;
+  if (!owns(be, A, mn * es, es) || !owns(be, x, mn ? n * es : 0, es) || !owns(be, y, m * es, es))
+    return GLLMK_E_INVAL;
+  if (m == 0) return GLLMK_OK;
+  struct gemv_plan p = gemv_plan(m, n, es);
+  size_t items = div_up(m, 32 / p.lpr) * p.split;   /* warps */
+  size_t blocks = div_up(items, GEMV_BLOCK / 32);
+  if (blocks > 0x7fffffff) return GLLMK_E_INVAL;
+  void *ws;
+  st = workspace(be, p.split > 1 ? m * p.split * sizeof(float) : 0, &ws);
+  if (st != GLLMK_OK) return st;
+  float *part = ws;
+  int xvec = ((uintptr_t)A & 15) == ((uintptr_t)x & 15) && n * es % 16 == 0;
+  void *args[] = {&A, &x, &y, &part, &m, &n, &p.lpr, &p.split, &p.seg, &xvec};
+  st = launch1d(be, K3(gemv)[dt], (unsigned)blocks, GEMV_BLOCK, args);
+  if (st != GLLMK_OK || p.split == 1) return st;
+  void *fargs[] = {&part, &y, &m, &p.split};
+  return launch1d(be, K3(gemv_final)[dt], grid_for(be, m, 256, ROWS_BLOCKS_PER_SM), 256, fargs);
+}
+
+/* ------------------------------------------------------------------ row-wise */
+enum { ROW_SOFTMAX, ROW_RMS, ROW_LAYER };
+
+static gllmk_status rows_workspace(size_t rows, size_t n, size_t es, size_t *bytes) {
+  size_t rn;
+  if (!bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
+  return gllmk__mul(rows, n, &rn) && gllmk__mul(rn, es, &rn) ? GLLMK_OK : GLLMK_E_OVERFLOW;
+}
+
+static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, const void *w,
+                            const void *b, void *out, size_t rows, size_t n, float eps) {
+  size_t es = gk_esize[dt], rn, bytes;
+  if (!gllmk__mul(rows, n, &rn) || !gllmk__mul(rn, es, &bytes)) return GLLMK_E_OVERFLOW;
+  if (op != ROW_SOFTMAX && !(eps >= 0.0f)) return GLLMK_E_INVAL;
+  if (rn && (!x || !out || (op != ROW_SOFTMAX && !w) || (op == ROW_LAYER && !b)))
+    return GLLMK_E_INVAL;
+  if (!owns(be, x, bytes, es) || !owns(be, out, bytes, es)) return GLLMK_E_INVAL;
+  size_t wbytes = rn ? n * es : 0;
+  if ((op != ROW_SOFTMAX && !owns(be, w, wbytes, es)) || (op == ROW_LAYER && !owns(be, b, wbytes, es)))
+    return GLLMK_E_INVAL;
+  if (rn == 0) return GLLMK_OK;
+  int warp_rows = n <= NORM_WARP_MAX_N;
+  unsigned block, grid;
+  if (warp_rows) {
+    block = 256;
+    grid = grid_for(be, rows, block / 32, ROWS_BLOCKS_PER_SM);
+  } else {
+    size_t per = div_up(n, (16 / es) * NORM_UNROLL);
+    block = per > NORM_MAX_THREADS ? NORM_MAX_THREADS : pow2_at_least(per);
+    if (block < 128) block = 128;
+    grid = grid_for(be, rows, 1, ROWS_BLOCKS_PER_SM);
+  }
+  if (op == ROW_SOFTMAX) {
+    void *args[] = {&x, &out, &rows, &n, &warp_rows};
+    return launch1d(be, K3(softmax)[dt], grid, block, args);
+  }
+  if (op == ROW_RMS) {
+    void *args[] = {&x, &w, &out, &rows, &n, &eps, &warp_rows};
+    return launch1d(be, K3(rms_norm)[dt], grid, block, args);
+  }
+  void *args[] = {&x, &w, &b, &out, &rows, &n, &eps, &warp_rows};
+  return launch1d(be, K3(layer_norm)[dt], grid, block, args);
+}
+
+/* ------------------------------------------------------------------ rope */
+static gllmk_status rope_check(size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,
+                               size_t pos, size_t es) {
+  size_t x, rows;
+  if (!gllmk__mul3(seq, heads, head_dim, &x) || !gllmk__mul(x, es, &x) ||
+      !gllmk__add(pos, seq, &rows) || !gllmk__mul(rows, rotary_dim / 2, &x) ||
+      !gllmk__mul(x, es, &x))
+    return GLLMK_E_OVERFLOW;
+  if (rotary_dim % 2 || rotary_dim > head_dim) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+
+static gllmk_status rope_workspace(size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,
+                                   size_t pos, size_t es, size_t *bytes) {
+  if (!bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
+  return rope_check(seq, heads, head_dim, rotary_dim, pos, es);
+}
+
+static gllmk_status cu_rope(gllmk_backend *be, int dt, void *qk, const void *cs, const void *sn,
+                            size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,
+                            bool interleaved, size_t pos) {
+  size_t es = gk_esize[dt];
+  gllmk_status st = rope_check(seq, heads, head_dim, rotary_dim, pos, es);
+  if (st != GLLMK_OK) return st;
+  bool touches = seq && heads && rotary_dim;
+  if (!touches) return GLLMK_OK;
+  if (!qk || !cs || !sn) return GLLMK_E_INVAL;
+  size_t half = rotary_dim / 2, tab = (pos + seq) * half * es;
+  if (!owns(be, qk, seq * heads * head_dim * es, es) || !owns(be, cs, tab, es) ||
+      !owns(be, sn, tab, es))
+    return GLLMK_E_INVAL;
+  unsigned bx = half >= 64 ? 64 : pow2_at_least(half), by = 256 / bx;
+  size_t rows = seq * heads;
+  unsigned grid = grid_for(be, rows, by, ROWS_BLOCKS_PER_SM);
+  int inter = interleaved;
+  void *args[] = {&qk, &cs, &sn, &seq, &heads, &head_dim, &half, &inter, &pos};
+  return gllmk__cu_launch(be, K3(rope)[dt], grid, 1, 1, bx, by, 1, 0, args);
+}
+
+/* ------------------------------------------------------------------ embedding */
+static gllmk_status emb_sizes(size_t n_ids, size_t vocab, size_t hidden, size_t es) {
+  size_t x;
+  if (!gllmk__mul(vocab, hidden, &x) || !gllmk__mul(x, es, &x) || !gllmk__mul(n_ids, hidden, &x) ||
+      !gllmk__mul(x, es, &x) || !gllmk__mul(n_ids, sizeof(uint32_t), &x))
+    return GLLMK_E_OVERFLOW;
+  return GLLMK_OK;
+}
+
+static gllmk_status emb_workspace(size_t n_ids, size_t vocab, size_t hidden, size_t es,
+                                  size_t *bytes) {
+  if (!bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
+  gllmk_status st = emb_sizes(n_ids, vocab, hidden, es);
+  if (st == GLLMK_OK && n_ids > EMB_INLINE_IDS && hidden) *bytes = sizeof(uint32_t);
+  return st;
+}
+
+static gllmk_status cu_embedding(gllmk_backend *be, int dt, const uint32_t *ids, size_t n_ids,
+                                 const void *table, size_t vocab, size_t hidden, void *out) {
+  size_t es = gk_esize[dt];
+  gllmk_status st = emb_sizes(n_ids, vocab, hidden, es);
+  if (st != GLLMK_OK) return st;
+  if (n_ids && !ids) return GLLMK_E_INVAL;
+  if (n_ids && hidden && (!table || !out)) return GLLMK_E_INVAL;
+  if (n_ids && vocab == 0) return GLLMK_E_INVAL;   /* every id is out of range */
+  if (!owns(be, ids, n_ids * sizeof(uint32_t), sizeof(uint32_t))) return GLLMK_E_INVAL;
+  if (n_ids && hidden &&
+      (!owns(be, table, vocab * hidden * es, es) || !owns(be, out, n_ids * hidden * es, es)))
+    return GLLMK_E_INVAL;
+  if (n_ids == 0 || hidden == 0) return GLLMK_OK;
+  void *ws;
+  st = workspace(be, n_ids > EMB_INLINE_IDS ? sizeof(uint32_t) : 0, &ws);
+  if (st != GLLMK_OK) return st;
+  uint32_t *flag = ws;
+  if (flag) {
+    void *cargs[] = {&ids, &n_ids, &vocab, &flag};
+    st = launch1d(be, GK_gk_embedding_check_u32, 1, EMB_CHECK_BLOCK, cargs);
+    if (st != GLLMK_OK) return st;
+  }
+  int vec = (uintptr_t)table % 16 == 0 && (uintptr_t)out % 16 == 0 && hidden * es % 16 == 0;
+  size_t units = vec ? hidden * es / 16 : hidden;
+  /* 256 threads in all (whole warps, for the inline check's votes) */
+  unsigned bx = units >= 128 ? 128 : pow2_at_least(units), by = 256 / bx;
+  unsigned grid = grid_for(be, n_ids, by, ROWS_BLOCKS_PER_SM);
+  void *args[] = {&ids, &n_ids, &table, &vocab, &hidden, &out, &flag, &vec};
+  return gllmk__cu_launch(be, K3(embedding_lookup)[dt], grid, 1, 1, bx, by, 1, 0, args);
+}
+
+/* ------------------------------------------------------------------ entry points */
+#define GK_FOR_DTYPES(X) X(f32, float, DT_F32) X(f16, gllmk_f16, DT_F16) X(bf16, gllmk_bf16, DT_BF16)
+
+#define GK_DEF_OPS(TN, T, DT)                                                                    \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_dot_##TN(gllmk_backend *be, const T *a, const T *b,   \
+                                                   size_t n, float *result) {                    \
+    return cu_reduce(be, DT, K3(vec_dot), 0, a, b, 1, n, result);                                \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_add_##TN(gllmk_backend *be, const T *a, const T *b,   \
+                                                   T *out, size_t n) {                           \
+    return cu_binary(be, DT, K3(vec_add), a, b, out, n);                                         \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sub_##TN(gllmk_backend *be, const T *a, const T *b,   \
+                                                   T *out, size_t n) {                           \
+    return cu_binary(be, DT, K3(vec_sub), a, b, out, n);                                         \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_mul_##TN(gllmk_backend *be, const T *a, const T *b,   \
+                                                   T *out, size_t n) {                           \
+    return cu_binary(be, DT, K3(vec_mul), a, b, out, n);                                         \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_scale_##TN(gllmk_backend *be, T *x, float s, size_t n) { \
+    return cu_scale(be, DT, x, s, n);                                                            \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_axpy_##TN(gllmk_backend *be, T *y, float a, const T *x, \
+                                                    size_t n) {                                  \
+    return cu_axpy(be, DT, y, a, x, n);                                                          \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sum_##TN(gllmk_backend *be, const T *x, size_t n,     \
+                                                   float *result) {                              \
+    return cu_reduce(be, DT, K3(vec_sum), 0, x, NULL, 0, n, result);                             \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_max_##TN(gllmk_backend *be, const T *x, size_t n,     \
+                                                   float *result) {                              \
+    return cu_reduce(be, DT, K3(vec_max), 1, x, NULL, 0, n, result);                             \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sum_squares_##TN(gllmk_backend *be, const T *x,       \
+                                                           size_t n, float *result) {            \
+    return cu_reduce(be, DT, K3(vec_sum_squares), 0, x, NULL, 0, n, result);                     \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_gemv_##TN(gllmk_backend *be, const T *A, const T *x, T *y, \
+                                                size_t m, size_t n) {                            \
+    return cu_gemv(be, DT, A, x, y, m, n);                                                       \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_silu_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
+    return cu_unary(be, DT, K3(silu), x, out, n);                                                \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_gelu_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
+    return cu_unary(be, DT, K3(gelu), x, out, n);                                                \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_relu_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
+    return cu_unary(be, DT, K3(relu), x, out, n);                                                \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_tanh_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
+    return cu_unary(be, DT, K3(tanh), x, out, n);                                                \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_exp_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
+    return cu_unary(be, DT, K3(exp), x, out, n);                                                 \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_swiglu_##TN(gllmk_backend *be, const T *gate, const T *up, \
+                                                  T *out, size_t n) {                            \
+    return cu_binary(be, DT, K3(swiglu), gate, up, out, n);                                      \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_softmax_##TN(gllmk_backend *be, const T *x, T *out,       \
+                                                   size_t rows, size_t n) {                      \
+    return cu_rows(be, DT, ROW_SOFTMAX, x, NULL, NULL, out, rows, n, 0.0f);                      \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_rms_norm_##TN(gllmk_backend *be, const T *x, const T *w,  \
+                                                    T *out, size_t rows, size_t n, float eps) {  \
+    return cu_rows(be, DT, ROW_RMS, x, w, NULL, out, rows, n, eps);                              \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_layer_norm_##TN(gllmk_backend *be, const T *x,            \
+                                                      const T *gamma, const T *beta, T *out,     \
+                                                      size_t rows, size_t n, float eps) {        \
+    return cu_rows(be, DT, ROW_LAYER, x, gamma, beta, out, rows, n, eps);                        \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_rope_##TN(gllmk_backend *be, T *qk, const T *cos,         \
+                                                const T *sin, size_t seq, size_t heads,          \
+                                                size_t head_dim, size_t rotary_dim,              \
+                                                bool interleaved) {                              \
+    return cu_rope(be, DT, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, 0);      \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_rope_with_pos_##TN(gllmk_backend *be, T *qk, const T *cos, \
+                                                         const T *sin, size_t seq, size_t heads, \
+                                                         size_t head_dim, size_t rotary_dim,     \
+                                                         bool interleaved, size_t pos) {         \
+    return cu_rope(be, DT, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, pos);    \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_##TN(gllmk_backend *be,                  \
+                                                            const uint32_t *ids, size_t n_ids,   \
+                                                            const T *table, size_t vocab,        \
+                                                            size_t hidden, T *out) {             \
+    return cu_embedding(be, DT, ids, n_ids, table, vocab, hidden, out);                          \
+  }
+GK_FOR_DTYPES(GK_DEF_OPS)
+
+/* workspace queries: (be, <the op's size_t and bool arguments in order>, &bytes) */
+#define GK_DEF_WS(TN, T, DT)                                                                     \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_dot_workspace_bytes_##TN(gllmk_backend *be, size_t n, \
+                                                                   size_t *bytes) {              \
+    (void)be;                                                                                    \
+    return red_workspace(n, gk_esize[DT], bytes);                                                \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sum_workspace_bytes_##TN(gllmk_backend *be, size_t n, \
+                                                                   size_t *bytes) {              \
+    (void)be;                                                                                    \
+    return red_workspace(n, gk_esize[DT], bytes);                                                \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_max_workspace_bytes_##TN(gllmk_backend *be, size_t n, \
+                                                                   size_t *bytes) {              \
+    (void)be;                                                                                    \
+    return red_workspace(n, gk_esize[DT], bytes);                                                \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sum_squares_workspace_bytes_##TN(                     \
+      gllmk_backend *be, size_t n, size_t *bytes) {                                              \
+    (void)be;                                                                                    \
+    return red_workspace(n, gk_esize[DT], bytes);                                                \
+  }                                                                                              \
+  GK_DEF_WS_NONE(vec_add, TN, DT)                                                                \
+  GK_DEF_WS_NONE(vec_sub, TN, DT)                                                                \
+  GK_DEF_WS_NONE(vec_mul, TN, DT)                                                                \
+  GK_DEF_WS_NONE(vec_scale, TN, DT)                                                              \
+  GK_DEF_WS_NONE(vec_axpy, TN, DT)                                                               \
+  GK_DEF_WS_NONE(silu, TN, DT)                                                                   \
+  GK_DEF_WS_NONE(gelu, TN, DT)                                                                   \
+  GK_DEF_WS_NONE(relu, TN, DT)                                                                   \
+  GK_DEF_WS_NONE(tanh, TN, DT)                                                                   \
+  GK_DEF_WS_NONE(exp, TN, DT)                                                                    \
+  GK_DEF_WS_NONE(swiglu, TN, DT)                                                                 \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_gemv_workspace_bytes_##TN(gllmk_backend *be, size_t m,    \
+                                                                size_t n, size_t *bytes) {       \
+    (void)be;                                                                                    \
+    return gemv_workspace(m, n, gk_esize[DT], bytes);                                            \
+  }                                                                                              \
+  GK_DEF_WS_ROWS(softmax, TN, DT)                                                                \
+  GK_DEF_WS_ROWS(rms_norm, TN, DT)                                                               \
+  GK_DEF_WS_ROWS(layer_norm, TN, DT)                                                             \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_rope_workspace_bytes_##TN(                                \
+      gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,           \
+      bool interleaved, size_t *bytes) {                                                         \
+    (void)be;                                                                                    \
+    (void)interleaved;                                                                           \
+    return rope_workspace(seq, heads, head_dim, rotary_dim, 0, gk_esize[DT], bytes);             \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_rope_with_pos_workspace_bytes_##TN(                       \
+      gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,           \
+      bool interleaved, size_t pos, size_t *bytes) {                                             \
+    (void)be;                                                                                    \
+    (void)interleaved;                                                                           \
+    return rope_workspace(seq, heads, head_dim, rotary_dim, pos, gk_esize[DT], bytes);           \
+  }                                                                                              \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_workspace_bytes_##TN(                    \
+      gllmk_backend *be, size_t n_ids, size_t vocab, size_t hidden, size_t *bytes) {             \
+    (void)be;                                                                                    \
+    return emb_workspace(n_ids, vocab, hidden, gk_esize[DT], bytes);                             \
+  }
+#define GK_DEF_WS_NONE(op, TN, DT)                                                               \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_##op##_workspace_bytes_##TN(gllmk_backend *be, size_t n,  \
+                                                                  size_t *bytes) {               \
+    (void)be;                                                                                    \
+    return no_workspace(n, gk_esize[DT], bytes);                                                 \
+  }
+#define GK_DEF_WS_ROWS(op, TN, DT)                                                               \
+  GLLMK_HIDDEN gllmk_status gllmk__cu_##op##_workspace_bytes_##TN(gllmk_backend *be, size_t rows, \
+                                                                  size_t n, size_t *bytes) {     \
+    (void)be;                                                                                    \
+    return rows_workspace(rows, n, gk_esize[DT], bytes);                                         \
+  }
+GK_FOR_DTYPES(GK_DEF_WS)

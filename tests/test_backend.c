@@ -1,0 +1,221 @@
+/* test_backend.c -- the device-ready backend API on every backend available:
+ * opening and its messages, buffer copies, the workspace, graphs (record,
+ * replay with new inputs, refusals while recording), streams
+ * SPDX-License-Identifier: MIT
+ *
+ * Runs on the CPU backend, and on CUDA when it opens (in `make check` through
+ * the test driver of tests/cudaemu, selected with GLLMK_CUDA_DRIVER).
+ */
+#include "tap.h"
+#include "testutil.h"
+#include <gllmk.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void test_open_messages(void) {
+  gllmk_backend *be = NULL;
+  gllmk_status s = gllmk_backend_open("cpu", &be);
+  ok(s == GLLMK_OK && !strcmp(gllmk_backend_error_message(), ""),
+     "open(cpu) succeeds and leaves no message");
+  gllmk_backend_close(be);
+  s = gllmk_backend_open("nonsense", &be);
+  ok(s == GLLMK_E_INVAL && strstr(gllmk_backend_error_message(), "nonsense"),
+     "an unknown name is GLLMK_E_INVAL and the message names it: %s", gllmk_backend_error_message());
+  const char *archs = gllmk_cuda_archs();
+  ok(archs != NULL, "gllmk_cuda_archs() = \"%s\"", archs ? archs : "(null)");
+  if (!archs || !*archs) {
+    be = NULL;
+    s = gllmk_backend_open("cuda", &be);
+    ok(s == GLLMK_E_NO_DEVICE && !be && strstr(gllmk_backend_error_message(), "no CUDA backend"),
+       "a build without CUDA: open(cuda) is GLLMK_E_NO_DEVICE: %s", gllmk_backend_error_message());
+    int n = -1;
+    ok(gllmk_cuda_device_count(&n) == GLLMK_E_NO_DEVICE && n == 0,
+       "a build without CUDA: no devices");
+  }
+}
+
+/* a_i = i, b_i = 2 - i: out = (a + b) * 3 = 6 everywhere, then a copy */
+static int check_six(const float *v, size_t n, float want) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i] != want) return 0;
+  return 1;
+}
+
+static void test_backend(const char *name) {
+  gllmk_backend *be = NULL;
+  gllmk_status s = gllmk_backend_open(name, &be);
+  if (s != GLLMK_OK) {
+    skip("backend %s unavailable: %s", name, gllmk_backend_error_message());
+    return;
+  }
+  diag("backend %s", gllmk_backend_name(be));
+  const gllmk_ops_f32 *o = gllmk_backend_ops_f32(be);
+  enum { N = 1000 };
+  gllmk_buffer *ba = NULL, *bb = NULL, *bo = NULL, *bc = NULL;
+  ok(gllmk_buffer_alloc(be, N * 4, &ba) == GLLMK_OK && gllmk_buffer_alloc(be, N * 4, &bb) == GLLMK_OK &&
+         gllmk_buffer_alloc(be, N * 4, &bo) == GLLMK_OK && gllmk_buffer_alloc(be, N * 4, &bc) == GLLMK_OK,
+     "%s: four buffers", name);
+  if (!ba || !bb || !bo || !bc) goto out;
+  float *a = gllmk_buffer_data(ba), *b = gllmk_buffer_data(bb), *out = gllmk_buffer_data(bo);
+  static float ha[N], hb[N], hr[N];
+  for (int i = 0; i < N; i++) {
+    ha[i] = (float)i;
+    hb[i] = 2.0f - (float)i;
+  }
+  gllmk_buffer_upload(ba, 0, ha, sizeof ha);
+  gllmk_buffer_upload(bb, 0, hb, sizeof hb);
+
+  /* streams */
+  ok(gllmk_backend_set_stream(be, NULL) == GLLMK_OK, "%s: set_stream(NULL) is GLLMK_OK", name);
+  if (!strcmp(name, "cpu"))
+    ok(gllmk_backend_set_stream(be, (void *)be) == GLLMK_E_UNSUPPORTED && !gllmk_backend_stream(be),
+       "cpu: a stream is GLLMK_E_UNSUPPORTED, the stream is NULL");
+  else
+    ok(gllmk_backend_stream(be) != NULL, "%s: the backend has a stream of its own", name);
+
+  /* buffer copies */
+  memset(hr, 0, sizeof hr);
+  ok(gllmk_buffer_copy(bc, 8, ba, 4, 400) == GLLMK_OK && gllmk_buffer_download(bc, 8, hr, 400) == GLLMK_OK &&
+         !memcmp(hr, ha + 1, 400),
+     "%s: buffer_copy of 400 bytes at offsets", name);
+  ok(gllmk_buffer_copy(bc, N * 4 - 3, ba, 0, 4) == GLLMK_E_INVAL, "%s: a copy past the end is refused", name);
+  ok(gllmk_buffer_copy(bc, 0, ba, SIZE_MAX, 4) == GLLMK_E_OVERFLOW, "%s: a wrapping offset is GLLMK_E_OVERFLOW", name);
+  ok(gllmk_buffer_copy(ba, 0, ba, 8, 16) == GLLMK_E_INVAL, "%s: an overlapping copy within a buffer is refused", name);
+  ok(gllmk_buffer_copy(ba, 0, ba, 16, 16) == GLLMK_OK, "%s: a disjoint copy within a buffer is fine", name);
+  gllmk_buffer_upload(ba, 0, ha, sizeof ha);
+  ok(gllmk_buffer_copy(NULL, 0, ba, 0, 4) == GLLMK_E_INVAL && gllmk_buffer_copy(bc, 0, NULL, 0, 4) == GLLMK_E_INVAL,
+     "%s: NULL buffers are refused", name);
+  gllmk_backend *cpu2 = NULL;
+  if (gllmk_backend_open("cpu", &cpu2) == GLLMK_OK) {
+    gllmk_buffer *other = NULL;
+    if (gllmk_buffer_alloc(cpu2, 64, &other) == GLLMK_OK)
+      ok(gllmk_buffer_copy(bc, 0, other, 0, 16) == GLLMK_E_INVAL,
+         "%s: a copy from a buffer of another backend is refused", name);
+    gllmk_buffer_free(other);
+    gllmk_backend_close(cpu2);
+  }
+
+  /* workspace */
+  ok(gllmk_backend_workspace_size(be) == 0, "%s: no workspace before the first reserve", name);
+  ok(gllmk_backend_reserve_workspace(be, 4096) == GLLMK_OK && gllmk_backend_workspace_size(be) == 4096,
+     "%s: reserve_workspace(4096)", name);
+  ok(gllmk_backend_reserve_workspace(be, 100) == GLLMK_OK && gllmk_backend_workspace_size(be) == 4096,
+     "%s: the workspace never shrinks", name);
+  size_t need = 12345;
+  ok(o->vec_add_workspace_bytes(be, N, &need) == GLLMK_OK && need == 0,
+     "%s: vec_add needs no workspace", name);
+  ok(o->gemm_workspace_bytes(NULL, 4, 4, 4, &need) == GLLMK_E_INVAL, "%s: a query without backend is refused", name);
+
+  /* ops run in order */
+  s = o->vec_add(be, a, b, out, N);
+  if (s == GLLMK_OK) s = o->vec_scale(be, out, 3.0f, N);
+  ok(s == GLLMK_OK && gllmk_buffer_download(bo, 0, hr, sizeof hr) == GLLMK_OK && check_six(hr, N, 6.0f),
+     "%s: vec_add then vec_scale, in order", name);
+
+  /* pointers outside this backend's buffers (the CPU backend takes host memory as it is) */
+  if (strcmp(name, "cpu") != 0) {
+    s = o->vec_add(be, ha, b, out, N);
+    ok(s == GLLMK_E_INVAL, "%s: a host pointer is GLLMK_E_INVAL (%s)", name, tu_status_name(s));
+    s = o->vec_add(be, a + 1, b, out, N);
+    ok(s == GLLMK_E_INVAL, "%s: a range past a buffer's end is GLLMK_E_INVAL (%s)", name, tu_status_name(s));
+  }
+
+  /* graphs: record, then replay with new inputs */
+  gllmk_graph *g = NULL;
+  ok(gllmk_graph_end(be, &g) == GLLMK_E_INVAL && !g, "%s: graph_end without begin is refused", name);
+  ok(gllmk_graph_begin(be) == GLLMK_OK, "%s: graph_begin", name);
+  ok(gllmk_graph_begin(be) == GLLMK_E_INVAL, "%s: a second graph_begin is refused", name);
+  s = o->vec_add(be, a, b, out, N);
+  if (s == GLLMK_OK) s = o->vec_scale(be, out, 0.5f, N);
+  if (s == GLLMK_OK) s = gllmk_buffer_copy(bc, 0, bo, 0, N * 4);
+  ok(s == GLLMK_OK, "%s: ops and a copy recorded (%s)", name, tu_status_name(s));
+  gllmk_buffer *tmp = NULL;
+  ok(gllmk_buffer_alloc(be, 64, &tmp) == GLLMK_E_INVAL && !tmp, "%s: no allocation while recording", name);
+  ok(gllmk_buffer_upload(ba, 0, ha, 4) == GLLMK_E_INVAL, "%s: no upload while recording", name);
+  ok(gllmk_buffer_download(ba, 0, hr, 4) == GLLMK_E_INVAL, "%s: no download while recording", name);
+  ok(gllmk_backend_synchronize(be) == GLLMK_E_INVAL, "%s: no synchronize while recording", name);
+  ok(gllmk_backend_reserve_workspace(be, 1 << 20) == GLLMK_E_INVAL, "%s: no reserve while recording", name);
+  ok(gllmk_backend_set_stream(be, NULL) == GLLMK_E_INVAL, "%s: no set_stream while recording", name);
+  ok(gllmk_graph_end(be, &g) == GLLMK_OK && g, "%s: graph_end gives a graph", name);
+  /* nothing ran: out still holds 6 */
+  ok(gllmk_buffer_download(bo, 0, hr, sizeof hr) == GLLMK_OK && check_six(hr, N, 6.0f),
+     "%s: recording ran nothing", name);
+  for (int i = 0; i < N; i++)
+    hb[i] = 10.0f - (float)i;               /* a + b = 10: out = 5 */
+  gllmk_buffer_upload(bb, 0, hb, sizeof hb);
+  ok(gllmk_graph_launch(g) == GLLMK_OK && gllmk_backend_synchronize(be) == GLLMK_OK &&
+         gllmk_buffer_download(bc, 0, hr, sizeof hr) == GLLMK_OK && check_six(hr, N, 5.0f),
+     "%s: the graph replays on the new inputs", name);
+  for (int i = 0; i < N; i++)
+    hb[i] = 20.0f - (float)i;               /* out = 10 */
+  gllmk_buffer_upload(bb, 0, hb, sizeof hb);
+  ok(gllmk_graph_launch(g) == GLLMK_OK && gllmk_buffer_download(bc, 0, hr, sizeof hr) == GLLMK_OK &&
+         check_six(hr, N, 10.0f),
+     "%s: and again", name);
+  ok(gllmk_backend_reserve_workspace(be, 1 << 20) == GLLMK_E_INVAL,
+     "%s: the workspace cannot move while a graph exists", name);
+  gllmk_graph_free(g);
+  ok(gllmk_backend_reserve_workspace(be, 1 << 20) == GLLMK_OK, "%s: it can once the graph is freed", name);
+  gllmk_graph_free(NULL);
+  ok(gllmk_graph_launch(NULL) == GLLMK_E_INVAL && gllmk_graph_begin(NULL) == GLLMK_E_INVAL,
+     "%s: NULL graphs and backends are refused", name);
+out:
+  gllmk_buffer_free(ba);
+  gllmk_buffer_free(bb);
+  gllmk_buffer_free(bo);
+  gllmk_buffer_free(bc);
+  gllmk_backend_close(be);
+}
+
+static void test_no_driver(void) {
+  const char *archs = gllmk_cuda_archs();
+  if (!archs || !*archs) {
+    skip("built without CUDA: no driver loading to test");
+    return;
+  }
+  /* the driver is loaded once per process: each case runs in a child */
+  static const struct {
+    const char *driver, *want;
+  } cases[] = {
+    {"/nonexistent/libcuda.so.1", "no CUDA driver"},
+    {"/usr/local/cuda/lib64/stubs/libcuda.so", "stub"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    if (i == 1 && access(cases[i].driver, R_OK) != 0) {
+      skip("no toolkit stub driver at %s", cases[i].driver);
+      continue;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      setenv("GLLMK_CUDA_DRIVER", cases[i].driver, 1);
+      gllmk_backend *be = NULL;
+      gllmk_status s = gllmk_backend_open("cuda", &be);
+      int good = s == GLLMK_E_NO_DEVICE && !be && strstr(gllmk_backend_error_message(), cases[i].want);
+      int n = -1;
+      good &= gllmk_cuda_device_count(&n) == GLLMK_E_NO_DEVICE && n == 0;
+      s = gllmk_backend_open("auto", &be);   /* auto falls back to the CPU */
+      good &= s == GLLMK_OK && be && !strcmp(gllmk_backend_name(be), "cpu");
+      gllmk_backend_close(be);
+      if (!good) fprintf(stderr, "message: %s\n", gllmk_backend_error_message());
+      _exit(good ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+       "GLLMK_CUDA_DRIVER=%s: open(cuda) is GLLMK_E_NO_DEVICE saying \"%s\", auto opens the cpu",
+       cases[i].driver, cases[i].want);
+  }
+}
+
+int main(void) {
+  tu_init();
+  test_open_messages();
+  test_no_driver();
+  test_backend("cpu");
+  test_backend("cuda");
+  return done_testing();
+}
