@@ -24,6 +24,14 @@
 
 /* 16-byte vectors per thread and step of a sweep. */
 #define GK_NORM_UNROLL 2
+/* Most threads of a block (cuda/ops_float.c: NORM_MAX_THREADS): the kernels
+ * declare it, so that ptxas keeps them launchable at that size on every
+ * architecture (at most 128 registers). */
+#define GK_NORM_MAX_THREADS 512
+
+#ifndef __launch_bounds__   /* nvcc defines it; a host compiler may not */
+#define __launch_bounds__(...)
+#endif
 
 namespace {
 
@@ -247,7 +255,7 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
 
 /* blockDim.x is a multiple of 32; warp_rows selects warp mode. */
 #define GK_NORM_KERNELS(T, dt)                                                                   \
-  extern "C" __global__ void gk_softmax_##dt(const T *x, T *out, size_t rows, size_t n,          \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS) gk_softmax_##dt(const T *x, T *out, size_t rows, size_t n,          \
                                              int warp_rows) {                                    \
     GK_SHARED(float, sm, 32);                                                                    \
     rows_iter it = rows_of(warp_rows);                                                           \
@@ -257,7 +265,7 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
     }                                                                                            \
   }                                                                                              \
   GK_EXPORT(gk_softmax_##dt);                                                                    \
-  extern "C" __global__ void gk_rms_norm_##dt(const T *x, const T *w, T *out, size_t rows,       \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS) gk_rms_norm_##dt(const T *x, const T *w, T *out, size_t rows,       \
                                               size_t n, float eps, int warp_rows) {              \
     GK_SHARED(float, sm, 32);                                                                    \
     rows_iter it = rows_of(warp_rows);                                                           \
@@ -267,7 +275,7 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
     }                                                                                            \
   }                                                                                              \
   GK_EXPORT(gk_rms_norm_##dt);                                                                   \
-  extern "C" __global__ void gk_layer_norm_##dt(const T *x, const T *gamma, const T *beta,      \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS) gk_layer_norm_##dt(const T *x, const T *gamma, const T *beta,      \
                                                 T *out, size_t rows, size_t n, float eps,        \
                                                 int warp_rows) {                                 \
     GK_SHARED(float, sm, 32);                                                                    \

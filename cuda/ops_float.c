@@ -68,6 +68,7 @@ typedef enum gllmk__cu_kernel kid;
 #define GEMV_UNROLL 4             /* GK_GEMV_UNROLL */
 #define GEMV_SPLIT_BELOW 2048     /* split rows when there are fewer row groups (warps) than this */
 #define GEMV_TARGET_WARPS 4096    /* ... into enough segments for about this many warps */
+#define GEMV_MAX_SEG ((size_t)1 << 30) /* columns of a segment: gemv.cu's offsets are 32-bit */
 #define NORM_WARP_MAX_N 1024      /* rows up to this length get a warp each */
 #define NORM_MAX_THREADS 512      /* threads of a block per row */
 #define NORM_UNROLL 2             /* norm.cu GK_NORM_UNROLL */
@@ -245,6 +246,11 @@ static struct gemv_plan gemv_plan(size_t m, size_t n, size_t es) {
   size_t min_seg = 32 * v * GEMV_UNROLL;   /* a whole step of a warp's loads */
   if (groups < GEMV_SPLIT_BELOW && n >= 2 * min_seg) {
     size_t split = min_z(div_up(GEMV_TARGET_WARPS, groups), n / min_seg);
+    p.seg = div_up(div_up(n, split), v) * v;
+    p.split = (unsigned)div_up(n, p.seg);
+  }
+  if (p.seg > GEMV_MAX_SEG) {
+    size_t split = div_up(n, GEMV_MAX_SEG);
     p.seg = div_up(div_up(n, split), v) * v;
     p.split = (unsigned)div_up(n, p.seg);
   }
