@@ -9,7 +9,7 @@
  *     emulation that follows the PTX ISA manual, fragment layouts included.
  * Kernels include this header first and nothing else from CUDA.
  *
- * Conventions for kernels (cuda/*.cu):
+ * Conventions for kernels (the .cu files of cuda/):
  *   - a kernel is  extern "C" __global__ void gk_<op>_<dtype>(...)  and is
  *     followed by GK_EXPORT(gk_<op>_<dtype>); the harness finds it by name;
  *   - parameters are pointers, 32/64-bit integers, size_t and float;
@@ -33,6 +33,134 @@ struct gk_bf16 { unsigned short x; };
  * shuffles, votes, atomics, __global__, ...), GK_EXPORT, GK_SHARED and
  * GK_DYN_SHARED, and the emulated primitives below are defined here. */
 #include "emu.h"
+
+/* ---- element conversions (round to nearest-even on store), bit for bit as
+ * lib/simd/fp16.h: NaN stays a quiet NaN with its sign and top payload bits,
+ * f16 overflow gives infinity, f16 denormals are exact. */
+namespace gk_emu {
+static inline float h2f(unsigned short h) {
+  unsigned sign = (unsigned)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0x1f) return __uint_as_float(sign | 0x7f800000u | (m << 13) | (m ? 0x00400000u : 0u));
+  if (e == 0) {
+    if (m == 0) return __uint_as_float(sign);
+    e = 113;                                    /* normalise the denormal */
+    while (!(m & 0x400u)) { m <<= 1; e--; }
+    return __uint_as_float(sign | (e << 23) | ((m & 0x3ffu) << 13));
+  }
+  return __uint_as_float(sign | ((e + 112u) << 23) | (m << 13));
+}
+static inline unsigned short f2h(float f) {
+  unsigned u = __float_as_uint(f), sign = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return (unsigned short)(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
+  unsigned e = a >> 23;
+  if (e >= 143) return (unsigned short)(sign | 0x7c00u);  /* >= 2^16, inf included */
+  if (e < 113) {                                /* below 2^-14: f16 denormal or zero */
+    if (e < 101) return (unsigned short)sign;   /* below 2^-26: rounds to zero */
+    unsigned m = (a & 0x7fffffu) | 0x800000u, sh = 126 - e;   /* value = m * 2^-sh units of 2^-24 */
+    unsigned r = m >> sh, rem = m & ((1u << sh) - 1), half = 1u << (sh - 1);
+    if (rem > half || (rem == half && (r & 1))) r++;
+    return (unsigned short)(sign | r);
+  }
+  unsigned h = ((e - 112) << 10) | ((a >> 13) & 0x3ffu), rem = a & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) h++;   /* may carry into inf: right */
+  return (unsigned short)(sign | h);
+}
+static inline unsigned short f2bf(float f) {
+  unsigned u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40u);
+  unsigned h = u >> 16, rem = u & 0xffffu;
+  if (rem > 0x8000u || (rem == 0x8000u && (h & 1))) h++;
+  return (unsigned short)h;
+}
+} /* namespace gk_emu */
+
+GK_DEV float gk_to_f32(float v) { return v; }
+GK_DEV float gk_to_f32(gk_half h) { return gk_emu::h2f(h.x); }
+GK_DEV float gk_to_f32(gk_bf16 h) { return __uint_as_float((unsigned)h.x << 16); }
+
+template <class T> GK_DEV T gk_from_f32(float v);
+template <> inline float gk_from_f32<float>(float v) { return v; }
+template <> inline gk_half gk_from_f32<gk_half>(float v) { gk_half h; h.x = gk_emu::f2h(v); return h; }
+template <> inline gk_bf16 gk_from_f32<gk_bf16>(float v) { gk_bf16 h; h.x = gk_emu::f2bf(v); return h; }
+GK_DEV unsigned gk_pack_half2(float lo, float hi) {
+  return (unsigned)gk_emu::f2h(lo) | ((unsigned)gk_emu::f2h(hi) << 16);
+}
+GK_DEV unsigned gk_pack_bf162(float lo, float hi) {
+  return (unsigned)gk_emu::f2bf(lo) | ((unsigned)gk_emu::f2bf(hi) << 16);
+}
+
+/* ---- integer and byte primitives */
+GK_DEV int gk_dp4a(int a, int b, int c) {           /* c + sum of 4 s8*s8, wrapping */
+  int s = 0;
+  for (int i = 0; i < 4; i++)
+    s += (int)(signed char)(unsigned char)((unsigned)a >> (8 * i)) *
+         (int)(signed char)(unsigned char)((unsigned)b >> (8 * i));
+  return (int)((unsigned)c + (unsigned)s);
+}
+/* prmt.b32 default mode: result byte i is byte (sel >> 4i) & 7 of {a (0-3), b (4-7)},
+ * or that byte's sign bit replicated (0x00/0xff) when (sel >> 4i) & 8. */
+GK_DEV unsigned gk_prmt(unsigned a, unsigned b, unsigned sel) {
+  unsigned long long v = ((unsigned long long)b << 32) | a;
+  unsigned r = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned s = (sel >> (4 * i)) & 0xfu, byte = (unsigned)(v >> (8 * (s & 7))) & 0xffu;
+    if (s & 8) byte = (byte & 0x80u) ? 0xffu : 0u;
+    r |= byte << (8 * i);
+  }
+  return r;
+}
+
+/* ---- 16-byte global load through the read-only path (16-byte aligned) */
+GK_DEV uint4 gk_ldg16(const void *p) {
+  gk_emu::ldg_check(p, 16);
+  uint4 v;
+  memcpy(&v, p, 16);
+  return v;
+}
+
+/* ---- shared-memory address: the offset in the block's shared arena */
+GK_DEV unsigned gk_smem_addr(const void *p) { return gk_emu::smem_addr(p); }
+
+/* ---- asynchronous global -> shared copies: queued per thread, performed
+ * (and checked as the issuing thread's shared-memory write) by the wait that
+ * completes their group. */
+GK_DEV void gk_cp_async16(void *smem, const void *gmem) { gk_emu::cp_async16(smem, gmem); }
+GK_DEV void gk_cp_async_commit(void) { gk_emu::cp_async_commit(); }
+template <int N> GK_DEV void gk_cp_async_wait(void) {
+  static_assert(N >= 0, "cp.async.wait_group N >= 0");
+  gk_emu::cp_async_wait(N);
+}
+GK_DEV void gk_cp_async_wait_all(void) { gk_emu::cp_async_wait(-1); }
+
+/* ---- ldmatrix: warp-collective; lanes 0-7 / 0-15 / 0-31 give the row
+ * addresses of matrices 0 / 0-1 / 0-3; lane i receives, of each matrix m,
+ * row i/4, columns 2(i%4) and 2(i%4)+1 (.trans: rows 2(i%4), 2(i%4)+1 of
+ * column i/4) in r[m], lower column (row) in the low half. */
+GK_DEV void gk_ldmatrix_x1(unsigned r[1], const void *row) { gk_emu::ldmatrix(r, 1, 0, row); }
+GK_DEV void gk_ldmatrix_x2(unsigned r[2], const void *row) { gk_emu::ldmatrix(r, 2, 0, row); }
+GK_DEV void gk_ldmatrix_x4(unsigned r[4], const void *row) { gk_emu::ldmatrix(r, 4, 0, row); }
+GK_DEV void gk_ldmatrix_x2_trans(unsigned r[2], const void *row) { gk_emu::ldmatrix(r, 2, 1, row); }
+GK_DEV void gk_ldmatrix_x4_trans(unsigned r[4], const void *row) { gk_emu::ldmatrix(r, 4, 1, row); }
+
+/* ---- warp-level matrix multiply-accumulate, D = A.B + C (A row, B col major),
+ * warp-collective, fragments as the PTX ISA manual lays them out (g = lane/4,
+ * t = lane%4):
+ *   m16n8k16 f16/bf16: a[0] = A[g][2t..2t+1], a[1] = A[g+8][2t..], a[2] = A[g][2t+8..],
+ *     a[3] = A[g+8][2t+8..]; b[0] = B[2t..2t+1][g], b[1] = B[2t+8..2t+9][g];
+ *   m16n8k32 s8: a[0] = A[g][4t..4t+3], a[1] = A[g+8][4t..], a[2] = A[g][4t+16..],
+ *     a[3] = A[g+8][4t+16..]; b[0] = B[4t..4t+3][g], b[1] = B[4t+16..4t+19][g];
+ *   c/d: c[0..1] = C[g][2t..2t+1], c[2..3] = C[g+8][2t..2t+1].
+ * The f32 sums are exact products added in double and rounded once (the
+ * tensor cores' own rounding of long sums is not modelled); s8 wraps. */
+GK_DEV void gk_mma_m16n8k16_f16(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]) {
+  gk_emu::mma(gk_emu::MMA_F16, d, a, b, c);
+}
+GK_DEV void gk_mma_m16n8k16_bf16(float d[4], const unsigned a[4], const unsigned b[2], const float c[4]) {
+  gk_emu::mma(gk_emu::MMA_BF16, d, a, b, c);
+}
+GK_DEV void gk_mma_m16n8k32_s8(int d[4], const unsigned a[4], const unsigned b[2], const int c[4]) {
+  gk_emu::mma(gk_emu::MMA_S8, d, a, b, c);
+}
 
 #else /* nvcc */
 /* ------------------------------------------------------------------ device */

@@ -64,6 +64,30 @@ void gk_emu_set_options(const gk_emu_options *o);
 int gk_emu_launch(const gk_emu_kernel *k, const unsigned grid[3], const unsigned block[3],
                   size_t dyn_smem, void **params, char *msg, size_t msglen);
 
+/* ---- additions (tests/cudaemu/harness.cc) ---- */
+
+/* Shared memory limits of a launch: static GK_SHARED arrays at most
+ * GK_EMU_SMEM_STATIC_MAX bytes (as nvcc's 48 KiB), static plus dynamic at
+ * most GK_EMU_SMEM_MAX (227 KiB, the sm_90 opt-in maximum; the driver applies
+ * the device's own, smaller limits before it launches). */
+#define GK_EMU_SMEM_STATIC_MAX (48u * 1024u)
+#define GK_EMU_SMEM_MAX (227u * 1024u)
+
+/* Nonzero when race_check works for kernel k: its translation unit was
+ * compiled with the race instrumentation (-fsanitize=thread, see harness.cc)
+ * and the harness has the hooks.  Otherwise race_check is a no-op for k (the
+ * ASan lane), and a test that needs it should SKIP. */
+int gk_emu_kernel_race_checked(const gk_emu_kernel *k);
+/* Nonzero when the harness itself provides the race hooks. */
+int gk_emu_race_check_available(void);
+
+/* Stack size of each fiber (CUDA thread) in bytes; 0 restores the default
+ * (64 KiB, 256 KiB under ASan, or GLLMK_CUDAEMU_STACK_KB). */
+void gk_emu_set_stack_size(size_t bytes);
+
+/* Free the harness's cached stacks and buffers (kept between launches). */
+void gk_emu_release(void);
+
 #ifdef __cplusplus
 }
 #endif
