@@ -17,11 +17,11 @@
  * most); GLLMK_E_OVERFLOW for sizes the op itself would refuse so.
  *
  * Launch plans (the constants below match the kernels' own):
- *   elementwise  blocks of 256 over 16-byte vectors, 4 per thread and step,
- *                grid min(work / (256 * 4), 8 blocks per SM), grid-stride; a
+ *   elementwise  blocks of 256 over 16-byte vectors, up to 4 per thread and
+ *                step, grid min(vectors / 256, 8 blocks per SM), grid-stride; a
  *                scalar head up to the first 16-byte boundary when all the
  *                pointers are congruent mod 16, else everything scalar.
- *   reductions   G = clamp(ceil(n / 4096), 1, 1024) blocks of 256, from n
+ *   reductions   G = clamp(ceil(n / 2048), 1, 1024) blocks of 256, from n
  *                alone, so the sum's grouping (and result) does not depend
  *                on the device; G > 1 writes G partials to the workspace and
  *                a one-block kernel combines them (two launches).
@@ -59,10 +59,9 @@ typedef enum gllmk__cu_kernel kid;
 
 /* ------------------------------------------------------------------ launch constants */
 #define EW_BLOCK 256              /* blas1.cu GK_EW_BLOCK, act.cu GK_ACT_BLOCK */
-#define EW_UNROLL 4               /* GK_EW_UNROLL, GK_ACT_UNROLL */
 #define EW_BLOCKS_PER_SM 8        /* 2048 threads per SM when registers allow */
 #define RED_BLOCK 256             /* threads of a reduction block: part of the fixed partition */
-#define RED_ELEMS_PER_BLOCK 4096  /* elements per block before another block is added */
+#define RED_ELEMS_PER_BLOCK 2048  /* elements per block before another block is added */
 #define RED_MAX_BLOCKS 1024       /* partials combined by the final kernel */
 #define GEMV_BLOCK 256            /* gemv.cu GK_GEMV_BLOCK */
 #define GEMV_UNROLL 4             /* GK_GEMV_UNROLL */
@@ -134,7 +133,7 @@ static gllmk_status ew_launch(gllmk_backend *be, kid k, const void *a, const voi
                               size_t n, size_t es, int binary) {
   size_t head = vec_head(n, es, a, binary ? b : a, out);
   size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
-  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
   unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
   void *args2[] = {&a, &b, &out, &n, &head};
   void *args1[] = {&a, &out, &n, &head};
@@ -170,7 +169,7 @@ static gllmk_status cu_scale(gllmk_backend *be, int dt, void *x, float s, size_t
   if (n == 0) return GLLMK_OK;
   size_t head = vec_head(n, es, x, x, x);
   size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
-  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
   unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
   void *args[] = {&x, &s, &n, &head};
   return launch1d(be, K3(vec_scale)[dt], grid, EW_BLOCK, args);
@@ -184,7 +183,7 @@ static gllmk_status cu_axpy(gllmk_backend *be, int dt, void *y, float a, const v
   if (n == 0) return GLLMK_OK;
   size_t head = vec_head(n, es, y, x, y);
   size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
-  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
   unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
   void *args[] = {&y, &a, &x, &n, &head};
   return launch1d(be, K3(vec_axpy)[dt], grid, EW_BLOCK, args);

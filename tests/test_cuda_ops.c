@@ -7,8 +7,8 @@
  * harness), and for f32/f16/bf16 through gllmk_backend_ops_<dt>(be):
  *  - BLAS-1, activations: n = 0..130 with element offsets 0..3 chosen per n
  *    (so inputs and outputs are sometimes congruent mod 16 and sometimes
- *    not: vector and scalar paths), n = 1000, 4099 (two reduction blocks),
- *    20011; out == input aliasing; special values (NaN, +-inf, +-0,
+ *    not: vector and scalar paths), n = 1000, 4099, 20011, 65537 (reductions
+ *    of 1 to 33 blocks); out == input aliasing; special values (NaN, +-inf, +-0,
  *    subnormals, huge values);
  *  - gemv: shapes with m or n zero, small rows (several rows per warp), rows
  *    split into segments (m small, n >= 1024), odd n (unaligned rows);
@@ -128,7 +128,7 @@ static double *random_vec(size_t n, double lo, double hi)
   return v;
 }
 
-static const size_t large_n[] = { 1000, 4099, 20011 };
+static const size_t large_n[] = { 1000, 4099, 20011, 65537 };
 #define N_LARGE (sizeof large_n / sizeof large_n[0])
 
 /* the n to test: 0..130, then large_n */
@@ -303,7 +303,7 @@ static void test_elementwise(tu_dtype dt)
       free(vb);
       free(vo);
     }
-    tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, offsets, aliasing, specials",
+    tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, 65537, offsets, aliasing, specials",
                   ew_name[op], dn);
   }
 }
@@ -404,7 +404,7 @@ static void test_reductions(tu_dtype dt)
       tu_arr_free(&a);
       tu_arr_free(&b);
     }
-    tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, offsets", red_name[op], dn);
+    tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, 65537, offsets", red_name[op], dn);
 
     /* one special value at the start, middle or end; large n: several blocks */
     static const double sp[] = { NAN, INFINITY, -INFINITY, -0.0, 3e38, 1e-40 };
@@ -497,6 +497,7 @@ static void test_gemv(tu_dtype dt)
     /* m, n */
     { 0, 5 }, { 5, 0 }, { 1, 1 }, { 3, 7 }, { 2, 8 }, { 33, 64 }, { 17, 130 }, { 300, 96 },
     { 64, 257 }, { 1, 1030 }, { 7, 2051 }, { 3, 4096 }, { 40, 1536 }, { 9, 5000 },
+    { 2500, 40 }, { 2, 30011 },
   };
   tu_check c;
   tu_check_init(&c);
@@ -597,6 +598,7 @@ static void test_rows(tu_dtype dt)
     /* rows, n */
     { 0, 4 }, { 3, 0 }, { 1, 1 }, { 2, 2 }, { 9, 7 }, { 3, 31 }, { 5, 33 }, { 4, 64 },
     { 2, 130 }, { 17, 100 }, { 2, 1024 }, { 2, 1025 }, { 1, 4099 }, { 3, 2048 }, { 1, 16411 },
+    { 2, 65537 }, { 70, 200 },
   };
   const char *dn = tu_dtname(dt);
   for (int op = 0; op < 3; op++) {
@@ -915,7 +917,7 @@ static void test_bad_input(void)
 
 /* ------------------------------------------------------------------ graphs */
 /* recorded: y = rms_norm(a + b, w); d = dot(y, y); g = gemv(A, y); e = table[ids]
- * (f32, n = 4099: two reduction blocks; gemv rows split) */
+ * (f32, n = 4099: three reduction blocks; gemv rows split) */
 static void test_graph(void)
 {
   const size_t n = 4099, m = 3, vocab = 9, hidden = 16, n_ids = 5;
