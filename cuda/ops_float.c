@@ -201,18 +201,18 @@ static gllmk_status red_workspace(size_t n, size_t es, size_t *bytes) {
   return st;
 }
 
-/* b == NULL: one-input reduction (kernel (x, n, head, dst)) */
+/* two: a two-input kernel (a, b, n, head, dst), else (x, n, head, dst) */
 static gllmk_status red_launch(gllmk_backend *be, kid k, kid final, const void *a, const void *b,
-                               size_t n, size_t es, float *result) {
+                               int two, size_t n, size_t es, float *result) {
   unsigned g = red_blocks(n);
   void *ws;
   gllmk_status st = workspace(be, g > 1 ? g * sizeof(float) : 0, &ws);
   if (st != GLLMK_OK) return st;
-  size_t head = vec_head(n, es, a, b ? b : a, a);
+  size_t head = vec_head(n, es, a, two ? b : a, a);
   float *dst = g > 1 ? (float *)ws : result;
   void *args2[] = {&a, &b, &n, &head, &dst};
   void *args1[] = {&a, &n, &head, &dst};
-  st = launch1d(be, k, g, RED_BLOCK, b ? args2 : args1);
+  st = launch1d(be, k, g, RED_BLOCK, two ? args2 : args1);
   if (st != GLLMK_OK || g == 1) return st;
   void *fargs[] = {&dst, &g, &result};
   return launch1d(be, final, 1, RED_BLOCK, fargs);
@@ -227,7 +227,7 @@ static gllmk_status cu_reduce(gllmk_backend *be, int dt, const kid *k, int is_ma
       !owns(be, result, sizeof(float), sizeof(float)))
     return GLLMK_E_INVAL;
   kid final = is_max ? GK_gk_vec_max_final_f32 : GK_gk_vec_sum_final_f32;
-  return red_launch(be, k[dt], final, a, two ? b : NULL, n, es, result);
+  return red_launch(be, k[dt], final, a, b, two, n, es, result);
 }
 
 /* ------------------------------------------------------------------ gemv */

@@ -404,6 +404,14 @@ static void test_reductions(tu_dtype dt)
       tu_arr_free(&a);
       tu_arr_free(&b);
     }
+    if (op != R_MAX) {   /* n == 0 with NULL inputs: 0 */
+      dres r;
+      dres_init(&r);
+      gllmk_status st = red_call(op, dt, NULL, NULL, 0, r.d.p);
+      if (tu_check_status(&c, st, GLLMK_OK, "%s n=0, NULL inputs", red_name[op]))
+        tu_check_true(&c, dres_get(&r) == 0.0f, "%s n=0, NULL inputs: not 0", red_name[op]);
+      dres_free(&r);
+    }
     tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, 65537, offsets", red_name[op], dn);
 
     /* one special value at the start, middle or end; large n: several blocks */
