@@ -33,9 +33,10 @@
  *                block of 128..512 threads per row (by n); grid-stride over
  *                rows, at most 16 blocks per SM.
  *   rope         lanes across a row's rotary pairs, 256 / lanes rows per block.
- *   embedding_lookup  ids checked in the copy kernel itself (n_ids <= 1024)
- *                or by a one-block check kernel writing a flag to the
- *                workspace; the copy then writes no row if any id >= vocab.
+ *   embedding_lookup  ids checked in the copy kernel itself (n_ids <= 256)
+ *                or by a check kernel writing one flag word per block (at
+ *                most 64) to the workspace; the copy then writes no row if
+ *                any id >= vocab.
  *
  * Device-side ids (embedding_lookup): the op cannot see them without
  * synchronizing, so it returns GLLMK_OK at launch; on the device, when any id
@@ -72,8 +73,10 @@ typedef enum gllmk__cu_kernel kid;
 #define NORM_MAX_THREADS 512      /* threads of a block per row */
 #define NORM_UNROLL 2             /* norm.cu GK_NORM_UNROLL */
 #define ROWS_BLOCKS_PER_SM 16     /* grid cap of the row-wise kernels (grid-stride beyond) */
-#define EMB_INLINE_IDS 1024       /* up to this many ids, each copy block checks them all */
-#define EMB_CHECK_BLOCK 512       /* threads of gk_embedding_check_u32 */
+#define EMB_INLINE_IDS 256        /* up to this many ids, each copy block checks them all */
+#define EMB_CHECK_BLOCK 512       /* threads of a gk_embedding_check_u32 block */
+#define EMB_IDS_PER_CHECK 16384   /* ids per check block ... */
+#define EMB_MAX_CHECKS 64         /* ... up to this many blocks (flag words) */
 
 /* ------------------------------------------------------------------ helpers */
 static size_t min_z(size_t a, size_t b) { return a < b ? a : b; }
@@ -393,12 +396,19 @@ static gllmk_status emb_sizes(size_t n_ids, size_t vocab, size_t hidden, size_t 
   return GLLMK_OK;
 }
 
+/* check blocks (= flag words) for n_ids; 0: the copy checks the ids itself */
+static unsigned emb_checks(size_t n_ids) {
+  if (n_ids <= EMB_INLINE_IDS) return 0;
+  size_t g = div_up(n_ids, EMB_IDS_PER_CHECK);
+  return g > EMB_MAX_CHECKS ? EMB_MAX_CHECKS : (unsigned)g;
+}
+
 static gllmk_status emb_workspace(size_t n_ids, size_t vocab, size_t hidden, size_t es,
                                   size_t *bytes) {
   if (!bytes) return GLLMK_E_INVAL;
   *bytes = 0;
   gllmk_status st = emb_sizes(n_ids, vocab, hidden, es);
-  if (st == GLLMK_OK && n_ids > EMB_INLINE_IDS && hidden) *bytes = sizeof(uint32_t);
+  if (st == GLLMK_OK && hidden) *bytes = emb_checks(n_ids) * sizeof(uint32_t);
   return st;
 }
 
@@ -415,13 +425,14 @@ static gllmk_status cu_embedding(gllmk_backend *be, int dt, const uint32_t *ids,
       (!owns(be, table, vocab * hidden * es, es) || !owns(be, out, n_ids * hidden * es, es)))
     return GLLMK_E_INVAL;
   if (n_ids == 0 || hidden == 0) return GLLMK_OK;
+  unsigned nflags = emb_checks(n_ids);
   void *ws;
-  st = workspace(be, n_ids > EMB_INLINE_IDS ? sizeof(uint32_t) : 0, &ws);
+  st = workspace(be, nflags * sizeof(uint32_t), &ws);
   if (st != GLLMK_OK) return st;
-  uint32_t *flag = ws;
-  if (flag) {
-    void *cargs[] = {&ids, &n_ids, &vocab, &flag};
-    st = launch1d(be, GK_gk_embedding_check_u32, 1, EMB_CHECK_BLOCK, cargs);
+  uint32_t *flags = ws;
+  if (nflags) {
+    void *cargs[] = {&ids, &n_ids, &vocab, &flags};
+    st = launch1d(be, GK_gk_embedding_check_u32, nflags, EMB_CHECK_BLOCK, cargs);
     if (st != GLLMK_OK) return st;
   }
   int vec = (uintptr_t)table % 16 == 0 && (uintptr_t)out % 16 == 0 && hidden * es % 16 == 0;
@@ -429,7 +440,7 @@ static gllmk_status cu_embedding(gllmk_backend *be, int dt, const uint32_t *ids,
   /* 256 threads in all (whole warps, for the inline check's votes) */
   unsigned bx = units >= 128 ? 128 : pow2_at_least(units), by = 256 / bx;
   unsigned grid = grid_for(be, n_ids, by, ROWS_BLOCKS_PER_SM);
-  void *args[] = {&ids, &n_ids, &table, &vocab, &hidden, &out, &flag, &vec};
+  void *args[] = {&ids, &n_ids, &table, &vocab, &hidden, &out, &flags, &nflags, &vec};
   return gllmk__cu_launch(be, K3(embedding_lookup)[dt], grid, 1, 1, bx, by, 1, 0, args);
 }
 

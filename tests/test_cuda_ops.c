@@ -16,8 +16,9 @@
  *    (n = 1025, 4099, 16411), -inf / NaN / inf rows, out == x;
  *  - rope, rope_with_pos: interleaved and not, rotary_dim < head_dim, odd
  *    head_dim, pos > 0;
- *  - embedding_lookup: the inline id check (n_ids <= 1024) and the check
- *    kernel (1100 ids), 16-byte and element copies, a bad id (out unchanged);
+ *  - embedding_lookup: the inline id check (n_ids <= 256) and the check
+ *    kernel (one and two blocks), 16-byte and element copies, a bad id at the
+ *    end or in the middle (out unchanged);
  *  - bad input: a buffer of another backend, a range past a buffer's end, a
  *    misaligned element pointer, sizes that overflow, bad shapes and eps, a
  *    too small workspace: each returns its error and leaves memory unchanged;
@@ -789,7 +790,8 @@ static void test_embedding(tu_dtype dt)
   static const size_t shapes[][3] = {
     /* n_ids, vocab, hidden */
     { 0, 5, 4 }, { 3, 5, 0 }, { 1, 1, 1 }, { 5, 7, 3 }, { 8, 11, 8 }, { 16, 50, 64 },
-    { 9, 13, 130 }, { 33, 40, 200 }, { 1100, 37, 3 }, { 1100, 37, 8 },
+    { 9, 13, 130 }, { 33, 40, 200 }, { 256, 37, 4 }, { 300, 37, 3 }, { 1100, 37, 8 },
+    { 20000, 100, 8 },
   };
   tu_check c;
   tu_check_init(&c);
