@@ -20,7 +20,7 @@
  */
 #include "gk_arch.cuh"
 
-namespace {
+namespace gk_embed {
 
 /* nonzero in every thread of the block when some id of ids[first, n), taken
  * with a stride of `step` blocks of ids, is >= vocab; sm >= 32 ints */
@@ -65,12 +65,13 @@ __device__ __forceinline__ void lookup(const unsigned *ids, size_t n_ids, const 
   }
 }
 
-} /* namespace */
+} /* namespace gk_embed */
 
 /* flags[blockIdx.x] = 1 when some id of the block's share (grid-stride) is
  * >= vocab, else 0; blockDim.x a multiple of 32 */
 extern "C" __global__ void gk_embedding_check_u32(const unsigned *ids, size_t n_ids, size_t vocab,
                                                   unsigned *flags) {
+  using namespace gk_embed;
   GK_SHARED(int, sm, 32);
   size_t step = (size_t)gridDim.x * blockDim.x;
   int bad = any_bad_id(ids, (size_t)blockIdx.x * blockDim.x, step, n_ids, vocab, sm);
@@ -85,6 +86,7 @@ GK_EXPORT(gk_embedding_check_u32);
                                                       size_t hidden, T *out,                     \
                                                       const unsigned *flags, unsigned nflags,    \
                                                       int vec) {                                 \
+    using namespace gk_embed;                                                                    \
     GK_SHARED(int, sm, 32);                                                                      \
     lookup<T>(ids, n_ids, table, vocab, hidden, out, flags, nflags, vec, sm);                    \
   }                                                                                              \

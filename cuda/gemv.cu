@@ -39,7 +39,7 @@
 #define __launch_bounds__(...)
 #endif
 
-namespace {
+namespace gk_gemv {
 
 template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
 
@@ -129,7 +129,8 @@ __device__ __forceinline__ void gemv(const T *A, const T *x, T *y, float *part, 
     size_t c0 = s * seg, c1 = c0 + seg < n ? c0 + seg : n;
     unsigned len = c1 > c0 ? (unsigned)(c1 - c0) : 0;
     const T *a = A + row * n + c0;
-    r = xvec ? row_dot<T, true>(a, x + c0, len, sub, lpr) : row_dot<T, false>(a, x + c0, len, sub, lpr);
+    r = xvec ? row_dot<T, true>(a, x + c0, len, sub, lpr)
+             : row_dot<T, false>(a, x + c0, len, sub, lpr);
   }
   for (unsigned o = lpr / 2; o > 0; o >>= 1) r += __shfl_xor_sync(0xffffffffu, r, o);
   if (active && sub == 0) {
@@ -150,17 +151,19 @@ __device__ __forceinline__ void gemv_final(const float *part, T *y, size_t m, un
   }
 }
 
-} /* namespace */
+} /* namespace gk_gemv */
 
 #define GK_GEMV_KERNELS(T, dt)                                                                   \
-  extern "C" __global__ void __launch_bounds__(GK_GEMV_BLOCK, GK_GEMV_MIN_BLOCKS) gk_gemv_##dt(const T *A, const T *x, T *y, float *part, size_t m,   \
-                                          size_t n, unsigned lpr, unsigned split, size_t seg,    \
-                                          int xvec) {                                            \
+  extern "C" __global__ void __launch_bounds__(GK_GEMV_BLOCK, GK_GEMV_MIN_BLOCKS)                \
+  gk_gemv_##dt(const T *A, const T *x, T *y, float *part, size_t m, size_t n, unsigned lpr,      \
+               unsigned split, size_t seg, int xvec) {                                           \
+    using namespace gk_gemv;                                                                     \
     gemv<T>(A, x, y, part, m, n, lpr, split, seg, xvec);                                         \
   }                                                                                              \
   GK_EXPORT(gk_gemv_##dt);                                                                       \
   extern "C" __global__ void gk_gemv_final_##dt(const float *part, T *y, size_t m,               \
                                                 unsigned split) {                                \
+    using namespace gk_gemv;                                                                     \
     gemv_final<T>(part, y, m, split);                                                            \
   }                                                                                              \
   GK_EXPORT(gk_gemv_final_##dt);

@@ -33,7 +33,7 @@
 #define __launch_bounds__(...)
 #endif
 
-namespace {
+namespace gk_norm {
 
 template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
 
@@ -251,12 +251,13 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
   return it;
 }
 
-} /* namespace */
+} /* namespace gk_norm */
 
 /* blockDim.x is a multiple of 32; warp_rows selects warp mode. */
 #define GK_NORM_KERNELS(T, dt)                                                                   \
-  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS) gk_softmax_##dt(const T *x, T *out, size_t rows, size_t n,          \
-                                             int warp_rows) {                                    \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_softmax_##dt(const T *x, T *out, size_t rows, size_t n, int warp_rows) {                    \
+    using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
     rows_iter it = rows_of(warp_rows);                                                           \
     for (size_t r = it.first; r < rows; r += it.step) {                                          \
@@ -265,28 +266,31 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
     }                                                                                            \
   }                                                                                              \
   GK_EXPORT(gk_softmax_##dt);                                                                    \
-  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS) gk_rms_norm_##dt(const T *x, const T *w, T *out, size_t rows,       \
-                                              size_t n, float eps, int warp_rows) {              \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_rms_norm_##dt(const T *x, const T *w, T *out, size_t rows, size_t n, float eps,             \
+                   int warp_rows) {                                                              \
+    using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
     rows_iter it = rows_of(warp_rows);                                                           \
     for (size_t r = it.first; r < rows; r += it.step) {                                          \
-      if (warp_rows) rms_norm_row<T, true>(x + r * n, w, out + r * n, n, eps, it.rank, it.size, sm); \
-      else rms_norm_row<T, false>(x + r * n, w, out + r * n, n, eps, it.rank, it.size, sm);      \
+      const T *xr = x + r * n;                                                                   \
+      T *o = out + r * n;                                                                        \
+      if (warp_rows) rms_norm_row<T, true>(xr, w, o, n, eps, it.rank, it.size, sm);              \
+      else rms_norm_row<T, false>(xr, w, o, n, eps, it.rank, it.size, sm);                       \
     }                                                                                            \
   }                                                                                              \
   GK_EXPORT(gk_rms_norm_##dt);                                                                   \
-  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS) gk_layer_norm_##dt(const T *x, const T *gamma, const T *beta,      \
-                                                T *out, size_t rows, size_t n, float eps,        \
-                                                int warp_rows) {                                 \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_layer_norm_##dt(const T *x, const T *gamma, const T *beta, T *out, size_t rows, size_t n,   \
+                     float eps, int warp_rows) {                                                 \
+    using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
     rows_iter it = rows_of(warp_rows);                                                           \
     for (size_t r = it.first; r < rows; r += it.step) {                                          \
-      if (warp_rows)                                                                             \
-        layer_norm_row<T, true>(x + r * n, gamma, beta, out + r * n, n, eps, it.rank, it.size,   \
-                                sm);                                                             \
-      else                                                                                       \
-        layer_norm_row<T, false>(x + r * n, gamma, beta, out + r * n, n, eps, it.rank, it.size,  \
-                                 sm);                                                            \
+      const T *xr = x + r * n;                                                                   \
+      T *o = out + r * n;                                                                        \
+      if (warp_rows) layer_norm_row<T, true>(xr, gamma, beta, o, n, eps, it.rank, it.size, sm);  \
+      else layer_norm_row<T, false>(xr, gamma, beta, o, n, eps, it.rank, it.size, sm);           \
     }                                                                                            \
   }                                                                                              \
   GK_EXPORT(gk_layer_norm_##dt);
