@@ -20,8 +20,9 @@
  *    kernel (one and two blocks), 16-byte and element copies, a bad id at the
  *    end or in the middle (out unchanged);
  *  - bad input: a buffer of another backend, a range past a buffer's end, a
- *    misaligned element pointer, sizes that overflow, bad shapes and eps, a
- *    too small workspace: each returns its error and leaves memory unchanged;
+ *    misaligned element pointer, sizes that overflow, bad shapes and eps, no
+ *    backend, a too small workspace: each returns its error and leaves memory
+ *    unchanged;
  *  - a graph: a sequence of ops recorded once, replayed on new inputs.
  * Inputs and outputs live in device buffers that mirror a tu_arr whole
  * (guards included), so the guards and the inputs are checked after each op.
@@ -884,6 +885,16 @@ static void test_bad_input(void)
     EXPECT(GLLMK_OK, OPS(dt, softmax, NULL, NULL, 0, 5));
     EXPECT(GLLMK_OK, OPS(dt, rope, NULL, NULL, NULL, 0, 2, 8, 8, false));
     EXPECT(GLLMK_OK, OPS(dt, gemv, NULL, NULL, NULL, 0, 5));
+  }
+  /* no backend */
+  {
+    size_t need = 0;
+    const gllmk_ops_f32 *o = gllmk_backend_ops_f32(be);
+    EXPECT(GLLMK_E_INVAL, o->vec_add(NULL, p, p, p, 4));
+    EXPECT(GLLMK_E_INVAL, o->vec_dot(NULL, p, p, 4, res));
+    EXPECT(GLLMK_E_INVAL, o->vec_dot_workspace_bytes(NULL, 4, &need));
+    EXPECT(GLLMK_E_INVAL, o->gemv_workspace_bytes(NULL, 4, 4, &need));
+    EXPECT(GLLMK_E_INVAL, o->gemv_workspace_bytes(be, 4, 4, NULL));
   }
   gllmk_backend_synchronize(be);
   gllmk_buffer_download(buf, 0, now, bytes);
