@@ -32,7 +32,10 @@
  *                and the alignment only.
  *   softmax, rms_norm, layer_norm  a warp per row when n <= 1024, else a
  *                block of 128..512 threads per row (by n); grid-stride over
- *                rows, at most 16 blocks per SM.
+ *                rows, at most 16 blocks per SM.  Softmax of at most 32 rows
+ *                longer than 8192: a block of 256 per 4096-column chunk of a
+ *                row, (max, sum) per chunk in the workspace, then a second
+ *                kernel combines them and writes the row.
  *   rope         lanes across a row's rotary pairs, 256 / lanes rows per block.
  *   embedding_lookup  ids checked in the copy kernel itself (n_ids <= 256)
  *                or by a check kernel writing one flag word per block (at
@@ -74,6 +77,9 @@ typedef enum gllmk__cu_kernel kid;
 #define NORM_MAX_THREADS 512      /* threads of a block per row */
 #define NORM_UNROLL 2             /* norm.cu GK_NORM_UNROLL */
 #define ROWS_BLOCKS_PER_SM 16     /* grid cap of the row-wise kernels (grid-stride beyond) */
+#define SOFTMAX_SPLIT_ROWS 32     /* softmax of at most this many rows ... */
+#define SOFTMAX_CHUNK 4096        /* ... longer than two chunks: a block per chunk of a row */
+#define SOFTMAX_SPLIT_BLOCK 256   /* threads of those blocks */
 #define EMB_INLINE_IDS 256        /* up to this many ids, each copy block checks them all */
 #define EMB_CHECK_BLOCK 512       /* threads of a gk_embedding_check_u32 block */
 #define EMB_IDS_PER_CHECK 16384   /* ids per check block ... */
@@ -319,6 +325,17 @@ static gllmk_status rows_workspace(size_t rows, size_t n, size_t es, size_t *byt
   return gllmk__mul(rows, n, &rn) && gllmk__mul(rn, es, &rn) ? GLLMK_OK : GLLMK_E_OVERFLOW;
 }
 
+/* chunks per row of the split softmax, 0 when rows x n takes the one-pass kernel */
+static size_t softmax_chunks(size_t rows, size_t n) {
+  return rows && rows <= SOFTMAX_SPLIT_ROWS && n > 2 * SOFTMAX_CHUNK ? div_up(n, SOFTMAX_CHUNK) : 0;
+}
+
+static gllmk_status softmax_workspace(size_t rows, size_t n, size_t es, size_t *bytes) {
+  gllmk_status st = rows_workspace(rows, n, es, bytes);
+  if (st == GLLMK_OK) *bytes = rows * softmax_chunks(rows, n) * 2 * sizeof(float);
+  return st;
+}
+
 static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, const void *w,
                             const void *b, void *out, size_t rows, size_t n, float eps) {
   if (!be) return GLLMK_E_INVAL;
@@ -333,6 +350,21 @@ static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, co
       (op == ROW_LAYER && !owns(be, b, wbytes, es)))
     return GLLMK_E_INVAL;
   if (rn == 0) return GLLMK_OK;
+  size_t nch = op == ROW_SOFTMAX ? softmax_chunks(rows, n) : 0;
+  if (nch) {
+    void *ws;
+    gllmk_status st = workspace(be, rows * nch * 2 * sizeof(float), &ws);
+    if (st != GLLMK_OK) return st;
+    size_t chunk = SOFTMAX_CHUNK;
+    float *part = ws;
+    void *sargs[] = {&x, &n, &chunk, &part};
+    st = gllmk__cu_launch(be, K3(softmax_stats)[dt], (unsigned)nch, (unsigned)rows, 1,
+                          SOFTMAX_SPLIT_BLOCK, 1, 1, 0, sargs);
+    if (st != GLLMK_OK) return st;
+    void *aargs[] = {&x, &out, &n, &chunk, &part};
+    return gllmk__cu_launch(be, K3(softmax_apply)[dt], (unsigned)nch, (unsigned)rows, 1,
+                            SOFTMAX_SPLIT_BLOCK, 1, 1, 0, aargs);
+  }
   int warp_rows = n <= NORM_WARP_MAX_N;
   unsigned block, grid;
   if (warp_rows) {
@@ -596,7 +628,7 @@ gllmk_status gllmk__cu_softmax_f32(gllmk_backend *be, const float *x, float *out
 gllmk_status gllmk__cu_softmax_workspace_bytes_f32(gllmk_backend *be, size_t rows, size_t n,
                                                    size_t *bytes) {
   if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_F32], bytes);
+  return softmax_workspace(rows, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_rms_norm_f32(gllmk_backend *be, const float *x, const float *w, float *out,
                                     size_t rows, size_t n, float eps) {
@@ -785,7 +817,7 @@ gllmk_status gllmk__cu_softmax_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_
 gllmk_status gllmk__cu_softmax_workspace_bytes_f16(gllmk_backend *be, size_t rows, size_t n,
                                                    size_t *bytes) {
   if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_F16], bytes);
+  return softmax_workspace(rows, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_rms_norm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w,
                                     gllmk_f16 *out, size_t rows, size_t n, float eps) {
@@ -980,7 +1012,7 @@ gllmk_status gllmk__cu_softmax_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllm
 gllmk_status gllmk__cu_softmax_workspace_bytes_bf16(gllmk_backend *be, size_t rows, size_t n,
                                                     size_t *bytes) {
   if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_BF16], bytes);
+  return softmax_workspace(rows, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_rms_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w,
                                      gllmk_bf16 *out, size_t rows, size_t n, float eps) {

@@ -12,8 +12,9 @@
  *    subnormals, huge values);
  *  - gemv: shapes with m or n zero, small rows (several rows per warp), rows
  *    split into segments (m small, n >= 1024), odd n (unaligned rows);
- *  - softmax, rms_norm, layer_norm: warp rows (n <= 1024) and block rows
- *    (n = 1025, 4099, 16411), -inf / NaN / inf rows, out == x;
+ *  - softmax, rms_norm, layer_norm: warp rows (n <= 1024), block rows
+ *    (n = 1025, 4099) and split rows (softmax of few rows of n > 8192:
+ *    16411, 65537, 9000), -inf / NaN / inf rows and chunks, out == x;
  *  - rope, rope_with_pos: interleaved and not, rotary_dim < head_dim, odd
  *    head_dim, pos > 0;
  *  - embedding_lookup: the inline id check (n_ids <= 256) and the check
@@ -622,7 +623,7 @@ static void test_rows(tu_dtype dt)
         rows_run(&c, op, dt, x, rows, n, i + 1, 1);
       free(x);
     }
-    tu_check_done(&c, "%s %s: warp rows (n <= 1024) and block rows, offsets, out == x",
+    tu_check_done(&c, "%s %s: warp, block and split rows, offsets, out == x",
                   row_name[op], dn);
 
     /* special rows: all -inf, a NaN, an inf, a zero row, huge values */
@@ -640,6 +641,24 @@ static void test_rows(tu_dtype dt)
       free(x);
     }
     tu_check_done(&c, "%s %s: -inf/zero, NaN, inf, -inf, large rows", row_name[op], dn);
+
+    /* long rows (the split softmax: chunks of 4096): a row of -inf, a row
+     * whose first chunk and a half are -inf, a NaN in a later chunk, a huge
+     * value in the last chunk */
+    {
+      size_t n = 9000, rows = 4;
+      double *x = random_vec(rows * n, -10, 10);
+      for (size_t i = 0; i < n; i++)
+        x[i] = op == W_SOFTMAX ? -INFINITY : 0.0;
+      for (size_t i = 0; i < 6000; i++)
+        x[n + i] = -INFINITY;
+      x[2 * n + 5000] = NAN;
+      x[3 * n + 8999] = op == W_SOFTMAX ? 80.0 : 1e4;
+      rows_run(&c, op, dt, x, rows, n, 3, 0);
+      rows_run(&c, op, dt, x, rows, n, 5, 1);
+      free(x);
+    }
+    tu_check_done(&c, "%s %s: long rows with -inf chunks, NaN, a huge value", row_name[op], dn);
   }
 }
 
