@@ -305,12 +305,28 @@ static void test_emulated_devices(void) {
      "gllmk_cuda_device_count/info: two devices, compute capability, memory, driver, coverage");
 }
 
+/* a backend closed while it records drops the recording (LSan sees a leak otherwise) */
+static void test_close_recording(void) {
+  gllmk_backend *be = NULL;
+  if (gllmk_backend_open("cpu", &be) != GLLMK_OK) {
+    ok(0, "open cpu");
+    return;
+  }
+  float x[4] = {1, 2, 3, 4};
+  const gllmk_ops_f32 *o = gllmk_backend_ops_f32(be);
+  ok(gllmk_graph_begin(be) == GLLMK_OK && o->vec_scale(be, x, 2.0f, 4) == GLLMK_OK &&
+         o->vec_add(be, x, x, x, 4) == GLLMK_OK && x[0] == 1,
+     "cpu: two ops recorded, nothing run; the backend is then closed while recording");
+  gllmk_backend_close(be);
+}
+
 int main(void) {
   tu_init();
   test_open_messages();
   test_no_driver();
   test_emulated_devices();
   test_backend("cpu");
+  test_close_recording();
   test_backend("cuda");
   return done_testing();
 }

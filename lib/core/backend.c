@@ -245,11 +245,12 @@ gllmk_status gllmk_backend_open(const char *name, gllmk_backend **out) {
 
 void gllmk_backend_close(gllmk_backend *be) {
   if (!be) return;
-  be->impl->synchronize(be);
-  if (be->recording) {
+  if (be->recording) {             /* a recording left open is dropped */
     void *g = NULL;
     if (be->impl->graph_end(be, &g) == GLLMK_OK && g) be->impl->graph_free(be, g);
+    be->recording = false;
   }
+  be->impl->synchronize(be);
   if (be->ws) be->impl->mem_free(be, be->ws);
   be->impl->close(be);
   backend_delete(be);
