@@ -15,6 +15,7 @@
 #include <gllmk/quant.h>
 #include <gllmk/quant_ops.h>
 #include <gllmk/backend.h>
+#include <gllmk/gguf.h>
 #include <gllmk/generic.h>
 
 #endif /* GLLMK_H */

@@ -58,7 +58,7 @@ static void test_strerror(void)
 {
   static const gllmk_status all[] = { GLLMK_OK, GLLMK_E_INVAL, GLLMK_E_OVERFLOW,
                                       GLLMK_E_UNSUPPORTED, GLLMK_E_NO_DEVICE, GLLMK_E_DEVICE,
-                                      GLLMK_E_NOMEM };
+                                      GLLMK_E_NOMEM, GLLMK_E_NOT_FOUND };
   size_t n = sizeof all / sizeof all[0];
   int good = 1, distinct = 1;
   for (size_t i = 0; i < n; i++) {
@@ -80,9 +80,10 @@ static void test_strerror(void)
   ok(good, "gllmk_strerror() gives a non-empty string for every status");
   ok(distinct, "gllmk_strerror() strings are distinct");
   ok(GLLMK_OK == 0 && GLLMK_E_INVAL < 0 && GLLMK_E_OVERFLOW < 0 && GLLMK_E_UNSUPPORTED < 0 &&
-         GLLMK_E_NO_DEVICE < 0 && GLLMK_E_DEVICE < 0 && GLLMK_E_NOMEM < 0,
+         GLLMK_E_NO_DEVICE < 0 && GLLMK_E_DEVICE < 0 && GLLMK_E_NOMEM < 0 &&
+         GLLMK_E_NOT_FOUND < 0,
      "GLLMK_OK is 0 and errors are negative");
-  static const int unknown[] = { 1, -7, -1000, INT_MIN, INT_MAX };
+  static const int unknown[] = { 1, -8, -1000, INT_MIN, INT_MAX };
   good = 1;
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     const char *s = gllmk_strerror((gllmk_status)unknown[i]);

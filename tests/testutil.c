@@ -410,6 +410,7 @@ const char *tu_status_name(gllmk_status s)
   case GLLMK_E_NO_DEVICE: return "GLLMK_E_NO_DEVICE";
   case GLLMK_E_DEVICE: return "GLLMK_E_DEVICE";
   case GLLMK_E_NOMEM: return "GLLMK_E_NOMEM";
+  case GLLMK_E_NOT_FOUND: return "GLLMK_E_NOT_FOUND";
   }
   return "(unknown status)";
 }

@@ -29,7 +29,8 @@ typedef enum gllmk_status {
   GLLMK_E_UNSUPPORTED = -3, /**< operation, format or ISA not available in this build or on this CPU */
   GLLMK_E_NO_DEVICE = -4,   /**< the requested backend or device is not present */
   GLLMK_E_DEVICE = -5,      /**< a device driver call failed (see gllmk_backend_device_error) */
-  GLLMK_E_NOMEM = -6        /**< memory allocation failed */
+  GLLMK_E_NOMEM = -6,       /**< memory allocation failed */
+  GLLMK_E_NOT_FOUND = -7    /**< no such key or name (GGUF metadata and tensors) */
 } gllmk_status;
 
 #endif /* GLLMK_TYPES_H */

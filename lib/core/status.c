@@ -14,6 +14,7 @@ const char *gllmk_strerror(gllmk_status status) {
   case GLLMK_E_NO_DEVICE: return "backend or device not available";
   case GLLMK_E_DEVICE: return "device driver error";
   case GLLMK_E_NOMEM: return "out of memory";
+  case GLLMK_E_NOT_FOUND: return "no such key or name";
   }
   return "unknown status";
 }
