@@ -144,7 +144,7 @@ static void assemble(buf *out, uint32_t version, const kvs *k, wtensor *t, size_
     b_str(out, t[i].name);
     b_u32(out, t[i].n_dims);
     for (uint32_t d = 0; d < t[i].n_dims; d++)
-      b_u64(out, t[i].ne[d]);
+      b_u64(out, d < 4 ? t[i].ne[d] : 1); /* (more than 4: a bad file) */
     b_u32(out, t[i].type);
     b_u64(out, t[i].offset);
   }

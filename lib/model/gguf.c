@@ -283,10 +283,11 @@ static gllmk_status rd_name(gllmk_gguf *g, rd *r, const char *what, size_t max, 
   return GLLMK_OK;
 }
 
-static gllmk_status check_bools(const rd *r, size_t count) {
+static gllmk_status check_bools(const rd *r, size_t count, const char *key) {
   for (size_t i = 0; i < count; i++)
     if (r->p[r->pos + i] > 1)
-      return fail(GLLMK_E_INVAL, r->pos + i, "bool value %u (must be 0 or 1)", (unsigned)r->p[r->pos + i]);
+      return fail(GLLMK_E_INVAL, r->pos + i, "key \"%.64s\": bool value %u (must be 0 or 1)", key,
+                  (unsigned)r->p[r->pos + i]);
   return GLLMK_OK;
 }
 
@@ -303,7 +304,7 @@ static gllmk_status parse_kv(gllmk_gguf *g, rd *r, struct kv *kv) {
   if (kv->type == GLLMK_GGUF_STRING) return rd_string(g, r, "string value", &kv->str, &kv->str_len);
   if (kv->type != GLLMK_GGUF_ARRAY) {
     if ((st = rd_need(r, value_type_size[kv->type], value_type_names[kv->type]))) return st;
-    if (kv->type == GLLMK_GGUF_BOOL && (st = check_bools(r, 1))) return st;
+    if (kv->type == GLLMK_GGUF_BOOL && (st = check_bools(r, 1, key))) return st;
     r->pos += value_type_size[kv->type];
     return GLLMK_OK;
   }
@@ -324,7 +325,7 @@ static gllmk_status parse_kv(gllmk_gguf *g, rd *r, struct kv *kv) {
   kv->count = (size_t)count;
   kv->val = r->pos;
   if (kv->elem != GLLMK_GGUF_STRING) {
-    if (kv->elem == GLLMK_GGUF_BOOL && (st = check_bools(r, kv->count))) return st;
+    if (kv->elem == GLLMK_GGUF_BOOL && (st = check_bools(r, kv->count, key))) return st;
     r->pos += kv->count * esize;
     return GLLMK_OK;
   }
