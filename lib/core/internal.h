@@ -100,9 +100,16 @@ GLLMK_HIDDEN void gllmk__ws_free(void *p);
 GLLMK_HIDDEN gllmk_status gllmk__ws_begin(const struct gllmk__ws_plan *p);
 /* the plan's bytes in all, SIZE_MAX when that overflows */
 GLLMK_HIDDEN size_t gllmk__ws_plan_total(const struct gllmk__ws_plan *p);
-/* the context of this thread (NULL: none) and this thread's index in it */
-extern GLLMK_HIDDEN __attribute__((tls_model("initial-exec"))) _Thread_local struct gllmk__ws *gllmk__ws_cur;
-extern GLLMK_HIDDEN __attribute__((tls_model("initial-exec"))) _Thread_local unsigned gllmk__ws_tid;
+/* the context of this thread (NULL: none) and this thread's index in it.
+ * glibc keeps static TLS to spare for libraries loaded later, so these can
+ * be initial-exec there: one %fs-relative load instead of __tls_get_addr */
+#if defined(__GLIBC__)
+#define GLLMK_TLS_FAST __attribute__((tls_model("initial-exec")))
+#else
+#define GLLMK_TLS_FAST
+#endif
+extern GLLMK_HIDDEN GLLMK_TLS_FAST _Thread_local struct gllmk__ws *gllmk__ws_cur;
+extern GLLMK_HIDDEN GLLMK_TLS_FAST _Thread_local unsigned gllmk__ws_tid;
 
 static inline bool gllmk__ws_active(void) { return gllmk__ws_cur != NULL; }
 static inline struct gllmk__ws_plan *gllmk__ws_plan_init(struct gllmk__ws_plan *p) {
