@@ -25,7 +25,7 @@
 /* 16-byte vectors per thread and step. */
 #define GK_ACT_UNROLL 4
 
-namespace {
+namespace gk_act {
 
 /* ------------------------------------------------------------------ elements */
 template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
@@ -151,7 +151,9 @@ __device__ __forceinline__ float gk_gelu(float x) {
 
 struct op_silu { __device__ float operator()(float x, float) const { return gk_silu(x); } };
 struct op_gelu { __device__ float operator()(float x, float) const { return gk_gelu(x); } };
-struct op_relu { __device__ float operator()(float x, float) const { return 0.0f > x ? 0.0f : x; } };
+struct op_relu {
+  __device__ float operator()(float x, float) const { return 0.0f > x ? 0.0f : x; }
+};
 struct op_tanh { __device__ float operator()(float x, float) const { return gk_tanh(x); } };
 struct op_exp { __device__ float operator()(float x, float) const { return gk_exp(x); } };
 struct op_swiglu { __device__ float operator()(float g, float u) const { return gk_silu(g) * u; } };
@@ -194,10 +196,11 @@ __device__ __forceinline__ void ew(const T *a, const T *b, T *out, size_t n, siz
   }
 }
 
-} /* namespace */
+} /* namespace gk_act */
 
 #define GK_UNARY_KERNEL(op, T, dt)                                                               \
   extern "C" __global__ void gk_##op##_##dt(const T *x, T *out, size_t n, size_t head) {         \
+    using namespace gk_act;                                                                      \
     ew<T, false>(x, x, out, n, head, op_##op());                                                 \
   }                                                                                              \
   GK_EXPORT(gk_##op##_##dt);
@@ -210,6 +213,7 @@ __device__ __forceinline__ void ew(const T *a, const T *b, T *out, size_t n, siz
   GK_UNARY_KERNEL(exp, T, dt)                                                                    \
   extern "C" __global__ void gk_swiglu_##dt(const T *gate, const T *up, T *out, size_t n,       \
                                             size_t head) {                                       \
+    using namespace gk_act;                                                                      \
     ew<T, true>(gate, up, out, n, head, op_swiglu());                                            \
   }                                                                                              \
   GK_EXPORT(gk_swiglu_##dt);

@@ -1,4 +1,4 @@
-/* blas1.cu -- BLAS-1 kernels: elementwise add/sub/mul/scale/axpy, reductions dot/sum/sum_squares/max
+/* blas1.cu -- BLAS-1: elementwise add/sub/mul/scale/axpy; reductions dot/sum/sum_squares/max
  * SPDX-License-Identifier: MIT
  *
  * Elementwise kernels (gk_vec_add_<dt> ...): a grid-stride loop over 16-byte
@@ -31,7 +31,7 @@
 /* Vectors per thread and step of a reduction (its independent accumulators). */
 #define GK_RED_UNROLL 4
 
-namespace {
+namespace gk_blas1 {
 
 /* ------------------------------------------------------------------ elements */
 template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
@@ -146,7 +146,9 @@ template <int OP> __device__ __forceinline__ float red_combine(float acc, float 
   return OP == RED_MAX ? max_nan(acc, v) : acc + v;
 }
 template <int OP> __device__ __forceinline__ float red_term(float acc, float x, float y) {
-  return OP == RED_DOT ? fmaf(x, y, acc) : OP == RED_SUMSQ ? fmaf(x, x, acc) : red_combine<OP>(acc, x);
+  return OP == RED_DOT     ? fmaf(x, y, acc)
+         : OP == RED_SUMSQ ? fmaf(x, x, acc)
+                           : red_combine<OP>(acc, x);
 }
 
 /* the block's value, in every thread; sm holds >= 32 floats */
@@ -193,7 +195,8 @@ __device__ __forceinline__ void reduce(const T *a, const T *b, size_t n, size_t 
         unpack(ra[u], x, a);
         if (OP == RED_DOT) unpack(rb[u], y, a);
 #pragma unroll
-        for (int j = 0; j < V; j++) acc[u] = red_term<OP>(acc[u], x[j], OP == RED_DOT ? y[j] : 0.0f);
+        for (int j = 0; j < V; j++)
+          acc[u] = red_term<OP>(acc[u], x[j], OP == RED_DOT ? y[j] : 0.0f);
       }
     }
   }
@@ -214,18 +217,20 @@ __device__ __forceinline__ void reduce_final(const float *part, unsigned nparts,
   if (threadIdx.x == 0) *result = r;
 }
 
-} /* namespace */
+} /* namespace gk_blas1 */
 
 /* ------------------------------------------------------------------ kernels */
 #define GK_BINARY_KERNEL(op, F, T, dt)                                                           \
   extern "C" __global__ void gk_##op##_##dt(const T *a, const T *b, T *out, size_t n,            \
                                             size_t head) {                                       \
+    using namespace gk_blas1;                                                                    \
     ew<T, true>(a, b, out, n, head, F());                                                        \
   }                                                                                              \
   GK_EXPORT(gk_##op##_##dt);
 
 #define GK_SCALE_KERNEL(T, dt)                                                                   \
   extern "C" __global__ void gk_vec_scale_##dt(T *x, float s, size_t n, size_t head) {           \
+    using namespace gk_blas1;                                                                    \
     op_scale f = {s};                                                                            \
     ew<T, false>(x, x, x, n, head, f);                                                           \
   }                                                                                              \
@@ -234,6 +239,7 @@ __device__ __forceinline__ void reduce_final(const float *part, unsigned nparts,
 #define GK_AXPY_KERNEL(T, dt)                                                                    \
   extern "C" __global__ void gk_vec_axpy_##dt(T *y, float alpha, const T *x, size_t n,           \
                                               size_t head) {                                     \
+    using namespace gk_blas1;                                                                    \
     op_axpy f = {alpha};                                                                         \
     ew<T, true>(y, x, y, n, head, f);                                                            \
   }                                                                                              \
@@ -243,12 +249,14 @@ __device__ __forceinline__ void reduce_final(const float *part, unsigned nparts,
 #define GK_RED2_KERNEL(op, OP, T, dt)                                                            \
   extern "C" __global__ void gk_##op##_##dt(const T *a, const T *b, size_t n, size_t head,       \
                                             float *dst) {                                        \
+    using namespace gk_blas1;                                                                    \
     GK_SHARED(float, sm, 32);                                                                    \
     reduce<T, OP>(a, b, n, head, dst, sm);                                                       \
   }                                                                                              \
   GK_EXPORT(gk_##op##_##dt);
 #define GK_RED1_KERNEL(op, OP, T, dt)                                                            \
   extern "C" __global__ void gk_##op##_##dt(const T *x, size_t n, size_t head, float *dst) {     \
+    using namespace gk_blas1;                                                                    \
     GK_SHARED(float, sm, 32);                                                                    \
     reduce<T, OP>(x, x, n, head, dst, sm);                                                       \
   }                                                                                              \
@@ -271,12 +279,14 @@ GK_BLAS1_KERNELS(gk_bf16, bf16)
 
 /* *result = the sum (or NaN-propagating max) of part[0..nparts), one block */
 extern "C" __global__ void gk_vec_sum_final_f32(const float *part, unsigned nparts, float *result) {
+  using namespace gk_blas1;
   GK_SHARED(float, sm, 32);
   reduce_final<RED_SUM>(part, nparts, result, sm);
 }
 GK_EXPORT(gk_vec_sum_final_f32);
 
 extern "C" __global__ void gk_vec_max_final_f32(const float *part, unsigned nparts, float *result) {
+  using namespace gk_blas1;
   GK_SHARED(float, sm, 32);
   reduce_final<RED_MAX>(part, nparts, result, sm);
 }

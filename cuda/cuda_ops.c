@@ -5,144 +5,6 @@
 #include "cuda_internal.h"
 #include "cuda_ops.h"
 
-static gllmk_status no_vec_dot_f32(gllmk_backend *be, const float *a, const float *b, size_t n, float *result) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_dot_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_add_f32(gllmk_backend *be, const float *a, const float *b, float *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_add_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sub_f32(gllmk_backend *be, const float *a, const float *b, float *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sub_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_mul_f32(gllmk_backend *be, const float *a, const float *b, float *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_mul_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_scale_f32(gllmk_backend *be, float *x, float s, size_t n) {
-  (void)be;
-  (void)x;
-  (void)s;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_scale_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_axpy_f32(gllmk_backend *be, float *y, float a, const float *x, size_t n) {
-  (void)be;
-  (void)y;
-  (void)a;
-  (void)x;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_axpy_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_f32(gllmk_backend *be, const float *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_max_f32(gllmk_backend *be, const float *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_max_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_squares_f32(gllmk_backend *be, const float *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_squares_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_f32(gllmk_backend *be, const float *A, const float *x, float *y, size_t m, size_t n) {
-  (void)be;
-  (void)A;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t *bytes) {
-  (void)be;
-  (void)m;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_gemm_f32(gllmk_backend *be, const float *A, const float *B, float *C, size_t m, size_t n, size_t k) {
   (void)be;
   (void)A;
@@ -154,11 +16,11 @@ static gllmk_status no_gemm_f32(gllmk_backend *be, const float *A, const float *
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_bias_f32(gllmk_backend *be, const float *A, const float *B, const float *bias, float *C, size_t m, size_t n, size_t k) {
@@ -173,204 +35,11 @@ static gllmk_status no_gemm_bias_f32(gllmk_backend *be, const float *A, const fl
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_bias_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_silu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_silu_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gelu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gelu_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_relu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_relu_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tanh_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tanh_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_exp_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_exp_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_swiglu_f32(gllmk_backend *be, const float *gate, const float *up, float *out, size_t n) {
-  (void)be;
-  (void)gate;
-  (void)up;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_swiglu_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_softmax_f32(gllmk_backend *be, const float *x, float *out, size_t rows, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)rows;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_softmax_f32_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rms_norm_f32(gllmk_backend *be, const float *x, const float *w, float *out, size_t rows, size_t n, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)out;
-  (void)rows;
-  (void)n;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rms_norm_f32_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_layer_norm_f32(gllmk_backend *be, const float *x, const float *gamma, const float *beta, float *out, size_t rows, size_t n, float eps) {
-  (void)be;
-  (void)x;
-  (void)gamma;
-  (void)beta;
-  (void)out;
-  (void)rows;
-  (void)n;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_layer_norm_f32_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_f32(gllmk_backend *be, float *qk, const float *cos, const float *sin, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved) {
-  (void)be;
-  (void)qk;
-  (void)cos;
-  (void)sin;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_f32_workspace_bytes(gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t *bytes) {
-  (void)be;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_with_pos_f32(gllmk_backend *be, float *qk, const float *cos, const float *sin, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)qk;
-  (void)cos;
-  (void)sin;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_with_pos_f32_workspace_bytes(gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const float *table, size_t vocab, size_t hidden, float *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_f32_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)be;
-  (void)n_ids;
-  (void)vocab;
-  (void)hidden;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_f32(gllmk_backend *be, const float *q, const float *k, const float *v, float *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
@@ -389,14 +58,14 @@ static gllmk_status no_flash_attention_f32(gllmk_backend *be, const float *q, co
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_f32_workspace_bytes(gllmk_backend *be, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, bool causal, size_t *bytes) {
-  (void)be;
   (void)q_len;
   (void)kv_len;
   (void)heads;
   (void)kv_heads;
   (void)head_dim;
   (void)causal;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_paged_f32(gllmk_backend *be, const float *q, const float *k_cache, const float *v_cache, const uint32_t *page_table, float *out, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, float scale) {
@@ -417,7 +86,6 @@ static gllmk_status no_flash_attention_paged_f32(gllmk_backend *be, const float 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_paged_f32_workspace_bytes(gllmk_backend *be, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t *bytes) {
-  (void)be;
   (void)seq;
   (void)cache_len;
   (void)heads;
@@ -425,7 +93,8 @@ static gllmk_status no_flash_attention_paged_f32_workspace_bytes(gllmk_backend *
   (void)head_dim;
   (void)page_size;
   (void)n_pages;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_f32(gllmk_backend *be, const float *x, const float *wq, const float *wk, const float *wv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -450,7 +119,6 @@ static gllmk_status no_fused_qkv_rope_f32(gllmk_backend *be, const float *x, con
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_f32_workspace_bytes(gllmk_backend *be, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
   (void)seq;
   (void)hidden;
   (void)heads;
@@ -459,7 +127,8 @@ static gllmk_status no_fused_qkv_rope_f32_workspace_bytes(gllmk_backend *be, siz
   (void)rotary_dim;
   (void)interleaved;
   (void)pos;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gate_up_swiglu_f32(gllmk_backend *be, const float *x, const float *w_gate, const float *w_up, float *out, size_t m, size_t n, size_t k) {
@@ -474,11 +143,11 @@ static gllmk_status no_fused_gate_up_swiglu_f32(gllmk_backend *be, const float *
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gate_up_swiglu_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_f32(gllmk_backend *be, const float *x, const float *w_gate, const float *w_up, const float *w_down, const float *residual, float *out, size_t m, size_t hidden, size_t ffn) {
@@ -495,11 +164,11 @@ static gllmk_status no_fused_ffn_f32(gllmk_backend *be, const float *x, const fl
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_rmsnorm_f32(gllmk_backend *be, const float *x, const float *w_gate, const float *w_up, const float *w_down, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t hidden, size_t ffn, float eps) {
@@ -519,11 +188,11 @@ static gllmk_status no_fused_ffn_rmsnorm_f32(gllmk_backend *be, const float *x, 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_residual_rmsnorm_f32(gllmk_backend *be, const float *x, const float *w, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -541,11 +210,11 @@ static gllmk_status no_fused_linear_residual_rmsnorm_f32(gllmk_backend *be, cons
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_residual_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_bias_residual_rmsnorm_f32(gllmk_backend *be, const float *x, const float *w, const float *bias, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -564,11 +233,11 @@ static gllmk_status no_fused_linear_bias_residual_rmsnorm_f32(gllmk_backend *be,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_bias_residual_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_dequant_gemv_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -584,13 +253,13 @@ static gllmk_status no_fused_dequant_gemv_f32(gllmk_backend *be, const void *w, 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_dequant_gemv_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_kquant_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -606,13 +275,13 @@ static gllmk_status no_kquant_matmul_f32(gllmk_backend *be, const void *w, size_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_kquant_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_iq_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -628,13 +297,13 @@ static gllmk_status no_iq_matmul_f32(gllmk_backend *be, const void *w, size_t w_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_iq_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_awq_matmul_f32(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const float *x, float *y, size_t m, size_t n, size_t k) {
@@ -651,12 +320,12 @@ static gllmk_status no_awq_matmul_f32(gllmk_backend *be, const uint8_t *packed, 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_awq_matmul_f32_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gptq_matmul_f32(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const float *x, float *y, size_t m, size_t n, size_t k) {
@@ -674,13 +343,13 @@ static gllmk_status no_gptq_matmul_f32(gllmk_backend *be, const uint8_t *packed,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gptq_matmul_f32_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)n_groups;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_squeeze_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k) {
@@ -695,12 +364,12 @@ static gllmk_status no_squeeze_matmul_f32(gllmk_backend *be, const void *w, size
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_squeeze_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq1_s_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k) {
@@ -715,12 +384,12 @@ static gllmk_status no_fused_iq1_s_matmul_f32(gllmk_backend *be, const void *w, 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq1_s_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq2_xxs_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k) {
@@ -735,12 +404,12 @@ static gllmk_status no_fused_iq2_xxs_matmul_f32(gllmk_backend *be, const void *w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq2_xxs_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_awq4_matmul_f32(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const float *x, float *y, size_t m, size_t n, size_t k) {
@@ -757,12 +426,12 @@ static gllmk_status no_fused_awq4_matmul_f32(gllmk_backend *be, const uint8_t *p
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_awq4_matmul_f32_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gptq4_matmul_f32(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const float *x, float *y, size_t m, size_t n, size_t k) {
@@ -780,13 +449,13 @@ static gllmk_status no_fused_gptq4_matmul_f32(gllmk_backend *be, const uint8_t *
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gptq4_matmul_f32_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)n_groups;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_squeeze_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k) {
@@ -801,12 +470,12 @@ static gllmk_status no_fused_squeeze_matmul_f32(gllmk_backend *be, const void *w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_squeeze_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q8_f32(gllmk_backend *be, const int8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result) {
@@ -820,10 +489,10 @@ static gllmk_status no_gemv_q8_f32(gllmk_backend *be, const int8_t *w, size_t w_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q8_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q4_f32(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result) {
@@ -837,10 +506,10 @@ static gllmk_status no_gemv_q4_f32(gllmk_backend *be, const uint8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q4_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q2_f32(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result) {
@@ -854,10 +523,10 @@ static gllmk_status no_gemv_q2_f32(gllmk_backend *be, const uint8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q2_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q1_f32(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result) {
@@ -871,10 +540,10 @@ static gllmk_status no_gemv_q1_f32(gllmk_backend *be, const uint8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q1_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q8_f32(gllmk_backend *be, const int8_t *w, size_t w_bytes, const float *x, float *y, const float *scales, size_t m, size_t n, size_t k) {
@@ -890,12 +559,12 @@ static gllmk_status no_gemm_q8_f32(gllmk_backend *be, const int8_t *w, size_t w_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q8_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q4_f32(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const float *x, float *y, const float *scales, size_t m, size_t n, size_t k) {
@@ -911,12 +580,12 @@ static gllmk_status no_gemm_q4_f32(gllmk_backend *be, const uint8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q4_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_q4_f32(gllmk_backend *be, const float *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -947,7 +616,6 @@ static gllmk_status no_fused_qkv_rope_q4_f32(gllmk_backend *be, const float *x, 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_q4_f32_workspace_bytes(gllmk_backend *be, size_t wq_bytes, size_t wk_bytes, size_t wv_bytes, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
   (void)wq_bytes;
   (void)wk_bytes;
   (void)wv_bytes;
@@ -959,7 +627,8 @@ static gllmk_status no_fused_qkv_rope_q4_f32_workspace_bytes(gllmk_backend *be, 
   (void)rotary_dim;
   (void)interleaved;
   (void)pos;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_q4_f32(gllmk_backend *be, const float *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const float *residual, float *out, size_t m, size_t hidden, size_t ffn) {
@@ -982,14 +651,14 @@ static gllmk_status no_fused_ffn_q4_f32(gllmk_backend *be, const float *x, const
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_q4_f32_workspace_bytes(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)gate_bytes;
   (void)up_bytes;
   (void)down_bytes;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int8_linear_residual_rmsnorm_f32(gllmk_backend *be, const float *x, const int8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -1009,12 +678,12 @@ static gllmk_status no_fused_int8_linear_residual_rmsnorm_f32(gllmk_backend *be,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int8_linear_residual_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int4_linear_residual_rmsnorm_f32(gllmk_backend *be, const float *x, const uint8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -1034,40 +703,40 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_f32(gllmk_backend *be,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 
 const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
-  .vec_dot = no_vec_dot_f32,
-  .vec_add = no_vec_add_f32,
-  .vec_sub = no_vec_sub_f32,
-  .vec_mul = no_vec_mul_f32,
-  .vec_scale = no_vec_scale_f32,
-  .vec_axpy = no_vec_axpy_f32,
-  .vec_sum = no_vec_sum_f32,
-  .vec_max = no_vec_max_f32,
-  .vec_sum_squares = no_vec_sum_squares_f32,
-  .gemv = no_gemv_f32,
+  .vec_dot = gllmk__cu_vec_dot_f32,
+  .vec_add = gllmk__cu_vec_add_f32,
+  .vec_sub = gllmk__cu_vec_sub_f32,
+  .vec_mul = gllmk__cu_vec_mul_f32,
+  .vec_scale = gllmk__cu_vec_scale_f32,
+  .vec_axpy = gllmk__cu_vec_axpy_f32,
+  .vec_sum = gllmk__cu_vec_sum_f32,
+  .vec_max = gllmk__cu_vec_max_f32,
+  .vec_sum_squares = gllmk__cu_vec_sum_squares_f32,
+  .gemv = gllmk__cu_gemv_f32,
   .gemm = no_gemm_f32,
   .gemm_bias = no_gemm_bias_f32,
-  .silu = no_silu_f32,
-  .gelu = no_gelu_f32,
-  .relu = no_relu_f32,
-  .tanh = no_tanh_f32,
-  .exp = no_exp_f32,
-  .swiglu = no_swiglu_f32,
-  .softmax = no_softmax_f32,
-  .rms_norm = no_rms_norm_f32,
-  .layer_norm = no_layer_norm_f32,
-  .rope = no_rope_f32,
-  .rope_with_pos = no_rope_with_pos_f32,
-  .embedding_lookup = no_embedding_lookup_f32,
+  .silu = gllmk__cu_silu_f32,
+  .gelu = gllmk__cu_gelu_f32,
+  .relu = gllmk__cu_relu_f32,
+  .tanh = gllmk__cu_tanh_f32,
+  .exp = gllmk__cu_exp_f32,
+  .swiglu = gllmk__cu_swiglu_f32,
+  .softmax = gllmk__cu_softmax_f32,
+  .rms_norm = gllmk__cu_rms_norm_f32,
+  .layer_norm = gllmk__cu_layer_norm_f32,
+  .rope = gllmk__cu_rope_f32,
+  .rope_with_pos = gllmk__cu_rope_with_pos_f32,
+  .embedding_lookup = gllmk__cu_embedding_lookup_f32,
   .flash_attention = no_flash_attention_f32,
   .flash_attention_paged = no_flash_attention_paged_f32,
   .fused_qkv_rope = no_fused_qkv_rope_f32,
@@ -1097,30 +766,30 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .fused_ffn_q4 = no_fused_ffn_q4_f32,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_f32,
   .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_f32,
-  .vec_dot_workspace_bytes = no_vec_dot_f32_workspace_bytes,
-  .vec_add_workspace_bytes = no_vec_add_f32_workspace_bytes,
-  .vec_sub_workspace_bytes = no_vec_sub_f32_workspace_bytes,
-  .vec_mul_workspace_bytes = no_vec_mul_f32_workspace_bytes,
-  .vec_scale_workspace_bytes = no_vec_scale_f32_workspace_bytes,
-  .vec_axpy_workspace_bytes = no_vec_axpy_f32_workspace_bytes,
-  .vec_sum_workspace_bytes = no_vec_sum_f32_workspace_bytes,
-  .vec_max_workspace_bytes = no_vec_max_f32_workspace_bytes,
-  .vec_sum_squares_workspace_bytes = no_vec_sum_squares_f32_workspace_bytes,
-  .gemv_workspace_bytes = no_gemv_f32_workspace_bytes,
+  .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_f32,
+  .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_f32,
+  .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_f32,
+  .vec_mul_workspace_bytes = gllmk__cu_vec_mul_workspace_bytes_f32,
+  .vec_scale_workspace_bytes = gllmk__cu_vec_scale_workspace_bytes_f32,
+  .vec_axpy_workspace_bytes = gllmk__cu_vec_axpy_workspace_bytes_f32,
+  .vec_sum_workspace_bytes = gllmk__cu_vec_sum_workspace_bytes_f32,
+  .vec_max_workspace_bytes = gllmk__cu_vec_max_workspace_bytes_f32,
+  .vec_sum_squares_workspace_bytes = gllmk__cu_vec_sum_squares_workspace_bytes_f32,
+  .gemv_workspace_bytes = gllmk__cu_gemv_workspace_bytes_f32,
   .gemm_workspace_bytes = no_gemm_f32_workspace_bytes,
   .gemm_bias_workspace_bytes = no_gemm_bias_f32_workspace_bytes,
-  .silu_workspace_bytes = no_silu_f32_workspace_bytes,
-  .gelu_workspace_bytes = no_gelu_f32_workspace_bytes,
-  .relu_workspace_bytes = no_relu_f32_workspace_bytes,
-  .tanh_workspace_bytes = no_tanh_f32_workspace_bytes,
-  .exp_workspace_bytes = no_exp_f32_workspace_bytes,
-  .swiglu_workspace_bytes = no_swiglu_f32_workspace_bytes,
-  .softmax_workspace_bytes = no_softmax_f32_workspace_bytes,
-  .rms_norm_workspace_bytes = no_rms_norm_f32_workspace_bytes,
-  .layer_norm_workspace_bytes = no_layer_norm_f32_workspace_bytes,
-  .rope_workspace_bytes = no_rope_f32_workspace_bytes,
-  .rope_with_pos_workspace_bytes = no_rope_with_pos_f32_workspace_bytes,
-  .embedding_lookup_workspace_bytes = no_embedding_lookup_f32_workspace_bytes,
+  .silu_workspace_bytes = gllmk__cu_silu_workspace_bytes_f32,
+  .gelu_workspace_bytes = gllmk__cu_gelu_workspace_bytes_f32,
+  .relu_workspace_bytes = gllmk__cu_relu_workspace_bytes_f32,
+  .tanh_workspace_bytes = gllmk__cu_tanh_workspace_bytes_f32,
+  .exp_workspace_bytes = gllmk__cu_exp_workspace_bytes_f32,
+  .swiglu_workspace_bytes = gllmk__cu_swiglu_workspace_bytes_f32,
+  .softmax_workspace_bytes = gllmk__cu_softmax_workspace_bytes_f32,
+  .rms_norm_workspace_bytes = gllmk__cu_rms_norm_workspace_bytes_f32,
+  .layer_norm_workspace_bytes = gllmk__cu_layer_norm_workspace_bytes_f32,
+  .rope_workspace_bytes = gllmk__cu_rope_workspace_bytes_f32,
+  .rope_with_pos_workspace_bytes = gllmk__cu_rope_with_pos_workspace_bytes_f32,
+  .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_f32,
   .flash_attention_workspace_bytes = no_flash_attention_f32_workspace_bytes,
   .flash_attention_paged_workspace_bytes = no_flash_attention_paged_f32_workspace_bytes,
   .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_f32_workspace_bytes,
@@ -1152,144 +821,6 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes,
 };
 
-static gllmk_status no_vec_dot_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b, size_t n, float *result) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_dot_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_add_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_add_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sub_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sub_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_mul_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_mul_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_scale_f16(gllmk_backend *be, gllmk_f16 *x, float s, size_t n) {
-  (void)be;
-  (void)x;
-  (void)s;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_scale_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_axpy_f16(gllmk_backend *be, gllmk_f16 *y, float a, const gllmk_f16 *x, size_t n) {
-  (void)be;
-  (void)y;
-  (void)a;
-  (void)x;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_axpy_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_max_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_max_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_squares_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_squares_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_f16(gllmk_backend *be, const gllmk_f16 *A, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n) {
-  (void)be;
-  (void)A;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t *bytes) {
-  (void)be;
-  (void)m;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_gemm_f16(gllmk_backend *be, const gllmk_f16 *A, const gllmk_f16 *B, gllmk_f16 *C, size_t m, size_t n, size_t k) {
   (void)be;
   (void)A;
@@ -1301,11 +832,11 @@ static gllmk_status no_gemm_f16(gllmk_backend *be, const gllmk_f16 *A, const gll
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_bias_f16(gllmk_backend *be, const gllmk_f16 *A, const gllmk_f16 *B, const gllmk_f16 *bias, gllmk_f16 *C, size_t m, size_t n, size_t k) {
@@ -1320,204 +851,11 @@ static gllmk_status no_gemm_bias_f16(gllmk_backend *be, const gllmk_f16 *A, cons
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_bias_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_silu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_silu_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gelu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gelu_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_relu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_relu_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tanh_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tanh_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_exp_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_exp_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_swiglu_f16(gllmk_backend *be, const gllmk_f16 *gate, const gllmk_f16 *up, gllmk_f16 *out, size_t n) {
-  (void)be;
-  (void)gate;
-  (void)up;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_swiglu_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_softmax_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t rows, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)rows;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_softmax_f16_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rms_norm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, gllmk_f16 *out, size_t rows, size_t n, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)out;
-  (void)rows;
-  (void)n;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rms_norm_f16_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_layer_norm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *gamma, const gllmk_f16 *beta, gllmk_f16 *out, size_t rows, size_t n, float eps) {
-  (void)be;
-  (void)x;
-  (void)gamma;
-  (void)beta;
-  (void)out;
-  (void)rows;
-  (void)n;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_layer_norm_f16_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_f16(gllmk_backend *be, gllmk_f16 *qk, const gllmk_f16 *cos, const gllmk_f16 *sin, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved) {
-  (void)be;
-  (void)qk;
-  (void)cos;
-  (void)sin;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_f16_workspace_bytes(gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t *bytes) {
-  (void)be;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_with_pos_f16(gllmk_backend *be, gllmk_f16 *qk, const gllmk_f16 *cos, const gllmk_f16 *sin, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)qk;
-  (void)cos;
-  (void)sin;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_with_pos_f16_workspace_bytes(gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const gllmk_f16 *table, size_t vocab, size_t hidden, gllmk_f16 *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_f16_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)be;
-  (void)n_ids;
-  (void)vocab;
-  (void)hidden;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_f16(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k, const gllmk_f16 *v, gllmk_f16 *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
@@ -1536,14 +874,14 @@ static gllmk_status no_flash_attention_f16(gllmk_backend *be, const gllmk_f16 *q
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_f16_workspace_bytes(gllmk_backend *be, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, bool causal, size_t *bytes) {
-  (void)be;
   (void)q_len;
   (void)kv_len;
   (void)heads;
   (void)kv_heads;
   (void)head_dim;
   (void)causal;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_paged_f16(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k_cache, const gllmk_f16 *v_cache, const uint32_t *page_table, gllmk_f16 *out, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, float scale) {
@@ -1564,7 +902,6 @@ static gllmk_status no_flash_attention_paged_f16(gllmk_backend *be, const gllmk_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_paged_f16_workspace_bytes(gllmk_backend *be, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t *bytes) {
-  (void)be;
   (void)seq;
   (void)cache_len;
   (void)heads;
@@ -1572,7 +909,8 @@ static gllmk_status no_flash_attention_paged_f16_workspace_bytes(gllmk_backend *
   (void)head_dim;
   (void)page_size;
   (void)n_pages;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *wq, const gllmk_f16 *wk, const gllmk_f16 *wv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -1597,7 +935,6 @@ static gllmk_status no_fused_qkv_rope_f16(gllmk_backend *be, const gllmk_f16 *x,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_f16_workspace_bytes(gllmk_backend *be, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
   (void)seq;
   (void)hidden;
   (void)heads;
@@ -1606,7 +943,8 @@ static gllmk_status no_fused_qkv_rope_f16_workspace_bytes(gllmk_backend *be, siz
   (void)rotary_dim;
   (void)interleaved;
   (void)pos;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gate_up_swiglu_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w_gate, const gllmk_f16 *w_up, gllmk_f16 *out, size_t m, size_t n, size_t k) {
@@ -1621,11 +959,11 @@ static gllmk_status no_fused_gate_up_swiglu_f16(gllmk_backend *be, const gllmk_f
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gate_up_swiglu_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w_gate, const gllmk_f16 *w_up, const gllmk_f16 *w_down, const gllmk_f16 *residual, gllmk_f16 *out, size_t m, size_t hidden, size_t ffn) {
@@ -1642,11 +980,11 @@ static gllmk_status no_fused_ffn_f16(gllmk_backend *be, const gllmk_f16 *x, cons
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w_gate, const gllmk_f16 *w_up, const gllmk_f16 *w_down, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t hidden, size_t ffn, float eps) {
@@ -1666,11 +1004,11 @@ static gllmk_status no_fused_ffn_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_residual_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -1688,11 +1026,11 @@ static gllmk_status no_fused_linear_residual_rmsnorm_f16(gllmk_backend *be, cons
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_bias_residual_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *bias, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -1711,11 +1049,11 @@ static gllmk_status no_fused_linear_bias_residual_rmsnorm_f16(gllmk_backend *be,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_bias_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_dequant_gemv_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -1731,13 +1069,13 @@ static gllmk_status no_fused_dequant_gemv_f16(gllmk_backend *be, const void *w, 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_dequant_gemv_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_kquant_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -1753,13 +1091,13 @@ static gllmk_status no_kquant_matmul_f16(gllmk_backend *be, const void *w, size_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_kquant_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_iq_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -1775,13 +1113,13 @@ static gllmk_status no_iq_matmul_f16(gllmk_backend *be, const void *w, size_t w_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_iq_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_awq_matmul_f16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
@@ -1798,12 +1136,12 @@ static gllmk_status no_awq_matmul_f16(gllmk_backend *be, const uint8_t *packed, 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_awq_matmul_f16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gptq_matmul_f16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
@@ -1821,13 +1159,13 @@ static gllmk_status no_gptq_matmul_f16(gllmk_backend *be, const uint8_t *packed,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gptq_matmul_f16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)n_groups;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_squeeze_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
@@ -1842,12 +1180,12 @@ static gllmk_status no_squeeze_matmul_f16(gllmk_backend *be, const void *w, size
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_squeeze_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq1_s_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
@@ -1862,12 +1200,12 @@ static gllmk_status no_fused_iq1_s_matmul_f16(gllmk_backend *be, const void *w, 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq1_s_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq2_xxs_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
@@ -1882,12 +1220,12 @@ static gllmk_status no_fused_iq2_xxs_matmul_f16(gllmk_backend *be, const void *w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq2_xxs_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_awq4_matmul_f16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
@@ -1904,12 +1242,12 @@ static gllmk_status no_fused_awq4_matmul_f16(gllmk_backend *be, const uint8_t *p
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_awq4_matmul_f16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gptq4_matmul_f16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
@@ -1927,13 +1265,13 @@ static gllmk_status no_fused_gptq4_matmul_f16(gllmk_backend *be, const uint8_t *
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gptq4_matmul_f16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)n_groups;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_squeeze_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
@@ -1948,12 +1286,12 @@ static gllmk_status no_fused_squeeze_matmul_f16(gllmk_backend *be, const void *w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_squeeze_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q8_f16(gllmk_backend *be, const int8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result) {
@@ -1967,10 +1305,10 @@ static gllmk_status no_gemv_q8_f16(gllmk_backend *be, const int8_t *w, size_t w_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q8_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q4_f16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result) {
@@ -1984,10 +1322,10 @@ static gllmk_status no_gemv_q4_f16(gllmk_backend *be, const uint8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q4_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q2_f16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result) {
@@ -2001,10 +1339,10 @@ static gllmk_status no_gemv_q2_f16(gllmk_backend *be, const uint8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q2_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q1_f16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result) {
@@ -2018,10 +1356,10 @@ static gllmk_status no_gemv_q1_f16(gllmk_backend *be, const uint8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q1_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q8_f16(gllmk_backend *be, const int8_t *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, const float *scales, size_t m, size_t n, size_t k) {
@@ -2037,12 +1375,12 @@ static gllmk_status no_gemm_q8_f16(gllmk_backend *be, const int8_t *w, size_t w_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q8_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q4_f16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, const float *scales, size_t m, size_t n, size_t k) {
@@ -2058,12 +1396,12 @@ static gllmk_status no_gemm_q4_f16(gllmk_backend *be, const uint8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q4_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_q4_f16(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -2094,7 +1432,6 @@ static gllmk_status no_fused_qkv_rope_q4_f16(gllmk_backend *be, const gllmk_f16 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_q4_f16_workspace_bytes(gllmk_backend *be, size_t wq_bytes, size_t wk_bytes, size_t wv_bytes, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
   (void)wq_bytes;
   (void)wk_bytes;
   (void)wv_bytes;
@@ -2106,7 +1443,8 @@ static gllmk_status no_fused_qkv_rope_q4_f16_workspace_bytes(gllmk_backend *be, 
   (void)rotary_dim;
   (void)interleaved;
   (void)pos;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_q4_f16(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_f16 *residual, gllmk_f16 *out, size_t m, size_t hidden, size_t ffn) {
@@ -2129,14 +1467,14 @@ static gllmk_status no_fused_ffn_q4_f16(gllmk_backend *be, const gllmk_f16 *x, c
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_q4_f16_workspace_bytes(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)gate_bytes;
   (void)up_bytes;
   (void)down_bytes;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int8_linear_residual_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -2156,12 +1494,12 @@ static gllmk_status no_fused_int8_linear_residual_rmsnorm_f16(gllmk_backend *be,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int8_linear_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int4_linear_residual_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -2181,40 +1519,40 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_f16(gllmk_backend *be,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 
 const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
-  .vec_dot = no_vec_dot_f16,
-  .vec_add = no_vec_add_f16,
-  .vec_sub = no_vec_sub_f16,
-  .vec_mul = no_vec_mul_f16,
-  .vec_scale = no_vec_scale_f16,
-  .vec_axpy = no_vec_axpy_f16,
-  .vec_sum = no_vec_sum_f16,
-  .vec_max = no_vec_max_f16,
-  .vec_sum_squares = no_vec_sum_squares_f16,
-  .gemv = no_gemv_f16,
+  .vec_dot = gllmk__cu_vec_dot_f16,
+  .vec_add = gllmk__cu_vec_add_f16,
+  .vec_sub = gllmk__cu_vec_sub_f16,
+  .vec_mul = gllmk__cu_vec_mul_f16,
+  .vec_scale = gllmk__cu_vec_scale_f16,
+  .vec_axpy = gllmk__cu_vec_axpy_f16,
+  .vec_sum = gllmk__cu_vec_sum_f16,
+  .vec_max = gllmk__cu_vec_max_f16,
+  .vec_sum_squares = gllmk__cu_vec_sum_squares_f16,
+  .gemv = gllmk__cu_gemv_f16,
   .gemm = no_gemm_f16,
   .gemm_bias = no_gemm_bias_f16,
-  .silu = no_silu_f16,
-  .gelu = no_gelu_f16,
-  .relu = no_relu_f16,
-  .tanh = no_tanh_f16,
-  .exp = no_exp_f16,
-  .swiglu = no_swiglu_f16,
-  .softmax = no_softmax_f16,
-  .rms_norm = no_rms_norm_f16,
-  .layer_norm = no_layer_norm_f16,
-  .rope = no_rope_f16,
-  .rope_with_pos = no_rope_with_pos_f16,
-  .embedding_lookup = no_embedding_lookup_f16,
+  .silu = gllmk__cu_silu_f16,
+  .gelu = gllmk__cu_gelu_f16,
+  .relu = gllmk__cu_relu_f16,
+  .tanh = gllmk__cu_tanh_f16,
+  .exp = gllmk__cu_exp_f16,
+  .swiglu = gllmk__cu_swiglu_f16,
+  .softmax = gllmk__cu_softmax_f16,
+  .rms_norm = gllmk__cu_rms_norm_f16,
+  .layer_norm = gllmk__cu_layer_norm_f16,
+  .rope = gllmk__cu_rope_f16,
+  .rope_with_pos = gllmk__cu_rope_with_pos_f16,
+  .embedding_lookup = gllmk__cu_embedding_lookup_f16,
   .flash_attention = no_flash_attention_f16,
   .flash_attention_paged = no_flash_attention_paged_f16,
   .fused_qkv_rope = no_fused_qkv_rope_f16,
@@ -2244,30 +1582,30 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .fused_ffn_q4 = no_fused_ffn_q4_f16,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_f16,
   .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_f16,
-  .vec_dot_workspace_bytes = no_vec_dot_f16_workspace_bytes,
-  .vec_add_workspace_bytes = no_vec_add_f16_workspace_bytes,
-  .vec_sub_workspace_bytes = no_vec_sub_f16_workspace_bytes,
-  .vec_mul_workspace_bytes = no_vec_mul_f16_workspace_bytes,
-  .vec_scale_workspace_bytes = no_vec_scale_f16_workspace_bytes,
-  .vec_axpy_workspace_bytes = no_vec_axpy_f16_workspace_bytes,
-  .vec_sum_workspace_bytes = no_vec_sum_f16_workspace_bytes,
-  .vec_max_workspace_bytes = no_vec_max_f16_workspace_bytes,
-  .vec_sum_squares_workspace_bytes = no_vec_sum_squares_f16_workspace_bytes,
-  .gemv_workspace_bytes = no_gemv_f16_workspace_bytes,
+  .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_f16,
+  .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_f16,
+  .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_f16,
+  .vec_mul_workspace_bytes = gllmk__cu_vec_mul_workspace_bytes_f16,
+  .vec_scale_workspace_bytes = gllmk__cu_vec_scale_workspace_bytes_f16,
+  .vec_axpy_workspace_bytes = gllmk__cu_vec_axpy_workspace_bytes_f16,
+  .vec_sum_workspace_bytes = gllmk__cu_vec_sum_workspace_bytes_f16,
+  .vec_max_workspace_bytes = gllmk__cu_vec_max_workspace_bytes_f16,
+  .vec_sum_squares_workspace_bytes = gllmk__cu_vec_sum_squares_workspace_bytes_f16,
+  .gemv_workspace_bytes = gllmk__cu_gemv_workspace_bytes_f16,
   .gemm_workspace_bytes = no_gemm_f16_workspace_bytes,
   .gemm_bias_workspace_bytes = no_gemm_bias_f16_workspace_bytes,
-  .silu_workspace_bytes = no_silu_f16_workspace_bytes,
-  .gelu_workspace_bytes = no_gelu_f16_workspace_bytes,
-  .relu_workspace_bytes = no_relu_f16_workspace_bytes,
-  .tanh_workspace_bytes = no_tanh_f16_workspace_bytes,
-  .exp_workspace_bytes = no_exp_f16_workspace_bytes,
-  .swiglu_workspace_bytes = no_swiglu_f16_workspace_bytes,
-  .softmax_workspace_bytes = no_softmax_f16_workspace_bytes,
-  .rms_norm_workspace_bytes = no_rms_norm_f16_workspace_bytes,
-  .layer_norm_workspace_bytes = no_layer_norm_f16_workspace_bytes,
-  .rope_workspace_bytes = no_rope_f16_workspace_bytes,
-  .rope_with_pos_workspace_bytes = no_rope_with_pos_f16_workspace_bytes,
-  .embedding_lookup_workspace_bytes = no_embedding_lookup_f16_workspace_bytes,
+  .silu_workspace_bytes = gllmk__cu_silu_workspace_bytes_f16,
+  .gelu_workspace_bytes = gllmk__cu_gelu_workspace_bytes_f16,
+  .relu_workspace_bytes = gllmk__cu_relu_workspace_bytes_f16,
+  .tanh_workspace_bytes = gllmk__cu_tanh_workspace_bytes_f16,
+  .exp_workspace_bytes = gllmk__cu_exp_workspace_bytes_f16,
+  .swiglu_workspace_bytes = gllmk__cu_swiglu_workspace_bytes_f16,
+  .softmax_workspace_bytes = gllmk__cu_softmax_workspace_bytes_f16,
+  .rms_norm_workspace_bytes = gllmk__cu_rms_norm_workspace_bytes_f16,
+  .layer_norm_workspace_bytes = gllmk__cu_layer_norm_workspace_bytes_f16,
+  .rope_workspace_bytes = gllmk__cu_rope_workspace_bytes_f16,
+  .rope_with_pos_workspace_bytes = gllmk__cu_rope_with_pos_workspace_bytes_f16,
+  .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_f16,
   .flash_attention_workspace_bytes = no_flash_attention_f16_workspace_bytes,
   .flash_attention_paged_workspace_bytes = no_flash_attention_paged_f16_workspace_bytes,
   .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_f16_workspace_bytes,
@@ -2299,144 +1637,6 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes,
 };
 
-static gllmk_status no_vec_dot_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b, size_t n, float *result) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_dot_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_add_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_add_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sub_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sub_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_mul_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)a;
-  (void)b;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_mul_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_scale_bf16(gllmk_backend *be, gllmk_bf16 *x, float s, size_t n) {
-  (void)be;
-  (void)x;
-  (void)s;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_scale_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_axpy_bf16(gllmk_backend *be, gllmk_bf16 *y, float a, const gllmk_bf16 *x, size_t n) {
-  (void)be;
-  (void)y;
-  (void)a;
-  (void)x;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_axpy_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_max_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_max_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_squares_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n, float *result) {
-  (void)be;
-  (void)x;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_vec_sum_squares_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_bf16(gllmk_backend *be, const gllmk_bf16 *A, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n) {
-  (void)be;
-  (void)A;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t *bytes) {
-  (void)be;
-  (void)m;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_gemm_bf16(gllmk_backend *be, const gllmk_bf16 *A, const gllmk_bf16 *B, gllmk_bf16 *C, size_t m, size_t n, size_t k) {
   (void)be;
   (void)A;
@@ -2448,11 +1648,11 @@ static gllmk_status no_gemm_bf16(gllmk_backend *be, const gllmk_bf16 *A, const g
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_bias_bf16(gllmk_backend *be, const gllmk_bf16 *A, const gllmk_bf16 *B, const gllmk_bf16 *bias, gllmk_bf16 *C, size_t m, size_t n, size_t k) {
@@ -2467,204 +1667,11 @@ static gllmk_status no_gemm_bias_bf16(gllmk_backend *be, const gllmk_bf16 *A, co
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_bias_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_silu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_silu_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gelu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gelu_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_relu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_relu_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tanh_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tanh_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_exp_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_exp_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_swiglu_bf16(gllmk_backend *be, const gllmk_bf16 *gate, const gllmk_bf16 *up, gllmk_bf16 *out, size_t n) {
-  (void)be;
-  (void)gate;
-  (void)up;
-  (void)out;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_swiglu_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t *bytes) {
-  (void)be;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_softmax_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out, size_t rows, size_t n) {
-  (void)be;
-  (void)x;
-  (void)out;
-  (void)rows;
-  (void)n;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_softmax_bf16_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rms_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, gllmk_bf16 *out, size_t rows, size_t n, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)out;
-  (void)rows;
-  (void)n;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rms_norm_bf16_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_layer_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *gamma, const gllmk_bf16 *beta, gllmk_bf16 *out, size_t rows, size_t n, float eps) {
-  (void)be;
-  (void)x;
-  (void)gamma;
-  (void)beta;
-  (void)out;
-  (void)rows;
-  (void)n;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_layer_norm_bf16_workspace_bytes(gllmk_backend *be, size_t rows, size_t n, size_t *bytes) {
-  (void)be;
-  (void)rows;
-  (void)n;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_bf16(gllmk_backend *be, gllmk_bf16 *qk, const gllmk_bf16 *cos, const gllmk_bf16 *sin, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved) {
-  (void)be;
-  (void)qk;
-  (void)cos;
-  (void)sin;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_bf16_workspace_bytes(gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t *bytes) {
-  (void)be;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_with_pos_bf16(gllmk_backend *be, gllmk_bf16 *qk, const gllmk_bf16 *cos, const gllmk_bf16 *sin, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)qk;
-  (void)cos;
-  (void)sin;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_rope_with_pos_bf16_workspace_bytes(gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
-  (void)seq;
-  (void)heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (bytes) *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const gllmk_bf16 *table, size_t vocab, size_t hidden, gllmk_bf16 *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_bf16_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)be;
-  (void)n_ids;
-  (void)vocab;
-  (void)hidden;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_bf16(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k, const gllmk_bf16 *v, gllmk_bf16 *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
@@ -2683,14 +1690,14 @@ static gllmk_status no_flash_attention_bf16(gllmk_backend *be, const gllmk_bf16 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_bf16_workspace_bytes(gllmk_backend *be, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, bool causal, size_t *bytes) {
-  (void)be;
   (void)q_len;
   (void)kv_len;
   (void)heads;
   (void)kv_heads;
   (void)head_dim;
   (void)causal;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_paged_bf16(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k_cache, const gllmk_bf16 *v_cache, const uint32_t *page_table, gllmk_bf16 *out, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, float scale) {
@@ -2711,7 +1718,6 @@ static gllmk_status no_flash_attention_paged_bf16(gllmk_backend *be, const gllmk
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_flash_attention_paged_bf16_workspace_bytes(gllmk_backend *be, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t *bytes) {
-  (void)be;
   (void)seq;
   (void)cache_len;
   (void)heads;
@@ -2719,7 +1725,8 @@ static gllmk_status no_flash_attention_paged_bf16_workspace_bytes(gllmk_backend 
   (void)head_dim;
   (void)page_size;
   (void)n_pages;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *wq, const gllmk_bf16 *wk, const gllmk_bf16 *wv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -2744,7 +1751,6 @@ static gllmk_status no_fused_qkv_rope_bf16(gllmk_backend *be, const gllmk_bf16 *
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_bf16_workspace_bytes(gllmk_backend *be, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
   (void)seq;
   (void)hidden;
   (void)heads;
@@ -2753,7 +1759,8 @@ static gllmk_status no_fused_qkv_rope_bf16_workspace_bytes(gllmk_backend *be, si
   (void)rotary_dim;
   (void)interleaved;
   (void)pos;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gate_up_swiglu_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w_gate, const gllmk_bf16 *w_up, gllmk_bf16 *out, size_t m, size_t n, size_t k) {
@@ -2768,11 +1775,11 @@ static gllmk_status no_fused_gate_up_swiglu_bf16(gllmk_backend *be, const gllmk_
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gate_up_swiglu_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w_gate, const gllmk_bf16 *w_up, const gllmk_bf16 *w_down, const gllmk_bf16 *residual, gllmk_bf16 *out, size_t m, size_t hidden, size_t ffn) {
@@ -2789,11 +1796,11 @@ static gllmk_status no_fused_ffn_bf16(gllmk_backend *be, const gllmk_bf16 *x, co
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w_gate, const gllmk_bf16 *w_up, const gllmk_bf16 *w_down, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t hidden, size_t ffn, float eps) {
@@ -2813,11 +1820,11 @@ static gllmk_status no_fused_ffn_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf1
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_residual_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -2835,11 +1842,11 @@ static gllmk_status no_fused_linear_residual_rmsnorm_bf16(gllmk_backend *be, con
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_bias_residual_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *bias, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -2858,11 +1865,11 @@ static gllmk_status no_fused_linear_bias_residual_rmsnorm_bf16(gllmk_backend *be
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_bias_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_dequant_gemv_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -2878,13 +1885,13 @@ static gllmk_status no_fused_dequant_gemv_bf16(gllmk_backend *be, const void *w,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_dequant_gemv_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_kquant_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -2900,13 +1907,13 @@ static gllmk_status no_kquant_matmul_bf16(gllmk_backend *be, const void *w, size
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_kquant_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_iq_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
@@ -2922,13 +1929,13 @@ static gllmk_status no_iq_matmul_bf16(gllmk_backend *be, const void *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_iq_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)t;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_awq_matmul_bf16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
@@ -2945,12 +1952,12 @@ static gllmk_status no_awq_matmul_bf16(gllmk_backend *be, const uint8_t *packed,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_awq_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gptq_matmul_bf16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
@@ -2968,13 +1975,13 @@ static gllmk_status no_gptq_matmul_bf16(gllmk_backend *be, const uint8_t *packed
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gptq_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)n_groups;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_squeeze_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
@@ -2989,12 +1996,12 @@ static gllmk_status no_squeeze_matmul_bf16(gllmk_backend *be, const void *w, siz
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_squeeze_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq1_s_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
@@ -3009,12 +2016,12 @@ static gllmk_status no_fused_iq1_s_matmul_bf16(gllmk_backend *be, const void *w,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq1_s_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq2_xxs_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
@@ -3029,12 +2036,12 @@ static gllmk_status no_fused_iq2_xxs_matmul_bf16(gllmk_backend *be, const void *
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_iq2_xxs_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_awq4_matmul_bf16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
@@ -3051,12 +2058,12 @@ static gllmk_status no_fused_awq4_matmul_bf16(gllmk_backend *be, const uint8_t *
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_awq4_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gptq4_matmul_bf16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
@@ -3074,13 +2081,13 @@ static gllmk_status no_fused_gptq4_matmul_bf16(gllmk_backend *be, const uint8_t 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_gptq4_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)packed_bytes;
   (void)n_groups;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_squeeze_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
@@ -3095,12 +2102,12 @@ static gllmk_status no_fused_squeeze_matmul_bf16(gllmk_backend *be, const void *
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_squeeze_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q8_bf16(gllmk_backend *be, const int8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result) {
@@ -3114,10 +2121,10 @@ static gllmk_status no_gemv_q8_bf16(gllmk_backend *be, const int8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q8_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q4_bf16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result) {
@@ -3131,10 +2138,10 @@ static gllmk_status no_gemv_q4_bf16(gllmk_backend *be, const uint8_t *w, size_t 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q4_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q2_bf16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result) {
@@ -3148,10 +2155,10 @@ static gllmk_status no_gemv_q2_bf16(gllmk_backend *be, const uint8_t *w, size_t 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q2_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q1_bf16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result) {
@@ -3165,10 +2172,10 @@ static gllmk_status no_gemv_q1_bf16(gllmk_backend *be, const uint8_t *w, size_t 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemv_q1_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)n;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q8_bf16(gllmk_backend *be, const int8_t *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, const float *scales, size_t m, size_t n, size_t k) {
@@ -3184,12 +2191,12 @@ static gllmk_status no_gemm_q8_bf16(gllmk_backend *be, const int8_t *w, size_t w
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q8_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q4_bf16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, const float *scales, size_t m, size_t n, size_t k) {
@@ -3205,12 +2212,12 @@ static gllmk_status no_gemm_q4_bf16(gllmk_backend *be, const uint8_t *w, size_t 
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_gemm_q4_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_q4_bf16(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -3241,7 +2248,6 @@ static gllmk_status no_fused_qkv_rope_q4_bf16(gllmk_backend *be, const gllmk_bf1
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_qkv_rope_q4_bf16_workspace_bytes(gllmk_backend *be, size_t wq_bytes, size_t wk_bytes, size_t wv_bytes, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)be;
   (void)wq_bytes;
   (void)wk_bytes;
   (void)wv_bytes;
@@ -3253,7 +2259,8 @@ static gllmk_status no_fused_qkv_rope_q4_bf16_workspace_bytes(gllmk_backend *be,
   (void)rotary_dim;
   (void)interleaved;
   (void)pos;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_q4_bf16(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_bf16 *residual, gllmk_bf16 *out, size_t m, size_t hidden, size_t ffn) {
@@ -3276,14 +2283,14 @@ static gllmk_status no_fused_ffn_q4_bf16(gllmk_backend *be, const gllmk_bf16 *x,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_ffn_q4_bf16_workspace_bytes(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)be;
   (void)gate_bytes;
   (void)up_bytes;
   (void)down_bytes;
   (void)m;
   (void)hidden;
   (void)ffn;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int8_linear_residual_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -3303,12 +2310,12 @@ static gllmk_status no_fused_int8_linear_residual_rmsnorm_bf16(gllmk_backend *be
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int8_linear_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int4_linear_residual_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps) {
@@ -3328,40 +2335,40 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_bf16(gllmk_backend *be
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_int4_linear_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)be;
   (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
-  if (bytes) *bytes = 0;
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
 
 const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
-  .vec_dot = no_vec_dot_bf16,
-  .vec_add = no_vec_add_bf16,
-  .vec_sub = no_vec_sub_bf16,
-  .vec_mul = no_vec_mul_bf16,
-  .vec_scale = no_vec_scale_bf16,
-  .vec_axpy = no_vec_axpy_bf16,
-  .vec_sum = no_vec_sum_bf16,
-  .vec_max = no_vec_max_bf16,
-  .vec_sum_squares = no_vec_sum_squares_bf16,
-  .gemv = no_gemv_bf16,
+  .vec_dot = gllmk__cu_vec_dot_bf16,
+  .vec_add = gllmk__cu_vec_add_bf16,
+  .vec_sub = gllmk__cu_vec_sub_bf16,
+  .vec_mul = gllmk__cu_vec_mul_bf16,
+  .vec_scale = gllmk__cu_vec_scale_bf16,
+  .vec_axpy = gllmk__cu_vec_axpy_bf16,
+  .vec_sum = gllmk__cu_vec_sum_bf16,
+  .vec_max = gllmk__cu_vec_max_bf16,
+  .vec_sum_squares = gllmk__cu_vec_sum_squares_bf16,
+  .gemv = gllmk__cu_gemv_bf16,
   .gemm = no_gemm_bf16,
   .gemm_bias = no_gemm_bias_bf16,
-  .silu = no_silu_bf16,
-  .gelu = no_gelu_bf16,
-  .relu = no_relu_bf16,
-  .tanh = no_tanh_bf16,
-  .exp = no_exp_bf16,
-  .swiglu = no_swiglu_bf16,
-  .softmax = no_softmax_bf16,
-  .rms_norm = no_rms_norm_bf16,
-  .layer_norm = no_layer_norm_bf16,
-  .rope = no_rope_bf16,
-  .rope_with_pos = no_rope_with_pos_bf16,
-  .embedding_lookup = no_embedding_lookup_bf16,
+  .silu = gllmk__cu_silu_bf16,
+  .gelu = gllmk__cu_gelu_bf16,
+  .relu = gllmk__cu_relu_bf16,
+  .tanh = gllmk__cu_tanh_bf16,
+  .exp = gllmk__cu_exp_bf16,
+  .swiglu = gllmk__cu_swiglu_bf16,
+  .softmax = gllmk__cu_softmax_bf16,
+  .rms_norm = gllmk__cu_rms_norm_bf16,
+  .layer_norm = gllmk__cu_layer_norm_bf16,
+  .rope = gllmk__cu_rope_bf16,
+  .rope_with_pos = gllmk__cu_rope_with_pos_bf16,
+  .embedding_lookup = gllmk__cu_embedding_lookup_bf16,
   .flash_attention = no_flash_attention_bf16,
   .flash_attention_paged = no_flash_attention_paged_bf16,
   .fused_qkv_rope = no_fused_qkv_rope_bf16,
@@ -3391,30 +2398,30 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .fused_ffn_q4 = no_fused_ffn_q4_bf16,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_bf16,
   .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_bf16,
-  .vec_dot_workspace_bytes = no_vec_dot_bf16_workspace_bytes,
-  .vec_add_workspace_bytes = no_vec_add_bf16_workspace_bytes,
-  .vec_sub_workspace_bytes = no_vec_sub_bf16_workspace_bytes,
-  .vec_mul_workspace_bytes = no_vec_mul_bf16_workspace_bytes,
-  .vec_scale_workspace_bytes = no_vec_scale_bf16_workspace_bytes,
-  .vec_axpy_workspace_bytes = no_vec_axpy_bf16_workspace_bytes,
-  .vec_sum_workspace_bytes = no_vec_sum_bf16_workspace_bytes,
-  .vec_max_workspace_bytes = no_vec_max_bf16_workspace_bytes,
-  .vec_sum_squares_workspace_bytes = no_vec_sum_squares_bf16_workspace_bytes,
-  .gemv_workspace_bytes = no_gemv_bf16_workspace_bytes,
+  .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_bf16,
+  .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_bf16,
+  .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_bf16,
+  .vec_mul_workspace_bytes = gllmk__cu_vec_mul_workspace_bytes_bf16,
+  .vec_scale_workspace_bytes = gllmk__cu_vec_scale_workspace_bytes_bf16,
+  .vec_axpy_workspace_bytes = gllmk__cu_vec_axpy_workspace_bytes_bf16,
+  .vec_sum_workspace_bytes = gllmk__cu_vec_sum_workspace_bytes_bf16,
+  .vec_max_workspace_bytes = gllmk__cu_vec_max_workspace_bytes_bf16,
+  .vec_sum_squares_workspace_bytes = gllmk__cu_vec_sum_squares_workspace_bytes_bf16,
+  .gemv_workspace_bytes = gllmk__cu_gemv_workspace_bytes_bf16,
   .gemm_workspace_bytes = no_gemm_bf16_workspace_bytes,
   .gemm_bias_workspace_bytes = no_gemm_bias_bf16_workspace_bytes,
-  .silu_workspace_bytes = no_silu_bf16_workspace_bytes,
-  .gelu_workspace_bytes = no_gelu_bf16_workspace_bytes,
-  .relu_workspace_bytes = no_relu_bf16_workspace_bytes,
-  .tanh_workspace_bytes = no_tanh_bf16_workspace_bytes,
-  .exp_workspace_bytes = no_exp_bf16_workspace_bytes,
-  .swiglu_workspace_bytes = no_swiglu_bf16_workspace_bytes,
-  .softmax_workspace_bytes = no_softmax_bf16_workspace_bytes,
-  .rms_norm_workspace_bytes = no_rms_norm_bf16_workspace_bytes,
-  .layer_norm_workspace_bytes = no_layer_norm_bf16_workspace_bytes,
-  .rope_workspace_bytes = no_rope_bf16_workspace_bytes,
-  .rope_with_pos_workspace_bytes = no_rope_with_pos_bf16_workspace_bytes,
-  .embedding_lookup_workspace_bytes = no_embedding_lookup_bf16_workspace_bytes,
+  .silu_workspace_bytes = gllmk__cu_silu_workspace_bytes_bf16,
+  .gelu_workspace_bytes = gllmk__cu_gelu_workspace_bytes_bf16,
+  .relu_workspace_bytes = gllmk__cu_relu_workspace_bytes_bf16,
+  .tanh_workspace_bytes = gllmk__cu_tanh_workspace_bytes_bf16,
+  .exp_workspace_bytes = gllmk__cu_exp_workspace_bytes_bf16,
+  .swiglu_workspace_bytes = gllmk__cu_swiglu_workspace_bytes_bf16,
+  .softmax_workspace_bytes = gllmk__cu_softmax_workspace_bytes_bf16,
+  .rms_norm_workspace_bytes = gllmk__cu_rms_norm_workspace_bytes_bf16,
+  .layer_norm_workspace_bytes = gllmk__cu_layer_norm_workspace_bytes_bf16,
+  .rope_workspace_bytes = gllmk__cu_rope_workspace_bytes_bf16,
+  .rope_with_pos_workspace_bytes = gllmk__cu_rope_with_pos_workspace_bytes_bf16,
+  .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_bf16,
   .flash_attention_workspace_bytes = no_flash_attention_bf16_workspace_bytes,
   .flash_attention_paged_workspace_bytes = no_flash_attention_paged_bf16_workspace_bytes,
   .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_bf16_workspace_bytes,

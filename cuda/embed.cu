@@ -6,11 +6,13 @@
  * when one is, out is left exactly as it was; no id is ever used to address
  * the table before it has been checked, so nothing is read or written out of
  * bounds whatever ids holds.  The check is either
- *   - inline (flag == NULL, for few ids): every block reads all ids and
+ *   - inline (nflags == 0, for few ids): every block reads all ids and
  *     decides for itself (all blocks reach the same decision); or
- *   - a first kernel, gk_embedding_check_u32 (one block), that writes
- *     flag[0] = 1 when some id is >= vocab, else 0; then every block of the
- *     copy reads flag[0] first.  flag lives in the op's workspace.
+ *   - a first kernel, gk_embedding_check_u32, whose block b writes
+ *     flags[b] = 1 when some id of its share is >= vocab, else 0 (every
+ *     word is written, so nothing needs clearing first); then every block of
+ *     the copy reads the nflags words first.  flags live in the op's
+ *     workspace.
  * The copy: blockDim.y rows per block, grid-stride over the rows, lanes
  * (blockDim.x) across a row in 16-byte units when vec is set (the host
  * checked that table, out and the row length are multiples of 16 bytes),
@@ -18,13 +20,15 @@
  */
 #include "gk_arch.cuh"
 
-namespace {
+namespace gk_embed {
 
-/* nonzero in every thread of the block when some id of ids[0..n) is >= vocab; sm >= 32 ints */
-__device__ __forceinline__ int any_bad_id(const unsigned *ids, size_t n, size_t vocab, int *sm) {
+/* nonzero in every thread of the block when some id of ids[first, n), taken
+ * with a stride of `step` blocks of ids, is >= vocab; sm >= 32 ints */
+__device__ __forceinline__ int any_bad_id(const unsigned *ids, size_t first, size_t step, size_t n,
+                                          size_t vocab, int *sm) {
   unsigned nthr = blockDim.x * blockDim.y, tid = threadIdx.y * blockDim.x + threadIdx.x;
   int bad = 0;
-  for (size_t k = tid; k < n; k += nthr) bad |= ids[k] >= vocab;
+  for (size_t k = first + tid; k < n; k += step) bad |= ids[k] >= vocab;
   bad = __any_sync(0xffffffffu, bad);
   if (tid % 32 == 0) sm[tid / 32] = bad;
   __syncthreads();
@@ -35,9 +39,14 @@ __device__ __forceinline__ int any_bad_id(const unsigned *ids, size_t n, size_t 
 
 template <class T>
 __device__ __forceinline__ void lookup(const unsigned *ids, size_t n_ids, const T *table,
-                                       size_t vocab, size_t hidden, T *out, const unsigned *flag,
-                                       int vec, int *sm) {
-  int bad = flag ? (int)flag[0] : any_bad_id(ids, n_ids, vocab, sm);
+                                       size_t vocab, size_t hidden, T *out, const unsigned *flags,
+                                       unsigned nflags, int vec, int *sm) {
+  int bad = 0;
+  if (nflags == 0) {
+    bad = any_bad_id(ids, 0, (size_t)blockDim.x * blockDim.y, n_ids, vocab, sm);
+  } else {
+    for (unsigned i = 0; i < nflags; i++) bad |= flags[i] != 0;
+  }
   if (bad) return;
   size_t step = (size_t)gridDim.x * blockDim.y;
   for (size_t r = (size_t)blockIdx.x * blockDim.y + threadIdx.y; r < n_ids; r += step) {
@@ -56,14 +65,17 @@ __device__ __forceinline__ void lookup(const unsigned *ids, size_t n_ids, const 
   }
 }
 
-} /* namespace */
+} /* namespace gk_embed */
 
-/* flag[0] = 1 when some id is >= vocab, else 0; one block, blockDim.x a multiple of 32 */
+/* flags[blockIdx.x] = 1 when some id of the block's share (grid-stride) is
+ * >= vocab, else 0; blockDim.x a multiple of 32 */
 extern "C" __global__ void gk_embedding_check_u32(const unsigned *ids, size_t n_ids, size_t vocab,
-                                                  unsigned *flag) {
+                                                  unsigned *flags) {
+  using namespace gk_embed;
   GK_SHARED(int, sm, 32);
-  int bad = any_bad_id(ids, n_ids, vocab, sm);
-  if (threadIdx.x == 0 && threadIdx.y == 0) flag[0] = bad ? 1u : 0u;
+  size_t step = (size_t)gridDim.x * blockDim.x;
+  int bad = any_bad_id(ids, (size_t)blockIdx.x * blockDim.x, step, n_ids, vocab, sm);
+  if (threadIdx.x == 0) flags[blockIdx.x] = bad ? 1u : 0u;
 }
 GK_EXPORT(gk_embedding_check_u32);
 
@@ -72,9 +84,11 @@ GK_EXPORT(gk_embedding_check_u32);
   extern "C" __global__ void gk_embedding_lookup_##dt(const unsigned *ids, size_t n_ids,         \
                                                       const T *table, size_t vocab,              \
                                                       size_t hidden, T *out,                     \
-                                                      const unsigned *flag, int vec) {           \
+                                                      const unsigned *flags, unsigned nflags,    \
+                                                      int vec) {                                 \
+    using namespace gk_embed;                                                                    \
     GK_SHARED(int, sm, 32);                                                                      \
-    lookup<T>(ids, n_ids, table, vocab, hidden, out, flag, vec, sm);                             \
+    lookup<T>(ids, n_ids, table, vocab, hidden, out, flags, nflags, vec, sm);                    \
   }                                                                                              \
   GK_EXPORT(gk_embedding_lookup_##dt);
 

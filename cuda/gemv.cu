@@ -12,6 +12,8 @@
  * directly.  The partition depends on m, n and the alignment of A and x only,
  * so results do not depend on the device.
  *
+ * A segment has at most 2^30 columns (the host splits longer rows), so the
+ * offsets inside one are 32-bit.
  * Loads: A through the read-only path in 16-byte vectors, GK_GEMV_UNROLL per
  * lane and step (all issued before the first FMA), after a scalar head that
  * reaches the row segment's first 16-byte boundary; a scalar tail.  When
@@ -28,8 +30,16 @@
 #define GK_GEMV_BLOCK 256
 /* 16-byte vectors of A per lane and step: 64 bytes of A in flight per lane. */
 #define GK_GEMV_UNROLL 4
+/* Blocks per SM the register budget must allow (at most 64 registers): 32
+ * warps per SM, so that a 4096-row matrix (one warp per row) is one wave on
+ * a 132-SM GPU. */
+#define GK_GEMV_MIN_BLOCKS 4
 
-namespace {
+#ifndef __launch_bounds__   /* nvcc defines it; a host compiler may not */
+#define __launch_bounds__(...)
+#endif
+
+namespace gk_gemv {
 
 template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
 
@@ -54,62 +64,74 @@ template <class H> __device__ __forceinline__ void unpack(uint4 u, float *v, con
   }
 }
 
+/* the dot product of one row segment (len <= 2^30 elements: 32-bit offsets),
+ * this lane's share (lane `sub` of a group of lpr); x read in vectors when XV */
+template <class T, bool XV>
+__device__ __forceinline__ float row_dot(const T *a, const T *xs, unsigned len, unsigned sub,
+                                         unsigned lpr) {
+  const int V = gk_vec<T>::N, U = GK_GEMV_UNROLL;
+  unsigned mis = (unsigned)((size_t)a & 15);
+  unsigned head = mis ? (16 - mis) / (unsigned)sizeof(T) : 0;
+  if (head > len) head = len;
+  unsigned nv = (len - head) / V, tail = head + nv * V, ns = head + (len - tail);
+  float acc[U], sacc = 0.0f;
+#pragma unroll
+  for (int u = 0; u < U; u++) acc[u] = 0.0f;
+  for (unsigned k = sub; k < ns; k += lpr) {
+    unsigned i = k < head ? k : tail + (k - head);
+    sacc = fmaf(ld1(a + i), ld1(xs + i), sacc);
+  }
+  const uint4 *av = (const uint4 *)(a + head) + sub, *xv = (const uint4 *)(xs + head) + sub;
+  const T *xe = xs + head + (size_t)sub * V;   /* x of the lane's first vector (scalar x) */
+  for (unsigned v0 = sub; v0 < nv; v0 += U * lpr) {
+    uint4 ra[U], rx[U];
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      if (v0 + u * lpr < nv) {
+        ra[u] = gk_ldg16(av + u * lpr);
+        if (XV) rx[u] = gk_ldg16(xv + u * lpr);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      if (v0 + u * lpr < nv) {
+        float fa[V], fx[V];
+        unpack(ra[u], fa, a);
+        if (XV) {
+          unpack(rx[u], fx, a);
+        } else {
+#pragma unroll
+          for (int j = 0; j < V; j++) fx[j] = ld1(xe + u * lpr * V + j);
+        }
+#pragma unroll
+        for (int j = 0; j < V; j++) acc[u] = fmaf(fa[j], fx[j], acc[u]);
+      }
+    }
+    av += U * lpr;
+    xv += U * lpr;
+    xe += (size_t)U * lpr * V;
+  }
+  static_assert(GK_GEMV_UNROLL == 4, "the combination below has four accumulators");
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]) + sacc;
+}
+
 template <class T>
 __device__ __forceinline__ void gemv(const T *A, const T *x, T *y, float *part, size_t m, size_t n,
                                      unsigned lpr, unsigned split, size_t seg, int xvec) {
-  const int V = gk_vec<T>::N, U = GK_GEMV_UNROLL;
   unsigned lane = threadIdx.x % 32, sub = lane % lpr;
   size_t w = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) / 32;
   size_t rpw = 32 / lpr, groups = (m + rpw - 1) / rpw;
   if (w >= groups * split) return;   /* whole warps only */
   size_t row = w / split * rpw + lane / lpr, s = w % split;
   bool active = row < m;
-  float acc[U], sacc = 0.0f;
-#pragma unroll
-  for (int u = 0; u < U; u++) acc[u] = 0.0f;
+  float r = 0.0f;
   if (active) {
     size_t c0 = s * seg, c1 = c0 + seg < n ? c0 + seg : n;
-    size_t len = c1 > c0 ? c1 - c0 : 0;
-    const T *a = A + row * n + c0, *xs = x + c0;
-    size_t mis = (size_t)a & 15;
-    size_t head = mis ? (16 - mis) / sizeof(T) : 0;
-    if (head > len) head = len;
-    size_t nv = (len - head) / V, tail = head + nv * V, ns = head + (len - tail);
-    for (size_t k = sub; k < ns; k += lpr) {
-      size_t i = k < head ? k : tail + (k - head);
-      sacc = fmaf(ld1(a + i), ld1(xs + i), sacc);
-    }
-    const uint4 *av = (const uint4 *)(a + head), *xv = (const uint4 *)(xs + head);
-    for (size_t v0 = sub; v0 < nv; v0 += (size_t)U * lpr) {
-      uint4 ra[U], rx[U];
-#pragma unroll
-      for (int u = 0; u < U; u++) {
-        size_t v = v0 + (size_t)u * lpr;
-        if (v < nv) {
-          ra[u] = gk_ldg16(av + v);
-          if (xvec) rx[u] = gk_ldg16(xv + v);
-        }
-      }
-#pragma unroll
-      for (int u = 0; u < U; u++) {
-        size_t v = v0 + (size_t)u * lpr;
-        if (v < nv) {
-          float fa[V], fx[V];
-          unpack(ra[u], fa, A);
-          if (xvec) {
-            unpack(rx[u], fx, A);
-          } else {
-#pragma unroll
-            for (int j = 0; j < V; j++) fx[j] = ld1(xs + head + v * V + j);
-          }
-#pragma unroll
-          for (int j = 0; j < V; j++) acc[u] = fmaf(fa[j], fx[j], acc[u]);
-        }
-      }
-    }
+    unsigned len = c1 > c0 ? (unsigned)(c1 - c0) : 0;
+    const T *a = A + row * n + c0;
+    r = xvec ? row_dot<T, true>(a, x + c0, len, sub, lpr)
+             : row_dot<T, false>(a, x + c0, len, sub, lpr);
   }
-  static_assert(GK_GEMV_UNROLL == 4, "the combination below has four accumulators");
-  float r = (acc[0] + acc[1]) + (acc[2] + acc[3]) + sacc;
   for (unsigned o = lpr / 2; o > 0; o >>= 1) r += __shfl_xor_sync(0xffffffffu, r, o);
   if (active && sub == 0) {
     if (split == 1) st1(y + row, r);
@@ -129,17 +151,19 @@ __device__ __forceinline__ void gemv_final(const float *part, T *y, size_t m, un
   }
 }
 
-} /* namespace */
+} /* namespace gk_gemv */
 
 #define GK_GEMV_KERNELS(T, dt)                                                                   \
-  extern "C" __global__ void gk_gemv_##dt(const T *A, const T *x, T *y, float *part, size_t m,   \
-                                          size_t n, unsigned lpr, unsigned split, size_t seg,    \
-                                          int xvec) {                                            \
+  extern "C" __global__ void __launch_bounds__(GK_GEMV_BLOCK, GK_GEMV_MIN_BLOCKS)                \
+  gk_gemv_##dt(const T *A, const T *x, T *y, float *part, size_t m, size_t n, unsigned lpr,      \
+               unsigned split, size_t seg, int xvec) {                                           \
+    using namespace gk_gemv;                                                                     \
     gemv<T>(A, x, y, part, m, n, lpr, split, seg, xvec);                                         \
   }                                                                                              \
   GK_EXPORT(gk_gemv_##dt);                                                                       \
   extern "C" __global__ void gk_gemv_final_##dt(const float *part, T *y, size_t m,               \
                                                 unsigned split) {                                \
+    using namespace gk_gemv;                                                                     \
     gemv_final<T>(part, y, m, split);                                                            \
   }                                                                                              \
   GK_EXPORT(gk_gemv_final_##dt);

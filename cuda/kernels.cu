@@ -9,3 +9,8 @@
 #include "gk_arch.cuh"
 
 #include "blas1.cu"
+#include "act.cu"
+#include "gemv.cu"
+#include "norm.cu"
+#include "rope.cu"
+#include "embed.cu"

@@ -13,6 +13,8 @@
  *   rms_norm    s = sum x^2; out = x * (1 / sqrt(s / n + eps)) * w
  *   layer_norm  mean = sum x / n; var = sum (x - mean)^2 / n (centred, exact for
  *               rows with a large mean); out = fma((x - mean) * rs, gamma, beta)
+ * Few long rows of softmax take the split path below instead (a block per
+ * chunk of a row, two kernels).
  * Sums are per thread in element order, then a butterfly of shuffles and (in
  * block mode) the warps in order: deterministic.  A sweep reads 16-byte
  * vectors when every array of the row (x, out, w, gamma, beta) is congruent
@@ -24,8 +26,16 @@
 
 /* 16-byte vectors per thread and step of a sweep. */
 #define GK_NORM_UNROLL 2
+/* Most threads of a block (cuda/ops_float.c: NORM_MAX_THREADS): the kernels
+ * declare it, so that ptxas keeps them launchable at that size on every
+ * architecture (at most 128 registers). */
+#define GK_NORM_MAX_THREADS 512
 
-namespace {
+#ifndef __launch_bounds__   /* nvcc defines it; a host compiler may not */
+#define __launch_bounds__(...)
+#endif
+
+namespace gk_norm {
 
 template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
 
@@ -243,12 +253,71 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
   return it;
 }
 
-} /* namespace */
+/* ------------------------------------------------------------------ split softmax
+ * For few long rows (the host's choice), each row is cut into chunks of
+ * `chunk` columns, a block per (chunk, row):
+ *   stats  m_c = max of the chunk, s_c = sum of e^(x - m_c) (0 when m_c is
+ *          -inf, so that an all -inf chunk adds nothing), written to
+ *          part[2 (row * nchunks + c)] and the next float;
+ *   apply  M = max of the m_c, S = sum over c, in order, of s_c e^(m_c - M);
+ *          out = round(round(e^(x - M)) * (1 / S)), the CPU's two roundings.
+ * A row that is all -inf (M = -inf: S = 0 * NaN), or holds NaN or +inf, gives
+ * NaN as on the CPU.  x is read twice (the second time mostly from L2), out
+ * written once. */
+template <class T>
+__device__ __forceinline__ void softmax_stats(const T *x, size_t n, size_t chunk, float *part,
+                                              float *sm) {
+  size_t row = blockIdx.y, c = blockIdx.x, c0 = c * chunk;
+  size_t len = n - c0 < chunk ? n - c0 : chunk;
+  const T *xc = x + row * n + c0;
+  geom g = row_geom(xc, len, true);
+  float mx = __int_as_float(0xff800000);
+  auto fmax = [&](float a, float, float) { mx = max_nan(mx, a); return 0.0f; };
+  sweep<1, false>(xc, xc, xc, (T *)xc, g, threadIdx.x, blockDim.x, fmax);
+  mx = grp_reduce<false, true>(mx, sm);
+  float sum = 0.0f;
+  auto fexp = [&](float a, float, float) { sum += gk_exp(a - mx); return 0.0f; };
+  if (mx != __int_as_float(0xff800000))   /* uniform: mx is the block's */
+    sweep<1, false>(xc, xc, xc, (T *)xc, g, threadIdx.x, blockDim.x, fexp);
+  sum = grp_reduce<false, false>(sum, sm);
+  if (threadIdx.x == 0) {
+    float *p = part + 2 * (row * gridDim.x + c);
+    p[0] = mx;
+    p[1] = sum;
+  }
+}
+
+template <class T>
+__device__ __forceinline__ void softmax_apply(const T *x, T *out, size_t n, size_t chunk,
+                                              const float *part, float *sm) {
+  size_t row = blockIdx.y, c = blockIdx.x, c0 = c * chunk, nch = gridDim.x;
+  const float *pr = part + 2 * row * nch;
+  float mx = __int_as_float(0xff800000);
+  for (size_t k = threadIdx.x; k < nch; k += blockDim.x) mx = max_nan(mx, pr[2 * k]);
+  mx = grp_reduce<false, true>(mx, sm);
+  float s = 0.0f;
+  for (size_t k = threadIdx.x; k < nch; k += blockDim.x)
+    s += pr[2 * k + 1] * gk_exp(pr[2 * k] - mx);
+  s = grp_reduce<false, false>(s, sm);
+  float inv = 1.0f / s;
+  size_t len = n - c0 < chunk ? n - c0 : chunk;
+  const T *xc = x + row * n + c0;
+  T *oc = out + row * n + c0;
+  geom g = row_geom(xc, len, congruent(xc, oc));
+  auto fout = [&](float a, float, float) {
+    float e = gk_to_f32(gk_from_f32<T>(gk_exp(a - mx)));   /* rounded to T, as the CPU stores it */
+    return e * inv;
+  };
+  sweep<1, true>(xc, xc, xc, oc, g, threadIdx.x, blockDim.x, fout);
+}
+
+} /* namespace gk_norm */
 
 /* blockDim.x is a multiple of 32; warp_rows selects warp mode. */
 #define GK_NORM_KERNELS(T, dt)                                                                   \
-  extern "C" __global__ void gk_softmax_##dt(const T *x, T *out, size_t rows, size_t n,          \
-                                             int warp_rows) {                                    \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_softmax_##dt(const T *x, T *out, size_t rows, size_t n, int warp_rows) {                    \
+    using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
     rows_iter it = rows_of(warp_rows);                                                           \
     for (size_t r = it.first; r < rows; r += it.step) {                                          \
@@ -257,28 +326,31 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
     }                                                                                            \
   }                                                                                              \
   GK_EXPORT(gk_softmax_##dt);                                                                    \
-  extern "C" __global__ void gk_rms_norm_##dt(const T *x, const T *w, T *out, size_t rows,       \
-                                              size_t n, float eps, int warp_rows) {              \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_rms_norm_##dt(const T *x, const T *w, T *out, size_t rows, size_t n, float eps,             \
+                   int warp_rows) {                                                              \
+    using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
     rows_iter it = rows_of(warp_rows);                                                           \
     for (size_t r = it.first; r < rows; r += it.step) {                                          \
-      if (warp_rows) rms_norm_row<T, true>(x + r * n, w, out + r * n, n, eps, it.rank, it.size, sm); \
-      else rms_norm_row<T, false>(x + r * n, w, out + r * n, n, eps, it.rank, it.size, sm);      \
+      const T *xr = x + r * n;                                                                   \
+      T *o = out + r * n;                                                                        \
+      if (warp_rows) rms_norm_row<T, true>(xr, w, o, n, eps, it.rank, it.size, sm);              \
+      else rms_norm_row<T, false>(xr, w, o, n, eps, it.rank, it.size, sm);                       \
     }                                                                                            \
   }                                                                                              \
   GK_EXPORT(gk_rms_norm_##dt);                                                                   \
-  extern "C" __global__ void gk_layer_norm_##dt(const T *x, const T *gamma, const T *beta,      \
-                                                T *out, size_t rows, size_t n, float eps,        \
-                                                int warp_rows) {                                 \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_layer_norm_##dt(const T *x, const T *gamma, const T *beta, T *out, size_t rows, size_t n,   \
+                     float eps, int warp_rows) {                                                 \
+    using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
     rows_iter it = rows_of(warp_rows);                                                           \
     for (size_t r = it.first; r < rows; r += it.step) {                                          \
-      if (warp_rows)                                                                             \
-        layer_norm_row<T, true>(x + r * n, gamma, beta, out + r * n, n, eps, it.rank, it.size,   \
-                                sm);                                                             \
-      else                                                                                       \
-        layer_norm_row<T, false>(x + r * n, gamma, beta, out + r * n, n, eps, it.rank, it.size,  \
-                                 sm);                                                            \
+      const T *xr = x + r * n;                                                                   \
+      T *o = out + r * n;                                                                        \
+      if (warp_rows) layer_norm_row<T, true>(xr, gamma, beta, o, n, eps, it.rank, it.size, sm);  \
+      else layer_norm_row<T, false>(xr, gamma, beta, o, n, eps, it.rank, it.size, sm);           \
     }                                                                                            \
   }                                                                                              \
   GK_EXPORT(gk_layer_norm_##dt);
@@ -286,3 +358,24 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
 GK_NORM_KERNELS(float, f32)
 GK_NORM_KERNELS(gk_half, f16)
 GK_NORM_KERNELS(gk_bf16, bf16)
+
+/* the split softmax (gridDim = (chunks, rows), blockDim.x a multiple of 32) */
+#define GK_SOFTMAX_SPLIT_KERNELS(T, dt)                                                          \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_softmax_stats_##dt(const T *x, size_t n, size_t chunk, float *part) {                       \
+    using namespace gk_norm;                                                                     \
+    GK_SHARED(float, sm, 32);                                                                    \
+    softmax_stats<T>(x, n, chunk, part, sm);                                                     \
+  }                                                                                              \
+  GK_EXPORT(gk_softmax_stats_##dt);                                                              \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_softmax_apply_##dt(const T *x, T *out, size_t n, size_t chunk, const float *part) {         \
+    using namespace gk_norm;                                                                     \
+    GK_SHARED(float, sm, 32);                                                                    \
+    softmax_apply<T>(x, out, n, chunk, part, sm);                                                \
+  }                                                                                              \
+  GK_EXPORT(gk_softmax_apply_##dt);
+
+GK_SOFTMAX_SPLIT_KERNELS(float, f32)
+GK_SOFTMAX_SPLIT_KERNELS(gk_half, f16)
+GK_SOFTMAX_SPLIT_KERNELS(gk_bf16, bf16)

@@ -1,4 +1,4 @@
-/* ops_float.c -- the CUDA backend's Table A float operators (f32, f16, bf16): checks, workspace, launch
+/* ops_float.c -- the CUDA backend's Table A float ops (f32, f16, bf16): checks, workspace, launch
  * SPDX-License-Identifier: MIT
  *
  * gllmk__cu_<op>_<dt>(be, <the arguments of gllmk_<op>_<dt>>) checks its
@@ -14,14 +14,15 @@
  *
  * gllmk__cu_<op>_workspace_bytes_<dt>(be, <the op's size_t and bool
  * arguments>, &bytes) gives the workspace the op needs for those sizes (0 for
- * most); GLLMK_E_OVERFLOW for sizes the op itself would refuse so.
+ * most); GLLMK_E_OVERFLOW for sizes the op itself would refuse so.  Ops and
+ * queries refuse a NULL be or bytes with GLLMK_E_INVAL.
  *
  * Launch plans (the constants below match the kernels' own):
- *   elementwise  blocks of 256 over 16-byte vectors, 4 per thread and step,
- *                grid min(work / (256 * 4), 8 blocks per SM), grid-stride; a
+ *   elementwise  blocks of 256 over 16-byte vectors, up to 4 per thread and
+ *                step, grid min(vectors / 256, 8 blocks per SM), grid-stride; a
  *                scalar head up to the first 16-byte boundary when all the
  *                pointers are congruent mod 16, else everything scalar.
- *   reductions   G = clamp(ceil(n / 4096), 1, 1024) blocks of 256, from n
+ *   reductions   G = clamp(ceil(n / 2048), 1, 1024) blocks of 256, from n
  *                alone, so the sum's grouping (and result) does not depend
  *                on the device; G > 1 writes G partials to the workspace and
  *                a one-block kernel combines them (two launches).
@@ -31,11 +32,15 @@
  *                and the alignment only.
  *   softmax, rms_norm, layer_norm  a warp per row when n <= 1024, else a
  *                block of 128..512 threads per row (by n); grid-stride over
- *                rows, at most 16 blocks per SM.
+ *                rows, at most 16 blocks per SM.  Softmax of at most 32 rows
+ *                longer than 8192: a block of 256 per 4096-column chunk of a
+ *                row, (max, sum) per chunk in the workspace, then a second
+ *                kernel combines them and writes the row.
  *   rope         lanes across a row's rotary pairs, 256 / lanes rows per block.
- *   embedding_lookup  ids checked in the copy kernel itself (n_ids <= 1024)
- *                or by a one-block check kernel writing a flag to the
- *                workspace; the copy then writes no row if any id >= vocab.
+ *   embedding_lookup  ids checked in the copy kernel itself (n_ids <= 256)
+ *                or by a check kernel writing one flag word per block (at
+ *                most 64) to the workspace; the copy then writes no row if
+ *                any id >= vocab.
  *
  * Device-side ids (embedding_lookup): the op cannot see them without
  * synchronizing, so it returns GLLMK_OK at launch; on the device, when any id
@@ -59,21 +64,26 @@ typedef enum gllmk__cu_kernel kid;
 
 /* ------------------------------------------------------------------ launch constants */
 #define EW_BLOCK 256              /* blas1.cu GK_EW_BLOCK, act.cu GK_ACT_BLOCK */
-#define EW_UNROLL 4               /* GK_EW_UNROLL, GK_ACT_UNROLL */
 #define EW_BLOCKS_PER_SM 8        /* 2048 threads per SM when registers allow */
 #define RED_BLOCK 256             /* threads of a reduction block: part of the fixed partition */
-#define RED_ELEMS_PER_BLOCK 4096  /* elements per block before another block is added */
+#define RED_ELEMS_PER_BLOCK 2048  /* elements per block before another block is added */
 #define RED_MAX_BLOCKS 1024       /* partials combined by the final kernel */
 #define GEMV_BLOCK 256            /* gemv.cu GK_GEMV_BLOCK */
 #define GEMV_UNROLL 4             /* GK_GEMV_UNROLL */
 #define GEMV_SPLIT_BELOW 2048     /* split rows when there are fewer row groups (warps) than this */
 #define GEMV_TARGET_WARPS 4096    /* ... into enough segments for about this many warps */
+#define GEMV_MAX_SEG ((size_t)1 << 30) /* columns of a segment: gemv.cu's offsets are 32-bit */
 #define NORM_WARP_MAX_N 1024      /* rows up to this length get a warp each */
 #define NORM_MAX_THREADS 512      /* threads of a block per row */
 #define NORM_UNROLL 2             /* norm.cu GK_NORM_UNROLL */
 #define ROWS_BLOCKS_PER_SM 16     /* grid cap of the row-wise kernels (grid-stride beyond) */
-#define EMB_INLINE_IDS 1024       /* up to this many ids, each copy block checks them all */
-#define EMB_CHECK_BLOCK 512       /* threads of gk_embedding_check_u32 */
+#define SOFTMAX_SPLIT_ROWS 32     /* softmax of at most this many rows ... */
+#define SOFTMAX_CHUNK 4096        /* ... longer than two chunks: a block per chunk of a row */
+#define SOFTMAX_SPLIT_BLOCK 256   /* threads of those blocks */
+#define EMB_INLINE_IDS 256        /* up to this many ids, each copy block checks them all */
+#define EMB_CHECK_BLOCK 512       /* threads of a gk_embedding_check_u32 block */
+#define EMB_IDS_PER_CHECK 16384   /* ids per check block ... */
+#define EMB_MAX_CHECKS 64         /* ... up to this many blocks (flag words) */
 
 /* ------------------------------------------------------------------ helpers */
 static size_t min_z(size_t a, size_t b) { return a < b ? a : b; }
@@ -133,7 +143,7 @@ static gllmk_status ew_launch(gllmk_backend *be, kid k, const void *a, const voi
                               size_t n, size_t es, int binary) {
   size_t head = vec_head(n, es, a, binary ? b : a, out);
   size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
-  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
   unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
   void *args2[] = {&a, &b, &out, &n, &head};
   void *args1[] = {&a, &out, &n, &head};
@@ -142,6 +152,7 @@ static gllmk_status ew_launch(gllmk_backend *be, kid k, const void *a, const voi
 
 static gllmk_status cu_binary(gllmk_backend *be, int dt, const kid *k, const void *a,
                               const void *b, void *out, size_t n) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt], bytes;
   if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
   if (n && (!a || !b || !out)) return GLLMK_E_INVAL;
@@ -153,6 +164,7 @@ static gllmk_status cu_binary(gllmk_backend *be, int dt, const kid *k, const voi
 
 static gllmk_status cu_unary(gllmk_backend *be, int dt, const kid *k, const void *x, void *out,
                              size_t n) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt], bytes;
   if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
   if (n && (!x || !out)) return GLLMK_E_INVAL;
@@ -162,6 +174,7 @@ static gllmk_status cu_unary(gllmk_backend *be, int dt, const kid *k, const void
 }
 
 static gllmk_status cu_scale(gllmk_backend *be, int dt, void *x, float s, size_t n) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt], bytes;
   if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
   if (n && !x) return GLLMK_E_INVAL;
@@ -169,13 +182,14 @@ static gllmk_status cu_scale(gllmk_backend *be, int dt, void *x, float s, size_t
   if (n == 0) return GLLMK_OK;
   size_t head = vec_head(n, es, x, x, x);
   size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
-  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
   unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
   void *args[] = {&x, &s, &n, &head};
   return launch1d(be, K3(vec_scale)[dt], grid, EW_BLOCK, args);
 }
 
 static gllmk_status cu_axpy(gllmk_backend *be, int dt, void *y, float a, const void *x, size_t n) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt], bytes;
   if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
   if (n && (!x || !y)) return GLLMK_E_INVAL;
@@ -183,7 +197,7 @@ static gllmk_status cu_axpy(gllmk_backend *be, int dt, void *y, float a, const v
   if (n == 0) return GLLMK_OK;
   size_t head = vec_head(n, es, y, x, y);
   size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
-  size_t items = nv / EW_UNROLL > ns ? nv / EW_UNROLL : ns;
+  size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
   unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
   void *args[] = {&y, &a, &x, &n, &head};
   return launch1d(be, K3(vec_axpy)[dt], grid, EW_BLOCK, args);
@@ -201,18 +215,18 @@ static gllmk_status red_workspace(size_t n, size_t es, size_t *bytes) {
   return st;
 }
 
-/* b == NULL: one-input reduction (kernel (x, n, head, dst)) */
+/* two: a two-input kernel (a, b, n, head, dst), else (x, n, head, dst) */
 static gllmk_status red_launch(gllmk_backend *be, kid k, kid final, const void *a, const void *b,
-                               size_t n, size_t es, float *result) {
+                               int two, size_t n, size_t es, float *result) {
   unsigned g = red_blocks(n);
   void *ws;
   gllmk_status st = workspace(be, g > 1 ? g * sizeof(float) : 0, &ws);
   if (st != GLLMK_OK) return st;
-  size_t head = vec_head(n, es, a, b ? b : a, a);
+  size_t head = vec_head(n, es, a, two ? b : a, a);
   float *dst = g > 1 ? (float *)ws : result;
   void *args2[] = {&a, &b, &n, &head, &dst};
   void *args1[] = {&a, &n, &head, &dst};
-  st = launch1d(be, k, g, RED_BLOCK, b ? args2 : args1);
+  st = launch1d(be, k, g, RED_BLOCK, two ? args2 : args1);
   if (st != GLLMK_OK || g == 1) return st;
   void *fargs[] = {&dst, &g, &result};
   return launch1d(be, final, 1, RED_BLOCK, fargs);
@@ -220,6 +234,7 @@ static gllmk_status red_launch(gllmk_backend *be, kid k, kid final, const void *
 
 static gllmk_status cu_reduce(gllmk_backend *be, int dt, const kid *k, int is_max, const void *a,
                               const void *b, int two, size_t n, float *result) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt], bytes;
   if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
   if (!result || (n && (!a || (two && !b))) || (is_max && n == 0)) return GLLMK_E_INVAL;
@@ -227,7 +242,7 @@ static gllmk_status cu_reduce(gllmk_backend *be, int dt, const kid *k, int is_ma
       !owns(be, result, sizeof(float), sizeof(float)))
     return GLLMK_E_INVAL;
   kid final = is_max ? GK_gk_vec_max_final_f32 : GK_gk_vec_sum_final_f32;
-  return red_launch(be, k[dt], final, a, two ? b : NULL, n, es, result);
+  return red_launch(be, k[dt], final, a, b, two, n, es, result);
 }
 
 /* ------------------------------------------------------------------ gemv */
@@ -245,6 +260,11 @@ static struct gemv_plan gemv_plan(size_t m, size_t n, size_t es) {
   size_t min_seg = 32 * v * GEMV_UNROLL;   /* a whole step of a warp's loads */
   if (groups < GEMV_SPLIT_BELOW && n >= 2 * min_seg) {
     size_t split = min_z(div_up(GEMV_TARGET_WARPS, groups), n / min_seg);
+    p.seg = div_up(div_up(n, split), v) * v;
+    p.split = (unsigned)div_up(n, p.seg);
+  }
+  if (p.seg > GEMV_MAX_SEG) {
+    size_t split = div_up(n, GEMV_MAX_SEG);
     p.seg = div_up(div_up(n, split), v) * v;
     p.split = (unsigned)div_up(n, p.seg);
   }
@@ -270,6 +290,7 @@ static gllmk_status gemv_workspace(size_t m, size_t n, size_t es, size_t *bytes)
 
 static gllmk_status cu_gemv(gllmk_backend *be, int dt, const void *A, const void *x, void *y,
                             size_t m, size_t n) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt];
   gllmk_status st = gemv_sizes(m, n, es);
   if (st != GLLMK_OK) return st;
@@ -304,8 +325,20 @@ static gllmk_status rows_workspace(size_t rows, size_t n, size_t es, size_t *byt
   return gllmk__mul(rows, n, &rn) && gllmk__mul(rn, es, &rn) ? GLLMK_OK : GLLMK_E_OVERFLOW;
 }
 
+/* chunks per row of the split softmax, 0 when rows x n takes the one-pass kernel */
+static size_t softmax_chunks(size_t rows, size_t n) {
+  return rows && rows <= SOFTMAX_SPLIT_ROWS && n > 2 * SOFTMAX_CHUNK ? div_up(n, SOFTMAX_CHUNK) : 0;
+}
+
+static gllmk_status softmax_workspace(size_t rows, size_t n, size_t es, size_t *bytes) {
+  gllmk_status st = rows_workspace(rows, n, es, bytes);
+  if (st == GLLMK_OK) *bytes = rows * softmax_chunks(rows, n) * 2 * sizeof(float);
+  return st;
+}
+
 static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, const void *w,
                             const void *b, void *out, size_t rows, size_t n, float eps) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt], rn, bytes;
   if (!gllmk__mul(rows, n, &rn) || !gllmk__mul(rn, es, &bytes)) return GLLMK_E_OVERFLOW;
   if (op != ROW_SOFTMAX && !(eps >= 0.0f)) return GLLMK_E_INVAL;
@@ -313,9 +346,25 @@ static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, co
     return GLLMK_E_INVAL;
   if (!owns(be, x, bytes, es) || !owns(be, out, bytes, es)) return GLLMK_E_INVAL;
   size_t wbytes = rn ? n * es : 0;
-  if ((op != ROW_SOFTMAX && !owns(be, w, wbytes, es)) || (op == ROW_LAYER && !owns(be, b, wbytes, es)))
+  if ((op != ROW_SOFTMAX && !owns(be, w, wbytes, es)) ||
+      (op == ROW_LAYER && !owns(be, b, wbytes, es)))
     return GLLMK_E_INVAL;
   if (rn == 0) return GLLMK_OK;
+  size_t nch = op == ROW_SOFTMAX ? softmax_chunks(rows, n) : 0;
+  if (nch) {
+    void *ws;
+    gllmk_status st = workspace(be, rows * nch * 2 * sizeof(float), &ws);
+    if (st != GLLMK_OK) return st;
+    size_t chunk = SOFTMAX_CHUNK;
+    float *part = ws;
+    void *sargs[] = {&x, &n, &chunk, &part};
+    st = gllmk__cu_launch(be, K3(softmax_stats)[dt], (unsigned)nch, (unsigned)rows, 1,
+                          SOFTMAX_SPLIT_BLOCK, 1, 1, 0, sargs);
+    if (st != GLLMK_OK) return st;
+    void *aargs[] = {&x, &out, &n, &chunk, &part};
+    return gllmk__cu_launch(be, K3(softmax_apply)[dt], (unsigned)nch, (unsigned)rows, 1,
+                            SOFTMAX_SPLIT_BLOCK, 1, 1, 0, aargs);
+  }
   int warp_rows = n <= NORM_WARP_MAX_N;
   unsigned block, grid;
   if (warp_rows) {
@@ -361,6 +410,7 @@ static gllmk_status rope_workspace(size_t seq, size_t heads, size_t head_dim, si
 static gllmk_status cu_rope(gllmk_backend *be, int dt, void *qk, const void *cs, const void *sn,
                             size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,
                             bool interleaved, size_t pos) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt];
   gllmk_status st = rope_check(seq, heads, head_dim, rotary_dim, pos, es);
   if (st != GLLMK_OK) return st;
@@ -388,17 +438,25 @@ static gllmk_status emb_sizes(size_t n_ids, size_t vocab, size_t hidden, size_t 
   return GLLMK_OK;
 }
 
+/* check blocks (= flag words) for n_ids; 0: the copy checks the ids itself */
+static unsigned emb_checks(size_t n_ids) {
+  if (n_ids <= EMB_INLINE_IDS) return 0;
+  size_t g = div_up(n_ids, EMB_IDS_PER_CHECK);
+  return g > EMB_MAX_CHECKS ? EMB_MAX_CHECKS : (unsigned)g;
+}
+
 static gllmk_status emb_workspace(size_t n_ids, size_t vocab, size_t hidden, size_t es,
                                   size_t *bytes) {
   if (!bytes) return GLLMK_E_INVAL;
   *bytes = 0;
   gllmk_status st = emb_sizes(n_ids, vocab, hidden, es);
-  if (st == GLLMK_OK && n_ids > EMB_INLINE_IDS && hidden) *bytes = sizeof(uint32_t);
+  if (st == GLLMK_OK && hidden) *bytes = emb_checks(n_ids) * sizeof(uint32_t);
   return st;
 }
 
 static gllmk_status cu_embedding(gllmk_backend *be, int dt, const uint32_t *ids, size_t n_ids,
                                  const void *table, size_t vocab, size_t hidden, void *out) {
+  if (!be) return GLLMK_E_INVAL;
   size_t es = gk_esize[dt];
   gllmk_status st = emb_sizes(n_ids, vocab, hidden, es);
   if (st != GLLMK_OK) return st;
@@ -410,13 +468,14 @@ static gllmk_status cu_embedding(gllmk_backend *be, int dt, const uint32_t *ids,
       (!owns(be, table, vocab * hidden * es, es) || !owns(be, out, n_ids * hidden * es, es)))
     return GLLMK_E_INVAL;
   if (n_ids == 0 || hidden == 0) return GLLMK_OK;
+  unsigned nflags = emb_checks(n_ids);
   void *ws;
-  st = workspace(be, n_ids > EMB_INLINE_IDS ? sizeof(uint32_t) : 0, &ws);
+  st = workspace(be, nflags * sizeof(uint32_t), &ws);
   if (st != GLLMK_OK) return st;
-  uint32_t *flag = ws;
-  if (flag) {
-    void *cargs[] = {&ids, &n_ids, &vocab, &flag};
-    st = launch1d(be, GK_gk_embedding_check_u32, 1, EMB_CHECK_BLOCK, cargs);
+  uint32_t *flags = ws;
+  if (nflags) {
+    void *cargs[] = {&ids, &n_ids, &vocab, &flags};
+    st = launch1d(be, GK_gk_embedding_check_u32, nflags, EMB_CHECK_BLOCK, cargs);
     if (st != GLLMK_OK) return st;
   }
   int vec = (uintptr_t)table % 16 == 0 && (uintptr_t)out % 16 == 0 && hidden * es % 16 == 0;
@@ -424,175 +483,590 @@ static gllmk_status cu_embedding(gllmk_backend *be, int dt, const uint32_t *ids,
   /* 256 threads in all (whole warps, for the inline check's votes) */
   unsigned bx = units >= 128 ? 128 : pow2_at_least(units), by = 256 / bx;
   unsigned grid = grid_for(be, n_ids, by, ROWS_BLOCKS_PER_SM);
-  void *args[] = {&ids, &n_ids, &table, &vocab, &hidden, &out, &flag, &vec};
+  void *args[] = {&ids, &n_ids, &table, &vocab, &hidden, &out, &flags, &nflags, &vec};
   return gllmk__cu_launch(be, K3(embedding_lookup)[dt], grid, 1, 1, bx, by, 1, 0, args);
 }
 
-/* ------------------------------------------------------------------ entry points */
-#define GK_FOR_DTYPES(X) X(f32, float, DT_F32) X(f16, gllmk_f16, DT_F16) X(bf16, gllmk_bf16, DT_BF16)
+/* ------------------------------------------------------------------ entry points
+ * One definition per op and element type, written out (tools/gen-api.py
+ * fills the backend's tables with the gllmk__cu_* functions it finds defined
+ * at the start of a line here, and with GLLMK_E_UNSUPPORTED for the rest).
+ * cuda_ops.h, generated on main, declares them all (hidden). */
+#if defined(__has_include)
+#if __has_include("cuda_ops.h")
+#include "cuda_ops.h"
+#endif
+#endif
 
-#define GK_DEF_OPS(TN, T, DT)                                                                    \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_dot_##TN(gllmk_backend *be, const T *a, const T *b,   \
-                                                   size_t n, float *result) {                    \
-    return cu_reduce(be, DT, K3(vec_dot), 0, a, b, 1, n, result);                                \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_add_##TN(gllmk_backend *be, const T *a, const T *b,   \
-                                                   T *out, size_t n) {                           \
-    return cu_binary(be, DT, K3(vec_add), a, b, out, n);                                         \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sub_##TN(gllmk_backend *be, const T *a, const T *b,   \
-                                                   T *out, size_t n) {                           \
-    return cu_binary(be, DT, K3(vec_sub), a, b, out, n);                                         \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_mul_##TN(gllmk_backend *be, const T *a, const T *b,   \
-                                                   T *out, size_t n) {                           \
-    return cu_binary(be, DT, K3(vec_mul), a, b, out, n);                                         \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_scale_##TN(gllmk_backend *be, T *x, float s, size_t n) { \
-    return cu_scale(be, DT, x, s, n);                                                            \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_axpy_##TN(gllmk_backend *be, T *y, float a, const T *x, \
-                                                    size_t n) {                                  \
-    return cu_axpy(be, DT, y, a, x, n);                                                          \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sum_##TN(gllmk_backend *be, const T *x, size_t n,     \
-                                                   float *result) {                              \
-    return cu_reduce(be, DT, K3(vec_sum), 0, x, NULL, 0, n, result);                             \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_max_##TN(gllmk_backend *be, const T *x, size_t n,     \
-                                                   float *result) {                              \
-    return cu_reduce(be, DT, K3(vec_max), 1, x, NULL, 0, n, result);                             \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sum_squares_##TN(gllmk_backend *be, const T *x,       \
-                                                           size_t n, float *result) {            \
-    return cu_reduce(be, DT, K3(vec_sum_squares), 0, x, NULL, 0, n, result);                     \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_gemv_##TN(gllmk_backend *be, const T *A, const T *x, T *y, \
-                                                size_t m, size_t n) {                            \
-    return cu_gemv(be, DT, A, x, y, m, n);                                                       \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_silu_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
-    return cu_unary(be, DT, K3(silu), x, out, n);                                                \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_gelu_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
-    return cu_unary(be, DT, K3(gelu), x, out, n);                                                \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_relu_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
-    return cu_unary(be, DT, K3(relu), x, out, n);                                                \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_tanh_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
-    return cu_unary(be, DT, K3(tanh), x, out, n);                                                \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_exp_##TN(gllmk_backend *be, const T *x, T *out, size_t n) { \
-    return cu_unary(be, DT, K3(exp), x, out, n);                                                 \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_swiglu_##TN(gllmk_backend *be, const T *gate, const T *up, \
-                                                  T *out, size_t n) {                            \
-    return cu_binary(be, DT, K3(swiglu), gate, up, out, n);                                      \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_softmax_##TN(gllmk_backend *be, const T *x, T *out,       \
-                                                   size_t rows, size_t n) {                      \
-    return cu_rows(be, DT, ROW_SOFTMAX, x, NULL, NULL, out, rows, n, 0.0f);                      \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_rms_norm_##TN(gllmk_backend *be, const T *x, const T *w,  \
-                                                    T *out, size_t rows, size_t n, float eps) {  \
-    return cu_rows(be, DT, ROW_RMS, x, w, NULL, out, rows, n, eps);                              \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_layer_norm_##TN(gllmk_backend *be, const T *x,            \
-                                                      const T *gamma, const T *beta, T *out,     \
-                                                      size_t rows, size_t n, float eps) {        \
-    return cu_rows(be, DT, ROW_LAYER, x, gamma, beta, out, rows, n, eps);                        \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_rope_##TN(gllmk_backend *be, T *qk, const T *cos,         \
-                                                const T *sin, size_t seq, size_t heads,          \
-                                                size_t head_dim, size_t rotary_dim,              \
-                                                bool interleaved) {                              \
-    return cu_rope(be, DT, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, 0);      \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_rope_with_pos_##TN(gllmk_backend *be, T *qk, const T *cos, \
-                                                         const T *sin, size_t seq, size_t heads, \
-                                                         size_t head_dim, size_t rotary_dim,     \
-                                                         bool interleaved, size_t pos) {         \
-    return cu_rope(be, DT, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, pos);    \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_##TN(gllmk_backend *be,                  \
-                                                            const uint32_t *ids, size_t n_ids,   \
-                                                            const T *table, size_t vocab,        \
-                                                            size_t hidden, T *out) {             \
-    return cu_embedding(be, DT, ids, n_ids, table, vocab, hidden, out);                          \
-  }
-GK_FOR_DTYPES(GK_DEF_OPS)
+/* f32 */
+gllmk_status gllmk__cu_vec_dot_f32(gllmk_backend *be, const float *a, const float *b, size_t n,
+                                   float *result) {
+  return cu_reduce(be, DT_F32, K3(vec_dot), 0, a, b, 1, n, result);
+}
+gllmk_status gllmk__cu_vec_dot_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_vec_add_f32(gllmk_backend *be, const float *a, const float *b, float *out,
+                                   size_t n) {
+  return cu_binary(be, DT_F32, K3(vec_add), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_add_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_vec_sub_f32(gllmk_backend *be, const float *a, const float *b, float *out,
+                                   size_t n) {
+  return cu_binary(be, DT_F32, K3(vec_sub), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_sub_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_vec_mul_f32(gllmk_backend *be, const float *a, const float *b, float *out,
+                                   size_t n) {
+  return cu_binary(be, DT_F32, K3(vec_mul), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_mul_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_vec_scale_f32(gllmk_backend *be, float *x, float s, size_t n) {
+  return cu_scale(be, DT_F32, x, s, n);
+}
+gllmk_status gllmk__cu_vec_scale_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_vec_axpy_f32(gllmk_backend *be, float *y, float a, const float *x,
+                                    size_t n) {
+  return cu_axpy(be, DT_F32, y, a, x, n);
+}
+gllmk_status gllmk__cu_vec_axpy_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_vec_sum_f32(gllmk_backend *be, const float *x, size_t n, float *result) {
+  return cu_reduce(be, DT_F32, K3(vec_sum), 0, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_sum_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_vec_max_f32(gllmk_backend *be, const float *x, size_t n, float *result) {
+  return cu_reduce(be, DT_F32, K3(vec_max), 1, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_max_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_vec_sum_squares_f32(gllmk_backend *be, const float *x, size_t n,
+                                           float *result) {
+  return cu_reduce(be, DT_F32, K3(vec_sum_squares), 0, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_sum_squares_workspace_bytes_f32(gllmk_backend *be, size_t n,
+                                                           size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_gemv_f32(gllmk_backend *be, const float *A, const float *x, float *y,
+                                size_t m, size_t n) {
+  return cu_gemv(be, DT_F32, A, x, y, m, n);
+}
+gllmk_status gllmk__cu_gemv_workspace_bytes_f32(gllmk_backend *be, size_t m, size_t n,
+                                                size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return gemv_workspace(m, n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_silu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
+  return cu_unary(be, DT_F32, K3(silu), x, out, n);
+}
+gllmk_status gllmk__cu_silu_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_gelu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
+  return cu_unary(be, DT_F32, K3(gelu), x, out, n);
+}
+gllmk_status gllmk__cu_gelu_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_relu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
+  return cu_unary(be, DT_F32, K3(relu), x, out, n);
+}
+gllmk_status gllmk__cu_relu_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_tanh_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
+  return cu_unary(be, DT_F32, K3(tanh), x, out, n);
+}
+gllmk_status gllmk__cu_tanh_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_exp_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
+  return cu_unary(be, DT_F32, K3(exp), x, out, n);
+}
+gllmk_status gllmk__cu_exp_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_swiglu_f32(gllmk_backend *be, const float *gate, const float *up, float *out,
+                                  size_t n) {
+  return cu_binary(be, DT_F32, K3(swiglu), gate, up, out, n);
+}
+gllmk_status gllmk__cu_swiglu_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_softmax_f32(gllmk_backend *be, const float *x, float *out, size_t rows,
+                                   size_t n) {
+  return cu_rows(be, DT_F32, ROW_SOFTMAX, x, NULL, NULL, out, rows, n, 0.0f);
+}
+gllmk_status gllmk__cu_softmax_workspace_bytes_f32(gllmk_backend *be, size_t rows, size_t n,
+                                                   size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return softmax_workspace(rows, n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_rms_norm_f32(gllmk_backend *be, const float *x, const float *w, float *out,
+                                    size_t rows, size_t n, float eps) {
+  return cu_rows(be, DT_F32, ROW_RMS, x, w, NULL, out, rows, n, eps);
+}
+gllmk_status gllmk__cu_rms_norm_workspace_bytes_f32(gllmk_backend *be, size_t rows, size_t n,
+                                                    size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return rows_workspace(rows, n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_layer_norm_f32(gllmk_backend *be, const float *x, const float *gamma,
+                                      const float *beta, float *out, size_t rows, size_t n,
+                                      float eps) {
+  return cu_rows(be, DT_F32, ROW_LAYER, x, gamma, beta, out, rows, n, eps);
+}
+gllmk_status gllmk__cu_layer_norm_workspace_bytes_f32(gllmk_backend *be, size_t rows, size_t n,
+                                                      size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return rows_workspace(rows, n, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_rope_f32(gllmk_backend *be, float *qk, const float *cos, const float *sin,
+                                size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,
+                                bool interleaved) {
+  return cu_rope(be, DT_F32, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, 0);
+}
+gllmk_status gllmk__cu_rope_workspace_bytes_f32(gllmk_backend *be, size_t seq, size_t heads,
+                                                size_t head_dim, size_t rotary_dim,
+                                                bool interleaved, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  (void)interleaved;
+  return rope_workspace(seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_rope_with_pos_f32(gllmk_backend *be, float *qk, const float *cos,
+                                         const float *sin, size_t seq, size_t heads,
+                                         size_t head_dim, size_t rotary_dim, bool interleaved,
+                                         size_t pos) {
+  return cu_rope(be, DT_F32, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, pos);
+}
+gllmk_status gllmk__cu_rope_with_pos_workspace_bytes_f32(gllmk_backend *be, size_t seq,
+                                                         size_t heads, size_t head_dim,
+                                                         size_t rotary_dim, bool interleaved,
+                                                         size_t pos, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  (void)interleaved;
+  return rope_workspace(seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_F32], bytes);
+}
+gllmk_status gllmk__cu_embedding_lookup_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
+                                            const float *table, size_t vocab, size_t hidden,
+                                            float *out) {
+  return cu_embedding(be, DT_F32, ids, n_ids, table, vocab, hidden, out);
+}
+gllmk_status gllmk__cu_embedding_lookup_workspace_bytes_f32(gllmk_backend *be, size_t n_ids,
+                                                            size_t vocab, size_t hidden,
+                                                            size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return emb_workspace(n_ids, vocab, hidden, gk_esize[DT_F32], bytes);
+}
 
-/* workspace queries: (be, <the op's size_t and bool arguments in order>, &bytes) */
-#define GK_DEF_WS(TN, T, DT)                                                                     \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_dot_workspace_bytes_##TN(gllmk_backend *be, size_t n, \
-                                                                   size_t *bytes) {              \
-    (void)be;                                                                                    \
-    return red_workspace(n, gk_esize[DT], bytes);                                                \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sum_workspace_bytes_##TN(gllmk_backend *be, size_t n, \
-                                                                   size_t *bytes) {              \
-    (void)be;                                                                                    \
-    return red_workspace(n, gk_esize[DT], bytes);                                                \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_max_workspace_bytes_##TN(gllmk_backend *be, size_t n, \
-                                                                   size_t *bytes) {              \
-    (void)be;                                                                                    \
-    return red_workspace(n, gk_esize[DT], bytes);                                                \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_vec_sum_squares_workspace_bytes_##TN(                     \
-      gllmk_backend *be, size_t n, size_t *bytes) {                                              \
-    (void)be;                                                                                    \
-    return red_workspace(n, gk_esize[DT], bytes);                                                \
-  }                                                                                              \
-  GK_DEF_WS_NONE(vec_add, TN, DT)                                                                \
-  GK_DEF_WS_NONE(vec_sub, TN, DT)                                                                \
-  GK_DEF_WS_NONE(vec_mul, TN, DT)                                                                \
-  GK_DEF_WS_NONE(vec_scale, TN, DT)                                                              \
-  GK_DEF_WS_NONE(vec_axpy, TN, DT)                                                               \
-  GK_DEF_WS_NONE(silu, TN, DT)                                                                   \
-  GK_DEF_WS_NONE(gelu, TN, DT)                                                                   \
-  GK_DEF_WS_NONE(relu, TN, DT)                                                                   \
-  GK_DEF_WS_NONE(tanh, TN, DT)                                                                   \
-  GK_DEF_WS_NONE(exp, TN, DT)                                                                    \
-  GK_DEF_WS_NONE(swiglu, TN, DT)                                                                 \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_gemv_workspace_bytes_##TN(gllmk_backend *be, size_t m,    \
-                                                                size_t n, size_t *bytes) {       \
-    (void)be;                                                                                    \
-    return gemv_workspace(m, n, gk_esize[DT], bytes);                                            \
-  }                                                                                              \
-  GK_DEF_WS_ROWS(softmax, TN, DT)                                                                \
-  GK_DEF_WS_ROWS(rms_norm, TN, DT)                                                               \
-  GK_DEF_WS_ROWS(layer_norm, TN, DT)                                                             \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_rope_workspace_bytes_##TN(                                \
-      gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,           \
-      bool interleaved, size_t *bytes) {                                                         \
-    (void)be;                                                                                    \
-    (void)interleaved;                                                                           \
-    return rope_workspace(seq, heads, head_dim, rotary_dim, 0, gk_esize[DT], bytes);             \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_rope_with_pos_workspace_bytes_##TN(                       \
-      gllmk_backend *be, size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,           \
-      bool interleaved, size_t pos, size_t *bytes) {                                             \
-    (void)be;                                                                                    \
-    (void)interleaved;                                                                           \
-    return rope_workspace(seq, heads, head_dim, rotary_dim, pos, gk_esize[DT], bytes);           \
-  }                                                                                              \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_workspace_bytes_##TN(                    \
-      gllmk_backend *be, size_t n_ids, size_t vocab, size_t hidden, size_t *bytes) {             \
-    (void)be;                                                                                    \
-    return emb_workspace(n_ids, vocab, hidden, gk_esize[DT], bytes);                             \
-  }
-#define GK_DEF_WS_NONE(op, TN, DT)                                                               \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_##op##_workspace_bytes_##TN(gllmk_backend *be, size_t n,  \
-                                                                  size_t *bytes) {               \
-    (void)be;                                                                                    \
-    return no_workspace(n, gk_esize[DT], bytes);                                                 \
-  }
-#define GK_DEF_WS_ROWS(op, TN, DT)                                                               \
-  GLLMK_HIDDEN gllmk_status gllmk__cu_##op##_workspace_bytes_##TN(gllmk_backend *be, size_t rows, \
-                                                                  size_t n, size_t *bytes) {     \
-    (void)be;                                                                                    \
-    return rows_workspace(rows, n, gk_esize[DT], bytes);                                         \
-  }
-GK_FOR_DTYPES(GK_DEF_WS)
+/* f16 */
+gllmk_status gllmk__cu_vec_dot_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b,
+                                   size_t n, float *result) {
+  return cu_reduce(be, DT_F16, K3(vec_dot), 0, a, b, 1, n, result);
+}
+gllmk_status gllmk__cu_vec_dot_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_vec_add_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b,
+                                   gllmk_f16 *out, size_t n) {
+  return cu_binary(be, DT_F16, K3(vec_add), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_add_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_vec_sub_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b,
+                                   gllmk_f16 *out, size_t n) {
+  return cu_binary(be, DT_F16, K3(vec_sub), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_sub_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_vec_mul_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b,
+                                   gllmk_f16 *out, size_t n) {
+  return cu_binary(be, DT_F16, K3(vec_mul), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_mul_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_vec_scale_f16(gllmk_backend *be, gllmk_f16 *x, float s, size_t n) {
+  return cu_scale(be, DT_F16, x, s, n);
+}
+gllmk_status gllmk__cu_vec_scale_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_vec_axpy_f16(gllmk_backend *be, gllmk_f16 *y, float a, const gllmk_f16 *x,
+                                    size_t n) {
+  return cu_axpy(be, DT_F16, y, a, x, n);
+}
+gllmk_status gllmk__cu_vec_axpy_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_vec_sum_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n, float *result) {
+  return cu_reduce(be, DT_F16, K3(vec_sum), 0, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_sum_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_vec_max_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n, float *result) {
+  return cu_reduce(be, DT_F16, K3(vec_max), 1, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_max_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_vec_sum_squares_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n,
+                                           float *result) {
+  return cu_reduce(be, DT_F16, K3(vec_sum_squares), 0, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_sum_squares_workspace_bytes_f16(gllmk_backend *be, size_t n,
+                                                           size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_gemv_f16(gllmk_backend *be, const gllmk_f16 *A, const gllmk_f16 *x,
+                                gllmk_f16 *y, size_t m, size_t n) {
+  return cu_gemv(be, DT_F16, A, x, y, m, n);
+}
+gllmk_status gllmk__cu_gemv_workspace_bytes_f16(gllmk_backend *be, size_t m, size_t n,
+                                                size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return gemv_workspace(m, n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_silu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
+  return cu_unary(be, DT_F16, K3(silu), x, out, n);
+}
+gllmk_status gllmk__cu_silu_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_gelu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
+  return cu_unary(be, DT_F16, K3(gelu), x, out, n);
+}
+gllmk_status gllmk__cu_gelu_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_relu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
+  return cu_unary(be, DT_F16, K3(relu), x, out, n);
+}
+gllmk_status gllmk__cu_relu_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_tanh_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
+  return cu_unary(be, DT_F16, K3(tanh), x, out, n);
+}
+gllmk_status gllmk__cu_tanh_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_exp_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
+  return cu_unary(be, DT_F16, K3(exp), x, out, n);
+}
+gllmk_status gllmk__cu_exp_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_swiglu_f16(gllmk_backend *be, const gllmk_f16 *gate, const gllmk_f16 *up,
+                                  gllmk_f16 *out, size_t n) {
+  return cu_binary(be, DT_F16, K3(swiglu), gate, up, out, n);
+}
+gllmk_status gllmk__cu_swiglu_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_softmax_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out,
+                                   size_t rows, size_t n) {
+  return cu_rows(be, DT_F16, ROW_SOFTMAX, x, NULL, NULL, out, rows, n, 0.0f);
+}
+gllmk_status gllmk__cu_softmax_workspace_bytes_f16(gllmk_backend *be, size_t rows, size_t n,
+                                                   size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return softmax_workspace(rows, n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_rms_norm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w,
+                                    gllmk_f16 *out, size_t rows, size_t n, float eps) {
+  return cu_rows(be, DT_F16, ROW_RMS, x, w, NULL, out, rows, n, eps);
+}
+gllmk_status gllmk__cu_rms_norm_workspace_bytes_f16(gllmk_backend *be, size_t rows, size_t n,
+                                                    size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return rows_workspace(rows, n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_layer_norm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *gamma,
+                                      const gllmk_f16 *beta, gllmk_f16 *out, size_t rows, size_t n,
+                                      float eps) {
+  return cu_rows(be, DT_F16, ROW_LAYER, x, gamma, beta, out, rows, n, eps);
+}
+gllmk_status gllmk__cu_layer_norm_workspace_bytes_f16(gllmk_backend *be, size_t rows, size_t n,
+                                                      size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return rows_workspace(rows, n, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_rope_f16(gllmk_backend *be, gllmk_f16 *qk, const gllmk_f16 *cos,
+                                const gllmk_f16 *sin, size_t seq, size_t heads, size_t head_dim,
+                                size_t rotary_dim, bool interleaved) {
+  return cu_rope(be, DT_F16, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, 0);
+}
+gllmk_status gllmk__cu_rope_workspace_bytes_f16(gllmk_backend *be, size_t seq, size_t heads,
+                                                size_t head_dim, size_t rotary_dim,
+                                                bool interleaved, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  (void)interleaved;
+  return rope_workspace(seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_rope_with_pos_f16(gllmk_backend *be, gllmk_f16 *qk, const gllmk_f16 *cos,
+                                         const gllmk_f16 *sin, size_t seq, size_t heads,
+                                         size_t head_dim, size_t rotary_dim, bool interleaved,
+                                         size_t pos) {
+  return cu_rope(be, DT_F16, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, pos);
+}
+gllmk_status gllmk__cu_rope_with_pos_workspace_bytes_f16(gllmk_backend *be, size_t seq,
+                                                         size_t heads, size_t head_dim,
+                                                         size_t rotary_dim, bool interleaved,
+                                                         size_t pos, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  (void)interleaved;
+  return rope_workspace(seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_F16], bytes);
+}
+gllmk_status gllmk__cu_embedding_lookup_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
+                                            const gllmk_f16 *table, size_t vocab, size_t hidden,
+                                            gllmk_f16 *out) {
+  return cu_embedding(be, DT_F16, ids, n_ids, table, vocab, hidden, out);
+}
+gllmk_status gllmk__cu_embedding_lookup_workspace_bytes_f16(gllmk_backend *be, size_t n_ids,
+                                                            size_t vocab, size_t hidden,
+                                                            size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return emb_workspace(n_ids, vocab, hidden, gk_esize[DT_F16], bytes);
+}
+
+/* bf16 */
+gllmk_status gllmk__cu_vec_dot_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b,
+                                    size_t n, float *result) {
+  return cu_reduce(be, DT_BF16, K3(vec_dot), 0, a, b, 1, n, result);
+}
+gllmk_status gllmk__cu_vec_dot_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_vec_add_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b,
+                                    gllmk_bf16 *out, size_t n) {
+  return cu_binary(be, DT_BF16, K3(vec_add), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_add_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_vec_sub_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b,
+                                    gllmk_bf16 *out, size_t n) {
+  return cu_binary(be, DT_BF16, K3(vec_sub), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_sub_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_vec_mul_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b,
+                                    gllmk_bf16 *out, size_t n) {
+  return cu_binary(be, DT_BF16, K3(vec_mul), a, b, out, n);
+}
+gllmk_status gllmk__cu_vec_mul_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_vec_scale_bf16(gllmk_backend *be, gllmk_bf16 *x, float s, size_t n) {
+  return cu_scale(be, DT_BF16, x, s, n);
+}
+gllmk_status gllmk__cu_vec_scale_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_vec_axpy_bf16(gllmk_backend *be, gllmk_bf16 *y, float a, const gllmk_bf16 *x,
+                                     size_t n) {
+  return cu_axpy(be, DT_BF16, y, a, x, n);
+}
+gllmk_status gllmk__cu_vec_axpy_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_vec_sum_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n,
+                                    float *result) {
+  return cu_reduce(be, DT_BF16, K3(vec_sum), 0, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_sum_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_vec_max_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n,
+                                    float *result) {
+  return cu_reduce(be, DT_BF16, K3(vec_max), 1, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_max_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_vec_sum_squares_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n,
+                                            float *result) {
+  return cu_reduce(be, DT_BF16, K3(vec_sum_squares), 0, x, NULL, 0, n, result);
+}
+gllmk_status gllmk__cu_vec_sum_squares_workspace_bytes_bf16(gllmk_backend *be, size_t n,
+                                                            size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return red_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_gemv_bf16(gllmk_backend *be, const gllmk_bf16 *A, const gllmk_bf16 *x,
+                                 gllmk_bf16 *y, size_t m, size_t n) {
+  return cu_gemv(be, DT_BF16, A, x, y, m, n);
+}
+gllmk_status gllmk__cu_gemv_workspace_bytes_bf16(gllmk_backend *be, size_t m, size_t n,
+                                                 size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return gemv_workspace(m, n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_silu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
+                                 size_t n) {
+  return cu_unary(be, DT_BF16, K3(silu), x, out, n);
+}
+gllmk_status gllmk__cu_silu_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_gelu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
+                                 size_t n) {
+  return cu_unary(be, DT_BF16, K3(gelu), x, out, n);
+}
+gllmk_status gllmk__cu_gelu_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_relu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
+                                 size_t n) {
+  return cu_unary(be, DT_BF16, K3(relu), x, out, n);
+}
+gllmk_status gllmk__cu_relu_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_tanh_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
+                                 size_t n) {
+  return cu_unary(be, DT_BF16, K3(tanh), x, out, n);
+}
+gllmk_status gllmk__cu_tanh_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_exp_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out, size_t n) {
+  return cu_unary(be, DT_BF16, K3(exp), x, out, n);
+}
+gllmk_status gllmk__cu_exp_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_swiglu_bf16(gllmk_backend *be, const gllmk_bf16 *gate, const gllmk_bf16 *up,
+                                   gllmk_bf16 *out, size_t n) {
+  return cu_binary(be, DT_BF16, K3(swiglu), gate, up, out, n);
+}
+gllmk_status gllmk__cu_swiglu_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return no_workspace(n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_softmax_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
+                                    size_t rows, size_t n) {
+  return cu_rows(be, DT_BF16, ROW_SOFTMAX, x, NULL, NULL, out, rows, n, 0.0f);
+}
+gllmk_status gllmk__cu_softmax_workspace_bytes_bf16(gllmk_backend *be, size_t rows, size_t n,
+                                                    size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return softmax_workspace(rows, n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_rms_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w,
+                                     gllmk_bf16 *out, size_t rows, size_t n, float eps) {
+  return cu_rows(be, DT_BF16, ROW_RMS, x, w, NULL, out, rows, n, eps);
+}
+gllmk_status gllmk__cu_rms_norm_workspace_bytes_bf16(gllmk_backend *be, size_t rows, size_t n,
+                                                     size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return rows_workspace(rows, n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_layer_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x,
+                                       const gllmk_bf16 *gamma, const gllmk_bf16 *beta,
+                                       gllmk_bf16 *out, size_t rows, size_t n, float eps) {
+  return cu_rows(be, DT_BF16, ROW_LAYER, x, gamma, beta, out, rows, n, eps);
+}
+gllmk_status gllmk__cu_layer_norm_workspace_bytes_bf16(gllmk_backend *be, size_t rows, size_t n,
+                                                       size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return rows_workspace(rows, n, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_rope_bf16(gllmk_backend *be, gllmk_bf16 *qk, const gllmk_bf16 *cos,
+                                 const gllmk_bf16 *sin, size_t seq, size_t heads, size_t head_dim,
+                                 size_t rotary_dim, bool interleaved) {
+  return cu_rope(be, DT_BF16, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, 0);
+}
+gllmk_status gllmk__cu_rope_workspace_bytes_bf16(gllmk_backend *be, size_t seq, size_t heads,
+                                                 size_t head_dim, size_t rotary_dim,
+                                                 bool interleaved, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  (void)interleaved;
+  return rope_workspace(seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_rope_with_pos_bf16(gllmk_backend *be, gllmk_bf16 *qk, const gllmk_bf16 *cos,
+                                          const gllmk_bf16 *sin, size_t seq, size_t heads,
+                                          size_t head_dim, size_t rotary_dim, bool interleaved,
+                                          size_t pos) {
+  return cu_rope(be, DT_BF16, qk, cos, sin, seq, heads, head_dim, rotary_dim, interleaved, pos);
+}
+gllmk_status gllmk__cu_rope_with_pos_workspace_bytes_bf16(gllmk_backend *be, size_t seq,
+                                                          size_t heads, size_t head_dim,
+                                                          size_t rotary_dim, bool interleaved,
+                                                          size_t pos, size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  (void)interleaved;
+  return rope_workspace(seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_BF16], bytes);
+}
+gllmk_status gllmk__cu_embedding_lookup_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
+                                             const gllmk_bf16 *table, size_t vocab, size_t hidden,
+                                             gllmk_bf16 *out) {
+  return cu_embedding(be, DT_BF16, ids, n_ids, table, vocab, hidden, out);
+}
+gllmk_status gllmk__cu_embedding_lookup_workspace_bytes_bf16(gllmk_backend *be, size_t n_ids,
+                                                             size_t vocab, size_t hidden,
+                                                             size_t *bytes) {
+  if (!be) return GLLMK_E_INVAL;
+  return emb_workspace(n_ids, vocab, hidden, gk_esize[DT_BF16], bytes);
+}

@@ -17,7 +17,7 @@
  */
 #include "gk_arch.cuh"
 
-namespace {
+namespace gk_rope {
 
 __device__ __forceinline__ float ld1(const float *p) { return *p; }
 template <class H> __device__ __forceinline__ float ld1(const H *p) { return gk_to_f32(*p); }
@@ -44,12 +44,13 @@ __device__ __forceinline__ void rope(T *qk, const T *cs, const T *sn, size_t seq
   }
 }
 
-} /* namespace */
+} /* namespace gk_rope */
 
 #define GK_ROPE_KERNEL(T, dt)                                                                    \
   extern "C" __global__ void gk_rope_##dt(T *qk, const T *cs, const T *sn, size_t seq,           \
                                           size_t heads, size_t head_dim, size_t half, int inter,  \
                                           size_t pos) {                                          \
+    using namespace gk_rope;                                                                     \
     rope<T>(qk, cs, sn, seq, heads, head_dim, half, inter, pos);                                 \
   }                                                                                              \
   GK_EXPORT(gk_rope_##dt);

@@ -7,20 +7,23 @@
  * harness), and for f32/f16/bf16 through gllmk_backend_ops_<dt>(be):
  *  - BLAS-1, activations: n = 0..130 with element offsets 0..3 chosen per n
  *    (so inputs and outputs are sometimes congruent mod 16 and sometimes
- *    not: vector and scalar paths), n = 1000, 4099 (two reduction blocks),
- *    20011; out == input aliasing; special values (NaN, +-inf, +-0,
+ *    not: vector and scalar paths), n = 1000, 4099, 20011, 65537 (reductions
+ *    of 1 to 33 blocks); out == input aliasing; special values (NaN, +-inf, +-0,
  *    subnormals, huge values);
  *  - gemv: shapes with m or n zero, small rows (several rows per warp), rows
  *    split into segments (m small, n >= 1024), odd n (unaligned rows);
- *  - softmax, rms_norm, layer_norm: warp rows (n <= 1024) and block rows
- *    (n = 1025, 4099, 16411), -inf / NaN / inf rows, out == x;
+ *  - softmax, rms_norm, layer_norm: warp rows (n <= 1024), block rows
+ *    (n = 1025, 4099) and split rows (softmax of few rows of n > 8192:
+ *    16411, 65537, 9000), -inf / NaN / inf rows and chunks, out == x;
  *  - rope, rope_with_pos: interleaved and not, rotary_dim < head_dim, odd
  *    head_dim, pos > 0;
- *  - embedding_lookup: the inline id check (n_ids <= 1024) and the check
- *    kernel (1100 ids), 16-byte and element copies, a bad id (out unchanged);
+ *  - embedding_lookup: the inline id check (n_ids <= 256) and the check
+ *    kernel (one and two blocks), 16-byte and element copies, a bad id at the
+ *    end or in the middle (out unchanged);
  *  - bad input: a buffer of another backend, a range past a buffer's end, a
- *    misaligned element pointer, sizes that overflow, bad shapes and eps, a
- *    too small workspace: each returns its error and leaves memory unchanged;
+ *    misaligned element pointer, sizes that overflow, bad shapes and eps, no
+ *    backend, a too small workspace: each returns its error and leaves memory
+ *    unchanged;
  *  - a graph: a sequence of ops recorded once, replayed on new inputs.
  * Inputs and outputs live in device buffers that mirror a tu_arr whole
  * (guards included), so the guards and the inputs are checked after each op.
@@ -128,7 +131,7 @@ static double *random_vec(size_t n, double lo, double hi)
   return v;
 }
 
-static const size_t large_n[] = { 1000, 4099, 20011 };
+static const size_t large_n[] = { 1000, 4099, 20011, 65537 };
 #define N_LARGE (sizeof large_n / sizeof large_n[0])
 
 /* the n to test: 0..130, then large_n */
@@ -303,7 +306,7 @@ static void test_elementwise(tu_dtype dt)
       free(vb);
       free(vo);
     }
-    tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, offsets, aliasing, specials",
+    tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, 65537, offsets, aliasing, specials",
                   ew_name[op], dn);
   }
 }
@@ -404,7 +407,15 @@ static void test_reductions(tu_dtype dt)
       tu_arr_free(&a);
       tu_arr_free(&b);
     }
-    tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, offsets", red_name[op], dn);
+    if (op != R_MAX) {   /* n == 0 with NULL inputs: 0 */
+      dres r;
+      dres_init(&r);
+      gllmk_status st = red_call(op, dt, NULL, NULL, 0, r.d.p);
+      if (tu_check_status(&c, st, GLLMK_OK, "%s n=0, NULL inputs", red_name[op]))
+        tu_check_true(&c, dres_get(&r) == 0.0f, "%s n=0, NULL inputs: not 0", red_name[op]);
+      dres_free(&r);
+    }
+    tu_check_done(&c, "%s %s: n=0..130, 1000, 4099, 20011, 65537, offsets", red_name[op], dn);
 
     /* one special value at the start, middle or end; large n: several blocks */
     static const double sp[] = { NAN, INFINITY, -INFINITY, -0.0, 3e38, 1e-40 };
@@ -497,6 +508,7 @@ static void test_gemv(tu_dtype dt)
     /* m, n */
     { 0, 5 }, { 5, 0 }, { 1, 1 }, { 3, 7 }, { 2, 8 }, { 33, 64 }, { 17, 130 }, { 300, 96 },
     { 64, 257 }, { 1, 1030 }, { 7, 2051 }, { 3, 4096 }, { 40, 1536 }, { 9, 5000 },
+    { 2500, 40 }, { 2, 30011 },
   };
   tu_check c;
   tu_check_init(&c);
@@ -597,6 +609,7 @@ static void test_rows(tu_dtype dt)
     /* rows, n */
     { 0, 4 }, { 3, 0 }, { 1, 1 }, { 2, 2 }, { 9, 7 }, { 3, 31 }, { 5, 33 }, { 4, 64 },
     { 2, 130 }, { 17, 100 }, { 2, 1024 }, { 2, 1025 }, { 1, 4099 }, { 3, 2048 }, { 1, 16411 },
+    { 2, 65537 }, { 70, 200 },
   };
   const char *dn = tu_dtname(dt);
   for (int op = 0; op < 3; op++) {
@@ -610,7 +623,7 @@ static void test_rows(tu_dtype dt)
         rows_run(&c, op, dt, x, rows, n, i + 1, 1);
       free(x);
     }
-    tu_check_done(&c, "%s %s: warp rows (n <= 1024) and block rows, offsets, out == x",
+    tu_check_done(&c, "%s %s: warp, block and split rows, offsets, out == x",
                   row_name[op], dn);
 
     /* special rows: all -inf, a NaN, an inf, a zero row, huge values */
@@ -628,6 +641,24 @@ static void test_rows(tu_dtype dt)
       free(x);
     }
     tu_check_done(&c, "%s %s: -inf/zero, NaN, inf, -inf, large rows", row_name[op], dn);
+
+    /* long rows (the split softmax: chunks of 4096): a row of -inf, a row
+     * whose first chunk and a half are -inf, a NaN in a later chunk, a huge
+     * value in the last chunk */
+    {
+      size_t n = 9000, rows = 4;
+      double *x = random_vec(rows * n, -10, 10);
+      for (size_t i = 0; i < n; i++)
+        x[i] = op == W_SOFTMAX ? -INFINITY : 0.0;
+      for (size_t i = 0; i < 6000; i++)
+        x[n + i] = -INFINITY;
+      x[2 * n + 5000] = NAN;
+      x[3 * n + 8999] = op == W_SOFTMAX ? 80.0 : 1e4;
+      rows_run(&c, op, dt, x, rows, n, 3, 0);
+      rows_run(&c, op, dt, x, rows, n, 5, 1);
+      free(x);
+    }
+    tu_check_done(&c, "%s %s: long rows with -inf chunks, NaN, a huge value", row_name[op], dn);
   }
 }
 
@@ -779,7 +810,8 @@ static void test_embedding(tu_dtype dt)
   static const size_t shapes[][3] = {
     /* n_ids, vocab, hidden */
     { 0, 5, 4 }, { 3, 5, 0 }, { 1, 1, 1 }, { 5, 7, 3 }, { 8, 11, 8 }, { 16, 50, 64 },
-    { 9, 13, 130 }, { 33, 40, 200 }, { 1100, 37, 3 }, { 1100, 37, 8 },
+    { 9, 13, 130 }, { 33, 40, 200 }, { 256, 37, 4 }, { 300, 37, 3 }, { 1100, 37, 8 },
+    { 20000, 100, 8 },
   };
   tu_check c;
   tu_check_init(&c);
@@ -873,6 +905,16 @@ static void test_bad_input(void)
     EXPECT(GLLMK_OK, OPS(dt, rope, NULL, NULL, NULL, 0, 2, 8, 8, false));
     EXPECT(GLLMK_OK, OPS(dt, gemv, NULL, NULL, NULL, 0, 5));
   }
+  /* no backend */
+  {
+    size_t need = 0;
+    const gllmk_ops_f32 *o = gllmk_backend_ops_f32(be);
+    EXPECT(GLLMK_E_INVAL, o->vec_add(NULL, p, p, p, 4));
+    EXPECT(GLLMK_E_INVAL, o->vec_dot(NULL, p, p, 4, res));
+    EXPECT(GLLMK_E_INVAL, o->vec_dot_workspace_bytes(NULL, 4, &need));
+    EXPECT(GLLMK_E_INVAL, o->gemv_workspace_bytes(NULL, 4, 4, &need));
+    EXPECT(GLLMK_E_INVAL, o->gemv_workspace_bytes(be, 4, 4, NULL));
+  }
   gllmk_backend_synchronize(be);
   gllmk_buffer_download(buf, 0, now, bytes);
   tu_check_true(&c, !memcmp(now, snap, bytes), "a refused call wrote to the buffer");
@@ -915,7 +957,7 @@ static void test_bad_input(void)
 
 /* ------------------------------------------------------------------ graphs */
 /* recorded: y = rms_norm(a + b, w); d = dot(y, y); g = gemv(A, y); e = table[ids]
- * (f32, n = 4099: two reduction blocks; gemv rows split) */
+ * (f32, n = 4099: three reduction blocks; gemv rows split) */
 static void test_graph(void)
 {
   const size_t n = 4099, m = 3, vocab = 9, hidden = 16, n_ids = 5;

@@ -369,10 +369,10 @@ def cuda_ops_c(top):
                 L.append("  return GLLMK_E_UNSUPPORTED;")
                 L.append("}")
                 L.append("static gllmk_status no_%s_workspace_bytes(gllmk_backend *be, %ssize_t *bytes) {" % (fn, wsdecl))
-                L.append("  (void)be;")
                 for _, n in sp:
                     L.append("  (void)%s;" % n)
-                L.append("  if (bytes) *bytes = 0;")
+                L.append("  if (!be || !bytes) return GLLMK_E_INVAL;")
+                L.append("  *bytes = 0;")
                 L.append("  return GLLMK_E_UNSUPPORTED;")
                 L.append("}")
             elif "gllmk__cu_%s_workspace_bytes_%s" % (name, tn) not in have:
