@@ -462,15 +462,19 @@ static gllmk_status run_cublas(gllmk_backend *be, gllmk_buffer *const *b, const 
 typedef gllmk_status (*runner)(gllmk_backend *, gllmk_buffer *const *, const ccase *, long);
 
 /* median seconds per call: warm up, calibrate batches to >= min_time, then
- * samples of one batch each, queued back to back and synchronized once */
+ * samples of one batch each, queued back to back and synchronized once
+ * (the batch is timed with the host clock around it and its synchronize) */
 static double time_calls(runner fn, gllmk_buffer *const *b, const ccase *c, gllmk_status *st)
 {
   long k = 0, reps = 1;
   double t = 0, v[64];
   int ns = O.samples < 1 ? 1 : O.samples > 64 ? 64 : O.samples;
   *st = GLLMK_OK;
-  for (int i = 0; i < 2 && *st == GLLMK_OK; i++) *st = fn(dev_be, b, c, k++);
-  if (*st == GLLMK_OK) *st = gllmk_backend_synchronize(dev_be);
+  double w0 = now(); /* warm-up: a quarter of the minimum time, at least one call */
+  do {
+    *st = fn(dev_be, b, c, k++);
+    if (*st == GLLMK_OK) *st = gllmk_backend_synchronize(dev_be);
+  } while (*st == GLLMK_OK && now() - w0 < O.min_time / 4);
   for (;;) {
     double a = now();
     for (long r = 0; r < reps && *st == GLLMK_OK; r++) *st = fn(dev_be, b, c, k++);
