@@ -48,7 +48,11 @@ static void test_backend(const char *name) {
   gllmk_backend *be = NULL;
   gllmk_status s = gllmk_backend_open(name, &be);
   if (s != GLLMK_OK) {
-    skip("backend %s unavailable: %s", name, gllmk_backend_error_message());
+    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
+    if (req && !strcmp(req, "1"))
+      ok(0, "backend %s opens (GLLMK_TEST_REQUIRE_CUDA=1): %s", name, gllmk_backend_error_message());
+    else
+      skip("backend %s unavailable: %s", name, gllmk_backend_error_message());
     return;
   }
   diag("backend %s", gllmk_backend_name(be));
@@ -211,10 +215,101 @@ static void test_no_driver(void) {
   }
 }
 
+/* the emulated driver's devices (GLLMK_CUDAEMU_DEVICES), each setting in a
+ * child since the driver is loaded once per process */
+static int emulated_driver(void) {
+  const char *d = getenv("GLLMK_CUDA_DRIVER");
+  return d && strstr(d, "cudaemu");
+}
+
+/* whether the embedded kernels run on a device of this capability: SASS of
+ * the same major and a minor not above it */
+static int covers(int major, int minor) {
+  const char *p = gllmk_cuda_archs();
+  while ((p = strstr(p, "sm_")) != NULL) {
+    int v = atoi(p + 3);
+    if (v / 10 == major && v % 10 <= minor) return 1;
+    p += 3;
+  }
+  return 0;
+}
+
+static void test_emulated_devices(void) {
+  if (!emulated_driver()) {
+    skip("GLLMK_CUDA_DRIVER is not the emulated test driver: its device settings are not tested");
+    return;
+  }
+  static const struct {
+    const char *devices, *name;
+    gllmk_status want;
+    const char *message, *backend;
+  } cases[] = {
+    {"none", "cuda", GLLMK_E_NO_DEVICE, "no device", NULL},
+    {"7.5", "cuda", GLLMK_E_UNSUPPORTED, "compute capability 7.5", NULL},
+    {"9.0,8.6", "cuda:1", GLLMK_OK, "", "cuda:1"},
+    {"9.0,8.6", "cuda:2", GLLMK_E_NO_DEVICE, "no CUDA device 2", NULL},
+    {"8.9", "auto", GLLMK_OK, "", "cuda:0"},       /* when the kernels cover 8.9, else cpu */
+    {"7.5", "auto", GLLMK_OK, "", "cpu"},
+    {"12.0", "cuda", GLLMK_OK, "", "cuda:0"},      /* when the kernels cover 12.0 */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    /* a build for fewer architectures (GLLMK_CUDA_ARCHS) covers fewer devices */
+    if (!strcmp(cases[i].devices, "8.9") && !covers(8, 9)) {
+      skip("the kernels (%s) do not cover 8.9", gllmk_cuda_archs());
+      continue;
+    }
+    if (!strcmp(cases[i].devices, "12.0") && !covers(12, 0)) {
+      skip("the kernels (%s) do not cover 12.0", gllmk_cuda_archs());
+      continue;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+      setenv("GLLMK_CUDAEMU_DEVICES", cases[i].devices, 1);
+      unsetenv("GLLM_DEVICE");
+      gllmk_backend *be = NULL;
+      gllmk_status s = gllmk_backend_open(cases[i].name, &be);
+      int good = s == cases[i].want && strstr(gllmk_backend_error_message(), cases[i].message) &&
+                 (cases[i].backend ? be && !strcmp(gllmk_backend_name(be), cases[i].backend) : !be);
+      if (!good)
+        fprintf(stderr, "%s: %s, message \"%s\"\n", cases[i].devices, gllmk_strerror(s),
+                gllmk_backend_error_message());
+      gllmk_backend_close(be);
+      _exit(good ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+       "emulated devices \"%s\": open(%s) gives %s%s%s%s%s", cases[i].devices, cases[i].name,
+       gllmk_strerror(cases[i].want), *cases[i].message ? ", saying " : "", cases[i].message,
+       cases[i].backend ? ", " : "", cases[i].backend ? cases[i].backend : "");
+  }
+  /* gllmk_cuda_device_info on two devices */
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("GLLMK_CUDAEMU_DEVICES", "9.0,7.5", 1);
+    int n = 0;
+    gllmk_cuda_device a, b;
+    int good = gllmk_cuda_device_count(&n) == GLLMK_OK && n == 2 &&
+               gllmk_cuda_device_info(0, &a) == GLLMK_OK && gllmk_cuda_device_info(1, &b) == GLLMK_OK &&
+               a.cc_major == 9 && a.cc_minor == 0 && a.kernels_cover == !!strstr(gllmk_cuda_archs(), "sm_90") &&
+               b.cc_major == 7 && b.cc_minor == 5 && !b.kernels_cover && a.total_mem > 0 &&
+               a.driver_version >= 13000 && a.sm_count > 0 && *a.name &&
+               gllmk_cuda_device_info(2, &b) == GLLMK_E_NO_DEVICE && gllmk_cuda_device_info(0, NULL) == GLLMK_E_INVAL;
+    _exit(good ? 0 : 1);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ok(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+     "gllmk_cuda_device_count/info: two devices, compute capability, memory, driver, coverage");
+}
+
 int main(void) {
   tu_init();
   test_open_messages();
   test_no_driver();
+  test_emulated_devices();
   test_backend("cpu");
   test_backend("cuda");
   return done_testing();

@@ -1072,7 +1072,11 @@ int main(void)
   tu_init_seed_only();
   gllmk_status st = gllmk_backend_open("cuda", &be);
   if (st == GLLMK_E_NO_DEVICE) {
-    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s)\n", tu_status_name(st));
+    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
+    if (req && !strcmp(req, "1"))
+      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
+    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
+           gllmk_backend_error_message());
     return 0;
   }
   if (st != GLLMK_OK)
