@@ -488,6 +488,7 @@ gllmk_status gllmk_cuda_device_count(int *count) {
 gllmk_status gllmk_cuda_device_info(int ordinal, gllmk_cuda_device *info) {
   (void)ordinal;
   if (!info) return GLLMK_E_INVAL;
+  memset(info, 0, sizeof *info);     /* mem_bandwidth_gbs, l2_cache_bytes: 0 = unknown */
   gllmk__backend_set_message("this build of gllmk has no CUDA backend (configured without nvcc)");
   return GLLMK_E_NO_DEVICE;
 }
