@@ -327,6 +327,9 @@ int main(void) {
   test_emulated_devices();
   test_backend("cpu");
   test_close_recording();
-  test_backend("cuda");
+  if (getenv("GLLMK_TEST_NO_CUDA"))
+    skip("GLLMK_TEST_NO_CUDA is set: the cuda backend is not tested");
+  else
+    test_backend("cuda");
   return done_testing();
 }
