@@ -250,6 +250,7 @@ static void test_emulated_devices(void) {
     {"9.0,8.6", "cuda:2", GLLMK_E_NO_DEVICE, "no CUDA device 2", NULL},
     {"8.9", "auto", GLLMK_OK, "", "cuda:0"},       /* when the kernels cover 8.9, else cpu */
     {"7.5", "auto", GLLMK_OK, "", "cpu"},
+    {"7.5,9.0", "auto", GLLMK_OK, "", "cuda:1"},    /* the first device the kernels cover */
     {"12.0", "cuda", GLLMK_OK, "", "cuda:0"},      /* when the kernels cover 12.0 */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

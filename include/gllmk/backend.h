@@ -17,7 +17,8 @@ typedef struct gllmk_graph gllmk_graph;
 /**
  * Open a backend: "cpu", "cuda" or "cuda:N", or "auto" (or NULL).  "auto"
  * honours the environment variable GLLM_DEVICE (cpu | cuda | cuda:N) and
- * otherwise picks CUDA when a driver and device are present, else the CPU.
+ * otherwise picks the first CUDA device the embedded kernels cover when a
+ * driver is present, else the CPU.
  * A named backend that is not available is GLLMK_E_NO_DEVICE (never a silent
  * fallback), and gllmk_backend_error_message() then says why (no driver, the
  * toolkit's stub driver, no device, no such device); an unknown name is
