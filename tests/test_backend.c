@@ -8,12 +8,19 @@
  */
 #include "tap.h"
 #include "testutil.h"
+#include <dlfcn.h>
 #include <gllmk.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* the emulated test driver (tests/cudaemu), which the CUDA tests of make check use */
+static int emulated_driver(void) {
+  const char *d = getenv("GLLMK_CUDA_DRIVER");
+  return d && strstr(d, "cudaemu");
+}
 
 static void test_open_messages(void) {
   gllmk_backend *be = NULL;
@@ -144,6 +151,14 @@ static void test_backend(const char *name) {
   ok(gllmk_backend_reserve_workspace(be, 1 << 20) == GLLMK_E_INVAL, "%s: no reserve while recording", name);
   ok(gllmk_backend_set_stream(be, NULL) == GLLMK_E_INVAL, "%s: no set_stream while recording", name);
   ok(gllmk_graph_end(be, &g) == GLLMK_OK && g, "%s: graph_end gives a graph", name);
+  if (strcmp(name, "cpu") != 0 && emulated_driver()) {
+    /* the test driver counts every allocation tried while a stream captures */
+    void *h = dlopen(getenv("GLLMK_CUDA_DRIVER"), RTLD_NOW | RTLD_NOLOAD);
+    int (*attempts)(void) = h ? (int (*)(void))dlsym(h, "gk_emu_capture_alloc_attempts") : NULL;
+    ok(attempts && attempts() == 0, "%s: the driver saw no allocation during the capture (%d)", name,
+       attempts ? attempts() : -1);
+    if (h) dlclose(h);
+  }
   /* nothing ran: out still holds 6 */
   ok(gllmk_buffer_download(bo, 0, hr, sizeof hr) == GLLMK_OK && check_six(hr, N, 6.0f),
      "%s: recording ran nothing", name);
@@ -217,11 +232,6 @@ static void test_no_driver(void) {
 
 /* the emulated driver's devices (GLLMK_CUDAEMU_DEVICES), each setting in a
  * child since the driver is loaded once per process */
-static int emulated_driver(void) {
-  const char *d = getenv("GLLMK_CUDA_DRIVER");
-  return d && strstr(d, "cudaemu");
-}
-
 /* whether the embedded kernels run on a device of this capability: SASS of
  * the same major and a minor not above it */
 static int covers(int major, int minor) {
