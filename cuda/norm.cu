@@ -21,18 +21,30 @@
  * alias x exactly: every element is read and written by the same thread in
  * every sweep.
  *
- * Few long rows of softmax take the split path below instead: a row is cut
- * into chunks of `chunk` columns, a block per (chunk, row) (gridDim =
- * (chunks, rows)), two kernels:
- *   softmax_stats  m_c = max of the chunk, s_c = sum of e^(x - m_c) (0 when
- *                  m_c is -inf, so that an all -inf chunk adds nothing),
- *                  written to part[2 (row * chunks + c)] and the next float;
- *   softmax_apply  M = max of the m_c, S = sum over c, in order, of s_c e^(m_c
- *                  - M); out = round(round(e^(x - M)) * (1 / S)), the CPU's
- *                  two roundings.
- * A row that is all -inf (M = -inf: S = 0 * NaN), or holds NaN or +inf, gives
- * NaN as on the CPU.  x is read twice by softmax_stats (the second time from
- * L1), once by softmax_apply; out is written once.
+ * Split rows (the host's choice for few long rows, cuda/ops_float.c): a row
+ * is cut into chunks of `chunk` columns, a block per (chunk, row) (gridDim =
+ * (chunks, rows)), so that even one row keeps many SMs busy.  Two kernels:
+ *   <op>_stats  the chunk's partials, P floats at part[(row * chunks + c) P]:
+ *     softmax     m_c = max of the chunk, s_c = sum of e^(x - m_c) (0 when m_c
+ *                 is -inf, so that an all -inf chunk adds nothing);
+ *     rms_norm    q_c = sum x^2;
+ *     layer_norm  s_c = sum x, q_c = sum (x - s_c / len_c)^2, centred on the
+ *                 chunk's own mean;
+ *   <op>_apply  every block combines its row's partials (thread t takes
+ *               chunks t, t + B, ..., then the block's fixed tree) and writes
+ *               its chunk:
+ *     softmax     M = max m_c, S = sum s_c e^(m_c - M); out = round(round(e^(x
+ *                 - M)) * (1 / S)), the CPU's two roundings; a row that is all
+ *                 -inf (M = -inf: S = 0 * NaN), or holds NaN or +inf, gives
+ *                 NaN as on the CPU;
+ *     rms_norm    out = x * (1 / sqrt(sum q_c / n + eps)) * w;
+ *     layer_norm  mean = sum s_c / n, var = sum (q_c + len_c (s_c / len_c -
+ *                 mean)^2) / n (the pairwise update of Chan, Golub and
+ *                 LeVeque: centred like the one-block path, so exact for rows
+ *                 with a large mean); out as above.
+ * x is read twice by softmax_stats and layer_norm_stats (the second time from
+ * L1), once by every apply; out is written once.  The partition depends on
+ * rows and n only: results do not depend on the device.
  */
 #include "gk_float.cuh"
 
@@ -219,6 +231,70 @@ __device__ __forceinline__ void softmax_apply(const T *x, T *out, size_t n, size
   });
 }
 
+template <class T>
+__device__ __forceinline__ void rms_norm_stats(const T *x, size_t n, size_t chunk, float *part,
+                                               float *sm) {
+  chunk_of ch(n, chunk);
+  const T *xc = x + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(), true);
+  float q = gk_block_reduce(part_sq(xc, 0.0f, g, threadIdx.x, blockDim.x), sm, gk_op_sum());
+  if (threadIdx.x == 0) ch.parts(part, 1)[ch.c] = q;
+}
+
+template <class T>
+__device__ __forceinline__ void rms_norm_apply(const T *x, const T *w, T *out, size_t n,
+                                               size_t chunk, float eps, const float *part,
+                                               float *sm) {
+  chunk_of ch(n, chunk);
+  const float *pr = ch.parts(part, 1);
+  float q = 0.0f;
+  for (size_t k = threadIdx.x; k < ch.nch; k += blockDim.x) q += pr[k];
+  q = gk_block_reduce(q, sm, gk_op_sum());
+  const T *xc = x + ch.row * n + ch.c0, *wc = w + ch.c0;
+  T *oc = out + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(), gk_congruent(xc, oc) && gk_congruent(xc, wc));
+  rms_out(xc, wc, oc, 1.0f / sqrtf(q / (float)n + eps), g, threadIdx.x, blockDim.x);
+}
+
+template <class T>
+__device__ __forceinline__ void layer_norm_stats(const T *x, size_t n, size_t chunk, float *part,
+                                                 float *sm) {
+  chunk_of ch(n, chunk);
+  const T *xc = x + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(), true);
+  float s = gk_block_reduce(part_sum(xc, g, threadIdx.x, blockDim.x), sm, gk_op_sum());
+  float mc = s / (float)ch.len();
+  float q = gk_block_reduce(part_sq(xc, mc, g, threadIdx.x, blockDim.x), sm, gk_op_sum());
+  if (threadIdx.x == 0) {
+    float *p = ch.parts(part, 2) + 2 * ch.c;
+    p[0] = s;
+    p[1] = q;
+  }
+}
+
+template <class T>
+__device__ __forceinline__ void layer_norm_apply(const T *x, const T *gm, const T *bt, T *out,
+                                                 size_t n, size_t chunk, float eps,
+                                                 const float *part, float *sm) {
+  chunk_of ch(n, chunk);
+  const float *pr = ch.parts(part, 2);
+  float s = 0.0f;
+  for (size_t k = threadIdx.x; k < ch.nch; k += blockDim.x) s += pr[2 * k];
+  float mean = gk_block_reduce(s, sm, gk_op_sum()) / (float)n;
+  float q = 0.0f;
+  for (size_t k = threadIdx.x; k < ch.nch; k += blockDim.x) {
+    float len = (float)(n - k * chunk < chunk ? n - k * chunk : chunk);
+    float d = pr[2 * k] / len - mean;
+    q += fmaf(len * d, d, pr[2 * k + 1]);
+  }
+  float var = gk_block_reduce(q, sm, gk_op_sum()) / (float)n;
+  const T *xc = x + ch.row * n + ch.c0, *gc = gm + ch.c0, *bc = bt + ch.c0;
+  T *oc = out + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(),
+                        gk_congruent(xc, oc) && gk_congruent(xc, gc) && gk_congruent(xc, bc));
+  layer_out(xc, gc, bc, oc, mean, 1.0f / sqrtf(var + eps), g, threadIdx.x, blockDim.x);
+}
+
 } /* namespace gk_norm */
 
 /* blockDim.x is a multiple of 32; warp_rows selects warp mode. */
@@ -279,13 +355,31 @@ GK_NORM_KERNELS(gk_bf16, bf16)
 
 #define GK_NORM_SPLIT_KERNELS(T, dt)                                                             \
   GK_NORM_STATS_KERNEL(softmax, T, dt)                                                           \
+  GK_NORM_STATS_KERNEL(rms_norm, T, dt)                                                          \
+  GK_NORM_STATS_KERNEL(layer_norm, T, dt)                                                        \
   extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
   gk_softmax_apply_##dt(const T *x, T *out, size_t n, size_t chunk, const float *part) {         \
     using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
     softmax_apply<T>(x, out, n, chunk, part, sm);                                                \
   }                                                                                              \
-  GK_EXPORT(gk_softmax_apply_##dt);
+  GK_EXPORT(gk_softmax_apply_##dt);                                                              \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_rms_norm_apply_##dt(const T *x, const T *w, T *out, size_t n, size_t chunk, float eps,      \
+                         const float *part) {                                                    \
+    using namespace gk_norm;                                                                     \
+    GK_SHARED(float, sm, 32);                                                                    \
+    rms_norm_apply<T>(x, w, out, n, chunk, eps, part, sm);                                       \
+  }                                                                                              \
+  GK_EXPORT(gk_rms_norm_apply_##dt);                                                             \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_layer_norm_apply_##dt(const T *x, const T *gamma, const T *beta, T *out, size_t n,          \
+                           size_t chunk, float eps, const float *part) {                         \
+    using namespace gk_norm;                                                                     \
+    GK_SHARED(float, sm, 32);                                                                    \
+    layer_norm_apply<T>(x, gamma, beta, out, n, chunk, eps, part, sm);                           \
+  }                                                                                              \
+  GK_EXPORT(gk_layer_norm_apply_##dt);
 
 GK_NORM_SPLIT_KERNELS(float, f32)
 GK_NORM_SPLIT_KERNELS(gk_half, f16)

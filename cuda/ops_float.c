@@ -32,10 +32,14 @@
  *                and the alignment only.
  *   softmax, rms_norm, layer_norm  a warp per row when n <= 1024, else a
  *                block of 128..512 threads per row (by n); grid-stride over
- *                rows, at most 16 blocks per SM.  Softmax of at most 32 rows
- *                longer than 8192: a block of 256 per 4096-column chunk of a
- *                row, (max, sum) per chunk in the workspace, then a second
- *                kernel combines them and writes the row.
+ *                rows, at most 16 blocks per SM.  At most 32 rows longer than
+ *                8192 (which would leave most SMs idle): every row cut into
+ *                chunks of >= 1024 columns, as many as give about 512 blocks
+ *                of 128 (a 32000-wide row: 31 chunks, 128000: 125), the
+ *                chunks' partials in the workspace (softmax (max, sum),
+ *                rms_norm the sum of squares, layer_norm (sum, centred sum of
+ *                squares)), then a second kernel combines a row's partials in
+ *                every block and writes the chunk; from rows and n only.
  *   rope         lanes across a row's rotary pairs, 256 / lanes rows per block.
  *   embedding_lookup  ids checked in the copy kernel itself (n_ids <= 256)
  *                or by a check kernel writing one flag word per block (at
@@ -77,9 +81,12 @@ typedef enum gllmk__cu_kernel kid;
 #define NORM_MAX_THREADS 512      /* threads of a block per row */
 #define NORM_UNROLL 2             /* norm.cu GK_NORM_UNROLL */
 #define ROWS_BLOCKS_PER_SM 16     /* grid cap of the row-wise kernels (grid-stride beyond) */
-#define SOFTMAX_SPLIT_ROWS 32     /* softmax of at most this many rows ... */
-#define SOFTMAX_CHUNK 4096        /* ... longer than two chunks: a block per chunk of a row */
-#define SOFTMAX_SPLIT_BLOCK 256   /* threads of those blocks */
+#define SPLIT_ROWS 32             /* row-wise ops of at most this many rows ... */
+#define SPLIT_MIN_N 8193          /* ... of at least this many columns: a block per chunk */
+#define SPLIT_BLOCKS 512          /* chunks enough for about this many blocks in all ... */
+#define SPLIT_MIN_CHUNK 1024      /* ... of at least this many columns (8 elements per thread) */
+#define SPLIT_ALIGN 8             /* chunk lengths are multiples of this: whole 16-byte vectors */
+#define SPLIT_BLOCK 128           /* threads of a chunk's block */
 #define EMB_INLINE_IDS 256        /* up to this many ids, each copy block checks them all */
 #define EMB_CHECK_BLOCK 512       /* threads of a gk_embedding_check_u32 block */
 #define EMB_IDS_PER_CHECK 16384   /* ids per check block ... */
@@ -321,10 +328,21 @@ static gllmk_status cu_gemv(gllmk_backend *be, int dt, const void *A, const void
 
 /* ------------------------------------------------------------------ row-wise */
 enum { ROW_SOFTMAX, ROW_RMS, ROW_LAYER };
+/* floats per chunk of the split path's partials (norm.cu) */
+static const size_t row_parts[3] = {2, 1, 2};
 
-/* chunks per row of the split softmax, 0 when rows x n takes the one-pass kernel */
-static size_t softmax_chunks(size_t rows, size_t n) {
-  return rows && rows <= SOFTMAX_SPLIT_ROWS && n > 2 * SOFTMAX_CHUNK ? div_up(n, SOFTMAX_CHUNK) : 0;
+/* the split path: nch chunks of `chunk` columns per row; nch = 0 when rows
+ * x n takes the one-pass kernels.  From rows and n only. */
+struct row_split {
+  size_t nch, chunk;
+};
+static struct row_split row_split(size_t rows, size_t n) {
+  struct row_split sp = {0, 0};
+  if (rows == 0 || rows > SPLIT_ROWS || n < SPLIT_MIN_N) return sp;
+  size_t nch = min_z(div_up(SPLIT_BLOCKS, rows), n / SPLIT_MIN_CHUNK);
+  sp.chunk = div_up(div_up(n, nch), SPLIT_ALIGN) * SPLIT_ALIGN;
+  sp.nch = div_up(n, sp.chunk);
+  return sp;
 }
 
 static gllmk_status rows_workspace(const gllmk_backend *be, int op, size_t rows, size_t n,
@@ -333,8 +351,35 @@ static gllmk_status rows_workspace(const gllmk_backend *be, int op, size_t rows,
   gllmk_status st = query_args(be, bytes);
   if (st != GLLMK_OK) return st;
   if (!gllmk__mul(rows, n, &rn) || !gllmk__mul(rn, es, &rn)) return GLLMK_E_OVERFLOW;
-  if (op == ROW_SOFTMAX) *bytes = rows * softmax_chunks(rows, n) * 2 * sizeof(float);
+  *bytes = rows * row_split(rows, n).nch * row_parts[op] * sizeof(float);
   return GLLMK_OK;
+}
+
+/* the split path: <op>_stats, then <op>_apply, each a block per (chunk, row) */
+static gllmk_status rows_split_launch(gllmk_backend *be, int dt, int op, const void *x,
+                                      const void *w, const void *b, void *out, size_t rows,
+                                      size_t n, float eps, struct row_split sp) {
+  void *ws;
+  gllmk_status st = workspace(be, rows * sp.nch * row_parts[op] * sizeof(float), &ws);
+  if (st != GLLMK_OK) return st;
+  float *part = ws;
+  unsigned gx = (unsigned)sp.nch, gy = (unsigned)rows;
+  kid stats = op == ROW_SOFTMAX ? K3(softmax_stats)[dt]
+              : op == ROW_RMS   ? K3(rms_norm_stats)[dt]
+                                : K3(layer_norm_stats)[dt];
+  void *sargs[] = {&x, &n, &sp.chunk, &part};
+  st = launch2d(be, stats, gx, gy, SPLIT_BLOCK, sargs);
+  if (st != GLLMK_OK) return st;
+  if (op == ROW_SOFTMAX) {
+    void *args[] = {&x, &out, &n, &sp.chunk, &part};
+    return launch2d(be, K3(softmax_apply)[dt], gx, gy, SPLIT_BLOCK, args);
+  }
+  if (op == ROW_RMS) {
+    void *args[] = {&x, &w, &out, &n, &sp.chunk, &eps, &part};
+    return launch2d(be, K3(rms_norm_apply)[dt], gx, gy, SPLIT_BLOCK, args);
+  }
+  void *args[] = {&x, &w, &b, &out, &n, &sp.chunk, &eps, &part};
+  return launch2d(be, K3(layer_norm_apply)[dt], gx, gy, SPLIT_BLOCK, args);
 }
 
 static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, const void *w,
@@ -351,21 +396,8 @@ static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, co
       (op == ROW_LAYER && !owns(be, b, wbytes, es)))
     return GLLMK_E_INVAL;
   if (rn == 0) return GLLMK_OK;
-  size_t nch = op == ROW_SOFTMAX ? softmax_chunks(rows, n) : 0;
-  if (nch) {
-    void *ws;
-    gllmk_status st = workspace(be, rows * nch * 2 * sizeof(float), &ws);
-    if (st != GLLMK_OK) return st;
-    size_t chunk = SOFTMAX_CHUNK;
-    float *part = ws;
-    void *sargs[] = {&x, &n, &chunk, &part};
-    st = launch2d(be, K3(softmax_stats)[dt], (unsigned)nch, (unsigned)rows, SOFTMAX_SPLIT_BLOCK,
-                  sargs);
-    if (st != GLLMK_OK) return st;
-    void *aargs[] = {&x, &out, &n, &chunk, &part};
-    return launch2d(be, K3(softmax_apply)[dt], (unsigned)nch, (unsigned)rows, SOFTMAX_SPLIT_BLOCK,
-                    aargs);
-  }
+  struct row_split sp = row_split(rows, n);
+  if (sp.nch) return rows_split_launch(be, dt, op, x, w, b, out, rows, n, eps, sp);
   int warp_rows = n <= NORM_WARP_MAX_N;
   unsigned block, grid;
   if (warp_rows) {
