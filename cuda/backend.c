@@ -174,6 +174,17 @@ gllmk_status gllmk_cuda_device_info(int ordinal, gllmk_cuda_device *info) {
   info->total_mem = d.total_mem;
   info->driver_version = cu_version;
   info->kernels_cover = archs_cover(d.cc_major, d.cc_minor);
+  /* optional attributes, each on its own: a driver that refuses one (the
+   * memory clock is deprecated in CUDA 13) leaves its field 0 = unknown */
+  int clock_khz = 0, bus_bits = 0, l2 = 0;
+  if (cu.DeviceGetAttribute(&clock_khz, CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE, dev) != CUDA_SUCCESS)
+    clock_khz = 0;
+  if (cu.DeviceGetAttribute(&bus_bits, CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH, dev) != CUDA_SUCCESS)
+    bus_bits = 0;
+  if (cu.DeviceGetAttribute(&l2, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, dev) != CUDA_SUCCESS) l2 = 0;
+  if (clock_khz > 0 && bus_bits > 0)
+    info->mem_bandwidth_gbs = 2.0 * (double)clock_khz * 1e3 * ((double)bus_bits / 8.0) * 1e-9;
+  info->l2_cache_bytes = l2 > 0 ? (size_t)l2 : 0;
   return GLLMK_OK;
 }
 

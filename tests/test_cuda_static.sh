@@ -25,6 +25,7 @@ fatbin="$top_builddir/cuda/kernels.fatbin"
 ptxas="$top_builddir/cuda/kernels.ptxas"
 def="$top_srcdir/cuda/kernels.def"
 [ -f "$fatbin" ] || skip_all "built without CUDA"
+[ -z "${GLLMK_TEST_NO_CUDA:-}" ] || skip_all "GLLMK_TEST_NO_CUDA is set"
 
 archs=${GLLMK_CUDA_ARCHS:-}
 [ -n "$archs" ] || archs=$(sed -n 's/^== sm_//p' "$ptxas" | tr '\n' ' ')

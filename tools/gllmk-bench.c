@@ -73,7 +73,14 @@ static struct {
   const char *ggml_dir;       /* --ggml=DIR */
   const char *qtypes[64];     /* --qtype filter */
   int n_qtypes;
+  const char *backend;        /* --backend: cpu (default), cuda[:N], auto */
+  const char *cublas;         /* --cublas=PATH; "" after --no-cublas */
 } opt;
+
+/* the CUDA section, tools/bench_cuda.c */
+int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list, const char *const *ops,
+               int n_ops, int dtype_mask, int samples, double min_time, const char *cublas, const char *csv,
+               const char *json);
 
 static const char *prog = "gllmk-bench";
 
@@ -3553,6 +3560,12 @@ static void usage(FILE *f)
           "  --no-ggml           do not load ggml\n"
           "  --ggml=DIR          load DIR/libggml-base.so and DIR/libggml-cpu.so (default: $GLLMK_GGML_DIR,\n"
           "                      the library search path, then llama-cpp-python's llama_cpp/lib)\n"
+          "  --backend=NAME      cpu (default): the CPU section; cuda or cuda:N: the CUDA section\n"
+          "                      alone (memory-bound ops vs the DRAM peak, checked against the\n"
+          "                      CPU backend, cuBLAS side by side); auto: the CPU section, then\n"
+          "                      the CUDA one when a device opens (its --csv/--json: FILE-cuda.EXT)\n"
+          "  --cublas=PATH       the libcublas to dlopen (default libcublas.so.13, then .12)\n"
+          "  --no-cublas         do not load cuBLAS\n"
           "  --list              list the benchmark cases and exit\n"
           "  -q, --quiet         no progress lines on stderr\n"
           "  -h, --help          this help;  -V, --version  the version\n"
@@ -3659,11 +3672,30 @@ int main(int argc, char **argv)
       opt.csv = v;
     } else if ((v = argval(a, "--json"))) {
       opt.json = v;
+    } else if ((v = argval(a, "--backend"))) {
+      if (strcmp(v, "cpu") && strcmp(v, "auto") && strncmp(v, "cuda", 4))
+        die("unknown backend '%s' (cpu, cuda, cuda:N or auto)", v);
+      opt.backend = v;
+    } else if ((v = argval(a, "--cublas"))) {
+      opt.cublas = v;
+    } else if (!strcmp(a, "--no-cublas")) {
+      opt.cublas = "";
     } else {
       fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
       usage(stderr);
       return 2;
     }
+  }
+  int cuda_auto = opt.backend && !strcmp(opt.backend, "auto");
+  int given_samples = opt.samples;
+  double given_min_time = opt.min_time;
+#define BENCH_CUDA(name, is_auto, list)                                                                     \
+  bench_cuda(name, is_auto, opt.quick, opt.quiet, list, opt.ops, opt.n_ops, opt.dtype_mask, given_samples, \
+             given_min_time, opt.cublas, opt.csv, opt.json)
+  if (opt.backend && !strncmp(opt.backend, "cuda", 4)) {
+    int rc = BENCH_CUDA(opt.backend, 0, opt.list);
+    for (int i = 0; i < n_owned; i++) free(owned[i]);
+    return rc;
   }
   /* the quantized kernels: many formats, shorter budgets unless told */
   opt.qsamples = opt.samples > 0 ? opt.samples : 3;
@@ -3730,6 +3762,7 @@ int main(int argc, char **argv)
         printf("%-10s %-36s %-4s %s\n", specs[i].group, specs[i].op, dt_names[specs[i].dt],
                spec_label(&specs[i]));
     quant_list(qparts);
+    if (cuda_auto) BENCH_CUDA("auto", 1, 1);
     return 0;
   }
   if (total == 0 && !qparts) die("no operator matches the --op/--dtype filters (see --list)");
@@ -3807,6 +3840,7 @@ int main(int argc, char **argv)
   }
   if (opt.csv) write_csv(opt.csv);
   if (opt.json) write_json(opt.json);
+  if (cuda_auto && BENCH_CUDA("auto", 1, 0) && !n_fail) n_fail = 1;
   free(results);
   for (int i = 0; i < n_owned; i++) free(owned[i]);
   if (ob.h) dlclose(ob.h);

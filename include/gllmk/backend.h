@@ -17,7 +17,8 @@ typedef struct gllmk_graph gllmk_graph;
 /**
  * Open a backend: "cpu", "cuda" or "cuda:N", or "auto" (or NULL).  "auto"
  * honours the environment variable GLLM_DEVICE (cpu | cuda | cuda:N) and
- * otherwise picks CUDA when a driver and device are present, else the CPU.
+ * otherwise picks the first CUDA device the embedded kernels cover when a
+ * driver is present, else the CPU.
  * A named backend that is not available is GLLMK_E_NO_DEVICE (never a silent
  * fallback), and gllmk_backend_error_message() then says why (no driver, the
  * toolkit's stub driver, no device, no such device); an unknown name is
@@ -115,6 +116,11 @@ typedef struct gllmk_cuda_device {
   size_t total_mem;              /* bytes */
   int driver_version;            /* cuDriverGetVersion: 13000 = 13.0 */
   bool kernels_cover;            /* the embedded kernels have SASS for it */
+  /* theoretical DRAM bandwidth in GB/s (10^9 bytes/s): memory clock x bus
+   * width x 2 (double data rate), from the driver's attributes; 0 = unknown
+   * (a driver that does not report them) */
+  double mem_bandwidth_gbs;
+  size_t l2_cache_bytes;         /* L2 cache size; 0 = unknown */
 } gllmk_cuda_device;
 /** The number of CUDA devices (loads the driver); GLLMK_E_NO_DEVICE with
  * gllmk_backend_error_message() when there is no driver or no device, or

@@ -216,6 +216,10 @@ gllmk_status gllmk_backend_open(const char *name, gllmk_backend **out) {
   if (cuda) {
 #ifdef GLLMK_HAVE_CUDA
     gllmk_status st = gllmk__cuda_open(be, ordinal);
+    /* "auto": the first device the kernels cover */
+    int count = 0;
+    if (automatic && st == GLLMK_E_UNSUPPORTED && gllmk_cuda_device_count(&count) == GLLMK_OK)
+      for (int d = 1; d < count && st == GLLMK_E_UNSUPPORTED; d++) st = gllmk__cuda_open(be, d);
 #else
     gllmk_status st = GLLMK_E_NO_DEVICE;
     gllmk__backend_set_message("this build of gllmk has no CUDA backend (configured without nvcc)");
@@ -488,6 +492,7 @@ gllmk_status gllmk_cuda_device_count(int *count) {
 gllmk_status gllmk_cuda_device_info(int ordinal, gllmk_cuda_device *info) {
   (void)ordinal;
   if (!info) return GLLMK_E_INVAL;
+  memset(info, 0, sizeof *info);     /* mem_bandwidth_gbs, l2_cache_bytes: 0 = unknown */
   gllmk__backend_set_message("this build of gllmk has no CUDA backend (configured without nvcc)");
   return GLLMK_E_NO_DEVICE;
 }
