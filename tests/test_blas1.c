@@ -349,14 +349,6 @@ static void run_scale(tu_check *c, tu_dtype dt, const double *vx, size_t n, size
   tu_arr_free(&x);
 }
 
-static double *random_vec(size_t n, double lo, double hi)
-{
-  double *v = tu_dalloc(n);
-  for (size_t i = 0; i < n; i++)
-    v[i] = tu_uniform(lo, hi);
-  return v;
-}
-
 static void test_scale(const char *isa, tu_dtype dt)
 {
   const char *dn = tu_dtname(dt);
@@ -364,13 +356,13 @@ static void test_scale(const char *isa, tu_dtype dt)
   tu_check_init(&c);
   for (size_t n = 0; n <= TU_NMAX_SMALL; n++)
     for (size_t off = 0; off < 4; off++) {
-      double *v = random_vec(n, -4, 4);
+      double *v = tu_random_vec(n, -4, 4);
       run_scale(&c, dt, v, n, off, tu_uniform(-3, 3));
       free(v);
     }
   tu_check_done(&c, "vec_scale %s %s: n=0..130, offsets 0..3", dn, isa);
   for (size_t i = 0; i < N_LARGE; i++) {
-    double *v = random_vec(large_n[i], -4, 4);
+    double *v = tu_random_vec(large_n[i], -4, 4);
     run_scale(&c, dt, v, large_n[i], i % 4, -1.75);
     free(v);
   }
@@ -385,7 +377,7 @@ static void test_scale(const char *isa, tu_dtype dt)
       run_scale(&c, dt, v, n, k % 4, ss[k]);
     free(v);
     /* s = 0 on finite data gives zeros */
-    v = random_vec(77, -4, 4);
+    v = tu_random_vec(77, -4, 4);
     run_scale(&c, dt, v, 77, 1, 0.0);
     free(v);
   }
