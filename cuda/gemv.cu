@@ -14,17 +14,19 @@
  *
  * A segment has at most 2^30 columns (the host splits longer rows), so the
  * offsets inside one are 32-bit.
- * Loads: A through the read-only path in 16-byte vectors, GK_GEMV_UNROLL per
+ * Loads: A through the read-only path in 16-byte vectors without allocating
+ * in L1 (gk_ldg16_stream: every element of A is read once), GK_GEMV_UNROLL per
  * lane and step (all issued before the first FMA), after a scalar head that
  * reaches the row segment's first 16-byte boundary; a scalar tail.  When
  * xvec is set (the host checked that A and x are congruent mod 16 and that a
  * row is a whole number of 16-byte vectors) x is read in the same vectors as
- * A; otherwise element by element (it stays in L1).  Each lane keeps one
+ * A, through gk_ldg16 (L1 keeps it for the next rows); otherwise element by
+ * element (it stays in L1 too).  Each lane keeps one
  * accumulator per unroll slot, combined as (a0 + a1) + (a2 + a3) + scalar;
  * the group combines its lanes with a butterfly of shuffles.
  * y must not overlap A or x.
  */
-#include "gk_arch.cuh"
+#include "gk_float.cuh"
 
 /* Threads per block (cuda/ops_float.c launches them so): 8 warps. */
 #define GK_GEMV_BLOCK 256
@@ -35,34 +37,7 @@
  * a 132-SM GPU. */
 #define GK_GEMV_MIN_BLOCKS 4
 
-#ifndef __launch_bounds__   /* nvcc defines it; a host compiler may not */
-#define __launch_bounds__(...)
-#endif
-
 namespace gk_gemv {
-
-template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
-
-__device__ __forceinline__ float ld1(const float *p) { return *p; }
-template <class H> __device__ __forceinline__ float ld1(const H *p) { return gk_to_f32(*p); }
-__device__ __forceinline__ void st1(float *p, float v) { *p = v; }
-template <class H> __device__ __forceinline__ void st1(H *p, float v) { *p = gk_from_f32<H>(v); }
-
-__device__ __forceinline__ void unpack(uint4 u, float *v, const float *) {
-  v[0] = __uint_as_float(u.x);
-  v[1] = __uint_as_float(u.y);
-  v[2] = __uint_as_float(u.z);
-  v[3] = __uint_as_float(u.w);
-}
-template <class H> __device__ __forceinline__ void unpack(uint4 u, float *v, const H *) {
-  const unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-  for (int j = 0; j < 4; j++) {
-    H lo = {(unsigned short)(w[j] & 0xffffu)}, hi = {(unsigned short)(w[j] >> 16)};
-    v[2 * j] = gk_to_f32(lo);
-    v[2 * j + 1] = gk_to_f32(hi);
-  }
-}
 
 /* the dot product of one row segment (len <= 2^30 elements: 32-bit offsets),
  * this lane's share (lane `sub` of a group of lpr); x read in vectors when XV */
@@ -70,38 +45,35 @@ template <class T, bool XV>
 __device__ __forceinline__ float row_dot(const T *a, const T *xs, unsigned len, unsigned sub,
                                          unsigned lpr) {
   const int V = gk_vec<T>::N, U = GK_GEMV_UNROLL;
-  unsigned mis = (unsigned)((size_t)a & 15);
-  unsigned head = mis ? (16 - mis) / (unsigned)sizeof(T) : 0;
-  if (head > len) head = len;
-  unsigned nv = (len - head) / V, tail = head + nv * V, ns = head + (len - tail);
+  gk_split<unsigned> g = gk_split_of(a, len, true);
   float acc[U], sacc = 0.0f;
 #pragma unroll
   for (int u = 0; u < U; u++) acc[u] = 0.0f;
-  for (unsigned k = sub; k < ns; k += lpr) {
-    unsigned i = k < head ? k : tail + (k - head);
-    sacc = fmaf(ld1(a + i), ld1(xs + i), sacc);
+  for (unsigned k = sub; k < g.ns; k += lpr) {
+    unsigned i = g.at(k);
+    sacc = fmaf(gk_ld1(a + i), gk_ld1(xs + i), sacc);
   }
-  const uint4 *av = (const uint4 *)(a + head) + sub, *xv = (const uint4 *)(xs + head) + sub;
-  const T *xe = xs + head + (size_t)sub * V;   /* x of the lane's first vector (scalar x) */
-  for (unsigned v0 = sub; v0 < nv; v0 += U * lpr) {
+  const uint4 *av = (const uint4 *)(a + g.head) + sub, *xv = (const uint4 *)(xs + g.head) + sub;
+  const T *xe = xs + g.head + (size_t)sub * V;   /* x of the lane's first vector (scalar x) */
+  for (unsigned v0 = sub; v0 < g.nv; v0 += U * lpr) {
     uint4 ra[U], rx[U];
 #pragma unroll
     for (int u = 0; u < U; u++) {
-      if (v0 + u * lpr < nv) {
-        ra[u] = gk_ldg16(av + u * lpr);
+      if (v0 + u * lpr < g.nv) {
+        ra[u] = gk_ldg16_stream(av + u * lpr);
         if (XV) rx[u] = gk_ldg16(xv + u * lpr);
       }
     }
 #pragma unroll
     for (int u = 0; u < U; u++) {
-      if (v0 + u * lpr < nv) {
+      if (v0 + u * lpr < g.nv) {
         float fa[V], fx[V];
-        unpack(ra[u], fa, a);
+        gk_unpack(ra[u], fa, a);
         if (XV) {
-          unpack(rx[u], fx, a);
+          gk_unpack(rx[u], fx, a);
         } else {
 #pragma unroll
-          for (int j = 0; j < V; j++) fx[j] = ld1(xe + u * lpr * V + j);
+          for (int j = 0; j < V; j++) fx[j] = gk_ld1(xe + u * lpr * V + j);
         }
 #pragma unroll
         for (int j = 0; j < V; j++) acc[u] = fmaf(fa[j], fx[j], acc[u]);
@@ -134,7 +106,7 @@ __device__ __forceinline__ void gemv(const T *A, const T *x, T *y, float *part, 
   }
   for (unsigned o = lpr / 2; o > 0; o >>= 1) r += __shfl_xor_sync(0xffffffffu, r, o);
   if (active && sub == 0) {
-    if (split == 1) st1(y + row, r);
+    if (split == 1) gk_st1(y + row, r);
     else part[row * split + s] = r;
   }
 }
@@ -147,7 +119,7 @@ __device__ __forceinline__ void gemv_final(const float *part, T *y, size_t m, un
     const float *p = part + row * split;
     float r = p[0];
     for (unsigned k = 1; k < split; k++) r += p[k];
-    st1(y + row, r);
+    gk_st1(y + row, r);
   }
 }
 

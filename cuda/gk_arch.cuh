@@ -19,8 +19,15 @@
  *     directly, so that the harness can give each block its own copy and
  *     check it for races;
  *   - f16 and bf16 elements are gk_half / gk_bf16 (16-bit storage): read them
- *     with gk_to_f32() and write them with gk_from_f32<T>(), which rounds to
- *     nearest-even exactly as the CPU library does.
+ *     with gk_to_f32() (exact) and write them with gk_from_f32<T>(), which
+ *     rounds to nearest-even as the CPU library does (lib/simd/fp16.h): every
+ *     value that is not a NaN gives the CPU's bits (overflow to infinity, f16
+ *     denormals exact), and a NaN gives a NaN.  A NaN's sign and payload are
+ *     not part of the contract: the device's cvt gives its canonical NaN (as
+ *     its f32 arithmetic does for any NaN result, so keeping the payload in
+ *     the store alone would buy nothing, for about twice the SASS of an f16
+ *     elementwise kernel), while the emulation keeps the CPU's.  Element I/O
+ *     in 16-byte vectors, passes and reductions: gk_float.cuh.
  */
 #ifndef GK_ARCH_CUH
 #define GK_ARCH_CUH
@@ -36,8 +43,9 @@ struct gk_bf16 { unsigned short x; };
 #include "emu.h"
 
 /* ---- element conversions (round to nearest-even on store), bit for bit as
- * lib/simd/fp16.h: NaN stays a quiet NaN with its sign and top payload bits,
- * f16 overflow gives infinity, f16 denormals are exact. */
+ * lib/simd/fp16.h: NaN stays a quiet NaN with its sign and top payload bits
+ * (the device gives a NaN too, but its canonical one), f16 overflow gives
+ * infinity, f16 denormals are exact. */
 namespace gk_emu {
 static inline float h2f(unsigned short h) {
   unsigned sign = (unsigned)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
@@ -111,8 +119,15 @@ GK_DEV unsigned gk_prmt(unsigned a, unsigned b, unsigned sel) {
   return r;
 }
 
-/* ---- 16-byte global load through the read-only path (16-byte aligned) */
+/* ---- 16-byte global loads through the read-only path (16-byte aligned);
+ * the streaming one differs only in its caching, which is not modelled */
 GK_DEV uint4 gk_ldg16(const void *p) {
+  gk_emu::ldg_check(p, 16);
+  uint4 v;
+  memcpy(&v, p, 16);
+  return v;
+}
+GK_DEV uint4 gk_ldg16_stream(const void *p) {
   gk_emu::ldg_check(p, 16);
   uint4 v;
   memcpy(&v, p, 16);
@@ -170,7 +185,8 @@ GK_DEV void gk_mma_m16n8k32_s8(int d[4], const unsigned a[4], const unsigned b[2
 #define GK_DYN_SHARED(T, name) extern __shared__ __align__(16) T name[]
 #define GK_DEV static __device__ __forceinline__
 
-/* ---- element conversions (round to nearest-even on store) */
+/* ---- element conversions (round to nearest-even on store; a NaN gives the
+ * canonical NaN, see the conventions above) */
 GK_DEV float gk_to_f32(float v) { return v; }
 GK_DEV float gk_to_f32(gk_half h) {
   float f;
@@ -215,8 +231,17 @@ GK_DEV unsigned gk_prmt(unsigned a, unsigned b, unsigned sel) {
   return d;
 }
 
-/* ---- 16-byte global load through the read-only path */
+/* ---- 16-byte global loads through the read-only path (16-byte aligned; the
+ * memory must not be written while the kernel runs) */
 GK_DEV uint4 gk_ldg16(const void *p) { return __ldg((const uint4 *)p); }
+/* the same for data read once (a gemv's matrix): no L1 line is allocated for
+ * it, so the stream does not evict from L1 what is reused (the gemv's x) */
+GK_DEV uint4 gk_ldg16_stream(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
 
 /* ---- shared-memory address as a 32-bit shared-window offset */
 GK_DEV unsigned gk_smem_addr(const void *p) { return (unsigned)__cvta_generic_to_shared(p); }

@@ -7,6 +7,7 @@
  * file holds one operator family; cuda/kernels.def lists every kernel.
  */
 #include "gk_arch.cuh"
+#include "gk_float.cuh"
 
 #include "blas1.cu"
 #include "act.cu"

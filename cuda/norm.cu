@@ -13,16 +13,40 @@
  *   rms_norm    s = sum x^2; out = x * (1 / sqrt(s / n + eps)) * w
  *   layer_norm  mean = sum x / n; var = sum (x - mean)^2 / n (centred, exact for
  *               rows with a large mean); out = fma((x - mean) * rs, gamma, beta)
- * Few long rows of softmax take the split path below instead (a block per
- * chunk of a row, two kernels).
  * Sums are per thread in element order, then a butterfly of shuffles and (in
- * block mode) the warps in order: deterministic.  A sweep reads 16-byte
- * vectors when every array of the row (x, out, w, gamma, beta) is congruent
- * mod 16 (checked per row), after a scalar head up to the first boundary and
- * with a scalar tail; otherwise element by element.  out may alias x exactly:
- * every element is read and written by the same thread in every sweep.
+ * block mode) the warps in order: deterministic.  A sweep (gk_sweep) reads
+ * 16-byte vectors when every array of the row (x, out, w, gamma, beta) is
+ * congruent mod 16 (checked per row), after a scalar head up to the first
+ * boundary and with a scalar tail; otherwise element by element.  out may
+ * alias x exactly: every element is read and written by the same thread in
+ * every sweep.
+ *
+ * Split rows (the host's choice for few long rows, cuda/ops_float.c): a row
+ * is cut into chunks of `chunk` columns, a block per (chunk, row) (gridDim =
+ * (chunks, rows)), so that even one row keeps many SMs busy.  Two kernels:
+ *   <op>_stats  the chunk's partials, P floats at part[(row * chunks + c) P]:
+ *     softmax     m_c = max of the chunk, s_c = sum of e^(x - m_c) (0 when m_c
+ *                 is -inf, so that an all -inf chunk adds nothing);
+ *     rms_norm    q_c = sum x^2;
+ *     layer_norm  s_c = sum x, q_c = sum (x - s_c / len_c)^2, centred on the
+ *                 chunk's own mean;
+ *   <op>_apply  every block combines its row's partials (thread t takes
+ *               chunks t, t + B, ..., then the block's fixed tree) and writes
+ *               its chunk:
+ *     softmax     M = max m_c, S = sum s_c e^(m_c - M); out = round(round(e^(x
+ *                 - M)) * (1 / S)), the CPU's two roundings; a row that is all
+ *                 -inf (M = -inf: S = 0 * NaN), or holds NaN or +inf, gives
+ *                 NaN as on the CPU;
+ *     rms_norm    out = x * (1 / sqrt(sum q_c / n + eps)) * w;
+ *     layer_norm  mean = sum s_c / n, var = sum (q_c + len_c (s_c / len_c -
+ *                 mean)^2) / n (the pairwise update of Chan, Golub and
+ *                 LeVeque: centred like the one-block path, so exact for rows
+ *                 with a large mean); out as above.
+ * x is read twice by softmax_stats and layer_norm_stats (the second time from
+ * L1), once by every apply; out is written once.  The partition depends on
+ * rows and n only: results do not depend on the device.
  */
-#include "gk_arch.cuh"
+#include "gk_float.cuh"
 
 /* 16-byte vectors per thread and step of a sweep. */
 #define GK_NORM_UNROLL 2
@@ -31,204 +55,104 @@
  * architecture (at most 128 registers). */
 #define GK_NORM_MAX_THREADS 512
 
-#ifndef __launch_bounds__   /* nvcc defines it; a host compiler may not */
-#define __launch_bounds__(...)
-#endif
-
 namespace gk_norm {
 
-template <class T> struct gk_vec { enum { N = 16 / sizeof(T) }; };
+typedef gk_split<size_t> split;
 
-__device__ __forceinline__ float ld1(const float *p) { return *p; }
-template <class H> __device__ __forceinline__ float ld1(const H *p) { return gk_to_f32(*p); }
-__device__ __forceinline__ void st1(float *p, float v) { *p = v; }
-template <class H> __device__ __forceinline__ void st1(H *p, float v) { *p = gk_from_f32<H>(v); }
-
-__device__ __forceinline__ void unpack(uint4 u, float *v, const float *) {
-  v[0] = __uint_as_float(u.x);
-  v[1] = __uint_as_float(u.y);
-  v[2] = __uint_as_float(u.z);
-  v[3] = __uint_as_float(u.w);
-}
-template <class H> __device__ __forceinline__ void unpack(uint4 u, float *v, const H *) {
-  const unsigned w[4] = {u.x, u.y, u.z, u.w};
-#pragma unroll
-  for (int j = 0; j < 4; j++) {
-    H lo = {(unsigned short)(w[j] & 0xffffu)}, hi = {(unsigned short)(w[j] >> 16)};
-    v[2 * j] = gk_to_f32(lo);
-    v[2 * j + 1] = gk_to_f32(hi);
-  }
-}
-__device__ __forceinline__ uint4 pack(const float *v, const float *) {
-  uint4 u;
-  u.x = __float_as_uint(v[0]);
-  u.y = __float_as_uint(v[1]);
-  u.z = __float_as_uint(v[2]);
-  u.w = __float_as_uint(v[3]);
-  return u;
-}
-template <class H> __device__ __forceinline__ unsigned pack2(float lo, float hi) {
-  return (unsigned)gk_from_f32<H>(lo).x | (unsigned)gk_from_f32<H>(hi).x << 16;
-}
-template <class H> __device__ __forceinline__ uint4 pack(const float *v, const H *) {
-  uint4 u;
-  u.x = pack2<H>(v[0], v[1]);
-  u.y = pack2<H>(v[2], v[3]);
-  u.z = pack2<H>(v[4], v[5]);
-  u.w = pack2<H>(v[6], v[7]);
-  return u;
+/* the group's value in every thread of the group: a warp when W, else the block */
+template <bool W, class Op> __device__ __forceinline__ float grp_reduce(float v, float *sm, Op op) {
+  return W ? gk_warp_reduce(v, op) : gk_block_reduce(v, sm, op);
 }
 
-/* ------------------------------------------------------------------ math */
-__device__ __forceinline__ float pow2i(float n) {
-  int i = n >= -127.0f && n <= 128.0f ? (int)n : 0;
-  return __int_as_float((i + 127) << 23);
-}
-/* e^x exactly as act.cu's gk_exp (lib/simd/simd_math.h's vf32_exp) */
-__device__ __forceinline__ float gk_exp(float x) {
-  float c = x > -104.0f ? x : -104.0f;
-  c = c < 89.0f ? c : 89.0f;
-  float n = rintf(c * 1.44269504088896341f);
-  float r = fmaf(n, -0.693359375f, c);
-  r = fmaf(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = fmaf(p, r, 1.3981999507e-3f);
-  p = fmaf(p, r, 8.3334519073e-3f);
-  p = fmaf(p, r, 4.1665795894e-2f);
-  p = fmaf(p, r, 1.6666665459e-1f);
-  p = fmaf(p, r, 5.0000001201e-1f);
-  float y = fmaf(p, r * r, r) + 1.0f;
-  float n1 = rintf(n * 0.5f);
-  y = y * pow2i(n1) * pow2i(n - n1);
-  return x != x ? x : y;
-}
-
-__device__ __forceinline__ float max_nan(float m, float v) { return (v > m || v != v) ? v : m; }
-
-/* ------------------------------------------------------------------ groups */
-/* the group's sum (or NaN-propagating max) in every thread of the group */
-template <bool W, bool MAX> __device__ __forceinline__ float grp_reduce(float v, float *sm) {
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) {
-    float t = __shfl_xor_sync(0xffffffffu, v, o);
-    v = MAX ? max_nan(v, t) : v + t;
-  }
-  if (W) return v;
-  __syncthreads();   /* the previous reduction's readers are done with sm */
-  if (threadIdx.x % 32 == 0) sm[threadIdx.x / 32] = v;
-  __syncthreads();
-  float r = sm[0];
-  for (unsigned w = 1; w < blockDim.x / 32; w++) r = MAX ? max_nan(r, sm[w]) : r + sm[w];
-  return r;
-}
-
-/* how a row splits into a scalar head, 16-byte vectors and a scalar tail */
-struct geom {
-  size_t head, nv, tail, ns;
-};
-template <class T> __device__ __forceinline__ geom row_geom(const T *x, size_t n, bool vec) {
-  const int V = gk_vec<T>::N;
-  geom g;
-  size_t mis = (size_t)x & 15;
-  g.head = !vec ? n : mis ? (16 - mis) / sizeof(T) : 0;
-  if (g.head > n) g.head = n;
-  g.nv = (n - g.head) / V;
-  g.tail = g.head + g.nv * V;
-  g.ns = g.head + (n - g.tail);
-  return g;
-}
-__device__ __forceinline__ bool congruent(const void *a, const void *b) {
-  return (((size_t)a ^ (size_t)b) & 15) == 0;
-}
-
-/* One sweep over a row: r = f(p0[i], p1[i], p2[i]) (inputs beyond NIN read
- * as 0), stored to o[i] when STORE.  Thread `rank` of `size`. */
+/* ------------------------------------------------------------------ passes
+ * This thread's share (rank of size) of one pass over the elements of g. */
 template <int NIN, bool STORE, class T, class F>
-__device__ __forceinline__ void sweep(const T *p0, const T *p1, const T *p2, T *o, const geom &g,
-                                      unsigned rank, unsigned size, F &f) {
-  const int V = gk_vec<T>::N, U = GK_NORM_UNROLL;
-  for (size_t k = rank; k < g.ns; k += size) {
-    size_t i = k < g.head ? k : g.tail + (k - g.head);
-    float r = f(ld1(p0 + i), NIN > 1 ? ld1(p1 + i) : 0.0f, NIN > 2 ? ld1(p2 + i) : 0.0f);
-    if (STORE) st1(o + i, r);
-  }
-  const uint4 *v0p = (const uint4 *)(p0 + g.head), *v1p = (const uint4 *)(p1 + g.head);
-  const uint4 *v2p = (const uint4 *)(p2 + g.head);
-  uint4 *vo = (uint4 *)(o + g.head);
-  for (size_t v0 = rank; v0 < g.nv; v0 += (size_t)U * size) {
-    uint4 r0[U], r1[U], r2[U];
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-      size_t v = v0 + (size_t)u * size;
-      if (v < g.nv) {
-        r0[u] = v0p[v];
-        if (NIN > 1) r1[u] = v1p[v];
-        if (NIN > 2) r2[u] = v2p[v];
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-      size_t v = v0 + (size_t)u * size;
-      if (v < g.nv) {
-        float a[V], b[V], c[V];
-        unpack(r0[u], a, p0);
-        if (NIN > 1) unpack(r1[u], b, p0);
-        if (NIN > 2) unpack(r2[u], c, p0);
-#pragma unroll
-        for (int j = 0; j < V; j++) a[j] = f(a[j], NIN > 1 ? b[j] : 0.0f, NIN > 2 ? c[j] : 0.0f);
-        if (STORE) vo[v] = pack(a, p0);
-      }
-    }
-  }
+__device__ __forceinline__ void sweep(const T *p0, const T *p1, const T *p2, T *o, const split &g,
+                                      size_t rank, size_t size, F &&f) {
+  gk_sweep<GK_NORM_UNROLL, NIN, STORE>(p0, p1, p2, o, g, rank, size, f);
+}
+
+/* NaN-propagating max */
+template <class T>
+__device__ __forceinline__ float part_max(const T *x, const split &g, size_t rank, size_t size) {
+  float mx = gk_op_max::identity();
+  sweep<1, false>(x, x, x, (T *)x, g, rank, size,
+                  [&](int, float a, float, float) { mx = gk_max_nan(mx, a); return 0.0f; });
+  return mx;
+}
+
+/* sum of x */
+template <class T>
+__device__ __forceinline__ float part_sum(const T *x, const split &g, size_t rank, size_t size) {
+  float s = 0.0f;
+  sweep<1, false>(x, x, x, (T *)x, g, rank, size,
+                  [&](int, float a, float, float) { s += a; return 0.0f; });
+  return s;
+}
+
+/* sum of (x - c)^2 (c = 0: of x^2) */
+template <class T>
+__device__ __forceinline__ float part_sq(const T *x, float c, const split &g, size_t rank,
+                                         size_t size) {
+  float q = 0.0f;
+  sweep<1, false>(x, x, x, (T *)x, g, rank, size, [&](int, float a, float, float) {
+    float d = a - c;
+    q = fmaf(d, d, q);
+    return 0.0f;
+  });
+  return q;
+}
+
+/* out = x * r * w */
+template <class T>
+__device__ __forceinline__ void rms_out(const T *x, const T *w, T *out, float r, const split &g,
+                                        size_t rank, size_t size) {
+  sweep<2, true>(x, w, x, out, g, rank, size,
+                 [&](int, float a, float b, float) { return a * r * b; });
+}
+
+/* out = fma((x - mean) * rs, gamma, beta) */
+template <class T>
+__device__ __forceinline__ void layer_out(const T *x, const T *gm, const T *bt, T *out, float mean,
+                                          float rs, const split &g, size_t rank, size_t size) {
+  sweep<3, true>(x, gm, bt, out, g, rank, size,
+                 [&](int, float a, float b, float c) { return fmaf((a - mean) * rs, b, c); });
 }
 
 /* ------------------------------------------------------------------ rows */
 template <class T, bool W>
-__device__ __forceinline__ void softmax_row(const T *x, T *out, size_t n, unsigned rank,
-                                            unsigned size, float *sm) {
-  geom g = row_geom(x, n, congruent(x, out));
-  float mx = __int_as_float(0xff800000);
-  auto fmax = [&](float a, float, float) { mx = max_nan(mx, a); return 0.0f; };
-  sweep<1, false>(x, x, x, out, g, rank, size, fmax);
-  mx = grp_reduce<W, true>(mx, sm);
+__device__ __forceinline__ void softmax_row(const T *x, T *out, size_t n, size_t rank, size_t size,
+                                            float *sm) {
+  split g = gk_split_of(x, n, gk_congruent(x, out));
+  float mx = grp_reduce<W>(part_max(x, g, rank, size), sm, gk_op_max());
   float sum = 0.0f;
-  auto fexp = [&](float a, float, float) { float e = gk_exp(a - mx); sum += e; return e; };
-  sweep<1, true>(x, x, x, out, g, rank, size, fexp);
-  sum = grp_reduce<W, false>(sum, sm);
+  sweep<1, true>(x, x, x, out, g, rank, size, [&](int, float a, float, float) {
+    float e = gk_exp(a - mx);
+    sum += e;
+    return e;
+  });
+  sum = grp_reduce<W>(sum, sm, gk_op_sum());
   float inv = 1.0f / sum;
-  auto fscale = [&](float e, float, float) { return e * inv; };
-  sweep<1, true>(out, out, out, out, g, rank, size, fscale);
+  sweep<1, true>(out, out, out, out, g, rank, size,
+                 [&](int, float e, float, float) { return e * inv; });
 }
 
 template <class T, bool W>
 __device__ __forceinline__ void rms_norm_row(const T *x, const T *w, T *out, size_t n, float eps,
-                                             unsigned rank, unsigned size, float *sm) {
-  geom g = row_geom(x, n, congruent(x, out) && congruent(x, w));
-  float ss = 0.0f;
-  auto fsq = [&](float a, float, float) { ss = fmaf(a, a, ss); return 0.0f; };
-  sweep<1, false>(x, x, x, out, g, rank, size, fsq);
-  ss = grp_reduce<W, false>(ss, sm);
-  float r = 1.0f / sqrtf(ss / (float)n + eps);
-  auto fnorm = [&](float a, float b, float) { return a * r * b; };
-  sweep<2, true>(x, w, x, out, g, rank, size, fnorm);
+                                             size_t rank, size_t size, float *sm) {
+  split g = gk_split_of(x, n, gk_congruent(x, out) && gk_congruent(x, w));
+  float ss = grp_reduce<W>(part_sq(x, 0.0f, g, rank, size), sm, gk_op_sum());
+  rms_out(x, w, out, 1.0f / sqrtf(ss / (float)n + eps), g, rank, size);
 }
 
 template <class T, bool W>
 __device__ __forceinline__ void layer_norm_row(const T *x, const T *gm, const T *bt, T *out,
-                                               size_t n, float eps, unsigned rank, unsigned size,
+                                               size_t n, float eps, size_t rank, size_t size,
                                                float *sm) {
-  geom g = row_geom(x, n, congruent(x, out) && congruent(x, gm) && congruent(x, bt));
-  float s = 0.0f;
-  auto fsum = [&](float a, float, float) { s += a; return 0.0f; };
-  sweep<1, false>(x, x, x, out, g, rank, size, fsum);
-  float mean = grp_reduce<W, false>(s, sm) / (float)n;
-  float q = 0.0f;
-  auto fvar = [&](float a, float, float) { float d = a - mean; q = fmaf(d, d, q); return 0.0f; };
-  sweep<1, false>(x, x, x, out, g, rank, size, fvar);
-  float var = grp_reduce<W, false>(q, sm) / (float)n;
-  float rs = 1.0f / sqrtf(var + eps);
-  auto fnorm = [&](float a, float b, float c) { return fmaf((a - mean) * rs, b, c); };
-  sweep<3, true>(x, gm, bt, out, g, rank, size, fnorm);
+  split g = gk_split_of(x, n, gk_congruent(x, out) && gk_congruent(x, gm) && gk_congruent(x, bt));
+  float mean = grp_reduce<W>(part_sum(x, g, rank, size), sm, gk_op_sum()) / (float)n;
+  float var = grp_reduce<W>(part_sq(x, mean, g, rank, size), sm, gk_op_sum()) / (float)n;
+  layer_out(x, gm, bt, out, mean, 1.0f / sqrtf(var + eps), g, rank, size);
 }
 
 /* rows of the grid: warp mode gives each warp its own rows, block mode each block */
@@ -253,35 +177,34 @@ __device__ __forceinline__ rows_iter rows_of(bool warp_rows) {
   return it;
 }
 
-/* ------------------------------------------------------------------ split softmax
- * For few long rows (the host's choice), each row is cut into chunks of
- * `chunk` columns, a block per (chunk, row):
- *   stats  m_c = max of the chunk, s_c = sum of e^(x - m_c) (0 when m_c is
- *          -inf, so that an all -inf chunk adds nothing), written to
- *          part[2 (row * nchunks + c)] and the next float;
- *   apply  M = max of the m_c, S = sum over c, in order, of s_c e^(m_c - M);
- *          out = round(round(e^(x - M)) * (1 / S)), the CPU's two roundings.
- * A row that is all -inf (M = -inf: S = 0 * NaN), or holds NaN or +inf, gives
- * NaN as on the CPU.  x is read twice (the second time mostly from L2), out
- * written once. */
+/* ------------------------------------------------------------------ split rows */
+/* the block's chunk: columns [c0, c0 + len()) of row `row`, chunk c of nch */
+struct chunk_of {
+  size_t n, chunk, row, c, nch, c0;
+  __device__ __forceinline__ chunk_of(size_t n_, size_t chunk_)
+      : n(n_), chunk(chunk_), row(blockIdx.y), c(blockIdx.x), nch(gridDim.x), c0(c * chunk) {}
+  __device__ __forceinline__ size_t len() const { return n - c0 < chunk ? n - c0 : chunk; }
+  /* the row's partials, P per chunk (the block's own: P from chunk c) */
+  __device__ __forceinline__ float *parts(float *p, int P) const { return p + row * nch * P; }
+  __device__ __forceinline__ const float *parts(const float *p, int P) const {
+    return p + row * nch * P;
+  }
+};
+
 template <class T>
 __device__ __forceinline__ void softmax_stats(const T *x, size_t n, size_t chunk, float *part,
                                               float *sm) {
-  size_t row = blockIdx.y, c = blockIdx.x, c0 = c * chunk;
-  size_t len = n - c0 < chunk ? n - c0 : chunk;
-  const T *xc = x + row * n + c0;
-  geom g = row_geom(xc, len, true);
-  float mx = __int_as_float(0xff800000);
-  auto fmax = [&](float a, float, float) { mx = max_nan(mx, a); return 0.0f; };
-  sweep<1, false>(xc, xc, xc, (T *)xc, g, threadIdx.x, blockDim.x, fmax);
-  mx = grp_reduce<false, true>(mx, sm);
+  chunk_of ch(n, chunk);
+  const T *xc = x + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(), true);
+  float mx = gk_block_reduce(part_max(xc, g, threadIdx.x, blockDim.x), sm, gk_op_max());
   float sum = 0.0f;
-  auto fexp = [&](float a, float, float) { sum += gk_exp(a - mx); return 0.0f; };
-  if (mx != __int_as_float(0xff800000))   /* uniform: mx is the block's */
-    sweep<1, false>(xc, xc, xc, (T *)xc, g, threadIdx.x, blockDim.x, fexp);
-  sum = grp_reduce<false, false>(sum, sm);
+  if (mx != gk_op_max::identity())   /* uniform: mx is the block's */
+    sweep<1, false>(xc, xc, xc, (T *)xc, g, threadIdx.x, blockDim.x,
+                    [&](int, float a, float, float) { sum += gk_exp(a - mx); return 0.0f; });
+  sum = gk_block_reduce(sum, sm, gk_op_sum());
   if (threadIdx.x == 0) {
-    float *p = part + 2 * (row * gridDim.x + c);
+    float *p = ch.parts(part, 2) + 2 * ch.c;
     p[0] = mx;
     p[1] = sum;
   }
@@ -290,25 +213,86 @@ __device__ __forceinline__ void softmax_stats(const T *x, size_t n, size_t chunk
 template <class T>
 __device__ __forceinline__ void softmax_apply(const T *x, T *out, size_t n, size_t chunk,
                                               const float *part, float *sm) {
-  size_t row = blockIdx.y, c = blockIdx.x, c0 = c * chunk, nch = gridDim.x;
-  const float *pr = part + 2 * row * nch;
-  float mx = __int_as_float(0xff800000);
-  for (size_t k = threadIdx.x; k < nch; k += blockDim.x) mx = max_nan(mx, pr[2 * k]);
-  mx = grp_reduce<false, true>(mx, sm);
+  chunk_of ch(n, chunk);
+  const float *pr = ch.parts(part, 2);
+  float mx = gk_op_max::identity();
+  for (size_t k = threadIdx.x; k < ch.nch; k += blockDim.x) mx = gk_max_nan(mx, pr[2 * k]);
+  mx = gk_block_reduce(mx, sm, gk_op_max());
   float s = 0.0f;
-  for (size_t k = threadIdx.x; k < nch; k += blockDim.x)
+  for (size_t k = threadIdx.x; k < ch.nch; k += blockDim.x)
     s += pr[2 * k + 1] * gk_exp(pr[2 * k] - mx);
-  s = grp_reduce<false, false>(s, sm);
-  float inv = 1.0f / s;
-  size_t len = n - c0 < chunk ? n - c0 : chunk;
-  const T *xc = x + row * n + c0;
-  T *oc = out + row * n + c0;
-  geom g = row_geom(xc, len, congruent(xc, oc));
-  auto fout = [&](float a, float, float) {
+  float inv = 1.0f / gk_block_reduce(s, sm, gk_op_sum());
+  const T *xc = x + ch.row * n + ch.c0;
+  T *oc = out + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(), gk_congruent(xc, oc));
+  sweep<1, true>(xc, xc, xc, oc, g, threadIdx.x, blockDim.x, [&](int, float a, float, float) {
     float e = gk_to_f32(gk_from_f32<T>(gk_exp(a - mx)));   /* rounded to T, as the CPU stores it */
     return e * inv;
-  };
-  sweep<1, true>(xc, xc, xc, oc, g, threadIdx.x, blockDim.x, fout);
+  });
+}
+
+template <class T>
+__device__ __forceinline__ void rms_norm_stats(const T *x, size_t n, size_t chunk, float *part,
+                                               float *sm) {
+  chunk_of ch(n, chunk);
+  const T *xc = x + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(), true);
+  float q = gk_block_reduce(part_sq(xc, 0.0f, g, threadIdx.x, blockDim.x), sm, gk_op_sum());
+  if (threadIdx.x == 0) ch.parts(part, 1)[ch.c] = q;
+}
+
+template <class T>
+__device__ __forceinline__ void rms_norm_apply(const T *x, const T *w, T *out, size_t n,
+                                               size_t chunk, float eps, const float *part,
+                                               float *sm) {
+  chunk_of ch(n, chunk);
+  const float *pr = ch.parts(part, 1);
+  float q = 0.0f;
+  for (size_t k = threadIdx.x; k < ch.nch; k += blockDim.x) q += pr[k];
+  q = gk_block_reduce(q, sm, gk_op_sum());
+  const T *xc = x + ch.row * n + ch.c0, *wc = w + ch.c0;
+  T *oc = out + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(), gk_congruent(xc, oc) && gk_congruent(xc, wc));
+  rms_out(xc, wc, oc, 1.0f / sqrtf(q / (float)n + eps), g, threadIdx.x, blockDim.x);
+}
+
+template <class T>
+__device__ __forceinline__ void layer_norm_stats(const T *x, size_t n, size_t chunk, float *part,
+                                                 float *sm) {
+  chunk_of ch(n, chunk);
+  const T *xc = x + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(), true);
+  float s = gk_block_reduce(part_sum(xc, g, threadIdx.x, blockDim.x), sm, gk_op_sum());
+  float mc = s / (float)ch.len();
+  float q = gk_block_reduce(part_sq(xc, mc, g, threadIdx.x, blockDim.x), sm, gk_op_sum());
+  if (threadIdx.x == 0) {
+    float *p = ch.parts(part, 2) + 2 * ch.c;
+    p[0] = s;
+    p[1] = q;
+  }
+}
+
+template <class T>
+__device__ __forceinline__ void layer_norm_apply(const T *x, const T *gm, const T *bt, T *out,
+                                                 size_t n, size_t chunk, float eps,
+                                                 const float *part, float *sm) {
+  chunk_of ch(n, chunk);
+  const float *pr = ch.parts(part, 2);
+  float s = 0.0f;
+  for (size_t k = threadIdx.x; k < ch.nch; k += blockDim.x) s += pr[2 * k];
+  float mean = gk_block_reduce(s, sm, gk_op_sum()) / (float)n;
+  float q = 0.0f;
+  for (size_t k = threadIdx.x; k < ch.nch; k += blockDim.x) {
+    float len = (float)(n - k * chunk < chunk ? n - k * chunk : chunk);
+    float d = pr[2 * k] / len - mean;
+    q += fmaf(len * d, d, pr[2 * k + 1]);
+  }
+  float var = gk_block_reduce(q, sm, gk_op_sum()) / (float)n;
+  const T *xc = x + ch.row * n + ch.c0, *gc = gm + ch.c0, *bc = bt + ch.c0;
+  T *oc = out + ch.row * n + ch.c0;
+  split g = gk_split_of(xc, ch.len(),
+                        gk_congruent(xc, oc) && gk_congruent(xc, gc) && gk_congruent(xc, bc));
+  layer_out(xc, gc, bc, oc, mean, 1.0f / sqrtf(var + eps), g, threadIdx.x, blockDim.x);
 }
 
 } /* namespace gk_norm */
@@ -359,23 +343,44 @@ GK_NORM_KERNELS(float, f32)
 GK_NORM_KERNELS(gk_half, f16)
 GK_NORM_KERNELS(gk_bf16, bf16)
 
-/* the split softmax (gridDim = (chunks, rows), blockDim.x a multiple of 32) */
-#define GK_SOFTMAX_SPLIT_KERNELS(T, dt)                                                          \
+/* the split rows: gridDim = (chunks, rows), blockDim.x a multiple of 32 */
+#define GK_NORM_STATS_KERNEL(op, T, dt)                                                          \
   extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
-  gk_softmax_stats_##dt(const T *x, size_t n, size_t chunk, float *part) {                       \
+  gk_##op##_stats_##dt(const T *x, size_t n, size_t chunk, float *part) {                        \
     using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
-    softmax_stats<T>(x, n, chunk, part, sm);                                                     \
+    op##_stats<T>(x, n, chunk, part, sm);                                                        \
   }                                                                                              \
-  GK_EXPORT(gk_softmax_stats_##dt);                                                              \
+  GK_EXPORT(gk_##op##_stats_##dt);
+
+#define GK_NORM_SPLIT_KERNELS(T, dt)                                                             \
+  GK_NORM_STATS_KERNEL(softmax, T, dt)                                                           \
+  GK_NORM_STATS_KERNEL(rms_norm, T, dt)                                                          \
+  GK_NORM_STATS_KERNEL(layer_norm, T, dt)                                                        \
   extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
   gk_softmax_apply_##dt(const T *x, T *out, size_t n, size_t chunk, const float *part) {         \
     using namespace gk_norm;                                                                     \
     GK_SHARED(float, sm, 32);                                                                    \
     softmax_apply<T>(x, out, n, chunk, part, sm);                                                \
   }                                                                                              \
-  GK_EXPORT(gk_softmax_apply_##dt);
+  GK_EXPORT(gk_softmax_apply_##dt);                                                              \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_rms_norm_apply_##dt(const T *x, const T *w, T *out, size_t n, size_t chunk, float eps,      \
+                         const float *part) {                                                    \
+    using namespace gk_norm;                                                                     \
+    GK_SHARED(float, sm, 32);                                                                    \
+    rms_norm_apply<T>(x, w, out, n, chunk, eps, part, sm);                                       \
+  }                                                                                              \
+  GK_EXPORT(gk_rms_norm_apply_##dt);                                                             \
+  extern "C" __global__ void __launch_bounds__(GK_NORM_MAX_THREADS)                              \
+  gk_layer_norm_apply_##dt(const T *x, const T *gamma, const T *beta, T *out, size_t n,          \
+                           size_t chunk, float eps, const float *part) {                         \
+    using namespace gk_norm;                                                                     \
+    GK_SHARED(float, sm, 32);                                                                    \
+    layer_norm_apply<T>(x, gamma, beta, out, n, chunk, eps, part, sm);                           \
+  }                                                                                              \
+  GK_EXPORT(gk_layer_norm_apply_##dt);
 
-GK_SOFTMAX_SPLIT_KERNELS(float, f32)
-GK_SOFTMAX_SPLIT_KERNELS(gk_half, f16)
-GK_SOFTMAX_SPLIT_KERNELS(gk_bf16, bf16)
+GK_NORM_SPLIT_KERNELS(float, f32)
+GK_NORM_SPLIT_KERNELS(gk_half, f16)
+GK_NORM_SPLIT_KERNELS(gk_bf16, bf16)

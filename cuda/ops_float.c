@@ -32,10 +32,14 @@
  *                and the alignment only.
  *   softmax, rms_norm, layer_norm  a warp per row when n <= 1024, else a
  *                block of 128..512 threads per row (by n); grid-stride over
- *                rows, at most 16 blocks per SM.  Softmax of at most 32 rows
- *                longer than 8192: a block of 256 per 4096-column chunk of a
- *                row, (max, sum) per chunk in the workspace, then a second
- *                kernel combines them and writes the row.
+ *                rows, at most 16 blocks per SM.  At most 32 rows longer than
+ *                8192 (which would leave most SMs idle): every row cut into
+ *                chunks of >= 1024 columns, as many as give about 512 blocks
+ *                of 128 (a 32000-wide row: 31 chunks, 128000: 125), the
+ *                chunks' partials in the workspace (softmax (max, sum),
+ *                rms_norm the sum of squares, layer_norm (sum, centred sum of
+ *                squares)), then a second kernel combines a row's partials in
+ *                every block and writes the chunk; from rows and n only.
  *   rope         lanes across a row's rotary pairs, 256 / lanes rows per block.
  *   embedding_lookup  ids checked in the copy kernel itself (n_ids <= 256)
  *                or by a check kernel writing one flag word per block (at
@@ -77,9 +81,12 @@ typedef enum gllmk__cu_kernel kid;
 #define NORM_MAX_THREADS 512      /* threads of a block per row */
 #define NORM_UNROLL 2             /* norm.cu GK_NORM_UNROLL */
 #define ROWS_BLOCKS_PER_SM 16     /* grid cap of the row-wise kernels (grid-stride beyond) */
-#define SOFTMAX_SPLIT_ROWS 32     /* softmax of at most this many rows ... */
-#define SOFTMAX_CHUNK 4096        /* ... longer than two chunks: a block per chunk of a row */
-#define SOFTMAX_SPLIT_BLOCK 256   /* threads of those blocks */
+#define SPLIT_ROWS 32             /* row-wise ops of at most this many rows ... */
+#define SPLIT_MIN_N 8193          /* ... of at least this many columns: a block per chunk */
+#define SPLIT_BLOCKS 512          /* chunks enough for about this many blocks in all ... */
+#define SPLIT_MIN_CHUNK 1024      /* ... of at least this many columns (8 elements per thread) */
+#define SPLIT_ALIGN 8             /* chunk lengths are multiples of this: whole 16-byte vectors */
+#define SPLIT_BLOCK 128           /* threads of a chunk's block */
 #define EMB_INLINE_IDS 256        /* up to this many ids, each copy block checks them all */
 #define EMB_CHECK_BLOCK 512       /* threads of a gk_embedding_check_u32 block */
 #define EMB_IDS_PER_CHECK 16384   /* ids per check block ... */
@@ -129,78 +136,84 @@ static gllmk_status launch1d(gllmk_backend *be, kid k, unsigned grid, unsigned b
   return gllmk__cu_launch(be, k, grid, 1, 1, block, 1, 1, 0, args);
 }
 
-static gllmk_status no_workspace(size_t n, size_t es, size_t *bytes) {
-  size_t b;
-  if (!bytes) return GLLMK_E_INVAL;
+static gllmk_status launch2d(gllmk_backend *be, kid k, unsigned gx, unsigned gy, unsigned block,
+                             void **args) {
+  return gllmk__cu_launch(be, k, gx, gy, 1, block, 1, 1, 0, args);
+}
+
+/* Workspace queries: each begins with query_args (be and bytes given, *bytes = 0) */
+static gllmk_status query_args(const gllmk_backend *be, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
   *bytes = 0;
+  return GLLMK_OK;
+}
+
+/* the query of an op without a workspace over n elements */
+static gllmk_status no_workspace(const gllmk_backend *be, size_t n, size_t es, size_t *bytes) {
+  size_t b;
+  gllmk_status st = query_args(be, bytes);
+  if (st != GLLMK_OK) return st;
   return gllmk__mul(n, es, &b) ? GLLMK_OK : GLLMK_E_OVERFLOW;
 }
 
 /* ------------------------------------------------------------------ elementwise */
-/* out = f(a, b) with the kernel signature (a, b, out, n, head); b may be NULL
- * for unary kernels (x, out, n, head) */
-static gllmk_status ew_launch(gllmk_backend *be, kid k, const void *a, const void *b, void *out,
-                              size_t n, size_t es, int binary) {
-  size_t head = vec_head(n, es, a, binary ? b : a, out);
+/* the checks of an op over n elements of es bytes at each of p[0..np):
+ * GLLMK_E_OVERFLOW, then GLLMK_E_INVAL for a NULL (n > 0) or a range outside be */
+static gllmk_status ew_check(const gllmk_backend *be, size_t n, size_t es, int np,
+                             const void *const *p) {
+  size_t bytes;
+  if (!be) return GLLMK_E_INVAL;
+  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
+  for (int i = 0; i < np; i++)
+    if ((n && !p[i]) || !owns(be, p[i], bytes, es)) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+
+/* the grid of an elementwise kernel over n elements split at head */
+static unsigned ew_grid(const gllmk_backend *be, size_t n, size_t es, size_t head) {
   size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
   size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
-  unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
-  void *args2[] = {&a, &b, &out, &n, &head};
-  void *args1[] = {&a, &out, &n, &head};
-  return launch1d(be, k, grid, EW_BLOCK, binary ? args2 : args1);
+  return grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
 }
 
+/* out = f(a, b): kernel (a, b, out, n, head) */
 static gllmk_status cu_binary(gllmk_backend *be, int dt, const kid *k, const void *a,
                               const void *b, void *out, size_t n) {
-  if (!be) return GLLMK_E_INVAL;
-  size_t es = gk_esize[dt], bytes;
-  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
-  if (n && (!a || !b || !out)) return GLLMK_E_INVAL;
-  if (!owns(be, a, bytes, es) || !owns(be, b, bytes, es) || !owns(be, out, bytes, es))
-    return GLLMK_E_INVAL;
-  if (n == 0) return GLLMK_OK;
-  return ew_launch(be, k[dt], a, b, out, n, es, 1);
+  size_t es = gk_esize[dt];
+  gllmk_status st = ew_check(be, n, es, 3, (const void *[]){a, b, out});
+  if (st != GLLMK_OK || n == 0) return st;
+  size_t head = vec_head(n, es, a, b, out);
+  void *args[] = {&a, &b, &out, &n, &head};
+  return launch1d(be, k[dt], ew_grid(be, n, es, head), EW_BLOCK, args);
 }
 
+/* out = f(x): kernel (x, out, n, head) */
 static gllmk_status cu_unary(gllmk_backend *be, int dt, const kid *k, const void *x, void *out,
                              size_t n) {
-  if (!be) return GLLMK_E_INVAL;
-  size_t es = gk_esize[dt], bytes;
-  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
-  if (n && (!x || !out)) return GLLMK_E_INVAL;
-  if (!owns(be, x, bytes, es) || !owns(be, out, bytes, es)) return GLLMK_E_INVAL;
-  if (n == 0) return GLLMK_OK;
-  return ew_launch(be, k[dt], x, NULL, out, n, es, 0);
+  size_t es = gk_esize[dt];
+  gllmk_status st = ew_check(be, n, es, 2, (const void *[]){x, out});
+  if (st != GLLMK_OK || n == 0) return st;
+  size_t head = vec_head(n, es, x, x, out);
+  void *args[] = {&x, &out, &n, &head};
+  return launch1d(be, k[dt], ew_grid(be, n, es, head), EW_BLOCK, args);
 }
 
 static gllmk_status cu_scale(gllmk_backend *be, int dt, void *x, float s, size_t n) {
-  if (!be) return GLLMK_E_INVAL;
-  size_t es = gk_esize[dt], bytes;
-  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
-  if (n && !x) return GLLMK_E_INVAL;
-  if (!owns(be, x, bytes, es)) return GLLMK_E_INVAL;
-  if (n == 0) return GLLMK_OK;
+  size_t es = gk_esize[dt];
+  gllmk_status st = ew_check(be, n, es, 1, (const void *[]){x});
+  if (st != GLLMK_OK || n == 0) return st;
   size_t head = vec_head(n, es, x, x, x);
-  size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
-  size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
-  unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
   void *args[] = {&x, &s, &n, &head};
-  return launch1d(be, K3(vec_scale)[dt], grid, EW_BLOCK, args);
+  return launch1d(be, K3(vec_scale)[dt], ew_grid(be, n, es, head), EW_BLOCK, args);
 }
 
 static gllmk_status cu_axpy(gllmk_backend *be, int dt, void *y, float a, const void *x, size_t n) {
-  if (!be) return GLLMK_E_INVAL;
-  size_t es = gk_esize[dt], bytes;
-  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
-  if (n && (!x || !y)) return GLLMK_E_INVAL;
-  if (!owns(be, y, bytes, es) || !owns(be, x, bytes, es)) return GLLMK_E_INVAL;
-  if (n == 0) return GLLMK_OK;
+  size_t es = gk_esize[dt];
+  gllmk_status st = ew_check(be, n, es, 2, (const void *[]){y, x});
+  if (st != GLLMK_OK || n == 0) return st;
   size_t head = vec_head(n, es, y, x, y);
-  size_t nv = (n - head) / (16 / es), ns = n - nv * (16 / es);
-  size_t items = nv > ns ? nv : ns;   /* a vector per thread until the grid is full */
-  unsigned grid = grid_for(be, items, EW_BLOCK, EW_BLOCKS_PER_SM);
   void *args[] = {&y, &a, &x, &n, &head};
-  return launch1d(be, K3(vec_axpy)[dt], grid, EW_BLOCK, args);
+  return launch1d(be, K3(vec_axpy)[dt], ew_grid(be, n, es, head), EW_BLOCK, args);
 }
 
 /* ------------------------------------------------------------------ reductions */
@@ -209,8 +222,8 @@ static unsigned red_blocks(size_t n) {
   return g < 1 ? 1u : g > RED_MAX_BLOCKS ? RED_MAX_BLOCKS : (unsigned)g;
 }
 
-static gllmk_status red_workspace(size_t n, size_t es, size_t *bytes) {
-  gllmk_status st = no_workspace(n, es, bytes);
+static gllmk_status red_workspace(const gllmk_backend *be, size_t n, size_t es, size_t *bytes) {
+  gllmk_status st = no_workspace(be, n, es, bytes);
   if (st == GLLMK_OK && red_blocks(n) > 1) *bytes = red_blocks(n) * sizeof(float);
   return st;
 }
@@ -234,12 +247,10 @@ static gllmk_status red_launch(gllmk_backend *be, kid k, kid final, const void *
 
 static gllmk_status cu_reduce(gllmk_backend *be, int dt, const kid *k, int is_max, const void *a,
                               const void *b, int two, size_t n, float *result) {
-  if (!be) return GLLMK_E_INVAL;
-  size_t es = gk_esize[dt], bytes;
-  if (!gllmk__mul(n, es, &bytes)) return GLLMK_E_OVERFLOW;
-  if (!result || (n && (!a || (two && !b))) || (is_max && n == 0)) return GLLMK_E_INVAL;
-  if (!owns(be, a, bytes, es) || (two && !owns(be, b, bytes, es)) ||
-      !owns(be, result, sizeof(float), sizeof(float)))
+  size_t es = gk_esize[dt];
+  gllmk_status st = ew_check(be, n, es, two ? 2 : 1, (const void *[]){a, b});
+  if (st != GLLMK_OK) return st;
+  if (!result || (is_max && n == 0) || !owns(be, result, sizeof(float), sizeof(float)))
     return GLLMK_E_INVAL;
   kid final = is_max ? GK_gk_vec_max_final_f32 : GK_gk_vec_sum_final_f32;
   return red_launch(be, k[dt], final, a, b, two, n, es, result);
@@ -278,10 +289,10 @@ static gllmk_status gemv_sizes(size_t m, size_t n, size_t es) {
   return GLLMK_OK;
 }
 
-static gllmk_status gemv_workspace(size_t m, size_t n, size_t es, size_t *bytes) {
-  if (!bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  gllmk_status st = gemv_sizes(m, n, es);
+static gllmk_status gemv_workspace(const gllmk_backend *be, size_t m, size_t n, size_t es,
+                                   size_t *bytes) {
+  gllmk_status st = query_args(be, bytes);
+  if (st == GLLMK_OK) st = gemv_sizes(m, n, es);
   if (st != GLLMK_OK) return st;
   struct gemv_plan p = gemv_plan(m, n, es);
   if (p.split > 1) *bytes = m * p.split * sizeof(float);
@@ -317,23 +328,58 @@ static gllmk_status cu_gemv(gllmk_backend *be, int dt, const void *A, const void
 
 /* ------------------------------------------------------------------ row-wise */
 enum { ROW_SOFTMAX, ROW_RMS, ROW_LAYER };
+/* floats per chunk of the split path's partials (norm.cu) */
+static const size_t row_parts[3] = {2, 1, 2};
 
-static gllmk_status rows_workspace(size_t rows, size_t n, size_t es, size_t *bytes) {
+/* the split path: nch chunks of `chunk` columns per row; nch = 0 when rows
+ * x n takes the one-pass kernels.  From rows and n only. */
+struct row_split {
+  size_t nch, chunk;
+};
+static struct row_split row_split(size_t rows, size_t n) {
+  struct row_split sp = {0, 0};
+  if (rows == 0 || rows > SPLIT_ROWS || n < SPLIT_MIN_N) return sp;
+  size_t nch = min_z(div_up(SPLIT_BLOCKS, rows), n / SPLIT_MIN_CHUNK);
+  sp.chunk = div_up(div_up(n, nch), SPLIT_ALIGN) * SPLIT_ALIGN;
+  sp.nch = div_up(n, sp.chunk);
+  return sp;
+}
+
+static gllmk_status rows_workspace(const gllmk_backend *be, int op, size_t rows, size_t n,
+                                   size_t es, size_t *bytes) {
   size_t rn;
-  if (!bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return gllmk__mul(rows, n, &rn) && gllmk__mul(rn, es, &rn) ? GLLMK_OK : GLLMK_E_OVERFLOW;
+  gllmk_status st = query_args(be, bytes);
+  if (st != GLLMK_OK) return st;
+  if (!gllmk__mul(rows, n, &rn) || !gllmk__mul(rn, es, &rn)) return GLLMK_E_OVERFLOW;
+  *bytes = rows * row_split(rows, n).nch * row_parts[op] * sizeof(float);
+  return GLLMK_OK;
 }
 
-/* chunks per row of the split softmax, 0 when rows x n takes the one-pass kernel */
-static size_t softmax_chunks(size_t rows, size_t n) {
-  return rows && rows <= SOFTMAX_SPLIT_ROWS && n > 2 * SOFTMAX_CHUNK ? div_up(n, SOFTMAX_CHUNK) : 0;
-}
-
-static gllmk_status softmax_workspace(size_t rows, size_t n, size_t es, size_t *bytes) {
-  gllmk_status st = rows_workspace(rows, n, es, bytes);
-  if (st == GLLMK_OK) *bytes = rows * softmax_chunks(rows, n) * 2 * sizeof(float);
-  return st;
+/* the split path: <op>_stats, then <op>_apply, each a block per (chunk, row) */
+static gllmk_status rows_split_launch(gllmk_backend *be, int dt, int op, const void *x,
+                                      const void *w, const void *b, void *out, size_t rows,
+                                      size_t n, float eps, struct row_split sp) {
+  void *ws;
+  gllmk_status st = workspace(be, rows * sp.nch * row_parts[op] * sizeof(float), &ws);
+  if (st != GLLMK_OK) return st;
+  float *part = ws;
+  unsigned gx = (unsigned)sp.nch, gy = (unsigned)rows;
+  kid stats = op == ROW_SOFTMAX ? K3(softmax_stats)[dt]
+              : op == ROW_RMS   ? K3(rms_norm_stats)[dt]
+                                : K3(layer_norm_stats)[dt];
+  void *sargs[] = {&x, &n, &sp.chunk, &part};
+  st = launch2d(be, stats, gx, gy, SPLIT_BLOCK, sargs);
+  if (st != GLLMK_OK) return st;
+  if (op == ROW_SOFTMAX) {
+    void *args[] = {&x, &out, &n, &sp.chunk, &part};
+    return launch2d(be, K3(softmax_apply)[dt], gx, gy, SPLIT_BLOCK, args);
+  }
+  if (op == ROW_RMS) {
+    void *args[] = {&x, &w, &out, &n, &sp.chunk, &eps, &part};
+    return launch2d(be, K3(rms_norm_apply)[dt], gx, gy, SPLIT_BLOCK, args);
+  }
+  void *args[] = {&x, &w, &b, &out, &n, &sp.chunk, &eps, &part};
+  return launch2d(be, K3(layer_norm_apply)[dt], gx, gy, SPLIT_BLOCK, args);
 }
 
 static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, const void *w,
@@ -350,21 +396,8 @@ static gllmk_status cu_rows(gllmk_backend *be, int dt, int op, const void *x, co
       (op == ROW_LAYER && !owns(be, b, wbytes, es)))
     return GLLMK_E_INVAL;
   if (rn == 0) return GLLMK_OK;
-  size_t nch = op == ROW_SOFTMAX ? softmax_chunks(rows, n) : 0;
-  if (nch) {
-    void *ws;
-    gllmk_status st = workspace(be, rows * nch * 2 * sizeof(float), &ws);
-    if (st != GLLMK_OK) return st;
-    size_t chunk = SOFTMAX_CHUNK;
-    float *part = ws;
-    void *sargs[] = {&x, &n, &chunk, &part};
-    st = gllmk__cu_launch(be, K3(softmax_stats)[dt], (unsigned)nch, (unsigned)rows, 1,
-                          SOFTMAX_SPLIT_BLOCK, 1, 1, 0, sargs);
-    if (st != GLLMK_OK) return st;
-    void *aargs[] = {&x, &out, &n, &chunk, &part};
-    return gllmk__cu_launch(be, K3(softmax_apply)[dt], (unsigned)nch, (unsigned)rows, 1,
-                            SOFTMAX_SPLIT_BLOCK, 1, 1, 0, aargs);
-  }
+  struct row_split sp = row_split(rows, n);
+  if (sp.nch) return rows_split_launch(be, dt, op, x, w, b, out, rows, n, eps, sp);
   int warp_rows = n <= NORM_WARP_MAX_N;
   unsigned block, grid;
   if (warp_rows) {
@@ -400,11 +433,11 @@ static gllmk_status rope_check(size_t seq, size_t heads, size_t head_dim, size_t
   return GLLMK_OK;
 }
 
-static gllmk_status rope_workspace(size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,
-                                   size_t pos, size_t es, size_t *bytes) {
-  if (!bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return rope_check(seq, heads, head_dim, rotary_dim, pos, es);
+static gllmk_status rope_workspace(const gllmk_backend *be, size_t seq, size_t heads,
+                                   size_t head_dim, size_t rotary_dim, size_t pos, size_t es,
+                                   size_t *bytes) {
+  gllmk_status st = query_args(be, bytes);
+  return st != GLLMK_OK ? st : rope_check(seq, heads, head_dim, rotary_dim, pos, es);
 }
 
 static gllmk_status cu_rope(gllmk_backend *be, int dt, void *qk, const void *cs, const void *sn,
@@ -445,11 +478,10 @@ static unsigned emb_checks(size_t n_ids) {
   return g > EMB_MAX_CHECKS ? EMB_MAX_CHECKS : (unsigned)g;
 }
 
-static gllmk_status emb_workspace(size_t n_ids, size_t vocab, size_t hidden, size_t es,
-                                  size_t *bytes) {
-  if (!bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  gllmk_status st = emb_sizes(n_ids, vocab, hidden, es);
+static gllmk_status emb_workspace(const gllmk_backend *be, size_t n_ids, size_t vocab,
+                                  size_t hidden, size_t es, size_t *bytes) {
+  gllmk_status st = query_args(be, bytes);
+  if (st == GLLMK_OK) st = emb_sizes(n_ids, vocab, hidden, es);
   if (st == GLLMK_OK && hidden) *bytes = emb_checks(n_ids) * sizeof(uint32_t);
   return st;
 }
@@ -504,61 +536,53 @@ gllmk_status gllmk__cu_vec_dot_f32(gllmk_backend *be, const float *a, const floa
   return cu_reduce(be, DT_F32, K3(vec_dot), 0, a, b, 1, n, result);
 }
 gllmk_status gllmk__cu_vec_dot_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_F32], bytes);
+  return red_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_vec_add_f32(gllmk_backend *be, const float *a, const float *b, float *out,
                                    size_t n) {
   return cu_binary(be, DT_F32, K3(vec_add), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_add_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_vec_sub_f32(gllmk_backend *be, const float *a, const float *b, float *out,
                                    size_t n) {
   return cu_binary(be, DT_F32, K3(vec_sub), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_sub_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_vec_mul_f32(gllmk_backend *be, const float *a, const float *b, float *out,
                                    size_t n) {
   return cu_binary(be, DT_F32, K3(vec_mul), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_mul_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_vec_scale_f32(gllmk_backend *be, float *x, float s, size_t n) {
   return cu_scale(be, DT_F32, x, s, n);
 }
 gllmk_status gllmk__cu_vec_scale_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_vec_axpy_f32(gllmk_backend *be, float *y, float a, const float *x,
                                     size_t n) {
   return cu_axpy(be, DT_F32, y, a, x, n);
 }
 gllmk_status gllmk__cu_vec_axpy_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_vec_sum_f32(gllmk_backend *be, const float *x, size_t n, float *result) {
   return cu_reduce(be, DT_F32, K3(vec_sum), 0, x, NULL, 0, n, result);
 }
 gllmk_status gllmk__cu_vec_sum_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_F32], bytes);
+  return red_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_vec_max_f32(gllmk_backend *be, const float *x, size_t n, float *result) {
   return cu_reduce(be, DT_F32, K3(vec_max), 1, x, NULL, 0, n, result);
 }
 gllmk_status gllmk__cu_vec_max_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_F32], bytes);
+  return red_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_vec_sum_squares_f32(gllmk_backend *be, const float *x, size_t n,
                                            float *result) {
@@ -566,8 +590,7 @@ gllmk_status gllmk__cu_vec_sum_squares_f32(gllmk_backend *be, const float *x, si
 }
 gllmk_status gllmk__cu_vec_sum_squares_workspace_bytes_f32(gllmk_backend *be, size_t n,
                                                            size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_F32], bytes);
+  return red_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_gemv_f32(gllmk_backend *be, const float *A, const float *x, float *y,
                                 size_t m, size_t n) {
@@ -575,51 +598,44 @@ gllmk_status gllmk__cu_gemv_f32(gllmk_backend *be, const float *A, const float *
 }
 gllmk_status gllmk__cu_gemv_workspace_bytes_f32(gllmk_backend *be, size_t m, size_t n,
                                                 size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return gemv_workspace(m, n, gk_esize[DT_F32], bytes);
+  return gemv_workspace(be, m, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_silu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
   return cu_unary(be, DT_F32, K3(silu), x, out, n);
 }
 gllmk_status gllmk__cu_silu_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_gelu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
   return cu_unary(be, DT_F32, K3(gelu), x, out, n);
 }
 gllmk_status gllmk__cu_gelu_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_relu_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
   return cu_unary(be, DT_F32, K3(relu), x, out, n);
 }
 gllmk_status gllmk__cu_relu_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_tanh_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
   return cu_unary(be, DT_F32, K3(tanh), x, out, n);
 }
 gllmk_status gllmk__cu_tanh_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_exp_f32(gllmk_backend *be, const float *x, float *out, size_t n) {
   return cu_unary(be, DT_F32, K3(exp), x, out, n);
 }
 gllmk_status gllmk__cu_exp_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_swiglu_f32(gllmk_backend *be, const float *gate, const float *up, float *out,
                                   size_t n) {
   return cu_binary(be, DT_F32, K3(swiglu), gate, up, out, n);
 }
 gllmk_status gllmk__cu_swiglu_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F32], bytes);
+  return no_workspace(be, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_softmax_f32(gllmk_backend *be, const float *x, float *out, size_t rows,
                                    size_t n) {
@@ -627,8 +643,7 @@ gllmk_status gllmk__cu_softmax_f32(gllmk_backend *be, const float *x, float *out
 }
 gllmk_status gllmk__cu_softmax_workspace_bytes_f32(gllmk_backend *be, size_t rows, size_t n,
                                                    size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return softmax_workspace(rows, n, gk_esize[DT_F32], bytes);
+  return rows_workspace(be, ROW_SOFTMAX, rows, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_rms_norm_f32(gllmk_backend *be, const float *x, const float *w, float *out,
                                     size_t rows, size_t n, float eps) {
@@ -636,8 +651,7 @@ gllmk_status gllmk__cu_rms_norm_f32(gllmk_backend *be, const float *x, const flo
 }
 gllmk_status gllmk__cu_rms_norm_workspace_bytes_f32(gllmk_backend *be, size_t rows, size_t n,
                                                     size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_F32], bytes);
+  return rows_workspace(be, ROW_RMS, rows, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_layer_norm_f32(gllmk_backend *be, const float *x, const float *gamma,
                                       const float *beta, float *out, size_t rows, size_t n,
@@ -646,8 +660,7 @@ gllmk_status gllmk__cu_layer_norm_f32(gllmk_backend *be, const float *x, const f
 }
 gllmk_status gllmk__cu_layer_norm_workspace_bytes_f32(gllmk_backend *be, size_t rows, size_t n,
                                                       size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_F32], bytes);
+  return rows_workspace(be, ROW_LAYER, rows, n, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_rope_f32(gllmk_backend *be, float *qk, const float *cos, const float *sin,
                                 size_t seq, size_t heads, size_t head_dim, size_t rotary_dim,
@@ -657,9 +670,8 @@ gllmk_status gllmk__cu_rope_f32(gllmk_backend *be, float *qk, const float *cos, 
 gllmk_status gllmk__cu_rope_workspace_bytes_f32(gllmk_backend *be, size_t seq, size_t heads,
                                                 size_t head_dim, size_t rotary_dim,
                                                 bool interleaved, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
   (void)interleaved;
-  return rope_workspace(seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_F32], bytes);
+  return rope_workspace(be, seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_rope_with_pos_f32(gllmk_backend *be, float *qk, const float *cos,
                                          const float *sin, size_t seq, size_t heads,
@@ -671,9 +683,8 @@ gllmk_status gllmk__cu_rope_with_pos_workspace_bytes_f32(gllmk_backend *be, size
                                                          size_t heads, size_t head_dim,
                                                          size_t rotary_dim, bool interleaved,
                                                          size_t pos, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
   (void)interleaved;
-  return rope_workspace(seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_F32], bytes);
+  return rope_workspace(be, seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_F32], bytes);
 }
 gllmk_status gllmk__cu_embedding_lookup_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
                                             const float *table, size_t vocab, size_t hidden,
@@ -683,8 +694,7 @@ gllmk_status gllmk__cu_embedding_lookup_f32(gllmk_backend *be, const uint32_t *i
 gllmk_status gllmk__cu_embedding_lookup_workspace_bytes_f32(gllmk_backend *be, size_t n_ids,
                                                             size_t vocab, size_t hidden,
                                                             size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return emb_workspace(n_ids, vocab, hidden, gk_esize[DT_F32], bytes);
+  return emb_workspace(be, n_ids, vocab, hidden, gk_esize[DT_F32], bytes);
 }
 
 /* f16 */
@@ -693,61 +703,53 @@ gllmk_status gllmk__cu_vec_dot_f16(gllmk_backend *be, const gllmk_f16 *a, const 
   return cu_reduce(be, DT_F16, K3(vec_dot), 0, a, b, 1, n, result);
 }
 gllmk_status gllmk__cu_vec_dot_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_F16], bytes);
+  return red_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_vec_add_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b,
                                    gllmk_f16 *out, size_t n) {
   return cu_binary(be, DT_F16, K3(vec_add), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_add_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_vec_sub_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b,
                                    gllmk_f16 *out, size_t n) {
   return cu_binary(be, DT_F16, K3(vec_sub), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_sub_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_vec_mul_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b,
                                    gllmk_f16 *out, size_t n) {
   return cu_binary(be, DT_F16, K3(vec_mul), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_mul_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_vec_scale_f16(gllmk_backend *be, gllmk_f16 *x, float s, size_t n) {
   return cu_scale(be, DT_F16, x, s, n);
 }
 gllmk_status gllmk__cu_vec_scale_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_vec_axpy_f16(gllmk_backend *be, gllmk_f16 *y, float a, const gllmk_f16 *x,
                                     size_t n) {
   return cu_axpy(be, DT_F16, y, a, x, n);
 }
 gllmk_status gllmk__cu_vec_axpy_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_vec_sum_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n, float *result) {
   return cu_reduce(be, DT_F16, K3(vec_sum), 0, x, NULL, 0, n, result);
 }
 gllmk_status gllmk__cu_vec_sum_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_F16], bytes);
+  return red_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_vec_max_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n, float *result) {
   return cu_reduce(be, DT_F16, K3(vec_max), 1, x, NULL, 0, n, result);
 }
 gllmk_status gllmk__cu_vec_max_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_F16], bytes);
+  return red_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_vec_sum_squares_f16(gllmk_backend *be, const gllmk_f16 *x, size_t n,
                                            float *result) {
@@ -755,8 +757,7 @@ gllmk_status gllmk__cu_vec_sum_squares_f16(gllmk_backend *be, const gllmk_f16 *x
 }
 gllmk_status gllmk__cu_vec_sum_squares_workspace_bytes_f16(gllmk_backend *be, size_t n,
                                                            size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_F16], bytes);
+  return red_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_gemv_f16(gllmk_backend *be, const gllmk_f16 *A, const gllmk_f16 *x,
                                 gllmk_f16 *y, size_t m, size_t n) {
@@ -764,51 +765,44 @@ gllmk_status gllmk__cu_gemv_f16(gllmk_backend *be, const gllmk_f16 *A, const gll
 }
 gllmk_status gllmk__cu_gemv_workspace_bytes_f16(gllmk_backend *be, size_t m, size_t n,
                                                 size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return gemv_workspace(m, n, gk_esize[DT_F16], bytes);
+  return gemv_workspace(be, m, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_silu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
   return cu_unary(be, DT_F16, K3(silu), x, out, n);
 }
 gllmk_status gllmk__cu_silu_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_gelu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
   return cu_unary(be, DT_F16, K3(gelu), x, out, n);
 }
 gllmk_status gllmk__cu_gelu_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_relu_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
   return cu_unary(be, DT_F16, K3(relu), x, out, n);
 }
 gllmk_status gllmk__cu_relu_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_tanh_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
   return cu_unary(be, DT_F16, K3(tanh), x, out, n);
 }
 gllmk_status gllmk__cu_tanh_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_exp_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out, size_t n) {
   return cu_unary(be, DT_F16, K3(exp), x, out, n);
 }
 gllmk_status gllmk__cu_exp_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_swiglu_f16(gllmk_backend *be, const gllmk_f16 *gate, const gllmk_f16 *up,
                                   gllmk_f16 *out, size_t n) {
   return cu_binary(be, DT_F16, K3(swiglu), gate, up, out, n);
 }
 gllmk_status gllmk__cu_swiglu_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_F16], bytes);
+  return no_workspace(be, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_softmax_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_f16 *out,
                                    size_t rows, size_t n) {
@@ -816,8 +810,7 @@ gllmk_status gllmk__cu_softmax_f16(gllmk_backend *be, const gllmk_f16 *x, gllmk_
 }
 gllmk_status gllmk__cu_softmax_workspace_bytes_f16(gllmk_backend *be, size_t rows, size_t n,
                                                    size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return softmax_workspace(rows, n, gk_esize[DT_F16], bytes);
+  return rows_workspace(be, ROW_SOFTMAX, rows, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_rms_norm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w,
                                     gllmk_f16 *out, size_t rows, size_t n, float eps) {
@@ -825,8 +818,7 @@ gllmk_status gllmk__cu_rms_norm_f16(gllmk_backend *be, const gllmk_f16 *x, const
 }
 gllmk_status gllmk__cu_rms_norm_workspace_bytes_f16(gllmk_backend *be, size_t rows, size_t n,
                                                     size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_F16], bytes);
+  return rows_workspace(be, ROW_RMS, rows, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_layer_norm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *gamma,
                                       const gllmk_f16 *beta, gllmk_f16 *out, size_t rows, size_t n,
@@ -835,8 +827,7 @@ gllmk_status gllmk__cu_layer_norm_f16(gllmk_backend *be, const gllmk_f16 *x, con
 }
 gllmk_status gllmk__cu_layer_norm_workspace_bytes_f16(gllmk_backend *be, size_t rows, size_t n,
                                                       size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_F16], bytes);
+  return rows_workspace(be, ROW_LAYER, rows, n, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_rope_f16(gllmk_backend *be, gllmk_f16 *qk, const gllmk_f16 *cos,
                                 const gllmk_f16 *sin, size_t seq, size_t heads, size_t head_dim,
@@ -846,9 +837,8 @@ gllmk_status gllmk__cu_rope_f16(gllmk_backend *be, gllmk_f16 *qk, const gllmk_f1
 gllmk_status gllmk__cu_rope_workspace_bytes_f16(gllmk_backend *be, size_t seq, size_t heads,
                                                 size_t head_dim, size_t rotary_dim,
                                                 bool interleaved, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
   (void)interleaved;
-  return rope_workspace(seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_F16], bytes);
+  return rope_workspace(be, seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_rope_with_pos_f16(gllmk_backend *be, gllmk_f16 *qk, const gllmk_f16 *cos,
                                          const gllmk_f16 *sin, size_t seq, size_t heads,
@@ -860,9 +850,8 @@ gllmk_status gllmk__cu_rope_with_pos_workspace_bytes_f16(gllmk_backend *be, size
                                                          size_t heads, size_t head_dim,
                                                          size_t rotary_dim, bool interleaved,
                                                          size_t pos, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
   (void)interleaved;
-  return rope_workspace(seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_F16], bytes);
+  return rope_workspace(be, seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_F16], bytes);
 }
 gllmk_status gllmk__cu_embedding_lookup_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
                                             const gllmk_f16 *table, size_t vocab, size_t hidden,
@@ -872,8 +861,7 @@ gllmk_status gllmk__cu_embedding_lookup_f16(gllmk_backend *be, const uint32_t *i
 gllmk_status gllmk__cu_embedding_lookup_workspace_bytes_f16(gllmk_backend *be, size_t n_ids,
                                                             size_t vocab, size_t hidden,
                                                             size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return emb_workspace(n_ids, vocab, hidden, gk_esize[DT_F16], bytes);
+  return emb_workspace(be, n_ids, vocab, hidden, gk_esize[DT_F16], bytes);
 }
 
 /* bf16 */
@@ -882,63 +870,55 @@ gllmk_status gllmk__cu_vec_dot_bf16(gllmk_backend *be, const gllmk_bf16 *a, cons
   return cu_reduce(be, DT_BF16, K3(vec_dot), 0, a, b, 1, n, result);
 }
 gllmk_status gllmk__cu_vec_dot_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_BF16], bytes);
+  return red_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_vec_add_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b,
                                     gllmk_bf16 *out, size_t n) {
   return cu_binary(be, DT_BF16, K3(vec_add), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_add_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_vec_sub_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b,
                                     gllmk_bf16 *out, size_t n) {
   return cu_binary(be, DT_BF16, K3(vec_sub), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_sub_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_vec_mul_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b,
                                     gllmk_bf16 *out, size_t n) {
   return cu_binary(be, DT_BF16, K3(vec_mul), a, b, out, n);
 }
 gllmk_status gllmk__cu_vec_mul_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_vec_scale_bf16(gllmk_backend *be, gllmk_bf16 *x, float s, size_t n) {
   return cu_scale(be, DT_BF16, x, s, n);
 }
 gllmk_status gllmk__cu_vec_scale_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_vec_axpy_bf16(gllmk_backend *be, gllmk_bf16 *y, float a, const gllmk_bf16 *x,
                                      size_t n) {
   return cu_axpy(be, DT_BF16, y, a, x, n);
 }
 gllmk_status gllmk__cu_vec_axpy_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_vec_sum_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n,
                                     float *result) {
   return cu_reduce(be, DT_BF16, K3(vec_sum), 0, x, NULL, 0, n, result);
 }
 gllmk_status gllmk__cu_vec_sum_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_BF16], bytes);
+  return red_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_vec_max_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n,
                                     float *result) {
   return cu_reduce(be, DT_BF16, K3(vec_max), 1, x, NULL, 0, n, result);
 }
 gllmk_status gllmk__cu_vec_max_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_BF16], bytes);
+  return red_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_vec_sum_squares_bf16(gllmk_backend *be, const gllmk_bf16 *x, size_t n,
                                             float *result) {
@@ -946,8 +926,7 @@ gllmk_status gllmk__cu_vec_sum_squares_bf16(gllmk_backend *be, const gllmk_bf16 
 }
 gllmk_status gllmk__cu_vec_sum_squares_workspace_bytes_bf16(gllmk_backend *be, size_t n,
                                                             size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return red_workspace(n, gk_esize[DT_BF16], bytes);
+  return red_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_gemv_bf16(gllmk_backend *be, const gllmk_bf16 *A, const gllmk_bf16 *x,
                                  gllmk_bf16 *y, size_t m, size_t n) {
@@ -955,55 +934,48 @@ gllmk_status gllmk__cu_gemv_bf16(gllmk_backend *be, const gllmk_bf16 *A, const g
 }
 gllmk_status gllmk__cu_gemv_workspace_bytes_bf16(gllmk_backend *be, size_t m, size_t n,
                                                  size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return gemv_workspace(m, n, gk_esize[DT_BF16], bytes);
+  return gemv_workspace(be, m, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_silu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
                                  size_t n) {
   return cu_unary(be, DT_BF16, K3(silu), x, out, n);
 }
 gllmk_status gllmk__cu_silu_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_gelu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
                                  size_t n) {
   return cu_unary(be, DT_BF16, K3(gelu), x, out, n);
 }
 gllmk_status gllmk__cu_gelu_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_relu_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
                                  size_t n) {
   return cu_unary(be, DT_BF16, K3(relu), x, out, n);
 }
 gllmk_status gllmk__cu_relu_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_tanh_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
                                  size_t n) {
   return cu_unary(be, DT_BF16, K3(tanh), x, out, n);
 }
 gllmk_status gllmk__cu_tanh_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_exp_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out, size_t n) {
   return cu_unary(be, DT_BF16, K3(exp), x, out, n);
 }
 gllmk_status gllmk__cu_exp_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_swiglu_bf16(gllmk_backend *be, const gllmk_bf16 *gate, const gllmk_bf16 *up,
                                    gllmk_bf16 *out, size_t n) {
   return cu_binary(be, DT_BF16, K3(swiglu), gate, up, out, n);
 }
 gllmk_status gllmk__cu_swiglu_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return no_workspace(n, gk_esize[DT_BF16], bytes);
+  return no_workspace(be, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_softmax_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllmk_bf16 *out,
                                     size_t rows, size_t n) {
@@ -1011,8 +983,7 @@ gllmk_status gllmk__cu_softmax_bf16(gllmk_backend *be, const gllmk_bf16 *x, gllm
 }
 gllmk_status gllmk__cu_softmax_workspace_bytes_bf16(gllmk_backend *be, size_t rows, size_t n,
                                                     size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return softmax_workspace(rows, n, gk_esize[DT_BF16], bytes);
+  return rows_workspace(be, ROW_SOFTMAX, rows, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_rms_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w,
                                      gllmk_bf16 *out, size_t rows, size_t n, float eps) {
@@ -1020,8 +991,7 @@ gllmk_status gllmk__cu_rms_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x, con
 }
 gllmk_status gllmk__cu_rms_norm_workspace_bytes_bf16(gllmk_backend *be, size_t rows, size_t n,
                                                      size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_BF16], bytes);
+  return rows_workspace(be, ROW_RMS, rows, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_layer_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x,
                                        const gllmk_bf16 *gamma, const gllmk_bf16 *beta,
@@ -1030,8 +1000,7 @@ gllmk_status gllmk__cu_layer_norm_bf16(gllmk_backend *be, const gllmk_bf16 *x,
 }
 gllmk_status gllmk__cu_layer_norm_workspace_bytes_bf16(gllmk_backend *be, size_t rows, size_t n,
                                                        size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return rows_workspace(rows, n, gk_esize[DT_BF16], bytes);
+  return rows_workspace(be, ROW_LAYER, rows, n, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_rope_bf16(gllmk_backend *be, gllmk_bf16 *qk, const gllmk_bf16 *cos,
                                  const gllmk_bf16 *sin, size_t seq, size_t heads, size_t head_dim,
@@ -1041,9 +1010,8 @@ gllmk_status gllmk__cu_rope_bf16(gllmk_backend *be, gllmk_bf16 *qk, const gllmk_
 gllmk_status gllmk__cu_rope_workspace_bytes_bf16(gllmk_backend *be, size_t seq, size_t heads,
                                                  size_t head_dim, size_t rotary_dim,
                                                  bool interleaved, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
   (void)interleaved;
-  return rope_workspace(seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_BF16], bytes);
+  return rope_workspace(be, seq, heads, head_dim, rotary_dim, 0, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_rope_with_pos_bf16(gllmk_backend *be, gllmk_bf16 *qk, const gllmk_bf16 *cos,
                                           const gllmk_bf16 *sin, size_t seq, size_t heads,
@@ -1055,9 +1023,8 @@ gllmk_status gllmk__cu_rope_with_pos_workspace_bytes_bf16(gllmk_backend *be, siz
                                                           size_t heads, size_t head_dim,
                                                           size_t rotary_dim, bool interleaved,
                                                           size_t pos, size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
   (void)interleaved;
-  return rope_workspace(seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_BF16], bytes);
+  return rope_workspace(be, seq, heads, head_dim, rotary_dim, pos, gk_esize[DT_BF16], bytes);
 }
 gllmk_status gllmk__cu_embedding_lookup_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
                                              const gllmk_bf16 *table, size_t vocab, size_t hidden,
@@ -1067,6 +1034,5 @@ gllmk_status gllmk__cu_embedding_lookup_bf16(gllmk_backend *be, const uint32_t *
 gllmk_status gllmk__cu_embedding_lookup_workspace_bytes_bf16(gllmk_backend *be, size_t n_ids,
                                                              size_t vocab, size_t hidden,
                                                              size_t *bytes) {
-  if (!be) return GLLMK_E_INVAL;
-  return emb_workspace(n_ids, vocab, hidden, gk_esize[DT_BF16], bytes);
+  return emb_workspace(be, n_ids, vocab, hidden, gk_esize[DT_BF16], bytes);
 }

@@ -15,14 +15,9 @@
  * which stays correct for any head_dim and pointer offset).  Each pair is
  * read and written by one thread: no ordering between threads is needed.
  */
-#include "gk_arch.cuh"
+#include "gk_float.cuh"
 
 namespace gk_rope {
-
-__device__ __forceinline__ float ld1(const float *p) { return *p; }
-template <class H> __device__ __forceinline__ float ld1(const H *p) { return gk_to_f32(*p); }
-__device__ __forceinline__ void st1(float *p, float v) { *p = v; }
-template <class H> __device__ __forceinline__ void st1(H *p, float v) { *p = gk_from_f32<H>(v); }
 
 template <class T>
 __device__ __forceinline__ void rope(T *qk, const T *cs, const T *sn, size_t seq, size_t heads,
@@ -33,13 +28,13 @@ __device__ __forceinline__ void rope(T *qk, const T *cs, const T *sn, size_t seq
     T *x = qk + r * head_dim;
     const T *c = cs + (pos + t) * half, *s = sn + (pos + t) * half;
     for (size_t i = threadIdx.x; i < half; i += blockDim.x) {
-      float ci = ld1(c + i), si = ld1(s + i);
+      float ci = gk_ld1(c + i), si = gk_ld1(s + i);
       T *pa = inter ? x + 2 * i : x + i, *pb = inter ? x + 2 * i + 1 : x + i + half;
-      float a = ld1(pa), b = ld1(pb);
+      float a = gk_ld1(pa), b = gk_ld1(pb);
       float na = fmaf(a, ci, b * -si);
       float nb = fmaf(b, ci, a * si);
-      st1(pa, na);
-      st1(pb, nb);
+      gk_st1(pa, na);
+      gk_st1(pb, nb);
     }
   }
 }

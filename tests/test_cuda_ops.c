@@ -13,8 +13,10 @@
  *  - gemv: shapes with m or n zero, small rows (several rows per warp), rows
  *    split into segments (m small, n >= 1024), odd n (unaligned rows);
  *  - softmax, rms_norm, layer_norm: warp rows (n <= 1024), block rows
- *    (n = 1025, 4099) and split rows (softmax of few rows of n > 8192:
- *    16411, 65537, 9000), -inf / NaN / inf rows and chunks, out == x;
+ *    (n = 1025, 4099) and split rows (at most 32 rows of n > 8192: 16411,
+ *    65537, 9000, 32 x 8193, 20000), -inf / NaN / inf rows and chunks, rows
+ *    around a large mean, out == x; the split path's workspace query and
+ *    its determinism (the same call twice, the same bits);
  *  - rope, rope_with_pos: interleaved and not, rotary_dim < head_dim, odd
  *    head_dim, pos > 0;
  *  - embedding_lookup: the inline id check (n_ids <= 256) and the check
@@ -603,6 +605,53 @@ static void rows_run(tu_check *c, int op, tu_dtype dt, const double *vx, size_t 
   tu_arr_free(&o);
 }
 
+/* the split path (at most 32 rows longer than 8192): the workspace query
+ * asks for the partials; the same call twice gives the same bits */
+static void rows_twice(tu_check *c, int op, tu_dtype dt, size_t rows, size_t n)
+{
+  float eps = 1e-5f;
+  size_t bytes = 0;
+  gllmk_status wst = op == W_SOFTMAX ? WS(dt, softmax, rows, n, &bytes)
+                     : op == W_RMS   ? WS(dt, rms_norm, rows, n, &bytes)
+                                     : WS(dt, layer_norm, rows, n, &bytes);
+  check_ws(c, wst, bytes, row_name[op]);
+  tu_check_true(c, bytes >= rows * 2 * sizeof(float), "%s rows=%zu n=%zu: workspace %zu, no split?",
+                row_name[op], rows, n, bytes);
+  tu_arr x, w, b, o[2];
+  tu_arr_alloc(&x, dt, rows * n, 1);
+  tu_arr_alloc(&w, dt, n, 0);
+  tu_arr_alloc(&b, dt, n, 0);
+  tu_arr_uniform(&x, -3, 3);
+  tu_arr_uniform(&w, -1.5, 1.5);
+  tu_arr_uniform(&b, -1, 1);
+  dv dx, dw, db, dout[2];
+  dv_up(&dx, &x);
+  dv_up(&dw, &w);
+  dv_up(&db, &b);
+  for (int k = 0; k < 2; k++) {
+    tu_arr_alloc(&o[k], dt, rows * n, 1);
+    dv_up(&dout[k], &o[k]);
+    void *out = dout[k].p;
+    gllmk_status st = op == W_SOFTMAX ? OPS(dt, softmax, dx.p, out, rows, n)
+                      : op == W_RMS   ? OPS(dt, rms_norm, dx.p, dw.p, out, rows, n, eps)
+                                      : OPS(dt, layer_norm, dx.p, dw.p, db.p, out, rows, n, eps);
+    tu_check_status(c, st, GLLMK_OK, "%s rows=%zu n=%zu (call %d)", row_name[op], rows, n, k + 1);
+    dv_down(&dout[k]);
+  }
+  tu_check_true(c, !memcmp(o[0].p, o[1].p, rows * n * tu_esize(dt)),
+                "%s rows=%zu n=%zu: two calls gave different bits", row_name[op], rows, n);
+  for (int k = 0; k < 2; k++) {
+    dv_free(&dout[k]);
+    tu_arr_free(&o[k]);
+  }
+  dv_free(&dx);
+  dv_free(&dw);
+  dv_free(&db);
+  tu_arr_free(&x);
+  tu_arr_free(&w);
+  tu_arr_free(&b);
+}
+
 static void test_rows(tu_dtype dt)
 {
   static const size_t shapes[][2] = {
@@ -659,6 +708,33 @@ static void test_rows(tu_dtype dt)
       free(x);
     }
     tu_check_done(&c, "%s %s: long rows with -inf chunks, NaN, a huge value", row_name[op], dn);
+
+    /* split rows: 32 rows of the shortest split length (chunks of 1032, the
+     * last one shorter) from an unaligned x; rows around a large mean (the
+     * chunks' centred sums combined), out == x; the workspace query and the
+     * same bits from two calls; 33 rows or n = 8192 take the one-pass path */
+    {
+      double *x = random_vec(32 * 8193, -2, 2);
+      rows_run(&c, op, dt, x, 32, 8193, 1, 0);
+      free(x);
+      size_t n = 20000, rows = 3;
+      x = random_vec(rows * n, -1, 1);
+      for (size_t i = 0; i < rows * n; i++)
+        x[i] += op == W_SOFTMAX ? 50 : 1000;
+      rows_run(&c, op, dt, x, rows, n, 2, 0);
+      rows_run(&c, op, dt, x, rows, n, 0, 1);
+      free(x);
+      rows_twice(&c, op, dt, 2, 30000);
+      size_t bytes = 1;
+      gllmk_status st = op == W_SOFTMAX ? WS(dt, softmax, 33, 8193, &bytes)
+                        : op == W_RMS   ? WS(dt, rms_norm, 32, 8192, &bytes)
+                                        : WS(dt, layer_norm, 33, 100000, &bytes);
+      tu_check_status(&c, st, GLLMK_OK, "%s workspace query", row_name[op]);
+      tu_check_true(&c, bytes == 0, "%s: one-pass shape needs %zu bytes of workspace", row_name[op],
+                    bytes);
+    }
+    tu_check_done(&c, "%s %s: split rows: 32 x 8193, a large mean, out == x, determinism, "
+                  "workspace", row_name[op], dn);
   }
 }
 
