@@ -113,14 +113,6 @@ static void run_un(tu_check *c, const unop *op, tu_dtype dt, const double *vx, s
   tu_arr_free(&o);
 }
 
-static double *random_vec(size_t n, double lo, double hi)
-{
-  double *v = tu_dalloc(n);
-  for (size_t i = 0; i < n; i++)
-    v[i] = tu_uniform(lo, hi);
-  return v;
-}
-
 static void test_unary(const char *isa, tu_dtype dt, const unop *op)
 {
   const char *dn = tu_dtname(dt);
@@ -130,14 +122,14 @@ static void test_unary(const char *isa, tu_dtype dt, const unop *op)
 
   for (size_t n = 0; n <= TU_NMAX_SMALL; n++)
     for (size_t off = 0; off < 4; off++) {
-      double *v = random_vec(n, lo, hi);
+      double *v = tu_random_vec(n, lo, hi);
       run_un(&c, op, dt, v, n, off, (off + 1) % 4, 0);
       free(v);
     }
   tu_check_done(&c, "%s %s %s: n=0..130 in [%g, %g), offsets 0..3", op->name, dn, isa, lo, hi);
 
   for (int r = 0; r < 3; r++) {
-    double *v = random_vec(1031, op->ranges[r][0], op->ranges[r][1]);
+    double *v = tu_random_vec(1031, op->ranges[r][0], op->ranges[r][1]);
     run_un(&c, op, dt, v, 1031, r, 3 - r, 0);
     free(v);
   }
@@ -146,7 +138,7 @@ static void test_unary(const char *isa, tu_dtype dt, const unop *op)
                 op->ranges[2][0], op->ranges[2][1]);
 
   for (size_t i = 0; i < sizeof large_n / sizeof large_n[0]; i++) {
-    double *v = random_vec(large_n[i], lo, hi);
+    double *v = tu_random_vec(large_n[i], lo, hi);
     run_un(&c, op, dt, v, large_n[i], i, i + 1, 0);
     free(v);
   }
@@ -154,7 +146,7 @@ static void test_unary(const char *isa, tu_dtype dt, const unop *op)
 
   static const size_t an[] = { 1, 3, 8, 17, 64, 129, 4099, 65537 };
   for (size_t i = 0; i < sizeof an / sizeof an[0]; i++) {
-    double *v = random_vec(an[i], lo, hi);
+    double *v = tu_random_vec(an[i], lo, hi);
     run_un(&c, op, dt, v, an[i], i % 4, 0, 1);
     free(v);
   }
@@ -227,14 +219,14 @@ static void test_swiglu(const char *isa, tu_dtype dt)
   tu_check_init(&c);
   for (size_t n = 0; n <= TU_NMAX_SMALL; n++)
     for (size_t off = 0; off < 4; off++) {
-      double *g = random_vec(n, -20, 20), *u = random_vec(n, -5, 5);
+      double *g = tu_random_vec(n, -20, 20), *u = tu_random_vec(n, -5, 5);
       run_swiglu(&c, dt, g, u, n, off, 0);
       free(g);
       free(u);
     }
   tu_check_done(&c, "swiglu %s %s: n=0..130, offsets 0..3", dn, isa);
   for (size_t i = 0; i < sizeof large_n / sizeof large_n[0]; i++) {
-    double *g = random_vec(large_n[i], -20, 20), *u = random_vec(large_n[i], -5, 5);
+    double *g = tu_random_vec(large_n[i], -20, 20), *u = tu_random_vec(large_n[i], -5, 5);
     run_swiglu(&c, dt, g, u, large_n[i], i, 0);
     free(g);
     free(u);
@@ -243,7 +235,7 @@ static void test_swiglu(const char *isa, tu_dtype dt)
   static const size_t an[] = { 1, 9, 33, 130, 65537 };
   for (int alias = 1; alias <= 2; alias++)
     for (size_t i = 0; i < sizeof an / sizeof an[0]; i++) {
-      double *g = random_vec(an[i], -8, 8), *u = random_vec(an[i], -5, 5);
+      double *g = tu_random_vec(an[i], -8, 8), *u = tu_random_vec(an[i], -5, 5);
       run_swiglu(&c, dt, g, u, an[i], i, alias);
       free(g);
       free(u);

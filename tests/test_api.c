@@ -612,9 +612,31 @@ static void test_backend_open(void)
     unsetenv("GLLM_DEVICE");
   }
 
-  gllmk_backend_close(NULL);
-  gllmk_buffer_free(NULL);
-  ok(1, "backend_close(NULL) and buffer_free(NULL) are no-ops");
+  /* NULL is ignored: an open backend, its buffer and the thread's message of
+   * the last failed open are as they were */
+  {
+    static const unsigned char pat[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    unsigned char back[8] = { 0 };
+    gllmk_backend *cpu = NULL, *none = NULL;
+    gllmk_buffer *buf = NULL;
+    gllmk_status s1 = gllmk_backend_open("cpu", &cpu);
+    gllmk_status s2 = cpu ? gllmk_buffer_alloc(cpu, sizeof pat, &buf) : GLLMK_E_INVAL;
+    gllmk_status s3 = buf ? gllmk_buffer_upload(buf, 0, pat, sizeof pat) : GLLMK_E_INVAL;
+    s = gllmk_backend_open("cuda:99999", &none);   /* leaves a message */
+    char *msg = strdup(gllmk_backend_error_message());
+    gllmk_backend_close(NULL);
+    gllmk_buffer_free(NULL);
+    gllmk_status s4 = buf ? gllmk_buffer_download(buf, 0, back, sizeof back) : GLLMK_E_INVAL;
+    ok(s1 == GLLMK_OK && s2 == GLLMK_OK && s3 == GLLMK_OK && s4 == GLLMK_OK && s != GLLMK_OK &&
+       !memcmp(back, pat, sizeof pat) && gllmk_buffer_size(buf) == sizeof pat && msg && *msg &&
+       !strcmp(gllmk_backend_error_message(), msg) && gllmk_backend_synchronize(cpu) == GLLMK_OK,
+       "backend_close(NULL) and buffer_free(NULL) leave an open backend, its buffer and the "
+       "open error message as they were (%s %s %s %s)", tu_status_name(s1), tu_status_name(s2),
+       tu_status_name(s3), tu_status_name(s4));
+    free(msg);
+    gllmk_buffer_free(buf);
+    gllmk_backend_close(cpu);
+  }
   ok(gllmk_backend_synchronize(NULL) == GLLMK_E_INVAL, "backend_synchronize(NULL) is GLLMK_E_INVAL");
 }
 

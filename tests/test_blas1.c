@@ -4,7 +4,9 @@
  * For every runnable ISA x f32/f16/bf16, against the double reference:
  * lengths 0..130 with pointer offsets 0..3 elements, large lengths (the
  * threaded chunking path starts at 65536), aliasing where the contract allows
- * it, and special values (+-0, +-inf, NaN, subnormals, huge values).
+ * it, and special values (+-0, +-inf, NaN, subnormals, huge values); then
+ * exactly summable inputs around the chunk boundaries (n = 65535, 65536,
+ * 65537, 3*65536+1; 1 and 2 threads), compared exactly.
  *
  * Tolerances
  *  - reductions (dot, sum, sum_squares; float result): |got - ref| <=
@@ -347,14 +349,6 @@ static void run_scale(tu_check *c, tu_dtype dt, const double *vx, size_t n, size
   tu_arr_free(&x);
 }
 
-static double *random_vec(size_t n, double lo, double hi)
-{
-  double *v = tu_dalloc(n);
-  for (size_t i = 0; i < n; i++)
-    v[i] = tu_uniform(lo, hi);
-  return v;
-}
-
 static void test_scale(const char *isa, tu_dtype dt)
 {
   const char *dn = tu_dtname(dt);
@@ -362,13 +356,13 @@ static void test_scale(const char *isa, tu_dtype dt)
   tu_check_init(&c);
   for (size_t n = 0; n <= TU_NMAX_SMALL; n++)
     for (size_t off = 0; off < 4; off++) {
-      double *v = random_vec(n, -4, 4);
+      double *v = tu_random_vec(n, -4, 4);
       run_scale(&c, dt, v, n, off, tu_uniform(-3, 3));
       free(v);
     }
   tu_check_done(&c, "vec_scale %s %s: n=0..130, offsets 0..3", dn, isa);
   for (size_t i = 0; i < N_LARGE; i++) {
-    double *v = random_vec(large_n[i], -4, 4);
+    double *v = tu_random_vec(large_n[i], -4, 4);
     run_scale(&c, dt, v, large_n[i], i % 4, -1.75);
     free(v);
   }
@@ -383,7 +377,7 @@ static void test_scale(const char *isa, tu_dtype dt)
       run_scale(&c, dt, v, n, k % 4, ss[k]);
     free(v);
     /* s = 0 on finite data gives zeros */
-    v = random_vec(77, -4, 4);
+    v = tu_random_vec(77, -4, 4);
     run_scale(&c, dt, v, 77, 1, 0.0);
     free(v);
   }
@@ -470,6 +464,233 @@ static void test_axpy(const char *isa, tu_dtype dt)
   tu_check_done(&c, "vec_axpy %s %s: x == y aliasing and special values", dn, isa);
 }
 
+/* ------------------------------------------------------------------ chunk boundaries */
+/* The reductions split n > 65536 into chunks of 65536 (GLLMK_RED_CHUNK in
+ * lib/core/ops.c: a multiple of 64 of at least 65536 elements) summed in a
+ * fixed order across threads, and the elementwise ops split across threads
+ * at multiples of 1024.  Around those seams the random tests above are too
+ * loose to see one element dropped or counted twice, so these inputs are
+ * exactly summable: small integers (every product and every partial sum an
+ * integer below 2^24, exact in f32 whatever the order; every input exact in
+ * f16 and bf16), compared exactly.  Boundary element j (index 0, n-1, and
+ * k*65536-1, k*65536 inside the array) is 2^(3+j), a value no sum of the
+ * other elements can mimic, so a dropped one also names itself. */
+#define BND_CHUNK ((size_t)1 << 16)
+#define BND_MAXP 16
+
+static const size_t bnd_n[] = { BND_CHUNK - 1, BND_CHUNK, BND_CHUNK + 1, 3 * BND_CHUNK + 1 };
+#define N_BND (sizeof bnd_n / sizeof bnd_n[0])
+
+/* the boundary positions of n, ascending */
+static size_t bnd_positions(size_t n, size_t *pos)
+{
+  size_t np = 0;
+  pos[np++] = 0;
+  for (size_t k = BND_CHUNK; k < n; k += BND_CHUNK) {
+    pos[np++] = k - 1;
+    pos[np++] = k;
+  }
+  if (pos[np - 1] != n - 1)
+    pos[np++] = n - 1;
+  return np;
+}
+
+/* v[i] a uniform integer in [lo, hi] */
+static void rand_ints(double *v, size_t n, int lo, int hi)
+{
+  for (size_t i = 0; i < n; i++)
+    v[i] = lo + (double)tu_rand_below((size_t)(hi - lo + 1));
+}
+
+/* after a mismatch of a sum: which boundary element the difference is */
+static void bnd_explain(double diff, const double *contrib, const size_t *pos, size_t np)
+{
+  for (size_t j = 0; j < np; j++) {
+    if (diff == -contrib[j])
+      diag("  the difference is element %zu (boundary %zu): dropped?", pos[j], j);
+    else if (diff == contrib[j])
+      diag("  the difference is element %zu (boundary %zu): counted twice?", pos[j], j);
+  }
+}
+
+/* the arrays of one length, filled once, shared by every op and thread count */
+typedef struct bnd {
+  tu_dtype dt;
+  size_t n, np, pos[BND_MAXP];
+  double *va, *vb;
+  tu_arr a, b, o;
+  int nthreads;
+} bnd;
+
+/* one exact sum (dot, sum, sum_squares) of the data in B->a, B->b */
+static void bnd_sum(tu_check *c, const bnd *B, red_op op)
+{
+  const char *nm = red_name[op];
+  double ref = 0, contrib[BND_MAXP];
+  for (size_t i = 0; i < B->n; i++)
+    ref += op == R_DOT ? B->va[i] * B->vb[i] : op == R_SUM ? B->va[i] : B->va[i] * B->va[i];
+  for (size_t j = 0; j < B->np; j++) {
+    double v = B->va[B->pos[j]];
+    contrib[j] = op == R_DOT ? v * B->vb[B->pos[j]] : op == R_SUM ? v : v * v;
+  }
+  float r = -12345.0f;
+  gllmk_status st = call_red(op, B->dt, B->a.p, op == R_DOT ? B->b.p : NULL, B->n, &r);
+  if (tu_check_status(c, st, GLLMK_OK, "%s n=%zu threads=%d", nm, B->n, B->nthreads) &&
+      !tu_check_true(c, (double)r == ref, "%s n=%zu threads=%d: got %.9g, expected exactly %.9g",
+                     nm, B->n, B->nthreads, (double)r, ref))
+    bnd_explain((double)r - ref, contrib, B->pos, B->np);
+  tu_check_input(c, &B->a, "a");
+  if (op == R_DOT)
+    tu_check_input(c, &B->b, "b");
+}
+
+typedef enum { E_ADD, E_SUB, E_MUL, E_SCALE, E_AXPY } ew_op;
+static const char *ew_name[] = { "vec_add", "vec_sub", "vec_mul", "vec_scale", "vec_axpy" };
+#define N_EW 5
+#define BND_SCALE (-2.0)
+#define BND_ALPHA 3.0
+
+/* one elementwise op on B->a, B->b (restored from their snapshots first) */
+static void bnd_ew(tu_check *c, bnd *B, ew_op op)
+{
+  const char *nm = ew_name[op];
+  tu_dtype dt = B->dt;
+  size_t n = B->n;
+  memcpy(B->a.p, B->a.snap, n * tu_esize(dt));
+  tu_arr_poison(&B->o);
+  gllmk_status st = GLLMK_E_INVAL;
+  tu_arr *out = &B->o;
+  switch (op) {
+  case E_ADD: st = call_bin(B_ADD, dt, B->a.p, B->b.p, B->o.p, n); break;
+  case E_SUB: st = call_bin(B_SUB, dt, B->a.p, B->b.p, B->o.p, n); break;
+  case E_MUL: st = call_bin(B_MUL, dt, B->a.p, B->b.p, B->o.p, n); break;
+  case E_SCALE: st = TU_CALL(dt, vec_scale, B->a.p, (float)BND_SCALE, n); out = &B->a; break;
+  case E_AXPY: st = TU_CALL(dt, vec_axpy, B->a.p, (float)BND_ALPHA, B->b.p, n); out = &B->a; break;
+  }
+  if (tu_check_status(c, st, GLLMK_OK, "%s n=%zu threads=%d", nm, n, B->nthreads)) {
+    size_t bad = 0, first = 0;
+    double got_first = 0, want_first = 0;
+    const double *va = B->va, *vb = B->vb;
+    for (size_t i = 0; i < n; i++) {
+      double want = op == E_ADD ? va[i] + vb[i] : op == E_SUB ? va[i] - vb[i]
+                    : op == E_MUL ? va[i] * vb[i] : op == E_SCALE ? BND_SCALE * va[i]
+                    : va[i] + BND_ALPHA * vb[i];
+      double got = tu_get(dt, out->p, i);
+      if (got != want && bad++ == 0)
+        first = i, got_first = got, want_first = want;
+    }
+    tu_check_true(c, bad == 0, "%s n=%zu threads=%d: %zu of %zu elements differ; first [%zu]: "
+                  "got %.9g, expected exactly %.9g", nm, n, B->nthreads, bad, n, first, got_first,
+                  want_first);
+  }
+  tu_check_guards(c, &B->a, "a");
+  tu_check_guards(c, &B->o, "out");
+  if (out != &B->a)
+    tu_check_input(c, &B->a, "a");
+  tu_check_input(c, &B->b, "b");
+}
+
+/* fill B->a, B->b from B->va, B->vb; every value must be exact in dt */
+static void bnd_set(tu_check *c, bnd *B, const char *what)
+{
+  tu_arr_set(&B->a, B->va);
+  tu_arr_set(&B->b, B->vb);
+  int exact = 1;
+  for (size_t i = 0; i < B->n; i++)
+    exact &= B->a.v[i] == B->va[i] && B->b.v[i] == B->vb[i];
+  tu_check_true(c, exact, "%s n=%zu: the inputs are not exact in %s", what, B->n,
+                tu_dtname(B->dt));
+}
+
+static void test_boundaries(const char *isa, tu_dtype dt)
+{
+  static const red_op sums[] = { R_DOT, R_SUM, R_SUMSQ };
+  tu_check cs[3], cmax, ce[N_EW];
+  for (int k = 0; k < 3; k++)
+    tu_check_init(&cs[k]);
+  tu_check_init(&cmax);
+  for (int k = 0; k < N_EW; k++)
+    tu_check_init(&ce[k]);
+
+  for (size_t ni = 0; ni < N_BND; ni++) {
+    bnd B;
+    B.dt = dt;
+    B.n = bnd_n[ni];
+    B.np = bnd_positions(B.n, B.pos);
+    B.va = tu_dalloc(B.n);
+    B.vb = tu_dalloc(B.n);
+    tu_arr_alloc(&B.a, dt, B.n, 1);
+    tu_arr_alloc(&B.b, dt, B.n, 2);
+    tu_arr_alloc(&B.o, dt, B.n, 3);
+
+    /* sums: integers in [-3, 3]; boundary j: a = 2^(3+j), b = 1 */
+    rand_ints(B.va, B.n, -3, 3);
+    rand_ints(B.vb, B.n, -3, 3);
+    for (size_t j = 0; j < B.np; j++) {
+      B.va[B.pos[j]] = ldexp(1.0, 3 + (int)j);
+      B.vb[B.pos[j]] = 1.0;
+    }
+    bnd_set(&cs[0], &B, "sums");
+    for (B.nthreads = 1; B.nthreads <= 2; B.nthreads++) {
+      gllmk_set_num_threads(B.nthreads);
+      for (int k = 0; k < 3; k++)
+        bnd_sum(&cs[k], &B, sums[k]);
+    }
+
+    /* max: integers in [-8, -1], and 0.5 at one boundary at a time */
+    rand_ints(B.va, B.n, -8, -1);
+    bnd_set(&cmax, &B, "vec_max");
+    for (size_t j = 0; j < B.np; j++) {
+      size_t p = B.pos[j];
+      tu_put(dt, B.a.p, p, 0.5);
+      tu_arr_snapshot(&B.a);
+      for (B.nthreads = 1; B.nthreads <= 2; B.nthreads++) {
+        gllmk_set_num_threads(B.nthreads);
+        float r = -12345.0f;
+        gllmk_status st = call_red(R_MAX, dt, B.a.p, NULL, B.n, &r);
+        if (tu_check_status(&cmax, st, GLLMK_OK, "vec_max n=%zu threads=%d", B.n, B.nthreads))
+          tu_check_true(&cmax, r == 0.5f, "vec_max n=%zu threads=%d: the maximum 0.5 is element "
+                        "%zu, got %.9g", B.n, B.nthreads, p, (double)r);
+        tu_check_input(&cmax, &B.a, "x");
+      }
+      tu_put(dt, B.a.p, p, B.va[p]);
+    }
+
+    /* elementwise: integers in [-15, 15], a = 16 and b = -16 at the
+     * boundaries: every result (|a op b| <= 256, |a + 3 b| <= 64) is exact
+     * in f16 and bf16 */
+    rand_ints(B.va, B.n, -15, 15);
+    rand_ints(B.vb, B.n, -15, 15);
+    for (size_t j = 0; j < B.np; j++) {
+      B.va[B.pos[j]] = 16;
+      B.vb[B.pos[j]] = -16;
+    }
+    bnd_set(&ce[0], &B, "elementwise");
+    for (B.nthreads = 1; B.nthreads <= 2; B.nthreads++) {
+      gllmk_set_num_threads(B.nthreads);
+      for (int k = 0; k < N_EW; k++)
+        bnd_ew(&ce[k], &B, (ew_op)k);
+    }
+    gllmk_set_num_threads(0);
+
+    tu_arr_free(&B.a);
+    tu_arr_free(&B.b);
+    tu_arr_free(&B.o);
+    free(B.va);
+    free(B.vb);
+  }
+
+  const char *dn = tu_dtname(dt);
+  for (int k = 0; k < 3; k++)
+    tu_check_done(&cs[k], "%s %s %s: exact at the 65536 chunk boundaries (n=65535..196609, 1 "
+                  "and 2 threads)", red_name[sums[k]], dn, isa);
+  tu_check_done(&cmax, "vec_max %s %s: the maximum at each chunk boundary (n=65535..196609, 1 "
+                "and 2 threads)", dn, isa);
+  for (int k = 0; k < N_EW; k++)
+    tu_check_done(&ce[k], "%s %s %s: exact at n=65535..196609, 1 and 2 threads", ew_name[k], dn,
+                  isa);
+}
+
 /* ------------------------------------------------------------------ driver */
 static void body(const char *isa, tu_dtype dt, void *ctx)
 {
@@ -483,6 +704,7 @@ static void body(const char *isa, tu_dtype dt, void *ctx)
   test_reduction(isa, dt, R_SUM);
   test_reduction(isa, dt, R_MAX);
   test_reduction(isa, dt, R_SUMSQ);
+  test_boundaries(isa, dt);
 }
 
 int main(void)

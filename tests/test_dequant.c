@@ -79,44 +79,7 @@ static const fmt FMTS[] = {
 static const char *CASES[] = { "quantized", "quantized-imatrix", "random" };
 #define NCASE 3
 
-/* ------------------------------------------------------------------ ISAs */
-#define MAX_ISA 16
-static char isa_names[MAX_ISA][32];
-static int n_isa;
-
-static void collect_isa(const char *isa, void *ctx)
-{
-  (void)ctx;
-  if (n_isa < MAX_ISA)
-    snprintf(isa_names[n_isa++], sizeof isa_names[0], "%s", isa);
-}
-
-static void set_isa(int i)
-{
-  gllmk_status st = gllmk_cpu_set_isa(isa_names[i]);
-  if (st != GLLMK_OK)
-    bail_out("gllmk_cpu_set_isa(%s) failed: %s", isa_names[i], tu_status_name(st));
-}
-
 /* ------------------------------------------------------------------ helpers */
-static uint16_t rd16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static void wr16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
-static void wr32(unsigned char *p, uint32_t v)
-{
-  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-/* IEEE binary16 -> double, written from the standard (not the library's) */
-static double h2d(uint16_t h)
-{
-  int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
-  double v;
-  if (e == 0) v = ldexp((double)m, -24);
-  else if (e == 31) v = m ? NAN : INFINITY;
-  else v = ldexp((double)(m + 1024), e - 25);
-  return s ? -v : v;
-}
-
 static uint32_t fbits(float f)
 {
   uint32_t u;
@@ -146,32 +109,6 @@ static int cmp_exact(tu_check *c, const float *got, const float *exp, size_t n, 
   return tu_check_true(c, 0, "%s: %zu of %zu values differ; first [%zu]: got %.9g (0x%08x), "
                        "expected %.9g (0x%08x)", what, bad, n, first, (double)got[first],
                        (unsigned)fbits(got[first]), (double)exp[first], (unsigned)fbits(exp[first]));
-}
-
-/* A byte buffer with 64 guard bytes on both sides, data at an odd address
- * when odd is set. */
-typedef struct gbuf {
-  unsigned char *mem;
-  size_t mem_bytes, len;
-  unsigned char *p;
-} gbuf;
-
-static void gb_alloc(gbuf *b, size_t len, int odd)
-{
-  b->len = len;
-  b->mem_bytes = len + 2 * TU_GUARD_BYTES + 64;
-  b->mem = aligned_alloc(64, (b->mem_bytes + 63) & ~(size_t)63);
-  if (!b->mem) bail_out("out of memory");
-  memset(b->mem, TU_CANARY, b->mem_bytes);
-  b->p = b->mem + TU_GUARD_BYTES + (odd ? 1 : 0);
-}
-static void gb_free(gbuf *b) { free(b->mem); memset(b, 0, sizeof *b); }
-static int gb_guards_ok(const gbuf *b)
-{
-  size_t s = (size_t)(b->p - b->mem), e = s + b->len;
-  for (size_t i = 0; i < s; i++) if (b->mem[i] != TU_CANARY) return 0;
-  for (size_t i = e; i < b->mem_bytes; i++) if (b->mem[i] != TU_CANARY) return 0;
-  return 1;
 }
 
 /* Output array of n floats with canaries, data offset off floats. */
@@ -450,7 +387,7 @@ static void vec_case(tu_check *c, const fmt *f, tv_file *tv, const char *cs, con
     return;
   }
   tu_arr out;
-  gbuf src;
+  tu_buf src;
 
   /* 1. gllmk_dequantize straight from the file image (8-byte aligned) */
   out_alloc(&out, nv, 0);
@@ -461,14 +398,14 @@ static void vec_case(tu_check *c, const fmt *f, tv_file *tv, const char *cs, con
   tu_arr_free(&out);
 
   /* 2. the per-format function, source at an odd address, output offset 3 */
-  gb_alloc(&src, qlen, 1);
+  tu_buf_alloc(&src, qlen, 1);
   memcpy(src.p, qb, qlen);
   out_alloc(&out, nv, 3);
   snprintf(what, sizeof what, "%s.%s %s: gllmk_dequant_%s (odd src)", f->name, cs, isa, f->name);
   if (tu_check_status(c, f->deq(src.p, out.p, nv), GLLMK_OK, "%s", what))
     cmp_exact(c, out.p, dq, nv, what);
   tu_check_guards(c, &out, what);
-  tu_check_true(c, gb_guards_ok(&src) && !memcmp(src.p, qb, qlen), "%s: source modified", what);
+  tu_check_true(c, tu_buf_guards_ok(&src) && !memcmp(src.p, qb, qlen), "%s: source modified", what);
 
   /* 3. gllmk_dequantize, odd source, exact src_bytes */
   tu_arr_poison(&out);
@@ -493,13 +430,13 @@ static void vec_case(tu_check *c, const fmt *f, tv_file *tv, const char *cs, con
     tu_check_guards(c, &o2, what);
     tu_arr_free(&o2);
   }
-  gb_free(&src);
+  tu_buf_free(&src);
 }
 
 static void test_vectors(int fi, int ii)
 {
   const fmt *f = &FMTS[fi];
-  const char *isa = isa_names[ii];
+  const char *isa = tu_isa_name(ii);
   tu_check c;
   tu_check_init(&c);
   int ncases = 0;
@@ -538,20 +475,20 @@ static void test_vectors(int fi, int ii)
 static void set_scale(const fmt *f, unsigned char *blk, uint32_t bits)
 {
   switch (f->sc_kind) {
-  case SC_F16: wr16(blk + f->d_off, (uint16_t)bits); break;
-  case SC_F32: wr32(blk + f->d_off, bits); break;
+  case SC_F16: tu_wr16(blk + f->d_off, (uint16_t)bits); break;
+  case SC_F32: tu_wr32(blk + f->d_off, bits); break;
   case SC_IQ1M:
     for (int w = 0; w < 4; w++) {
-      uint16_t v = rd16(blk + 48 + 2 * w);
+      uint16_t v = tu_rd16(blk + 48 + 2 * w);
       v = (uint16_t)((v & 0x0FFF) | (((bits >> (4 * w)) & 0xF) << 12));
-      wr16(blk + 48 + 2 * w, v);
+      tu_wr16(blk + 48 + 2 * w, v);
     }
     break;
   }
 }
 static double scale_value(const fmt *f, uint32_t bits)
 {
-  return f->sc_kind == SC_F32 ? (double)bitsf(bits) : h2d((uint16_t)bits);
+  return f->sc_kind == SC_F32 ? (double)bitsf(bits) : tu_h2d((uint16_t)bits);
 }
 
 #define SPB 8 /* blocks per special-value decode */
@@ -566,7 +503,7 @@ static void decode_blocks(tu_check *c, const fmt *f, const unsigned char *src, f
 static void test_special_scales(int fi, int ii)
 {
   const fmt *f = &FMTS[fi];
-  const char *isa = isa_names[ii];
+  const char *isa = tu_isa_name(ii);
   tu_check c;
   tu_check_init(&c);
   tv_file *r = FD[fi].tv[2];
@@ -585,7 +522,7 @@ static void test_special_scales(int fi, int ii)
   /* c: scale 1, min 0; o: scale 0, min 1 */
   for (int b = 0; b < SPB; b++) {
     set_scale(f, blk + b * f->bb, one);
-    if (f->m_off >= 0) wr16(blk + b * f->bb + f->m_off, 0);
+    if (f->m_off >= 0) tu_wr16(blk + b * f->bb + f->m_off, 0);
   }
   decode_blocks(&c, f, blk, cv, "scale 1");
   for (size_t i = 0; i < nv; i++)
@@ -595,7 +532,7 @@ static void test_special_scales(int fi, int ii)
   if (f->m_off >= 0) {
     for (int b = 0; b < SPB; b++) {
       set_scale(f, blk + b * f->bb, 0);
-      wr16(blk + b * f->bb + f->m_off, 0x3C00);
+      tu_wr16(blk + b * f->bb + f->m_off, 0x3C00);
     }
     decode_blocks(&c, f, blk, ov, "scale 0, min 1");
   }
@@ -619,10 +556,10 @@ static void test_special_scales(int fi, int ii)
       for (int b = 0; b < SPB; b++) {
         /* which 0: d special, min 0; which 1: d = 1, min special */
         set_scale(f, blk + b * f->bb, which ? one : bits);
-        if (f->m_off >= 0) wr16(blk + b * f->bb + f->m_off, which ? (uint16_t)bits : 0);
+        if (f->m_off >= 0) tu_wr16(blk + b * f->bb + f->m_off, which ? (uint16_t)bits : 0);
       }
       D = which ? 1.0 : scale_value(f, bits);
-      M = which ? h2d((uint16_t)bits) : 0.0;
+      M = which ? tu_h2d((uint16_t)bits) : 0.0;
       for (size_t i = 0; i < nv; i++) {
         double v = D * (double)cv[i];
         if (f->m_off >= 0 && which) v += M * (double)ov[i];
@@ -669,11 +606,6 @@ static uint16_t rand_f16(int specials)
   return (uint16_t)((tu_rand_below(2) << 15) | (e << 10) | tu_rand_below(1024));
 }
 
-static void fill_random(unsigned char *p, size_t n)
-{
-  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)tu_rand_u64();
-}
-
 /* independent decoders */
 static void ref_squeeze(const unsigned char *src, float *out, size_t nb)
 {
@@ -685,12 +617,10 @@ static void ref_squeeze(const unsigned char *src, float *out, size_t nb)
         size_t bit = 3 * i + (size_t)t;
         code |= (unsigned)((blk[16 + bit / 8] >> (bit % 8)) & 1) << t;
       }
-      out[256 * b + i] = (float)h2d(rd16(blk + 2 * code));
+      out[256 * b + i] = (float)tu_h2d(tu_rd16(blk + 2 * code));
     }
   }
 }
-
-static unsigned nib(const unsigned char *p, size_t j) { return (p[j / 2] >> (4 * (j % 2))) & 15; }
 
 static void ref_awq(const unsigned char *packed, const unsigned char *zeros, const gllmk_f16 *sc,
                     float *out, size_t n, size_t k)
@@ -699,8 +629,8 @@ static void ref_awq(const unsigned char *packed, const unsigned char *zeros, con
   for (size_t r = 0; r < n; r++)
     for (size_t j = 0; j < k; j++) {
       size_t g = j / 128;
-      int q = (int)nib(packed + r * (k / 2), j), z = (int)nib(zeros + r * zb, g);
-      out[r * k + j] = (float)((double)(q - z) * h2d(sc[r * ng + g].bits));
+      int q = (int)tu_nib(packed + r * (k / 2), j), z = (int)tu_nib(zeros + r * zb, g);
+      out[r * k + j] = (float)((double)(q - z) * tu_h2d(sc[r * ng + g].bits));
     }
 }
 
@@ -709,24 +639,24 @@ static void ref_gptq(const unsigned char *packed, const int32_t *g_idx, const gl
 {
   for (size_t r = 0; r < n; r++)
     for (size_t j = 0; j < k; j++) {
-      int q = (int)nib(packed + r * (k / 2), j);
-      out[r * k + j] = (float)((double)(q - 8) * h2d(sc[r * ng + (size_t)g_idx[j]].bits));
+      int q = (int)tu_nib(packed + r * (k / 2), j);
+      out[r * k + j] = (float)((double)(q - 8) * tu_h2d(sc[r * ng + (size_t)g_idx[j]].bits));
     }
 }
 
 static void test_squeeze(int ii)
 {
-  const char *isa = isa_names[ii];
+  const char *isa = tu_isa_name(ii);
   static const size_t nbs[] = { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 1100 };
   tu_check c;
   tu_check_init(&c);
   for (size_t t = 0; t < sizeof nbs / sizeof nbs[0]; t++) {
     size_t nb = nbs[t], nv = 256 * nb;
-    gbuf src;
-    gb_alloc(&src, 112 * nb, (int)(t % 2));
-    fill_random(src.p, 112 * nb);
+    tu_buf src;
+    tu_buf_alloc(&src, 112 * nb, (int)(t % 2));
+    tu_fill_random(src.p, 112 * nb);
     for (size_t b = 0; b < nb; b++)
-      for (int e = 0; e < 8; e++) wr16(src.p + 112 * b + 2 * e, rand_f16(t % 3 == 1));
+      for (int e = 0; e < 8; e++) tu_wr16(src.p + 112 * b + 2 * e, rand_f16(t % 3 == 1));
     float *exp = tu_xmalloc(nv * sizeof(float));
     ref_squeeze(src.p, exp, nb);
     tu_arr out;
@@ -741,9 +671,9 @@ static void test_squeeze(int ii)
                         GLLMK_OK, "%s (gllmk_dequantize)", what))
       cmp_exact(&c, out.p, exp, nv, what);
     tu_check_guards(&c, &out, what);
-    tu_check_true(&c, gb_guards_ok(&src), "%s: source guards", what);
+    tu_check_true(&c, tu_buf_guards_ok(&src), "%s: source guards", what);
     tu_arr_free(&out);
-    gb_free(&src);
+    tu_buf_free(&src);
     free(exp);
   }
   /* a hand-built block: codebook 0.5*e - 1.75, codes i % 8, then 7 - i % 8 */
@@ -753,7 +683,7 @@ static void test_squeeze(int ii)
     for (int e = 0; e < 8; e++) {
       float v = 0.5f * (float)e - 1.75f;
       gllmk_f16 h = gllmk_f32_to_f16(v);
-      wr16(blk + 2 * e, h.bits);
+      tu_wr16(blk + 2 * e, h.bits);
     }
     for (size_t i = 0; i < 256; i++) {
       unsigned code = i < 128 ? (unsigned)(i % 8) : (unsigned)(7 - i % 8);
@@ -775,7 +705,7 @@ static void test_squeeze(int ii)
 
 static void test_awq(int ii)
 {
-  const char *isa = isa_names[ii];
+  const char *isa = tu_isa_name(ii);
   static const struct { size_t n, k; } sh[] = {
     { 1, 128 }, { 1, 256 }, { 3, 384 }, { 2, 640 }, { 5, 1024 }, { 17, 384 }, { 7, 1152 },
     { 300, 1152 }, { 1, 4096 },
@@ -784,13 +714,13 @@ static void test_awq(int ii)
   tu_check_init(&c);
   for (size_t t = 0; t < sizeof sh / sizeof sh[0]; t++) {
     size_t n = sh[t].n, k = sh[t].k, ng = k / 128, zb = (ng + 1) / 2;
-    gbuf pk, zr, sc;
-    gb_alloc(&pk, n * k / 2, 0);
-    gb_alloc(&zr, n * zb, 1);
-    gb_alloc(&sc, n * ng * 2, 0);
-    fill_random(pk.p, pk.len);
-    fill_random(zr.p, zr.len); /* the unused high nibble of an odd count is random too */
-    for (size_t i = 0; i < n * ng; i++) wr16(sc.p + 2 * i, rand_f16(t % 2));
+    tu_buf pk, zr, sc;
+    tu_buf_alloc(&pk, n * k / 2, 0);
+    tu_buf_alloc(&zr, n * zb, 1);
+    tu_buf_alloc(&sc, n * ng * 2, 0);
+    tu_fill_random(pk.p, pk.n);
+    tu_fill_random(zr.p, zr.n); /* the unused high nibble of an odd count is random too */
+    for (size_t i = 0; i < n * ng; i++) tu_wr16(sc.p + 2 * i, rand_f16(t % 2));
     float *exp = tu_xmalloc(n * k * sizeof(float));
     ref_awq(pk.p, zr.p, (const gllmk_f16 *)sc.p, exp, n, k);
     tu_arr out;
@@ -801,12 +731,13 @@ static void test_awq(int ii)
                         GLLMK_OK, "%s", what))
       cmp_exact(&c, out.p, exp, n * k, what);
     tu_check_guards(&c, &out, what);
-    tu_check_true(&c, gb_guards_ok(&pk) && gb_guards_ok(&zr) && gb_guards_ok(&sc), "%s: input guards",
+    tu_check_true(&c, tu_buf_guards_ok(&pk) && tu_buf_guards_ok(&zr) && tu_buf_guards_ok(&sc),
+                  "%s: input guards",
                   what);
     tu_arr_free(&out);
-    gb_free(&pk);
-    gb_free(&zr);
-    gb_free(&sc);
+    tu_buf_free(&pk);
+    tu_buf_free(&zr);
+    tu_buf_free(&sc);
     free(exp);
   }
   /* hand-built: row r, column j: q = (j + r) % 16, zero of group g = (g + 3r) % 16, scale 2^-g */
@@ -842,7 +773,7 @@ static void test_awq(int ii)
 
 static void test_gptq(int ii)
 {
-  const char *isa = isa_names[ii];
+  const char *isa = tu_isa_name(ii);
   /* mode 0: j / gs; 1: perm[j / gs] (permuted groups); 2: random per column
    * (act order); 3: random with unused groups (n_groups larger) */
   static const struct { size_t n, k, gs; int mode; } sh[] = {
@@ -855,9 +786,9 @@ static void test_gptq(int ii)
   for (size_t t = 0; t < sizeof sh / sizeof sh[0]; t++) {
     size_t n = sh[t].n, k = sh[t].k, gs = sh[t].gs, ng = (k + gs - 1) / gs;
     if (sh[t].mode == 3) ng += 5;
-    gbuf pk, sc;
-    gb_alloc(&pk, n * k / 2, 1);
-    gb_alloc(&sc, n * ng * 2, 0);
+    tu_buf pk, sc;
+    tu_buf_alloc(&pk, n * k / 2, 1);
+    tu_buf_alloc(&sc, n * ng * 2, 0);
     int32_t *g = tu_xmalloc(k * sizeof *g);
     uint32_t *perm = tu_xmalloc(ng * sizeof *perm);
     tu_permutation_u32(perm, ng);
@@ -868,8 +799,8 @@ static void test_gptq(int ii)
       default: g[j] = (int32_t)tu_rand_below(ng); break;
       }
     }
-    fill_random(pk.p, pk.len);
-    for (size_t i = 0; i < n * ng; i++) wr16(sc.p + 2 * i, rand_f16(t % 2));
+    tu_fill_random(pk.p, pk.n);
+    for (size_t i = 0; i < n * ng; i++) tu_wr16(sc.p + 2 * i, rand_f16(t % 2));
     float *exp = tu_xmalloc(n * k * sizeof(float));
     ref_gptq(pk.p, g, (const gllmk_f16 *)sc.p, ng, exp, n, k);
     tu_arr out;
@@ -881,10 +812,10 @@ static void test_gptq(int ii)
                         GLLMK_OK, "%s", what))
       cmp_exact(&c, out.p, exp, n * k, what);
     tu_check_guards(&c, &out, what);
-    tu_check_true(&c, gb_guards_ok(&pk) && gb_guards_ok(&sc), "%s: input guards", what);
+    tu_check_true(&c, tu_buf_guards_ok(&pk) && tu_buf_guards_ok(&sc), "%s: input guards", what);
     tu_arr_free(&out);
-    gb_free(&pk);
-    gb_free(&sc);
+    tu_buf_free(&pk);
+    tu_buf_free(&sc);
     free(g);
     free(perm);
     free(exp);
@@ -932,10 +863,10 @@ static void test_bad_input(void)
     const fmt sq = { "squeezellm", GLLMK_SQUEEZELLM, 256, 112, gllmk_dequant_squeezellm, SC_F16, 0, -1 };
     const fmt *f = fi < NFMT ? &FMTS[fi] : &sq;
     size_t nb = 4, nv = nb * f->bs;
-    gbuf src;
+    tu_buf src;
     tu_arr out;
-    gb_alloc(&src, nb * f->bb, 1);
-    fill_random(src.p, src.len);
+    tu_buf_alloc(&src, nb * f->bb, 1);
+    tu_fill_random(src.p, src.n);
     out_alloc(&out, nv, 1);
     tu_watch_clear();
     tu_watch(src.mem, src.mem_bytes);
@@ -949,15 +880,15 @@ static void test_bad_input(void)
     E(GLLMK_E_INVAL, "deq n = bs+1", f->deq(src.p, out.p, f->bs + 1));
     E(GLLMK_E_INVAL, "deq n = 4bs-1", f->deq(src.p, out.p, nv - 1));
     E(GLLMK_OK, "deq n = 0, NULL pointers", f->deq(NULL, NULL, 0));
-    E(GLLMK_E_INVAL, "dequantize src NULL", gllmk_dequantize(f->t, NULL, src.len, out.p, nv));
-    E(GLLMK_E_INVAL, "dequantize out NULL", gllmk_dequantize(f->t, src.p, src.len, NULL, nv));
+    E(GLLMK_E_INVAL, "dequantize src NULL", gllmk_dequantize(f->t, NULL, src.n, out.p, nv));
+    E(GLLMK_E_INVAL, "dequantize out NULL", gllmk_dequantize(f->t, src.p, src.n, NULL, nv));
     E(GLLMK_E_INVAL, "dequantize src_bytes one short",
-      gllmk_dequantize(f->t, src.p, src.len - 1, out.p, nv));
+      gllmk_dequantize(f->t, src.p, src.n - 1, out.p, nv));
     E(GLLMK_E_INVAL, "dequantize src_bytes 0", gllmk_dequantize(f->t, src.p, 0, out.p, nv));
     E(GLLMK_E_INVAL, "dequantize 1 block, src_bytes bb-1",
       gllmk_dequantize(f->t, src.p, f->bb - 1, out.p, f->bs));
-    E(GLLMK_E_INVAL, "dequantize n = bs+1", gllmk_dequantize(f->t, src.p, src.len, out.p, f->bs + 1));
-    E(GLLMK_E_INVAL, "dequantize n = 4bs-1", gllmk_dequantize(f->t, src.p, src.len, out.p, nv - 1));
+    E(GLLMK_E_INVAL, "dequantize n = bs+1", gllmk_dequantize(f->t, src.p, src.n, out.p, f->bs + 1));
+    E(GLLMK_E_INVAL, "dequantize n = 4bs-1", gllmk_dequantize(f->t, src.p, src.n, out.p, nv - 1));
     E(GLLMK_OK, "dequantize n = 0, NULL pointers", gllmk_dequantize(f->t, NULL, 0, NULL, 0));
     size_t nmax = SIZE_MAX - SIZE_MAX % f->bs;
     E(GLLMK_E_OVERFLOW, "deq n = SIZE_MAX rounded to a block", f->deq(src.p, out.p, nmax));
@@ -966,17 +897,17 @@ static void test_bad_input(void)
     size_t nhalf = (SIZE_MAX / 4 + 1) + f->bs - (SIZE_MAX / 4 + 1) % f->bs; /* n * 4 overflows */
     E(GLLMK_E_OVERFLOW, "deq n = 2^62 rounded up to a block", f->deq(src.p, out.p, nhalf));
 #undef E
-    gb_free(&src);
+    tu_buf_free(&src);
     tu_arr_free(&out);
     tu_check_done(&c, "%s: NULL, n not a block multiple, short src_bytes, overflow, n = 0", nm);
   }
 
   /* types gllmk_dequantize does not decode */
   {
-    gbuf src;
+    tu_buf src;
     tu_arr out;
-    gb_alloc(&src, 4096, 1);
-    fill_random(src.p, src.len);
+    tu_buf_alloc(&src, 4096, 1);
+    tu_fill_random(src.p, src.n);
     out_alloc(&out, 1024, 1);
     tu_watch_clear();
     tu_watch(src.mem, src.mem_bytes);
@@ -988,7 +919,7 @@ static void test_bad_input(void)
       snprintf(d, sizeof d, "dequantize qtype %d", bad_t[i]);
       EXPECT(GLLMK_E_UNSUPPORTED, d, gllmk_dequantize((gllmk_qtype)bad_t[i], src.p, 4096, out.p, 256));
     }
-    gb_free(&src);
+    tu_buf_free(&src);
     tu_arr_free(&out);
     tu_check_done(&c, "gllmk_dequantize: AWQ4, GPTQ4 and unknown qtypes are UNSUPPORTED");
   }
@@ -996,14 +927,14 @@ static void test_bad_input(void)
   /* AWQ4 */
   {
     size_t n = 3, k = 384;
-    gbuf pk, zr, sc;
+    tu_buf pk, zr, sc;
     tu_arr out;
-    gb_alloc(&pk, n * k / 2, 0);
-    gb_alloc(&zr, n * 2, 0);
-    gb_alloc(&sc, n * 3 * 2, 0);
-    fill_random(pk.p, pk.len);
-    fill_random(zr.p, zr.len);
-    for (size_t i = 0; i < n * 3; i++) wr16(sc.p + 2 * i, 0x3C00);
+    tu_buf_alloc(&pk, n * k / 2, 0);
+    tu_buf_alloc(&zr, n * 2, 0);
+    tu_buf_alloc(&sc, n * 3 * 2, 0);
+    tu_fill_random(pk.p, pk.n);
+    tu_fill_random(zr.p, zr.n);
+    for (size_t i = 0; i < n * 3; i++) tu_wr16(sc.p + 2 * i, 0x3C00);
     out_alloc(&out, n * k, 1);
     tu_watch_clear();
     tu_watch(pk.mem, pk.mem_bytes);
@@ -1026,9 +957,9 @@ static void test_bad_input(void)
            gllmk_dequant_awq4(pk.p, zr.p, S, out.p, 1, SIZE_MAX - SIZE_MAX % 128));
     EXPECT(GLLMK_E_OVERFLOW, "awq4 n * k * 4 overflows (n = 2^56)",
            gllmk_dequant_awq4(pk.p, zr.p, S, out.p, (size_t)1 << 56, 128));
-    gb_free(&pk);
-    gb_free(&zr);
-    gb_free(&sc);
+    tu_buf_free(&pk);
+    tu_buf_free(&zr);
+    tu_buf_free(&sc);
     tu_arr_free(&out);
     tu_check_done(&c, "gllmk_dequant_awq4: NULL, k not a multiple of 128, overflow, empty");
   }
@@ -1036,12 +967,12 @@ static void test_bad_input(void)
   /* GPTQ4 */
   {
     size_t n = 3, k = 256, ng = 2;
-    gbuf pk, sc;
+    tu_buf pk, sc;
     tu_arr out;
-    gb_alloc(&pk, n * k / 2, 0);
-    gb_alloc(&sc, n * ng * 2, 0);
-    fill_random(pk.p, pk.len);
-    for (size_t i = 0; i < n * ng; i++) wr16(sc.p + 2 * i, 0x3C00);
+    tu_buf_alloc(&pk, n * k / 2, 0);
+    tu_buf_alloc(&sc, n * ng * 2, 0);
+    tu_fill_random(pk.p, pk.n);
+    for (size_t i = 0; i < n * ng; i++) tu_wr16(sc.p + 2 * i, 0x3C00);
     int32_t *g = tu_xmalloc(k * sizeof *g);
     for (size_t j = 0; j < k; j++) g[j] = (int32_t)(j / 128);
     out_alloc(&out, n * k, 1);
@@ -1091,8 +1022,8 @@ static void test_bad_input(void)
     EXPECT(GLLMK_E_OVERFLOW, "gptq4 k * 4 overflows (n = 1, k = SIZE_MAX - 1)",
            gllmk_dequant_gptq4(pk.p, g, S, ng, out.p, 1, SIZE_MAX - 1));
     free(g);
-    gb_free(&pk);
-    gb_free(&sc);
+    tu_buf_free(&pk);
+    tu_buf_free(&sc);
     tu_arr_free(&out);
     tu_check_done(&c, "gllmk_dequant_gptq4: NULL, odd k, g_idx out of range, overflow, empty");
   }
@@ -1106,11 +1037,10 @@ int main(void)
   test_metadata();
   /* forked calls before any OpenMP team exists */
   test_bad_input();
-  tu_for_each_isa(collect_isa, NULL);
-  if (!n_isa) bail_out("no runnable ISA");
+  tu_isa_count(); /* the runnable ISAs, skip points for the others */
   load_vectors();
-  for (int ii = 0; ii < n_isa; ii++) {
-    set_isa(ii);
+  for (int ii = 0; ii < tu_isa_count(); ii++) {
+    tu_isa_set(ii);
     for (int fi = 0; fi < NFMT; fi++) {
       test_vectors(fi, ii);
       test_special_scales(fi, ii);

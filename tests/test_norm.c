@@ -26,14 +26,6 @@ static double rt(size_t n)
   return 1e-5 + 1e-6 * sqrt((double)(n ? n : 1));
 }
 
-static double *random_vec(size_t n, double lo, double hi)
-{
-  double *v = tu_dalloc(n);
-  for (size_t i = 0; i < n; i++)
-    v[i] = tu_uniform(lo, hi);
-  return v;
-}
-
 /* ------------------------------------------------------------------ softmax */
 static void run_softmax(tu_check *c, tu_dtype dt, const double *vx, size_t rows, size_t n,
                         size_t off, int alias)
@@ -68,7 +60,7 @@ static void run_softmax(tu_check *c, tu_dtype dt, const double *vx, size_t rows,
  * several infs) or NaN are both accepted; anything else is wrong. */
 static void run_softmax_posinf(tu_check *c, tu_dtype dt, size_t n, size_t ninf)
 {
-  double *v = random_vec(n, -3, 3);
+  double *v = tu_random_vec(n, -3, 3);
   for (size_t i = 0; i < ninf; i++)
     v[(i * 7) % n] = INFINITY;
   tu_arr x, o;
@@ -105,20 +97,20 @@ static void test_softmax(const char *isa, tu_dtype dt)
   for (size_t n = 0; n <= TU_NMAX_SMALL; n++)
     for (size_t off = 0; off < 4; off++) {
       size_t rows = 1 + off % 3;
-      double *v = random_vec(rows * n, -10, 10);
+      double *v = tu_random_vec(rows * n, -10, 10);
       run_softmax(&c, dt, v, rows, n, off, 0);
       free(v);
     }
   tu_check_done(&c, "softmax %s %s: rows 1..3 x n=0..130 in [-10,10), offsets 0..3", dn, isa);
 
   for (size_t n = 1; n <= 70; n += 3) {
-    double *v = random_vec(2 * n, 990, 1010); /* e^x overflows unless max-subtracted */
+    double *v = tu_random_vec(2 * n, 990, 1010); /* e^x overflows unless max-subtracted */
     run_softmax(&c, dt, v, 2, n, n, 0);
     free(v);
-    v = random_vec(2 * n, -1000, 1000);        /* most probabilities underflow */
+    v = tu_random_vec(2 * n, -1000, 1000);        /* most probabilities underflow */
     run_softmax(&c, dt, v, 2, n, n + 1, 0);
     free(v);
-    v = random_vec(2 * n, -90, -70);
+    v = tu_random_vec(2 * n, -90, -70);
     run_softmax(&c, dt, v, 2, n, n + 2, 0);
     free(v);
   }
@@ -127,7 +119,7 @@ static void test_softmax(const char *isa, tu_dtype dt)
   {
     static const size_t shapes[][2] = { { 2, 4099 }, { 1, 65537 }, { 300, 257 }, { 64, 1024 } };
     for (size_t i = 0; i < 4; i++) {
-      double *v = random_vec(shapes[i][0] * shapes[i][1], -10, 10);
+      double *v = tu_random_vec(shapes[i][0] * shapes[i][1], -10, 10);
       run_softmax(&c, dt, v, shapes[i][0], shapes[i][1], i, 0);
       free(v);
     }
@@ -135,12 +127,12 @@ static void test_softmax(const char *isa, tu_dtype dt)
   tu_check_done(&c, "softmax %s %s: large (2x4099, 1x65537, 300x257, 64x1024)", dn, isa);
 
   for (size_t n = 1; n <= 130; n += 43) {
-    double *v = random_vec(3 * n, -10, 10);
+    double *v = tu_random_vec(3 * n, -10, 10);
     run_softmax(&c, dt, v, 3, n, n, 1);
     free(v);
   }
   {
-    double *v = random_vec(65537, -10, 10);
+    double *v = tu_random_vec(65537, -10, 10);
     run_softmax(&c, dt, v, 1, 65537, 1, 1);
     free(v);
   }
@@ -151,7 +143,7 @@ static void test_softmax(const char *isa, tu_dtype dt)
     static const size_t ns[] = { 1, 5, 16, 17, 33, 100 };
     for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
       size_t n = ns[k];
-      double *v = random_vec(4 * n, -5, 5);
+      double *v = tu_random_vec(4 * n, -5, 5);
       /* row 0: a few -inf (probability 0); row 1: huge +- values (x - max
        * overflows to -inf); row 2: a NaN (row NaN); row 3: ordinary */
       for (size_t i = 0; i < n; i += 3)
@@ -215,7 +207,7 @@ static void test_rms(const char *isa, tu_dtype dt)
   for (size_t n = 0; n <= TU_NMAX_SMALL; n++)
     for (size_t off = 0; off < 4; off++) {
       size_t rows = 1 + (n + off) % 3;
-      double *x = random_vec(rows * n, -2, 2), *w = random_vec(n, -1.5, 1.5);
+      double *x = tu_random_vec(rows * n, -2, 2), *w = tu_random_vec(n, -1.5, 1.5);
       run_rms(&c, dt, x, w, rows, n, epss[off], off, 0);
       free(x);
       free(w);
@@ -226,7 +218,7 @@ static void test_rms(const char *isa, tu_dtype dt)
     double scales[3] = { 1e-3, 1e3, dt == TU_F16 ? 100.0 : 1e15 };
     for (size_t s = 0; s < 3; s++)
       for (size_t n = 3; n <= 100; n += 19) {
-        double *x = random_vec(2 * n, -2 * scales[s], 2 * scales[s]), *w = random_vec(n, -1, 1);
+        double *x = tu_random_vec(2 * n, -2 * scales[s], 2 * scales[s]), *w = tu_random_vec(n, -1, 1);
         run_rms(&c, dt, x, w, 2, n, 1e-6, n + s, 0);
         free(x);
         free(w);
@@ -238,7 +230,7 @@ static void test_rms(const char *isa, tu_dtype dt)
     static const size_t shapes[][2] = { { 2, 4099 }, { 1, 65537 }, { 300, 257 }, { 64, 1024 } };
     for (size_t i = 0; i < 4; i++) {
       size_t rows = shapes[i][0], n = shapes[i][1];
-      double *x = random_vec(rows * n, -2, 2), *w = random_vec(n, -1.5, 1.5);
+      double *x = tu_random_vec(rows * n, -2, 2), *w = tu_random_vec(n, -1.5, 1.5);
       run_rms(&c, dt, x, w, rows, n, 1e-5, i, 0);
       free(x);
       free(w);
@@ -247,7 +239,7 @@ static void test_rms(const char *isa, tu_dtype dt)
   tu_check_done(&c, "rms_norm %s %s: large (2x4099, 1x65537, 300x257, 64x1024)", dn, isa);
 
   for (size_t n = 1; n <= 130; n += 43) {
-    double *x = random_vec(3 * n, -2, 2), *w = random_vec(n, -1.5, 1.5);
+    double *x = tu_random_vec(3 * n, -2, 2), *w = tu_random_vec(n, -1.5, 1.5);
     run_rms(&c, dt, x, w, 3, n, 1e-5, n, 1);
     free(x);
     free(w);
@@ -257,7 +249,7 @@ static void test_rms(const char *isa, tu_dtype dt)
   {
     /* zero row (eps > 0: zeros), row with NaN (NaN row), row with inf */
     size_t n = 37;
-    double *x = random_vec(3 * n, -2, 2), *w = random_vec(n, -1.5, 1.5);
+    double *x = tu_random_vec(3 * n, -2, 2), *w = tu_random_vec(n, -1.5, 1.5);
     for (size_t i = 0; i < n; i++)
       x[i] = 0.0;
     x[n + 5] = NAN;
@@ -328,8 +320,8 @@ static void test_ln(const char *isa, tu_dtype dt)
   for (size_t n = 1; n <= TU_NMAX_SMALL; n++)
     for (size_t off = 0; off < 4; off++) {
       size_t rows = 1 + (n + off) % 3;
-      double *x = random_vec(rows * n, -2, 2), *g = random_vec(n, -1.5, 1.5),
-             *b = random_vec(n, -1, 1);
+      double *x = tu_random_vec(rows * n, -2, 2), *g = tu_random_vec(n, -1.5, 1.5),
+             *b = tu_random_vec(n, -1, 1);
       run_ln(&c, dt, x, g, b, rows, n, epss[off], off, 0);
       free(x);
       free(g);
@@ -351,8 +343,8 @@ static void test_ln(const char *isa, tu_dtype dt)
     for (int k = 0; k < 2; k++) {
       /* mean far from 0: E[x^2] - mean^2 in f32 loses ~all digits of the variance */
       double shift = k ? 100.0 : -37.0;
-      double *x = random_vec(2 * n, shift - 1, shift + 1), *g = random_vec(n, -1.5, 1.5),
-             *b = random_vec(n, -1, 1);
+      double *x = tu_random_vec(2 * n, shift - 1, shift + 1), *g = tu_random_vec(n, -1.5, 1.5),
+             *b = tu_random_vec(n, -1, 1);
       run_ln(&c, dt, x, g, b, 2, n, 1e-5, n + k, 0);
       free(x);
       free(g);
@@ -364,8 +356,8 @@ static void test_ln(const char *isa, tu_dtype dt)
     static const size_t shapes[][2] = { { 2, 4099 }, { 1, 65537 }, { 300, 257 }, { 64, 1024 } };
     for (size_t i = 0; i < 4; i++) {
       size_t rows = shapes[i][0], n = shapes[i][1];
-      double *x = random_vec(rows * n, -2, 2), *g = random_vec(n, -1.5, 1.5),
-             *b = random_vec(n, -1, 1);
+      double *x = tu_random_vec(rows * n, -2, 2), *g = tu_random_vec(n, -1.5, 1.5),
+             *b = tu_random_vec(n, -1, 1);
       run_ln(&c, dt, x, g, b, rows, n, 1e-5, i, 0);
       free(x);
       free(g);
@@ -375,7 +367,7 @@ static void test_ln(const char *isa, tu_dtype dt)
   tu_check_done(&c, "layer_norm %s %s: large (2x4099, 1x65537, 300x257, 64x1024)", dn, isa);
 
   for (size_t n = 1; n <= 130; n += 43) {
-    double *x = random_vec(3 * n, -2, 2), *g = random_vec(n, -1.5, 1.5), *b = random_vec(n, -1, 1);
+    double *x = tu_random_vec(3 * n, -2, 2), *g = tu_random_vec(n, -1.5, 1.5), *b = tu_random_vec(n, -1, 1);
     run_ln(&c, dt, x, g, b, 3, n, 1e-5, n, 1);
     free(x);
     free(g);
@@ -386,7 +378,7 @@ static void test_ln(const char *isa, tu_dtype dt)
   {
     /* constant row (variance 0: out = beta), NaN row */
     size_t n = 45;
-    double *x = random_vec(2 * n, -2, 2), *g = random_vec(n, -1.5, 1.5), *b = random_vec(n, -1, 1);
+    double *x = tu_random_vec(2 * n, -2, 2), *g = tu_random_vec(n, -1.5, 1.5), *b = tu_random_vec(n, -1, 1);
     for (size_t i = 0; i < n; i++)
       x[i] = 100.25;
     x[n + 44] = NAN;

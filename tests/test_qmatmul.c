@@ -124,41 +124,7 @@ static int ops_of(const fmt *f, int *ops)
   return n;
 }
 
-/* ------------------------------------------------------------------ ISAs */
-#define MAX_ISA 16
-static char isa_names[MAX_ISA][32];
-static int n_isa;
-
-static void collect_isa(const char *isa, void *ctx)
-{
-  (void)ctx;
-  if (n_isa < MAX_ISA) snprintf(isa_names[n_isa++], sizeof isa_names[0], "%s", isa);
-}
-static void set_isa(int i)
-{
-  gllmk_status st = gllmk_cpu_set_isa(isa_names[i]);
-  if (st != GLLMK_OK) bail_out("gllmk_cpu_set_isa(%s): %s", isa_names[i], tu_status_name(st));
-}
-
 /* ------------------------------------------------------------------ helpers */
-static void wr16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
-static uint16_t rd16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-
-static double h2d(uint16_t h)
-{
-  int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
-  double v;
-  if (e == 0) v = ldexp((double)m, -24);
-  else if (e == 31) v = m ? NAN : INFINITY;
-  else v = ldexp((double)(m + 1024), e - 25);
-  return s ? -v : v;
-}
-
-static void fill_random(unsigned char *p, size_t n)
-{
-  for (size_t i = 0; i < n; i++) p[i] = (unsigned char)tu_rand_u64();
-}
-
 /* f16 bits of +-2^u, u uniform integer in [-8, 0] */
 static uint16_t pow2_f16(void)
 {
@@ -173,32 +139,12 @@ static uint16_t scale_f16(int allow_neg)
   return gllmk_f32_to_f16((float)v).bits;
 }
 
-/* guarded byte buffer, data at an odd address when odd */
-typedef struct gbuf { unsigned char *mem, *p; size_t mem_bytes, len; } gbuf;
-static void gb_alloc(gbuf *b, size_t len, int odd)
-{
-  b->len = len;
-  b->mem_bytes = (len + 2 * TU_GUARD_BYTES + 64 + 63) & ~(size_t)63;
-  b->mem = aligned_alloc(64, b->mem_bytes);
-  if (!b->mem) bail_out("out of memory");
-  memset(b->mem, TU_CANARY, b->mem_bytes);
-  b->p = b->mem + TU_GUARD_BYTES + (odd ? 1 : 0);
-}
-static void gb_free(gbuf *b) { free(b->mem); memset(b, 0, sizeof *b); }
-static int gb_guards_ok(const gbuf *b)
-{
-  size_t s = (size_t)(b->p - b->mem), e = s + b->len;
-  for (size_t i = 0; i < s; i++) if (b->mem[i] != TU_CANARY) return 0;
-  for (size_t i = e; i < b->mem_bytes; i++) if (b->mem[i] != TU_CANARY) return 0;
-  return 1;
-}
-
 /* ------------------------------------------------------------------ weights */
 typedef struct wts {
   const fmt *f;
   size_t n, k;
-  gbuf w;              /* GGUF / SqueezeLLM blocks, AWQ4 / GPTQ4 packed */
-  gbuf zeros, scales;  /* AWQ4 zeros and scales, GPTQ4 scales */
+  tu_buf w;            /* GGUF / SqueezeLLM blocks, AWQ4 / GPTQ4 packed */
+  tu_buf zeros, scales; /* AWQ4 zeros and scales, GPTQ4 scales */
   int32_t *g_idx;      /* GPTQ4 */
   size_t n_groups;
   unsigned char *snap; /* copy of everything the op reads, to check it is unchanged */
@@ -210,8 +156,8 @@ static void set_gguf_scales(const fmt *f, unsigned char *blk)
 {
   switch (f->sc_kind) {
   case SC_F16:
-    wr16(blk + f->d_off, pow2_f16());
-    if (f->m_off >= 0) wr16(blk + f->m_off, pow2_f16());
+    tu_wr16(blk + f->d_off, pow2_f16());
+    if (f->m_off >= 0) tu_wr16(blk + f->m_off, pow2_f16());
     break;
   case SC_F32: {
     float d = gllmk_f16_to_f32((gllmk_f16){ pow2_f16() });
@@ -220,22 +166,20 @@ static void set_gguf_scales(const fmt *f, unsigned char *blk)
     for (int g = 0; g < 16; g++) {
       int s = 0;
       for (int j = 0; j < 16; j++) s += qs[16 * g + j];
-      wr16(blk + 260 + 2 * g, (uint16_t)(int16_t)s);
+      tu_wr16(blk + 260 + 2 * g, (uint16_t)(int16_t)s);
     }
     break;
   }
   case SC_IQ1M: {
     uint16_t h = pow2_f16();
     for (int w = 0; w < 4; w++) {
-      uint16_t v = rd16(blk + 48 + 2 * w);
-      wr16(blk + 48 + 2 * w, (uint16_t)((v & 0x0FFF) | (((h >> (4 * w)) & 0xF) << 12)));
+      uint16_t v = tu_rd16(blk + 48 + 2 * w);
+      tu_wr16(blk + 48 + 2 * w, (uint16_t)((v & 0x0FFF) | (((h >> (4 * w)) & 0xF) << 12)));
     }
     break;
   }
   }
 }
-
-static unsigned nib(const unsigned char *p, size_t j) { return (p[j / 2] >> (4 * (j % 2))) & 15; }
 
 /* g_idx of a GPTQ4 matrix of width k: K_GPTQ_INT with groups of gs columns
  * (gs a multiple of 16) in a random order when permute; K_GPTQ_ACT random
@@ -269,13 +213,13 @@ static void make_weights(wts *W, const fmt *f, size_t n, size_t k, int odd, size
   W->wd = tu_dalloc(n * k);
   if (f->kind <= K_SQ) {
     size_t nb = n * (k / f->bs), bytes = nb * f->bb;
-    gb_alloc(&W->w, bytes, odd);
-    fill_random(W->w.p, bytes);
+    tu_buf_alloc(&W->w, bytes, odd);
+    tu_fill_random(W->w.p, bytes);
     for (size_t b = 0; b < nb; b++) {
       unsigned char *blk = W->w.p + b * f->bb;
       if (f->kind == K_SQ)
         for (int e = 0; e < 8; e++)
-          wr16(blk + 2 * e, gllmk_f32_to_f16((float)tu_uniform(-1, 1)).bits);
+          tu_wr16(blk + 2 * e, gllmk_f32_to_f16((float)tu_uniform(-1, 1)).bits);
       else
         set_gguf_scales(f, blk);
     }
@@ -286,33 +230,34 @@ static void make_weights(wts *W, const fmt *f, size_t n, size_t k, int odd, size
     free(wf);
     W->snap_len = bytes;
   } else {
-    gb_alloc(&W->w, n * k / 2, odd);
-    fill_random(W->w.p, W->w.len);
+    tu_buf_alloc(&W->w, n * k / 2, odd);
+    tu_fill_random(W->w.p, W->w.n);
     if (f->kind == K_AWQ) {
       size_t ng = k / 128, zb = (ng + 1) / 2;
       W->n_groups = ng;
-      gb_alloc(&W->zeros, n * zb, !odd);
-      fill_random(W->zeros.p, W->zeros.len);
-      gb_alloc(&W->scales, n * ng * 2, 0);
-      for (size_t i = 0; i < n * ng; i++) wr16(W->scales.p + 2 * i, scale_f16(0));
+      tu_buf_alloc(&W->zeros, n * zb, !odd);
+      tu_fill_random(W->zeros.p, W->zeros.n);
+      tu_buf_alloc(&W->scales, n * ng * 2, 0);
+      for (size_t i = 0; i < n * ng; i++) tu_wr16(W->scales.p + 2 * i, scale_f16(0));
       for (size_t r = 0; r < n; r++)
         for (size_t j = 0; j < k; j++) {
           size_t g = j / 128;
-          int q = (int)nib(W->w.p + r * (k / 2), j), z = (int)nib(W->zeros.p + r * zb, g);
-          W->wd[r * k + j] = (double)(q - z) * h2d(rd16(W->scales.p + 2 * (r * ng + g)));
+          int q = (int)tu_nib(W->w.p + r * (k / 2), j), z = (int)tu_nib(W->zeros.p + r * zb, g);
+          W->wd[r * k + j] = (double)(q - z) * tu_h2d(tu_rd16(W->scales.p + 2 * (r * ng + g)));
         }
     } else {
       make_gidx(W, gptq_gs, gptq_perm);
       size_t ng = W->n_groups;
-      gb_alloc(&W->scales, n * ng * 2, 0);
-      for (size_t i = 0; i < n * ng; i++) wr16(W->scales.p + 2 * i, scale_f16(1));
+      tu_buf_alloc(&W->scales, n * ng * 2, 0);
+      for (size_t i = 0; i < n * ng; i++) tu_wr16(W->scales.p + 2 * i, scale_f16(1));
       for (size_t r = 0; r < n; r++)
         for (size_t j = 0; j < k; j++) {
-          int q = (int)nib(W->w.p + r * (k / 2), j);
-          W->wd[r * k + j] = (double)(q - 8) * h2d(rd16(W->scales.p + 2 * (r * ng + (size_t)W->g_idx[j])));
+          int q = (int)tu_nib(W->w.p + r * (k / 2), j);
+          size_t g = (size_t)W->g_idx[j];
+          W->wd[r * k + j] = (double)(q - 8) * tu_h2d(tu_rd16(W->scales.p + 2 * (r * ng + g)));
         }
     }
-    W->snap_len = W->w.len;
+    W->snap_len = W->w.n;
   }
   W->snap = tu_xmalloc(W->snap_len ? W->snap_len : 1);
   memcpy(W->snap, W->w.p, W->snap_len);
@@ -320,23 +265,23 @@ static void make_weights(wts *W, const fmt *f, size_t n, size_t k, int odd, size
 
 static int weights_unchanged(const wts *W)
 {
-  int ok = gb_guards_ok(&W->w) && !memcmp(W->snap, W->w.p, W->snap_len);
-  if (W->zeros.mem) ok = ok && gb_guards_ok(&W->zeros);
-  if (W->scales.mem) ok = ok && gb_guards_ok(&W->scales);
+  int ok = tu_buf_guards_ok(&W->w) && !memcmp(W->snap, W->w.p, W->snap_len);
+  if (W->zeros.mem) ok = ok && tu_buf_guards_ok(&W->zeros);
+  if (W->scales.mem) ok = ok && tu_buf_guards_ok(&W->scales);
   return ok;
 }
 
 static void free_weights(wts *W)
 {
-  gb_free(&W->w);
-  if (W->zeros.mem) gb_free(&W->zeros);
-  if (W->scales.mem) gb_free(&W->scales);
+  tu_buf_free(&W->w);
+  if (W->zeros.mem) tu_buf_free(&W->zeros);
+  if (W->scales.mem) tu_buf_free(&W->scales);
   free(W->g_idx);
   free(W->snap);
   free(W->wd);
 }
 
-static size_t wbytes(const wts *W) { return W->w.len; }
+static size_t wbytes(const wts *W) { return W->w.n; }
 
 /* call op on W with activations x (m rows), output y; w_bytes given */
 static gllmk_status call_op_wb(int op, tu_dtype dt, const wts *W, size_t w_bytes, const void *x,
@@ -590,7 +535,7 @@ static size_t ks_of(const fmt *f, size_t *ks)
 }
 
 /* per (format): checks per dtype x ISA */
-static tu_check CHK[TU_NDTYPES][MAX_ISA];
+static tu_check CHK[TU_NDTYPES][TU_MAX_ISA];
 
 /* consistency of the two paths: rows of the m = 16 (f32 path) result against
  * the same rows run alone (m = 1, and rows 0..6 as m = 7) */
@@ -635,7 +580,7 @@ static void test_grid(int fi)
   const fmt *f = &FMTS[fi];
   size_t ks[8], nk = ks_of(f, ks);
   for (int d = 0; d < TU_NDTYPES; d++)
-    for (int i = 0; i < n_isa; i++) tu_check_init(&CHK[d][i]);
+    for (int i = 0; i < tu_isa_count(); i++) tu_check_init(&CHK[d][i]);
   size_t idx = 0;
   for (size_t a = 0; a < nk; a++)
     for (size_t b = 0; b < NNS; b++) {
@@ -659,11 +604,11 @@ static void test_grid(int fi)
             if (!tu_check_true(&CHK[d][0], !memcmp(x.v, xv, m * k * sizeof *xv),
                                "test bug: activations not exact in %s", tu_dtname(dt)))
               bail_out("activation set %d is not exact in %s", set, tu_dtname(dt));
-            for (int ii = 0; ii < n_isa; ii++) {
-              set_isa(ii);
+            for (int ii = 0; ii < tu_isa_count(); ii++) {
+              tu_isa_set(ii);
               unsigned char *y0 = NULL;
-              run_ops(&CHK[d][ii], isa_names[ii], dt, &W, &x, &R, m, &y0);
-              if (m == 16 && n == 17) check_paths(&CHK[d][ii], isa_names[ii], dt, &W, &x, &R, y0);
+              run_ops(&CHK[d][ii], tu_isa_name(ii), dt, &W, &x, &R, m, &y0);
+              if (m == 16 && n == 17) check_paths(&CHK[d][ii], tu_isa_name(ii), dt, &W, &x, &R, y0);
               free(y0);
             }
             tu_arr_free(&x);
@@ -682,9 +627,9 @@ static void test_grid(int fi)
   for (int o = 0; o < nops; o++)
     snprintf(opd + strlen(opd), sizeof opd - strlen(opd), "%s%s", o ? " = " : "", OP_NAMES[ops[o]]);
   for (int d = 0; d < TU_NDTYPES; d++)
-    for (int i = 0; i < n_isa; i++)
+    for (int i = 0; i < tu_isa_count(); i++)
       tu_check_done(&CHK[d][i], "%s %s %s: %s; m 1,2,7,16,64 x n 1,3,17,64 x k %s; both paths agree",
-                    f->name, tu_dtname((tu_dtype)d), isa_names[i], opd, ksd);
+                    f->name, tu_dtname((tu_dtype)d), tu_isa_name(i), opd, ksd);
 }
 
 /* ------------------------------------------------------------------ LLM-like size and threads */
@@ -707,8 +652,8 @@ static void test_llm(int fi)
       tu_arr x;
       tu_arr_alloc(&x, dt, m * k, 3);
       tu_arr_set(&x, xv);
-      for (int ii = 0; ii < n_isa; ii++) {
-        set_isa(ii);
+      for (int ii = 0; ii < tu_isa_count(); ii++) {
+        tu_isa_set(ii);
         tu_check c;
         tu_check_init(&c);
         for (size_t mm = 1; mm <= m; mm += m - 1) {
@@ -722,7 +667,7 @@ static void test_llm(int fi)
             tu_arr_poison(&y);
             char what[1024];
             snprintf(what, sizeof what, "%s %s %s %s m=%zu n=%zu k=%zu, %d threads (%s)",
-                     OP_NAMES[ops[0]], f->name, tu_dtname(dt), isa_names[ii], mm, n, k, thr[t],
+                     OP_NAMES[ops[0]], f->name, tu_dtname(dt), tu_isa_name(ii), mm, n, k, thr[t],
                      path_name(ipath));
             if (tu_check_status(&c, call_op(ops[0], dt, &W, x.p, y.p, mm), GLLMK_OK, "%s", what)) {
               check_y(&c, dt, y.p, &R, mm, ipath, what);
@@ -744,7 +689,7 @@ static void test_llm(int fi)
         }
         tu_check_input(&c, &x, "x");
         tu_check_done(&c, "%s %s %s: LLM size m=1 and m=20, n=256, k=4096 on 1, 2, 3 threads",
-                      f->name, tu_dtname(dt), isa_names[ii]);
+                      f->name, tu_dtname(dt), tu_isa_name(ii));
       }
       tu_arr_free(&x);
     }
@@ -765,8 +710,8 @@ static void test_specials(int fi)
   ops_of(f, ops);
   for (int d = 0; d < TU_NDTYPES; d++) {
     tu_dtype dt = (tu_dtype)d;
-    for (int ii = 0; ii < n_isa; ii++) {
-      set_isa(ii);
+    for (int ii = 0; ii < tu_isa_count(); ii++) {
+      tu_isa_set(ii);
       tu_check c;
       tu_check_init(&c);
       static const size_t mset[] = { 4, 17 };
@@ -789,7 +734,7 @@ static void test_specials(int fi)
           tu_arr_poison(&y);
           char what[1024];
           snprintf(what, sizeof what, "%s %s %s %s m=%zu (%s)", OP_NAMES[ops[o]], f->name,
-                   tu_dtname(dt), isa_names[ii], m, path_name(ipath));
+                   tu_dtname(dt), tu_isa_name(ii), m, path_name(ipath));
           if (!tu_check_status(&c, call_op(ops[o], dt, &W, x.p, y.p, m), GLLMK_OK, "%s", what))
             continue;
           for (size_t i = 0; i < m; i++)
@@ -812,7 +757,7 @@ static void test_specials(int fi)
         free(xv);
       }
       tu_check_done(&c, "%s %s %s: NaN / inf activations give NaN / inf in their rows only",
-                    f->name, tu_dtname(dt), isa_names[ii]);
+                    f->name, tu_dtname(dt), tu_isa_name(ii));
     }
   }
   free_weights(&W);
@@ -859,8 +804,8 @@ static void test_tiny(int fi)
       tu_arr_alloc(&y[q], dt, m * n, 1);
       free(xv);
     }
-    for (int ii = 0; ii < n_isa; ii++) {
-      set_isa(ii);
+    for (int ii = 0; ii < tu_isa_count(); ii++) {
+      tu_isa_set(ii);
       tu_check c;
       tu_check_init(&c);
       for (size_t q = 0; q < 2; q++) {
@@ -869,7 +814,7 @@ static void test_tiny(int fi)
         tu_arr_poison(&y[q]);
         char what[1024];
         snprintf(what, sizeof what, "%s %s %s %s m=%zu (%s), tiny activations", OP_NAMES[ops[0]],
-                 f->name, tu_dtname(dt), isa_names[ii], m, path_name(ipath));
+                 f->name, tu_dtname(dt), tu_isa_name(ii), m, path_name(ipath));
         if (tu_check_status(&c, call_op(ops[0], dt, &W, x[q].p, y[q].p, m), GLLMK_OK, "%s", what)) {
           check_y(&c, dt, y[q].p, &R[q], m, ipath, what);
           for (size_t o = 0; o < n; o++)
@@ -879,7 +824,7 @@ static void test_tiny(int fi)
         tu_check_guards(&c, &y[q], what);
       }
       tu_check_done(&c, "%s %s %s: tiny / subnormal / zero activation chunks, m=5 and m=17",
-                    f->name, tu_dtname(dt), isa_names[ii]);
+                    f->name, tu_dtname(dt), tu_isa_name(ii));
     }
     for (size_t q = 0; q < 2; q++) {
       tu_arr_free(&x[q]);
@@ -1036,9 +981,9 @@ static void bad_gguf(tu_dtype dt)
 
   /* qtype checks of the generic ops */
   {
-    gbuf w;
-    gb_alloc(&w, 8192, 0);
-    fill_random(w.p, w.len);
+    tu_buf w;
+    tu_buf_alloc(&w, 8192, 0);
+    tu_fill_random(w.p, w.n);
     tu_arr x, y;
     tu_arr_alloc(&x, dt, 2 * 256, 1);
     tu_arr_uniform(&x, -1, 1);
@@ -1055,17 +1000,17 @@ static void bad_gguf(tu_dtype dt)
       int is_k = f->kind == K_GGUF_K, is_iq = f->kind == K_GGUF_IQ;
       if (!is_k) {
         D("kquant_matmul_%s with %s", dn, f->name);
-        EXPECT(GLLMK_E_INVAL, gcall(OP_KQ, dt, w.p, w.len, x.p, y.p, f->t, 2, 2, 256));
+        EXPECT(GLLMK_E_INVAL, gcall(OP_KQ, dt, w.p, w.n, x.p, y.p, f->t, 2, 2, 256));
       }
       if (!is_iq) {
         D("iq_matmul_%s with %s", dn, f->name);
-        EXPECT(GLLMK_E_INVAL, gcall(OP_IQ, dt, w.p, w.len, x.p, y.p, f->t, 2, 2, 256));
+        EXPECT(GLLMK_E_INVAL, gcall(OP_IQ, dt, w.p, w.n, x.p, y.p, f->t, 2, 2, 256));
       }
       if (f->kind == K_AWQ || f->kind == K_GPTQ_INT) {
         /* not self-contained: UNSUPPORTED as in gllmk_dequantize (INVAL accepted) */
         D("fused_dequant_gemv_%s with %s", dn, f->name);
         EXPECT2(GLLMK_E_UNSUPPORTED, GLLMK_E_INVAL,
-                gcall(OP_FDG, dt, w.p, w.len, x.p, y.p, f->t, 2, 2, 256));
+                gcall(OP_FDG, dt, w.p, w.n, x.p, y.p, f->t, 2, 2, 256));
       }
     }
     static const int bad_t[] = { 0, 1, 4, 5, 9, 24, 30, 199, 203, 999, -1 };
@@ -1074,10 +1019,10 @@ static void bad_gguf(tu_dtype dt)
       for (int o = 0; o < 3; o++) {
         D("%s_%s with qtype %d", OP_NAMES[gops[o]], dn, bad_t[i]);
         EXPECT(GLLMK_E_UNSUPPORTED,
-               gcall(gops[o], dt, w.p, w.len, x.p, y.p, (gllmk_qtype)bad_t[i], 2, 2, 256));
+               gcall(gops[o], dt, w.p, w.n, x.p, y.p, (gllmk_qtype)bad_t[i], 2, 2, 256));
       }
     }
-    gb_free(&w);
+    tu_buf_free(&w);
     tu_arr_free(&x);
     tu_arr_free(&y);
     tu_check_done(&c, "%s: kquant_matmul rejects IQ / external types, iq_matmul K types (INVAL); "
@@ -1110,7 +1055,7 @@ static void bad_external(tu_dtype dt)
     tu_watch(y.mem, y.mem_bytes);
     const uint8_t *pk = W.w.p, *zr = W.zeros.p;
     const gllmk_f16 *sc = (const gllmk_f16 *)W.scales.p;
-    size_t pb = W.w.len;
+    size_t pb = W.w.n;
     const char *on = fused ? "fused_awq4_matmul" : "awq_matmul";
 #define AWQ(PK, PB, ZR, SC, X, Y, M, N, K)                                            \
   (fused ? TU_CALL(dt, fused_awq4_matmul, PK, PB, ZR, SC, X, Y, M, N, K)              \
@@ -1154,7 +1099,7 @@ static void bad_external(tu_dtype dt)
     tu_watch(y.mem, y.mem_bytes);
     pk = W.w.p;
     sc = (const gllmk_f16 *)W.scales.p;
-    pb = W.w.len;
+    pb = W.w.n;
     int32_t *g = W.g_idx;
     size_t ng = W.n_groups;
     on = fused ? "fused_gptq4_matmul" : "gptq_matmul";
@@ -1213,8 +1158,7 @@ int main(void)
   }
   tu_watch_clear();
   test_k0();
-  tu_for_each_isa(collect_isa, NULL);
-  if (!n_isa) bail_out("no runnable ISA");
+  tu_isa_count(); /* the runnable ISAs, skip points for the others */
   for (int fi = 0; fi < NFMT; fi++) {
     test_grid(fi);
     test_specials(fi);

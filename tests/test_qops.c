@@ -73,63 +73,6 @@
 #define QMIN_M 16  /* from this many rows on: decode + f32 GEMM (qmatmul.c) */
 #define QCHUNK 32  /* activations quantized per this many values */
 
-/* ------------------------------------------------------------------ guarded byte buffers */
-typedef struct gbuf {
-  unsigned char *mem, *p, *snap;
-  size_t n, off, mem_bytes;
-} gbuf;
-
-static void gb_alloc(gbuf *b, size_t n, size_t off)
-{
-  b->n = n;
-  b->off = off;
-  b->mem_bytes = (2 * TU_GUARD_BYTES + off + n + 63) & ~(size_t)63;
-  b->mem = aligned_alloc(64, b->mem_bytes);
-  if (!b->mem)
-    bail_out("out of memory (%zu bytes)", b->mem_bytes);
-  memset(b->mem, TU_CANARY, b->mem_bytes);
-  b->p = b->mem + TU_GUARD_BYTES + off;
-  b->snap = tu_xmalloc(n);
-  memcpy(b->snap, b->p, n);
-}
-
-static void gb_random(gbuf *b)
-{
-  for (size_t i = 0; i < b->n; i++)
-    b->p[i] = (unsigned char)(tu_rand_u64() >> 32);
-  memcpy(b->snap, b->p, b->n);
-}
-
-static int gb_guards_ok(const gbuf *b)
-{
-  size_t s = (size_t)(b->p - b->mem), e = s + b->n;
-  for (size_t i = 0; i < s; i++)
-    if (b->mem[i] != TU_CANARY)
-      return 0;
-  for (size_t i = e; i < b->mem_bytes; i++)
-    if (b->mem[i] != TU_CANARY)
-      return 0;
-  return 1;
-}
-
-static int gb_unchanged(const gbuf *b)
-{
-  return memcmp(b->snap, b->p, b->n) == 0;
-}
-
-static void gb_free(gbuf *b)
-{
-  free(b->mem);
-  free(b->snap);
-  memset(b, 0, sizeof *b);
-}
-
-static void gb_check_input(tu_check *c, const gbuf *b, const char *what)
-{
-  tu_check_true(c, gb_guards_ok(b), "%s: canary around the buffer overwritten", what);
-  tu_check_true(c, gb_unchanged(b), "%s: const input modified", what);
-}
-
 /* ------------------------------------------------------------------ weight layouts */
 /* decoded level of element i of a packed vector of 8/4/2/1-bit values */
 static double lvl(int bits, const unsigned char *w, size_t i)
@@ -370,40 +313,9 @@ static gllmk_status call_lrr(tu_dtype dt, int bits, const void *x, const void *w
 /* The double references cost more than the calls: each case computes its
  * reference once and runs the library on every runnable ISA, with one
  * tu_check (one TAP point) per ISA. */
-#define MAX_ISA 16
-static char ISAS[MAX_ISA][32];
-static int NISA;
-
-static void isa_init(void)
-{
-  const char *compiled = gllmk_cpu_isa_compiled();
-  char *list = tu_xmalloc(strlen(compiled ? compiled : "") + 1), *save = NULL;
-  strcpy(list, compiled ? compiled : "");
-  for (char *t = strtok_r(list, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-    gllmk_status st = gllmk_cpu_isa_check(t);
-    if (st != GLLMK_OK) {
-      skip("cpu lacks %s (%s)", t, tu_status_name(st));
-      continue;
-    }
-    if (NISA < MAX_ISA && strlen(t) < sizeof ISAS[0])
-      strcpy(ISAS[NISA++], t);
-  }
-  free(list);
-  if (!NISA)
-    bail_out("no runnable ISA in gllmk_cpu_isa_compiled() = \"%s\"", compiled ? compiled : "");
-}
-
-static void use_isa(int i)
-{
-  gllmk_status st = gllmk_cpu_set_isa(ISAS[i]);
-  if (st != GLLMK_OK)
-    bail_out("gllmk_cpu_set_isa(%s): %s after gllmk_cpu_isa_check said OK", ISAS[i],
-             tu_status_name(st));
-}
-
 static void checks_init(tu_check *c)
 {
-  for (int i = 0; i < NISA; i++)
+  for (int i = 0; i < tu_isa_count(); i++)
     tu_check_init(&c[i]);
 }
 
@@ -412,9 +324,9 @@ static void run_gemv(tu_check *c, tu_dtype dt, int bits, size_t n, size_t xoff, 
                      float scale, size_t nan_at)
 {
   size_t wb = vec_bytes(bits, n);
-  gbuf w;
-  gb_alloc(&w, wb, woff);
-  gb_random(&w);
+  tu_buf w;
+  tu_buf_alloc(&w, wb, woff);
+  tu_buf_random(&w);
   tu_arr x;
   arr_rand(&x, dt, n, xoff, -1, 1);
   if (nan_at < n) {
@@ -436,9 +348,9 @@ static void run_gemv(tu_check *c, tu_dtype dt, int bits, size_t n, size_t xoff, 
     tu_check_out(c, TU_F32, r, ref, tol, "gemv_q%d n=%zu scale=%g xoff=%zu woff=%zu nan_at=%zd",
                  bits, n, scale, xoff, woff, nan_at < n ? (ssize_t)nan_at : (ssize_t)-1);
   tu_check_input(c, &x, "x");
-  gb_check_input(c, &w, "w");
+  tu_buf_check_input(c, &w, "w");
   tu_arr_free(&x);
-  gb_free(&w);
+  tu_buf_free(&w);
 }
 
 static void test_gemv(const char *isa, tu_dtype dt)
@@ -465,12 +377,12 @@ static void run_gemm(tu_check *c, tu_check *cdoc, tu_dtype dt, int bits, size_t 
                      size_t k, size_t off, double xlo, int zero_row)
 {
   size_t wb = n * row_bytes(bits, k);
-  gbuf w;
-  gb_alloc(&w, wb, off % 4);
-  gb_random(&w);
+  tu_buf w;
+  tu_buf_alloc(&w, wb, off % 4);
+  tu_buf_random(&w);
   if (zero_row) {   /* row 0: every level 0 */
     memset(w.p, bits == 8 ? 0x00 : 0x88, row_bytes(bits, k));
-    memcpy(w.snap, w.p, w.n);
+    tu_buf_snapshot(&w);
   }
   tu_arr sc, x, y;
   tu_arr_alloc(&sc, TU_F32, n, (off + 1) % 4);
@@ -507,8 +419,8 @@ static void run_gemm(tu_check *c, tu_check *cdoc, tu_dtype dt, int bits, size_t 
         dtol[i * n + r] = dtol[i * n + r] * tu_acc_eps(k) + b * fabs(sc.v[r]) * (1 + 1e-4);
       }
   }
-  for (int ii = 0; ii < NISA; ii++) {
-    use_isa(ii);
+  for (int ii = 0; ii < tu_isa_count(); ii++) {
+    tu_isa_set(ii);
     tu_arr_poison(&y);
     gllmk_status st = call_gemm(dt, bits, w.p, wb, x.p, y.p, sc.p, m, n, k);
     if (tu_check_status(&c[ii], st, GLLMK_OK, "%s", ctx)) {
@@ -518,7 +430,7 @@ static void run_gemm(tu_check *c, tu_check *cdoc, tu_dtype dt, int bits, size_t 
     }
     tu_check_input(&c[ii], &x, "x");
     tu_check_input(&c[ii], &sc, "scales");
-    gb_check_input(&c[ii], &w, "w");
+    tu_buf_check_input(&c[ii], &w, "w");
     tu_check_guards(&c[ii], &y, "y");
   }
   free(ex);
@@ -530,7 +442,7 @@ static void run_gemm(tu_check *c, tu_check *cdoc, tu_dtype dt, int bits, size_t 
   tu_arr_free(&sc);
   tu_arr_free(&x);
   tu_arr_free(&y);
-  gb_free(&w);
+  tu_buf_free(&w);
 }
 
 static void test_gemm(tu_dtype dt)
@@ -538,7 +450,7 @@ static void test_gemm(tu_dtype dt)
   static const size_t ms[] = { 1, 2, 7, 15, 16, 17, 64 };
   static const size_t ns[] = { 1, 3, 17, 64 };
   static const size_t ks[] = { 2, 30, 256, 258, 1000, 33 };
-  tu_check c[MAX_ISA], cd[MAX_ISA], cz[MAX_ISA];
+  tu_check c[TU_MAX_ISA], cd[TU_MAX_ISA], cz[TU_MAX_ISA];
   for (int bits = 8; bits >= 4; bits -= 4) {
     checks_init(c);
     checks_init(cd);
@@ -559,14 +471,14 @@ static void test_gemm(tu_dtype dt)
     run_gemm(cz, cz, dt, bits, 7, 1, 256, off++, -1.0, 1);
     run_gemm(cz, cz, dt, bits, 1, 1, 4096, off++, 0.0, 1);
     run_gemm(cz, cz, dt, bits, 20, 1, 256, off++, -1.0, 1);
-    for (int ii = 0; ii < NISA; ii++) {
+    for (int ii = 0; ii < tu_isa_count(); ii++) {
       tu_check_done(&c[ii], "gemm_q%d %s %s: m 1..64 x n 1..64 x k 2..1000, 1/20 x 256 x 4096; "
                     "int path vs quantized-activation reference, GEMM path vs exact",
-                    bits, tu_dtname(dt), ISAS[ii]);
+                    bits, tu_dtname(dt), tu_isa_name(ii));
       tu_check_done(&cd[ii], "gemm_q%d %s %s: m < 16 within the documented int8-activation "
-                    "bound of the exact product", bits, tu_dtname(dt), ISAS[ii]);
+                    "bound of the exact product", bits, tu_dtname(dt), tu_isa_name(ii));
       tu_check_done(&cz[ii], "gemm_q%d %s %s: a row of zero weights gives 0 (m 1/7/20, k 2, "
-                    "256, 4096)", bits, tu_dtname(dt), ISAS[ii]);
+                    "256, 4096)", bits, tu_dtname(dt), tu_isa_name(ii));
     }
   }
 }
@@ -579,14 +491,14 @@ static void run_qkv(tu_check *cf, tu_check *cc, tu_dtype dt, size_t seq, size_t 
   size_t nq = heads * hd, nk = kvh * hd, half = rot / 2, rows = (pos + seq) * half;
   size_t bq = nq * (hidden / 2), bk = nk * (hidden / 2);
   tu_arr x, sq, sk, sv, cs, sn, q, k, v, q2, k2, v2;
-  gbuf wq, wk, wv;
+  tu_buf wq, wk, wv;
   arr_rand(&x, dt, seq * hidden, off, -1, 1);
-  gb_alloc(&wq, bq, off % 4);
-  gb_alloc(&wk, bk, (off + 1) % 4);
-  gb_alloc(&wv, bk, (off + 2) % 4);
-  gb_random(&wq);
-  gb_random(&wk);
-  gb_random(&wv);
+  tu_buf_alloc(&wq, bq, off % 4);
+  tu_buf_alloc(&wk, bk, (off + 1) % 4);
+  tu_buf_alloc(&wv, bk, (off + 2) % 4);
+  tu_buf_random(&wq);
+  tu_buf_random(&wk);
+  tu_buf_random(&wv);
   tu_arr_alloc(&sq, TU_F32, nq, off % 4);
   tu_arr_alloc(&sk, TU_F32, nk, (off + 1) % 4);
   tu_arr_alloc(&sv, TU_F32, nk, (off + 2) % 4);
@@ -643,9 +555,9 @@ static void run_qkv(tu_check *cf, tu_check *cc, tu_dtype dt, size_t seq, size_t 
   snprintf(ctx, sizeof ctx,
            "fused_qkv_rope_q4 seq=%zu hidden=%zu heads=%zu/%zu hd=%zu rot=%zu il=%d pos=%zu", seq,
            hidden, heads, kvh, hd, rot, (int)il, pos);
-  for (int ii = 0; ii < NISA; ii++) {
+  for (int ii = 0; ii < tu_isa_count(); ii++) {
     gllmk_status st;
-    use_isa(ii);
+    tu_isa_set(ii);
     tu_arr_poison(&q); tu_arr_poison(&k); tu_arr_poison(&v);
     tu_arr_poison(&q2); tu_arr_poison(&k2); tu_arr_poison(&v2);
     st = TU_CALL(dt, fused_qkv_rope_q4, x.p, wq.p, bq, sq.p, wk.p, bk, sk.p, wv.p, bk,
@@ -663,9 +575,9 @@ static void run_qkv(tu_check *cf, tu_check *cc, tu_dtype dt, size_t seq, size_t 
     tu_check_input(&cf[ii], &sv, "sv");
     tu_check_input(&cf[ii], &cs, "cos");
     tu_check_input(&cf[ii], &sn, "sin");
-    gb_check_input(&cf[ii], &wq, "wq");
-    gb_check_input(&cf[ii], &wk, "wk");
-    gb_check_input(&cf[ii], &wv, "wv");
+    tu_buf_check_input(&cf[ii], &wq, "wq");
+    tu_buf_check_input(&cf[ii], &wk, "wk");
+    tu_buf_check_input(&cf[ii], &wv, "wv");
     tu_check_guards(&cf[ii], &q, "q");
     tu_check_guards(&cf[ii], &k, "k");
     tu_check_guards(&cf[ii], &v, "v");
@@ -695,13 +607,13 @@ static void run_qkv(tu_check *cf, tu_check *cc, tu_dtype dt, size_t seq, size_t 
   tu_arr_free(&cs); tu_arr_free(&sn);
   tu_arr_free(&q); tu_arr_free(&k); tu_arr_free(&v);
   tu_arr_free(&q2); tu_arr_free(&k2); tu_arr_free(&v2);
-  gb_free(&wq); gb_free(&wk); gb_free(&wv);
+  tu_buf_free(&wq); tu_buf_free(&wk); tu_buf_free(&wv);
 }
 
 static void test_qkv(tu_dtype dt)
 {
   static const size_t seqs[] = { 1, 3, 20 };
-  tu_check cf[MAX_ISA], cc[MAX_ISA];
+  tu_check cf[TU_MAX_ISA], cc[TU_MAX_ISA];
   checks_init(cf);
   checks_init(cc);
   size_t off = 0;
@@ -712,11 +624,11 @@ static void test_qkv(tu_dtype dt)
           for (size_t si = 0; si < 3; si++)
             run_qkv(cf, cc, dt, seqs[si], g ? 136 : 80, 8, g ? 1 : 2, 64, ri ? 32 : 64, il,
                     pi ? 5 : 0, off++);
-  for (int ii = 0; ii < NISA; ii++) {
+  for (int ii = 0; ii < tu_isa_count(); ii++) {
     tu_check_done(&cf[ii], "fused_qkv_rope_q4 %s %s: GQA/MQA, head_dim 64, rotary 64/32, both "
-                  "layouts, pos 0/5, seq 1/3/20 vs double composition", tu_dtname(dt), ISAS[ii]);
+                  "layouts, pos 0/5, seq 1/3/20 vs double composition", tu_dtname(dt), tu_isa_name(ii));
     tu_check_done(&cc[ii], "fused_qkv_rope_q4 %s %s: vs gemm_q4 + rope_with_pos", tu_dtname(dt),
-                  ISAS[ii]);
+                  tu_isa_name(ii));
   }
 }
 
@@ -771,14 +683,14 @@ static void run_ffn(tu_check *cf, tu_check *cc, tu_dtype dt, size_t m, size_t hi
 {
   size_t bgu = ffn * (hidden / 2), bd = hidden * (ffn / 2), mh = m * hidden, mf = m * ffn;
   tu_arr x, sg, su, sd, res, o, g2, u2, h2, d2, o2;
-  gbuf wg, wu, wd;
+  tu_buf wg, wu, wd;
   arr_rand(&x, dt, m * hidden, off, -1, 1);
-  gb_alloc(&wg, bgu, off % 4);
-  gb_alloc(&wu, bgu, (off + 1) % 4);
-  gb_alloc(&wd, bd, (off + 2) % 4);
-  gb_random(&wg);
-  gb_random(&wu);
-  gb_random(&wd);
+  tu_buf_alloc(&wg, bgu, off % 4);
+  tu_buf_alloc(&wu, bgu, (off + 1) % 4);
+  tu_buf_alloc(&wd, bd, (off + 2) % 4);
+  tu_buf_random(&wg);
+  tu_buf_random(&wu);
+  tu_buf_random(&wd);
   tu_arr_alloc(&sg, TU_F32, ffn, off % 4);
   tu_arr_alloc(&su, TU_F32, ffn, (off + 1) % 4);
   tu_arr_alloc(&sd, TU_F32, hidden, (off + 2) % 4);
@@ -823,9 +735,9 @@ static void run_ffn(tu_check *cf, tu_check *cc, tu_dtype dt, size_t m, size_t hi
   char ctx[160];
   snprintf(ctx, sizeof ctx, "fused_ffn_q4 m=%zu hidden=%zu ffn=%zu %s", m, hidden, ffn,
            MODE_NAME[mode]);
-  for (int ii = 0; ii < NISA; ii++) {
+  for (int ii = 0; ii < tu_isa_count(); ii++) {
     gllmk_status st;
-    use_isa(ii);
+    tu_isa_set(ii);
     tu_arr_set(&res, res.v);   /* restore (out may alias it) */
     tu_arr_poison(&o); tu_arr_poison(&g2); tu_arr_poison(&u2); tu_arr_poison(&h2);
     tu_arr_poison(&d2); tu_arr_poison(&o2);
@@ -860,23 +772,23 @@ static void run_ffn(tu_check *cf, tu_check *cc, tu_dtype dt, size_t m, size_t hi
     tu_check_input(&cf[ii], &sg, "s_gate");
     tu_check_input(&cf[ii], &su, "s_up");
     tu_check_input(&cf[ii], &sd, "s_down");
-    gb_check_input(&cf[ii], &wg, "w_gate");
-    gb_check_input(&cf[ii], &wu, "w_up");
-    gb_check_input(&cf[ii], &wd, "w_down");
+    tu_buf_check_input(&cf[ii], &wg, "w_gate");
+    tu_buf_check_input(&cf[ii], &wu, "w_up");
+    tu_buf_check_input(&cf[ii], &wd, "w_down");
   }
 
   free(Wg); free(Wu); free(Wd); free(ref); free(tf); free(ref2); free(tc);
   tu_arr_free(&x); tu_arr_free(&sg); tu_arr_free(&su); tu_arr_free(&sd); tu_arr_free(&res);
   tu_arr_free(&o); tu_arr_free(&g2); tu_arr_free(&u2); tu_arr_free(&h2); tu_arr_free(&d2);
   tu_arr_free(&o2);
-  gb_free(&wg); gb_free(&wu); gb_free(&wd);
+  tu_buf_free(&wg); tu_buf_free(&wu); tu_buf_free(&wd);
 }
 
 static void test_ffn(tu_dtype dt)
 {
   static const size_t ms[] = { 1, 4, 20 };
   static const size_t shapes[][2] = { { 64, 128 }, { 256, 512 }, { 72, 144 } };
-  tu_check cf[MAX_ISA], cc[MAX_ISA];
+  tu_check cf[TU_MAX_ISA], cc[TU_MAX_ISA];
   checks_init(cf);
   checks_init(cc);
   size_t off = 0;
@@ -884,12 +796,12 @@ static void test_ffn(tu_dtype dt)
     for (size_t si = 0; si < 3; si++)
       for (int mode = RES_SEP; mode <= OUT_IS_RES; mode++)
         run_ffn(cf, cc, dt, ms[mi], shapes[si][0], shapes[si][1], mode, off++);
-  for (int ii = 0; ii < NISA; ii++) {
+  for (int ii = 0; ii < tu_isa_count(); ii++) {
     tu_check_done(&cf[ii], "fused_ffn_q4 %s %s: m 1/4/20, hidden x ffn 64x128, 256x512, 72x144, "
                   "residual / NULL / aliased by out, vs double composition", tu_dtname(dt),
-                  ISAS[ii]);
+                  tu_isa_name(ii));
     tu_check_done(&cc[ii], "fused_ffn_q4 %s %s: vs gemm_q4 + swiglu + gemm_q4 + vec_add",
-                  tu_dtname(dt), ISAS[ii]);
+                  tu_dtname(dt), tu_isa_name(ii));
   }
 }
 
@@ -916,10 +828,10 @@ static void run_lrr(tu_check *cf, tu_check *cc, tu_dtype dt, int bits, size_t m,
   const float eps = 1e-5f;
   size_t wb = n * row_bytes(bits, k), mn = m * n;
   tu_arr x, sc, res, nw, o, so, y2, s2, o2;
-  gbuf w;
+  tu_buf w;
   arr_rand(&x, dt, m * k, off, -1, 1);
-  gb_alloc(&w, wb, (off + 1) % 4);
-  gb_random(&w);
+  tu_buf_alloc(&w, wb, (off + 1) % 4);
+  tu_buf_random(&w);
   tu_arr_alloc(&sc, TU_F32, n, (off + 2) % 4);
   rand_scales(&sc, bits, k);
   arr_rand(&res, dt, mn, off + 3, -1, 1);
@@ -952,9 +864,9 @@ static void run_lrr(tu_check *cf, tu_check *cc, tu_dtype dt, int bits, size_t m,
   char ctx[192];
   snprintf(ctx, sizeof ctx, "fused_int%d_linear_residual_rmsnorm m=%zu n=%zu k=%zu %s sum_out=%s",
            bits, m, n, k, MODE_NAME[mode], want_sum ? "yes" : "NULL");
-  for (int ii = 0; ii < NISA; ii++) {
+  for (int ii = 0; ii < tu_isa_count(); ii++) {
     gllmk_status st;
-    use_isa(ii);
+    tu_isa_set(ii);
     tu_arr_set(&res, res.v);   /* restore (out / sum_out may alias it) */
     tu_arr_poison(&o); tu_arr_poison(&so); tu_arr_poison(&y2); tu_arr_poison(&s2);
     tu_arr_poison(&o2);
@@ -993,13 +905,13 @@ static void run_lrr(tu_check *cf, tu_check *cc, tu_dtype dt, int bits, size_t m,
     tu_check_input(&cf[ii], &x, "x");
     tu_check_input(&cf[ii], &sc, "scales");
     tu_check_input(&cf[ii], &nw, "norm_w");
-    gb_check_input(&cf[ii], &w, "w");
+    tu_buf_check_input(&cf[ii], &w, "w");
   }
 
   free(W); free(s); free(es); free(ref); free(tf); free(sC); free(esC); free(refC); free(tc);
   tu_arr_free(&x); tu_arr_free(&sc); tu_arr_free(&res); tu_arr_free(&nw); tu_arr_free(&o);
   tu_arr_free(&so); tu_arr_free(&y2); tu_arr_free(&s2); tu_arr_free(&o2);
-  gb_free(&w);
+  tu_buf_free(&w);
 }
 
 static void test_lrr(tu_dtype dt)
@@ -1009,7 +921,7 @@ static void test_lrr(tu_dtype dt)
   static const int modes[][2] = { { RES_SEP, 1 }, { RES_SEP, 0 }, { RES_NULL, 1 },
                                   { RES_NULL, 0 }, { OUT_IS_RES, 0 }, { OUT_IS_RES, 1 },
                                   { SUM_IS_RES, 1 } };
-  tu_check cf[MAX_ISA], cc[MAX_ISA];
+  tu_check cf[TU_MAX_ISA], cc[TU_MAX_ISA];
   for (int bits = 8; bits >= 4; bits -= 4) {
     checks_init(cf);
     checks_init(cc);
@@ -1019,12 +931,12 @@ static void test_lrr(tu_dtype dt)
         for (size_t mo = 0; mo < 7; mo++)
           run_lrr(cf, cc, dt, bits, ms[mi], shapes[si][0], shapes[si][1], modes[mo][0],
                   modes[mo][1], off++);
-    for (int ii = 0; ii < NISA; ii++) {
+    for (int ii = 0; ii < tu_isa_count(); ii++) {
       tu_check_done(&cf[ii], "fused_int%d_linear_residual_rmsnorm %s %s: m 1/4/20, sum_out NULL "
                     "/ separate / aliasing residual, out aliasing residual, residual NULL, vs "
-                    "double composition", bits, tu_dtname(dt), ISAS[ii]);
+                    "double composition", bits, tu_dtname(dt), tu_isa_name(ii));
       tu_check_done(&cc[ii], "fused_int%d_linear_residual_rmsnorm %s %s: vs gemm_q%d + vec_add + "
-                    "rms_norm", bits, tu_dtname(dt), ISAS[ii], bits);
+                    "rms_norm", bits, tu_dtname(dt), tu_isa_name(ii), bits);
     }
   }
 }
@@ -1063,9 +975,9 @@ static void test_nan(const char *isa, tu_dtype dt)
   for (int bits = 8; bits >= 1; bits /= 2)
     for (size_t pi = 0; pi < 5; pi++) {
       size_t n = 64;
-      gbuf w;
-      gb_alloc(&w, vec_bytes(bits, n), 1);
-      gb_random(&w);
+      tu_buf w;
+      tu_buf_alloc(&w, vec_bytes(bits, n), 1);
+      tu_buf_random(&w);
       tu_arr x;
       arr_rand(&x, dt, n, pi, -1, 1);
       set_nan(&x, poss[pi]);
@@ -1075,7 +987,7 @@ static void test_nan(const char *isa, tu_dtype dt)
         tu_check_true(&c, isnan(r), "gemv_q%d n=64 NaN at x[%zu]: result %g, expected NaN", bits,
                       poss[pi], r);
       tu_arr_free(&x);
-      gb_free(&w);
+      tu_buf_free(&w);
     }
 
   /* gemm / fused ops: m = 3 (integer path) and m = 17 (GEMM path), NaN in row 1 */
@@ -1084,9 +996,9 @@ static void test_nan(const char *isa, tu_dtype dt)
     for (size_t pi = 0; pi < 5; pi++) {
       size_t m = mrows[mi], K = 64, N = 40, p = poss[pi];
       for (int bits = 8; bits >= 4; bits -= 4) {
-        gbuf w;
-        gb_alloc(&w, N * row_bytes(bits, K), 0);
-        gb_random(&w);
+        tu_buf w;
+        tu_buf_alloc(&w, N * row_bytes(bits, K), 0);
+        tu_buf_random(&w);
         tu_arr sc, x, y, res, nw, o, so;
         tu_arr_alloc(&sc, TU_F32, N, 1);
         rand_scales(&sc, bits, K);
@@ -1111,18 +1023,18 @@ static void test_nan(const char *isa, tu_dtype dt)
         }
         tu_arr_free(&sc); tu_arr_free(&x); tu_arr_free(&y); tu_arr_free(&res);
         tu_arr_free(&nw); tu_arr_free(&o); tu_arr_free(&so);
-        gb_free(&w);
+        tu_buf_free(&w);
       }
       {
         /* fused_ffn_q4: hidden 64, ffn 96 */
         size_t H = 64, F = 96;
-        gbuf wg, wu, wd;
-        gb_alloc(&wg, F * H / 2, 0);
-        gb_alloc(&wu, F * H / 2, 1);
-        gb_alloc(&wd, H * F / 2, 2);
-        gb_random(&wg);
-        gb_random(&wu);
-        gb_random(&wd);
+        tu_buf wg, wu, wd;
+        tu_buf_alloc(&wg, F * H / 2, 0);
+        tu_buf_alloc(&wu, F * H / 2, 1);
+        tu_buf_alloc(&wd, H * F / 2, 2);
+        tu_buf_random(&wg);
+        tu_buf_random(&wu);
+        tu_buf_random(&wd);
         tu_arr sg, su, sd, x, res, o;
         tu_arr_alloc(&sg, TU_F32, F, 0);
         tu_arr_alloc(&su, TU_F32, F, 1);
@@ -1142,18 +1054,18 @@ static void test_nan(const char *isa, tu_dtype dt)
           check_nan_rows(&c, dt, o.p, m, H, 1, ctx, "out");
         tu_arr_free(&sg); tu_arr_free(&su); tu_arr_free(&sd); tu_arr_free(&x);
         tu_arr_free(&res); tu_arr_free(&o);
-        gb_free(&wg); gb_free(&wu); gb_free(&wd);
+        tu_buf_free(&wg); tu_buf_free(&wu); tu_buf_free(&wd);
       }
       {
         /* fused_qkv_rope_q4: hidden 64, heads 4/2, head_dim 16, rotary 16 */
         size_t H = 64, hd = 16, nq = 4 * hd, nk = 2 * hd, rows = (m + 2) * 8;
-        gbuf wq, wk, wv;
-        gb_alloc(&wq, nq * H / 2, 0);
-        gb_alloc(&wk, nk * H / 2, 1);
-        gb_alloc(&wv, nk * H / 2, 2);
-        gb_random(&wq);
-        gb_random(&wk);
-        gb_random(&wv);
+        tu_buf wq, wk, wv;
+        tu_buf_alloc(&wq, nq * H / 2, 0);
+        tu_buf_alloc(&wk, nk * H / 2, 1);
+        tu_buf_alloc(&wv, nk * H / 2, 2);
+        tu_buf_random(&wq);
+        tu_buf_random(&wk);
+        tu_buf_random(&wv);
         tu_arr sq, sk, sv, x, cs, sn, q, k, v;
         tu_arr_alloc(&sq, TU_F32, nq, 0);
         tu_arr_alloc(&sk, TU_F32, nk, 1);
@@ -1179,7 +1091,7 @@ static void test_nan(const char *isa, tu_dtype dt)
         }
         tu_arr_free(&sq); tu_arr_free(&sk); tu_arr_free(&sv); tu_arr_free(&x);
         tu_arr_free(&cs); tu_arr_free(&sn); tu_arr_free(&q); tu_arr_free(&k); tu_arr_free(&v);
-        gb_free(&wq); gb_free(&wk); gb_free(&wv);
+        tu_buf_free(&wq); tu_buf_free(&wk); tu_buf_free(&wv);
       }
     }
   tu_check_done(&c, "NaN activations %s %s: NaN in the affected row (gemv: the result) at "
@@ -1206,9 +1118,9 @@ static void test_threads(const char *isa, tu_dtype dt)
   for (int bits = 8; bits >= 4; bits -= 4)
     for (size_t gi = 0; gi < 2; gi++) {
       size_t m = gs[gi][0], n = gs[gi][1], k = gs[gi][2], mn = m * n;
-      gbuf w;
-      gb_alloc(&w, n * row_bytes(bits, k), 1);
-      gb_random(&w);
+      tu_buf w;
+      tu_buf_alloc(&w, n * row_bytes(bits, k), 1);
+      tu_buf_random(&w);
       tu_arr sc, x, res, nw, y1, y2, o1, o2, s1, s2;
       tu_arr_alloc(&sc, TU_F32, n, 0);
       rand_scales(&sc, bits, k);
@@ -1236,20 +1148,20 @@ static void test_threads(const char *isa, tu_dtype dt)
       tu_arr_free(&sc); tu_arr_free(&x); tu_arr_free(&res); tu_arr_free(&nw);
       tu_arr_free(&y1); tu_arr_free(&y2); tu_arr_free(&o1); tu_arr_free(&o2);
       tu_arr_free(&s1); tu_arr_free(&s2);
-      gb_free(&w);
+      tu_buf_free(&w);
     }
 
   /* fused_ffn_q4: (m, hidden, ffn) */
   static const size_t fs[][3] = { { 4, 512, 512 }, { 20, 256, 256 } };
   for (size_t fi = 0; fi < 2; fi++) {
     size_t m = fs[fi][0], H = fs[fi][1], F = fs[fi][2];
-    gbuf wg, wu, wd;
-    gb_alloc(&wg, F * H / 2, 0);
-    gb_alloc(&wu, F * H / 2, 1);
-    gb_alloc(&wd, H * F / 2, 2);
-    gb_random(&wg);
-    gb_random(&wu);
-    gb_random(&wd);
+    tu_buf wg, wu, wd;
+    tu_buf_alloc(&wg, F * H / 2, 0);
+    tu_buf_alloc(&wu, F * H / 2, 1);
+    tu_buf_alloc(&wd, H * F / 2, 2);
+    tu_buf_random(&wg);
+    tu_buf_random(&wu);
+    tu_buf_random(&wd);
     tu_arr sg, su, sd, x, res, o1, o2;
     tu_arr_alloc(&sg, TU_F32, F, 0);
     tu_arr_alloc(&su, TU_F32, F, 1);
@@ -1274,7 +1186,7 @@ static void test_threads(const char *isa, tu_dtype dt)
     tu_check_true(&c, !memcmp(o1.p, o2.p, m * H * es), "%s: out differs on 1 and 2 threads", ctx);
     tu_arr_free(&sg); tu_arr_free(&su); tu_arr_free(&sd); tu_arr_free(&x); tu_arr_free(&res);
     tu_arr_free(&o1); tu_arr_free(&o2);
-    gb_free(&wg); gb_free(&wu); gb_free(&wd);
+    tu_buf_free(&wg); tu_buf_free(&wu); tu_buf_free(&wd);
   }
 
   /* fused_qkv_rope_q4: (seq, hidden), heads 8/2, head_dim 64, rotary 64 */
@@ -1282,13 +1194,13 @@ static void test_threads(const char *isa, tu_dtype dt)
   for (size_t qi = 0; qi < 2; qi++) {
     size_t seq = qs[qi][0], H = qs[qi][1], hd = 64, nq = 8 * hd, nk = 2 * hd;
     size_t rows = (seq + 1) * hd / 2;
-    gbuf wq, wk, wv;
-    gb_alloc(&wq, nq * H / 2, 0);
-    gb_alloc(&wk, nk * H / 2, 1);
-    gb_alloc(&wv, nk * H / 2, 2);
-    gb_random(&wq);
-    gb_random(&wk);
-    gb_random(&wv);
+    tu_buf wq, wk, wv;
+    tu_buf_alloc(&wq, nq * H / 2, 0);
+    tu_buf_alloc(&wk, nk * H / 2, 1);
+    tu_buf_alloc(&wv, nk * H / 2, 2);
+    tu_buf_random(&wq);
+    tu_buf_random(&wk);
+    tu_buf_random(&wv);
     tu_arr sq, sk, sv, x, cs, sn, q[2], k[2], v[2];
     tu_arr_alloc(&sq, TU_F32, nq, 0);
     tu_arr_alloc(&sk, TU_F32, nk, 1);
@@ -1321,15 +1233,15 @@ static void test_threads(const char *isa, tu_dtype dt)
       tu_arr_free(&k[t]);
       tu_arr_free(&v[t]);
     }
-    gb_free(&wq); gb_free(&wk); gb_free(&wv);
+    tu_buf_free(&wq); tu_buf_free(&wk); tu_buf_free(&wv);
   }
 
   /* gemv (one vector: no threads, but it must not depend on them either) */
   for (int bits = 8; bits >= 1; bits /= 2) {
     size_t n = 100003;
-    gbuf w;
-    gb_alloc(&w, vec_bytes(bits, n), 3);
-    gb_random(&w);
+    tu_buf w;
+    tu_buf_alloc(&w, vec_bytes(bits, n), 3);
+    tu_buf_random(&w);
     tu_arr x;
     arr_rand(&x, dt, n, 1, -1, 1);
     float r1 = 1.0f, r2 = 2.0f;
@@ -1340,7 +1252,7 @@ static void test_threads(const char *isa, tu_dtype dt)
     tu_check_true(&c, s1 == GLLMK_OK && s2 == GLLMK_OK && !memcmp(&r1, &r2, sizeof r1),
                   "gemv_q%d n=%zu: %g on 1 thread, %g on 2", bits, n, r1, r2);
     tu_arr_free(&x);
-    gb_free(&w);
+    tu_buf_free(&w);
   }
   gllmk_set_num_threads(saved);
   tu_check_done(&c, "threads %s %s: every op bitwise the same on 1 and 2 threads", tu_dtname(dt),
@@ -1353,7 +1265,7 @@ static void test_threads(const char *isa, tu_dtype dt)
  * guards) changed, so that a missing check shows as a failure, not a crash. */
 typedef struct bfx {
   tu_arr x, res, nw, cs, sn, sc, sc2, sc3, y, y2, y3, y4;
-  gbuf w, w2, w3, r;
+  tu_buf w, w2, w3, r;
 } bfx;
 
 static bfx FX;
@@ -1375,13 +1287,13 @@ static void fx_init(tu_dtype dt)
   arr_out(&FX.y2, dt, 512, 2);
   arr_out(&FX.y3, dt, 512, 3);
   arr_out(&FX.y4, dt, 512, 0);
-  gb_alloc(&FX.w, 1024, 1);
-  gb_alloc(&FX.w2, 1024, 2);
-  gb_alloc(&FX.w3, 1024, 3);
-  gb_random(&FX.w);
-  gb_random(&FX.w2);
-  gb_random(&FX.w3);
-  gb_alloc(&FX.r, sizeof(float), 0);
+  tu_buf_alloc(&FX.w, 1024, 1);
+  tu_buf_alloc(&FX.w2, 1024, 2);
+  tu_buf_alloc(&FX.w3, 1024, 3);
+  tu_buf_random(&FX.w);
+  tu_buf_random(&FX.w2);
+  tu_buf_random(&FX.w3);
+  tu_buf_alloc(&FX.r, sizeof(float), 0);
   memset(FX.r.p, TU_CANARY, FX.r.n);
   memcpy(FX.r.snap, FX.r.p, FX.r.n);
 }
@@ -1392,10 +1304,10 @@ static void fx_free(void)
                    &FX.y, &FX.y2, &FX.y3, &FX.y4 };
   for (size_t i = 0; i < sizeof as / sizeof *as; i++)
     tu_arr_free(as[i]);
-  gb_free(&FX.w);
-  gb_free(&FX.w2);
-  gb_free(&FX.w3);
-  gb_free(&FX.r);
+  tu_buf_free(&FX.w);
+  tu_buf_free(&FX.w2);
+  tu_buf_free(&FX.w3);
+  tu_buf_free(&FX.r);
 }
 
 static int fx_untouched(void)
@@ -1405,9 +1317,9 @@ static int fx_untouched(void)
   for (size_t i = 0; i < sizeof as / sizeof *as; i++)
     if (!tu_arr_guards_ok(as[i]) || !tu_arr_unchanged(as[i]))
       return 0;
-  const gbuf *gs[] = { &FX.w, &FX.w2, &FX.w3, &FX.r };
+  const tu_buf *gs[] = { &FX.w, &FX.w2, &FX.w3, &FX.r };
   for (size_t i = 0; i < sizeof gs / sizeof *gs; i++)
-    if (!gb_guards_ok(gs[i]) || !gb_unchanged(gs[i]))
+    if (!tu_buf_guards_ok(gs[i]) || !tu_buf_unchanged(gs[i]))
       return 0;
   return 1;
 }
@@ -1760,21 +1672,21 @@ static void zero_sizes(tu_dtype dt)
 int main(void)
 {
   tu_init();
-  isa_init();
+  tu_isa_count(); /* the runnable ISAs, skip points for the others */
   for (int d = 0; d < TU_NDTYPES; d++) {
     tu_dtype dt = (tu_dtype)d;
-    for (int ii = 0; ii < NISA; ii++) {
-      use_isa(ii);
-      test_gemv(ISAS[ii], dt);
+    for (int ii = 0; ii < tu_isa_count(); ii++) {
+      tu_isa_set(ii);
+      test_gemv(tu_isa_name(ii), dt);
     }
     test_gemm(dt);
     test_qkv(dt);
     test_ffn(dt);
     test_lrr(dt);
-    for (int ii = 0; ii < NISA; ii++) {
-      use_isa(ii);
-      test_nan(ISAS[ii], dt);
-      test_threads(ISAS[ii], dt);
+    for (int ii = 0; ii < tu_isa_count(); ii++) {
+      tu_isa_set(ii);
+      test_nan(tu_isa_name(ii), dt);
+      test_threads(tu_isa_name(ii), dt);
     }
     gllmk_cpu_set_isa("auto");
     /* argument checks do not depend on the ISA */

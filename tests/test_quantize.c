@@ -74,54 +74,9 @@ static const fmt FMTS[] = {
 #define N_FMTS (sizeof FMTS / sizeof FMTS[0])
 #define N_GGML_FMTS (N_FMTS - 1) /* all but SqueezeLLM have ggml test vectors */
 
-/* ------------------------------------------------------------------ guarded byte buffers */
-#define GB_GUARD 64
-#define GB_CANARY 0xA5u
-
-typedef struct gbuf {
-  unsigned char *mem;
-  size_t n, off;
-  void *p;
-  unsigned char *snap;
-} gbuf;
-
-/* n bytes at offset off (for misalignment) inside canaries; the data is
- * canary-filled too */
-static void gb_alloc(gbuf *b, size_t n, size_t off)
-{
-  b->n = n;
-  b->off = off;
-  b->mem = tu_xmalloc(2 * GB_GUARD + off + n);
-  memset(b->mem, GB_CANARY, 2 * GB_GUARD + off + n);
-  b->p = b->mem + GB_GUARD + off;
-  b->snap = tu_xmalloc(n);
-  memcpy(b->snap, b->p, n);
-}
-
-static void gb_free(gbuf *b)
-{
-  free(b->mem);
-  free(b->snap);
-  memset(b, 0, sizeof *b);
-}
-
-static void gb_snapshot(gbuf *b) { memcpy(b->snap, b->p, b->n); }
-
-static int gb_guards_ok(const gbuf *b)
-{
-  size_t total = 2 * GB_GUARD + b->off + b->n;
-  for (size_t i = 0; i < GB_GUARD + b->off; i++)
-    if (b->mem[i] != GB_CANARY) return 0;
-  for (size_t i = GB_GUARD + b->off + b->n; i < total; i++)
-    if (b->mem[i] != GB_CANARY) return 0;
-  return 1;
-}
-
-/* guards intact and the data as at the last snapshot */
-static int gb_untouched(const gbuf *b)
-{
-  return gb_guards_ok(b) && !memcmp(b->snap, b->p, b->n);
-}
+/* typed views of the bytes of a tu_buf (scales, group indices) */
+#define BUF_F16(b) ((gllmk_f16 *)(void *)(b).p)
+#define BUF_I32(b) ((int32_t *)(void *)(b).p)
 
 /* ------------------------------------------------------------------ data */
 static double randn(void)
@@ -159,8 +114,6 @@ static double rmse(const float *a, const float *b, size_t n)
   }
   return n ? sqrt(s / (double)n) : 0;
 }
-
-static unsigned nib(const uint8_t *row, size_t j) { return (row[j / 2] >> (4 * (j & 1))) & 0xF; }
 
 /* the smallest f16 >= v (v >= 0), by search over the positive bit patterns */
 static uint16_t f16_at_least(double v)
@@ -208,12 +161,13 @@ static void test_vectors(const fmt *f)
   }
 
   /* through gllmk_quantize, at offset 0; through gllmk_quant_<fmt>, at offset 3 */
-  gbuf q0, q3;
-  gb_alloc(&q0, lq, 0);
-  gb_alloc(&q3, lq, 3);
+  tu_buf q0, q3;
+  tu_buf_alloc(&q0, lq, 0);
+  tu_buf_alloc(&q3, lq, 3);
   tu_check_status(&c, gllmk_quantize(f->t, x, n, q0.p, lq), GLLMK_OK, "%s: gllmk_quantize", f->name);
   tu_check_status(&c, f->fn(x, n, q3.p, lq), GLLMK_OK, "%s: gllmk_quant_%s", f->name, f->name);
-  tu_check_true(&c, gb_guards_ok(&q0) && gb_guards_ok(&q3), "%s: canary overwritten", f->name);
+  tu_check_true(&c, tu_buf_guards_ok(&q0) && tu_buf_guards_ok(&q3), "%s: canary overwritten",
+                f->name);
   tu_check_true(&c, !memcmp(q0.p, q3.p, lq), "%s: gllmk_quantize and gllmk_quant_%s differ",
                 f->name, f->name);
   size_t bad = 0, first = 0;
@@ -237,8 +191,8 @@ static void test_vectors(const fmt *f)
   }
   tu_check_done(&c, "%s: round trip RMSE vs X <= ggml's", f->name);
   free(y);
-  gb_free(&q0);
-  gb_free(&q3);
+  tu_buf_free(&q0);
+  tu_buf_free(&q3);
   tv_close(tv);
 }
 
@@ -342,14 +296,14 @@ static void test_squeezellm(void)
   tu_check_init(&c);
   const size_t nblk = 24, n = nblk * SQ_BS;
   float *x = tu_xmalloc(n * sizeof *x), *y = tu_xmalloc(n * sizeof *y);
-  gbuf q;
-  gb_alloc(&q, nblk * SQ_BB, 1);
+  tu_buf q;
+  tu_buf_alloc(&q, nblk * SQ_BB, 1);
 
   /* seeded data: weights-like rows, and uniform blocks */
   fill_weights(x, nblk / 2, 2 * SQ_BS);
   for (size_t i = n / 2; i < n; i++) x[i] = (float)tu_uniform(-1, 1);
   tu_check_status(&c, gllmk_quant_squeezellm(x, n, q.p, q.n), GLLMK_OK, "squeezellm");
-  tu_check_true(&c, gb_guards_ok(&q), "squeezellm: canary overwritten");
+  tu_check_true(&c, tu_buf_guards_ok(&q), "squeezellm: canary overwritten");
   tu_check_status(&c, gllmk_dequant_squeezellm(q.p, y, n), GLLMK_OK, "dequant_squeezellm");
   double worst_ratio = 0, worst_unif = 0;
   for (size_t b = 0; b < nblk; b++) {
@@ -394,7 +348,7 @@ static void test_squeezellm(void)
     }
     for (int j = 0; j < nd; j++) x[b * SQ_BS + (size_t)j] = vals[j]; /* each one present */
   }
-  gb_snapshot(&q);
+  tu_buf_snapshot(&q);
   tu_check_status(&c, gllmk_quant_squeezellm(x, n, q.p, q.n), GLLMK_OK, "squeezellm");
   tu_check_status(&c, gllmk_dequant_squeezellm(q.p, y, n), GLLMK_OK, "dequant_squeezellm");
   size_t inexact = 0;
@@ -418,7 +372,7 @@ static void test_squeezellm(void)
                    b ? "subnormal block" : "tiny block");
   tu_check_done(&c, "squeezellm: tiny, subnormal and huge blocks stay finite and nearest");
 
-  gb_free(&q);
+  tu_buf_free(&q);
   free(x);
   free(y);
 }
@@ -452,13 +406,14 @@ static void test_awq4(void)
   fill_weights(w, n, k);
   for (size_t r = 0; r < n; r++)
     for (size_t g = 0; g < ng; g++) special_group(w + r * k + g * 128, 128, (int)((r * ng + g) % 8));
-  gbuf P, Z, S;
-  gb_alloc(&P, n * k / 2, 1);
-  gb_alloc(&Z, n * zb, 3);
-  gb_alloc(&S, n * ng * 2, 2);
-  tu_check_status(&c, gllmk_quant_awq4(w, n, k, P.p, Z.p, S.p), GLLMK_OK, "quant_awq4");
-  tu_check_true(&c, gb_guards_ok(&P) && gb_guards_ok(&Z) && gb_guards_ok(&S), "canary overwritten");
-  tu_check_status(&c, gllmk_dequant_awq4(P.p, Z.p, S.p, y, n, k), GLLMK_OK, "dequant_awq4");
+  tu_buf P, Z, S;
+  tu_buf_alloc(&P, n * k / 2, 1);
+  tu_buf_alloc(&Z, n * zb, 3);
+  tu_buf_alloc(&S, n * ng * 2, 2);
+  tu_check_status(&c, gllmk_quant_awq4(w, n, k, P.p, Z.p, BUF_F16(S)), GLLMK_OK, "quant_awq4");
+  tu_check_true(&c, tu_buf_guards_ok(&P) && tu_buf_guards_ok(&Z) && tu_buf_guards_ok(&S),
+                "canary overwritten");
+  tu_check_status(&c, gllmk_dequant_awq4(P.p, Z.p, BUF_F16(S), y, n, k), GLLMK_OK, "dequant_awq4");
   const uint8_t *pk = P.p, *zr = Z.p;
   const unsigned char *sb = S.p;
   double worst = 0;
@@ -473,13 +428,13 @@ static void test_awq4(void)
       }
       uint16_t sbits = (uint16_t)(sb[2 * (r * ng + g)] | sb[2 * (r * ng + g) + 1] << 8);
       double s = f16v(sbits);
-      unsigned z = nib(zr + r * zb, g);
+      unsigned z = tu_nib(zr + r * zb, g);
       tu_check_true(&c, sbits == f16_at_least((mx - mn) / 15),
                     "row %zu group %zu: scale 0x%04x, expected the smallest f16 >= %.9g", r, g,
                     (unsigned)sbits, (mx - mn) / 15);
       for (int j = 0; j < 128; j++) {
         size_t col = g * 128 + (size_t)j;
-        unsigned q = nib(pk + r * (k / 2), col);
+        unsigned q = tu_nib(pk + r * (k / 2), col);
         double dec = ((double)q - z) * s;
         double err = fabs(x[j] - dec);
         tu_check_true(&c, err <= 0.5 * s * (1 + 0x1p-20),
@@ -494,9 +449,9 @@ static void test_awq4(void)
   }
   diag("awq4: max |w - decoded| / s = %.6f (bound 0.5)", worst);
   tu_check_done(&c, "awq4: s = smallest f16 >= range/15, |w - (q - z) s| <= s/2, dequant agrees");
-  gb_free(&P);
-  gb_free(&Z);
-  gb_free(&S);
+  tu_buf_free(&P);
+  tu_buf_free(&Z);
+  tu_buf_free(&S);
   free(w);
   free(y);
 }
@@ -510,14 +465,17 @@ static void test_gptq4(size_t n, size_t k, size_t gs)
   fill_weights(w, n, k);
   for (size_t r = 0; r < n; r++)
     for (size_t g = 0; g < ng; g++) special_group(w + r * k + g * gs, gs, (int)((r * ng + g) % 8));
-  gbuf P, G, S;
-  gb_alloc(&P, n * k / 2, 1);
-  gb_alloc(&G, k * 4, 0);
-  gb_alloc(&S, n * ng * 2, 2);
-  tu_check_status(&c, gllmk_quant_gptq4(w, n, k, gs, P.p, G.p, S.p), GLLMK_OK, "quant_gptq4");
-  tu_check_true(&c, gb_guards_ok(&P) && gb_guards_ok(&G) && gb_guards_ok(&S), "canary overwritten");
-  tu_check_status(&c, gllmk_dequant_gptq4(P.p, G.p, S.p, ng, y, n, k), GLLMK_OK, "dequant_gptq4");
-  int32_t *gi = G.p;
+  tu_buf P, G, S;
+  tu_buf_alloc(&P, n * k / 2, 1);
+  tu_buf_alloc(&G, k * 4, 0);
+  tu_buf_alloc(&S, n * ng * 2, 2);
+  tu_check_status(&c, gllmk_quant_gptq4(w, n, k, gs, P.p, BUF_I32(G), BUF_F16(S)), GLLMK_OK,
+                  "quant_gptq4");
+  tu_check_true(&c, tu_buf_guards_ok(&P) && tu_buf_guards_ok(&G) && tu_buf_guards_ok(&S),
+                "canary overwritten");
+  tu_check_status(&c, gllmk_dequant_gptq4(P.p, BUF_I32(G), BUF_F16(S), ng, y, n, k), GLLMK_OK,
+                  "dequant_gptq4");
+  int32_t *gi = BUF_I32(G);
   int gok = 1;
   for (size_t j = 0; j < k; j++) gok &= gi[j] == (int32_t)(j / gs);
   tu_check_true(&c, gok, "g_idx is not j / group_size");
@@ -536,7 +494,7 @@ static void test_gptq4(size_t n, size_t k, size_t gs)
                     (unsigned)sbits, amax / 7);
       for (size_t j = 0; j < gs; j++) {
         size_t col = g * gs + j;
-        double dec = ((double)nib(pk + r * (k / 2), col) - 8) * s;
+        double dec = ((double)tu_nib(pk + r * (k / 2), col) - 8) * s;
         double err = fabs(x[j] - dec);
         tu_check_true(&c, err <= 0.5 * s * (1 + 0x1p-20) || (s == 0 && err == 0),
                       "row %zu col %zu: |%.9g - %.9g| > s/2 = %.9g", r, col, (double)x[j], dec,
@@ -550,9 +508,9 @@ static void test_gptq4(size_t n, size_t k, size_t gs)
   diag("gptq4 (group %zu): max |w - decoded| / s = %.6f (bound 0.5)", gs, worst);
   tu_check_done(&c, "gptq4 %zux%zu group %zu: s = smallest f16 >= amax/7, |w - (q-8) s| <= s/2, "
                 "g_idx = j/gs, dequant agrees", n, k, gs);
-  gb_free(&P);
-  gb_free(&G);
-  gb_free(&S);
+  tu_buf_free(&P);
+  tu_buf_free(&G);
+  tu_buf_free(&S);
   free(w);
   free(y);
 }
@@ -594,20 +552,21 @@ static void test_repack_awq(void)
     for (size_t col = 0; col < n; col++) scales[g * n + col].bits = s[col * ng + g];
   }
 
-  gbuf P, Z, S;
-  gb_alloc(&P, n * k / 2, 1);
-  gb_alloc(&Z, n * zb, 0);
-  gb_alloc(&S, n * ng * 2, 2);
-  tu_check_status(&c, gllmk_repack_awq(qweight, qzeros, scales, n, k, 128, P.p, Z.p, S.p),
+  tu_buf P, Z, S;
+  tu_buf_alloc(&P, n * k / 2, 1);
+  tu_buf_alloc(&Z, n * zb, 0);
+  tu_buf_alloc(&S, n * ng * 2, 2);
+  tu_check_status(&c, gllmk_repack_awq(qweight, qzeros, scales, n, k, 128, P.p, Z.p, BUF_F16(S)),
                   GLLMK_OK, "repack_awq");
-  tu_check_true(&c, gb_guards_ok(&P) && gb_guards_ok(&Z) && gb_guards_ok(&S), "canary overwritten");
+  tu_check_true(&c, tu_buf_guards_ok(&P) && tu_buf_guards_ok(&Z) && tu_buf_guards_ok(&S),
+                "canary overwritten");
   const uint8_t *pk = P.p, *zr = Z.p;
-  const gllmk_f16 *so = S.p;
+  const gllmk_f16 *so = BUF_F16(S);
   size_t badq = 0, badz = 0, bads = 0;
   for (size_t col = 0; col < n; col++) {
-    for (size_t j = 0; j < k; j++) badq += nib(pk + col * (k / 2), j) != q[col * k + j];
+    for (size_t j = 0; j < k; j++) badq += tu_nib(pk + col * (k / 2), j) != q[col * k + j];
     for (size_t g = 0; g < ng; g++) {
-      badz += nib(zr + col * zb, g) != z[col * ng + g];
+      badz += tu_nib(zr + col * zb, g) != z[col * ng + g];
       bads += so[col * ng + g].bits != s[col * ng + g];
     }
     if (ng % 2) badz += (zr[col * zb + zb - 1] >> 4) != 0;
@@ -616,7 +575,7 @@ static void test_repack_awq(void)
                 badz, bads);
   /* and the result decodes to (q - z) * s */
   float *y = tu_xmalloc(n * k * sizeof *y);
-  if (tu_check_status(&c, gllmk_dequant_awq4(P.p, Z.p, S.p, y, n, k), GLLMK_OK, "dequant_awq4")) {
+  if (tu_check_status(&c, gllmk_dequant_awq4(P.p, Z.p, BUF_F16(S), y, n, k), GLLMK_OK, "dequant_awq4")) {
     size_t bad = 0;
     for (size_t col = 0; col < n; col++)
       for (size_t j = 0; j < k; j++)
@@ -627,16 +586,17 @@ static void test_repack_awq(void)
   tu_check_done(&c, "repack_awq: AutoAWQ order {0,2,4,6,1,3,5,7}, every nibble, zero and scale");
 
   /* a group size other than 128 is refused, nothing written */
-  gb_snapshot(&P);
-  gb_snapshot(&Z);
-  gb_snapshot(&S);
-  tu_check_status(&c, gllmk_repack_awq(qweight, qzeros, scales, n, k, 64, P.p, Z.p, S.p),
+  tu_buf_snapshot(&P);
+  tu_buf_snapshot(&Z);
+  tu_buf_snapshot(&S);
+  tu_check_status(&c, gllmk_repack_awq(qweight, qzeros, scales, n, k, 64, P.p, Z.p, BUF_F16(S)),
                   GLLMK_E_UNSUPPORTED, "group size 64");
-  tu_check_true(&c, gb_untouched(&P) && gb_untouched(&Z) && gb_untouched(&S), "output written");
+  tu_check_true(&c, tu_buf_untouched(&P) && tu_buf_untouched(&Z) && tu_buf_untouched(&S),
+                "output written");
   tu_check_done(&c, "repack_awq: group size 64 -> GLLMK_E_UNSUPPORTED, nothing written");
-  gb_free(&P);
-  gb_free(&Z);
-  gb_free(&S);
+  tu_buf_free(&P);
+  tu_buf_free(&Z);
+  tu_buf_free(&S);
   free(q);
   free(z);
   free(s);
@@ -686,36 +646,38 @@ static void test_repack_gptq(void)
   for (size_t j = 0; j < k; j++) g_idx[j] = (int32_t)(perm[j] / gs);
   gptq_pack(q, n, k, qweight);
 
-  gbuf P, G, S;
-  gb_alloc(&P, n * k / 2, 1);
-  gb_alloc(&G, k * 4, 0);
-  gb_alloc(&S, n * ng * 2, 2);
+  tu_buf P, G, S;
+  tu_buf_alloc(&P, n * k / 2, 1);
+  tu_buf_alloc(&G, k * 4, 0);
+  tu_buf_alloc(&S, n * ng * 2, 2);
   float *y = tu_xmalloc(n * k * sizeof *y);
   for (int zo = 1; zo >= 0; zo--)
     for (int with_gidx = 1; with_gidx >= 0; with_gidx--) {
       gptq_zeros(qzeros, ng, n, 8u - (unsigned)zo);
-      memset(P.p, GB_CANARY, P.n);
-      memset(G.p, GB_CANARY, G.n);
-      memset(S.p, GB_CANARY, S.n);
+      memset(P.p, TU_CANARY, P.n);
+      memset(G.p, TU_CANARY, G.n);
+      memset(S.p, TU_CANARY, S.n);
       const int32_t *gin = with_gidx ? g_idx : NULL;
-      gllmk_status st = gllmk_repack_gptq(qweight, qzeros, scales, gin, n, k, ng, zo, P.p, G.p, S.p);
+      gllmk_status st = gllmk_repack_gptq(qweight, qzeros, scales, gin, n, k, ng, zo, P.p,
+                                          BUF_I32(G), BUF_F16(S));
       if (!tu_check_status(&c, st, GLLMK_OK, "repack_gptq zero_offset %d g_idx %s", zo,
                            with_gidx ? "act-order" : "NULL"))
         continue;
-      tu_check_true(&c, gb_guards_ok(&P) && gb_guards_ok(&G) && gb_guards_ok(&S), "canary overwritten");
+      tu_check_true(&c, tu_buf_guards_ok(&P) && tu_buf_guards_ok(&G) && tu_buf_guards_ok(&S),
+                    "canary overwritten");
       const uint8_t *pk = P.p;
-      const int32_t *go = G.p;
-      const gllmk_f16 *so = S.p;
+      const int32_t *go = BUF_I32(G);
+      const gllmk_f16 *so = BUF_F16(S);
       size_t badq = 0, badg = 0, bads = 0;
       for (size_t col = 0; col < n; col++) {
-        for (size_t j = 0; j < k; j++) badq += nib(pk + col * (k / 2), j) != q[col * k + j];
+        for (size_t j = 0; j < k; j++) badq += tu_nib(pk + col * (k / 2), j) != q[col * k + j];
         for (size_t g = 0; g < ng; g++) bads += so[col * ng + g].bits != scales[g * n + col].bits;
       }
       for (size_t j = 0; j < k; j++) badg += go[j] != (with_gidx ? g_idx[j] : (int32_t)(j / gs));
       tu_check_true(&c, !badq && !badg && !bads,
                     "zero_offset %d, g_idx %s: %zu nibbles, %zu g_idx, %zu scales wrong", zo,
                     with_gidx ? "act-order" : "NULL", badq, badg, bads);
-      if (tu_check_status(&c, gllmk_dequant_gptq4(P.p, G.p, S.p, ng, y, n, k), GLLMK_OK,
+      if (tu_check_status(&c, gllmk_dequant_gptq4(P.p, BUF_I32(G), BUF_F16(S), ng, y, n, k), GLLMK_OK,
                           "dequant_gptq4")) {
         size_t bad = 0;
         for (size_t col = 0; col < n; col++)
@@ -728,9 +690,9 @@ static void test_repack_gptq(void)
   tu_check_done(&c, "repack_gptq: nibbles, act-order and NULL g_idx, scales; zero_offset 1 and 0");
 
   /* refusals: a zero point other than 8, nothing written */
-  gb_snapshot(&P);
-  gb_snapshot(&G);
-  gb_snapshot(&S);
+  tu_buf_snapshot(&P);
+  tu_buf_snapshot(&G);
+  tu_buf_snapshot(&S);
   struct { unsigned stored; int zo; gllmk_status want; const char *what; } rej[] = {
     { 7, 0, GLLMK_E_UNSUPPORTED, "zero 7 (v2)" },
     { 8, 1, GLLMK_E_UNSUPPORTED, "zero 9 (stored 8, gptq)" },
@@ -742,17 +704,20 @@ static void test_repack_gptq(void)
     gptq_zeros(qzeros, ng, n, rej[i].stored);
     tu_check_status(&c,
                     gllmk_repack_gptq(qweight, qzeros, scales, g_idx, n, k, ng, rej[i].zo, P.p,
-                                      G.p, S.p),
+                                      BUF_I32(G), BUF_F16(S)),
                     rej[i].want, "%s", rej[i].what);
-    tu_check_true(&c, gb_untouched(&P) && gb_untouched(&G) && gb_untouched(&S),
+    tu_check_true(&c, tu_buf_untouched(&P) && tu_buf_untouched(&G) && tu_buf_untouched(&S),
                   "%s: output written", rej[i].what);
   }
   /* one odd zero point in the last word */
   gptq_zeros(qzeros, ng, n, 7);
   qzeros[ng * n / 8 - 1] ^= (int32_t)(0x3u << 28);
-  tu_check_status(&c, gllmk_repack_gptq(qweight, qzeros, scales, g_idx, n, k, ng, 1, P.p, G.p, S.p),
+  tu_check_status(&c,
+                  gllmk_repack_gptq(qweight, qzeros, scales, g_idx, n, k, ng, 1, P.p, BUF_I32(G),
+                                    BUF_F16(S)),
                   GLLMK_E_UNSUPPORTED, "one zero point 5 in the last column");
-  tu_check_true(&c, gb_untouched(&P) && gb_untouched(&G) && gb_untouched(&S), "output written");
+  tu_check_true(&c, tu_buf_untouched(&P) && tu_buf_untouched(&G) && tu_buf_untouched(&S),
+                "output written");
   tu_check_done(&c, "repack_gptq: zero points != 8 -> GLLMK_E_UNSUPPORTED, nothing written");
 
   /* g_idx out of range, and NULL g_idx with k not a multiple of n_groups */
@@ -762,19 +727,24 @@ static void test_repack_gptq(void)
   for (size_t i = 0; i < 3; i++) {
     g_idx[17] = badv[i];
     tu_check_status(&c,
-                    gllmk_repack_gptq(qweight, qzeros, scales, g_idx, n, k, ng, 1, P.p, G.p, S.p),
+                    gllmk_repack_gptq(qweight, qzeros, scales, g_idx, n, k, ng, 1, P.p, BUF_I32(G),
+                                      BUF_F16(S)),
                     GLLMK_E_INVAL, "g_idx %d", (int)badv[i]);
-    tu_check_true(&c, gb_untouched(&P) && gb_untouched(&G) && gb_untouched(&S), "output written");
+    tu_check_true(&c, tu_buf_untouched(&P) && tu_buf_untouched(&G) && tu_buf_untouched(&S),
+                  "output written");
   }
   g_idx[17] = keep;
-  tu_check_status(&c, gllmk_repack_gptq(qweight, qzeros, scales, NULL, n, k, 3, 1, P.p, G.p, S.p),
+  tu_check_status(&c,
+                  gllmk_repack_gptq(qweight, qzeros, scales, NULL, n, k, 3, 1, P.p, BUF_I32(G),
+                                    BUF_F16(S)),
                   GLLMK_E_INVAL, "NULL g_idx, k %% n_groups != 0");
-  tu_check_true(&c, gb_untouched(&P) && gb_untouched(&G) && gb_untouched(&S), "output written");
+  tu_check_true(&c, tu_buf_untouched(&P) && tu_buf_untouched(&G) && tu_buf_untouched(&S),
+                "output written");
   tu_check_done(&c, "repack_gptq: g_idx out of range -> GLLMK_E_INVAL, nothing written");
 
-  gb_free(&P);
-  gb_free(&G);
-  gb_free(&S);
+  tu_buf_free(&P);
+  tu_buf_free(&G);
+  tu_buf_free(&S);
   free(q);
   free(qweight);
   free(qzeros);
@@ -791,13 +761,13 @@ static void test_bad_block_quant(const fmt *f)
   const size_t nb = 4, n = nb * f->bs, need = nb * f->bb;
   float *x = tu_xmalloc((n + 256) * sizeof *x);
   fill_weights(x, 1, n + 256);
-  gbuf d;
-  gb_alloc(&d, need + 64, 1);
-  gb_snapshot(&d);
+  tu_buf d;
+  tu_buf_alloc(&d, need + 64, 1);
+  tu_buf_snapshot(&d);
 #define EXPECT(call, want, ...)                                                   \
   do {                                                                            \
     tu_check_status(&c, (call), (want), __VA_ARGS__);                             \
-    tu_check_true(&c, gb_untouched(&d), "%s: output written", f->name);           \
+    tu_check_true(&c, tu_buf_untouched(&d), "%s: output written", f->name);           \
   } while (0)
   for (int via = 0; via < 2; via++) {
 #define Q(src, nn, dst, db) (via ? f->fn((src), (nn), (dst), (db)) : gllmk_quantize(f->t, (src), (nn), (dst), (db)))
@@ -829,7 +799,7 @@ static void test_bad_block_quant(const fmt *f)
   }
 #undef EXPECT
   tu_check_done(&c, "%s: bad input -> the right error, nothing written", f->name);
-  gb_free(&d);
+  tu_buf_free(&d);
   free(x);
 }
 
@@ -838,19 +808,19 @@ static void test_bad_types(void)
   tu_check c;
   tu_check_init(&c);
   float x[256] = { 0 };
-  gbuf d;
-  gb_alloc(&d, 4096, 0);
-  gb_snapshot(&d);
+  tu_buf d;
+  tu_buf_alloc(&d, 4096, 0);
+  tu_buf_snapshot(&d);
   const int types[] = { 0, 1, 4, 9, 24, 199, 203, 999, -1, GLLMK_IQ2_XXS, GLLMK_IQ2_XS,
                         GLLMK_IQ3_XXS, GLLMK_IQ1_S, GLLMK_IQ3_S, GLLMK_IQ2_S, GLLMK_IQ1_M,
                         GLLMK_AWQ4, GLLMK_GPTQ4 };
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     tu_check_status(&c, gllmk_quantize((gllmk_qtype)types[i], x, 256, d.p, d.n),
                     GLLMK_E_UNSUPPORTED, "gllmk_quantize type %d", types[i]);
-    tu_check_true(&c, gb_untouched(&d), "type %d: output written", types[i]);
+    tu_check_true(&c, tu_buf_untouched(&d), "type %d: output written", types[i]);
   }
   tu_check_done(&c, "gllmk_quantize: unknown and unsupported types -> GLLMK_E_UNSUPPORTED");
-  gb_free(&d);
+  tu_buf_free(&d);
 }
 
 static void test_bad_awq_gptq(void)
@@ -863,22 +833,22 @@ static void test_bad_awq_gptq(void)
   int32_t *qw = calloc(k * n, 4), *qz = calloc(k * n, 4), *gi = calloc(k, 4);
   gllmk_f16 *sc = calloc(k * n, 2);
   for (size_t i = 0; i < k * n; i++) qz[i] = 0x77777777;
-  gbuf A, B, C;
-  gb_alloc(&A, n * k, 0);
-  gb_alloc(&B, n * k * 4, 0);
-  gb_alloc(&C, n * k * 2, 0);
-  gb_snapshot(&A);
-  gb_snapshot(&B);
-  gb_snapshot(&C);
-#define UNTOUCHED() (gb_untouched(&A) && gb_untouched(&B) && gb_untouched(&C))
+  tu_buf A, B, C;
+  tu_buf_alloc(&A, n * k, 0);
+  tu_buf_alloc(&B, n * k * 4, 0);
+  tu_buf_alloc(&C, n * k * 2, 0);
+  tu_buf_snapshot(&A);
+  tu_buf_snapshot(&B);
+  tu_buf_snapshot(&C);
+#define UNTOUCHED() (tu_buf_untouched(&A) && tu_buf_untouched(&B) && tu_buf_untouched(&C))
 #define EXPECT(call, want, ...)                                                   \
   do {                                                                            \
     tu_check_status(&c, (call), (want), __VA_ARGS__);                             \
     tu_check_true(&c, UNTOUCHED(), "output written");                             \
   } while (0)
   uint8_t *a = A.p, *b = B.p;
-  gllmk_f16 *cs = C.p;
-  int32_t *bi = B.p;
+  gllmk_f16 *cs = BUF_F16(C);
+  int32_t *bi = BUF_I32(B);
 
   /* quant_awq4 */
   EXPECT(gllmk_quant_awq4(NULL, n, k, a, b, cs), GLLMK_E_INVAL, "awq4 NULL w");
@@ -937,9 +907,9 @@ static void test_bad_awq_gptq(void)
 #undef EXPECT
 #undef UNTOUCHED
   tu_check_done(&c, "awq4 / gptq4 quantizers and repackers: bad input -> the right error, nothing written");
-  gb_free(&A);
-  gb_free(&B);
-  gb_free(&C);
+  tu_buf_free(&A);
+  tu_buf_free(&B);
+  tu_buf_free(&C);
   free(w);
   free(qw);
   free(qz);

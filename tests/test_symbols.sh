@@ -9,7 +9,8 @@
 #  - every exported symbol is gllmk_ followed by a letter or digit (the
 #    internal gllmk__* names and any non-gllmk symbol stay hidden);
 #  - every exported symbol has the version node $GLLMK_SYMVER (lib/gllmk.map).
-# Skipped when nm or the shared library is missing.
+# Skipped when nm or the shared library is missing (without nm, a failure
+# when GLLMK_TEST_REQUIRE_TOOLS=1, as in CI).
 
 : "${top_srcdir:=$(dirname "$0")/..}"
 : "${top_builddir:=.}"
@@ -21,7 +22,7 @@ so="$top_builddir/.libs/libgllmk.so"
 list="$top_srcdir/tests/table_a_symbols.txt"
 
 if ! command -v "$NM" >/dev/null 2>&1; then
-  skip_all "no nm"
+  tool_missing_all "no nm (NM=$NM)"
 fi
 if [ ! -f "$so" ]; then
   skip_all "$so not built (static build?)"

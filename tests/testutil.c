@@ -164,6 +164,119 @@ void tu_dabs(const double *x, double *out, size_t n)
     out[i] = fabs(x[i]);
 }
 
+double *tu_random_vec(size_t n, double lo, double hi)
+{
+  double *v = tu_dalloc(n);
+  for (size_t i = 0; i < n; i++)
+    v[i] = tu_uniform(lo, hi);
+  return v;
+}
+
+void tu_fill_random(void *p, size_t n)
+{
+  unsigned char *b = p;
+  for (size_t i = 0; i < n; i++)
+    b[i] = (unsigned char)tu_rand_u64();
+}
+
+/* ------------------------------------------------------------------ bytes */
+uint16_t tu_rd16(const unsigned char *p)
+{
+  return (uint16_t)(p[0] | p[1] << 8);
+}
+
+void tu_wr16(unsigned char *p, uint16_t v)
+{
+  p[0] = (unsigned char)v;
+  p[1] = (unsigned char)(v >> 8);
+}
+
+void tu_wr32(unsigned char *p, uint32_t v)
+{
+  for (int i = 0; i < 4; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+double tu_h2d(uint16_t h)
+{
+  int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+  double v;
+  if (e == 0)
+    v = ldexp((double)m, -24);
+  else if (e == 31)
+    v = m ? NAN : INFINITY;
+  else
+    v = ldexp((double)(m + 1024), e - 25);
+  return s ? -v : v;
+}
+
+unsigned tu_nib(const unsigned char *p, size_t j)
+{
+  return (p[j / 2] >> (4 * (j % 2))) & 15;
+}
+
+/* ------------------------------------------------------------------ guarded byte buffers */
+void tu_buf_alloc(tu_buf *b, size_t n, size_t off)
+{
+  memset(b, 0, sizeof *b);
+  b->n = n;
+  b->off = off;
+  b->mem_bytes = (2 * TU_GUARD_BYTES + off + n + 63) & ~(size_t)63;
+  b->mem = aligned_alloc(64, b->mem_bytes);
+  if (!b->mem)
+    bail_out("out of memory (%zu bytes)", b->mem_bytes);
+  memset(b->mem, TU_CANARY, b->mem_bytes);
+  b->p = b->mem + TU_GUARD_BYTES + off;
+  b->snap = tu_xmalloc(n);
+  memcpy(b->snap, b->p, n);
+}
+
+void tu_buf_free(tu_buf *b)
+{
+  free(b->mem);
+  free(b->snap);
+  memset(b, 0, sizeof *b);
+}
+
+void tu_buf_random(tu_buf *b)
+{
+  tu_fill_random(b->p, b->n);
+  tu_buf_snapshot(b);
+}
+
+void tu_buf_snapshot(tu_buf *b)
+{
+  memcpy(b->snap, b->p, b->n);
+}
+
+int tu_buf_guards_ok(const tu_buf *b)
+{
+  size_t s = (size_t)(b->p - b->mem), e = s + b->n;
+  for (size_t i = 0; i < s; i++)
+    if (b->mem[i] != TU_CANARY)
+      return 0;
+  for (size_t i = e; i < b->mem_bytes; i++)
+    if (b->mem[i] != TU_CANARY)
+      return 0;
+  return 1;
+}
+
+int tu_buf_unchanged(const tu_buf *b)
+{
+  return memcmp(b->snap, b->p, b->n) == 0;
+}
+
+int tu_buf_untouched(const tu_buf *b)
+{
+  return tu_buf_guards_ok(b) && tu_buf_unchanged(b);
+}
+
+void tu_buf_check_input(struct tu_check *c, const tu_buf *b, const char *what)
+{
+  tu_check_true(c, tu_buf_guards_ok(b), "%s: canary around the buffer overwritten", what);
+  tu_check_true(c, tu_buf_unchanged(b), "%s: const input modified", what);
+}
+
 /* ------------------------------------------------------------------ guarded arrays */
 static size_t tu__data_start(const tu_arr *a)
 {
@@ -462,6 +575,39 @@ void tu_for_each_isa(tu_isa_body fn, void *ctx)
   }
   free(list);
   gllmk_cpu_set_isa("auto");
+}
+
+static char tu__isa_names[TU_MAX_ISA][32];
+static int tu__n_isa = -1;
+
+static void tu__collect_isa(const char *isa, void *ctx)
+{
+  (void)ctx;
+  if (tu__n_isa < TU_MAX_ISA)
+    snprintf(tu__isa_names[tu__n_isa++], sizeof tu__isa_names[0], "%s", isa);
+}
+
+int tu_isa_count(void)
+{
+  if (tu__n_isa < 0) {
+    tu__n_isa = 0;
+    tu_for_each_isa(tu__collect_isa, NULL);
+    if (!tu__n_isa)
+      bail_out("no runnable ISA in gllmk_cpu_isa_compiled() = \"%s\"", gllmk_cpu_isa_compiled());
+  }
+  return tu__n_isa;
+}
+
+const char *tu_isa_name(int i)
+{
+  return i >= 0 && i < tu_isa_count() ? tu__isa_names[i] : "?";
+}
+
+void tu_isa_set(int i)
+{
+  gllmk_status st = gllmk_cpu_set_isa(tu_isa_name(i));
+  if (st != GLLMK_OK)
+    bail_out("gllmk_cpu_set_isa(%s): %s", tu_isa_name(i), tu_status_name(st));
 }
 
 void tu_for_each_dtype(tu_dt_body fn, void *ctx)

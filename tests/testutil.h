@@ -1,6 +1,6 @@
 /* testutil.h -- shared helpers of the gllmk TAP tests: seeded RNG, guarded
- * (canary-protected) arrays in f32/f16/bf16, tolerance checks, ISA and
- * precision loops.
+ * (canary-protected) arrays in f32/f16/bf16 and byte buffers, little-endian
+ * fields of packed blocks, tolerance checks, ISA and precision loops.
  * SPDX-License-Identifier: MIT
  *
  * Conventions
@@ -81,6 +81,21 @@ void *tu_xmalloc(size_t bytes);
 double *tu_dalloc(size_t n);
 /** out[i] = |x[i]| (out may be x). */
 void tu_dabs(const double *x, double *out, size_t n);
+/** n doubles uniform in [lo, hi) (free()). */
+double *tu_random_vec(size_t n, double lo, double hi);
+/** n random bytes. */
+void tu_fill_random(void *p, size_t n);
+
+/* ------------------------------------------------------------------ bytes */
+/** Little-endian 16- and 32-bit fields of packed blocks. */
+uint16_t tu_rd16(const unsigned char *p);
+void tu_wr16(unsigned char *p, uint16_t v);
+void tu_wr32(unsigned char *p, uint32_t v);
+/** IEEE binary16 bits to double, written from the standard (not the
+ *  library's conversion, which the tests check). */
+double tu_h2d(uint16_t h);
+/** 4-bit element j of a packed vector, the low nibble first. */
+unsigned tu_nib(const unsigned char *p, size_t j);
 
 /* ------------------------------------------------------------------ guarded arrays */
 #define TU_CANARY 0xA5u
@@ -117,6 +132,35 @@ int tu_arr_unchanged(const tu_arr *a);
 /** Point a second array view at the same memory (for aliasing tests):
  *  dst shares mem/p with src; free only src. */
 void tu_arr_alias(tu_arr *dst, const tu_arr *src);
+
+/* ------------------------------------------------------------------ guarded byte buffers */
+/* Packed quantized blocks and other raw bytes: TU_GUARD_BYTES of TU_CANARY
+ * on both sides (at least; the allocation is rounded up to 64 bytes), the
+ * data `off` bytes past a 64-byte boundary (off = 1: an odd address).  The
+ * data starts as canary bytes too, and snap is a copy of it as of the last
+ * tu_buf_snapshot() (done by alloc and random). */
+typedef struct tu_buf {
+  unsigned char *mem;   /* the allocation (64-byte aligned) */
+  size_t mem_bytes;
+  unsigned char *p;     /* data: mem + TU_GUARD_BYTES + off */
+  size_t n, off;        /* data bytes, offset */
+  unsigned char *snap;  /* the data at the last snapshot */
+} tu_buf;
+
+void tu_buf_alloc(tu_buf *b, size_t n, size_t off);
+void tu_buf_free(tu_buf *b);
+/** Random data bytes, then a snapshot. */
+void tu_buf_random(tu_buf *b);
+void tu_buf_snapshot(tu_buf *b);
+/** 1 if every byte outside the data is still TU_CANARY. */
+int tu_buf_guards_ok(const tu_buf *b);
+/** 1 if the data equals the last snapshot. */
+int tu_buf_unchanged(const tu_buf *b);
+/** Guards intact and the data as at the last snapshot. */
+int tu_buf_untouched(const tu_buf *b);
+struct tu_check;
+/** Record both conditions for a const input (two checks). */
+void tu_buf_check_input(struct tu_check *c, const tu_buf *b, const char *what);
 
 /* ------------------------------------------------------------------ checks */
 /** Relative rounding bound of one store to dt: 2^-23, 1e-3, 8e-3. */
@@ -216,6 +260,18 @@ void tu_for_each_isa(tu_isa_body fn, void *ctx);
 void tu_for_each_dtype(tu_dt_body fn, void *ctx);
 /** Both loops: every runnable ISA x every precision. */
 void tu_for_each_isa_dtype(tu_isa_dt_body fn, void *ctx);
+
+/* Tests that compute a reference once and run it on every ISA keep the
+ * list: the ISAs tu_for_each_isa runs (its skip points are printed by the
+ * first call), at most TU_MAX_ISA. */
+#define TU_MAX_ISA 16
+/** The number of ISAs in the list (collected on the first call; bails out
+ *  when there is none). */
+int tu_isa_count(void);
+/** Name of ISA i of the list. */
+const char *tu_isa_name(int i);
+/** gllmk_cpu_set_isa(ISA i); bails out if that fails. */
+void tu_isa_set(int i);
 
 /** Lengths 0..TU_NMAX_SMALL are tested exhaustively by the vector tests. */
 #define TU_NMAX_SMALL 130

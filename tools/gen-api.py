@@ -4,8 +4,11 @@
 #
 # Writes include/gllmk/ops.h (declarations + docs), include/gllmk/generic.h
 # (C11 _Generic macros), include/gllmk/backend_ops.h (per-precision function
-# tables) and lib/core/cpu_ops.c (the CPU backend's tables).  Run by hand after
-# editing OPS; the outputs are committed.  Usage: tools/gen-api.py [srcdir]
+# tables) and lib/core/cpu_ops.c (the CPU backend's tables), and the other
+# files listed at the end.  Run by hand after editing OPS; the outputs are
+# committed, and .ci/run's "generated" step checks that they are what this
+# script writes.  Usage: tools/gen-api.py [SRCDIR [OUTDIR]]: reads
+# SRCDIR/cuda/ops_*.c, writes into OUTDIR (default SRCDIR, the checkout).
 import os, re, sys
 
 # (name, doc, params).  In params "T" is the element type; "sel" marks the
@@ -440,7 +443,12 @@ def symbols_txt(ops):
     return "".join("gllmk_%s_%s\n" % (n, tn) for n, _, _ in ops for tn, _ in TYPES)
 
 if __name__ == "__main__":
+    if len(sys.argv) > 3:
+        sys.exit("usage: gen-api.py [SRCDIR [OUTDIR]]")
     top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
+    # OUTDIR (default SRCDIR): where the files go, under the same relative paths
+    # (.ci/run writes them into an empty directory and compares)
+    outdir = sys.argv[2] if len(sys.argv) > 2 else top
     for path, text in [("include/gllmk/ops.h", ops_h()), ("include/gllmk/generic.h", generic_h()),
                        ("include/gllmk/backend_ops.h", backend_ops_h()), ("lib/core/cpu_ops.c", cpu_ops_c()),
                        ("lib/core/cpu_ws.h", cpu_ws_h()),
@@ -449,6 +457,8 @@ if __name__ == "__main__":
                        ("tests/table_cd_symbols.txt", symbols_txt(QOPS)),
                        ("include/gllmk/quant_ops.h", quant_ops_h()),
                        ("doc/operators.md", operators_md())]:
-        with open(os.path.join(top, path), "w") as f:
+        out = os.path.join(outdir, path)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out, "w") as f:
             f.write(text)
     print("%d operators, %d functions" % (len(ALL), 3 * len(ALL)))
