@@ -309,8 +309,12 @@ static gllmk_status cuda_graph_end(gllmk_backend *be, void **graph) {
     free(g);
     return st;
   }
-  CUresult r = cu.StreamEndCapture(CB(be)->cur, g ? &g->graph : &(CUgraph){0});
-  if (!g) return GLLMK_E_NOMEM;
+  CUgraph tmp = NULL;
+  CUresult r = cu.StreamEndCapture(CB(be)->cur, g ? &g->graph : &tmp);
+  if (!g) {                      /* the capture is over either way */
+    if (r == CUDA_SUCCESS && tmp) cu.GraphDestroy(tmp);
+    return GLLMK_E_NOMEM;
+  }
   if (r == CUDA_SUCCESS) r = cu.GraphInstantiate(&g->exec, g->graph, 0);
   if (r != CUDA_SUCCESS) {
     if (g->graph) cu.GraphDestroy(g->graph);

@@ -86,6 +86,29 @@ static void test_backend(const char *name) {
        "cpu: a stream is GLLMK_E_UNSUPPORTED, the stream is NULL");
   else
     ok(gllmk_backend_stream(be) != NULL, "%s: the backend has a stream of its own", name);
+  if (strcmp(name, "cpu") != 0) {
+    /* the caller's stream: one made with the driver the library loaded, in the
+     * device's primary context (current on this thread after any op) */
+    void *h = dlopen(getenv("GLLMK_CUDA_DRIVER") ? getenv("GLLMK_CUDA_DRIVER") : "libcuda.so.1",
+                     RTLD_NOW | RTLD_NOLOAD);
+    int (*create)(void **, unsigned) = h ? (int (*)(void **, unsigned))dlsym(h, "cuStreamCreate") : NULL;
+    int (*destroy)(void *) = h ? (int (*)(void *))dlsym(h, "cuStreamDestroy_v2") : NULL;
+    void *own = gllmk_backend_stream(be), *mine = NULL;
+    if (create && destroy && o->vec_scale(be, a, 1.0f, 1) == GLLMK_OK && create(&mine, 1) == 0) {
+      gllmk_status s1 = gllmk_backend_set_stream(be, mine);
+      int on_mine = gllmk_backend_stream(be) == mine;
+      gllmk_status s2 = o->vec_add(be, a, b, out, N);
+      int good = gllmk_buffer_download(bo, 0, hr, sizeof hr) == GLLMK_OK && check_six(hr, N, 2.0f);
+      gllmk_status s3 = gllmk_backend_set_stream(be, NULL);
+      ok(s1 == GLLMK_OK && on_mine && s2 == GLLMK_OK && good && s3 == GLLMK_OK &&
+             gllmk_backend_stream(be) == own,
+         "%s: ops run on the caller's stream, and set_stream(NULL) goes back to the backend's", name);
+      destroy(mine);
+    } else {
+      skip("%s: cannot make a stream with the driver (%s)", name, h ? "no cuStreamCreate" : "not loaded");
+    }
+    if (h) dlclose(h);
+  }
 
   /* buffer copies */
   memset(hr, 0, sizeof hr);
