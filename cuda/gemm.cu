@@ -10,18 +10,22 @@
  * tiles; the FFMA kernels' sums are fmaf in increasing k in both).
  *
  * f16 / bf16: tensor cores (gk_gemm_128_<dt>, gk_gemm_64_<dt>).
- *   Block tile BM x BN x 32 (128 x 128 with 8 warps as 2 x 4, warp tile
- *   64 x 32; 64 x 64 with 4 warps as 2 x 2, warp tile 32 x 32); per k-step of
- *   16 a warp loads its A fragments with ldmatrix.x4 (16 x 16 each) and its B
- *   fragments with ldmatrix.x4.trans (B is [k x n] row-major in shared memory,
- *   so the transposing load gives the mma's column-major B: two n8 tiles per
- *   x4), then issues (WM/16) x (WN/8) mma.sync m16n8k16 with f32 accumulators.
+ *   Block tile BM x BN x 32 with 4 warps as 2 x 2: 128 x 128 (warp tile
+ *   64 x 64: 4 x 8 mma tiles, 128 f32 accumulators per thread) or 64 x 64
+ *   (warp tile 32 x 32).  Per k-step of 16 a warp loads its A fragments with
+ *   ldmatrix.x4 (16 x 16 each) and its B fragments with ldmatrix.x4.trans (B
+ *   is [k x n] row-major in shared memory, so the transposing load gives the
+ *   mma's column-major B: two n8 tiles per x4), then issues (WM/16) x (WN/8)
+ *   mma.sync m16n8k16 with f32 accumulators.  The fragments are double
+ *   buffered in registers: those of the next k-step (the next k-tile's
+ *   first, across the barrier) are loaded before this step's mma.
  *   Global -> shared: a `stages`-deep ring (3 or 4, a kernel parameter: the
- *   host picks 4 when two blocks still fit an SM's shared memory) of
- *   cp.async 16-byte copies, one commit group per k-tile, wait_group
- *   stages - 2 and one __syncthreads per k-tile; the copy of tile kt + stages
- *   - 1 is issued before the mma of tile kt.  Each thread copies
- *   BM*32/8/threads = 2 chunks of A and 2 of B per k-tile.
+ *   host picks 4 when two 128 x 128 blocks still fit an SM's shared memory)
+ *   of cp.async 16-byte copies, one commit group per k-tile, wait_group
+ *   stages - 2 and one __syncthreads per k-tile; the copies of tile
+ *   kt + stages - 1 are issued at the start of tile kt, into the stage of
+ *   tile kt - 1.  Each thread copies BM*32/8/128 chunks of A and as many of
+ *   B per k-tile (4 for 128 x 128, 2 for 64 x 64).
  *   Shared layout, in 16-byte chunks (8 elements), XOR-swizzled so that both
  *   the cp.async stores and the ldmatrix row reads (8 rows of 16 bytes each)
  *   are free of bank conflicts: an A row (32 elements = 4 chunks, 64 bytes)
@@ -35,7 +39,7 @@
  *   alignment and any m, n, k).
  *   Epilogue: each thread's accumulators (rows g and g + 8, columns 2t, 2t+1
  *   of every m16n8 tile) + bias, rounded once (gk_from_f32), stored as one
- *   32-bit pair when CPAIR (C 4-byte aligned and n even), else per element.
+ *   32-bit pair when CVEC (C 4-byte aligned and n even), else per element.
  *
  * f32: exact f32 FFMA, no TF32 (gk_gemm_128_f32, gk_gemm_64_f32).
  *   256 threads as 16 x 16, each with a TM x TN register tile (8 x 8 for the
@@ -89,7 +93,7 @@ __device__ __forceinline__ unsigned pack2(float lo, float hi, gk_bf16) { return 
 /* BM x BN block tile, BK = 32, WGM x WGN warps; f16 / bf16 */
 template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
   enum {
-    BK = 32,
+    BK = 32, KK = BK / 16,       /* k-steps of a k-tile (even: see run) */
     NT = WGM * WGN * 32,         /* threads */
     WM = BM / WGM, WN = BN / WGN, /* warp tile */
     MI = WM / 16, NI = WN / 8,   /* m16 and n8 tiles of a warp */
@@ -148,30 +152,39 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
     }
   }
 
-  /* the mma of one stage: two k-steps of 16 */
-  static __device__ __forceinline__ void compute(const uint4 *sm, float (&acc)[MI][NI][4],
-                                                 unsigned wm, unsigned wn, unsigned lane) {
+  /* the fragments of k-step kk (16 deep) of the stage at sm: A with
+   * ldmatrix.x4 (rows 0-15, k 0-7 / 8-15 as a[0..3]), B with ldmatrix.x4.trans
+   * (k 0-7 / 8-15 of two n8 tiles) */
+  static __device__ __forceinline__ void frags(const uint4 *sm, int kk, unsigned (&af)[MI][4],
+                                               unsigned (&bfr)[NI][2], unsigned wm, unsigned wn,
+                                               unsigned lane) {
 #pragma unroll
-    for (int kk = 0; kk < BK / 16; kk++) {
-      unsigned af[MI][4], bfr[NI][2];
+    for (int mi = 0; mi < MI; mi++)
+      gk_ldmatrix_x4(af[mi], sm + a_at(wm * WM + mi * 16 + (lane & 15), kk * 2 + (lane >> 4)));
 #pragma unroll
-      for (int mi = 0; mi < MI; mi++)
-        gk_ldmatrix_x4(af[mi], sm + a_at(wm * WM + mi * 16 + (lane & 15), kk * 2 + (lane >> 4)));
-#pragma unroll
-      for (int nj = 0; nj < NI / 2; nj++) {
-        unsigned j = lane >> 3, r[4];
-        gk_ldmatrix_x4_trans(r, sm + b_at(kk * 16 + (j & 1) * 8 + (lane & 7),
-                                          (wn * WN + nj * 16) / 8 + (j >> 1)));
-        bfr[2 * nj][0] = r[0];
-        bfr[2 * nj][1] = r[1];
-        bfr[2 * nj + 1][0] = r[2];
-        bfr[2 * nj + 1][1] = r[3];
-      }
-#pragma unroll
-      for (int mi = 0; mi < MI; mi++)
-#pragma unroll
-        for (int ni = 0; ni < NI; ni++) mma16(acc[mi][ni], af[mi], bfr[ni], T());
+    for (int nj = 0; nj < NI / 2; nj++) {
+      unsigned j = lane >> 3, r[4];
+      gk_ldmatrix_x4_trans(r, sm + b_at(kk * 16 + (j & 1) * 8 + (lane & 7),
+                                        (wn * WN + nj * 16) / 8 + (j >> 1)));
+      bfr[2 * nj][0] = r[0];
+      bfr[2 * nj][1] = r[1];
+      bfr[2 * nj + 1][0] = r[2];
+      bfr[2 * nj + 1][1] = r[3];
     }
+  }
+
+  static __device__ __forceinline__ void mmas(float (&acc)[MI][NI][4], const unsigned (&af)[MI][4],
+                                              const unsigned (&bfr)[NI][2]) {
+#pragma unroll
+    for (int mi = 0; mi < MI; mi++)
+#pragma unroll
+      for (int ni = 0; ni < NI; ni++) mma16(acc[mi][ni], af[mi], bfr[ni], T());
+  }
+
+  /* wait until at most stages - 2 commit groups are in flight (3 or 4 stages) */
+  static __device__ __forceinline__ void wait_ring(int stages) {
+    if (stages >= 4) gk_cp_async_wait<2>();
+    else gk_cp_async_wait<1>();
   }
 
   static __device__ __forceinline__ void run(const T *A, const T *B, const T *bias, T *C, size_t m,
@@ -195,16 +208,31 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
       if ((size_t)s < KT) load(smem + s * STAGE, A, B, m, n, k, row0, col0, s, flags);
       gk_cp_async_commit();
     }
-    int rs = 0, ws = stages - 1;
+    wait_ring(stages);   /* tile 0 has landed ... */
+    __syncthreads();     /* ... for every thread */
+    /* fragments double-buffered in registers: those of the next k-step are
+     * loaded before the mma of this one */
+    unsigned af[2][MI][4], bfr[2][NI][2];
+    int rs = 0, ws = stages - 1;   /* the stages of tile kt and of tile kt + stages - 1 */
+    if (KT > 0) frags(smem, 0, af[0], bfr[0], wm, wn, lane);
     for (size_t kt = 0; kt < KT; kt++) {
-      if (stages >= 4) gk_cp_async_wait<2>();   /* tile kt's group has landed */
-      else gk_cp_async_wait<1>();
-      __syncthreads();   /* ... for every thread; and stage ws (tile kt-1) is free */
+      /* tile kt + stages - 1 into the stage of tile kt - 1, which every warp
+       * has finished reading (the barrier of the last k-step of tile kt - 1) */
       if (kt + stages - 1 < KT) load(smem + ws * STAGE, A, B, m, n, k, row0, col0, kt + stages - 1, flags);
       gk_cp_async_commit();
-      compute(smem + rs * STAGE, acc, wm, wn, lane);
-      rs = rs + 1 == stages ? 0 : rs + 1;
-      ws = ws + 1 == stages ? 0 : ws + 1;
+#pragma unroll
+      for (int kk = 0; kk < KK; kk++) {
+        if (kk == KK - 1) {
+          wait_ring(stages);   /* tile kt + 1 has landed ... */
+          __syncthreads();     /* ... for every thread, and every warp has its fragments of tile kt */
+          rs = rs + 1 == stages ? 0 : rs + 1;
+          ws = ws + 1 == stages ? 0 : ws + 1;
+          if (kt + 1 < KT) frags(smem + rs * STAGE, 0, af[0], bfr[0], wm, wn, lane);
+        } else {
+          frags(smem + rs * STAGE, kk + 1, af[(kk + 1) & 1], bfr[(kk + 1) & 1], wm, wn, lane);
+        }
+        mmas(acc, af[kk & 1], bfr[kk & 1]);
+      }
     }
     gk_cp_async_wait_all();   /* (only empty groups remain) */
 
@@ -391,30 +419,30 @@ template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
 } /* namespace gk_gemm */
 
 /* Threads per block and block tiles (cuda/ops_gemm.c launches them so). */
-#define GK_GEMM_BIG_THREADS 256     /* 128 x 128: 8 warps */
-#define GK_GEMM_SMALL_THREADS 128   /* 64 x 64 (f16/bf16): 4 warps */
+#define GK_GEMM_TC_THREADS 128      /* f16/bf16, both tiles: 4 warps */
+#define GK_GEMM_F32_THREADS 256     /* f32, both tiles: 8 warps */
 
 #define GK_GEMM_HMMA_KERNELS(T, dt)                                                              \
-  extern "C" __global__ void __launch_bounds__(GK_GEMM_BIG_THREADS, 2)                           \
+  extern "C" __global__ void __launch_bounds__(GK_GEMM_TC_THREADS, 2)                            \
   gk_gemm_128_##dt(const T *A, const T *B, const T *bias, T *C, size_t m, size_t n, size_t k,    \
                    unsigned flags, int stages) {                                                 \
-    gk_gemm::hmma<T, 128, 128, 2, 4>::run(A, B, bias, C, m, n, k, flags, stages);                \
+    gk_gemm::hmma<T, 128, 128, 2, 2>::run(A, B, bias, C, m, n, k, flags, stages);                \
   }                                                                                              \
   GK_EXPORT(gk_gemm_128_##dt);                                                                   \
-  extern "C" __global__ void __launch_bounds__(GK_GEMM_SMALL_THREADS, 4)                         \
+  extern "C" __global__ void __launch_bounds__(GK_GEMM_TC_THREADS, 4)                            \
   gk_gemm_64_##dt(const T *A, const T *B, const T *bias, T *C, size_t m, size_t n, size_t k,     \
                   unsigned flags, int stages) {                                                  \
     gk_gemm::hmma<T, 64, 64, 2, 2>::run(A, B, bias, C, m, n, k, flags, stages);                  \
   }                                                                                              \
   GK_EXPORT(gk_gemm_64_##dt);
 
-extern "C" __global__ void __launch_bounds__(256, 2)
+extern "C" __global__ void __launch_bounds__(GK_GEMM_F32_THREADS, 2)
 gk_gemm_128_f32(const float *A, const float *B, const float *bias, float *C, size_t m, size_t n,
                 size_t k, unsigned flags) {
   gk_gemm::sgemm<128, 128, 8, 8, 8>::run(A, B, bias, C, m, n, k, flags);
 }
 GK_EXPORT(gk_gemm_128_f32);
-extern "C" __global__ void __launch_bounds__(256, 3)
+extern "C" __global__ void __launch_bounds__(GK_GEMM_F32_THREADS, 3)
 gk_gemm_64_f32(const float *A, const float *B, const float *bias, float *C, size_t m, size_t n,
                size_t k, unsigned flags) {
   gk_gemm::sgemm<64, 64, 16, 4, 4>::run(A, B, bias, C, m, n, k, flags);

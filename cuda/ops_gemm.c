@@ -21,10 +21,10 @@
  *
  * Plan (cuda/gemm.cu has the kernels): the 128 x 128 block tile when it
  * gives at least one block per SM, else the 64 x 64 one (more blocks for
- * small m x n).  f16/bf16 128 x 128: 256 threads, 4 pipeline stages (64 KiB
- * of dynamic shared memory) when the device lets a block have twice that
- * with the opt-in (so two blocks fit an SM: sm_80, sm_90, sm_100), else 3
- * (48 KiB: sm_86, sm_89, sm_120); 64 x 64: 128 threads, 4 stages (32 KiB).
+ * small m x n).  f16/bf16: 128 threads; 128 x 128 with 4 pipeline stages
+ * (64 KiB of dynamic shared memory) when the device lets a block have twice
+ * that with the opt-in (so two blocks fit an SM: sm_80, sm_90, sm_100), else
+ * 3 (48 KiB: sm_86, sm_89, sm_120); 64 x 64 with 4 stages (32 KiB).
  * f32: 256 threads and static shared memory.  Flags from the alignment
  * (gemm.cu).  The result does not depend on the plan (see gemm.cu).
  */
@@ -43,9 +43,8 @@ typedef enum gllmk__cu_kernel kid;
 #define GEMM_CVEC 4u
 #define GEMM_BIG 128                 /* block tiles */
 #define GEMM_SMALL 64
-#define GEMM_BIG_THREADS 256
-#define GEMM_SMALL_THREADS_TC 128    /* 64 x 64 on tensor cores: 4 warps */
-#define GEMM_SMALL_THREADS_F32 256
+#define GEMM_TC_THREADS 128          /* f16/bf16, both tiles: 4 warps */
+#define GEMM_F32_THREADS 256         /* f32, both tiles */
 #define GEMM_TC_BK 32
 #define GEMM_STAGE_BYTES(bm, bn) ((unsigned)(((bm) + (bn)) * GEMM_TC_BK * 2))
 #define GEMM_MAX_BLOCKS 0x7fffffffu
@@ -105,21 +104,19 @@ static gllmk_status cu_gemm(gllmk_backend *be, int dt, const void *A, const void
     if (c % 16 == 0 && n % 4 == 0) flags |= GEMM_CVEC;
     void *args[] = {&A, &B, &bias, &C, &m, &n, &k, &flags};
     return gllmk__cu_launch(be, big ? GK_gk_gemm_128_f32 : GK_gk_gemm_64_f32, grid, 1, 1,
-                            GEMM_BIG_THREADS, 1, 1, 0, args);
+                            GEMM_F32_THREADS, 1, 1, 0, args);
   }
   if (a % 16 == 0 && k % 8 == 0) flags |= GEMM_AVEC;
   if (b % 16 == 0 && n % 8 == 0) flags |= GEMM_BVEC;
   if (c % 4 == 0 && n % 2 == 0) flags |= GEMM_CVEC;
   int stages = 4;
-  unsigned stage_bytes = GEMM_STAGE_BYTES(bt, bt), threads = GEMM_SMALL_THREADS_TC;
-  if (big) {
-    threads = GEMM_BIG_THREADS;
-    if ((size_t)dev->max_smem_optin < 2 * (size_t)(4 * stage_bytes)) stages = 3;
-  }
+  unsigned stage_bytes = GEMM_STAGE_BYTES(bt, bt);
+  if (big && (size_t)dev->max_smem_optin < 2 * (size_t)(4 * stage_bytes)) stages = 3;
   kid kern = dt == DT_F16 ? (big ? GK_gk_gemm_128_f16 : GK_gk_gemm_64_f16)
                           : (big ? GK_gk_gemm_128_bf16 : GK_gk_gemm_64_bf16);
   void *args[] = {&A, &B, &bias, &C, &m, &n, &k, &flags, &stages};
-  return gllmk__cu_launch(be, kern, grid, 1, 1, threads, 1, 1, (unsigned)stages * stage_bytes, args);
+  return gllmk__cu_launch(be, kern, grid, 1, 1, GEMM_TC_THREADS, 1, 1,
+                          (unsigned)stages * stage_bytes, args);
 }
 
 /* ------------------------------------------------------------------ entry points

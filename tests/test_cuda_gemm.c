@@ -21,12 +21,18 @@
  *    overflow), bad input (foreign, host, misaligned and past-the-end
  *    pointers, NULLs, overflow, no backend): the CPU function's error codes,
  *    nothing written;
- *  - a graph of gemm_bias and gemm recorded once and replayed on new inputs.
+ *  - a graph of gemm_bias and gemm recorded once and replayed on new inputs;
+ *  - on the emulated driver, which this test asks for a second device, sm_86
+ *    (less shared memory per block: the 128 x 128 tiles take the 3-stage
+ *    ring), the 128 x 128 tiles there too.
  * Inputs and outputs live in device buffers that mirror a tu_arr whole
  * (guards included), so the guards and the inputs are checked after each op.
  * Tolerance per element as test_blas23.c: tu_acc_eps(k) * sum_l |A_il B_lj|
  * (+ |bias_j|), plus the final rounding to the element type.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* setenv */
+#endif
 #include "testutil.h"
 #include "ref.h"
 
@@ -309,6 +315,40 @@ static void test_big_tile(tu_dtype dt)
   tu_arr_free(&A0);
 }
 
+/* the 128 x 128 tiles with a 3-stage ring: on a device whose blocks get less
+ * than 128 KiB of shared memory (sm_86: the emulated driver's second device
+ * here; skipped when there is none) */
+static void test_three_stages(void)
+{
+  gllmk_cuda_device info;
+  int ord = -1;
+  for (int i = 0; i < 8 && ord < 0; i++)
+    if (gllmk_cuda_device_info(i, &info) == GLLMK_OK && info.kernels_cover &&
+        ((info.cc_major == 8 && info.cc_minor != 0) || info.cc_major == 12))
+      ord = i;
+  if (ord < 0) {
+    skip("no sm_86/89/120 device: the 3-stage ring of the 128 x 128 tiles is not run");
+    return;
+  }
+  char name[16];
+  snprintf(name, sizeof name, "cuda:%d", ord);
+  gllmk_backend *keep = be;
+  if (gllmk_backend_open(name, &be) != GLLMK_OK)
+    bail_out("gllmk_backend_open(\"%s\")", name);
+  size_t r = 1;
+  while (r * r < (size_t)info.sm_count) r++;
+  size_t m = 128 * r, n = 128 * ((info.sm_count + r - 1) / r);
+  tu_check c;
+  tu_check_init(&c);
+  gemm_run(&c, TU_F16, m, n, 136, ALIGNED, 1, 0, NULL, NULL, NULL);
+  gemm_run(&c, TU_BF16, m - 1, n + 8, 72, 0x0100, 0, 0, NULL, NULL, NULL);
+  tu_check_done(&c, "%s (sm_%d%d, %d SMs): 128 x 128 tiles, 3 stages (%zu x %zu x 136 f16, "
+                    "%zu x %zu x 72 bf16)", name, info.cc_major, info.cc_minor, info.sm_count, m, n,
+                m - 1, n + 8);
+  gllmk_backend_close(be);
+  be = keep;
+}
+
 /* ------------------------------------------------------------------ bad input */
 static void test_bad_input(void)
 {
@@ -512,6 +552,10 @@ int main(void)
     return 0;
   }
   tu_init_seed_only();
+  /* the emulated driver (tests/cudaemu): an sm_86 device besides the default
+   * sm_90 one, for test_three_stages; a real driver ignores the variable */
+  if (!getenv("GLLMK_CUDAEMU_DEVICES"))
+    setenv("GLLMK_CUDAEMU_DEVICES", "9.0,8.6", 1);
   gllmk_status st = gllmk_backend_open("cuda", &be);
   if (st == GLLMK_E_NO_DEVICE) {
     const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
@@ -535,6 +579,7 @@ int main(void)
     test_shapes(dt, 1);
     test_big_tile(dt);
   }
+  test_three_stages();
   test_bad_input();
   test_graph();
   gllmk_backend_close(be);
