@@ -114,42 +114,85 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
     return ACH + r * BROW + (c ^ (r & 7));
   }
 
-  /* one k-tile (kt) of A and B into stage st (sm: that stage's first chunk) */
-  static __device__ __forceinline__ void load(uint4 *sm, const T *A, const T *B, size_t m, size_t n,
-                                              size_t k, size_t row0, size_t col0, size_t kt,
-                                              unsigned flags) {
-    const unsigned short *a16 = (const unsigned short *)A, *b16 = (const unsigned short *)B;
-    size_t k0 = kt * BK;
+  /* The global -> shared copies of one thread, k-tile after k-tile.  Thread
+   * t copies the A chunks (row t/4 + i*NT/4, chunk t%4) and the B chunks (row
+   * t/BROW + i*NT/BROW, chunk t%BROW), i < ALD / BLD: one chunk column per
+   * thread, rows a whole number of swizzle periods apart, so that chunk i's
+   * shared offset is chunk 0's plus a constant and its global address chunk
+   * 0's plus i row steps. */
+  enum { ARS = NT / 4, BRS = NT / BROW };   /* rows between a thread's chunks */
+  static_assert(ARS % 8 == 0 && BRS % 8 == 0, "the swizzle repeats every 8 rows");
+  struct loader {
+    const T *ga, *gb;       /* chunk 0 of the next k-tile, in A and in B */
+    size_t astep, bstep;    /* elements between chunks i and i + 1 (ARS rows of A, BRS of B) */
+    size_t krem;            /* k - the next tile's first k */
+    unsigned sa, sb;        /* shared offsets (chunks) of chunk 0 in a stage */
+    unsigned amask;         /* bit i: A chunk i's row is < m */
+    unsigned bcols;         /* columns of the B chunk inside the matrix (0..8) */
+    unsigned ac, br;        /* the A chunk's column (k / 8), the B chunk 0's row */
+  };
+
+  static __device__ __forceinline__ void loader_init(loader &L, const T *A, const T *B, size_t m,
+                                                     size_t n, size_t k, size_t row0, size_t col0) {
+    unsigned t = threadIdx.x, ar = t / 4, bc = t % BROW;
+    L.ac = t % 4;
+    L.br = t / BROW;
+    L.ga = A + (row0 + ar) * k + L.ac * 8;
+    size_t bcol = col0 + bc * 8;
+    L.gb = B + (size_t)L.br * n + bcol;
+    L.astep = (size_t)ARS * k;
+    L.bstep = (size_t)BRS * n;
+    L.krem = k;
+    L.sa = a_at(ar, L.ac);
+    L.sb = b_at(L.br, bc);
+    L.amask = 0;
 #pragma unroll
-    for (int i = 0; i < ALD; i++) {
-      unsigned c = threadIdx.x + i * NT, r = c / 4, cc = c % 4;
-      size_t gr = row0 + r, gc = k0 + cc * 8;
-      uint4 *dst = sm + a_at(r, cc);
-      if (flags & GK_GEMM_AVEC) {
-        if (gr < m && gc < k) gk_cp_async16(dst, A + gr * k + gc);
+    for (int i = 0; i < ALD; i++)
+      if (row0 + ar + (size_t)i * ARS < m) L.amask |= 1u << i;
+    L.bcols = bcol < n ? (n - bcol < 8 ? (unsigned)(n - bcol) : 8u) : 0u;
+  }
+
+  /* 8 elements at s16[0 .. cols) (zeros beyond, and everywhere when !row) as a chunk */
+  static __device__ __forceinline__ uint4 chunk8(const unsigned short *s16, bool row, unsigned cols) {
+    unsigned h[8];
+#pragma unroll
+    for (int e = 0; e < 8; e++) h[e] = row && (unsigned)e < cols ? s16[e] : 0u;
+    return make_uint4(h[0] | h[1] << 16, h[2] | h[3] << 16, h[4] | h[5] << 16, h[6] | h[7] << 16);
+  }
+
+  /* the next k-tile of A and B into the stage at sm (krem > 0) */
+  static __device__ __forceinline__ void load(uint4 *sm, loader &L, size_t n, unsigned flags) {
+    unsigned kt = L.krem < BK ? (unsigned)L.krem : (unsigned)BK;   /* k inside the tile */
+    unsigned acols = kt > L.ac * 8 ? (kt - L.ac * 8 < 8 ? kt - L.ac * 8 : 8u) : 0u;
+    if (flags & GK_GEMM_AVEC) {   /* acols is 0 or 8 */
+#pragma unroll
+      for (int i = 0; i < ALD; i++) {
+        uint4 *dst = sm + L.sa + i * ARS * 4;
+        if (((L.amask >> i) & 1) && acols) gk_cp_async16(dst, L.ga + i * L.astep);
         else *dst = make_uint4(0, 0, 0, 0);
-      } else {
-        unsigned h[8];
-#pragma unroll
-        for (int e = 0; e < 8; e++) h[e] = gr < m && gc + e < k ? a16[gr * k + gc + e] : 0u;
-        *dst = make_uint4(h[0] | h[1] << 16, h[2] | h[3] << 16, h[4] | h[5] << 16, h[6] | h[7] << 16);
       }
-    }
+    } else {
 #pragma unroll
-    for (int i = 0; i < BLD; i++) {
-      unsigned c = threadIdx.x + i * NT, r = c / BROW, cc = c % BROW;
-      size_t gr = k0 + r, gc = col0 + cc * 8;
-      uint4 *dst = sm + b_at(r, cc);
-      if (flags & GK_GEMM_BVEC) {
-        if (gr < k && gc < n) gk_cp_async16(dst, B + gr * n + gc);
+      for (int i = 0; i < ALD; i++)
+        sm[L.sa + i * ARS * 4] =
+            chunk8((const unsigned short *)(L.ga + i * L.astep), (L.amask >> i) & 1, acols);
+    }
+    if (flags & GK_GEMM_BVEC) {   /* bcols is 0 or 8 */
+#pragma unroll
+      for (int i = 0; i < BLD; i++) {
+        uint4 *dst = sm + L.sb + i * BRS * BROW;
+        if (L.br + i * BRS < kt && L.bcols) gk_cp_async16(dst, L.gb + i * L.bstep);
         else *dst = make_uint4(0, 0, 0, 0);
-      } else {
-        unsigned h[8];
-#pragma unroll
-        for (int e = 0; e < 8; e++) h[e] = gr < k && gc + e < n ? b16[gr * n + gc + e] : 0u;
-        *dst = make_uint4(h[0] | h[1] << 16, h[2] | h[3] << 16, h[4] | h[5] << 16, h[6] | h[7] << 16);
       }
+    } else {
+#pragma unroll
+      for (int i = 0; i < BLD; i++)
+        sm[L.sb + i * BRS * BROW] =
+            chunk8((const unsigned short *)(L.gb + i * L.bstep), L.br + i * BRS < kt, L.bcols);
     }
+    L.ga += BK;
+    L.gb += (size_t)BK * n;
+    L.krem -= kt;
   }
 
   /* the fragments of k-step kk (16 deep) of the stage at sm: A with
@@ -204,8 +247,10 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
         for (int e = 0; e < 4; e++) acc[mi][ni][e] = 0.0f;
 
     /* the ring: tiles 0 .. stages-2 in flight, one commit group each */
+    loader L = loader();
+    if (KT > 0) loader_init(L, A, B, m, n, k, row0, col0);   /* (A, B may be NULL when k == 0) */
     for (int s = 0; s < stages - 1; s++) {
-      if ((size_t)s < KT) load(smem + s * STAGE, A, B, m, n, k, row0, col0, s, flags);
+      if ((size_t)s < KT) load(smem + s * STAGE, L, n, flags);
       gk_cp_async_commit();
     }
     wait_ring(stages);   /* tile 0 has landed ... */
@@ -218,7 +263,7 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
     for (size_t kt = 0; kt < KT; kt++) {
       /* tile kt + stages - 1 into the stage of tile kt - 1, which every warp
        * has finished reading (the barrier of the last k-step of tile kt - 1) */
-      if (kt + stages - 1 < KT) load(smem + ws * STAGE, A, B, m, n, k, row0, col0, kt + stages - 1, flags);
+      if (kt + stages - 1 < KT) load(smem + ws * STAGE, L, n, flags);
       gk_cp_async_commit();
 #pragma unroll
       for (int kk = 0; kk < KK; kk++) {
