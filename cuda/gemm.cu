@@ -72,10 +72,10 @@ namespace gk_gemm {
 /* the block's tile (tm, tn) of tiles_m x tiles_n, grouped raster */
 __device__ __forceinline__ void tile_of(unsigned pid, unsigned tiles_m, unsigned tiles_n,
                                         unsigned &tm, unsigned &tn) {
-  unsigned in_group = GK_GEMM_GROUP * tiles_n;
-  unsigned first = pid / in_group * GK_GEMM_GROUP;
+  unsigned long long in_group = (unsigned long long)GK_GEMM_GROUP * tiles_n;   /* may pass 2^32 */
+  unsigned first = (unsigned)(pid / in_group) * GK_GEMM_GROUP;
   unsigned rows = tiles_m - first < GK_GEMM_GROUP ? tiles_m - first : GK_GEMM_GROUP;
-  unsigned r = pid % in_group;
+  unsigned r = (unsigned)(pid % in_group);
   tm = first + r % rows;
   tn = r / rows;
 }
