@@ -7,7 +7,8 @@
  * over k in increasing k-tile order with f32 accumulators, plus the bias,
  * rounded once to T: the result does not depend on the tile chosen (the
  * tensor-core kernels' sums are the mma instruction's, the same in both
- * tiles; the FFMA kernels' sums are fmaf in increasing k in both).
+ * tiles; the FFMA kernels' sums are fmaf in increasing k in both, up to the
+ * sign of a zero sum, which the zero padding of a partial k-tile makes +0).
  *
  * f16 / bf16: tensor cores (gk_gemm_128_<dt>, gk_gemm_64_<dt>).
  *   Block tile BM x BN x 32 with 4 warps as 2 x 2: 128 x 128 (warp tile
