@@ -5,43 +5,6 @@
 #include "cuda_internal.h"
 #include "cuda_ops.h"
 
-static gllmk_status no_gemm_f32(gllmk_backend *be, const float *A, const float *B, float *C, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)A;
-  (void)B;
-  (void)C;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_bias_f32(gllmk_backend *be, const float *A, const float *B, const float *bias, float *C, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)A;
-  (void)B;
-  (void)bias;
-  (void)C;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_bias_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_flash_attention_f32(gllmk_backend *be, const float *q, const float *k, const float *v, float *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
   (void)be;
   (void)q;
@@ -723,8 +686,8 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .vec_max = gllmk__cu_vec_max_f32,
   .vec_sum_squares = gllmk__cu_vec_sum_squares_f32,
   .gemv = gllmk__cu_gemv_f32,
-  .gemm = no_gemm_f32,
-  .gemm_bias = no_gemm_bias_f32,
+  .gemm = gllmk__cu_gemm_f32,
+  .gemm_bias = gllmk__cu_gemm_bias_f32,
   .silu = gllmk__cu_silu_f32,
   .gelu = gllmk__cu_gelu_f32,
   .relu = gllmk__cu_relu_f32,
@@ -776,8 +739,8 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .vec_max_workspace_bytes = gllmk__cu_vec_max_workspace_bytes_f32,
   .vec_sum_squares_workspace_bytes = gllmk__cu_vec_sum_squares_workspace_bytes_f32,
   .gemv_workspace_bytes = gllmk__cu_gemv_workspace_bytes_f32,
-  .gemm_workspace_bytes = no_gemm_f32_workspace_bytes,
-  .gemm_bias_workspace_bytes = no_gemm_bias_f32_workspace_bytes,
+  .gemm_workspace_bytes = gllmk__cu_gemm_workspace_bytes_f32,
+  .gemm_bias_workspace_bytes = gllmk__cu_gemm_bias_workspace_bytes_f32,
   .silu_workspace_bytes = gllmk__cu_silu_workspace_bytes_f32,
   .gelu_workspace_bytes = gllmk__cu_gelu_workspace_bytes_f32,
   .relu_workspace_bytes = gllmk__cu_relu_workspace_bytes_f32,
@@ -821,43 +784,6 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes,
 };
 
-static gllmk_status no_gemm_f16(gllmk_backend *be, const gllmk_f16 *A, const gllmk_f16 *B, gllmk_f16 *C, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)A;
-  (void)B;
-  (void)C;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_bias_f16(gllmk_backend *be, const gllmk_f16 *A, const gllmk_f16 *B, const gllmk_f16 *bias, gllmk_f16 *C, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)A;
-  (void)B;
-  (void)bias;
-  (void)C;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_bias_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_flash_attention_f16(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k, const gllmk_f16 *v, gllmk_f16 *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
   (void)be;
   (void)q;
@@ -1539,8 +1465,8 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .vec_max = gllmk__cu_vec_max_f16,
   .vec_sum_squares = gllmk__cu_vec_sum_squares_f16,
   .gemv = gllmk__cu_gemv_f16,
-  .gemm = no_gemm_f16,
-  .gemm_bias = no_gemm_bias_f16,
+  .gemm = gllmk__cu_gemm_f16,
+  .gemm_bias = gllmk__cu_gemm_bias_f16,
   .silu = gllmk__cu_silu_f16,
   .gelu = gllmk__cu_gelu_f16,
   .relu = gllmk__cu_relu_f16,
@@ -1592,8 +1518,8 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .vec_max_workspace_bytes = gllmk__cu_vec_max_workspace_bytes_f16,
   .vec_sum_squares_workspace_bytes = gllmk__cu_vec_sum_squares_workspace_bytes_f16,
   .gemv_workspace_bytes = gllmk__cu_gemv_workspace_bytes_f16,
-  .gemm_workspace_bytes = no_gemm_f16_workspace_bytes,
-  .gemm_bias_workspace_bytes = no_gemm_bias_f16_workspace_bytes,
+  .gemm_workspace_bytes = gllmk__cu_gemm_workspace_bytes_f16,
+  .gemm_bias_workspace_bytes = gllmk__cu_gemm_bias_workspace_bytes_f16,
   .silu_workspace_bytes = gllmk__cu_silu_workspace_bytes_f16,
   .gelu_workspace_bytes = gllmk__cu_gelu_workspace_bytes_f16,
   .relu_workspace_bytes = gllmk__cu_relu_workspace_bytes_f16,
@@ -1637,43 +1563,6 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes,
 };
 
-static gllmk_status no_gemm_bf16(gllmk_backend *be, const gllmk_bf16 *A, const gllmk_bf16 *B, gllmk_bf16 *C, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)A;
-  (void)B;
-  (void)C;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_bias_bf16(gllmk_backend *be, const gllmk_bf16 *A, const gllmk_bf16 *B, const gllmk_bf16 *bias, gllmk_bf16 *C, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)A;
-  (void)B;
-  (void)bias;
-  (void)C;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_bias_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_flash_attention_bf16(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k, const gllmk_bf16 *v, gllmk_bf16 *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
   (void)be;
   (void)q;
@@ -2355,8 +2244,8 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .vec_max = gllmk__cu_vec_max_bf16,
   .vec_sum_squares = gllmk__cu_vec_sum_squares_bf16,
   .gemv = gllmk__cu_gemv_bf16,
-  .gemm = no_gemm_bf16,
-  .gemm_bias = no_gemm_bias_bf16,
+  .gemm = gllmk__cu_gemm_bf16,
+  .gemm_bias = gllmk__cu_gemm_bias_bf16,
   .silu = gllmk__cu_silu_bf16,
   .gelu = gllmk__cu_gelu_bf16,
   .relu = gllmk__cu_relu_bf16,
@@ -2408,8 +2297,8 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .vec_max_workspace_bytes = gllmk__cu_vec_max_workspace_bytes_bf16,
   .vec_sum_squares_workspace_bytes = gllmk__cu_vec_sum_squares_workspace_bytes_bf16,
   .gemv_workspace_bytes = gllmk__cu_gemv_workspace_bytes_bf16,
-  .gemm_workspace_bytes = no_gemm_bf16_workspace_bytes,
-  .gemm_bias_workspace_bytes = no_gemm_bias_bf16_workspace_bytes,
+  .gemm_workspace_bytes = gllmk__cu_gemm_workspace_bytes_bf16,
+  .gemm_bias_workspace_bytes = gllmk__cu_gemm_bias_workspace_bytes_bf16,
   .silu_workspace_bytes = gllmk__cu_silu_workspace_bytes_bf16,
   .gelu_workspace_bytes = gllmk__cu_gelu_workspace_bytes_bf16,
   .relu_workspace_bytes = gllmk__cu_relu_workspace_bytes_bf16,

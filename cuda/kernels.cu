@@ -12,6 +12,7 @@
 #include "blas1.cu"
 #include "act.cu"
 #include "gemv.cu"
+#include "gemm.cu"
 #include "norm.cu"
 #include "rope.cu"
 #include "embed.cu"

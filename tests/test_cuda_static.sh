@@ -13,7 +13,9 @@
 #  - with cuobjdump (the PyPI wheel nvidia-cuda-cuobjdump; CUOBJDUMP=PATH, or
 #    found in PATH or in python3's nvidia/cu13/bin): the fatbin holds one ELF
 #    per architecture of GLLMK_CUDA_ARCHS and no PTX, and every function's
-#    LOCAL (spill/local memory) is 0.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI) makes a
+#    LOCAL (spill/local memory) is 0; the GEMM kernels' SASS (cuobjdump -sass)
+#    has the tensor-core instructions (f16/bf16: HMMA, fed by LDSM and LDGSTS)
+#    or exact FFMA without HMMA (f32) on every architecture.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI) makes a
 #    missing cuobjdump a failure instead of a skip.
 
 : "${top_builddir:=.}"
@@ -117,4 +119,31 @@ usage=$("$cuobjdump" --dump-resource-usage "$fatbin" 2>&1)
 local_fns=$(echo "$usage" | awk '/Function/ { f = $2 } /LOCAL:[1-9]/ { print f }')
 [ -z "$local_fns" ]
 ok $? "no function uses local memory (spills or local arrays)${local_fns:+: $local_fns}"
+
+# ---- GEMM (cuda/gemm.cu): the f16/bf16 kernels run on the tensor cores --
+# HMMA (mma.sync), fed by LDSM (ldmatrix) from shared memory that LDGSTS
+# (cp.async) fills; the f32 kernels are exact FFMA, no HMMA (no TF32) --
+# on every architecture of the fatbin
+gemm=$("$cuobjdump" -sass "$fatbin" 2>&1 | awk '
+  /^arch = sm_/ { arch = substr($3, 4); next }
+  /Function : / { f = $3; if (f ~ /^gk_gemm_/) { key = arch " " f; fns[key] = 1 } else key = ""; next }
+  key != "" && /HMMA/ { hmma[key]++ }
+  key != "" && /LDSM/ { ldsm[key]++ }
+  key != "" && /LDGSTS/ { ldgsts[key]++ }
+  key != "" && /FFMA/ { ffma[key]++ }
+  END {
+    for (k in fns) {
+      split(k, a, " "); tc = a[2] !~ /_f32$/
+      bad = tc ? (hmma[k] + 0 == 0 || ldsm[k] + 0 == 0 || ldgsts[k] + 0 == 0) : (hmma[k] + 0 > 0 || ffma[k] + 0 == 0)
+      printf "%s sm_%s HMMA %d LDSM %d LDGSTS %d FFMA %d%s\n", a[2], a[1], hmma[k], ldsm[k], ldgsts[k], ffma[k],
+             bad ? " BAD" : ""
+    }
+  }' | sort)
+diag "$gemm"
+ngemm=$(grep -c '^GK_KERNEL(gk_gemm_' "$def")
+set -- $archs
+[ -n "$gemm" ] && [ "$(echo "$gemm" | grep -c .)" -eq $((ngemm * $#)) ]
+ok $? "SASS of every GEMM kernel ($ngemm) on every architecture ($archs)"
+! echo "$gemm" | grep -q 'BAD$'
+ok $? "f16/bf16 GEMM kernels: HMMA, LDSM and LDGSTS in the SASS; f32 GEMM kernels: FFMA, no HMMA"
 done_testing

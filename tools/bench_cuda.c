@@ -12,7 +12,9 @@
  * several copies of them used in turn.  A device-to-device copy gives the
  * practical peak, and cuBLAS (dlopen'ed, never linked) runs side by side on
  * the same stream: cublasSdot/Saxpy/Sscal/Sgemv in f32, cublasGemmEx (n = 1)
- * for the f16 and bf16 GEMV.
+ * for the f16 and bf16 GEMV.  GEMM (compute bound) reports TFLOP/s (2mnk
+ * per call) instead, cublasGemmEx (f32 with f32 compute, no TF32; f16 and
+ * bf16 with f32 accumulation) side by side.
  *
  * Uses only the public API.  Returns 0 when every check is OK, 1 on a
  * MISMATCH or an operator error, 2 when the CUDA backend cannot be opened
@@ -62,7 +64,7 @@ static size_t esz(int t) { return t == DT_F16 || t == DT_BF16 ? 2 : 4; }
 /* ================================================================ the cases */
 
 enum { VEC_ADD, VEC_SCALE, VEC_AXPY, VEC_DOT, VEC_SUM, VEC_MAX, GEMV, SILU, GELU, SWIGLU, SOFTMAX, RMS_NORM,
-       LAYER_NORM, ROPE, EMBED, NOPS };
+       LAYER_NORM, ROPE, EMBED, GEMM, GEMM_BIAS, NOPS };
 static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS] = {
   {"vec_add", "blas1", NULL, NULL},          {"vec_scale", "blas1", "cublasSscal", NULL},
   {"vec_axpy", "blas1", "cublasSaxpy", NULL}, {"vec_dot", "blas1", "cublasSdot", NULL},
@@ -72,6 +74,7 @@ static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS]
   {"swiglu", "activation", NULL, NULL},      {"softmax", "norm", NULL, NULL},
   {"rms_norm", "norm", NULL, NULL},          {"layer_norm", "norm", NULL, NULL},
   {"rope", "rope", NULL, NULL},              {"embedding_lookup", "embedding", NULL, NULL},
+  {"gemm", "gemm", "cublasGemmEx", "cublasGemmEx"}, {"gemm_bias", "gemm", NULL, NULL},
 };
 
 /* One row per shape; every row runs in f32, f16 and bf16.  a and b: full
@@ -80,8 +83,14 @@ static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS]
  *   gemv               a = m, b = n (A is m x n)
  *   softmax, norms     a = rows (0: as many as fill 256 MiB), b = n
  *   rope               a = seq, b = heads (head_dim = rotary_dim = 128)
- *   embedding_lookup   a = ids, b = hidden (vocab 32000; --quick 512) */
+ *   embedding_lookup   a = ids, b = hidden (vocab 32000; --quick 512)
+ *   gemm, gemm_bias    a = qa = the shape's index in GEMM_SHAPE */
 typedef struct { int op; size_t a, b, qa, qb; const char *what; } crow;
+/* m x n x k of the gemm rows (quick: qm x qn x qk, odd sizes for the edge paths) */
+static const struct { size_t m, n, k, qm, qn, qk; } GEMM_SHAPE[] = {
+  {4096, 4096, 4096, 64, 64, 64},   {512, 4096, 4096, 33, 72, 40}, {512, 11008, 4096, 16, 130, 24},
+  {512, 4096, 11008, 8, 24, 200},   {16, 4096, 4096, 3, 17, 33},   {512, 4096, 4096, 40, 48, 32},
+};
 #define BIG (256 * MiB)
 #define QBIG (16 * KiB)
 static const crow ROWS[] = {
@@ -99,6 +108,9 @@ static const crow ROWS[] = {
   {ROPE, 1, 32, 1, 4, "decode"},         {ROPE, 16, 32, 2, 4, NULL},
   {ROPE, 128, 32, 4, 4, NULL},           {ROPE, 512, 32, 8, 4, "prefill"},
   {EMBED, 512, 4096, 8, 256, NULL},
+  {GEMM, 0, 0, 0, 0, "square"},          {GEMM, 1, 0, 1, 0, "prefill 512: q/o proj"},
+  {GEMM, 2, 0, 2, 0, "gate/up"},         {GEMM, 3, 0, 3, 0, "down"},
+  {GEMM, 4, 0, 4, 0, "16 tokens"},       {GEMM_BIAS, 5, 0, 5, 0, "q/o proj + bias"},
 };
 #define NROWS ((int)(sizeof ROWS / sizeof *ROWS))
 
@@ -115,9 +127,10 @@ typedef struct {
   const crow *row;
   int op, dt, nopd, nrot;
   char shape[80];
-  size_t m, n, rows, seq, heads, hd, vocab, n_ids;
+  size_t m, n, k, rows, seq, heads, hd, vocab, n_ids;
   operand o[MAXOPD];
   double bytes;     /* moved per call */
+  double flops;     /* gemm: 2mnk per call (then TFLOP/s is the rate); 0 otherwise */
   double margin;    /* absolute margin of the comparison (reductions) */
   gllmk_buffer *dev[MAXOPD], *cpu[MAXOPD];
 } ccase;
@@ -175,6 +188,21 @@ static void build(ccase *c, const crow *r, int dt)
     snprintf(c->shape, sizeof c->shape, "seq %zu x %zu heads x 128%s%s", a, b, r->what ? ", " : "",
              r->what ? r->what : "");
     break;
+  case GEMM: case GEMM_BIAS: {
+    size_t k = O.quick ? GEMM_SHAPE[a].qk : GEMM_SHAPE[a].k;
+    b = O.quick ? GEMM_SHAPE[a].qn : GEMM_SHAPE[a].n;
+    a = O.quick ? GEMM_SHAPE[a].qm : GEMM_SHAPE[a].m;
+    c->m = a, c->n = b, c->k = k;
+    opd(c, dt, IN, 0, a * k, -1, 1);
+    opd(c, dt, IN, 0, k * b, -1, 1);
+    if (op == GEMM_BIAS) opd(c, dt, IN, 0, b, -1, 1);
+    opd(c, dt, OUT, 0, a * b, 0, 0);
+    c->bytes = e * ((double)a * (double)k + (double)k * (double)b + (double)a * (double)b +
+                    (op == GEMM_BIAS ? (double)b : 0.0));
+    c->flops = 2.0 * (double)a * (double)b * (double)k;
+    snprintf(c->shape, sizeof c->shape, "%zu x %zu x %zu (%s)", a, b, k, r->what);
+    break;
+  }
   case EMBED:
     c->n_ids = a, c->n = b, c->vocab = O.quick ? 512 : 32000;
     opd(c, DT_U32, IN, 1, a, 0, (float)c->vocab);
@@ -405,6 +433,8 @@ static gllmk_status ws_bytes(gllmk_backend *be, const ccase *c, size_t *w)
   case RMS_NORM: return T3(be, dt, rms_norm_workspace_bytes, c->rows, c->n, w);
   case LAYER_NORM: return T3(be, dt, layer_norm_workspace_bytes, c->rows, c->n, w);
   case ROPE: return T3(be, dt, rope_workspace_bytes, c->seq, c->heads, c->hd, c->hd, false, w);
+  case GEMM: return T3(be, dt, gemm_workspace_bytes, c->m, c->n, c->k, w);
+  case GEMM_BIAS: return T3(be, dt, gemm_bias_workspace_bytes, c->m, c->n, c->k, w);
   default: return T3(be, dt, embedding_lookup_workspace_bytes, c->n_ids, c->vocab, c->n, w);
   }
 }
@@ -431,6 +461,8 @@ static gllmk_status run_op(gllmk_backend *be, gllmk_buffer *const *b, const ccas
   case RMS_NORM: return T3(be, dt, rms_norm, p0, p1, p2, c->rows, c->n, eps);
   case LAYER_NORM: return T3(be, dt, layer_norm, p0, p1, p2, ptr(c, b, 3, s), c->rows, c->n, eps);
   case ROPE: return T3(be, dt, rope, p0, p1, p2, c->seq, c->heads, c->hd, c->hd, false);
+  case GEMM: return T3(be, dt, gemm, p0, p1, p2, c->m, c->n, c->k);
+  case GEMM_BIAS: return T3(be, dt, gemm_bias, p0, p1, p2, ptr(c, b, 3, s), c->m, c->n, c->k);
   default: return T3(be, dt, embedding_lookup, p0, c->n_ids, p1, c->vocab, c->n, p2);
   }
 }
@@ -447,6 +479,12 @@ static gllmk_status run_cublas(gllmk_backend *be, gllmk_buffer *const *b, const 
   case VEC_DOT: st = cb.sdot(cb.h, n, p0, 1, p1, 1, ptr(c, b, 2, s)); break;
   case VEC_AXPY: st = cb.saxpy(cb.h, n, &al, p1, 1, p0, 1); break;
   case VEC_SCALE: st = cb.sscal(cb.h, n, &al, p0, 1); break;
+  case GEMM: { /* row-major C = A.B is column-major C^T = B^T.A^T */
+    int t = c->dt == DT_F32 ? CB_R_32F : c->dt == DT_F16 ? CB_R_16F : CB_R_16BF, kk = (int)c->k;
+    st = cb.gemm_ex(cb.h, CB_OP_N, CB_OP_N, n, m, kk, &one, p1, t, n, p0, t, kk, &zero, ptr(c, b, 2, s), t, n,
+                    CB_COMPUTE_32F, CB_GEMM_DEFAULT);
+    break;
+  }
   default: /* gemv: row-major A[m x n] is column-major n x m: y = op(A)^T x */
     if (c->dt == DT_F32) {
       st = cb.sgemv(cb.h, CB_OP_T, n, m, &one, p0, n, p1, 1, &zero, ptr(c, b, 2, s), 1);
@@ -574,6 +612,7 @@ typedef struct {
   char shape[80], check[16], cb_check[16];
   int sets;
   double max_err, t, bytes, gbs, pct, t_cb, cb_gbs, vs_cb;
+  double flops, tflops, cb_tflops;   /* gemm */
 } result;
 
 static result res[NROWS * 3];
@@ -593,6 +632,8 @@ static result *new_result(const ccase *c)
   snprintf(r->shape, sizeof r->shape, "%s", c->shape);
   r->bytes = c->bytes;
   r->max_err = r->t = r->gbs = r->pct = r->t_cb = r->cb_gbs = r->vs_cb = NAN;
+  r->flops = c->flops;
+  r->tflops = r->cb_tflops = NAN;
   return r;
 }
 
@@ -600,9 +641,10 @@ static const int op_w = 16, shape_w = 38;
 
 static void print_header(const char *group)
 {
+  int fl = !strcmp(group, "gemm");   /* compute bound: TFLOP/s, then GB/s */
   printf("\n## %s  (%s)\n", group, gllmk_backend_name(dev_be));
   printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6s\n", op_w, "op", shape_w, "shape", "type", "check", "time",
-         "moved", "GB/s", "% peak", "sets");
+         "moved", fl ? "TFLOP/s" : "GB/s", fl ? "GB/s" : "% peak", "sets");
 }
 
 static void print_result(const result *r)
@@ -612,12 +654,16 @@ static void print_result(const result *r)
   fmt_bytes(mv, sizeof mv, r->bytes);
   fmt_num(g, sizeof g, r->gbs, "%.1f");
   fmt_num(p, sizeof p, r->pct, "%.1f%%");
+  if (r->flops > 0) {
+    fmt_num(g, sizeof g, r->tflops, "%.1f");
+    fmt_num(p, sizeof p, r->gbs, "%.0f");
+  }
   printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6d\n", op_w, r->op, shape_w, r->shape, r->dtype, r->check, t, mv,
          g, p, r->sets);
   if (r->cb_fn) {
     char name[96], sp[24];
     fmt_time(t, sizeof t, r->t_cb);
-    fmt_num(g, sizeof g, r->cb_gbs, "%.1f");
+    fmt_num(g, sizeof g, r->flops > 0 ? r->cb_tflops : r->cb_gbs, "%.1f");
     fmt_num(sp, sizeof sp, r->vs_cb, "%.2fx");
     snprintf(name, sizeof name, "  cuBLAS %s", r->cb_fn);
     printf("%-*s %-11s %10s %9s %9s   ours/cuBLAS %s\n", op_w + 2 + shape_w + 5, name, r->cb_check, t, "", g, sp);
@@ -734,6 +780,7 @@ static void run_case(const crow *row, int dt, size_t rot_target, int idx, int to
     }
     r->gbs = c.bytes / r->t * 1e-9;
     r->pct = peak_gbs > 0 ? 100.0 * r->gbs / peak_gbs : NAN;
+    if (c.flops > 0) r->tflops = c.flops / r->t * 1e-12;
     if ((r->cb_fn = cublas_fn(&c)) != NULL && st == GLLMK_OK) {
       double e = check(run_cublas, &c, case_seed, &cs);
       snprintf(r->cb_check, sizeof r->cb_check, "%s", verdict(e, cs, dt));
@@ -746,6 +793,7 @@ static void run_case(const crow *row, int dt, size_t rot_target, int idx, int to
         r->t_cb = NAN;
       }
       r->cb_gbs = c.bytes / r->t_cb * 1e-9;
+      if (c.flops > 0) r->cb_tflops = c.flops / r->t_cb * 1e-12;
       r->vs_cb = r->t_cb / r->t;
     }
   }
@@ -816,7 +864,7 @@ static void write_csv(const char *path)
     return;
   }
   fprintf(f, "backend,group,op,shape,dtype,check,max_err,time_s,bytes,gbs,peak_gbs,pct_peak,copy_gbs,sets,"
-             "cublas_fn,cublas_check,cublas_time_s,cublas_gbs,ours_vs_cublas\n");
+             "cublas_fn,cublas_check,cublas_time_s,cublas_gbs,ours_vs_cublas,flops,tflops,cublas_tflops\n");
   for (int i = 0; i < n_res; i++) {
     const result *r = &res[i];
     fprintf(f, "%s,%s,%s,\"%s\",%s,%s", gllmk_backend_name(dev_be), r->group, r->op, r->shape, r->dtype, r->check);
@@ -831,6 +879,9 @@ static void write_csv(const char *path)
     csv_num(f, r->t_cb);
     csv_num(f, r->cb_gbs);
     csv_num(f, r->vs_cb);
+    csv_num(f, r->flops > 0 ? r->flops : NAN);
+    csv_num(f, r->tflops);
+    csv_num(f, r->cb_tflops);
     fprintf(f, "\n");
   }
   fclose(f);
@@ -872,12 +923,17 @@ static void write_json(const char *path)
     json_num(f, "gbs", r->gbs);
     json_num(f, "pct_peak", r->pct);
     fprintf(f, ", \"sets\": %d", r->sets);
+    if (r->flops > 0) {
+      json_num(f, "flops", r->flops);
+      json_num(f, "tflops", r->tflops);
+    }
     if (r->cb_fn) {
       json_str(f, "cublas_fn", r->cb_fn, 0);
       json_str(f, "cublas_check", r->cb_check, 0);
       json_num(f, "cublas_time_s", r->t_cb);
       json_num(f, "cublas_gbs", r->cb_gbs);
       json_num(f, "ours_vs_cublas", r->vs_cb);
+      if (r->flops > 0) json_num(f, "cublas_tflops", r->cb_tflops);
     }
     fprintf(f, "}");
   }
