@@ -196,6 +196,7 @@ struct cuda_be {
   CUstream own, cur;               /* the backend's stream; the one ops go to */
   struct gllmk__cu_dev info;
   CUfunction fn[GK_NKERNELS + 1];
+  unsigned max_dyn_smem[GK_NKERNELS + 1];   /* the opt-in limit less static shared */
 };
 
 struct cuda_graph {
@@ -234,15 +235,10 @@ gllmk_status gllmk__cu_launch(gllmk_backend *be, enum gllmk__cu_kernel kernel, u
   struct cuda_be *c = CB(be);
   if ((unsigned)kernel >= GK_NKERNELS || !gx || !gy || !gz || !bx || !by || !bz) return GLLMK_E_INVAL;
   if ((unsigned long long)bx * by * bz > (unsigned)c->info.max_threads_per_block ||
-      smem_bytes > (unsigned)c->info.max_smem_optin)
+      smem_bytes > c->max_dyn_smem[kernel])
     return GLLMK_E_INVAL;
   gllmk_status st = cur_ctx(be);
   if (st != GLLMK_OK) return st;
-  if (smem_bytes > (unsigned)c->info.max_smem_per_block) {
-    CUresult r = cu.FuncSetAttribute(c->fn[kernel], CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                     (int)smem_bytes);
-    if (r != CUDA_SUCCESS) return fail(be, r);
-  }
   CUresult r = cu.LaunchKernel(c->fn[kernel], gx, gy, gz, bx, by, bz, smem_bytes, c->cur, args, NULL);
   if (r == CUDA_ERROR_INVALID_VALUE) return GLLMK_E_INVAL;
   return r == CUDA_SUCCESS ? GLLMK_OK : fail(be, r);
@@ -409,10 +405,21 @@ gllmk_status gllmk__cuda_open(gllmk_backend *be, int ordinal) {
     free(c);
     return GLLMK_E_UNSUPPORTED;
   }
-  /* every function now: lazy loading would otherwise load them during a capture */
+  /* every function now: lazy loading would otherwise load them during a
+   * capture; and each may take the device's whole opt-in shared memory, set
+   * here once rather than by a launch (which may be captured) */
   for (int k = 0; k < GK_NKERNELS && r == CUDA_SUCCESS; k++) {
+    int stat = 0;
     what = kernel_names[k];
     r = cu.ModuleGetFunction(&c->fn[k], c->mod, kernel_names[k]);
+    if (r == CUDA_SUCCESS) r = cu.FuncGetAttribute(&stat, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, c->fn[k]);
+    int dyn = c->info.max_smem_per_block > stat ? c->info.max_smem_per_block - stat : 0;
+    int optin = c->info.max_smem_optin > stat ? c->info.max_smem_optin - stat : 0;
+    if (r == CUDA_SUCCESS && optin > dyn) {
+      r = cu.FuncSetAttribute(c->fn[k], CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, optin);
+      dyn = optin;
+    }
+    c->max_dyn_smem[k] = (unsigned)dyn;
   }
   if (r == CUDA_SUCCESS) {
     what = "cuStreamCreate";
