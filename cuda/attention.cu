@@ -30,12 +30,15 @@
  * Kernels:
  *   gk_flash_attn_<f16|bf16>_d<D>  (D = 64, 80, 96, 128, 256): tensor cores.
  *     4 warps, BQ = 64 rows (16 per warp), BK = 64 keys (32 for D = 256).
- *     Shared memory: Q [64][D+8], K and V [2 stages][BK][D+8] (16 bytes of
- *     padding per row: ldmatrix's 8 row addresses hit 8 different groups of
- *     4 banks).  Tiles are staged with cp.async, the next K/V tile's copies
- *     issued before the current tile is computed (double buffering).  S = Q K^T
- *     with mma.m16n8k16 (f32 accumulators; A = Q from ldmatrix.x4, kept in
- *     registers for D <= 128; B = K from ldmatrix.x4), the online softmax on
+ *     Shared memory: K and V [2 stages][BK][D+8], and Q [64][D+8] of its
+ *     own for D = 256 only; for D <= 128, Q is read once into registers and
+ *     is staged in the second K stage, which tile 1 takes after that (16
+ *     bytes of padding per row: ldmatrix's 8 row addresses hit 8 different
+ *     groups of 4 banks).  Tiles are staged with cp.async, the next K/V
+ *     tile's copies issued before the current tile is computed (double
+ *     buffering).  S = Q K^T with mma.m16n8k16 (f32 accumulators; A = Q from
+ *     ldmatrix.x4, kept in registers for D <= 128; B = K from ldmatrix.x4;
+ *     warps whose 16 rows are all padding only load), the online softmax on
  *     the accumulator fragments (row max/sum over the 4 lanes of a quad with
  *     shuffles), P rounded to the element type and reused as the A fragments
  *     of O += P V (B = V from ldmatrix.x4.trans).  The output is normalised,
@@ -113,7 +116,8 @@ __device__ __forceinline__ blk block_of(const args &a, int BQ) {
   b.rows = a.q_len * b.group;
   b.R = a.q_len * a.heads;
   b.kvh = blockIdx.x / a.row_tiles;
-  b.r0 = (size_t)(blockIdx.x % a.row_tiles) * (size_t)BQ;
+  /* the last rows (causal: the most keys) first, for a shorter tail */
+  b.r0 = (size_t)(a.row_tiles - 1 - blockIdx.x % a.row_tiles) * (size_t)BQ;
   b.s = blockIdx.y;
   b.ks = (size_t)b.s * a.chunk;
   size_t end = b.r0 + (size_t)BQ < b.rows ? b.r0 + (size_t)BQ : b.rows;
@@ -186,11 +190,15 @@ template <> __device__ __forceinline__ unsigned pack2<gk_half>(float lo, float h
 template <> __device__ __forceinline__ unsigned pack2<gk_bf16>(float lo, float hi) {
   return gk_pack_bf162(lo, hi);
 }
-template <class T> __device__ __forceinline__ void mma(float c[4], const unsigned a[4], const unsigned b[2]);
-template <> __device__ __forceinline__ void mma<gk_half>(float c[4], const unsigned a[4], const unsigned b[2]) {
+/* c += A B on the tensor cores */
+template <class T>
+__device__ __forceinline__ void mma(float c[4], const unsigned a[4], const unsigned b[2]);
+template <>
+__device__ __forceinline__ void mma<gk_half>(float c[4], const unsigned a[4], const unsigned b[2]) {
   gk_mma_m16n8k16_f16(c, a, b, c);
 }
-template <> __device__ __forceinline__ void mma<gk_bf16>(float c[4], const unsigned a[4], const unsigned b[2]) {
+template <>
+__device__ __forceinline__ void mma<gk_bf16>(float c[4], const unsigned a[4], const unsigned b[2]) {
   gk_mma_m16n8k16_bf16(c, a, b, c);
 }
 
@@ -229,7 +237,10 @@ __device__ __forceinline__ void tc_attention(const args &a) {
   constexpr int BQ = 64, LD = D + 8, KD = D / 16, NT = BK / 8, ND = D / 8;
   constexpr bool QREG = D <= 128;
   GK_DYN_SHARED(uint4, smem);
-  unsigned short *Qs = (unsigned short *)smem, *Ks = Qs + BQ * LD, *Vs = Ks + 2 * BK * LD;
+  /* Q has its own rows for D = 256 (read at every tile); for D <= 128 it is
+   * read once, into registers, and lives in the second K stage (BK = BQ) */
+  unsigned short *Ks = (unsigned short *)smem, *Vs = Ks + 2 * BK * LD;
+  unsigned short *Qs = QREG ? Ks + BK * LD : Vs + 2 * BK * LD;
   const int tid = threadIdx.x, lane = tid & 31, w = tid >> 5, g = lane >> 2, t4 = lane & 3;
 
   if (!a.part && pt_bad(a)) return;
@@ -267,95 +278,105 @@ __device__ __forceinline__ void tc_attention(const args &a) {
     load_kv(0, b.ks);
     gk_cp_async_commit();
   }
+  /* warps whose rows are all padding (decode: q_len x group < 64) only load */
+  const bool active = b.r0 + (size_t)(w * 16) < b.rows;
+  const unsigned short *Qw = Qs + (w * 16 + (lane & 15)) * LD + (lane >> 4) * 8;
   for (int it = 0; it < ntiles; it++) {
     const size_t k0 = b.ks + (size_t)it * BK;
-    if (it + 1 < ntiles) load_kv((it + 1) & 1, k0 + BK);
-    gk_cp_async_commit();   /* possibly empty: wait<1> below then means "tile it" */
-    gk_cp_async_wait<1>();
-    __syncthreads();
-    const unsigned short *Kt = Ks + (it & 1) * BK * LD, *Vt = Vs + (it & 1) * BK * LD;
-    const unsigned short *Qw = Qs + (w * 16 + (lane & 15)) * LD + (lane >> 4) * 8;
     if (QREG && it == 0) {
+      /* Q and tile 0 in; Q to registers, then its rows take tile 1 */
+      gk_cp_async_wait<0>();
+      __syncthreads();
 #pragma unroll
       for (int kk = 0; kk < (QREG ? KD : 1); kk++) gk_ldmatrix_x4(qf[kk], Qw + kk * 16);
+      __syncthreads();
+      if (ntiles > 1) load_kv(1, k0 + BK);
+      gk_cp_async_commit();
+    } else {
+      if (it + 1 < ntiles) load_kv((it + 1) & 1, k0 + BK);
+      gk_cp_async_commit();   /* possibly empty: wait<1> below then means "tile it" */
+      gk_cp_async_wait<1>();
+      __syncthreads();
     }
+    const unsigned short *Kt = Ks + (it & 1) * BK * LD, *Vt = Vs + (it & 1) * BK * LD;
+    if (active) {
+      /* S = Q K^T: NT n-tiles of 8 keys */
+      float s[NT][4];
+#pragma unroll
+      for (int n = 0; n < NT; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+      for (int kk = 0; kk < KD; kk++) {
+        unsigned qa[4];
+        if (QREG) {
+          qa[0] = qf[QREG ? kk : 0][0], qa[1] = qf[QREG ? kk : 0][1];
+          qa[2] = qf[QREG ? kk : 0][2], qa[3] = qf[QREG ? kk : 0][3];
+        } else {
+          gk_ldmatrix_x4(qa, Qw + kk * 16);
+        }
+#pragma unroll
+        for (int np = 0; np < NT / 2; np++) {
+          unsigned kf[4];
+          gk_ldmatrix_x4(kf, Kt + (np * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 +
+                                 ((lane >> 3) & 1) * 8);
+          mma<T>(s[2 * np], qa, kf);
+          mma<T>(s[2 * np + 1], qa, kf + 2);
+        }
+      }
 
-    /* S = Q K^T: NT n-tiles of 8 keys */
-    float s[NT][4];
+      /* online softmax of rows g (e = 0, 1) and g + 8 (e = 2, 3) */
+      const bool masked = k0 + BK > (lima < limb ? lima : limb);
+      const int rla = rel_lim(lima, k0, BK), rlb = rel_lim(limb, k0, BK);
+      float mx[2] = {m[0], m[1]};
 #pragma unroll
-    for (int n = 0; n < NT; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+      for (int n = 0; n < NT; n++)
 #pragma unroll
-    for (int kk = 0; kk < KD; kk++) {
-      unsigned qa[4];
-      if (QREG) {
-        qa[0] = qf[QREG ? kk : 0][0], qa[1] = qf[QREG ? kk : 0][1];
-        qa[2] = qf[QREG ? kk : 0][2], qa[3] = qf[QREG ? kk : 0][3];
-      } else {
-        gk_ldmatrix_x4(qa, Qw + kk * 16);
+        for (int e = 0; e < 4; e++) {
+          float x = s[n][e] * a.sl;
+          if (masked && n * 8 + 2 * t4 + (e & 1) >= (e < 2 ? rla : rlb)) x = neg_inf();
+          s[n][e] = x;
+          mx[e >> 1] = fmaxf(mx[e >> 1], x);
+        }
+      float mu[2], alpha[2], ls[2] = {0.0f, 0.0f};
+#pragma unroll
+      for (int i = 0; i < 2; i++) {
+        mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
+        mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
+        mu[i] = mx[i] == neg_inf() ? 0.0f : mx[i];
+        alpha[i] = exp2f(m[i] - mu[i]);
+        m[i] = mx[i];
       }
 #pragma unroll
-      for (int np = 0; np < NT / 2; np++) {
-        unsigned kf[4];
-        gk_ldmatrix_x4(kf, Kt + (np * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 +
-                               ((lane >> 3) & 1) * 8);
-        mma<T>(s[2 * np], qa, kf);
-        mma<T>(s[2 * np + 1], qa, kf + 2);
+      for (int n = 0; n < NT; n++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          float p = exp2f(s[n][e] - mu[e >> 1]);
+          s[n][e] = p;
+          ls[e >> 1] += p;
+        }
+#pragma unroll
+      for (int i = 0; i < 2; i++) l[i] = l[i] * alpha[i] + ls[i];
+#pragma unroll
+      for (int n = 0; n < ND; n++) {
+        o[n][0] *= alpha[0], o[n][1] *= alpha[0];
+        o[n][2] *= alpha[1], o[n][3] *= alpha[1];
       }
-    }
 
-    /* online softmax of rows g (e = 0, 1) and g + 8 (e = 2, 3) */
-    const bool masked = k0 + BK > (lima < limb ? lima : limb);
-    const int rla = rel_lim(lima, k0, BK), rlb = rel_lim(limb, k0, BK);
-    float mx[2] = {m[0], m[1]};
+      /* O += P V: P (rounded to T) as the A fragments, 16 keys at a time */
 #pragma unroll
-    for (int n = 0; n < NT; n++)
+      for (int kk = 0; kk < BK / 16; kk++) {
+        unsigned pa[4];
+        pa[0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
+        pa[1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
+        pa[2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+        pa[3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+        const unsigned short *vr = Vt + (kk * 16 + (lane & 15)) * LD + (lane >> 4) * 8;
 #pragma unroll
-      for (int e = 0; e < 4; e++) {
-        float x = s[n][e] * a.sl;
-        if (masked && n * 8 + 2 * t4 + (e & 1) >= (e < 2 ? rla : rlb)) x = neg_inf();
-        s[n][e] = x;
-        mx[e >> 1] = fmaxf(mx[e >> 1], x);
-      }
-    float mu[2], alpha[2], ls[2] = {0.0f, 0.0f};
-#pragma unroll
-    for (int i = 0; i < 2; i++) {
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 1));
-      mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffffu, mx[i], 2));
-      mu[i] = mx[i] == neg_inf() ? 0.0f : mx[i];
-      alpha[i] = exp2f(m[i] - mu[i]);
-      m[i] = mx[i];
-    }
-#pragma unroll
-    for (int n = 0; n < NT; n++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-        float p = exp2f(s[n][e] - mu[e >> 1]);
-        s[n][e] = p;
-        ls[e >> 1] += p;
-      }
-#pragma unroll
-    for (int i = 0; i < 2; i++) l[i] = l[i] * alpha[i] + ls[i];
-#pragma unroll
-    for (int n = 0; n < ND; n++) {
-      o[n][0] *= alpha[0], o[n][1] *= alpha[0];
-      o[n][2] *= alpha[1], o[n][3] *= alpha[1];
-    }
-
-    /* O += P V: P (rounded to T) as the A fragments, 16 keys at a time */
-#pragma unroll
-    for (int kk = 0; kk < BK / 16; kk++) {
-      unsigned pa[4];
-      pa[0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
-      pa[1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
-      pa[2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-      pa[3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-      const unsigned short *vr = Vt + (kk * 16 + (lane & 15)) * LD + (lane >> 4) * 8;
-#pragma unroll
-      for (int dp = 0; dp < D / 16; dp++) {
-        unsigned vf[4];
-        gk_ldmatrix_x4_trans(vf, vr + dp * 16);
-        mma<T>(o[2 * dp], pa, vf);
-        mma<T>(o[2 * dp + 1], pa, vf + 2);
+        for (int dp = 0; dp < D / 16; dp++) {
+          unsigned vf[4];
+          gk_ldmatrix_x4_trans(vf, vr + dp * 16);
+          mma<T>(o[2 * dp], pa, vf);
+          mma<T>(o[2 * dp + 1], pa, vf + 2);
+        }
       }
     }
     __syncthreads();   /* stage it & 1 is free for tile it + 2 */
@@ -388,8 +409,9 @@ __device__ __forceinline__ void tc_attention(const args &a) {
     }
     return;
   }
-  /* normalise, round, stage in the warp's own rows of Qs (no other warp
-   * touches them after the prologue's barrier), then 16-byte stores */
+  /* normalise, round, stage in the warp's own rows of Qs (every copy has
+   * landed and every warp is past the loop's last barrier), then 16-byte
+   * stores */
   float inv[2];
 #pragma unroll
   for (int i = 0; i < 2; i++) inv[i] = l[i] == 0.0f ? 0.0f : 1.0f / l[i];
@@ -397,7 +419,8 @@ __device__ __forceinline__ void tc_attention(const args &a) {
 #pragma unroll
   for (int n = 0; n < ND; n++) {
     *(unsigned *)(Ow + g * LD + n * 8 + 2 * t4) = pack2<T>(o[n][0] * inv[0], o[n][1] * inv[0]);
-    *(unsigned *)(Ow + (g + 8) * LD + n * 8 + 2 * t4) = pack2<T>(o[n][2] * inv[1], o[n][3] * inv[1]);
+    *(unsigned *)(Ow + (g + 8) * LD + n * 8 + 2 * t4) =
+        pack2<T>(o[n][2] * inv[1], o[n][3] * inv[1]);
   }
   __syncwarp();
   T *out = (T *)a.out;
@@ -444,7 +467,8 @@ __device__ __forceinline__ void ff_load(float *dst, int nr, size_t col0, const a
 
 template <class T, int NJ>
 __device__ __forceinline__ void ff_attention(const args &a) {
-  constexpr int BQ = 32, BK = NJ <= 4 ? 32 : 16, DC = 32 * NJ, LD = DC + 4, KT = BK / 8, PL = BK + 1;
+  constexpr int BQ = 32, BK = NJ <= 4 ? 32 : 16, DC = 32 * NJ, LD = DC + 4, KT = BK / 8;
+  constexpr int PL = BK + 1;
   GK_DYN_SHARED(uint4, smem);
   float *Qs = (float *)smem, *Ks = Qs + BQ * LD, *Vs = Ks + BK * LD, *Ps = Vs + BK * LD;
   const int tid = threadIdx.x, ty = tid >> 3, tx = tid & 7;
@@ -672,7 +696,8 @@ __device__ __forceinline__ void reduce(const args &a, float *wsm) {
     float inv = lsum == 0.0f ? 0.0f : 1.0f / lsum;
     for (size_t c = lane; c < d; c += 32) {
       float acc = 0.0f;
-      for (unsigned s = 0; s < ns; s++) acc = fmaf(wt[s], a.part[((size_t)s * R + row) * d + c], acc);
+      for (unsigned s = 0; s < ns; s++)
+        acc = fmaf(wt[s], a.part[((size_t)s * R + row) * d + c], acc);
       out[row * d + c] = gk_from_f32<T>(acc * inv);
     }
     __syncwarp();   /* wt is rewritten for the next row */

@@ -1,4 +1,4 @@
-/* ops_attention.c -- the CUDA backend's flash_attention and flash_attention_paged: checks, plan, launch
+/* ops_attention.c -- the CUDA flash_attention and flash_attention_paged: checks, plan, launch
  * SPDX-License-Identifier: MIT
  *
  * gllmk__cu_flash_attention_<dt> and gllmk__cu_flash_attention_paged_<dt>
@@ -135,7 +135,8 @@ static struct attn_plan attn_plan(int dt, size_t q_len, size_t kv_len, size_t he
     p.k = tc_kernels[dt - 1][i];
     p.bq = 64;
     p.bk = D == 256 ? 32 : 64;
-    p.smem = (p.bq + 4 * p.bk) * (D + 8) * 2;   /* Q, 2 stages of K and V, 16-bit */
+    /* 2 stages of K and V, 16-bit; Q in the second K stage for D <= 128 */
+    p.smem = ((D == 256 ? p.bq : 0) + 4 * p.bk) * (D + 8) * 2;
     p.nch = 1;
   } else {
     unsigned nj = d <= 64 ? 2 : d <= 96 ? 3 : d <= 128 ? 4 : 8, dc = 32 * nj;

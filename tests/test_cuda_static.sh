@@ -12,8 +12,9 @@
 #    shows): libcuda.so.1 is dlopen'ed;
 #  - with cuobjdump (the PyPI wheel nvidia-cuda-cuobjdump; CUOBJDUMP=PATH, or
 #    found in PATH or in python3's nvidia/cu13/bin): the fatbin holds one ELF
-#    per architecture of GLLMK_CUDA_ARCHS and no PTX, and every function's
-#    LOCAL (spill/local memory) is 0.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI) makes a
+#    per architecture of GLLMK_CUDA_ARCHS and no PTX, every function's
+#    LOCAL (spill/local memory) is 0, and the tensor-core kernels have HMMA
+#    in their SASS.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI) makes a
 #    missing cuobjdump a failure instead of a skip.
 
 : "${top_builddir:=.}"
@@ -117,4 +118,19 @@ usage=$("$cuobjdump" --dump-resource-usage "$fatbin" 2>&1)
 local_fns=$(echo "$usage" | awk '/Function/ { f = $2 } /LOCAL:[1-9]/ { print f }')
 [ -z "$local_fns" ]
 ok $? "no function uses local memory (spills or local arrays)${local_fns:+: $local_fns}"
+
+# ---- tensor-core kernels: HMMA in their SASS on every architecture
+# (the f16/bf16 flash attention kernels of cuda/attention.cu)
+tc_re='^gk_flash_attn_(f16|bf16)_d[0-9]+$'
+tc=$("$cuobjdump" -sass "$fatbin" 2>/dev/null | awk -v re="$tc_re" '
+  /code for sm_/ { a = $NF; next }
+  /Function : / { f = $3; if (f ~ re) n[a " " f] += 0; next }
+  /HMMA/ { if (f ~ re) n[a " " f]++ }
+  END { bad = ""; for (k in n) { tot++; if (n[k] == 0) bad = bad " " k }
+        printf "%d%s\n", tot, bad }')
+ntc=${tc%% *}
+case $tc in *" "*) nohmma=${tc#* } ;; *) nohmma= ;; esac
+diag "tensor-core kernels checked: $ntc (kernel x architecture)"
+[ "${ntc:-0}" -gt 0 ] && [ -z "$nohmma" ]
+ok $? "HMMA in every f16/bf16 flash attention kernel${nohmma:+ (none in:$nohmma)}"
 done_testing
