@@ -12,7 +12,9 @@
  * several copies of them used in turn.  A device-to-device copy gives the
  * practical peak, and cuBLAS (dlopen'ed, never linked) runs side by side on
  * the same stream: cublasSdot/Saxpy/Sscal/Sgemv in f32, cublasGemmEx (n = 1)
- * for the f16 and bf16 GEMV.
+ * for the f16 and bf16 GEMV.  flash_attention and flash_attention_paged
+ * (prefill, decode, paged decode and chunked prefill) also report TFLOP/s:
+ * 4 x heads x head_dim per (query, visible key) pair.
  *
  * Uses only the public API.  Returns 0 when every check is OK, 1 on a
  * MISMATCH or an operator error, 2 when the CUDA backend cannot be opened
@@ -62,7 +64,7 @@ static size_t esz(int t) { return t == DT_F16 || t == DT_BF16 ? 2 : 4; }
 /* ================================================================ the cases */
 
 enum { VEC_ADD, VEC_SCALE, VEC_AXPY, VEC_DOT, VEC_SUM, VEC_MAX, GEMV, SILU, GELU, SWIGLU, SOFTMAX, RMS_NORM,
-       LAYER_NORM, ROPE, EMBED, NOPS };
+       LAYER_NORM, ROPE, EMBED, ATTN, ATTN_PAGED, NOPS };
 static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS] = {
   {"vec_add", "blas1", NULL, NULL},          {"vec_scale", "blas1", "cublasSscal", NULL},
   {"vec_axpy", "blas1", "cublasSaxpy", NULL}, {"vec_dot", "blas1", "cublasSdot", NULL},
@@ -72,6 +74,7 @@ static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS]
   {"swiglu", "activation", NULL, NULL},      {"softmax", "norm", NULL, NULL},
   {"rms_norm", "norm", NULL, NULL},          {"layer_norm", "norm", NULL, NULL},
   {"rope", "rope", NULL, NULL},              {"embedding_lookup", "embedding", NULL, NULL},
+  {"flash_attention", "attention", NULL, NULL}, {"flash_attention_paged", "attention", NULL, NULL},
 };
 
 /* One row per shape; every row runs in f32, f16 and bf16.  a and b: full
@@ -80,7 +83,9 @@ static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS]
  *   gemv               a = m, b = n (A is m x n)
  *   softmax, norms     a = rows (0: as many as fill 256 MiB), b = n
  *   rope               a = seq, b = heads (head_dim = rotary_dim = 128)
- *   embedding_lookup   a = ids, b = hidden (vocab 32000; --quick 512) */
+ *   embedding_lookup   a = ids, b = hidden (vocab 32000; --quick 512)
+ *   flash_attention    a = q_len, b = kv_len, the rest in ATT (paged: a = seq,
+ *                      b = cache_len, pages of 16 tokens) */
 typedef struct { int op; size_t a, b, qa, qb; const char *what; } crow;
 #define BIG (256 * MiB)
 #define QBIG (16 * KiB)
@@ -99,6 +104,15 @@ static const crow ROWS[] = {
   {ROPE, 1, 32, 1, 4, "decode"},         {ROPE, 16, 32, 2, 4, NULL},
   {ROPE, 128, 32, 4, 4, NULL},           {ROPE, 512, 32, 8, 4, "prefill"},
   {EMBED, 512, 4096, 8, 256, NULL},
+  {ATTN, 4096, 4096, 128, 128, "prefill"},  {ATTN, 4096, 4096, 128, 128, "prefill"},
+  {ATTN, 4096, 4096, 64, 256, "prefill"},   {ATTN, 2048, 2048, 64, 64, "prefill"},
+  {ATTN, 1, 4096, 1, 512, "decode"},        {ATTN, 1, 32768, 1, 2048, "decode"},
+  {ATTN_PAGED, 1, 4096, 1, 512, "decode"},  {ATTN_PAGED, 512, 4096, 16, 256, "chunked prefill"},
+};
+/* the attention rows' heads, kv_heads, head_dim and causal, in their order in ROWS */
+static const struct { size_t heads, kv_heads, hd; int causal; } ATT[] = {
+  {32, 8, 128, 1}, {32, 8, 128, 0}, {32, 32, 64, 1}, {16, 8, 256, 1},
+  {32, 8, 128, 1}, {32, 8, 128, 1}, {32, 8, 128, 1}, {32, 8, 128, 1},
 };
 #define NROWS ((int)(sizeof ROWS / sizeof *ROWS))
 
@@ -116,8 +130,11 @@ typedef struct {
   int op, dt, nopd, nrot;
   char shape[80];
   size_t m, n, rows, seq, heads, hd, vocab, n_ids;
+  size_t q_len, kv_len, kv_heads, page, n_pages; /* attention */
+  int causal;
   operand o[MAXOPD];
   double bytes;     /* moved per call */
+  double flops;     /* attention: floating-point operations per call (0: not reported) */
   double margin;    /* absolute margin of the comparison (reductions) */
   gllmk_buffer *dev[MAXOPD], *cpu[MAXOPD];
 } ccase;
@@ -175,6 +192,31 @@ static void build(ccase *c, const crow *r, int dt)
     snprintf(c->shape, sizeof c->shape, "seq %zu x %zu heads x 128%s%s", a, b, r->what ? ", " : "",
              r->what ? r->what : "");
     break;
+  case ATTN: case ATTN_PAGED: {
+    int ai = 0;
+    for (const crow *x = ROWS; x < r; x++) ai += x->op == ATTN || x->op == ATTN_PAGED;
+    size_t h = ATT[ai].heads, kh = ATT[ai].kv_heads, d = ATT[ai].hd, page = 16;
+    c->q_len = a, c->kv_len = b, c->heads = h, c->kv_heads = kh, c->hd = d;
+    c->causal = op == ATTN_PAGED || ATT[ai].causal;
+    c->page = page, c->n_pages = (b + page - 1) / page;
+    size_t kvn = (op == ATTN_PAGED ? c->n_pages * page : b) * kh * d;
+    opd(c, dt, IN, 0, a * h * d, -1, 1);
+    opd(c, dt, IN, 1, kvn, -1, 1);
+    opd(c, dt, IN, 1, kvn, -1, 1);
+    if (op == ATTN_PAGED) opd(c, DT_U32, IN, 0, c->n_pages, 0, (float)c->n_pages);
+    opd(c, dt, OUT, 0, a * h * d, 0, 0);
+    double vis = 0; /* (query, key) pairs */
+    for (size_t t = 0; t < a; t++) {
+      size_t e = !c->causal ? b : t + 1 + b > a ? t + 1 + b - a : 0;
+      vis += (double)(e < b ? e : b);
+    }
+    c->flops = 4.0 * vis * (double)h * (double)d;
+    c->bytes = e * (2.0 * (double)(a * h * d) + 2.0 * (double)(b * kh * d)) +
+               (op == ATTN_PAGED ? 4.0 * (double)c->n_pages : 0);
+    snprintf(c->shape, sizeof c->shape, "%s%zu x %zu, %zu/%zu x %zu%s", op == ATTN_PAGED ? "pg " : "", a, b, h,
+             kh, d, c->causal ? " causal" : "");
+    break;
+  }
   case EMBED:
     c->n_ids = a, c->n = b, c->vocab = O.quick ? 512 : 32000;
     opd(c, DT_U32, IN, 1, a, 0, (float)c->vocab);
@@ -405,6 +447,12 @@ static gllmk_status ws_bytes(gllmk_backend *be, const ccase *c, size_t *w)
   case RMS_NORM: return T3(be, dt, rms_norm_workspace_bytes, c->rows, c->n, w);
   case LAYER_NORM: return T3(be, dt, layer_norm_workspace_bytes, c->rows, c->n, w);
   case ROPE: return T3(be, dt, rope_workspace_bytes, c->seq, c->heads, c->hd, c->hd, false, w);
+  case ATTN:
+    return T3(be, dt, flash_attention_workspace_bytes, c->q_len, c->kv_len, c->heads, c->kv_heads, c->hd,
+              c->causal, w);
+  case ATTN_PAGED:
+    return T3(be, dt, flash_attention_paged_workspace_bytes, c->q_len, c->kv_len, c->heads, c->kv_heads, c->hd,
+              c->page, c->n_pages, w);
   default: return T3(be, dt, embedding_lookup_workspace_bytes, c->n_ids, c->vocab, c->n, w);
   }
 }
@@ -431,6 +479,12 @@ static gllmk_status run_op(gllmk_backend *be, gllmk_buffer *const *b, const ccas
   case RMS_NORM: return T3(be, dt, rms_norm, p0, p1, p2, c->rows, c->n, eps);
   case LAYER_NORM: return T3(be, dt, layer_norm, p0, p1, p2, ptr(c, b, 3, s), c->rows, c->n, eps);
   case ROPE: return T3(be, dt, rope, p0, p1, p2, c->seq, c->heads, c->hd, c->hd, false);
+  case ATTN:
+    return T3(be, dt, flash_attention, p0, p1, p2, ptr(c, b, 3, s), c->q_len, c->kv_len, c->heads, c->kv_heads,
+              c->hd, 1.0f / sqrtf((float)c->hd), c->causal);
+  case ATTN_PAGED:
+    return T3(be, dt, flash_attention_paged, p0, p1, p2, ptr(c, b, 3, s), ptr(c, b, 4, s), c->q_len, c->kv_len,
+              c->heads, c->kv_heads, c->hd, c->page, c->n_pages, 1.0f / sqrtf((float)c->hd));
   default: return T3(be, dt, embedding_lookup, p0, c->n_ids, p1, c->vocab, c->n, p2);
   }
 }
@@ -574,6 +628,7 @@ typedef struct {
   char shape[80], check[16], cb_check[16];
   int sets;
   double max_err, t, bytes, gbs, pct, t_cb, cb_gbs, vs_cb;
+  double flops, tflops; /* attention */
 } result;
 
 static result res[NROWS * 3];
@@ -592,17 +647,18 @@ static result *new_result(const ccase *c)
   r->sets = c->nrot;
   snprintf(r->shape, sizeof r->shape, "%s", c->shape);
   r->bytes = c->bytes;
-  r->max_err = r->t = r->gbs = r->pct = r->t_cb = r->cb_gbs = r->vs_cb = NAN;
+  r->flops = c->flops;
+  r->max_err = r->t = r->gbs = r->pct = r->t_cb = r->cb_gbs = r->vs_cb = r->tflops = NAN;
   return r;
 }
 
-static const int op_w = 16, shape_w = 38;
+static const int op_w = 21, shape_w = 38;
 
 static void print_header(const char *group)
 {
   printf("\n## %s  (%s)\n", group, gllmk_backend_name(dev_be));
-  printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6s\n", op_w, "op", shape_w, "shape", "type", "check", "time",
-         "moved", "GB/s", "% peak", "sets");
+  printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6s%s\n", op_w, "op", shape_w, "shape", "type", "check", "time",
+         "moved", "GB/s", "% peak", "sets", strcmp(group, "attention") ? "" : "  TFLOP/s");
 }
 
 static void print_result(const result *r)
@@ -612,8 +668,14 @@ static void print_result(const result *r)
   fmt_bytes(mv, sizeof mv, r->bytes);
   fmt_num(g, sizeof g, r->gbs, "%.1f");
   fmt_num(p, sizeof p, r->pct, "%.1f%%");
-  printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6d\n", op_w, r->op, shape_w, r->shape, r->dtype, r->check, t, mv,
+  printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6d", op_w, r->op, shape_w, r->shape, r->dtype, r->check, t, mv,
          g, p, r->sets);
+  if (r->flops > 0) {
+    char tf[24];
+    fmt_num(tf, sizeof tf, r->tflops, "%.1f");
+    printf("  %7s", tf);
+  }
+  printf("\n");
   if (r->cb_fn) {
     char name[96], sp[24];
     fmt_time(t, sizeof t, r->t_cb);
@@ -734,6 +796,7 @@ static void run_case(const crow *row, int dt, size_t rot_target, int idx, int to
     }
     r->gbs = c.bytes / r->t * 1e-9;
     r->pct = peak_gbs > 0 ? 100.0 * r->gbs / peak_gbs : NAN;
+    if (c.flops > 0) r->tflops = c.flops / r->t * 1e-12;
     if ((r->cb_fn = cublas_fn(&c)) != NULL && st == GLLMK_OK) {
       double e = check(run_cublas, &c, case_seed, &cs);
       snprintf(r->cb_check, sizeof r->cb_check, "%s", verdict(e, cs, dt));
@@ -816,7 +879,7 @@ static void write_csv(const char *path)
     return;
   }
   fprintf(f, "backend,group,op,shape,dtype,check,max_err,time_s,bytes,gbs,peak_gbs,pct_peak,copy_gbs,sets,"
-             "cublas_fn,cublas_check,cublas_time_s,cublas_gbs,ours_vs_cublas\n");
+             "cublas_fn,cublas_check,cublas_time_s,cublas_gbs,ours_vs_cublas,tflops\n");
   for (int i = 0; i < n_res; i++) {
     const result *r = &res[i];
     fprintf(f, "%s,%s,%s,\"%s\",%s,%s", gllmk_backend_name(dev_be), r->group, r->op, r->shape, r->dtype, r->check);
@@ -831,6 +894,7 @@ static void write_csv(const char *path)
     csv_num(f, r->t_cb);
     csv_num(f, r->cb_gbs);
     csv_num(f, r->vs_cb);
+    csv_num(f, r->tflops);
     fprintf(f, "\n");
   }
   fclose(f);
@@ -872,6 +936,10 @@ static void write_json(const char *path)
     json_num(f, "gbs", r->gbs);
     json_num(f, "pct_peak", r->pct);
     fprintf(f, ", \"sets\": %d", r->sets);
+    if (r->flops > 0) {
+      json_num(f, "flops", r->flops);
+      json_num(f, "tflops", r->tflops);
+    }
     if (r->cb_fn) {
       json_str(f, "cublas_fn", r->cb_fn, 0);
       json_str(f, "cublas_check", r->cb_check, 0);
