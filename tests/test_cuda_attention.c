@@ -240,16 +240,17 @@ static void test_flash(tu_dtype dt)
 
   /* q_len x kv_len x GQA x causal at head_dim 64: one tile, tile edges, splits */
   static const size_t lens[][2] = {
-    { 1, 1 }, { 1, 63 }, { 1, 300 }, { 7, 7 }, { 7, 65 }, { 7, 130 }, { 7, 3 },
-    { 64, 64 }, { 64, 300 }, { 64, 20 }, { 64, 1 },
+    { 1, 1 },   { 1, 5 },    { 1, 63 },   { 1, 64 },   { 1, 129 },  { 1, 257 },  { 1, 300 },
+    { 7, 3 },   { 7, 7 },    { 7, 64 },   { 7, 65 },   { 7, 128 },  { 7, 130 },  { 7, 300 },
+    { 64, 1 },  { 64, 20 },  { 64, 64 },  { 64, 65 },  { 64, 130 }, { 64, 300 },
   };
   static const size_t gqa[][2] = { { 2, 2 }, { 8, 2 }, { 8, 1 } };
   tu_check_init(&c);
   for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
     for (size_t g = 0; g < 3; g++)
       for (int causal = 0; causal < 2; causal++) {
-        /* the biggest shapes for one GQA ratio and causal only */
-        if (lens[l][0] == 64 && lens[l][1] == 300 && (g != 1 || !causal))
+        /* the biggest shapes for one GQA ratio only */
+        if (lens[l][0] == 64 && lens[l][1] >= 130 && g != 1)
           continue;
         acase a = { lens[l][0], lens[l][1], gqa[g][0], gqa[g][1], 64, causal != 0, 0.125, 1.0, 0 };
         run_attn(&c, dt, &a);
@@ -271,8 +272,17 @@ static void test_flash(tu_dtype dt)
     if (d != 300)
       run_attn(&c, dt, &a3);
   }
-  tu_check_done(&c, "flash_attention %s: head_dim 80, 96, 128, 256, 72 (padded), 33 (odd), 300 (> 256)",
-                dn);
+  {
+    /* several row tiles and key tiles at the LLM head_dims, causal */
+    acase b1 = { 64, 130, 8, 2, 128, true, 1.0 / sqrt(128.0), 1.0, 0 };
+    acase b2 = { 40, 100, 4, 2, 256, true, 1.0 / 16, 1.0, 0 };
+    acase b3 = { 33, 200, 2, 1, 96, false, 0.1, 1.0, 0 };
+    run_attn(&c, dt, &b1);
+    run_attn(&c, dt, &b2);
+    run_attn(&c, dt, &b3);
+  }
+  tu_check_done(&c, "flash_attention %s: head_dim 80, 96, 128, 256, 72 (padded), 33 (odd), 300 (> 256); "
+                "several row and key tiles at 96, 128, 256", dn);
 
   /* unaligned pointers (element loads), large logits, negative scale, many splits, kv_len 0 */
   tu_check_init(&c);
