@@ -143,16 +143,33 @@ __device__ __forceinline__ int rel_lim(size_t lim, size_t k0, int BK) {
   return r < (size_t)BK ? (int)r : BK;
 }
 
+/* no row (a key past the block's keys, a page id >= n_pages) */
+#define GK_ATTN_NO_ROW (~(size_t)0)
+
+/* the element offset of key j's K and V rows (j < kv_len) for kv head kvh,
+ * GK_ATTN_NO_ROW for a page id >= n_pages (32-bit division when it suffices) */
+__device__ __forceinline__ size_t kv_off(const args &a, size_t kvh, size_t j) {
+  size_t slot = j;
+  if (a.pt) {
+    size_t pg, in;
+    if ((a.kv_len | a.page_size) >> 32) {
+      pg = j / a.page_size, in = j % a.page_size;
+    } else {
+      unsigned j32 = (unsigned)j, ps = (unsigned)a.page_size, p32 = j32 / ps;
+      pg = p32, in = j32 - p32 * ps;
+    }
+    unsigned id = a.pt[pg];
+    if (id >= a.n_pages) return GK_ATTN_NO_ROW;
+    slot = (size_t)id * a.page_size + in;
+  }
+  return (slot * a.kv_heads + kvh) * a.d;
+}
+
 /* K or V row of key j (j < kv_len) for kv head kvh; NULL for a page id >= n_pages */
 template <class T>
 __device__ __forceinline__ const T *kv_row(const args &a, const T *base, size_t kvh, size_t j) {
-  size_t slot = j;
-  if (a.pt) {
-    unsigned id = a.pt[j / a.page_size];
-    if (id >= a.n_pages) return nullptr;
-    slot = (size_t)id * a.page_size + j % a.page_size;
-  }
-  return base + (slot * a.kv_heads + kvh) * a.d;
+  size_t off = kv_off(a, kvh, j);
+  return off == GK_ATTN_NO_ROW ? nullptr : base + off;
 }
 
 /* whether the page table holds an id >= n_pages, in every thread of the
@@ -202,32 +219,42 @@ __device__ __forceinline__ void mma<gk_bf16>(float c[4], const unsigned a[4], co
   gk_mma_m16n8k16_bf16(c, a, b, c);
 }
 
-/* Rows [0, NR) of a tile of 16-bit elements into dst [NR][D + 8]: row r from
- * rowp(r) (NULL: zeros), columns >= d zero.  cp.async when vec (the copies
- * are the caller's to commit), else element loads. */
+/* 8 16-bit elements from src[col..] (those >= d zero) to p: cp.async when
+ * vec (the copies are the caller's to commit), else element loads */
+template <class T>
+__device__ __forceinline__ void tc_copy8(unsigned short *p, const T *src, size_t col, const args &a) {
+  if (a.vec) {
+    gk_cp_async16(p, src + col);
+    return;
+  }
+  unsigned h[4];
+#pragma unroll
+  for (int e = 0; e < 4; e++) {
+    unsigned lo = col + 2 * e < a.d ? src[col + 2 * e].x : 0u;
+    unsigned hi = col + 2 * e + 1 < a.d ? src[col + 2 * e + 1].x : 0u;
+    h[e] = lo | hi << 16;
+  }
+  *(uint4 *)p = make_uint4(h[0], h[1], h[2], h[3]);
+}
+
+/* Rows [0, NR) of one or two tiles of 16-bit elements into d0 and d1 [NR][D
+ * + 8] (d1 NULL: one): row r from s0 + off(r) and s1 + off(r) (off(r) ==
+ * GK_ATTN_NO_ROW: zeros), columns >= d zero.  K and V share their offsets
+ * (and page-table reads). */
 template <class T, int D, int NR, class F>
-__device__ __forceinline__ void tc_load(unsigned short *dst, const args &a, F rowp) {
+__device__ __forceinline__ void tc_load(unsigned short *d0, const T *s0, unsigned short *d1,
+                                        const T *s1, const args &a, F off) {
   constexpr int CH = D / 8, LD = D + 8;
   for (int i = threadIdx.x; i < NR * CH; i += THREADS) {
     int r = i / CH, c = i - r * CH;
-    const T *src = rowp(r);
-    unsigned short *p = dst + r * LD + c * 8;
-    size_t col = (size_t)c * 8;
-    if (src && col < a.d) {
-      if (a.vec) {
-        gk_cp_async16(p, src + col);
-      } else {
-        unsigned h[4];
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-          unsigned lo = col + 2 * e < a.d ? src[col + 2 * e].x : 0u;
-          unsigned hi = col + 2 * e + 1 < a.d ? src[col + 2 * e + 1].x : 0u;
-          h[e] = lo | hi << 16;
-        }
-        *(uint4 *)p = make_uint4(h[0], h[1], h[2], h[3]);
-      }
+    size_t o = off(r), col = (size_t)c * 8;
+    unsigned short *p0 = d0 + r * LD + c * 8, *p1 = d1 + r * LD + c * 8;
+    if (o != GK_ATTN_NO_ROW && col < a.d) {
+      tc_copy8(p0, s0 + o, col, a);
+      if (d1) tc_copy8(p1, s1 + o, col, a);
     } else {
-      st_zero16(p);
+      st_zero16(p0);
+      if (d1) st_zero16(p1);
     }
   }
 }
@@ -252,16 +279,10 @@ __device__ __forceinline__ void tc_attention(const args &a) {
   const size_t lima = row_lim(a, b, ra), limb = row_lim(a, b, rb);
 
   auto load_kv = [&](int stage, size_t k0) {
-    auto krow = [&](int r) -> const T * {
+    tc_load<T, D, BK>(Ks + stage * BK * LD, kb, Vs + stage * BK * LD, vb, a, [&](int r) {
       size_t j = k0 + (size_t)r;
-      return j < b.ke ? kv_row(a, kb, b.kvh, j) : nullptr;
-    };
-    auto vrow = [&](int r) -> const T * {
-      size_t j = k0 + (size_t)r;
-      return j < b.ke ? kv_row(a, vb, b.kvh, j) : nullptr;
-    };
-    tc_load<T, D, BK>(Ks + stage * BK * LD, a, krow);
-    tc_load<T, D, BK>(Vs + stage * BK * LD, a, vrow);
+      return j < b.ke ? kv_off(a, b.kvh, j) : GK_ATTN_NO_ROW;
+    });
   };
 
   float o[ND][4];
@@ -271,9 +292,9 @@ __device__ __forceinline__ void tc_attention(const args &a) {
   unsigned qf[QREG ? KD : 1][4];
 
   if (ntiles > 0) {
-    tc_load<T, D, BQ>(Qs, a, [&](int r) -> const T * {
+    tc_load<T, D, BQ>(Qs, q, nullptr, q, a, [&](int r) {
       size_t rr = b.r0 + (size_t)r;
-      return rr < b.rows ? q + orow_of(a, b, rr) * a.d : nullptr;
+      return rr < b.rows ? orow_of(a, b, rr) * a.d : GK_ATTN_NO_ROW;
     });
     load_kv(0, b.ks);
     gk_cp_async_commit();
