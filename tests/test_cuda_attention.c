@@ -606,10 +606,11 @@ static void test_bad_input(void)
 
 /* ------------------------------------------------------------------ graph */
 /* recorded: flash_attention (bf16, q_len 2 over 500 keys: split over blocks,
- * causal, GQA 4) and flash_attention_paged (f16, seq 3 of 50, page 4) */
+ * causal, GQA 4) and flash_attention_paged (f16, seq 3 of 50, page 4), both
+ * head_dim 128: kernels with more than 48 KiB of dynamic shared memory */
 static void test_graph(void)
 {
-  const size_t ql = 2, kl = 500, h = 8, kvh = 2, d = 64;
+  const size_t ql = 2, kl = 500, h = 8, kvh = 2, d = 128;
   const size_t seq = 3, cl = 50, ps = 4, npt = (cl + ps - 1) / ps, np = npt + 3, ph = 4, pkvh = 2;
   tu_check c;
   tu_check_init(&c);
