@@ -248,13 +248,13 @@ __device__ __forceinline__ void tc_load(unsigned short *d0, const T *s0, unsigne
   for (int i = threadIdx.x; i < NR * CH; i += THREADS) {
     int r = i / CH, c = i - r * CH;
     size_t o = off(r), col = (size_t)c * 8;
-    unsigned short *p0 = d0 + r * LD + c * 8, *p1 = d1 + r * LD + c * 8;
+    unsigned short *p0 = d0 + r * LD + c * 8, *p1 = d1 ? d1 + r * LD + c * 8 : nullptr;
     if (o != GK_ATTN_NO_ROW && col < a.d) {
       tc_copy8(p0, s0 + o, col, a);
-      if (d1) tc_copy8(p1, s1 + o, col, a);
+      if (p1) tc_copy8(p1, s1 + o, col, a);
     } else {
       st_zero16(p0);
-      if (d1) st_zero16(p1);
+      if (p1) st_zero16(p1);
     }
   }
 }
@@ -747,8 +747,10 @@ __device__ __forceinline__ void reduce(const args &a, float *wsm) {
   }                                                                                              \
   GK_EXPORT(gk_flash_attn_##dt##_d##D);
 
-#define GK_ATTN_FF_KERNEL(T, dt, D)                                                              \
-  extern "C" __global__ void __launch_bounds__(GK_ATTN_THREADS)                                  \
+/* MINB: blocks per SM that ptxas must allow (an explicit register budget:
+ * without one, ptxas for sm_120 aims at full occupancy and spills) */
+#define GK_ATTN_FF_KERNEL(T, dt, D, MINB)                                                        \
+  extern "C" __global__ void __launch_bounds__(GK_ATTN_THREADS, MINB)                            \
       gk_flash_attn_ffma_##dt##_d##D(GK_ATTN_PARAMS(T)) {                                        \
     GK_ATTN_ARGS;                                                                                \
     gk_attn::ff_attention<T, D / 32>(a);                                                         \
@@ -756,7 +758,7 @@ __device__ __forceinline__ void reduce(const args &a, float *wsm) {
   GK_EXPORT(gk_flash_attn_ffma_##dt##_d##D);
 
 #define GK_ATTN_REDUCE_KERNEL(T, dt)                                                             \
-  extern "C" __global__ void __launch_bounds__(GK_ATTN_THREADS)                                  \
+  extern "C" __global__ void __launch_bounds__(GK_ATTN_THREADS, 8)                               \
       gk_flash_attn_reduce_##dt(GK_ATTN_PARAMS(T)) {                                             \
     GK_ATTN_ARGS;                                                                                \
     GK_SHARED(float, wsm, GK_ATTN_MAX_SPLITS *(GK_ATTN_THREADS / 32));                           \
@@ -764,23 +766,23 @@ __device__ __forceinline__ void reduce(const args &a, float *wsm) {
   }                                                                                              \
   GK_EXPORT(gk_flash_attn_reduce_##dt);
 
-GK_ATTN_TC_KERNEL(gk_half, f16, 64, 64, 1)
-GK_ATTN_TC_KERNEL(gk_half, f16, 80, 64, 1)
-GK_ATTN_TC_KERNEL(gk_half, f16, 96, 64, 1)
-GK_ATTN_TC_KERNEL(gk_half, f16, 128, 64, 1)
-GK_ATTN_TC_KERNEL(gk_half, f16, 256, 32, 1)
-GK_ATTN_TC_KERNEL(gk_bf16, bf16, 64, 64, 1)
-GK_ATTN_TC_KERNEL(gk_bf16, bf16, 80, 64, 1)
-GK_ATTN_TC_KERNEL(gk_bf16, bf16, 96, 64, 1)
-GK_ATTN_TC_KERNEL(gk_bf16, bf16, 128, 64, 1)
-GK_ATTN_TC_KERNEL(gk_bf16, bf16, 256, 32, 1)
+GK_ATTN_TC_KERNEL(gk_half, f16, 64, 64, 3)
+GK_ATTN_TC_KERNEL(gk_half, f16, 80, 64, 3)
+GK_ATTN_TC_KERNEL(gk_half, f16, 96, 64, 3)
+GK_ATTN_TC_KERNEL(gk_half, f16, 128, 64, 2)
+GK_ATTN_TC_KERNEL(gk_half, f16, 256, 32, 2)
+GK_ATTN_TC_KERNEL(gk_bf16, bf16, 64, 64, 3)
+GK_ATTN_TC_KERNEL(gk_bf16, bf16, 80, 64, 3)
+GK_ATTN_TC_KERNEL(gk_bf16, bf16, 96, 64, 3)
+GK_ATTN_TC_KERNEL(gk_bf16, bf16, 128, 64, 2)
+GK_ATTN_TC_KERNEL(gk_bf16, bf16, 256, 32, 2)
 
-GK_ATTN_FF_KERNEL(float, f32, 64)
-GK_ATTN_FF_KERNEL(float, f32, 96)
-GK_ATTN_FF_KERNEL(float, f32, 128)
-GK_ATTN_FF_KERNEL(float, f32, 256)
-GK_ATTN_FF_KERNEL(gk_half, f16, 256)
-GK_ATTN_FF_KERNEL(gk_bf16, bf16, 256)
+GK_ATTN_FF_KERNEL(float, f32, 64, 4)
+GK_ATTN_FF_KERNEL(float, f32, 96, 4)
+GK_ATTN_FF_KERNEL(float, f32, 128, 3)
+GK_ATTN_FF_KERNEL(float, f32, 256, 2)
+GK_ATTN_FF_KERNEL(gk_half, f16, 256, 2)
+GK_ATTN_FF_KERNEL(gk_bf16, bf16, 256, 2)
 
 GK_ATTN_REDUCE_KERNEL(float, f32)
 GK_ATTN_REDUCE_KERNEL(gk_half, f16)

@@ -177,7 +177,11 @@ static gllmk_status attn_launch(gllmk_backend *be, int dt, const void *q, const 
   size_t entries = pt ? div_up(kv_len, page_size) : 0;
   struct attn_plan p = attn_plan(dt, q_len, kv_len, heads, kv_heads, d, entries);
   size_t gx = p.row_tiles * kv_heads;
-  if (gx > 0x7fffffff || p.nch > 65535) return GLLMK_E_INVAL;   /* beyond the grid's limits */
+  /* beyond the grid's limits or the device's shared memory: refused before
+   * anything is queued (every sm_80+ device has the 101376 bytes of the
+   * largest kernel) */
+  if (gx > 0x7fffffff || p.nch > 65535 || p.smem > (unsigned)gllmk__cu_device(be)->max_smem_optin)
+    return GLLMK_E_INVAL;
   void *ws = NULL;
   if (p.ws) {
     ws = gllmk__be_workspace(be, p.ws);
@@ -194,10 +198,11 @@ static gllmk_status attn_launch(gllmk_backend *be, int dt, const void *q, const 
                           cargs);
     if (st != GLLMK_OK) return st;
   }
-  size_t es = at_esize[dt], align = dt == DT_F32 ? 4 : 8;
+  /* 16-byte copies: every base 16-byte aligned and rows whole 16-byte units
+   * (f16/bf16 beyond 256 take the FFMA kernel, which converts elements) */
+  size_t align = dt == DT_F32 ? 4 : 8;
   uintptr_t any = (uintptr_t)q | (uintptr_t)k | (uintptr_t)v | (uintptr_t)out;
   int vec = dt == DT_F32 || d <= 256 ? (any % 16 == 0 && d % align == 0) : 0;
-  (void)es;
   unsigned nflags = p.nflags, row_tiles = (unsigned)p.row_tiles, nsplit = p.nsplit;
   float sl = (float)((double)scale * 1.4426950408889634);
   int icausal = causal;
