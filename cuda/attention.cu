@@ -9,7 +9,8 @@
  * group), packed r = t * group + (h % group), so that every K/V tile a block
  * stages serves all the query heads of its GQA group (a decode step with
  * group 8 fills half an m16 tile with one position).  A block takes BQ
- * consecutive rows of one kv head: blockIdx.x = kvh * row_tiles + tile.
+ * consecutive rows of one kv head: blockIdx.x = kvh * row_tiles + (row_tiles
+ * - 1 - tile), the last rows (causal: the most keys) first.
  *
  * Splits (flash-decoding).  blockIdx.y is the split: keys [s chunk, (s+1)
  * chunk) of kv_len.  With part == NULL there is one split and the block
