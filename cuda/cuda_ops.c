@@ -5,61 +5,6 @@
 #include "cuda_internal.h"
 #include "cuda_ops.h"
 
-static gllmk_status no_flash_attention_f32(gllmk_backend *be, const float *q, const float *k, const float *v, float *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
-  (void)be;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)out;
-  (void)q_len;
-  (void)kv_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)scale;
-  (void)causal;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_f32_workspace_bytes(gllmk_backend *be, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, bool causal, size_t *bytes) {
-  (void)q_len;
-  (void)kv_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)causal;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_paged_f32(gllmk_backend *be, const float *q, const float *k_cache, const float *v_cache, const uint32_t *page_table, float *out, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, float scale) {
-  (void)be;
-  (void)q;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)out;
-  (void)seq;
-  (void)cache_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)scale;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_paged_f32_workspace_bytes(gllmk_backend *be, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t *bytes) {
-  (void)seq;
-  (void)cache_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_fused_qkv_rope_f32(gllmk_backend *be, const float *x, const float *wq, const float *wk, const float *wv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   (void)be;
   (void)x;
@@ -700,8 +645,8 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .rope = gllmk__cu_rope_f32,
   .rope_with_pos = gllmk__cu_rope_with_pos_f32,
   .embedding_lookup = gllmk__cu_embedding_lookup_f32,
-  .flash_attention = no_flash_attention_f32,
-  .flash_attention_paged = no_flash_attention_paged_f32,
+  .flash_attention = gllmk__cu_flash_attention_f32,
+  .flash_attention_paged = gllmk__cu_flash_attention_paged_f32,
   .fused_qkv_rope = no_fused_qkv_rope_f32,
   .fused_gate_up_swiglu = no_fused_gate_up_swiglu_f32,
   .fused_ffn = no_fused_ffn_f32,
@@ -753,8 +698,8 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .rope_workspace_bytes = gllmk__cu_rope_workspace_bytes_f32,
   .rope_with_pos_workspace_bytes = gllmk__cu_rope_with_pos_workspace_bytes_f32,
   .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_f32,
-  .flash_attention_workspace_bytes = no_flash_attention_f32_workspace_bytes,
-  .flash_attention_paged_workspace_bytes = no_flash_attention_paged_f32_workspace_bytes,
+  .flash_attention_workspace_bytes = gllmk__cu_flash_attention_workspace_bytes_f32,
+  .flash_attention_paged_workspace_bytes = gllmk__cu_flash_attention_paged_workspace_bytes_f32,
   .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_f32_workspace_bytes,
   .fused_gate_up_swiglu_workspace_bytes = no_fused_gate_up_swiglu_f32_workspace_bytes,
   .fused_ffn_workspace_bytes = no_fused_ffn_f32_workspace_bytes,
@@ -784,61 +729,6 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes,
 };
 
-static gllmk_status no_flash_attention_f16(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k, const gllmk_f16 *v, gllmk_f16 *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
-  (void)be;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)out;
-  (void)q_len;
-  (void)kv_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)scale;
-  (void)causal;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_f16_workspace_bytes(gllmk_backend *be, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, bool causal, size_t *bytes) {
-  (void)q_len;
-  (void)kv_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)causal;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_paged_f16(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k_cache, const gllmk_f16 *v_cache, const uint32_t *page_table, gllmk_f16 *out, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, float scale) {
-  (void)be;
-  (void)q;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)out;
-  (void)seq;
-  (void)cache_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)scale;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_paged_f16_workspace_bytes(gllmk_backend *be, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t *bytes) {
-  (void)seq;
-  (void)cache_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_fused_qkv_rope_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *wq, const gllmk_f16 *wk, const gllmk_f16 *wv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   (void)be;
   (void)x;
@@ -1479,8 +1369,8 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .rope = gllmk__cu_rope_f16,
   .rope_with_pos = gllmk__cu_rope_with_pos_f16,
   .embedding_lookup = gllmk__cu_embedding_lookup_f16,
-  .flash_attention = no_flash_attention_f16,
-  .flash_attention_paged = no_flash_attention_paged_f16,
+  .flash_attention = gllmk__cu_flash_attention_f16,
+  .flash_attention_paged = gllmk__cu_flash_attention_paged_f16,
   .fused_qkv_rope = no_fused_qkv_rope_f16,
   .fused_gate_up_swiglu = no_fused_gate_up_swiglu_f16,
   .fused_ffn = no_fused_ffn_f16,
@@ -1532,8 +1422,8 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .rope_workspace_bytes = gllmk__cu_rope_workspace_bytes_f16,
   .rope_with_pos_workspace_bytes = gllmk__cu_rope_with_pos_workspace_bytes_f16,
   .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_f16,
-  .flash_attention_workspace_bytes = no_flash_attention_f16_workspace_bytes,
-  .flash_attention_paged_workspace_bytes = no_flash_attention_paged_f16_workspace_bytes,
+  .flash_attention_workspace_bytes = gllmk__cu_flash_attention_workspace_bytes_f16,
+  .flash_attention_paged_workspace_bytes = gllmk__cu_flash_attention_paged_workspace_bytes_f16,
   .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_f16_workspace_bytes,
   .fused_gate_up_swiglu_workspace_bytes = no_fused_gate_up_swiglu_f16_workspace_bytes,
   .fused_ffn_workspace_bytes = no_fused_ffn_f16_workspace_bytes,
@@ -1563,61 +1453,6 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes,
 };
 
-static gllmk_status no_flash_attention_bf16(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k, const gllmk_bf16 *v, gllmk_bf16 *out, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, float scale, bool causal) {
-  (void)be;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)out;
-  (void)q_len;
-  (void)kv_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)scale;
-  (void)causal;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_bf16_workspace_bytes(gllmk_backend *be, size_t q_len, size_t kv_len, size_t heads, size_t kv_heads, size_t head_dim, bool causal, size_t *bytes) {
-  (void)q_len;
-  (void)kv_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)causal;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_paged_bf16(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k_cache, const gllmk_bf16 *v_cache, const uint32_t *page_table, gllmk_bf16 *out, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, float scale) {
-  (void)be;
-  (void)q;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)out;
-  (void)seq;
-  (void)cache_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)scale;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_flash_attention_paged_bf16_workspace_bytes(gllmk_backend *be, size_t seq, size_t cache_len, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t *bytes) {
-  (void)seq;
-  (void)cache_len;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_fused_qkv_rope_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *wq, const gllmk_bf16 *wk, const gllmk_bf16 *wv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   (void)be;
   (void)x;
@@ -2258,8 +2093,8 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .rope = gllmk__cu_rope_bf16,
   .rope_with_pos = gllmk__cu_rope_with_pos_bf16,
   .embedding_lookup = gllmk__cu_embedding_lookup_bf16,
-  .flash_attention = no_flash_attention_bf16,
-  .flash_attention_paged = no_flash_attention_paged_bf16,
+  .flash_attention = gllmk__cu_flash_attention_bf16,
+  .flash_attention_paged = gllmk__cu_flash_attention_paged_bf16,
   .fused_qkv_rope = no_fused_qkv_rope_bf16,
   .fused_gate_up_swiglu = no_fused_gate_up_swiglu_bf16,
   .fused_ffn = no_fused_ffn_bf16,
@@ -2311,8 +2146,8 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .rope_workspace_bytes = gllmk__cu_rope_workspace_bytes_bf16,
   .rope_with_pos_workspace_bytes = gllmk__cu_rope_with_pos_workspace_bytes_bf16,
   .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_bf16,
-  .flash_attention_workspace_bytes = no_flash_attention_bf16_workspace_bytes,
-  .flash_attention_paged_workspace_bytes = no_flash_attention_paged_bf16_workspace_bytes,
+  .flash_attention_workspace_bytes = gllmk__cu_flash_attention_workspace_bytes_bf16,
+  .flash_attention_paged_workspace_bytes = gllmk__cu_flash_attention_paged_workspace_bytes_bf16,
   .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_bf16_workspace_bytes,
   .fused_gate_up_swiglu_workspace_bytes = no_fused_gate_up_swiglu_bf16_workspace_bytes,
   .fused_ffn_workspace_bytes = no_fused_ffn_bf16_workspace_bytes,

@@ -16,3 +16,4 @@
 #include "norm.cu"
 #include "rope.cu"
 #include "embed.cu"
+#include "attention.cu"

@@ -15,8 +15,9 @@
 #    per architecture of GLLMK_CUDA_ARCHS and no PTX, and every function's
 #    LOCAL (spill/local memory) is 0; the GEMM kernels' SASS (cuobjdump -sass)
 #    has the tensor-core instructions (f16/bf16: HMMA, fed by LDSM and LDGSTS)
-#    or exact FFMA without HMMA (f32) on every architecture.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI) makes a
-#    missing cuobjdump a failure instead of a skip.
+#    or exact FFMA without HMMA (f32) on every architecture, and so has
+#    every f16/bf16 flash attention kernel.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI)
+#    makes a missing cuobjdump a failure instead of a skip.
 
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
@@ -146,4 +147,18 @@ set -- $archs
 ok $? "SASS of every GEMM kernel ($ngemm) on every architecture ($archs)"
 ! echo "$gemm" | grep -q 'BAD$'
 ok $? "f16/bf16 GEMM kernels: HMMA, LDSM and LDGSTS in the SASS; f32 GEMM kernels: FFMA, no HMMA"
+# ---- tensor-core kernels: HMMA in their SASS on every architecture
+# (the f16/bf16 flash attention kernels of cuda/attention.cu)
+tc_re='^gk_flash_attn_(f16|bf16)_d[0-9]+$'
+tc=$("$cuobjdump" -sass "$fatbin" 2>/dev/null | awk -v re="$tc_re" '
+  /code for sm_/ { a = $NF; next }
+  /Function : / { f = $3; if (f ~ re) n[a " " f] += 0; next }
+  /HMMA/ { if (f ~ re) n[a " " f]++ }
+  END { bad = ""; for (k in n) { tot++; if (n[k] == 0) bad = bad " " k }
+        printf "%d%s\n", tot, bad }')
+ntc=${tc%% *}
+case $tc in *" "*) nohmma=${tc#* } ;; *) nohmma= ;; esac
+diag "tensor-core kernels checked: $ntc (kernel x architecture)"
+[ "${ntc:-0}" -gt 0 ] && [ -z "$nohmma" ]
+ok $? "HMMA in every f16/bf16 flash attention kernel${nohmma:+ (none in:$nohmma)}"
 done_testing

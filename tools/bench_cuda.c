@@ -15,6 +15,9 @@
  * for the f16 and bf16 GEMV.  GEMM (compute bound) reports TFLOP/s (2mnk
  * per call) instead, cublasGemmEx (f32 with f32 compute, no TF32; f16 and
  * bf16 with f32 accumulation) side by side.
+ * flash_attention and flash_attention_paged (prefill, decode, paged decode
+ * and chunked prefill) report TFLOP/s too: 4 x heads x head_dim per (query,
+ * visible key) pair.
  *
  * Uses only the public API.  Returns 0 when every check is OK, 1 on a
  * MISMATCH or an operator error, 2 when the CUDA backend cannot be opened
@@ -64,7 +67,7 @@ static size_t esz(int t) { return t == DT_F16 || t == DT_BF16 ? 2 : 4; }
 /* ================================================================ the cases */
 
 enum { VEC_ADD, VEC_SCALE, VEC_AXPY, VEC_DOT, VEC_SUM, VEC_MAX, GEMV, SILU, GELU, SWIGLU, SOFTMAX, RMS_NORM,
-       LAYER_NORM, ROPE, EMBED, GEMM, GEMM_BIAS, NOPS };
+       LAYER_NORM, ROPE, EMBED, GEMM, GEMM_BIAS, ATTN, ATTN_PAGED, NOPS };
 static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS] = {
   {"vec_add", "blas1", NULL, NULL},          {"vec_scale", "blas1", "cublasSscal", NULL},
   {"vec_axpy", "blas1", "cublasSaxpy", NULL}, {"vec_dot", "blas1", "cublasSdot", NULL},
@@ -75,6 +78,7 @@ static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS]
   {"rms_norm", "norm", NULL, NULL},          {"layer_norm", "norm", NULL, NULL},
   {"rope", "rope", NULL, NULL},              {"embedding_lookup", "embedding", NULL, NULL},
   {"gemm", "gemm", "cublasGemmEx", "cublasGemmEx"}, {"gemm_bias", "gemm", NULL, NULL},
+  {"flash_attention", "attention", NULL, NULL}, {"flash_attention_paged", "attention", NULL, NULL},
 };
 
 /* One row per shape; every row runs in f32, f16 and bf16.  a and b: full
@@ -84,7 +88,9 @@ static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS]
  *   softmax, norms     a = rows (0: as many as fill 256 MiB), b = n
  *   rope               a = seq, b = heads (head_dim = rotary_dim = 128)
  *   embedding_lookup   a = ids, b = hidden (vocab 32000; --quick 512)
- *   gemm, gemm_bias    a = qa = the shape's index in GEMM_SHAPE */
+ *   gemm, gemm_bias    a = qa = the shape's index in GEMM_SHAPE
+ *   flash_attention    a = q_len, b = kv_len, the rest in ATT (paged: a = seq,
+ *                      b = cache_len, pages of 16 tokens) */
 typedef struct { int op; size_t a, b, qa, qb; const char *what; } crow;
 /* m x n x k of the gemm rows (quick: qm x qn x qk, odd sizes for the edge paths) */
 static const struct { size_t m, n, k, qm, qn, qk; } GEMM_SHAPE[] = {
@@ -111,6 +117,15 @@ static const crow ROWS[] = {
   {GEMM, 0, 0, 0, 0, "square"},          {GEMM, 1, 0, 1, 0, "prefill 512: q/o proj"},
   {GEMM, 2, 0, 2, 0, "gate/up"},         {GEMM, 3, 0, 3, 0, "down"},
   {GEMM, 4, 0, 4, 0, "16 tokens"},       {GEMM_BIAS, 5, 0, 5, 0, "q/o proj + bias"},
+  {ATTN, 4096, 4096, 128, 128, "prefill"},  {ATTN, 4096, 4096, 128, 128, "prefill"},
+  {ATTN, 4096, 4096, 64, 256, "prefill"},   {ATTN, 2048, 2048, 64, 64, "prefill"},
+  {ATTN, 1, 4096, 1, 512, "decode"},        {ATTN, 1, 32768, 1, 2048, "decode"},
+  {ATTN_PAGED, 1, 4096, 1, 512, "decode"},  {ATTN_PAGED, 512, 4096, 16, 256, "chunked prefill"},
+};
+/* the attention rows' heads, kv_heads, head_dim and causal, in their order in ROWS */
+static const struct { size_t heads, kv_heads, hd; int causal; } ATT[] = {
+  {32, 8, 128, 1}, {32, 8, 128, 0}, {32, 32, 64, 1}, {16, 8, 256, 1},
+  {32, 8, 128, 1}, {32, 8, 128, 1}, {32, 8, 128, 1}, {32, 8, 128, 1},
 };
 #define NROWS ((int)(sizeof ROWS / sizeof *ROWS))
 
@@ -128,9 +143,12 @@ typedef struct {
   int op, dt, nopd, nrot;
   char shape[80];
   size_t m, n, k, rows, seq, heads, hd, vocab, n_ids;
+  size_t q_len, kv_len, kv_heads, page, n_pages; /* attention */
+  int causal;
   operand o[MAXOPD];
   double bytes;     /* moved per call */
-  double flops;     /* gemm: 2mnk per call (then TFLOP/s is the rate); 0 otherwise */
+  double flops;     /* gemm, attention: floating-point operations per call (then
+                       TFLOP/s is the rate); 0 otherwise */
   double margin;    /* absolute margin of the comparison (reductions) */
   gllmk_buffer *dev[MAXOPD], *cpu[MAXOPD];
 } ccase;
@@ -201,6 +219,35 @@ static void build(ccase *c, const crow *r, int dt)
                     (op == GEMM_BIAS ? (double)b : 0.0));
     c->flops = 2.0 * (double)a * (double)b * (double)k;
     snprintf(c->shape, sizeof c->shape, "%zu x %zu x %zu (%s)", a, b, k, r->what);
+    break;
+  }
+  case ATTN: case ATTN_PAGED: {
+    int ai = 0;
+    for (const crow *x = ROWS; x < r; x++) ai += x->op == ATTN || x->op == ATTN_PAGED;
+    size_t h = ATT[ai].heads, kh = ATT[ai].kv_heads, d = ATT[ai].hd, page = 16;
+    if (O.quick) {   /* 4 query heads, the same GQA ratio where it fits */
+      size_t g = h / kh;
+      h = 4, kh = g >= 4 ? 1 : 4 / g;
+    }
+    c->q_len = a, c->kv_len = b, c->heads = h, c->kv_heads = kh, c->hd = d;
+    c->causal = op == ATTN_PAGED || ATT[ai].causal;
+    c->page = page, c->n_pages = (b + page - 1) / page;
+    size_t kvn = (op == ATTN_PAGED ? c->n_pages * page : b) * kh * d;
+    opd(c, dt, IN, 0, a * h * d, -1, 1);
+    opd(c, dt, IN, 1, kvn, -1, 1);
+    opd(c, dt, IN, 1, kvn, -1, 1);
+    if (op == ATTN_PAGED) opd(c, DT_U32, IN, 0, c->n_pages, 0, (float)c->n_pages);
+    opd(c, dt, OUT, 0, a * h * d, 0, 0);
+    double vis = 0; /* (query, key) pairs */
+    for (size_t t = 0; t < a; t++) {
+      size_t e = !c->causal ? b : t + 1 + b > a ? t + 1 + b - a : 0;
+      vis += (double)(e < b ? e : b);
+    }
+    c->flops = 4.0 * vis * (double)h * (double)d;
+    c->bytes = e * (2.0 * (double)(a * h * d) + 2.0 * (double)(b * kh * d)) +
+               (op == ATTN_PAGED ? 4.0 * (double)c->n_pages : 0);
+    snprintf(c->shape, sizeof c->shape, "%s%zu x %zu, %zu/%zu x %zu%s", op == ATTN_PAGED ? "pg " : "", a, b, h,
+             kh, d, c->causal ? " causal" : "");
     break;
   }
   case EMBED:
@@ -435,6 +482,12 @@ static gllmk_status ws_bytes(gllmk_backend *be, const ccase *c, size_t *w)
   case ROPE: return T3(be, dt, rope_workspace_bytes, c->seq, c->heads, c->hd, c->hd, false, w);
   case GEMM: return T3(be, dt, gemm_workspace_bytes, c->m, c->n, c->k, w);
   case GEMM_BIAS: return T3(be, dt, gemm_bias_workspace_bytes, c->m, c->n, c->k, w);
+  case ATTN:
+    return T3(be, dt, flash_attention_workspace_bytes, c->q_len, c->kv_len, c->heads, c->kv_heads, c->hd,
+              c->causal, w);
+  case ATTN_PAGED:
+    return T3(be, dt, flash_attention_paged_workspace_bytes, c->q_len, c->kv_len, c->heads, c->kv_heads, c->hd,
+              c->page, c->n_pages, w);
   default: return T3(be, dt, embedding_lookup_workspace_bytes, c->n_ids, c->vocab, c->n, w);
   }
 }
@@ -463,6 +516,12 @@ static gllmk_status run_op(gllmk_backend *be, gllmk_buffer *const *b, const ccas
   case ROPE: return T3(be, dt, rope, p0, p1, p2, c->seq, c->heads, c->hd, c->hd, false);
   case GEMM: return T3(be, dt, gemm, p0, p1, p2, c->m, c->n, c->k);
   case GEMM_BIAS: return T3(be, dt, gemm_bias, p0, p1, p2, ptr(c, b, 3, s), c->m, c->n, c->k);
+  case ATTN:
+    return T3(be, dt, flash_attention, p0, p1, p2, ptr(c, b, 3, s), c->q_len, c->kv_len, c->heads, c->kv_heads,
+              c->hd, 1.0f / sqrtf((float)c->hd), c->causal);
+  case ATTN_PAGED:
+    return T3(be, dt, flash_attention_paged, p0, p1, p2, ptr(c, b, 3, s), ptr(c, b, 4, s), c->q_len, c->kv_len,
+              c->heads, c->kv_heads, c->hd, c->page, c->n_pages, 1.0f / sqrtf((float)c->hd));
   default: return T3(be, dt, embedding_lookup, p0, c->n_ids, p1, c->vocab, c->n, p2);
   }
 }
@@ -612,7 +671,7 @@ typedef struct {
   char shape[80], check[16], cb_check[16];
   int sets;
   double max_err, t, bytes, gbs, pct, t_cb, cb_gbs, vs_cb;
-  double flops, tflops, cb_tflops;   /* gemm */
+  double flops, tflops, cb_tflops;   /* gemm, attention */
 } result;
 
 static result res[NROWS * 3];
@@ -637,11 +696,12 @@ static result *new_result(const ccase *c)
   return r;
 }
 
-static const int op_w = 16, shape_w = 38;
+static const int op_w = 21, shape_w = 38;
 
 static void print_header(const char *group)
 {
-  int fl = !strcmp(group, "gemm");   /* compute bound: TFLOP/s, then GB/s */
+  /* compute bound: TFLOP/s, then GB/s */
+  int fl = !strcmp(group, "gemm") || !strcmp(group, "attention");
   printf("\n## %s  (%s)\n", group, gllmk_backend_name(dev_be));
   printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6s\n", op_w, "op", shape_w, "shape", "type", "check", "time",
          "moved", fl ? "TFLOP/s" : "GB/s", fl ? "GB/s" : "% peak", "sets");
