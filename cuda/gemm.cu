@@ -482,7 +482,14 @@ template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
   }                                                                                              \
   GK_EXPORT(gk_gemm_64_##dt);
 
-extern "C" __global__ void __launch_bounds__(GK_GEMM_F32_THREADS, 2)
+/* two blocks per SM (128 registers) on every architecture but sm_120, whose
+ * ptxas then spills the 8x8 accumulators: one block there */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 1200
+#define GK_GEMM_F32_128_MINB 1
+#else
+#define GK_GEMM_F32_128_MINB 2
+#endif
+extern "C" __global__ void __launch_bounds__(GK_GEMM_F32_THREADS, GK_GEMM_F32_128_MINB)
 gk_gemm_128_f32(const float *A, const float *B, const float *bias, float *C, size_t m, size_t n,
                 size_t k, unsigned flags) {
   gk_gemm::sgemm<128, 128, 8, 8, 8>::run(A, B, bias, C, m, n, k, flags);

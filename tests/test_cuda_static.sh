@@ -121,6 +121,19 @@ local_fns=$(echo "$usage" | awk '/Function/ { f = $2 } /LOCAL:[1-9]/ { print f }
 [ -z "$local_fns" ]
 ok $? "no function uses local memory (spills or local arrays)${local_fns:+: $local_fns}"
 
+# ---- the SASS: cuobjdump -sass runs nvdisasm (PyPI nvidia-cuda-nvdisasm),
+# which the wheels put beside cuobjdump
+PATH="$(dirname "$cuobjdump"):$PATH"
+export PATH
+if ! command -v nvdisasm >/dev/null 2>&1; then
+  if [ "${GLLMK_REQUIRE_CUOBJDUMP:-0}" = 1 ]; then
+    ok 1 "nvdisasm found for cuobjdump -sass (GLLMK_REQUIRE_CUOBJDUMP=1)"
+  else
+    skip "no nvdisasm (pip install nvidia-cuda-nvdisasm): the SASS is not checked"
+  fi
+  done_testing
+fi
+
 # ---- GEMM (cuda/gemm.cu): the f16/bf16 kernels run on the tensor cores --
 # HMMA (mma.sync), fed by LDSM (ldmatrix) from shared memory that LDGSTS
 # (cp.async) fills; the f32 kernels are exact FFMA, no HMMA (no TF32) --
