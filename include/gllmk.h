@@ -14,6 +14,7 @@
 #include <gllmk/ops.h>
 #include <gllmk/quant.h>
 #include <gllmk/quant_ops.h>
+#include <gllmk/model_ops.h>
 #include <gllmk/backend.h>
 #include <gllmk/gguf.h>
 #include <gllmk/generic.h>

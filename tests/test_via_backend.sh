@@ -18,7 +18,7 @@
 [ -z "${EMULATOR:-}" ] || skip_all "under an emulator ($EMULATOR): the native run checks the backend tables"
 
 progs="test_blas1 test_blas23 test_activation test_norm test_rope test_embedding \
-test_attention test_fused test_badinput test_threads test_qmatmul test_qops"
+test_attention test_fused test_badinput test_threads test_qmatmul test_qops test_l3ops"
 isa=$(${EMULATOR:-} "$top_builddir/tools/gllmk-info" 2>/dev/null | sed -n 's/^active ISA: *\([a-z0-9]*\).*/\1/p' | head -1)
 for p in $progs; do
   prog="$top_builddir/tests/$p"

@@ -126,6 +126,36 @@ QOPS = [
  ("fused_squeeze_matmul", "gllmk_squeeze_matmul_*; same results.",
   "const void *w, size_t w_bytes, const T *x, T *y, size_t m, size_t n, size_t k"),
 ]
+
+# The operators the model layer (gllmk/model.h, DESIGN 9) is built from:
+# declared in gllmk/model_ops.h, in the backend tables after Tables C and D.
+MOPS = [
+ ("linear", "y[m x n] = x[m x k] . w^T + bias for w [n x k] (the LLM layout); bias [n] may be NULL.",
+  "const T *x, const T *w, const T *bias, T *y, size_t m, size_t n, size_t k"),
+ ("kv_store", "Writes n tokens' K and V rows into a paged KV cache: k_cache/v_cache [n_pages x page_size x"
+  " kv_heads x head_dim]; page_table [n_seqs x max_pages] (row s maps sequence s's logical token t to"
+  " page page_table[s * max_pages + t / page_size], slot t %% page_size); token i of k/v [n x kv_heads x"
+  " head_dim] goes to logical token slot[i] of sequence seq[i].  A seq >= n_seqs, a slot >= max_pages *"
+  " page_size or a page >= n_pages is GLLMK_E_INVAL (nothing written).",
+  "const T *k, const T *v, T *k_cache, T *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages"),
+ ("tree_attention", "Attention of n query tokens over a paged KV cache (layout as gllmk_kv_store_*) with an"
+  " explicit visible set: query i (q/out [n x heads x head_dim]) of sequence seq[i] sees that sequence's"
+  " logical tokens 0 .. ctx[i]-1 and the tokens extra[extra_start[i] .. extra_start[i+1]) (extra_start has"
+  " n + 1 entries, <= n_extra), in that order, with online softmax; a query that sees nothing gets zeros."
+  "  heads %% kv_heads == 0 (GQA).  This is the token-tree mask: a node sees its sequence's cache and its"
+  " ancestors' slots.",
+  "const T *q, const T *k_cache, const T *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, T *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale"),
+ ("sample", "One token id per row of logits [rows x vocab] into ids[rows]: a repetition penalty (> 0; 1 is off)"
+  " over the ids recent[r * window ..] (negative ids ignored), then greedy (temperature <= 0 or top_k == 1)"
+  " or temperature, top_k (0 off), top_p (1 off), min_p (0 off) and a draw with Philox4x32-10 keyed by seed,"
+  " counter (rng[2r], rng[2r+1]).  The same arguments give the same ids on every thread count (the exact"
+  " order of the steps is in lib/core/sample_tpl.h and gllmk_sample(3)).",
+  "const T *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids"),
+ ("embedding_lookup_q", "out[i x hidden] = row ids[i] of table [vocab x hidden] in quantized format t"
+  " (table_bytes >= vocab rows; hidden a multiple of the block size), decoded as gllmk_dequantize does;"
+  " an id >= vocab is GLLMK_E_INVAL (nothing written).  AWQ4 and GPTQ4 are GLLMK_E_UNSUPPORTED.",
+  "const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, T *out"),
+]
 QOPS += [
  ("gemv_q8", "*result = scale * sum(w[i] * x[i]) for int8 w[n] (w_bytes >= n); exact f32 products.",
   "const int8_t *w, size_t w_bytes, const T *x, float scale, size_t n, float *result"),
@@ -151,7 +181,7 @@ QOPS += [
  ("fused_int4_linear_residual_rmsnorm", "As gllmk_fused_int8_linear_residual_rmsnorm_* with W packed 4-bit [n x k/2].",
   "const T *x, const uint8_t *w, size_t w_bytes, const float *scales, const T *residual, const T *norm_w, T *out, T *sum_out, size_t m, size_t n, size_t k, float eps"),
 ]
-ALL = OPS + QOPS
+ALL = OPS + QOPS + MOPS
 
 TYPES = [("f32", "float"), ("f16", "gllmk_f16"), ("bf16", "gllmk_bf16")]
 
@@ -200,6 +230,21 @@ def quant_ops_h():
          "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
     L += decls(QOPS)
     L += ["#ifdef __cplusplus", "}", "#endif", "#endif /* GLLMK_QUANT_OPS_H */", ""]
+    return "\n".join(L)
+
+def model_ops_h():
+    L = ["/* gllmk/model_ops.h -- the operators of the model layer (linear, paged KV", " * cache, tree attention, sampling), f32/f16/bf16",
+         " * SPDX-License-Identifier: MIT", " * " + BANNER + ".", " *",
+         " * gllmk/model.h runs models with these through a backend's tables (every",
+         " * one is in gllmk_ops_<dtype>); they are public so that an engine with its",
+         " * own model code can use them too.  Arguments are validated as in",
+         " * gllmk/ops.h; an index out of range (a token id, a sequence, a slot, a page)",
+         " * is GLLMK_E_INVAL with nothing written.", " */",
+         "#ifndef GLLMK_MODEL_OPS_H", "#define GLLMK_MODEL_OPS_H", "", "#include <gllmk/types.h>",
+         "#include <gllmk/quant.h>", "",
+         "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
+    L += decls(MOPS)
+    L += ["#ifdef __cplusplus", "}", "#endif", "#endif /* GLLMK_MODEL_OPS_H */", ""]
     return "\n".join(L)
 
 def ops_h():
@@ -425,6 +470,9 @@ def operators_md():
          "(see `include/gllmk/ops.h`). In C11, `gllmk_<op>(...)` picks the variant from the pointer type.",
          "Matrices are row-major and contiguous; weights are W[out x in]. Arithmetic is f32.", ""]
     for name, doc, spec in ALL:
+        if name == MOPS[0][0]:
+            L += ["# Model-level operators", "",
+                  "Declared in `include/gllmk/model_ops.h`: what `gllmk/model.h` runs models with.", ""]
         if name == QOPS[0][0]:
             L += ["# Quantized matmuls (Tables C and D)", "",
                   "Declared in `include/gllmk/quant_ops.h`; formats in `include/gllmk/quant.h`.", ""]
@@ -455,6 +503,7 @@ if __name__ == "__main__":
                        ("cuda/cuda_ops.c", cuda_ops_c(top)[0]), ("cuda/cuda_ops.h", cuda_ops_c(top)[1]),
                        ("tests/table_a_symbols.txt", symbols_txt(OPS)),
                        ("tests/table_cd_symbols.txt", symbols_txt(QOPS)),
+                       ("include/gllmk/model_ops.h", model_ops_h()),
                        ("include/gllmk/quant_ops.h", quant_ops_h()),
                        ("doc/operators.md", operators_md())]:
         out = os.path.join(outdir, path)

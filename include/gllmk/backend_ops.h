@@ -79,6 +79,11 @@ typedef struct gllmk_ops_f32 {
   gllmk_status (*fused_ffn_q4)(gllmk_backend *be, const float *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const float *residual, float *out, size_t m, size_t hidden, size_t ffn);
   gllmk_status (*fused_int8_linear_residual_rmsnorm)(gllmk_backend *be, const float *x, const int8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps);
   gllmk_status (*fused_int4_linear_residual_rmsnorm)(gllmk_backend *be, const float *x, const uint8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*linear)(gllmk_backend *be, const float *x, const float *w, const float *bias, float *y, size_t m, size_t n, size_t k);
+  gllmk_status (*kv_store)(gllmk_backend *be, const float *k, const float *v, float *k_cache, float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
+  gllmk_status (*tree_attention)(gllmk_backend *be, const float *q, const float *k_cache, const float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, float *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale);
+  gllmk_status (*sample)(gllmk_backend *be, const float *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
+  gllmk_status (*embedding_lookup_q)(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out);
   gllmk_status (*vec_dot_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_add_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_sub_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
@@ -132,6 +137,11 @@ typedef struct gllmk_ops_f32 {
   gllmk_status (*fused_ffn_q4_workspace_bytes)(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes);
   gllmk_status (*fused_int8_linear_residual_rmsnorm_workspace_bytes)(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes);
   gllmk_status (*fused_int4_linear_residual_rmsnorm_workspace_bytes)(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes);
+  gllmk_status (*linear_workspace_bytes)(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes);
+  gllmk_status (*kv_store_workspace_bytes)(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes);
+  gllmk_status (*tree_attention_workspace_bytes)(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
+  gllmk_status (*sample_workspace_bytes)(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+  gllmk_status (*embedding_lookup_q_workspace_bytes)(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 } gllmk_ops_f32;
 
 /** Table A, C and D operators on gllmk_f16 elements. */
@@ -189,6 +199,11 @@ typedef struct gllmk_ops_f16 {
   gllmk_status (*fused_ffn_q4)(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_f16 *residual, gllmk_f16 *out, size_t m, size_t hidden, size_t ffn);
   gllmk_status (*fused_int8_linear_residual_rmsnorm)(gllmk_backend *be, const gllmk_f16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps);
   gllmk_status (*fused_int4_linear_residual_rmsnorm)(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*linear)(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *bias, gllmk_f16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*kv_store)(gllmk_backend *be, const gllmk_f16 *k, const gllmk_f16 *v, gllmk_f16 *k_cache, gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
+  gllmk_status (*tree_attention)(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k_cache, const gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_f16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale);
+  gllmk_status (*sample)(gllmk_backend *be, const gllmk_f16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
+  gllmk_status (*embedding_lookup_q)(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out);
   gllmk_status (*vec_dot_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_add_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_sub_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
@@ -242,6 +257,11 @@ typedef struct gllmk_ops_f16 {
   gllmk_status (*fused_ffn_q4_workspace_bytes)(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes);
   gllmk_status (*fused_int8_linear_residual_rmsnorm_workspace_bytes)(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes);
   gllmk_status (*fused_int4_linear_residual_rmsnorm_workspace_bytes)(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes);
+  gllmk_status (*linear_workspace_bytes)(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes);
+  gllmk_status (*kv_store_workspace_bytes)(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes);
+  gllmk_status (*tree_attention_workspace_bytes)(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
+  gllmk_status (*sample_workspace_bytes)(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+  gllmk_status (*embedding_lookup_q_workspace_bytes)(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 } gllmk_ops_f16;
 
 /** Table A, C and D operators on gllmk_bf16 elements. */
@@ -299,6 +319,11 @@ typedef struct gllmk_ops_bf16 {
   gllmk_status (*fused_ffn_q4)(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_bf16 *residual, gllmk_bf16 *out, size_t m, size_t hidden, size_t ffn);
   gllmk_status (*fused_int8_linear_residual_rmsnorm)(gllmk_backend *be, const gllmk_bf16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps);
   gllmk_status (*fused_int4_linear_residual_rmsnorm)(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps);
+  gllmk_status (*linear)(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *bias, gllmk_bf16 *y, size_t m, size_t n, size_t k);
+  gllmk_status (*kv_store)(gllmk_backend *be, const gllmk_bf16 *k, const gllmk_bf16 *v, gllmk_bf16 *k_cache, gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
+  gllmk_status (*tree_attention)(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k_cache, const gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_bf16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale);
+  gllmk_status (*sample)(gllmk_backend *be, const gllmk_bf16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
+  gllmk_status (*embedding_lookup_q)(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_bf16 *out);
   gllmk_status (*vec_dot_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_add_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_sub_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
@@ -352,6 +377,11 @@ typedef struct gllmk_ops_bf16 {
   gllmk_status (*fused_ffn_q4_workspace_bytes)(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes);
   gllmk_status (*fused_int8_linear_residual_rmsnorm_workspace_bytes)(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes);
   gllmk_status (*fused_int4_linear_residual_rmsnorm_workspace_bytes)(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes);
+  gllmk_status (*linear_workspace_bytes)(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes);
+  gllmk_status (*kv_store_workspace_bytes)(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes);
+  gllmk_status (*tree_attention_workspace_bytes)(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
+  gllmk_status (*sample_workspace_bytes)(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+  gllmk_status (*embedding_lookup_q_workspace_bytes)(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 } gllmk_ops_bf16;
 
 #endif /* GLLMK_BACKEND_OPS_H */

@@ -66,6 +66,11 @@
 #define gllmk_fused_ffn_q4(x, w_gate, gate_bytes, s_gate, w_up, up_bytes, s_up, w_down, down_bytes, s_down, residual, out, m, hidden, ffn) GLLMK__GENERIC(fused_ffn_q4, x)(x, w_gate, gate_bytes, s_gate, w_up, up_bytes, s_up, w_down, down_bytes, s_down, residual, out, m, hidden, ffn)
 #define gllmk_fused_int8_linear_residual_rmsnorm(x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps) GLLMK__GENERIC(fused_int8_linear_residual_rmsnorm, x)(x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps)
 #define gllmk_fused_int4_linear_residual_rmsnorm(x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps) GLLMK__GENERIC(fused_int4_linear_residual_rmsnorm, x)(x, w, w_bytes, scales, residual, norm_w, out, sum_out, m, n, k, eps)
+#define gllmk_linear(x, w, bias, y, m, n, k) GLLMK__GENERIC(linear, x)(x, w, bias, y, m, n, k)
+#define gllmk_kv_store(k, v, k_cache, v_cache, page_table, seq, slot, n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages) GLLMK__GENERIC(kv_store, k)(k, v, k_cache, v_cache, page_table, seq, slot, n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages)
+#define gllmk_tree_attention(q, k_cache, v_cache, page_table, seq, ctx, extra_start, extra, out, n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra, scale) GLLMK__GENERIC(tree_attention, q)(q, k_cache, v_cache, page_table, seq, ctx, extra_start, extra, out, n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra, scale)
+#define gllmk_sample(logits, rows, vocab, recent, window, repeat_penalty, temperature, top_k, top_p, min_p, seed, rng, ids) GLLMK__GENERIC(sample, logits)(logits, rows, vocab, recent, window, repeat_penalty, temperature, top_k, top_p, min_p, seed, rng, ids)
+#define gllmk_embedding_lookup_q(ids, n_ids, table, table_bytes, t, vocab, hidden, out) GLLMK__GENERIC(embedding_lookup_q, out)(ids, n_ids, table, table_bytes, t, vocab, hidden, out)
 
 #endif /* C11 */
 #endif /* GLLMK_GENERIC_H */

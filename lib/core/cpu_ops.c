@@ -2484,6 +2484,288 @@ static gllmk_status cpu_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes(g
   return GLLMK_OK;
 }
 
+struct rec_linear_f32 {
+  struct gllmk__rec hdr;
+  const float *x;
+  const float *w;
+  const float *bias;
+  float *y;
+  size_t m;
+  size_t n;
+  size_t k;
+};
+static gllmk_status run_linear_f32(gllmk_backend *be, const float *x, const float *w, const float *bias, float *y, size_t m, size_t n, size_t k) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_linear_f32(m, n, k), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_linear_f32(x, w, bias, y, m, n, k);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_linear_f32(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_linear_f32 *r = (const struct rec_linear_f32 *)h;
+  return run_linear_f32(be, r->x, r->w, r->bias, r->y, r->m, r->n, r->k);
+}
+static gllmk_status cpu_linear_f32(gllmk_backend *be, const float *x, const float *w, const float *bias, float *y, size_t m, size_t n, size_t k) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_linear_f32 *r = gllmk__cpu_record(be, sizeof *r, play_linear_f32);
+    if (!r) return GLLMK_E_NOMEM;
+    r->x = x;
+    r->w = w;
+    r->bias = bias;
+    r->y = y;
+    r->m = m;
+    r->n = n;
+    r->k = k;
+    return GLLMK_OK;
+  }
+  return run_linear_f32(be, x, w, bias, y, m, n, k);
+}
+static gllmk_status cpu_linear_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_linear_f32(m, n, k);
+  return GLLMK_OK;
+}
+
+struct rec_kv_store_f32 {
+  struct gllmk__rec hdr;
+  const float *k;
+  const float *v;
+  float *k_cache;
+  float *v_cache;
+  const uint32_t *page_table;
+  const uint32_t *seq;
+  const uint32_t *slot;
+  size_t n;
+  size_t kv_heads;
+  size_t head_dim;
+  size_t page_size;
+  size_t n_pages;
+  size_t n_seqs;
+  size_t max_pages;
+};
+static gllmk_status run_kv_store_f32(gllmk_backend *be, const float *k, const float *v, float *k_cache, float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_kv_store_f32(n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_kv_store_f32(k, v, k_cache, v_cache, page_table, seq, slot, n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_kv_store_f32(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_kv_store_f32 *r = (const struct rec_kv_store_f32 *)h;
+  return run_kv_store_f32(be, r->k, r->v, r->k_cache, r->v_cache, r->page_table, r->seq, r->slot, r->n, r->kv_heads, r->head_dim, r->page_size, r->n_pages, r->n_seqs, r->max_pages);
+}
+static gllmk_status cpu_kv_store_f32(gllmk_backend *be, const float *k, const float *v, float *k_cache, float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_kv_store_f32 *r = gllmk__cpu_record(be, sizeof *r, play_kv_store_f32);
+    if (!r) return GLLMK_E_NOMEM;
+    r->k = k;
+    r->v = v;
+    r->k_cache = k_cache;
+    r->v_cache = v_cache;
+    r->page_table = page_table;
+    r->seq = seq;
+    r->slot = slot;
+    r->n = n;
+    r->kv_heads = kv_heads;
+    r->head_dim = head_dim;
+    r->page_size = page_size;
+    r->n_pages = n_pages;
+    r->n_seqs = n_seqs;
+    r->max_pages = max_pages;
+    return GLLMK_OK;
+  }
+  return run_kv_store_f32(be, k, v, k_cache, v_cache, page_table, seq, slot, n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+}
+static gllmk_status cpu_kv_store_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_kv_store_f32(n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+  return GLLMK_OK;
+}
+
+struct rec_tree_attention_f32 {
+  struct gllmk__rec hdr;
+  const float *q;
+  const float *k_cache;
+  const float *v_cache;
+  const uint32_t *page_table;
+  const uint32_t *seq;
+  const uint32_t *ctx;
+  const uint32_t *extra_start;
+  const uint32_t *extra;
+  float *out;
+  size_t n;
+  size_t heads;
+  size_t kv_heads;
+  size_t head_dim;
+  size_t page_size;
+  size_t n_pages;
+  size_t n_seqs;
+  size_t max_pages;
+  size_t n_extra;
+  float scale;
+};
+static gllmk_status run_tree_attention_f32(gllmk_backend *be, const float *q, const float *k_cache, const float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, float *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_tree_attention_f32(n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_tree_attention_f32(q, k_cache, v_cache, page_table, seq, ctx, extra_start, extra, out, n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra, scale);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_tree_attention_f32(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_tree_attention_f32 *r = (const struct rec_tree_attention_f32 *)h;
+  return run_tree_attention_f32(be, r->q, r->k_cache, r->v_cache, r->page_table, r->seq, r->ctx, r->extra_start, r->extra, r->out, r->n, r->heads, r->kv_heads, r->head_dim, r->page_size, r->n_pages, r->n_seqs, r->max_pages, r->n_extra, r->scale);
+}
+static gllmk_status cpu_tree_attention_f32(gllmk_backend *be, const float *q, const float *k_cache, const float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, float *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_tree_attention_f32 *r = gllmk__cpu_record(be, sizeof *r, play_tree_attention_f32);
+    if (!r) return GLLMK_E_NOMEM;
+    r->q = q;
+    r->k_cache = k_cache;
+    r->v_cache = v_cache;
+    r->page_table = page_table;
+    r->seq = seq;
+    r->ctx = ctx;
+    r->extra_start = extra_start;
+    r->extra = extra;
+    r->out = out;
+    r->n = n;
+    r->heads = heads;
+    r->kv_heads = kv_heads;
+    r->head_dim = head_dim;
+    r->page_size = page_size;
+    r->n_pages = n_pages;
+    r->n_seqs = n_seqs;
+    r->max_pages = max_pages;
+    r->n_extra = n_extra;
+    r->scale = scale;
+    return GLLMK_OK;
+  }
+  return run_tree_attention_f32(be, q, k_cache, v_cache, page_table, seq, ctx, extra_start, extra, out, n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra, scale);
+}
+static gllmk_status cpu_tree_attention_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_tree_attention_f32(n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra);
+  return GLLMK_OK;
+}
+
+struct rec_sample_f32 {
+  struct gllmk__rec hdr;
+  const float *logits;
+  size_t rows;
+  size_t vocab;
+  const int32_t *recent;
+  size_t window;
+  float repeat_penalty;
+  float temperature;
+  size_t top_k;
+  float top_p;
+  float min_p;
+  uint64_t seed;
+  const uint32_t *rng;
+  int32_t *ids;
+};
+static gllmk_status run_sample_f32(gllmk_backend *be, const float *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_sample_f32(rows, vocab, window, top_k), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_sample_f32(logits, rows, vocab, recent, window, repeat_penalty, temperature, top_k, top_p, min_p, seed, rng, ids);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_sample_f32(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_sample_f32 *r = (const struct rec_sample_f32 *)h;
+  return run_sample_f32(be, r->logits, r->rows, r->vocab, r->recent, r->window, r->repeat_penalty, r->temperature, r->top_k, r->top_p, r->min_p, r->seed, r->rng, r->ids);
+}
+static gllmk_status cpu_sample_f32(gllmk_backend *be, const float *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_sample_f32 *r = gllmk__cpu_record(be, sizeof *r, play_sample_f32);
+    if (!r) return GLLMK_E_NOMEM;
+    r->logits = logits;
+    r->rows = rows;
+    r->vocab = vocab;
+    r->recent = recent;
+    r->window = window;
+    r->repeat_penalty = repeat_penalty;
+    r->temperature = temperature;
+    r->top_k = top_k;
+    r->top_p = top_p;
+    r->min_p = min_p;
+    r->seed = seed;
+    r->rng = rng;
+    r->ids = ids;
+    return GLLMK_OK;
+  }
+  return run_sample_f32(be, logits, rows, vocab, recent, window, repeat_penalty, temperature, top_k, top_p, min_p, seed, rng, ids);
+}
+static gllmk_status cpu_sample_f32_workspace_bytes(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_sample_f32(rows, vocab, window, top_k);
+  return GLLMK_OK;
+}
+
+struct rec_embedding_lookup_q_f32 {
+  struct gllmk__rec hdr;
+  const uint32_t *ids;
+  size_t n_ids;
+  const void *table;
+  size_t table_bytes;
+  gllmk_qtype t;
+  size_t vocab;
+  size_t hidden;
+  float *out;
+};
+static gllmk_status run_embedding_lookup_q_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_embedding_lookup_q_f32(n_ids, table_bytes, t, vocab, hidden), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_embedding_lookup_q_f32(ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_embedding_lookup_q_f32(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_embedding_lookup_q_f32 *r = (const struct rec_embedding_lookup_q_f32 *)h;
+  return run_embedding_lookup_q_f32(be, r->ids, r->n_ids, r->table, r->table_bytes, r->t, r->vocab, r->hidden, r->out);
+}
+static gllmk_status cpu_embedding_lookup_q_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_embedding_lookup_q_f32 *r = gllmk__cpu_record(be, sizeof *r, play_embedding_lookup_q_f32);
+    if (!r) return GLLMK_E_NOMEM;
+    r->ids = ids;
+    r->n_ids = n_ids;
+    r->table = table;
+    r->table_bytes = table_bytes;
+    r->t = t;
+    r->vocab = vocab;
+    r->hidden = hidden;
+    r->out = out;
+    return GLLMK_OK;
+  }
+  return run_embedding_lookup_q_f32(be, ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+}
+static gllmk_status cpu_embedding_lookup_q_f32_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_embedding_lookup_q_f32(n_ids, table_bytes, t, vocab, hidden);
+  return GLLMK_OK;
+}
+
 const gllmk_ops_f32 gllmk__cpu_ops_f32 = {
   .vec_dot = cpu_vec_dot_f32,
   .vec_add = cpu_vec_add_f32,
@@ -2538,6 +2820,11 @@ const gllmk_ops_f32 gllmk__cpu_ops_f32 = {
   .fused_ffn_q4 = cpu_fused_ffn_q4_f32,
   .fused_int8_linear_residual_rmsnorm = cpu_fused_int8_linear_residual_rmsnorm_f32,
   .fused_int4_linear_residual_rmsnorm = cpu_fused_int4_linear_residual_rmsnorm_f32,
+  .linear = cpu_linear_f32,
+  .kv_store = cpu_kv_store_f32,
+  .tree_attention = cpu_tree_attention_f32,
+  .sample = cpu_sample_f32,
+  .embedding_lookup_q = cpu_embedding_lookup_q_f32,
   .vec_dot_workspace_bytes = cpu_vec_dot_f32_workspace_bytes,
   .vec_add_workspace_bytes = cpu_vec_add_f32_workspace_bytes,
   .vec_sub_workspace_bytes = cpu_vec_sub_f32_workspace_bytes,
@@ -2591,6 +2878,11 @@ const gllmk_ops_f32 gllmk__cpu_ops_f32 = {
   .fused_ffn_q4_workspace_bytes = cpu_fused_ffn_q4_f32_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = cpu_fused_int8_linear_residual_rmsnorm_f32_workspace_bytes,
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = cpu_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes,
+  .linear_workspace_bytes = cpu_linear_f32_workspace_bytes,
+  .kv_store_workspace_bytes = cpu_kv_store_f32_workspace_bytes,
+  .tree_attention_workspace_bytes = cpu_tree_attention_f32_workspace_bytes,
+  .sample_workspace_bytes = cpu_sample_f32_workspace_bytes,
+  .embedding_lookup_q_workspace_bytes = cpu_embedding_lookup_q_f32_workspace_bytes,
 };
 
 struct rec_vec_dot_f16 {
@@ -5071,6 +5363,288 @@ static gllmk_status cpu_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes(g
   return GLLMK_OK;
 }
 
+struct rec_linear_f16 {
+  struct gllmk__rec hdr;
+  const gllmk_f16 *x;
+  const gllmk_f16 *w;
+  const gllmk_f16 *bias;
+  gllmk_f16 *y;
+  size_t m;
+  size_t n;
+  size_t k;
+};
+static gllmk_status run_linear_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *bias, gllmk_f16 *y, size_t m, size_t n, size_t k) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_linear_f16(m, n, k), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_linear_f16(x, w, bias, y, m, n, k);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_linear_f16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_linear_f16 *r = (const struct rec_linear_f16 *)h;
+  return run_linear_f16(be, r->x, r->w, r->bias, r->y, r->m, r->n, r->k);
+}
+static gllmk_status cpu_linear_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *bias, gllmk_f16 *y, size_t m, size_t n, size_t k) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_linear_f16 *r = gllmk__cpu_record(be, sizeof *r, play_linear_f16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->x = x;
+    r->w = w;
+    r->bias = bias;
+    r->y = y;
+    r->m = m;
+    r->n = n;
+    r->k = k;
+    return GLLMK_OK;
+  }
+  return run_linear_f16(be, x, w, bias, y, m, n, k);
+}
+static gllmk_status cpu_linear_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_linear_f16(m, n, k);
+  return GLLMK_OK;
+}
+
+struct rec_kv_store_f16 {
+  struct gllmk__rec hdr;
+  const gllmk_f16 *k;
+  const gllmk_f16 *v;
+  gllmk_f16 *k_cache;
+  gllmk_f16 *v_cache;
+  const uint32_t *page_table;
+  const uint32_t *seq;
+  const uint32_t *slot;
+  size_t n;
+  size_t kv_heads;
+  size_t head_dim;
+  size_t page_size;
+  size_t n_pages;
+  size_t n_seqs;
+  size_t max_pages;
+};
+static gllmk_status run_kv_store_f16(gllmk_backend *be, const gllmk_f16 *k, const gllmk_f16 *v, gllmk_f16 *k_cache, gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_kv_store_f16(n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_kv_store_f16(k, v, k_cache, v_cache, page_table, seq, slot, n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_kv_store_f16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_kv_store_f16 *r = (const struct rec_kv_store_f16 *)h;
+  return run_kv_store_f16(be, r->k, r->v, r->k_cache, r->v_cache, r->page_table, r->seq, r->slot, r->n, r->kv_heads, r->head_dim, r->page_size, r->n_pages, r->n_seqs, r->max_pages);
+}
+static gllmk_status cpu_kv_store_f16(gllmk_backend *be, const gllmk_f16 *k, const gllmk_f16 *v, gllmk_f16 *k_cache, gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_kv_store_f16 *r = gllmk__cpu_record(be, sizeof *r, play_kv_store_f16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->k = k;
+    r->v = v;
+    r->k_cache = k_cache;
+    r->v_cache = v_cache;
+    r->page_table = page_table;
+    r->seq = seq;
+    r->slot = slot;
+    r->n = n;
+    r->kv_heads = kv_heads;
+    r->head_dim = head_dim;
+    r->page_size = page_size;
+    r->n_pages = n_pages;
+    r->n_seqs = n_seqs;
+    r->max_pages = max_pages;
+    return GLLMK_OK;
+  }
+  return run_kv_store_f16(be, k, v, k_cache, v_cache, page_table, seq, slot, n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+}
+static gllmk_status cpu_kv_store_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_kv_store_f16(n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+  return GLLMK_OK;
+}
+
+struct rec_tree_attention_f16 {
+  struct gllmk__rec hdr;
+  const gllmk_f16 *q;
+  const gllmk_f16 *k_cache;
+  const gllmk_f16 *v_cache;
+  const uint32_t *page_table;
+  const uint32_t *seq;
+  const uint32_t *ctx;
+  const uint32_t *extra_start;
+  const uint32_t *extra;
+  gllmk_f16 *out;
+  size_t n;
+  size_t heads;
+  size_t kv_heads;
+  size_t head_dim;
+  size_t page_size;
+  size_t n_pages;
+  size_t n_seqs;
+  size_t max_pages;
+  size_t n_extra;
+  float scale;
+};
+static gllmk_status run_tree_attention_f16(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k_cache, const gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_f16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_tree_attention_f16(n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_tree_attention_f16(q, k_cache, v_cache, page_table, seq, ctx, extra_start, extra, out, n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra, scale);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_tree_attention_f16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_tree_attention_f16 *r = (const struct rec_tree_attention_f16 *)h;
+  return run_tree_attention_f16(be, r->q, r->k_cache, r->v_cache, r->page_table, r->seq, r->ctx, r->extra_start, r->extra, r->out, r->n, r->heads, r->kv_heads, r->head_dim, r->page_size, r->n_pages, r->n_seqs, r->max_pages, r->n_extra, r->scale);
+}
+static gllmk_status cpu_tree_attention_f16(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k_cache, const gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_f16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_tree_attention_f16 *r = gllmk__cpu_record(be, sizeof *r, play_tree_attention_f16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->q = q;
+    r->k_cache = k_cache;
+    r->v_cache = v_cache;
+    r->page_table = page_table;
+    r->seq = seq;
+    r->ctx = ctx;
+    r->extra_start = extra_start;
+    r->extra = extra;
+    r->out = out;
+    r->n = n;
+    r->heads = heads;
+    r->kv_heads = kv_heads;
+    r->head_dim = head_dim;
+    r->page_size = page_size;
+    r->n_pages = n_pages;
+    r->n_seqs = n_seqs;
+    r->max_pages = max_pages;
+    r->n_extra = n_extra;
+    r->scale = scale;
+    return GLLMK_OK;
+  }
+  return run_tree_attention_f16(be, q, k_cache, v_cache, page_table, seq, ctx, extra_start, extra, out, n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra, scale);
+}
+static gllmk_status cpu_tree_attention_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_tree_attention_f16(n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra);
+  return GLLMK_OK;
+}
+
+struct rec_sample_f16 {
+  struct gllmk__rec hdr;
+  const gllmk_f16 *logits;
+  size_t rows;
+  size_t vocab;
+  const int32_t *recent;
+  size_t window;
+  float repeat_penalty;
+  float temperature;
+  size_t top_k;
+  float top_p;
+  float min_p;
+  uint64_t seed;
+  const uint32_t *rng;
+  int32_t *ids;
+};
+static gllmk_status run_sample_f16(gllmk_backend *be, const gllmk_f16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_sample_f16(rows, vocab, window, top_k), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_sample_f16(logits, rows, vocab, recent, window, repeat_penalty, temperature, top_k, top_p, min_p, seed, rng, ids);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_sample_f16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_sample_f16 *r = (const struct rec_sample_f16 *)h;
+  return run_sample_f16(be, r->logits, r->rows, r->vocab, r->recent, r->window, r->repeat_penalty, r->temperature, r->top_k, r->top_p, r->min_p, r->seed, r->rng, r->ids);
+}
+static gllmk_status cpu_sample_f16(gllmk_backend *be, const gllmk_f16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_sample_f16 *r = gllmk__cpu_record(be, sizeof *r, play_sample_f16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->logits = logits;
+    r->rows = rows;
+    r->vocab = vocab;
+    r->recent = recent;
+    r->window = window;
+    r->repeat_penalty = repeat_penalty;
+    r->temperature = temperature;
+    r->top_k = top_k;
+    r->top_p = top_p;
+    r->min_p = min_p;
+    r->seed = seed;
+    r->rng = rng;
+    r->ids = ids;
+    return GLLMK_OK;
+  }
+  return run_sample_f16(be, logits, rows, vocab, recent, window, repeat_penalty, temperature, top_k, top_p, min_p, seed, rng, ids);
+}
+static gllmk_status cpu_sample_f16_workspace_bytes(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_sample_f16(rows, vocab, window, top_k);
+  return GLLMK_OK;
+}
+
+struct rec_embedding_lookup_q_f16 {
+  struct gllmk__rec hdr;
+  const uint32_t *ids;
+  size_t n_ids;
+  const void *table;
+  size_t table_bytes;
+  gllmk_qtype t;
+  size_t vocab;
+  size_t hidden;
+  gllmk_f16 *out;
+};
+static gllmk_status run_embedding_lookup_q_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_embedding_lookup_q_f16(n_ids, table_bytes, t, vocab, hidden), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_embedding_lookup_q_f16(ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_embedding_lookup_q_f16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_embedding_lookup_q_f16 *r = (const struct rec_embedding_lookup_q_f16 *)h;
+  return run_embedding_lookup_q_f16(be, r->ids, r->n_ids, r->table, r->table_bytes, r->t, r->vocab, r->hidden, r->out);
+}
+static gllmk_status cpu_embedding_lookup_q_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_embedding_lookup_q_f16 *r = gllmk__cpu_record(be, sizeof *r, play_embedding_lookup_q_f16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->ids = ids;
+    r->n_ids = n_ids;
+    r->table = table;
+    r->table_bytes = table_bytes;
+    r->t = t;
+    r->vocab = vocab;
+    r->hidden = hidden;
+    r->out = out;
+    return GLLMK_OK;
+  }
+  return run_embedding_lookup_q_f16(be, ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+}
+static gllmk_status cpu_embedding_lookup_q_f16_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_embedding_lookup_q_f16(n_ids, table_bytes, t, vocab, hidden);
+  return GLLMK_OK;
+}
+
 const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
   .vec_dot = cpu_vec_dot_f16,
   .vec_add = cpu_vec_add_f16,
@@ -5125,6 +5699,11 @@ const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
   .fused_ffn_q4 = cpu_fused_ffn_q4_f16,
   .fused_int8_linear_residual_rmsnorm = cpu_fused_int8_linear_residual_rmsnorm_f16,
   .fused_int4_linear_residual_rmsnorm = cpu_fused_int4_linear_residual_rmsnorm_f16,
+  .linear = cpu_linear_f16,
+  .kv_store = cpu_kv_store_f16,
+  .tree_attention = cpu_tree_attention_f16,
+  .sample = cpu_sample_f16,
+  .embedding_lookup_q = cpu_embedding_lookup_q_f16,
   .vec_dot_workspace_bytes = cpu_vec_dot_f16_workspace_bytes,
   .vec_add_workspace_bytes = cpu_vec_add_f16_workspace_bytes,
   .vec_sub_workspace_bytes = cpu_vec_sub_f16_workspace_bytes,
@@ -5178,6 +5757,11 @@ const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
   .fused_ffn_q4_workspace_bytes = cpu_fused_ffn_q4_f16_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = cpu_fused_int8_linear_residual_rmsnorm_f16_workspace_bytes,
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = cpu_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes,
+  .linear_workspace_bytes = cpu_linear_f16_workspace_bytes,
+  .kv_store_workspace_bytes = cpu_kv_store_f16_workspace_bytes,
+  .tree_attention_workspace_bytes = cpu_tree_attention_f16_workspace_bytes,
+  .sample_workspace_bytes = cpu_sample_f16_workspace_bytes,
+  .embedding_lookup_q_workspace_bytes = cpu_embedding_lookup_q_f16_workspace_bytes,
 };
 
 struct rec_vec_dot_bf16 {
@@ -7658,6 +8242,288 @@ static gllmk_status cpu_fused_int4_linear_residual_rmsnorm_bf16_workspace_bytes(
   return GLLMK_OK;
 }
 
+struct rec_linear_bf16 {
+  struct gllmk__rec hdr;
+  const gllmk_bf16 *x;
+  const gllmk_bf16 *w;
+  const gllmk_bf16 *bias;
+  gllmk_bf16 *y;
+  size_t m;
+  size_t n;
+  size_t k;
+};
+static gllmk_status run_linear_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *bias, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_linear_bf16(m, n, k), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_linear_bf16(x, w, bias, y, m, n, k);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_linear_bf16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_linear_bf16 *r = (const struct rec_linear_bf16 *)h;
+  return run_linear_bf16(be, r->x, r->w, r->bias, r->y, r->m, r->n, r->k);
+}
+static gllmk_status cpu_linear_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *bias, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_linear_bf16 *r = gllmk__cpu_record(be, sizeof *r, play_linear_bf16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->x = x;
+    r->w = w;
+    r->bias = bias;
+    r->y = y;
+    r->m = m;
+    r->n = n;
+    r->k = k;
+    return GLLMK_OK;
+  }
+  return run_linear_bf16(be, x, w, bias, y, m, n, k);
+}
+static gllmk_status cpu_linear_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_linear_bf16(m, n, k);
+  return GLLMK_OK;
+}
+
+struct rec_kv_store_bf16 {
+  struct gllmk__rec hdr;
+  const gllmk_bf16 *k;
+  const gllmk_bf16 *v;
+  gllmk_bf16 *k_cache;
+  gllmk_bf16 *v_cache;
+  const uint32_t *page_table;
+  const uint32_t *seq;
+  const uint32_t *slot;
+  size_t n;
+  size_t kv_heads;
+  size_t head_dim;
+  size_t page_size;
+  size_t n_pages;
+  size_t n_seqs;
+  size_t max_pages;
+};
+static gllmk_status run_kv_store_bf16(gllmk_backend *be, const gllmk_bf16 *k, const gllmk_bf16 *v, gllmk_bf16 *k_cache, gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_kv_store_bf16(n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_kv_store_bf16(k, v, k_cache, v_cache, page_table, seq, slot, n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_kv_store_bf16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_kv_store_bf16 *r = (const struct rec_kv_store_bf16 *)h;
+  return run_kv_store_bf16(be, r->k, r->v, r->k_cache, r->v_cache, r->page_table, r->seq, r->slot, r->n, r->kv_heads, r->head_dim, r->page_size, r->n_pages, r->n_seqs, r->max_pages);
+}
+static gllmk_status cpu_kv_store_bf16(gllmk_backend *be, const gllmk_bf16 *k, const gllmk_bf16 *v, gllmk_bf16 *k_cache, gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_kv_store_bf16 *r = gllmk__cpu_record(be, sizeof *r, play_kv_store_bf16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->k = k;
+    r->v = v;
+    r->k_cache = k_cache;
+    r->v_cache = v_cache;
+    r->page_table = page_table;
+    r->seq = seq;
+    r->slot = slot;
+    r->n = n;
+    r->kv_heads = kv_heads;
+    r->head_dim = head_dim;
+    r->page_size = page_size;
+    r->n_pages = n_pages;
+    r->n_seqs = n_seqs;
+    r->max_pages = max_pages;
+    return GLLMK_OK;
+  }
+  return run_kv_store_bf16(be, k, v, k_cache, v_cache, page_table, seq, slot, n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+}
+static gllmk_status cpu_kv_store_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_kv_store_bf16(n, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages);
+  return GLLMK_OK;
+}
+
+struct rec_tree_attention_bf16 {
+  struct gllmk__rec hdr;
+  const gllmk_bf16 *q;
+  const gllmk_bf16 *k_cache;
+  const gllmk_bf16 *v_cache;
+  const uint32_t *page_table;
+  const uint32_t *seq;
+  const uint32_t *ctx;
+  const uint32_t *extra_start;
+  const uint32_t *extra;
+  gllmk_bf16 *out;
+  size_t n;
+  size_t heads;
+  size_t kv_heads;
+  size_t head_dim;
+  size_t page_size;
+  size_t n_pages;
+  size_t n_seqs;
+  size_t max_pages;
+  size_t n_extra;
+  float scale;
+};
+static gllmk_status run_tree_attention_bf16(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k_cache, const gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_bf16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_tree_attention_bf16(n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_tree_attention_bf16(q, k_cache, v_cache, page_table, seq, ctx, extra_start, extra, out, n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra, scale);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_tree_attention_bf16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_tree_attention_bf16 *r = (const struct rec_tree_attention_bf16 *)h;
+  return run_tree_attention_bf16(be, r->q, r->k_cache, r->v_cache, r->page_table, r->seq, r->ctx, r->extra_start, r->extra, r->out, r->n, r->heads, r->kv_heads, r->head_dim, r->page_size, r->n_pages, r->n_seqs, r->max_pages, r->n_extra, r->scale);
+}
+static gllmk_status cpu_tree_attention_bf16(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k_cache, const gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_bf16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_tree_attention_bf16 *r = gllmk__cpu_record(be, sizeof *r, play_tree_attention_bf16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->q = q;
+    r->k_cache = k_cache;
+    r->v_cache = v_cache;
+    r->page_table = page_table;
+    r->seq = seq;
+    r->ctx = ctx;
+    r->extra_start = extra_start;
+    r->extra = extra;
+    r->out = out;
+    r->n = n;
+    r->heads = heads;
+    r->kv_heads = kv_heads;
+    r->head_dim = head_dim;
+    r->page_size = page_size;
+    r->n_pages = n_pages;
+    r->n_seqs = n_seqs;
+    r->max_pages = max_pages;
+    r->n_extra = n_extra;
+    r->scale = scale;
+    return GLLMK_OK;
+  }
+  return run_tree_attention_bf16(be, q, k_cache, v_cache, page_table, seq, ctx, extra_start, extra, out, n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra, scale);
+}
+static gllmk_status cpu_tree_attention_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_tree_attention_bf16(n, heads, kv_heads, head_dim, page_size, n_pages, n_seqs, max_pages, n_extra);
+  return GLLMK_OK;
+}
+
+struct rec_sample_bf16 {
+  struct gllmk__rec hdr;
+  const gllmk_bf16 *logits;
+  size_t rows;
+  size_t vocab;
+  const int32_t *recent;
+  size_t window;
+  float repeat_penalty;
+  float temperature;
+  size_t top_k;
+  float top_p;
+  float min_p;
+  uint64_t seed;
+  const uint32_t *rng;
+  int32_t *ids;
+};
+static gllmk_status run_sample_bf16(gllmk_backend *be, const gllmk_bf16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_sample_bf16(rows, vocab, window, top_k), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_sample_bf16(logits, rows, vocab, recent, window, repeat_penalty, temperature, top_k, top_p, min_p, seed, rng, ids);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_sample_bf16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_sample_bf16 *r = (const struct rec_sample_bf16 *)h;
+  return run_sample_bf16(be, r->logits, r->rows, r->vocab, r->recent, r->window, r->repeat_penalty, r->temperature, r->top_k, r->top_p, r->min_p, r->seed, r->rng, r->ids);
+}
+static gllmk_status cpu_sample_bf16(gllmk_backend *be, const gllmk_bf16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_sample_bf16 *r = gllmk__cpu_record(be, sizeof *r, play_sample_bf16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->logits = logits;
+    r->rows = rows;
+    r->vocab = vocab;
+    r->recent = recent;
+    r->window = window;
+    r->repeat_penalty = repeat_penalty;
+    r->temperature = temperature;
+    r->top_k = top_k;
+    r->top_p = top_p;
+    r->min_p = min_p;
+    r->seed = seed;
+    r->rng = rng;
+    r->ids = ids;
+    return GLLMK_OK;
+  }
+  return run_sample_bf16(be, logits, rows, vocab, recent, window, repeat_penalty, temperature, top_k, top_p, min_p, seed, rng, ids);
+}
+static gllmk_status cpu_sample_bf16_workspace_bytes(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_sample_bf16(rows, vocab, window, top_k);
+  return GLLMK_OK;
+}
+
+struct rec_embedding_lookup_q_bf16 {
+  struct gllmk__rec hdr;
+  const uint32_t *ids;
+  size_t n_ids;
+  const void *table;
+  size_t table_bytes;
+  gllmk_qtype t;
+  size_t vocab;
+  size_t hidden;
+  gllmk_bf16 *out;
+};
+static gllmk_status run_embedding_lookup_q_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_bf16 *out) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_embedding_lookup_q_bf16(n_ids, table_bytes, t, vocab, hidden), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_embedding_lookup_q_bf16(ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_embedding_lookup_q_bf16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_embedding_lookup_q_bf16 *r = (const struct rec_embedding_lookup_q_bf16 *)h;
+  return run_embedding_lookup_q_bf16(be, r->ids, r->n_ids, r->table, r->table_bytes, r->t, r->vocab, r->hidden, r->out);
+}
+static gllmk_status cpu_embedding_lookup_q_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_bf16 *out) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_embedding_lookup_q_bf16 *r = gllmk__cpu_record(be, sizeof *r, play_embedding_lookup_q_bf16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->ids = ids;
+    r->n_ids = n_ids;
+    r->table = table;
+    r->table_bytes = table_bytes;
+    r->t = t;
+    r->vocab = vocab;
+    r->hidden = hidden;
+    r->out = out;
+    return GLLMK_OK;
+  }
+  return run_embedding_lookup_q_bf16(be, ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+}
+static gllmk_status cpu_embedding_lookup_q_bf16_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_embedding_lookup_q_bf16(n_ids, table_bytes, t, vocab, hidden);
+  return GLLMK_OK;
+}
+
 const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
   .vec_dot = cpu_vec_dot_bf16,
   .vec_add = cpu_vec_add_bf16,
@@ -7712,6 +8578,11 @@ const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
   .fused_ffn_q4 = cpu_fused_ffn_q4_bf16,
   .fused_int8_linear_residual_rmsnorm = cpu_fused_int8_linear_residual_rmsnorm_bf16,
   .fused_int4_linear_residual_rmsnorm = cpu_fused_int4_linear_residual_rmsnorm_bf16,
+  .linear = cpu_linear_bf16,
+  .kv_store = cpu_kv_store_bf16,
+  .tree_attention = cpu_tree_attention_bf16,
+  .sample = cpu_sample_bf16,
+  .embedding_lookup_q = cpu_embedding_lookup_q_bf16,
   .vec_dot_workspace_bytes = cpu_vec_dot_bf16_workspace_bytes,
   .vec_add_workspace_bytes = cpu_vec_add_bf16_workspace_bytes,
   .vec_sub_workspace_bytes = cpu_vec_sub_bf16_workspace_bytes,
@@ -7765,4 +8636,9 @@ const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
   .fused_ffn_q4_workspace_bytes = cpu_fused_ffn_q4_bf16_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = cpu_fused_int8_linear_residual_rmsnorm_bf16_workspace_bytes,
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = cpu_fused_int4_linear_residual_rmsnorm_bf16_workspace_bytes,
+  .linear_workspace_bytes = cpu_linear_bf16_workspace_bytes,
+  .kv_store_workspace_bytes = cpu_kv_store_bf16_workspace_bytes,
+  .tree_attention_workspace_bytes = cpu_tree_attention_bf16_workspace_bytes,
+  .sample_workspace_bytes = cpu_sample_bf16_workspace_bytes,
+  .embedding_lookup_q_workspace_bytes = cpu_embedding_lookup_q_bf16_workspace_bytes,
 };

@@ -61,6 +61,11 @@ GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_qkv_rope_q4_f32(size_t wq_bytes, size_t 
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_ffn_q4_f32(size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_int8_linear_residual_rmsnorm_f32(size_t w_bytes, size_t m, size_t n, size_t k);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_int4_linear_residual_rmsnorm_f32(size_t w_bytes, size_t m, size_t n, size_t k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_linear_f32(size_t m, size_t n, size_t k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_kv_store_f32(size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_tree_attention_f32(size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_sample_f32(size_t rows, size_t vocab, size_t window, size_t top_k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_embedding_lookup_q_f32(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_dot_f16(size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_add_f16(size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_sub_f16(size_t n);
@@ -114,6 +119,11 @@ GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_qkv_rope_q4_f16(size_t wq_bytes, size_t 
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_ffn_q4_f16(size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_int8_linear_residual_rmsnorm_f16(size_t w_bytes, size_t m, size_t n, size_t k);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_int4_linear_residual_rmsnorm_f16(size_t w_bytes, size_t m, size_t n, size_t k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_linear_f16(size_t m, size_t n, size_t k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_kv_store_f16(size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_tree_attention_f16(size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_sample_f16(size_t rows, size_t vocab, size_t window, size_t top_k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_embedding_lookup_q_f16(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_dot_bf16(size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_add_bf16(size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_sub_bf16(size_t n);
@@ -167,5 +177,10 @@ GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_qkv_rope_q4_bf16(size_t wq_bytes, size_t
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_ffn_q4_bf16(size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_int8_linear_residual_rmsnorm_bf16(size_t w_bytes, size_t m, size_t n, size_t k);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_fused_int4_linear_residual_rmsnorm_bf16(size_t w_bytes, size_t m, size_t n, size_t k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_linear_bf16(size_t m, size_t n, size_t k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_kv_store_bf16(size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_tree_attention_bf16(size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_sample_bf16(size_t rows, size_t vocab, size_t window, size_t top_k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_embedding_lookup_q_bf16(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden);
 
 #endif /* GLLMK_CPU_WS_H */

@@ -609,6 +609,9 @@ gllmk_status GLLMK_PUB(flash_attention_paged)(const T *q, const T *k_cache, cons
 /* ------------------------------------------------------------ fused */
 #include "core/fused_tpl.h"
 
+/* ------------------------------------------------------------ model layer */
+#include "core/l3_tpl.h"
+
 #undef GLLMK_WS_NONE_N
 #undef GLLMK_WS_NONE_RN
 #undef K

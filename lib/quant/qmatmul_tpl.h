@@ -598,3 +598,87 @@ gllmk_status QPUB(fused_qkv_rope_q4)(const T *x, const uint8_t *wq, size_t wq_by
 }
 
 #undef QGET_KT
+
+/* ------------------------------------------------------------------ embedding_lookup_q */
+
+/* *rb gets the bytes of one table row */
+static gllmk_status QCL(embq_shape)(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab,
+                                    size_t hidden, size_t *rb) {
+  size_t bs = gllmk_qtype_block_size(t), x;
+  if (bs == 0) return GLLMK_E_UNSUPPORTED;
+  if (t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
+  if (!gllmk__mul3(n_ids, hidden, sizeof(T), &x) || !gllmk__mul(hidden, sizeof(float), &x))
+    return GLLMK_E_OVERFLOW;
+  if (hidden % bs) return GLLMK_E_INVAL;
+  *rb = gllmk_qtype_row_bytes(t, hidden);
+  if (hidden && *rb == 0) return GLLMK_E_OVERFLOW;
+  if (!gllmk__mul(vocab, *rb, &x)) return GLLMK_E_OVERFLOW;
+  if (table_bytes < x) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+
+static struct gllmk__ws_plan *QCL(embq_plan)(struct gllmk__ws_plan *p, size_t n_ids, size_t hidden) {
+  gllmk__ws_plan_init(p);
+#if !T_IS_F32
+  if (n_ids && hidden)
+    gllmk__ws_plan_slot(p, GLLMK_SCRATCH_QTILE, hidden, gllmk__parallel_width(n_ids, 1, 1));
+#else
+  (void)n_ids, (void)hidden;
+#endif
+  return p;
+}
+
+size_t WSQ(embedding_lookup_q)(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab,
+                               size_t hidden) {
+  size_t rb;
+  struct gllmk__ws_plan p;
+  if (QCL(embq_shape)(n_ids, table_bytes, t, vocab, hidden, &rb) != GLLMK_OK) return 0;
+  return gllmk__ws_query(QCL(embq_plan)(&p, n_ids, hidden));
+}
+
+struct QCL(embq_ctx) {
+  const struct gllmk_kernels *kt;
+  const uint32_t *ids;
+  const uint8_t *table;
+  gllmk_qtype t;
+  size_t hidden, rb;
+  T *out;
+  int err;
+};
+
+static void QCL(embq_run)(void *v, size_t i0, size_t i1) {
+  struct QCL(embq_ctx) *c = v;
+#if T_IS_F32
+  for (size_t i = i0; i < i1; i++)
+    if (gllmk_dequantize(c->t, c->table + (size_t)c->ids[i] * c->rb, c->rb, c->out + i * c->hidden,
+                         c->hidden) != GLLMK_OK)
+      __atomic_store_n(&c->err, 1, __ATOMIC_RELAXED);
+#else
+  float *row = gllmk__scratch(GLLMK_SCRATCH_QTILE, c->hidden);
+  if (!row) { __atomic_store_n(&c->err, 2, __ATOMIC_RELAXED); return; }
+  for (size_t i = i0; i < i1; i++) {
+    if (gllmk_dequantize(c->t, c->table + (size_t)c->ids[i] * c->rb, c->rb, row, c->hidden) !=
+        GLLMK_OK)
+      __atomic_store_n(&c->err, 1, __ATOMIC_RELAXED);
+    c->kt->TN.from_f32(c->hidden, row, c->out + i * c->hidden);
+  }
+#endif
+}
+
+gllmk_status QPUB(embedding_lookup_q)(const uint32_t *ids, size_t n_ids, const void *table,
+                                      size_t table_bytes, gllmk_qtype t, size_t vocab,
+                                      size_t hidden, T *out) {
+  size_t rb;
+  gllmk_status st = QCL(embq_shape)(n_ids, table_bytes, t, vocab, hidden, &rb);
+  if (st != GLLMK_OK) return st;
+  if (n_ids == 0 || hidden == 0) return GLLMK_OK;
+  if (!ids || !table || !out) return GLLMK_E_INVAL;
+  for (size_t i = 0; i < n_ids; i++)
+    if (ids[i] >= vocab) return GLLMK_E_INVAL;
+  const struct gllmk_kernels *kt = gllmk__kernels();
+  if (!kt) return GLLMK_E_UNSUPPORTED;
+  GLLMK_WS_BEGIN(QCL(embq_plan), n_ids, hidden);
+  struct QCL(embq_ctx) e = {kt, ids, table, t, hidden, rb, out, 0};
+  gllmk__parallel(n_ids, 1, (n_ids * hidden < 65536) ? n_ids : 1, QCL(embq_run), &e);
+  return e.err == 2 ? GLLMK_E_NOMEM : e.err ? GLLMK_E_INVAL : GLLMK_OK;
+}
