@@ -17,6 +17,7 @@
 #include <gllmk/model_ops.h>
 #include <gllmk/backend.h>
 #include <gllmk/gguf.h>
+#include <gllmk/model.h>
 #include <gllmk/generic.h>
 
 #endif /* GLLMK_H */
