@@ -75,7 +75,7 @@ done
 [ -n "$bad" ] && diag "not in the headers:$bad"
 
 # the options of the tools
-for tool in gllmk-info gllmk-bench; do
+for tool in gllmk-info gllmk-bench gllmk-run; do
   prog="$top_builddir/tools/$tool"
   if ! [ -x "$prog" ]; then
     skip "$tool: not built"
