@@ -75,7 +75,12 @@ static struct {
   int n_qtypes;
   const char *backend;        /* --backend: cpu (default), cuda[:N], auto */
   const char *cublas;         /* --cublas=PATH; "" after --no-cublas */
+  const char *models;         /* --models=DIR: the model section's GGUF files */
 } opt;
+
+/* the model section, tools/bench_model.c */
+int bench_model(const char *dir, int quick, int quiet, const int *threads, int n_threads,
+                const char *csv);
 
 /* the CUDA section, tools/bench_cuda.c */
 int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list, const char *const *ops,
@@ -3544,7 +3549,10 @@ static void usage(FILE *f)
           "  --op=SUBSTR[,...]   only operators whose name contains SUBSTR, or a group name\n"
           "                      (blas1 gemv gemm activation norm rope embedding attention fused\n"
           "                      quant); the quantized kernels are quant_dequant, quant_decode and\n"
-          "                      quant_prefill (--op=quant: all three); repeatable\n"
+          "                      quant_prefill (--op=quant: all three); --op=model: whole-model\n"
+          "                      prefill and decode against llama.cpp (run by default too); repeatable\n"
+          "  --models=DIR        the model section's GGUF files (default $GLLMK_BENCH_MODELS, else\n"
+          "                      ./bench-models; made there by tools/gen-bench-model.py when missing)\n"
           "  --qtype=NAME[,...]  quantized formats to run (q4_K, iq2_xxs, awq4, int8, ...; default all)\n"
           "  --dtype=T[,T]       only these element types (f32, f16, bf16)\n"
           "  --quick             small sizes and a short time budget (smoke test)\n"
@@ -3677,6 +3685,8 @@ int main(int argc, char **argv)
       if (strcmp(v, "cpu") && strcmp(v, "auto") && strncmp(v, "cuda", 4))
         die("unknown backend '%s' (cpu, cuda, cuda:N or auto)", v);
       opt.backend = v;
+    } else if ((v = argval(a, "--models"))) {
+      opt.models = v;
     } else if ((v = argval(a, "--cublas"))) {
       opt.cublas = v;
     } else if (!strcmp(a, "--no-cublas")) {
@@ -3757,6 +3767,17 @@ int main(int argc, char **argv)
     if (!known) die("unknown --qtype '%s' (see --list --op=quant)", opt.qtypes[j]);
   }
   int qparts = quant_parts();
+  int model_sel = opt.n_ops == 0;
+  for (int j = 0; j < opt.n_ops; j++) model_sel |= !strcmp(opt.ops[j], "model");
+  if (!opt.models) opt.models = getenv("GLLMK_BENCH_MODELS");
+  if (!opt.models || !*opt.models) opt.models = "bench-models";
+  if (opt.list && model_sel) printf("%-10s %-36s %-4s %s\n", "model", "llama-3.2-1b q4_k_m, f16", "-",
+                                    "prefill 512 + decode 32, vs llama.cpp");
+  if (model_sel && total == 0 && !qparts && !opt.list) {
+    int rc = bench_model(opt.models, opt.quick, opt.quiet, opt.threads, opt.n_threads, opt.csv);
+    for (int i = 0; i < n_owned; i++) free(owned[i]);
+    return rc;
+  }
   if (opt.list) {
     for (int i = 0; i < NSPECS; i++)
       if (spec_selected(&specs[i]))
@@ -3841,6 +3862,9 @@ int main(int argc, char **argv)
   }
   if (opt.csv) write_csv(opt.csv);
   if (opt.json) write_json(opt.json);
+  if (model_sel && bench_model(opt.models, opt.quick, opt.quiet, opt.threads, opt.n_threads, opt.csv) &&
+      !n_fail)
+    n_fail = 1;
   if (cuda_auto && BENCH_CUDA("auto", 1, 0) && !n_fail) n_fail = 1;
   free(results);
   for (int i = 0; i < n_owned; i++) free(owned[i]);

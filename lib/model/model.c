@@ -778,9 +778,13 @@ static gllmk_status lin(gllmk_model *m, const struct wt *w, const struct wt *bia
     if (s_ != GLLMK_OK) return s_;            \
   } while (0)
 
-/* queue the pass for n entries whose inputs are in m->in */
+/* queue the pass for n entries whose inputs are in m->in.  prefill_seq >= 0:
+ * every entry is an ordinary token of that sequence, which then holds
+ * cache_len tokens: the blocked causal attention over its page-table row
+ * (flash_attention_paged) replaces tree_attention (its lengths are
+ * arguments, so graphs do not take this path) */
 static gllmk_status run_pass(gllmk_model *m, gllmk_kv_cache *kv, size_t n, size_t n_rows,
-                             size_t n_extra) {
+                             size_t n_extra, long prefill_seq, size_t cache_len) {
   const gllmk_ops_f32 *o = m->o;
   const gllmk_model_config *c = &m->cfg;
   gllmk_backend *be = m->be;
@@ -818,9 +822,14 @@ static gllmk_status run_pass(gllmk_model *m, gllmk_kv_cache *kv, size_t n, size_
     TRY(o->rope(be, k, cs, sn, n, c->kv_heads, c->head_dim, c->rotary_dim, m->interleaved));
     TRY(o->kv_store(be, k, v, kc, vc, pt, seq, slot, n, c->kv_heads, c->head_dim, kv->page_size,
                     kv->n_pages, kv->n_seqs, kv->max_pages));
-    TRY(o->tree_attention(be, q, kc, vc, pt, seq, ctx, xs, extra, att, n, c->heads, c->kv_heads,
-                          c->head_dim, kv->page_size, kv->n_pages, kv->n_seqs, kv->max_pages,
-                          n_extra, scale));
+    if (prefill_seq >= 0)
+      TRY(o->flash_attention_paged(be, q, kc, vc, pt + (size_t)prefill_seq * kv->max_pages, att, n,
+                                   cache_len, c->heads, c->kv_heads, c->head_dim, kv->page_size,
+                                   kv->n_pages, scale));
+    else
+      TRY(o->tree_attention(be, q, kc, vc, pt, seq, ctx, xs, extra, att, n, c->heads,
+                            c->kv_heads, c->head_dim, kv->page_size, kv->n_pages, kv->n_seqs,
+                            kv->max_pages, n_extra, scale));
     TRY(lin(m, &L->wo, NULL, att, t, n));
     TRY(o->vec_add(be, x, t, x, n * H));
     TRY(o->rms_norm(be, x, fptr(m->w, L->ffn_norm.off), xn, n, H, eps));
@@ -970,13 +979,16 @@ gllmk_status gllmk_model_forward(gllmk_model *m, gllmk_kv_cache *kv, const gllmk
   /* the inputs: ids .. rows in one upload */
   if ((st = gllmk_buffer_upload(m->in, 0, m->h_in, m->i_rng)) != GLLMK_OK) return st;
   if (n > GRAPH_MAX_BATCH) {
-    drop_graph(m);   /* keeps one graph alive at a time: the decode step's */
-    return run_pass(m, kv, n, n_rows, n_extra);
+    /* one sequence's ordinary tokens (a prefill): blocked causal attention */
+    long one = m->ent[0].seq;
+    for (size_t i = 0; i < n && one >= 0; i++)
+      if (m->ent[i].node || m->ent[i].seq != one) one = -1;
+    return run_pass(m, kv, n, n_rows, n_extra, one, one >= 0 ? kv->len[one] : 0);
   }
   if (!m->graph || m->g_kv != kv || m->g_n != n || m->g_rows != n_rows || m->g_extra != n_extra) {
     drop_graph(m);
     if ((st = gllmk_graph_begin(m->be)) != GLLMK_OK) return st;
-    st = run_pass(m, kv, n, n_rows, n_extra);
+    st = run_pass(m, kv, n, n_rows, n_extra, -1, 0);
     gllmk_graph *g = NULL;
     gllmk_status st2 = gllmk_graph_end(m->be, &g);
     if (st == GLLMK_OK) st = st2;
