@@ -800,6 +800,222 @@ static void test_bad_models(void)
   free_model(&tm);
 }
 
+/* ------------------------------------------------------------------ bert */
+static void layernorm(const double *x, const float *w, const float *b, double *out, size_t n,
+                      double eps)
+{
+  double mu = 0, var = 0;
+  for (size_t i = 0; i < n; i++)
+    mu += x[i];
+  mu /= n;
+  for (size_t i = 0; i < n; i++)
+    var += (x[i] - mu) * (x[i] - mu);
+  var /= n;
+  double r = 1 / sqrt(var + eps);
+  for (size_t i = 0; i < n; i++)
+    out[i] = (x[i] - mu) * r * w[i] + b[i];
+}
+
+static void make_bert(tmodel *m, size_t vocab, size_t hidden, size_t layers, size_t heads,
+                      size_t ffn, size_t ctx, gllmk_pooling pool)
+{
+  memset(m, 0, sizeof *m);
+  gllmk_model_config *c = &m->c;
+  c->arch = GLLMK_ARCH_BERT, c->vocab = vocab, c->hidden = hidden, c->layers = layers;
+  c->heads = heads, c->ffn = ffn, c->context = ctx, c->norm_eps = 1e-12f, c->type_vocab = 2;
+  c->pooling = pool;
+  double sh = 1.7 / sqrt((double)hidden), sf = 1.7 / sqrt((double)ffn);
+  add_t(m, "token_embd.weight", vocab, hidden, -1, 1);
+  add_t(m, "position_embd.weight", ctx, hidden, -0.5, 0.5);
+  add_t(m, "token_types.weight", 2, hidden, -0.5, 0.5);
+  add_t(m, "token_embd_norm.weight", 1, hidden, 0.8, 1.2);
+  add_t(m, "token_embd_norm.bias", 1, hidden, -0.1, 0.1);
+  char b[64];
+  for (size_t l = 0; l < layers; l++) {
+#define T(suffix, r, cl, lo, hi) (snprintf(b, 64, "blk.%zu." suffix, l), add_t(m, b, r, cl, lo, hi))
+    T("attn_q.weight", hidden, hidden, -sh, sh);
+    T("attn_q.bias", 1, hidden, -0.2, 0.2);
+    T("attn_k.weight", hidden, hidden, -sh, sh);
+    T("attn_k.bias", 1, hidden, -0.2, 0.2);
+    T("attn_v.weight", hidden, hidden, -sh, sh);
+    T("attn_v.bias", 1, hidden, -0.2, 0.2);
+    T("attn_output.weight", hidden, hidden, -sh, sh);
+    T("attn_output.bias", 1, hidden, -0.2, 0.2);
+    T("attn_output_norm.weight", 1, hidden, 0.8, 1.2);
+    T("attn_output_norm.bias", 1, hidden, -0.1, 0.1);
+    T("ffn_up.weight", ffn, hidden, -sh, sh);
+    T("ffn_up.bias", 1, ffn, -0.2, 0.2);
+    T("ffn_down.weight", hidden, ffn, -sf, sf);
+    T("ffn_down.bias", 1, hidden, -0.2, 0.2);
+    T("layer_output_norm.weight", 1, hidden, 0.8, 1.2);
+    T("layer_output_norm.bias", 1, hidden, -0.1, 0.1);
+#undef T
+  }
+  if (pool == GLLMK_POOL_RANK) {
+    add_t(m, "cls.weight", hidden, hidden, -sh, sh);
+    add_t(m, "cls.bias", 1, hidden, -0.2, 0.2);
+    add_t(m, "cls.output.weight", 1, hidden, -sh, sh);
+    add_t(m, "cls.output.bias", 1, 1, -0.2, 0.2);
+  }
+}
+
+/* the final states [T x hidden] of one sequence */
+static void ref_bert(const tmodel *m, const int32_t *tok, const int32_t *typ, size_t T, double *x)
+{
+  const gllmk_model_config *c = &m->c;
+  size_t H = c->hidden, hd = H / c->heads, F = c->ffn;
+  double *q = tu_dalloc(T * H), *k = tu_dalloc(T * H), *v = tu_dalloc(T * H), *a = tu_dalloc(T * H);
+  double *o = tu_dalloc(H), *g = tu_dalloc(F), *p = tu_dalloc(T);
+  const float *e = get_t(m, "token_embd.weight"), *pe = get_t(m, "position_embd.weight");
+  const float *te = get_t(m, "token_types.weight");
+  for (size_t t = 0; t < T; t++) {
+    for (size_t j = 0; j < H; j++)
+      x[t * H + j] = (double)e[tok[t] * H + j] + pe[t * H + j] + te[(typ ? typ[t] : 0) * H + j];
+    layernorm(x + t * H, get_t(m, "token_embd_norm.weight"), get_t(m, "token_embd_norm.bias"),
+              x + t * H, H, c->norm_eps);
+  }
+  char b[64];
+  for (size_t l = 0; l < c->layers; l++) {
+#define G(suffix) (snprintf(b, 64, "blk.%zu." suffix, l), get_t(m, b))
+    for (size_t t = 0; t < T; t++) {
+      matvec(G("attn_q.weight"), x + t * H, q + t * H, H, H);
+      matvec(G("attn_k.weight"), x + t * H, k + t * H, H, H);
+      matvec(G("attn_v.weight"), x + t * H, v + t * H, H, H);
+      for (size_t j = 0; j < H; j++) {
+        q[t * H + j] += G("attn_q.bias")[j];
+        k[t * H + j] += G("attn_k.bias")[j];
+        v[t * H + j] += G("attn_v.bias")[j];
+      }
+    }
+    for (size_t t = 0; t < T; t++)
+      for (size_t h = 0; h < c->heads; h++) {
+        double mx = -INFINITY, sum = 0;
+        for (size_t j = 0; j < T; j++) {
+          double s = 0;
+          for (size_t d = 0; d < hd; d++)
+            s += q[t * H + h * hd + d] * k[j * H + h * hd + d];
+          p[j] = s / sqrt((double)hd);
+          mx = p[j] > mx ? p[j] : mx;
+        }
+        for (size_t j = 0; j < T; j++)
+          sum += p[j] = exp(p[j] - mx);
+        for (size_t d = 0; d < hd; d++) {
+          double acc = 0;
+          for (size_t j = 0; j < T; j++)
+            acc += p[j] * v[j * H + h * hd + d];
+          a[t * H + h * hd + d] = acc / sum;
+        }
+      }
+    for (size_t t = 0; t < T; t++) {
+      matvec(G("attn_output.weight"), a + t * H, o, H, H);
+      for (size_t j = 0; j < H; j++)
+        x[t * H + j] += o[j] + G("attn_output.bias")[j];
+      layernorm(x + t * H, G("attn_output_norm.weight"), G("attn_output_norm.bias"), x + t * H, H,
+                c->norm_eps);
+      matvec(G("ffn_up.weight"), x + t * H, g, F, H);
+      for (size_t j = 0; j < F; j++) {
+        double z = g[j] + G("ffn_up.bias")[j];
+        g[j] = 0.5 * z * (1 + erf(z / sqrt(2.0)));
+      }
+      matvec(G("ffn_down.weight"), g, o, H, F);
+      for (size_t j = 0; j < H; j++)
+        x[t * H + j] += o[j] + G("ffn_down.bias")[j];
+      layernorm(x + t * H, G("layer_output_norm.weight"), G("layer_output_norm.bias"), x + t * H, H,
+                c->norm_eps);
+    }
+#undef G
+  }
+  free(q), free(k), free(v), free(a), free(o), free(g), free(p);
+}
+
+static void test_bert(void)
+{
+  enum { V = 50, H = 32, NS = 4 };
+  static const gllmk_pooling pools[] = { GLLMK_POOL_MEAN, GLLMK_POOL_CLS, GLLMK_POOL_RANK };
+  static const char *const pnames[] = { "mean", "cls", "rank" };
+  for (int pi = 0; pi < 3; pi++) {
+    tmodel tm;
+    make_bert(&tm, V, H, 2, 4, 48, 20, pools[pi]);
+    gllmk_model *md = NULL;
+    gllmk_model_params mp = { 40, 8, 0 };
+    gllmk_status st = gllmk_model_create(be, &tm.c, tm.t, tm.nt, &mp, &md);
+    ok(st == GLLMK_OK, "bert %s: created (%s)", pnames[pi], gllmk_model_error_message());
+    if (st != GLLMK_OK) {
+      free_model(&tm);
+      continue;
+    }
+    size_t lens[NS] = { 1, 7, 12, 5 }, total = 25;
+    int32_t tok[25], typ[25];
+    for (size_t i = 0; i < total; i++)
+      tok[i] = (int32_t)tu_rand_below(V), typ[i] = (int32_t)tu_rand_below(2);
+    double *x = tu_dalloc(20 * H);
+    float out[NS * H];
+    double worst = 0;
+    if (pools[pi] == GLLMK_POOL_RANK) {
+      float sc[NS];
+      st = gllmk_model_rerank(md, tok, typ, lens, NS, sc);
+      for (size_t i = 0, s0 = 0; st == GLLMK_OK && i < NS; s0 += lens[i++]) {
+        ref_bert(&tm, tok + s0, typ + s0, lens[i], x);
+        double hcls[H], r = get_t(&tm, "cls.output.bias")[0];
+        matvec(get_t(&tm, "cls.weight"), x, hcls, H, H);
+        for (size_t j = 0; j < H; j++)
+          r += get_t(&tm, "cls.output.weight")[j] * tanh(hcls[j] + get_t(&tm, "cls.bias")[j]);
+        double e = fabs(sc[i] - r) / (1 + fabs(r));
+        worst = e > worst ? e : worst;
+      }
+      ok(st == GLLMK_OK && worst < 1e-4, "bert rank: cross-encoder scores of 4 sequences (token "
+         "types 0/1) = reference (max err %.2e)", worst);
+    } else {
+      for (int norm = 0; norm < 2; norm++) {
+        worst = 0;
+        st = gllmk_model_embed(md, tok, typ, lens, NS, norm, out);
+        for (size_t i = 0, s0 = 0; st == GLLMK_OK && i < NS; s0 += lens[i++]) {
+          ref_bert(&tm, tok + s0, typ + s0, lens[i], x);
+          double pooled[H], nn = 0;
+          for (size_t j = 0; j < H; j++) {
+            pooled[j] = 0;
+            if (pools[pi] == GLLMK_POOL_CLS)
+              pooled[j] = x[j];
+            else
+              for (size_t t = 0; t < lens[i]; t++)
+                pooled[j] += x[t * H + j] / lens[i];
+            nn += pooled[j] * pooled[j];
+          }
+          for (size_t j = 0; j < H; j++) {
+            double r = norm ? pooled[j] / sqrt(nn) : pooled[j];
+            double e = fabs(out[i * H + j] - r) / (norm ? 1 : 1 + fabs(r));
+            worst = e > worst ? e : worst;
+          }
+        }
+        ok(st == GLLMK_OK && worst < 1e-5, "bert %s: embeddings of 4 sequences (1..12 tokens, token "
+           "types), %s = reference (max err %.2e)", pnames[pi], norm ? "L2-normalised" : "raw", worst);
+      }
+    }
+    /* bad input */
+    size_t one = 1, big = 21, zero = 0;
+    int32_t badt = V, badty = 2;
+    int refused = 0;
+    refused += gllmk_model_embed(md, &badt, NULL, &one, 1, true, out) == GLLMK_E_INVAL;
+    refused += gllmk_model_embed(md, tok, &badty, &one, 1, true, out) == GLLMK_E_INVAL;
+    refused += gllmk_model_embed(md, tok, NULL, &zero, 1, true, out) == GLLMK_E_INVAL;
+    refused += gllmk_model_embed(md, tok, NULL, &big, 1, true, out) == GLLMK_E_INVAL;
+    size_t many[9] = { 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+    refused += gllmk_model_embed(md, tok, NULL, many, 9, true, out) == GLLMK_E_INVAL;
+    gllmk_kv_cache *kv = NULL;
+    refused += gllmk_kv_cache_create(md, 1, 8, 4, 0, &kv) == GLLMK_E_UNSUPPORTED;
+    ok(refused == 6, "bert %s: bad token, bad type, empty or too long sequence, too many sequences, "
+       "a KV cache: refused (%d)", pnames[pi], refused);
+    if (pools[pi] != GLLMK_POOL_RANK) {
+      float sc;
+      ok(gllmk_model_rerank(md, tok, NULL, &one, 1, &sc) == GLLMK_E_UNSUPPORTED,
+         "bert %s: no classifier head, no rerank", pnames[pi]);
+    }
+    free(x);
+    gllmk_model_free(md);
+    free_model(&tm);
+  }
+}
+
 int main(void)
 {
   tu_init();
@@ -816,6 +1032,7 @@ int main(void)
   test_batch_and_bad();
   test_formats();
   test_bad_models();
+  test_bert();
   gllmk_backend_close(be);
   return done_testing();
 }

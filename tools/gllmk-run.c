@@ -30,7 +30,8 @@ static void usage(FILE *f)
           "  --model FILE        a GGUF model (llama, mistral, qwen2, qwen3)\n"
           "  --backend NAME      cpu, cuda, cuda:N or auto (default auto)\n"
           "  --threads N         CPU threads (default: the library's)\n"
-          "  --tokens LIST       the prompt: comma-separated token ids\n"
+          "  --tokens LIST       the prompt: comma-separated token ids (--embed: several\n"
+          "                      sequences separated by ';')\n"
           "  --n-predict N       tokens to generate (default 16)\n"
           "  --temperature T     0 or less: greedy (default 0)\n"
           "  --top-k N           0: off (default 0)\n"
@@ -42,7 +43,8 @@ static void usage(FILE *f)
           "  --batch N           largest prefill batch (default 512)\n"
           "  --dump-logits FILE  write raw little-endian f32 logits, one row of vocab\n"
           "                      values per prompt token, then per generated token\n"
-          "  --embed             for encoders: write the pooled vectors\n"
+          "  --embed             for encoders (bert): print each sequence's pooled,\n"
+          "                      L2-normalised vector on a line of its own\n"
           "  --quiet             print only the generated ids\n"
           "  --help              this text\n");
 }
@@ -124,14 +126,16 @@ int main(int argc, char **argv)
     usage(stderr);
     return 2;
   }
-  /* the prompt */
-  size_t np = 0, cap = 16;
+  /* the prompt: token ids; with --embed, several sequences separated by ';' */
+  size_t np = 0, cap = 16, nseq = 1, lcap = 4;
   int32_t *ids = malloc(cap * sizeof *ids);
-  for (const char *p = tokens; ids && *p;) {
+  size_t *lens = calloc(lcap, sizeof *lens);
+  for (const char *p = tokens; ids && lens && *p;) {
     char *end;
     errno = 0;
     long v = strtol(p, &end, 10);
-    if (errno || end == p || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
+    if (errno || end == p || v < 0 || v > INT32_MAX || (*end && *end != ',' && *end != ';') ||
+        (*end == ';' && !embed)) {
       fprintf(stderr, "gllmk-run: --tokens: not a list of token ids: %s\n", tokens);
       return 2;
     }
@@ -139,9 +143,18 @@ int main(int argc, char **argv)
       ids = realloc(ids, (cap *= 2) * sizeof *ids);
     if (ids)
       ids[np++] = (int32_t)v;
+    lens[nseq - 1]++;
+    if (*end == ';' && end[1]) {
+      if (nseq == lcap) {
+        lens = realloc(lens, (lcap *= 2) * sizeof *lens);
+        if (lens)
+          memset(lens + nseq, 0, (lcap - nseq) * sizeof *lens);
+      }
+      nseq++;
+    }
     p = *end ? end + 1 : end;
   }
-  if (!ids || np == 0) {
+  if (!ids || !lens || np == 0) {
     fprintf(stderr, "gllmk-run: --tokens: an empty prompt\n");
     return 2;
   }
@@ -159,6 +172,15 @@ int main(int argc, char **argv)
   gllmk_model_params mp = { batch, batch, 0 };
   double t0 = now();
   st = gllmk_model_load_gguf(be, model_path, &mp, &m);
+  if (st == GLLMK_E_UNSUPPORTED && !strcmp(backend, "auto") && strcmp(gllmk_backend_name(be), "cpu")) {
+    /* auto picked a device whose backend lacks an op the model needs */
+    fprintf(stderr, "gllmk-run: %s: %s; running on the CPU\n", gllmk_backend_name(be),
+            gllmk_model_error_message());
+    gllmk_backend_close(be);
+    st = gllmk_backend_open("cpu", &be);
+    if (st == GLLMK_OK)
+      st = gllmk_model_load_gguf(be, model_path, &mp, &m);
+  }
   if (st != GLLMK_OK) {
     fprintf(stderr, "gllmk-run: %s (%s)\n", gllmk_model_error_message(), gllmk_strerror(st));
     gllmk_backend_close(be);
@@ -166,12 +188,32 @@ int main(int argc, char **argv)
   }
   double t_load = now() - t0;
   const gllmk_model_config *cfg = gllmk_model_get_config(m);
-  if (embed) {
-    fprintf(stderr, "gllmk-run: --embed: %s is a decoder; gllmk has no encoder (bert) models yet\n",
-            model_path);
+  if (embed || cfg->arch == GLLMK_ARCH_BERT) {
+    /* encoders: the pooled, L2-normalised vector of each sequence, one line each */
+    int rc = 0;
+    float *vec = malloc(nseq * cfg->hidden * sizeof *vec);
+    t0 = now();
+    st = !vec ? GLLMK_E_NOMEM
+         : cfg->arch != GLLMK_ARCH_BERT ? GLLMK_E_UNSUPPORTED
+                                         : gllmk_model_embed(m, ids, NULL, lens, nseq, true, vec);
+    double t_embed = now() - t0;
+    if (st != GLLMK_OK) {
+      fprintf(stderr, "gllmk-run: --embed: %s (%s)\n", gllmk_strerror(st),
+              cfg->arch != GLLMK_ARCH_BERT ? "the model is a decoder, not an encoder (bert)"
+                                           : gllmk_model_error_message());
+      rc = 1;
+    } else {
+      for (size_t i = 0; i < nseq; i++)
+        for (size_t j = 0; j < cfg->hidden; j++)
+          printf("%.9g%c", vec[i * cfg->hidden + j], j + 1 < cfg->hidden ? ' ' : '\n');
+      if (!quiet)
+        fprintf(stderr, "embed: %zu sequences, %zu tokens in %.3f s: %.2f tokens/s\n", nseq, np,
+                t_embed, np / t_embed);
+    }
+    free(vec), free(ids), free(lens);
     gllmk_model_free(m);
     gllmk_backend_close(be);
-    return 1;
+    return rc;
   }
   size_t V = cfg->vocab, total = np + n_predict + 1;
   gllmk_kv_cache *kv = NULL;
@@ -268,7 +310,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "gllmk-run: --dump-logits %s: %s\n", dump, strerror(errno));
     rc = 1;
   }
-  free(rowbuf), free(b), free(rows), free(gen), free(sids), free(ids);
+  free(rowbuf), free(b), free(rows), free(gen), free(sids), free(ids), free(lens);
   gllmk_kv_cache_free(kv);
   gllmk_model_free(m);
   gllmk_backend_close(be);

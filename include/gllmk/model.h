@@ -16,6 +16,9 @@
  * Decoder families: llama (and mistral), qwen2 (q/k/v biases), qwen3
  * (per-head q/k RMSNorm), with RoPE (rope_theta, the llama-3 frequency
  * scaling), GQA, SwiGLU, RMSNorm and tied or separate output embeddings.
+ * Encoder family: bert (absolute positions, token types, post-LayerNorm,
+ * GELU), for sentence embeddings (gllmk_model_embed) and cross-encoder
+ * scores (gllmk_model_rerank); encoders have no KV cache.
  * Activations, the KV cache and logits are f32.  Weight matrices stay in
  * their format: f32, or any GGUF block format (multiplied through
  * gllmk_fused_dequant_gemv: int8 activations for decode batches below 16
@@ -61,8 +64,16 @@ typedef struct gllmk_kv_cache gllmk_kv_cache;
 typedef enum gllmk_arch {
   GLLMK_ARCH_LLAMA = 0,   /**< llama, mistral */
   GLLMK_ARCH_QWEN2 = 1,   /**< llama + q/k/v biases, NEOX rotation */
-  GLLMK_ARCH_QWEN3 = 2    /**< llama + per-head q/k RMSNorm, NEOX rotation */
+  GLLMK_ARCH_QWEN3 = 2,   /**< llama + per-head q/k RMSNorm, NEOX rotation */
+  GLLMK_ARCH_BERT = 3     /**< encoder: absolute positions, token types, post-LayerNorm, GELU */
 } gllmk_arch;
+
+/** How an encoder turns its token states into one vector (llama.cpp's ids). */
+typedef enum gllmk_pooling {
+  GLLMK_POOL_MEAN = 1,    /**< the mean over the sequence's tokens */
+  GLLMK_POOL_CLS = 2,     /**< the first token's state */
+  GLLMK_POOL_RANK = 4     /**< cross-encoder: the classifier head on the first token */
+} gllmk_pooling;
 
 /** A decoder's shape and constants. */
 typedef struct gllmk_model_config {
@@ -84,6 +95,10 @@ typedef struct gllmk_model_config {
    * blended in between, as Meta's reference and llama.cpp compute it */
   float rope_scale_factor, rope_low_freq, rope_high_freq;
   size_t rope_orig_context;
+  /* encoders (bert): norm_eps is the LayerNorm epsilon, context the number
+   * of position embeddings */
+  size_t type_vocab;     /**< token types (rows of token_types.weight); 0: 2 */
+  gllmk_pooling pooling; /**< 0: mean */
 } gllmk_model_config;
 
 /** How a model is set up on its backend. */
@@ -120,8 +135,13 @@ typedef struct gllmk_model_tensor {
 GLLMK_API gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg,
                                           const gllmk_model_tensor *tensors, size_t n_tensors,
                                           const gllmk_model_params *params, gllmk_model **out);
-/** Load a GGUF file (v2, v3) of the llama, mistral, qwen2 or qwen3
- *  architecture: its metadata gives the config, its tensors the weights. */
+/** Load a GGUF file (v2, v3) of the llama, mistral, qwen2, qwen3 or bert
+ *  architecture: its metadata gives the config, its tensors the weights.
+ *  bert tensors: token_embd, position_embd, token_types, token_embd_norm
+ *  (weight, bias), per layer attn_q/k/v/output (weight, bias),
+ *  attn_output_norm, ffn_up, ffn_down, layer_output_norm (weight, bias);
+ *  for GLLMK_POOL_RANK also cls (weight, bias) and cls.output (weight,
+ *  bias). */
 GLLMK_API gllmk_status gllmk_model_load_gguf(gllmk_backend *be, const char *path,
                                              const gllmk_model_params *params, gllmk_model **out);
 /** Why the last create/load of this thread failed ("" after a success). */
@@ -206,6 +226,27 @@ typedef struct gllmk_sampling {
  */
 GLLMK_API gllmk_status gllmk_model_sample(gllmk_model *m, gllmk_kv_cache *kv,
                                           const gllmk_sampling *s, int32_t *ids);
+
+/**
+ * Encoders: run n sequences (tokens[] holds them one after another, lens[i]
+ * tokens each, at most max_batch in all; types[] their token types, or NULL
+ * for all 0) and write out[n x hidden] (host memory): each sequence's pooled
+ * state (the model's pooling, mean or CLS), L2-normalised when normalize is
+ * true (as sentence-transformers' Normalize).  A decoder is
+ * GLLMK_E_UNSUPPORTED.
+ */
+GLLMK_API gllmk_status gllmk_model_embed(gllmk_model *m, const int32_t *tokens,
+                                         const int32_t *types, const size_t *lens, size_t n,
+                                         bool normalize, float *out);
+/**
+ * Cross-encoders (bert with GLLMK_POOL_RANK: a query and a document in one
+ * sequence, told apart by their token types): out[n] gets each sequence's
+ * score, the first output of the classifier head (cls.output . tanh(cls .
+ * first token's state)).  GLLMK_E_UNSUPPORTED for a model without the head.
+ */
+GLLMK_API gllmk_status gllmk_model_rerank(gllmk_model *m, const int32_t *tokens,
+                                          const int32_t *types, const size_t *lens, size_t n,
+                                          float *out);
 
 #ifdef __cplusplus
 }

@@ -59,6 +59,8 @@ struct wt {
 
 struct layer {
   struct wt attn_norm, wq, wk, wv, wo, bq, bk, bv, qn, kn, ffn_norm, wg, wu, wd;
+  /* bert: output and FFN biases, the post-LayerNorms (weight, bias) */
+  struct wt bo, bu, bd, ano_w, ano_b, lno_w, lno_b;
 };
 
 /* one entry of the last forward, kept for sampling and commit */
@@ -78,10 +80,14 @@ struct gllmk_model {
   gllmk_buffer *w;                                /* weights + rope tables */
   size_t w_bytes;
   struct wt tok, out_norm, out, rcos, rsin;
+  /* bert: position and token-type embeddings, their LayerNorm, the
+   * classifier head, and hidden values of 1/sqrt(hidden) (L2 normalisation
+   * is rms_norm with these weights) */
+  struct wt pos, typ, en_w, en_b, cls_w, cls_b, clo_w, clo_b, invh;
   struct layer *L;
   gllmk_buffer *a;                                /* activations */
   size_t a_bytes;
-  size_t x, xn, q, k, v, att, g, u, t, ones, bt, cs, sn, hr, hn, lg;   /* offsets in a */
+  size_t x, xn, q, k, v, att, g, u, t, ones, bt, cs, sn, hr, hn, lg, pw;   /* offsets in a */
   gllmk_buffer *in;                               /* per-step inputs (32-bit) */
   size_t in_bytes;
   size_t i_ids, i_pos, i_seq, i_slot, i_ctx, i_xs, i_extra, i_rows, i_rng, i_recent, i_out;
@@ -130,8 +136,19 @@ static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 /* ------------------------------------------------------------------ config */
 
 static gllmk_status check_config(gllmk_model_config *c) {
-  if (c->arch != GLLMK_ARCH_LLAMA && c->arch != GLLMK_ARCH_QWEN2 && c->arch != GLLMK_ARCH_QWEN3)
+  if (c->arch != GLLMK_ARCH_LLAMA && c->arch != GLLMK_ARCH_QWEN2 && c->arch != GLLMK_ARCH_QWEN3 &&
+      c->arch != GLLMK_ARCH_BERT)
     return fail(GLLMK_E_UNSUPPORTED, "unknown architecture %d", (int)c->arch);
+  if (c->arch == GLLMK_ARCH_BERT) {
+    if (!c->kv_heads) c->kv_heads = c->heads;
+    if (!c->type_vocab) c->type_vocab = 2;
+    if (!c->pooling) c->pooling = GLLMK_POOL_MEAN;
+    if (c->pooling != GLLMK_POOL_MEAN && c->pooling != GLLMK_POOL_CLS && c->pooling != GLLMK_POOL_RANK)
+      return fail(GLLMK_E_UNSUPPORTED, "pooling %d (gllmk has mean, cls and rank)", (int)c->pooling);
+    if (c->kv_heads != c->heads) return fail(GLLMK_E_INVAL, "bert: kv_heads must equal heads");
+    if (c->type_vocab > INT32_MAX) return fail(GLLMK_E_OVERFLOW, "type_vocab too large");
+    if (!c->context) c->context = 512;
+  }
   if (!c->vocab || !c->hidden || !c->layers || !c->heads || !c->kv_heads || !c->ffn)
     return fail(GLLMK_E_INVAL, "vocab, hidden, layers, heads, kv_heads and ffn must be > 0");
   if (c->heads % c->kv_heads)
@@ -320,6 +337,28 @@ static gllmk_status model_ws(gllmk_model *m, size_t *out) {
     NEED(o->swiglu_workspace_bytes(be, n * c->ffn, &b));
   }
   NEED(o->sample_workspace_bytes(be, m->max_rows, c->vocab, MAX_WINDOW, 0, &b));
+  if (c->arch == GLLMK_ARCH_BERT) {
+    size_t N = m->max_batch, R = m->max_rows;
+    NEED(o->layer_norm_workspace_bytes(be, N, c->hidden, &b));
+    NEED(o->gelu_workspace_bytes(be, N * c->ffn, &b));
+    NEED(o->tanh_workspace_bytes(be, R * c->hidden, &b));
+    NEED(o->embedding_lookup_workspace_bytes(be, N, c->context, c->hidden, &b));
+    NEED(o->embedding_lookup_workspace_bytes(be, N, c->type_vocab, c->hidden, &b));
+    NEED(o->embedding_lookup_workspace_bytes(be, R, N, c->hidden, &b));
+    NEED(o->rms_norm_workspace_bytes(be, R, c->hidden, &b));
+    for (size_t n = 1; n <= N; n = n < N && 2 * n > N ? N : 2 * n) {
+      NEED(o->flash_attention_workspace_bytes(be, n, n, c->heads, c->heads, c->head_dim, false, &b));
+      NEED(o->gemm_workspace_bytes(be, 1, c->hidden, n, &b));
+    }
+    const struct wt *hw[2] = {&m->cls_w, &m->clo_w};
+    for (int j = 0; j < 2; j++)
+      if (hw[j]->present) {
+        if (hw[j]->qt)
+          NEED(o->fused_dequant_gemv_workspace_bytes(be, hw[j]->bytes, hw[j]->qt, R, hw[j]->rows, hw[j]->cols, &b));
+        else
+          NEED(o->linear_workspace_bytes(be, R, hw[j]->rows, hw[j]->cols, &b));
+      }
+  }
 #undef NEED
   *out = best;
   return st;
@@ -393,7 +432,8 @@ static gllmk_status plan_buffers(gllmk_model *m) {
       {&m->x, N, H},        {&m->xn, N, H},         {&m->q, N, m->qd},  {&m->k, N, m->kd},
       {&m->v, N, m->kd},    {&m->att, N, m->qd},    {&m->g, N, c->ffn}, {&m->u, N, c->ffn},
       {&m->t, N, wide},     {&m->ones, N, 1},       {&m->bt, N, wide},  {&m->cs, N, m->half},
-      {&m->sn, N, m->half}, {&m->hr, R, H},         {&m->hn, R, H},     {&m->lg, R, c->vocab},
+      {&m->sn, N, m->half}, {&m->hr, R, H},         {&m->hn, R, H},
+      {&m->lg, R, c->arch == GLLMK_ARCH_BERT ? H : c->vocab},   {&m->pw, N, 1},
   };
   for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++) {
     *fl[i].at = off;
@@ -450,9 +490,9 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
   /* plan the weight buffer */
   size_t off = 0;
   struct req { const char *name; struct wt *w; size_t rows, cols; bool matrix, optional; };
-  char (*names)[64] = calloc(c->layers * 14 + 8, 64);
-  struct req *rq = calloc(c->layers * 14 + 8, sizeof *rq);
-  const gllmk_model_tensor **src = calloc(c->layers * 14 + 8, sizeof *src);
+  char (*names)[64] = calloc(c->layers * 16 + 16, 64);
+  struct req *rq = calloc(c->layers * 16 + 16, sizeof *rq);
+  const gllmk_model_tensor **src = calloc(c->layers * 16 + 16, sizeof *src);
   size_t nr = 0;
   if (!names || !rq || !src) { st = fail(GLLMK_E_NOMEM, "out of memory"); goto out_plan; }
 #define REQ(nm, wp, r, cl, mat, opt)                                   \
@@ -462,8 +502,23 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
     nr++;                                                              \
   } while (0)
   REQ("token_embd.weight", &m->tok, c->vocab, c->hidden, true, false);
-  REQ("output_norm.weight", &m->out_norm, 1, c->hidden, false, false);
-  REQ("output.weight", &m->out, c->vocab, c->hidden, true, true);
+  if (c->arch == GLLMK_ARCH_BERT) {
+    bool rank = c->pooling == GLLMK_POOL_RANK;
+    REQ("position_embd.weight", &m->pos, c->context, c->hidden, true, false);
+    REQ("token_types.weight", &m->typ, c->type_vocab, c->hidden, true, false);
+    REQ("token_embd_norm.weight", &m->en_w, 1, c->hidden, false, false);
+    REQ("token_embd_norm.bias", &m->en_b, 1, c->hidden, false, false);
+    REQ("cls.weight", &m->cls_w, c->hidden, c->hidden, true, !rank);
+    REQ("cls.bias", &m->cls_b, 1, c->hidden, false, !rank);
+    const gllmk_model_tensor *co = find(tensors, n_tensors, "cls.output.weight");
+    size_t n_cls = co && co->ne[1] ? (size_t)co->ne[1] : 1;
+    if (n_cls > c->hidden) n_cls = 1;   /* refused by the shape check */
+    REQ("cls.output.weight", &m->clo_w, n_cls, c->hidden, true, !rank);
+    REQ("cls.output.bias", &m->clo_b, 1, n_cls, false, !rank);
+  } else {
+    REQ("output_norm.weight", &m->out_norm, 1, c->hidden, false, false);
+    REQ("output.weight", &m->out, c->vocab, c->hidden, true, true);
+  }
   for (size_t l = 0; l < c->layers; l++) {
     struct layer *L = &m->L[l];
     char b[64];
@@ -472,6 +527,25 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
       snprintf(b, sizeof b, "blk.%zu.%s", l, suffix);                  \
       REQ(b, wp, r, cl, mat, opt);                                     \
     } while (0)
+    if (c->arch == GLLMK_ARCH_BERT) {
+      LREQ("attn_q.weight", &L->wq, m->qd, c->hidden, true, false);
+      LREQ("attn_k.weight", &L->wk, m->kd, c->hidden, true, false);
+      LREQ("attn_v.weight", &L->wv, m->kd, c->hidden, true, false);
+      LREQ("attn_q.bias", &L->bq, 1, m->qd, false, false);
+      LREQ("attn_k.bias", &L->bk, 1, m->kd, false, false);
+      LREQ("attn_v.bias", &L->bv, 1, m->kd, false, false);
+      LREQ("attn_output.weight", &L->wo, c->hidden, m->qd, true, false);
+      LREQ("attn_output.bias", &L->bo, 1, c->hidden, false, false);
+      LREQ("attn_output_norm.weight", &L->ano_w, 1, c->hidden, false, false);
+      LREQ("attn_output_norm.bias", &L->ano_b, 1, c->hidden, false, false);
+      LREQ("ffn_up.weight", &L->wu, c->ffn, c->hidden, true, false);
+      LREQ("ffn_up.bias", &L->bu, 1, c->ffn, false, false);
+      LREQ("ffn_down.weight", &L->wd, c->hidden, c->ffn, true, false);
+      LREQ("ffn_down.bias", &L->bd, 1, c->hidden, false, false);
+      LREQ("layer_output_norm.weight", &L->lno_w, 1, c->hidden, false, false);
+      LREQ("layer_output_norm.bias", &L->lno_b, 1, c->hidden, false, false);
+      continue;
+    }
     LREQ("attn_norm.weight", &L->attn_norm, 1, c->hidden, false, false);
     LREQ("attn_q.weight", &L->wq, m->qd, c->hidden, true, false);
     LREQ("attn_k.weight", &L->wk, m->kd, c->hidden, true, false);
@@ -521,10 +595,16 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
         goto out_div;
       }
   }
-  m->rcos = (struct wt){off, m->n_ctx * m->half * 4, (gllmk_qtype)0, m->n_ctx, m->half, true};
+  bool bert = c->arch == GLLMK_ARCH_BERT;
+  size_t ropen = bert ? 0 : m->n_ctx;   /* encoders: absolute positions, no rope tables */
+  m->rcos = (struct wt){off, ropen * m->half * 4, (gllmk_qtype)0, ropen, m->half, true};
   off += align64(m->rcos.bytes);
-  m->rsin = (struct wt){off, m->n_ctx * m->half * 4, (gllmk_qtype)0, m->n_ctx, m->half, true};
+  m->rsin = (struct wt){off, ropen * m->half * 4, (gllmk_qtype)0, ropen, m->half, true};
   off += align64(m->rsin.bytes);
+  if (bert) {
+    m->invh = (struct wt){off, c->hidden * 4, (gllmk_qtype)0, 1, c->hidden, true};
+    off += align64(m->invh.bytes);
+  }
   if (!m->out.present) m->out = m->tok;   /* tied output embedding */
   m->w_bytes = off;
   if ((st = gllmk_buffer_alloc(be, off, &m->w)) != GLLMK_OK) {
@@ -536,7 +616,18 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
       fail(st, "uploading %s failed", rq[i].name);
       goto out_div;
     }
-  if ((st = upload_rope(m, div)) != GLLMK_OK) { fail(st, "uploading the rope tables failed"); goto out_div; }
+  if (!bert && (st = upload_rope(m, div)) != GLLMK_OK) {
+    fail(st, "uploading the rope tables failed");
+    goto out_div;
+  }
+  if (bert) {
+    float *iv = malloc(c->hidden * sizeof *iv);
+    if (!iv) { st = fail(GLLMK_E_NOMEM, "out of memory"); goto out_div; }
+    for (size_t i = 0; i < c->hidden; i++) iv[i] = (float)(1.0 / sqrt((double)c->hidden));
+    st = gllmk_buffer_upload(m->w, m->invh.off, iv, c->hidden * 4);
+    free(iv);
+    if (st != GLLMK_OK) goto out_div;
+  }
 
   /* activations, inputs, workspace */
   if ((st = plan_buffers(m)) != GLLMK_OK) goto out_div;
@@ -607,6 +698,8 @@ gllmk_status gllmk_kv_cache_create(gllmk_model *m, size_t n_seqs, size_t max_tok
   model_message[0] = 0;
   if (out) *out = NULL;
   if (!m || !out) return fail(GLLMK_E_INVAL, "NULL model or output");
+  if (m->cfg.arch == GLLMK_ARCH_BERT)
+    return fail(GLLMK_E_UNSUPPORTED, "an encoder has no KV cache: use gllmk_model_embed");
   if (!n_seqs || !max_tokens || !page_size)
     return fail(GLLMK_E_INVAL, "n_seqs, max_tokens and page_size must be > 0");
   if (n_seqs > INT32_MAX || max_tokens > INT32_MAX || page_size > max_tokens + page_size)
@@ -946,6 +1039,8 @@ gllmk_status gllmk_model_forward(gllmk_model *m, gllmk_kv_cache *kv, const gllmk
   model_message[0] = 0;
   if (!m || !kv || kv->m != m || !batch || (n_rows && !rows))
     return bad("NULL model, cache, batch or rows, or a cache of another model");
+  if (m->cfg.arch == GLLMK_ARCH_BERT)
+    return fail(GLLMK_E_UNSUPPORTED, "an encoder: use gllmk_model_embed or gllmk_model_rerank");
   if (n == 0 || n > m->max_batch) return bad("%zu entries: 1 .. max_batch (%zu)", n, m->max_batch);
   if (n_rows > m->max_rows) return bad("%zu rows: at most max_rows (%zu)", n_rows, m->max_rows);
   size_t n_extra = 0;
@@ -1112,9 +1207,10 @@ gllmk_status gllmk_model_load_gguf(gllmk_backend *be, const char *path,
   if (!strcmp(arch, "llama") || !strcmp(arch, "mistral")) c.arch = GLLMK_ARCH_LLAMA;
   else if (!strcmp(arch, "qwen2")) c.arch = GLLMK_ARCH_QWEN2;
   else if (!strcmp(arch, "qwen3")) c.arch = GLLMK_ARCH_QWEN3;
+  else if (!strcmp(arch, "bert")) c.arch = GLLMK_ARCH_BERT;
   else {
-    st = fail(GLLMK_E_UNSUPPORTED, "%s: architecture \"%.64s\" (gllmk runs llama, mistral, qwen2, qwen3)",
-              path, arch);
+    st = fail(GLLMK_E_UNSUPPORTED, "%s: architecture \"%.64s\" (gllmk runs llama, mistral, qwen2, "
+              "qwen3, bert)", path, arch);
     goto out;
   }
   c.norm_eps = 1e-5f;
@@ -1131,6 +1227,14 @@ gllmk_status gllmk_model_load_gguf(gllmk_backend *be, const char *path,
     goto out;
   c.kv_heads = c.heads;
   if ((st = meta_u64(g, arch, "attention.head_count_kv", false, &c.kv_heads)) != GLLMK_OK) goto out;
+  if (c.arch == GLLMK_ARCH_BERT) {
+    size_t pool = GLLMK_POOL_MEAN;
+    c.norm_eps = 1e-12f;
+    if ((st = meta_f32(g, arch, "attention.layer_norm_epsilon", &c.norm_eps)) != GLLMK_OK ||
+        (st = meta_u64(g, arch, "pooling_type", false, &pool)) != GLLMK_OK)
+      goto out;
+    c.pooling = (gllmk_pooling)(pool > 64 ? 64 : pool);   /* an unknown one is refused */
+  }
   size_t nt = gllmk_gguf_tensor_count(g);
   t = calloc(nt ? nt : 1, sizeof *t);
   if (!t) {
@@ -1149,6 +1253,8 @@ gllmk_status gllmk_model_load_gguf(gllmk_backend *be, const char *path,
     t[i].ne[0] = flat ? gt.ne[0] : 0;
     t[i].ne[1] = flat ? gt.ne[1] : 0;
     if (!strcmp(gt.name, "token_embd.weight") && !c.vocab && flat) c.vocab = (size_t)gt.ne[1];
+    if (!strcmp(gt.name, "token_types.weight") && flat && gt.ne[1] <= INT32_MAX)
+      c.type_vocab = (size_t)gt.ne[1];
   }
   st = gllmk_model_create(be, &c, t, nt, params, out);
   if (st != GLLMK_OK) {
@@ -1161,3 +1267,122 @@ out:
   gllmk_gguf_close(g);
   return st;
 }
+
+/* ------------------------------------------------------------------ encoders */
+
+/* run n sequences through a bert model; leaves the final states in m->x
+ * (the queue holds the work: the caller downloads) */
+static gllmk_status encode(gllmk_model *m, const int32_t *tokens, const int32_t *types,
+                           const size_t *lens, size_t n, size_t *total) {
+  const gllmk_model_config *c = &m->cfg;
+  if (c->arch != GLLMK_ARCH_BERT)
+    return fail(GLLMK_E_UNSUPPORTED, "a decoder: encoders (bert) only");
+  if (n == 0) return GLLMK_OK;
+  if (!tokens || !lens) return bad("NULL tokens or lengths");
+  if (n > m->max_rows) return bad("%zu sequences: at most max_rows (%zu)", n, m->max_rows);
+  size_t N = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (lens[i] == 0) return bad("sequence %zu is empty", i);
+    if (lens[i] > c->context) return bad("sequence %zu: %zu tokens, the model has %zu positions", i, lens[i], c->context);
+    if (lens[i] > m->max_batch - N) return bad("%zu tokens in all: more than max_batch (%zu)", N + lens[i], m->max_batch);
+    N += lens[i];
+  }
+  uint32_t *h = m->h_in, *ids = h + m->i_ids / 4, *pos = h + m->i_pos / 4, *typ = h + m->i_seq / 4;
+  uint32_t *first = h + m->i_rows / 4;
+  float *pw = (float *)(h + m->i_ctx / 4);   /* host staging of the pooling weights */
+  for (size_t i = 0, t = 0; i < n; i++) {
+    first[i] = (uint32_t)t;
+    for (size_t j = 0; j < lens[i]; j++, t++) {
+      if (tokens[t] < 0 || (size_t)tokens[t] >= c->vocab)
+        return bad("sequence %zu, token %zu: %d is not in 0..%zu", i, j, tokens[t], c->vocab - 1);
+      if (types && (types[t] < 0 || (size_t)types[t] >= c->type_vocab))
+        return bad("sequence %zu, token %zu: type %d is not in 0..%zu", i, j, types[t], c->type_vocab - 1);
+      ids[t] = (uint32_t)tokens[t], pos[t] = (uint32_t)j, typ[t] = types ? (uint32_t)types[t] : 0;
+      pw[t] = 1.0f / (float)lens[i];
+    }
+  }
+  gllmk_status st;
+  drop_graph(m);
+  if ((st = gllmk_buffer_upload(m->in, 0, m->h_in, m->i_rng)) != GLLMK_OK) return st;
+  if ((st = gllmk_buffer_upload(m->a, m->pw, pw, N * 4)) != GLLMK_OK) return st;
+  const gllmk_ops_f32 *o = m->o;
+  gllmk_backend *be = m->be;
+  size_t H = c->hidden, hd = c->head_dim;
+  float *x = fptr(m->a, m->x), *q = fptr(m->a, m->q), *k = fptr(m->a, m->k), *v = fptr(m->a, m->v);
+  float *att = fptr(m->a, m->att), *g = fptr(m->a, m->g), *t = fptr(m->a, m->t);
+  float eps = c->norm_eps, scale = (float)(1.0 / sqrt((double)hd));
+#define WT(x_) fptr(m->w, (x_).off)
+  if (m->tok.qt)
+    TRY(o->embedding_lookup_q(be, uptr(m->in, m->i_ids), N, vptr(m->w, m->tok.off), m->tok.bytes,
+                              m->tok.qt, c->vocab, H, x));
+  else
+    TRY(o->embedding_lookup(be, uptr(m->in, m->i_ids), N, WT(m->tok), c->vocab, H, x));
+  TRY(o->embedding_lookup(be, uptr(m->in, m->i_pos), N, WT(m->pos), c->context, H, t));
+  TRY(o->vec_add(be, x, t, x, N * H));
+  TRY(o->embedding_lookup(be, uptr(m->in, m->i_seq), N, WT(m->typ), c->type_vocab, H, t));
+  TRY(o->vec_add(be, x, t, x, N * H));
+  TRY(o->layer_norm(be, x, WT(m->en_w), WT(m->en_b), x, N, H, eps));
+  for (size_t l = 0; l < c->layers; l++) {
+    const struct layer *L = &m->L[l];
+    TRY(lin(m, &L->wq, &L->bq, x, q, N));
+    TRY(lin(m, &L->wk, &L->bk, x, k, N));
+    TRY(lin(m, &L->wv, &L->bv, x, v, N));
+    for (size_t i = 0, s0 = 0; i < n; s0 += lens[i++])
+      TRY(o->flash_attention(be, q + s0 * m->qd, k + s0 * m->kd, v + s0 * m->kd, att + s0 * m->qd,
+                             lens[i], lens[i], c->heads, c->heads, hd, scale, false));
+    TRY(lin(m, &L->wo, &L->bo, att, t, N));
+    TRY(o->vec_add(be, x, t, x, N * H));
+    TRY(o->layer_norm(be, x, WT(L->ano_w), WT(L->ano_b), x, N, H, eps));
+    TRY(lin(m, &L->wu, &L->bu, x, g, N));
+    TRY(o->gelu(be, g, g, N * c->ffn));
+    TRY(lin(m, &L->wd, &L->bd, g, t, N));
+    TRY(o->vec_add(be, x, t, x, N * H));
+    TRY(o->layer_norm(be, x, WT(L->lno_w), WT(L->lno_b), x, N, H, eps));
+  }
+  *total = N;
+  return GLLMK_OK;
+}
+
+gllmk_status gllmk_model_embed(gllmk_model *m, const int32_t *tokens, const int32_t *types,
+                               const size_t *lens, size_t n, bool normalize, float *out) {
+  model_message[0] = 0;
+  if (!m || (n && !out)) return bad("NULL model or output");
+  size_t N = 0;
+  gllmk_status st = encode(m, tokens, types, lens, n, &N);
+  if (st != GLLMK_OK || n == 0) return st;
+  const gllmk_ops_f32 *o = m->o;
+  size_t H = m->cfg.hidden;
+  float *x = fptr(m->a, m->x), *hr = fptr(m->a, m->hr), *pw = fptr(m->a, m->pw);
+  if (m->cfg.pooling == GLLMK_POOL_MEAN) {
+    for (size_t i = 0, s0 = 0; i < n; s0 += lens[i++])   /* (1/len, ..., 1/len) . X */
+      TRY(o->gemm(m->be, pw + s0, x + s0 * H, hr + i * H, 1, H, lens[i]));
+  } else {
+    TRY(o->embedding_lookup(m->be, uptr(m->in, m->i_rows), n, x, N, H, hr));
+  }
+  if (normalize)   /* x / sqrt(sum x^2): rms_norm with weights 1/sqrt(H) */
+    TRY(o->rms_norm(m->be, hr, fptr(m->w, m->invh.off), hr, n, H, 1e-30f));
+  return gllmk_buffer_download(m->a, m->hr, out, n * H * 4);
+}
+
+gllmk_status gllmk_model_rerank(gllmk_model *m, const int32_t *tokens, const int32_t *types,
+                                const size_t *lens, size_t n, float *out) {
+  model_message[0] = 0;
+  if (!m || (n && !out)) return bad("NULL model or output");
+  if (m->cfg.arch != GLLMK_ARCH_BERT || !m->clo_w.present)
+    return fail(GLLMK_E_UNSUPPORTED, "the model has no classifier head (cls.output.weight)");
+  size_t N = 0;
+  gllmk_status st = encode(m, tokens, types, lens, n, &N);
+  if (st != GLLMK_OK || n == 0) return st;
+  const gllmk_ops_f32 *o = m->o;
+  size_t H = m->cfg.hidden, nc = m->clo_w.rows;
+  float *x = fptr(m->a, m->x), *hr = fptr(m->a, m->hr), *hn = fptr(m->a, m->hn);
+  float *sc = fptr(m->a, m->lg);
+  TRY(o->embedding_lookup(m->be, uptr(m->in, m->i_rows), n, x, N, H, hr));   /* first tokens */
+  TRY(lin(m, &m->cls_w, &m->cls_b, hr, hn, n));
+  TRY(o->tanh(m->be, hn, hn, n * H));
+  TRY(lin(m, &m->clo_w, &m->clo_b, hn, sc, n));
+  for (size_t i = 0; i < n && st == GLLMK_OK; i++)   /* the first output of each row */
+    st = gllmk_buffer_download(m->a, m->lg + i * nc * 4, out + i, 4);
+  return st;
+}
+#undef WT
