@@ -284,7 +284,7 @@ static void test_reference(const char *what, gllmk_arch arch, size_t hd, int tie
   tmodel tm;
   make_model(&tm, arch, 96, 48, 2, 4, 2, hd, 80, tied, llama3);
   gllmk_model *md = NULL;
-  gllmk_model_params mp = { 32, 0, 0 };
+  gllmk_model_params mp = { .max_batch = 32 };
   gllmk_status st = gllmk_model_create(be, &tm.c, tm.t, tm.nt, &mp, &md);
   ok(st == GLLMK_OK, "%s: created (%s)", what, st ? gllmk_model_error_message() : "ok");
   if (st != GLLMK_OK) {
@@ -386,7 +386,7 @@ static void test_trees(void)
   tmodel tm;
   make_model(&tm, GLLMK_ARCH_QWEN2, 64, 32, 2, 4, 2, 0, 48, 0, 0);
   gllmk_model *md = NULL;
-  gllmk_model_params mp = { 48, 0, 0 };
+  gllmk_model_params mp = { .max_batch = 48 };
   gllmk_kv_cache *kv = NULL;
   gllmk_status st = gllmk_model_create(be, &tm.c, tm.t, tm.nt, &mp, &md);
   if (st == GLLMK_OK)
@@ -510,7 +510,7 @@ static void test_batch_and_bad(void)
   tmodel tm;
   make_model(&tm, GLLMK_ARCH_LLAMA, 80, 32, 2, 4, 1, 0, 64, 1, 0);
   gllmk_model *md = NULL;
-  gllmk_model_params mp = { 32, 0, 0 };
+  gllmk_model_params mp = { .max_batch = 32 };
   gllmk_kv_cache *kv = NULL;
   gllmk_status st = gllmk_model_create(be, &tm.c, tm.t, tm.nt, &mp, &md);
   if (st == GLLMK_OK)
@@ -695,7 +695,7 @@ static void test_formats(void)
     }
     gllmk_model *md = NULL, *mref = NULL;
     gllmk_kv_cache *kv = NULL, *kvr = NULL;
-    gllmk_model_params mp = { 32, 0, 0 };
+    gllmk_model_params mp = { .max_batch = 32 };
     gllmk_status st = gllmk_model_create(be, &tm.c, qt, tm.nt, &mp, &md);
     if (st == GLLMK_OK)
       st = gllmk_model_create(be, &tm.c, tm.t, tm.nt, &mp, &mref);
@@ -749,7 +749,7 @@ static void test_bad_models(void)
   tmodel tm;
   make_model(&tm, GLLMK_ARCH_QWEN3, 32, 32, 1, 4, 2, 8, 32, 0, 0);
   gllmk_model *md = NULL;
-  gllmk_model_params mp = { 8, 0, 0 };
+  gllmk_model_params mp = { .max_batch = 8 };
   gllmk_status st;
   /* missing tensor */
   tm.nt--;
@@ -937,7 +937,7 @@ static void test_bert(void)
     tmodel tm;
     make_bert(&tm, V, H, 2, 4, 48, 20, pools[pi]);
     gllmk_model *md = NULL;
-    gllmk_model_params mp = { 40, 8, 0 };
+    gllmk_model_params mp = { .max_batch = 40, .max_rows = 8 };
     gllmk_status st = gllmk_model_create(be, &tm.c, tm.t, tm.nt, &mp, &md);
     ok(st == GLLMK_OK, "bert %s: created (%s)", pnames[pi], gllmk_model_error_message());
     if (st != GLLMK_OK) {

@@ -131,7 +131,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/%s", dir, file);
     gllmk_model *m = NULL;
     gllmk_kv_cache *kv = NULL;
-    gllmk_model_params mp = { 64, 0, 0 };
+    gllmk_model_params mp = { .max_batch = 64 };
     gllmk_status st = ref ? gllmk_model_load_gguf(be, path, &mp, &m) : GLLMK_E_INVAL;
     if (st == GLLMK_OK)
       st = gllmk_kv_cache_create(m, 1, pos0 + np + ng + 1, 16, 0, &kv);

@@ -71,7 +71,7 @@ static int run_gllmk(const char *path, int threads, const int32_t *tok, size_t P
   gllmk_model *m = NULL;
   gllmk_kv_cache *kv = NULL;
   gllmk_set_num_threads(threads);
-  gllmk_model_params mp = { P, P, 0 };
+  gllmk_model_params mp = { .max_batch = P, .max_rows = 1 };
   gllmk_status st = gllmk_backend_open("cpu", &be);
   if (st == GLLMK_OK)
     st = gllmk_model_load_gguf(be, path, &mp, &m);

@@ -169,7 +169,7 @@ int main(int argc, char **argv)
     return 1;
   }
   gllmk_model *m = NULL;
-  gllmk_model_params mp = { batch, batch, 0 };
+  gllmk_model_params mp = { .max_batch = batch, .max_rows = dump || embed ? batch : 1 };
   double t0 = now();
   st = gllmk_model_load_gguf(be, model_path, &mp, &m);
   if (st == GLLMK_E_UNSUPPORTED && !strcmp(backend, "auto") && strcmp(gllmk_backend_name(be), "cpu")) {

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
   gllmk_backend *be;
   gllmk_model *model;
   gllmk_kv_cache *kv;
-  gllmk_model_params params = { 512, 0, 0 };   /* up to 512 tokens a forward pass */
+  gllmk_model_params params = { .max_batch = 512 };   /* up to 512 tokens a forward pass */
   CHECK(gllmk_backend_open("auto", &be));
   gllmk_status st = gllmk_model_load_gguf(be, argv[1], &params, &model);
   if (st == GLLMK_E_UNSUPPORTED && strcmp(gllmk_backend_name(be), "cpu") != 0) {

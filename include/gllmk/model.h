@@ -107,6 +107,8 @@ typedef struct gllmk_model_params {
   size_t max_rows;       /**< largest number of logits rows per forward (0: max_batch) */
   size_t max_extra;      /**< ancestor slots of tree nodes per forward, all nodes together
                               (0: 16 * max_batch) */
+  size_t max_context;    /**< decoders: positions the rope tables hold (0: the model's
+                              context, at most 32768) */
 } gllmk_model_params;
 
 /** One tensor handed to gllmk_model_create, by llama.cpp's name

@@ -480,6 +480,9 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
     goto out;
   }
   m->n_ctx = c->context < 32768 ? c->context : 32768;
+  if (params && params->max_context && params->max_context < m->n_ctx &&
+      c->arch != GLLMK_ARCH_BERT)
+    m->n_ctx = params->max_context;
   m->qd = c->heads * c->head_dim;
   m->kd = c->kv_heads * c->head_dim;
   m->half = c->rotary_dim / 2;
