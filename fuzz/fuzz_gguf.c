@@ -16,11 +16,18 @@
  *    data_offset + offset, aligned, sizes agree with gllmk_qtype_row_bytes,
  *    non-empty tensors do not overlap);
  *  - gllmk_dequantize accepts every supported block-format tensor as it is.
+ * An accepted file of a model architecture then goes to the model loader
+ * (gllmk_model_load_gguf on the CPU backend, through a memfd): it must load
+ * or refuse with a status and a message; a loaded decoder runs a forward
+ * pass of two tokens and samples, an encoder embeds them.
  * Built with --enable-fuzz (clang -fsanitize=fuzzer); .ci/run runs it with
  * the seeds of fuzz/seeds-gguf and tests/data/tiny-llama.gguf.
  */
+#define _GNU_SOURCE
 #include <gllmk.h>
 #include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +156,52 @@ static void walk_tensors(const gllmk_gguf *g, const uint8_t *base, size_t size)
   free(all);
 }
 
+static gllmk_backend *cpu;
+
+/* the file as a model: loads or is refused with a message; what loads runs */
+static void load_model(const uint8_t *data, size_t size)
+{
+  int fd = memfd_create("fuzz-gguf", 0);
+  if (fd < 0) return;
+  if (write(fd, data, size) != (ssize_t)size) {
+    close(fd);
+    return;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  if (!cpu && gllmk_backend_open("cpu", &cpu) != GLLMK_OK) fail("no cpu backend");
+  gllmk_model_params mp = { .max_batch = 4, .max_context = 64 };
+  gllmk_model *m = (gllmk_model *)&mp;
+  gllmk_status st = gllmk_model_load_gguf(cpu, path, &mp, &m);
+  close(fd);
+  if (st != GLLMK_OK) {
+    if (m != NULL || !gllmk_model_error_message()[0]) fail("a refused model without NULL and a message");
+    return;
+  }
+  const gllmk_model_config *c = gllmk_model_get_config(m);
+  int32_t tok[2] = { 0, (int32_t)(c->vocab > 1) };
+  if (c->arch == GLLMK_ARCH_BERT) {
+    size_t len = c->context >= 2 ? 2 : 1;
+    float *out = malloc(c->hidden * sizeof *out);
+    if (out && gllmk_model_embed(m, tok, NULL, &len, 1, true, out) != GLLMK_OK) fail("embed");
+    free(out);
+  } else {
+    gllmk_kv_cache *kv = NULL;
+    if (gllmk_kv_cache_create(m, 1, 4, 2, 0, &kv) != GLLMK_OK) fail("a KV cache for a loaded model");
+    gllmk_batch_entry b[2] = { { tok[0], 0, 0, GLLMK_PARENT_NONE }, { tok[1], 1, 0, GLLMK_PARENT_NONE } };
+    int32_t row = 1, id;
+    size_t n = c->context >= 2 ? 2 : 1;
+    gllmk_sampling sp = { .temperature = 1.0f, .top_p = 1.0f, .repeat_penalty = 1.0f, .seed = 1 };
+    row = (int32_t)n - 1;
+    st = gllmk_model_forward(m, kv, b, n, &row, 1);
+    if (st == GLLMK_OK) st = gllmk_model_sample(m, kv, &sp, &id);
+    if (st != GLLMK_OK) fail("a forward pass of a loaded model");
+    if (id < 0 || (size_t)id >= c->vocab) fail("a sampled id outside the vocabulary");
+    gllmk_kv_cache_free(kv);
+  }
+  gllmk_model_free(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   gllmk_gguf *g = (gllmk_gguf *)&g;
@@ -170,6 +223,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (arch && (gllmk_gguf_get_string(g, "general.architecture", &s, NULL) != GLLMK_OK || s != arch))
     fail("gllmk_gguf_arch");
   walk_tensors(g, data, size);
+  bool model = arch && (!strcmp(arch, "llama") || !strcmp(arch, "mistral") || !strcmp(arch, "qwen2") ||
+                        !strcmp(arch, "qwen3") || !strcmp(arch, "bert"));
   gllmk_gguf_close(g);
+  if (model) load_model(data, size);
   return 0;
 }
