@@ -1016,6 +1016,52 @@ static void test_bert(void)
   }
 }
 
+/* two models on one backend: the second one's larger workspace must not
+ * break the first one's recorded decode graph */
+static void test_two_models(void)
+{
+  tmodel ta, tb;
+  make_model(&ta, GLLMK_ARCH_LLAMA, 40, 32, 1, 4, 2, 0, 48, 0, 0);
+  make_model(&tb, GLLMK_ARCH_QWEN3, 300, 128, 1, 8, 2, 32, 512, 0, 0);
+  gllmk_model *a = NULL, *b = NULL;
+  gllmk_kv_cache *ka = NULL, *kb = NULL;
+  gllmk_model_params pa = { .max_batch = 8 }, pb = { .max_batch = 256 };
+  int32_t tok[10];
+  for (int i = 0; i < 10; i++)
+    tok[i] = (int32_t)tu_rand_below(40);
+  double *ref = tu_dalloc(10 * 40);
+  ref_forward(&ta, tok, 10, ref);
+  float lg[40];
+  double worst = 0;
+  gllmk_status st = gllmk_model_create(be, &ta.c, ta.t, ta.nt, &pa, &a);
+  if (st == GLLMK_OK)
+    st = gllmk_kv_cache_create(a, 1, 16, 4, 0, &ka);
+  for (size_t t = 0; st == GLLMK_OK && t < 10; t++) {
+    if (t == 5) {   /* a decode graph of a exists: a larger model arrives */
+      st = gllmk_model_create(be, &tb.c, tb.t, tb.nt, &pb, &b);
+      if (st == GLLMK_OK)
+        st = gllmk_kv_cache_create(b, 2, 300, 16, 0, &kb);
+      if (st != GLLMK_OK)
+        break;
+    }
+    st = fwd_linear(a, ka, 0, tok + t, 1, t, 0);
+    if (st == GLLMK_OK)
+      st = gllmk_model_read_logits(a, 0, 1, lg);
+    double e = st == GLLMK_OK ? row_err(lg, ref + t * 40, 40) : 1;
+    worst = e > worst ? e : worst;
+  }
+  ok(st == GLLMK_OK && worst < 1e-4, "two models on one backend: the second's larger workspace "
+     "(its create) does not break the first's decode graph (max err %.2e; %s)", worst,
+     gllmk_model_error_message());
+  gllmk_kv_cache_free(ka);
+  gllmk_kv_cache_free(kb);
+  gllmk_model_free(a);
+  gllmk_model_free(b);
+  free(ref);
+  free_model(&ta);
+  free_model(&tb);
+}
+
 int main(void)
 {
   tu_init();
@@ -1033,6 +1079,7 @@ int main(void)
   test_formats();
   test_bad_models();
   test_bert();
+  test_two_models();
   gllmk_backend_close(be);
   return done_testing();
 }

@@ -46,6 +46,11 @@
  * A bad batch (a token >= vocab, a sequence out of range, a parent that is
  * not an earlier entry of the same sequence, a position out of order, a
  * cache or batch with no room) returns an error and changes nothing.
+ *
+ * Threads: a model and its caches are used by one thread at a time, and so
+ * are the models that share a backend (a draft and a target model: creating
+ * one may grow the backend's workspace, which drops the others' recorded
+ * graphs; they are recorded again on their next step).
  */
 #ifndef GLLMK_MODEL_H
 #define GLLMK_MODEL_H

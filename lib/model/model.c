@@ -25,6 +25,7 @@
 #include <gllmk/model.h>
 #include <gllmk/gguf.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +105,13 @@ struct gllmk_model {
   gllmk_kv_cache *g_kv;
   size_t g_n, g_rows, g_extra;
   int n_caches;
+  gllmk_model *next;                  /* the list of live models (models_lock) */
 };
+
+/* every live model: growing a backend's workspace must first drop the graphs
+ * of every model on that backend (the backend refuses while one exists) */
+static pthread_mutex_t models_lock = PTHREAD_MUTEX_INITIALIZER;
+static gllmk_model *models;
 
 struct gllmk_kv_cache {
   gllmk_model *m;
@@ -391,17 +398,33 @@ static void drop_graph(gllmk_model *m) {
   m->g_kv = NULL;
 }
 
-/* grow the backend's workspace to bytes (graphs recorded with the old one go) */
+/* grow the backend's workspace to bytes (the graphs of every model on that
+ * backend, recorded with the old one, go; they are recorded again) */
 static gllmk_status reserve(gllmk_model *m, size_t bytes) {
   if (gllmk_backend_workspace_size(m->be) >= bytes) return GLLMK_OK;
   drop_graph(m);
+  pthread_mutex_lock(&models_lock);
+  for (gllmk_model *o = models; o; o = o->next)
+    if (o->be == m->be) drop_graph(o);
+  pthread_mutex_unlock(&models_lock);
   return gllmk_backend_reserve_workspace(m->be, bytes);
+}
+
+static void unlist(gllmk_model *m) {
+  pthread_mutex_lock(&models_lock);
+  for (gllmk_model **p = &models; *p; p = &(*p)->next)
+    if (*p == m) {
+      *p = m->next;
+      break;
+    }
+  pthread_mutex_unlock(&models_lock);
 }
 
 /* ------------------------------------------------------------------ create */
 
 void gllmk_model_free(gllmk_model *m) {
   if (!m) return;
+  unlist(m);
   drop_graph(m);
   gllmk_buffer_free(m->w);
   gllmk_buffer_free(m->a);
@@ -469,6 +492,10 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
   m->be = be;
   m->o = gllmk_backend_ops_f32(be);
   m->cfg = *cfg;
+  pthread_mutex_lock(&models_lock);
+  m->next = models;
+  models = m;
+  pthread_mutex_unlock(&models_lock);
   if ((st = check_config(&m->cfg)) != GLLMK_OK) goto out;
   const gllmk_model_config *c = &m->cfg;
   m->max_batch = params && params->max_batch ? params->max_batch : 512;
