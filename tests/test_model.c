@@ -656,16 +656,18 @@ static void test_formats(void)
 {
   static const struct { uint32_t type; const char *name; double tol; } fm[] = {
     { 1, "f16", 0 }, { 30, "bf16", 0 }, { GLLMK_Q8_0, "q8_0", 1e-2 }, { GLLMK_Q4_K, "q4_K", 1e-2 },
-    { GLLMK_Q6_K, "q6_K", 1e-2 },
+    { GLLMK_Q6_K, "q6_K", 1e-2 }, { GLLMK_AWQ4, "awq4", 1e-2 }, { GLLMK_GPTQ4, "gptq4", 1e-2 },
   };
   for (size_t f = 0; f < sizeof fm / sizeof fm[0]; f++) {
     tmodel tm;
     make_model(&tm, GLLMK_ARCH_LLAMA, 64, 256, 1, 4, 2, 0, 256, 0, 0);
     gllmk_model_tensor qt[256];
     void *owned[256] = { 0 };
+    char side_names[256][64];
     memcpy(qt, tm.t, tm.nt * sizeof *qt);
+    size_t nq = tm.nt, base_nt = tm.nt;
     int prep_ok = 1;
-    for (size_t i = 0; i < tm.nt; i++) {
+    for (size_t i = 0; i < base_nt; i++) {
       size_t rows = tm.t[i].ne[1], cols = tm.t[i].ne[0], n = rows * cols;
       if (rows == 1)
         continue;   /* vectors stay f32 */
@@ -683,6 +685,29 @@ static void test_formats(void)
         }
         qt[i].type = fm[f].type, qt[i].data = h, qt[i].bytes = n * 2;
         owned[i] = h;
+      } else if (fm[f].type == GLLMK_AWQ4 || fm[f].type == GLLMK_GPTQ4) {
+        if (!strcmp(tm.names[i], "token_embd.weight"))
+          continue;   /* embeddings stay f32 (AWQ/GPTQ checkpoints keep them in f16) */
+        int awq = fm[f].type == GLLMK_AWQ4;
+        size_t groups = cols / 128, zb = awq ? rows * ((cols + 255) / 256) : cols * 4;
+        uint8_t *packed = tu_xmalloc(rows * cols / 2);
+        void *z = tu_xmalloc(zb);
+        gllmk_f16 *sc = tu_xmalloc(rows * groups * 2);
+        if (awq)
+          prep_ok &= gllmk_quant_awq4(w, rows, cols, packed, z, sc) == GLLMK_OK &&
+                     gllmk_dequant_awq4(packed, z, sc, w, rows, cols) == GLLMK_OK;
+        else
+          prep_ok &= gllmk_quant_gptq4(w, rows, cols, 128, packed, z, sc) == GLLMK_OK &&
+                     gllmk_dequant_gptq4(packed, z, sc, groups, w, rows, cols) == GLLMK_OK;
+        qt[i].type = fm[f].type, qt[i].data = packed, qt[i].bytes = rows * cols / 2;
+        owned[i] = packed;
+        size_t bl = strlen(tm.names[i]) - 7;
+        snprintf(side_names[nq], 64, "%.*s.%s", (int)bl, tm.names[i], awq ? "awq_zeros" : "gptq_g_idx");
+        qt[nq] = (gllmk_model_tensor){ side_names[nq], awq ? 0u : 26u, { awq ? zb : cols, 1 }, z, zb };
+        owned[nq++] = z;
+        snprintf(side_names[nq], 64, "%.*s.%s", (int)bl, tm.names[i], awq ? "awq_scales" : "gptq_scales");
+        qt[nq] = (gllmk_model_tensor){ side_names[nq], 1, { groups, rows }, sc, rows * groups * 2 };
+        owned[nq++] = sc;
       } else {
         gllmk_qtype t = (gllmk_qtype)fm[f].type;
         size_t bytes = gllmk_qtype_row_bytes(t, cols) * rows;
@@ -696,7 +721,7 @@ static void test_formats(void)
     gllmk_model *md = NULL, *mref = NULL;
     gllmk_kv_cache *kv = NULL, *kvr = NULL;
     gllmk_model_params mp = { .max_batch = 32 };
-    gllmk_status st = gllmk_model_create(be, &tm.c, qt, tm.nt, &mp, &md);
+    gllmk_status st = gllmk_model_create(be, &tm.c, qt, nq, &mp, &md);
     if (st == GLLMK_OK)
       st = gllmk_model_create(be, &tm.c, tm.t, tm.nt, &mp, &mref);
     if (st == GLLMK_OK)
@@ -723,6 +748,23 @@ static void test_formats(void)
         worst = e > worst ? e : worst;
       }
     }
+    if (fm[f].type == GLLMK_AWQ4 || fm[f].type == GLLMK_GPTQ4) {
+      /* the side arrays: one missing, or (GPTQ4) a group index out of range */
+      gllmk_model *bad = NULL;
+      gllmk_status s1 = gllmk_model_create(be, &tm.c, qt, nq - 1, &mp, &bad);
+      int gptq = fm[f].type == GLLMK_GPTQ4;
+      int32_t *gi = gptq ? (int32_t *)qt[base_nt].data : NULL, keep = gptq ? gi[3] : 0;
+      if (gptq)
+        gi[3] = 1000;
+      gllmk_model *bad2 = NULL;
+      gllmk_status s2 = fm[f].type == GLLMK_GPTQ4 ? gllmk_model_create(be, &tm.c, qt, nq, &mp, &bad2)
+                                                 : GLLMK_E_INVAL;
+      if (gptq)
+        gi[3] = keep;
+      ok(s1 == GLLMK_E_INVAL && !bad && s2 == GLLMK_E_INVAL && !bad2,
+         "%s: a missing side array or a bad group index is refused (%s)", fm[f].name,
+         gllmk_model_error_message());
+    }
     if (fm[f].tol == 0)
       ok(prep_ok && st == GLLMK_OK && worst == 0,
          "%s matrices (widened at load) = the f32 model of the same values, bit for bit (%.2e)",
@@ -737,7 +779,7 @@ static void test_formats(void)
     gllmk_kv_cache_free(kvr);
     gllmk_model_free(md);
     gllmk_model_free(mref);
-    for (size_t i = 0; i < tm.nt; i++)
+    for (size_t i = 0; i < nq; i++)
       free(owned[i]);
     free(a), free(r);
     free_model(&tm);

@@ -20,10 +20,11 @@
  * GELU), for sentence embeddings (gllmk_model_embed) and cross-encoder
  * scores (gllmk_model_rerank); encoders have no KV cache.
  * Activations, the KV cache and logits are f32.  Weight matrices stay in
- * their format: f32, or any GGUF block format (multiplied through
+ * their format: f32, any GGUF block format (multiplied through
  * gllmk_fused_dequant_gemv: int8 activations for decode batches below 16
- * rows, f32 above); f16 and bf16 matrices are widened to f32 at load, and
- * norms and biases are always f32.
+ * rows, f32 above), AWQ4 or GPTQ4 (gllmk_awq_matmul / gllmk_gptq_matmul);
+ * f16 and bf16 matrices are widened to f32 at load, and norms and biases
+ * are always f32.
  *
  * Batches.  Entry i of a batch is (token, pos, seq, parent):
  *  - parent == GLLMK_PARENT_NONE (-1): an ordinary token.  It is appended to
@@ -137,7 +138,13 @@ typedef struct gllmk_model_tensor {
  * blk.N.attn_q_norm/attn_k_norm.weight (qwen3).  A missing tensor, a shape
  * that does not match the config or a type gllmk cannot compute with is
  * GLLMK_E_INVAL (gllmk_model_error_message() names it); tensors it does not
- * use are ignored.
+ * use are ignored.  An AWQ4 or GPTQ4 matrix "<base>.weight" (type 200 or
+ * 201, packed nibbles [rows x cols/2]) comes with its side arrays as tensors
+ * "<base>.awq_zeros" (bytes [rows x ceil(cols/256)]) and "<base>.awq_scales"
+ * (f16 [rows x cols/128]), or "<base>.gptq_g_idx" (int32, ggml type 26,
+ * [cols]) and "<base>.gptq_scales" (f16 [rows x groups]) (gllmk/quant.h
+ * has the layouts and gllmk_repack_awq / gllmk_repack_gptq the conversion
+ * from AutoAWQ / AutoGPTQ checkpoints); embeddings must not be AWQ4/GPTQ4.
  */
 GLLMK_API gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg,
                                           const gllmk_model_tensor *tensors, size_t n_tensors,

@@ -56,6 +56,9 @@ struct wt {
   gllmk_qtype qt;    /* 0: f32 */
   size_t rows, cols;
   bool present;
+  /* AWQ4: zero points at zoff, f16 scales at soff; GPTQ4: g_idx at zoff,
+   * scales [rows x groups] at soff */
+  size_t zoff, soff, groups;
 };
 
 struct layer {
@@ -215,7 +218,8 @@ static gllmk_status plan_tensor(const gllmk_model_tensor *t, const char *name, s
       return fail(GLLMK_E_OVERFLOW, "%s: too large", name);
   } else {
     gllmk_qtype q = (gllmk_qtype)t->type;
-    if (!matrix || t->type >= 200 || gllmk_qtype_block_size(q) == 0)
+    bool side = q == GLLMK_AWQ4 || q == GLLMK_GPTQ4;   /* the rest: plan_side */
+    if (!matrix || (t->type >= 200 && !side) || gllmk_qtype_block_size(q) == 0)
       return fail(GLLMK_E_INVAL, "%s: type %u is not one gllmk computes with here", name,
                   (unsigned)t->type);
     size_t rb = gllmk_qtype_row_bytes(q, cols);
@@ -235,6 +239,64 @@ static gllmk_status plan_tensor(const gllmk_model_tensor *t, const char *name, s
 }
 
 /* copy a planned tensor into the weight buffer, widening f16/bf16 to f32 */
+/* AWQ4 / GPTQ4 matrices: their side arrays, tensors "<base>.awq_zeros" (raw
+ * bytes [rows x ceil(cols/256)]) and "<base>.awq_scales" (f16 [rows x
+ * cols/128]), or "<base>.gptq_g_idx" (int32 [cols], ggml type 26) and
+ * "<base>.gptq_scales" (f16 [rows x groups]); base is the name less
+ * ".weight".  *z, *sc get them. */
+static gllmk_status plan_side(const gllmk_model_tensor *tensors, size_t n_tensors, const char *name,
+                              struct wt *w, size_t *off, const gllmk_model_tensor **z,
+                              const gllmk_model_tensor **sc) {
+  char base[64], zn[80], sn[80];
+  size_t bl = strlen(name) > 7 ? strlen(name) - 7 : 0;   /* less ".weight" */
+  snprintf(base, sizeof base, "%.*s", (int)bl, name);
+  bool awq = w->qt == GLLMK_AWQ4;
+  snprintf(zn, sizeof zn, "%s.%s", base, awq ? "awq_zeros" : "gptq_g_idx");
+  snprintf(sn, sizeof sn, "%s.%s", base, awq ? "awq_scales" : "gptq_scales");
+  *z = find(tensors, n_tensors, zn);
+  *sc = find(tensors, n_tensors, sn);
+  if (!*z || !*sc) return fail(GLLMK_E_INVAL, "%s: %s needs %s and %s", name,
+                               awq ? "AWQ4" : "GPTQ4", zn, sn);
+  size_t zb, sb, n = w->rows, k = w->cols;
+  if (awq) {
+    w->groups = k / 128;
+    if (!gllmk__mul(n, (k + 255) / 256, &zb) || !gllmk__mul3(n, w->groups, 2, &sb))
+      return fail(GLLMK_E_OVERFLOW, "%s: too large", name);
+    if ((*sc)->type != GLLMK_GGUF_TENSOR_F16 || (*sc)->ne[0] != w->groups || (*sc)->ne[1] != n)
+      return fail(GLLMK_E_INVAL, "%s: f16 [%zu x %zu] expected", sn, n, w->groups);
+  } else {
+    w->groups = (*sc)->ne[0];
+    if ((*z)->type != 26 || (*z)->ne[0] != k || (*z)->ne[1] != 1)
+      return fail(GLLMK_E_INVAL, "%s: int32 [%zu] expected", zn, k);
+    if ((*sc)->type != GLLMK_GGUF_TENSOR_F16 || (*sc)->ne[1] != n || w->groups == 0 ||
+        w->groups > k || !gllmk__mul3(n, w->groups, 2, &sb))
+      return fail(GLLMK_E_INVAL, "%s: f16 [%zu x groups] expected", sn, n);
+    zb = k * 4;
+    const unsigned char *gi = (*z)->data;
+    for (size_t j = 0; gi && (*z)->bytes >= zb && j < k; j++) {
+      int32_t g;
+      memcpy(&g, gi + 4 * j, 4);
+      if (g < 0 || (size_t)g >= w->groups)
+        return fail(GLLMK_E_INVAL, "%s: entry %zu (%d) is not a group of %zu", zn, j, (int)g, w->groups);
+    }
+  }
+  if ((*z)->bytes < zb || !(*z)->data || (*sc)->bytes < sb || !(*sc)->data)
+    return fail(GLLMK_E_INVAL, "%s or %s: too short", zn, sn);
+  w->zoff = *off;
+  *off += align64(zb);
+  w->soff = *off;
+  *off += align64(sb);
+  return GLLMK_OK;
+}
+
+static gllmk_status upload_side(gllmk_buffer *b, const struct wt *w, const gllmk_model_tensor *z,
+                                const gllmk_model_tensor *sc) {
+  size_t zb = w->qt == GLLMK_AWQ4 ? w->rows * ((w->cols + 255) / 256) : w->cols * 4;
+  gllmk_status st = gllmk_buffer_upload(b, w->zoff, z->data, zb);
+  if (st == GLLMK_OK) st = gllmk_buffer_upload(b, w->soff, sc->data, w->rows * w->groups * 2);
+  return st;
+}
+
 static gllmk_status upload_tensor(gllmk_buffer *b, const gllmk_model_tensor *t, const struct wt *w) {
   if (w->qt || t->type == GLLMK_GGUF_TENSOR_F32)
     return gllmk_buffer_upload(b, w->off, t->data, w->bytes);
@@ -322,12 +384,19 @@ static gllmk_status model_ws(gllmk_model *m, size_t *out) {
       const struct wt *lw[7] = {&Ll->wq, &Ll->wk, &Ll->wv, &Ll->wo, &Ll->wg, &Ll->wu, &Ll->wd};
       for (int j = 0; j < 7; j++) {
         const struct wt *w = lw[j];
-        if (w->qt) NEED(o->fused_dequant_gemv_workspace_bytes(be, w->bytes, w->qt, n, w->rows, w->cols, &b));
+        if (w->qt == GLLMK_AWQ4) NEED(o->awq_matmul_workspace_bytes(be, w->bytes, n, w->rows, w->cols, &b));
+        else if (w->qt == GLLMK_GPTQ4)
+          NEED(o->gptq_matmul_workspace_bytes(be, w->bytes, w->groups, n, w->rows, w->cols, &b));
+        else if (w->qt) NEED(o->fused_dequant_gemv_workspace_bytes(be, w->bytes, w->qt, n, w->rows, w->cols, &b));
         else NEED(o->linear_workspace_bytes(be, n, w->rows, w->cols, &b));
       }
     }
     if (n <= m->max_rows) {
-      if (m->out.qt) NEED(o->fused_dequant_gemv_workspace_bytes(be, m->out.bytes, m->out.qt, n, m->out.rows, m->out.cols, &b));
+      if (m->out.qt == GLLMK_AWQ4)
+        NEED(o->awq_matmul_workspace_bytes(be, m->out.bytes, n, m->out.rows, m->out.cols, &b));
+      else if (m->out.qt == GLLMK_GPTQ4)
+        NEED(o->gptq_matmul_workspace_bytes(be, m->out.bytes, m->out.groups, n, m->out.rows, m->out.cols, &b));
+      else if (m->out.qt) NEED(o->fused_dequant_gemv_workspace_bytes(be, m->out.bytes, m->out.qt, n, m->out.rows, m->out.cols, &b));
       else NEED(o->linear_workspace_bytes(be, n, m->out.rows, m->out.cols, &b));
       NEED(o->embedding_lookup_workspace_bytes(be, n, m->max_batch, c->hidden, &b));
       NEED(o->rms_norm_workspace_bytes(be, n, c->hidden, &b));
@@ -523,8 +592,10 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
   char (*names)[64] = calloc(c->layers * 16 + 16, 64);
   struct req *rq = calloc(c->layers * 16 + 16, sizeof *rq);
   const gllmk_model_tensor **src = calloc(c->layers * 16 + 16, sizeof *src);
+  const gllmk_model_tensor **sz = calloc(c->layers * 16 + 16, sizeof *sz);
+  const gllmk_model_tensor **ss = calloc(c->layers * 16 + 16, sizeof *ss);
   size_t nr = 0;
-  if (!names || !rq || !src) { st = fail(GLLMK_E_NOMEM, "out of memory"); goto out_plan; }
+  if (!names || !rq || !src || !sz || !ss) { st = fail(GLLMK_E_NOMEM, "out of memory"); goto out_plan; }
 #define REQ(nm, wp, r, cl, mat, opt)                                   \
   do {                                                                 \
     snprintf(names[nr], 64, "%s", nm);                                 \
@@ -606,6 +677,14 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
     }
     if ((st = plan_tensor(src[i], rq[i].name, rq[i].rows, rq[i].cols, rq[i].matrix, rq[i].w, &off)) != GLLMK_OK)
       goto out_plan;
+    if (rq[i].w->qt == GLLMK_AWQ4 || rq[i].w->qt == GLLMK_GPTQ4) {
+      if (rq[i].w == &m->tok) {   /* a gather needs a self-contained format */
+        st = fail(GLLMK_E_INVAL, "%s: AWQ4/GPTQ4 embeddings are not supported", rq[i].name);
+        goto out_plan;
+      }
+      if ((st = plan_side(tensors, n_tensors, rq[i].name, rq[i].w, &off, &sz[i], &ss[i])) != GLLMK_OK)
+        goto out_plan;
+    }
   }
   /* rope_freqs.weight: per-frequency divisors (llama-3 scaling as llama.cpp stores it) */
   const gllmk_model_tensor *rf = find(tensors, n_tensors, "rope_freqs.weight");
@@ -627,12 +706,15 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
   }
   bool bert = c->arch == GLLMK_ARCH_BERT;
   size_t ropen = bert ? 0 : m->n_ctx;   /* encoders: absolute positions, no rope tables */
-  m->rcos = (struct wt){off, ropen * m->half * 4, (gllmk_qtype)0, ropen, m->half, true};
+  m->rcos = (struct wt){.off = off, .bytes = ropen * m->half * 4, .rows = ropen, .cols = m->half,
+                        .present = true};
   off += align64(m->rcos.bytes);
-  m->rsin = (struct wt){off, ropen * m->half * 4, (gllmk_qtype)0, ropen, m->half, true};
+  m->rsin = (struct wt){.off = off, .bytes = ropen * m->half * 4, .rows = ropen, .cols = m->half,
+                        .present = true};
   off += align64(m->rsin.bytes);
   if (bert) {
-    m->invh = (struct wt){off, c->hidden * 4, (gllmk_qtype)0, 1, c->hidden, true};
+    m->invh = (struct wt){.off = off, .bytes = c->hidden * 4, .rows = 1, .cols = c->hidden,
+                          .present = true};
     off += align64(m->invh.bytes);
   }
   if (!m->out.present) m->out = m->tok;   /* tied output embedding */
@@ -642,7 +724,8 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
     goto out_div;
   }
   for (size_t i = 0; i < nr; i++)
-    if (src[i] && (st = upload_tensor(m->w, src[i], rq[i].w)) != GLLMK_OK) {
+    if (src[i] && ((st = upload_tensor(m->w, src[i], rq[i].w)) != GLLMK_OK ||
+                   (sz[i] && (st = upload_side(m->w, rq[i].w, sz[i], ss[i])) != GLLMK_OK))) {
       fail(st, "uploading %s failed", rq[i].name);
       goto out_div;
     }
@@ -691,7 +774,7 @@ gllmk_status gllmk_model_create(gllmk_backend *be, const gllmk_model_config *cfg
 out_div:
   free(div);
 out_plan:
-  free(names), free(rq), free(src);
+  free(names), free(rq), free(src), free(sz), free(ss);
 out:
   if (st != GLLMK_OK) {
     if (!model_message[0]) fail(st, "%s", gllmk_strerror(st));
@@ -885,8 +968,16 @@ static gllmk_status lin(gllmk_model *m, const struct wt *w, const struct wt *bia
   const gllmk_ops_f32 *o = m->o;
   const float *b = bias && bias->present ? fptr(m->w, bias->off) : NULL;
   if (!w->qt) return o->linear(m->be, x, fptr(m->w, w->off), b, y, rows, w->rows, w->cols);
-  gllmk_status st = o->fused_dequant_gemv(m->be, vptr(m->w, w->off), w->bytes, x, y, w->qt, rows,
-                                          w->rows, w->cols);
+  gllmk_status st;
+  if (w->qt == GLLMK_AWQ4)
+    st = o->awq_matmul(m->be, vptr(m->w, w->off), w->bytes, vptr(m->w, w->zoff), vptr(m->w, w->soff),
+                       x, y, rows, w->rows, w->cols);
+  else if (w->qt == GLLMK_GPTQ4)
+    st = o->gptq_matmul(m->be, vptr(m->w, w->off), w->bytes, vptr(m->w, w->zoff),
+                        vptr(m->w, w->soff), w->groups, x, y, rows, w->rows, w->cols);
+  else
+    st = o->fused_dequant_gemv(m->be, vptr(m->w, w->off), w->bytes, x, y, w->qt, rows, w->rows,
+                               w->cols);
   if (st != GLLMK_OK || !b) return st;
   /* bias rows: ones[rows x 1] . bias[n x 1]^T, added */
   float *bt = fptr(m->a, m->bt);
