@@ -20,6 +20,11 @@
  *    cache, a sequence out of range) are refused and the cache is
  *    unchanged: decoding afterwards equals decoding without them.
  *  - truncate rolls back a draft: decoding after it equals the first time.
+ *  - bert encoders (mean, CLS, rank) against a double reference.
+ *  - AWQ4 / GPTQ4 matrices with their side arrays.
+ *  - Two models on one backend.
+ *  - On the CUDA backend when one opens (make check: the emulated driver):
+ *    prefill, replayed decode steps and a tree equal the CPU backend's.
  */
 #include "testutil.h"
 
@@ -1104,6 +1109,99 @@ static void test_two_models(void)
   free_model(&tb);
 }
 
+/* the same model on the CUDA backend (in make check: the emulated driver,
+ * every kernel run on the CPU): prefill (blocked attention), decode steps
+ * (tree attention, recorded as a graph and replayed), a token tree; logits
+ * against the CPU backend's, sampled ids equal */
+static void test_cuda(void)
+{
+  const char *no = getenv("GLLMK_TEST_NO_CUDA");
+  gllmk_backend *cu = NULL;
+  gllmk_status st = no && *no ? GLLMK_E_NO_DEVICE : gllmk_backend_open("cuda", &cu);
+  if (st != GLLMK_OK) {
+    skip("cuda backend: %s", no && *no ? "GLLMK_TEST_NO_CUDA" : gllmk_strerror(st));
+    return;
+  }
+  tmodel tm;
+  make_model(&tm, GLLMK_ARCH_QWEN2, 64, 32, 2, 4, 2, 0, 48, 0, 0);
+  gllmk_model *mc = NULL, *mg = NULL;
+  gllmk_kv_cache *kc = NULL, *kg = NULL;
+  gllmk_model_params mp = { .max_batch = 24 };
+  st = gllmk_model_create(be, &tm.c, tm.t, tm.nt, &mp, &mc);
+  if (st == GLLMK_OK)
+    st = gllmk_kv_cache_create(mc, 2, 40, 4, 0, &kc);
+  if (st != GLLMK_OK) {
+    ok(0, "cuda: the CPU model (%s)", gllmk_model_error_message());
+    gllmk_backend_close(cu);
+    free_model(&tm);
+    return;
+  }
+  st = gllmk_model_create(cu, &tm.c, tm.t, tm.nt, &mp, &mg);
+  if (st == GLLMK_E_UNSUPPORTED) {
+    skip("cuda backend: %s", gllmk_model_error_message());
+    gllmk_kv_cache_free(kc);
+    gllmk_model_free(mc);
+    gllmk_backend_close(cu);
+    free_model(&tm);
+    return;
+  }
+  if (st == GLLMK_OK)
+    st = gllmk_kv_cache_create(mg, 2, 40, 4, 0, &kg);
+  ok(st == GLLMK_OK, "cuda: model and cache on %s (%s)", gllmk_backend_name(cu),
+     gllmk_model_error_message());
+  float lc[24 * 64], lg[24 * 64];
+  double worst = 0;
+  int same_ids = 1;
+  gllmk_sampling sp = { .temperature = 0.9f, .top_k = 20, .top_p = 0.95f, .repeat_penalty = 1.1f,
+                        .repeat_window = 8, .seed = 5 };
+  int32_t tok[20];
+  for (int i = 0; i < 20; i++)
+    tok[i] = (int32_t)tu_rand_below(64);
+  /* prefill 12 (eager), then 6 decode steps (graph), on both */
+  for (int step = 0; step < 7 && st == GLLMK_OK; step++) {
+    size_t p0 = step ? 11 + step : 0, n = step ? 1 : 12;
+    int32_t idc[12], idg[12];
+    st = fwd_linear(mc, kc, 1, tok + p0, n, p0, 1);
+    if (st == GLLMK_OK) st = fwd_linear(mg, kg, 1, tok + p0, n, p0, 1);
+    if (st == GLLMK_OK) st = gllmk_model_read_logits(mc, 0, n, lc);
+    if (st == GLLMK_OK) st = gllmk_model_read_logits(mg, 0, n, lg);
+    if (st == GLLMK_OK) st = gllmk_model_sample(mc, kc, &sp, idc);
+    if (st == GLLMK_OK) st = gllmk_model_sample(mg, kg, &sp, idg);
+    for (size_t r = 0; st == GLLMK_OK && r < n; r++) {
+      double e = row_err_f(lg + r * 64, lc + r * 64, 64);
+      worst = e > worst ? e : worst;
+      same_ids &= idc[r] == idg[r];
+    }
+  }
+  ok(st == GLLMK_OK && worst < 1e-4 && same_ids, "cuda: prefill of 12 and 6 replayed decode steps "
+     "= the CPU backend (max err %.2e of the spread), the same sampled ids (%s)", worst,
+     st == GLLMK_OK ? "ok" : gllmk_model_error_message());
+  /* a token tree over sequence 1's cache, on both */
+  tree t;
+  memset(&t, 0, sizeof t);
+  make_tree(&t, 0, 10, 1, GLLMK_PARENT_CACHE, 18, 64);
+  int32_t rows[48];
+  for (size_t i = 0; i < t.n; i++)
+    rows[i] = (int32_t)i;
+  worst = 0;
+  if (st == GLLMK_OK) st = gllmk_model_forward(mc, kc, t.b, t.n, rows, t.n);
+  if (st == GLLMK_OK) st = gllmk_model_forward(mg, kg, t.b, t.n, rows, t.n);
+  if (st == GLLMK_OK) st = gllmk_model_read_logits(mc, 0, t.n, lc);
+  if (st == GLLMK_OK) st = gllmk_model_read_logits(mg, 0, t.n, lg);
+  for (size_t r = 0; st == GLLMK_OK && r < t.n; r++) {
+    double e = row_err_f(lg + r * 64, lc + r * 64, 64);
+    worst = e > worst ? e : worst;
+  }
+  ok(st == GLLMK_OK && worst < 1e-4, "cuda: a 10-node token tree = the CPU backend (max err %.2e)",
+     worst);
+  gllmk_kv_cache_free(kc);
+  gllmk_kv_cache_free(kg);
+  gllmk_model_free(mc);
+  gllmk_model_free(mg);
+  gllmk_backend_close(cu);
+  free_model(&tm);
+}
+
 int main(void)
 {
   tu_init();
@@ -1122,6 +1220,7 @@ int main(void)
   test_bad_models();
   test_bert();
   test_two_models();
+  test_cuda();
   gllmk_backend_close(be);
   return done_testing();
 }
