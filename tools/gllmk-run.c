@@ -21,6 +21,44 @@ static double now(void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* s: token ids separated by ',' (and, with several, sequences by ';'):
+ * 0, or 1 for a bad list, 2 for an empty one, 3 out of memory; the caller
+ * frees *ids and *lens either way */
+static int parse_tokens(const char *s, int several, int32_t **ids, size_t *np, size_t **lens,
+                        size_t *nseq)
+{
+  size_t cap = 0, lcap = 0;
+  *np = 0, *nseq = 1;
+  for (const char *p = s; *p;) {
+    char *end;
+    errno = 0;
+    long v = strtol(p, &end, 10);
+    if (errno || end == p || v < 0 || v > INT32_MAX || (*end && *end != ',' && *end != ';') ||
+        (*end == ';' && !several))
+      return 1;
+    if (*np == cap) {
+      int32_t *t = realloc(*ids, (cap = cap ? 2 * cap : 16) * sizeof *t);
+      if (!t)
+        return 3;
+      *ids = t;
+    }
+    if (*nseq > lcap) {
+      size_t old = lcap;
+      size_t *t = realloc(*lens, (lcap = lcap ? 2 * lcap : 4) * sizeof *t);
+      if (!t)
+        return 3;
+      memset(t + old, 0, (lcap - old) * sizeof *t);
+      *lens = t;
+    }
+    (*ids)[(*np)++] = (int32_t)v;
+    (*lens)[*nseq - 1]++;
+    if (*end == ';' && end[1])
+      ++*nseq;
+    p = *end ? end + 1 : end;
+  }
+  return *np ? 0 : 2;
+}
+
 static void usage(FILE *f)
 {
   fprintf(f,
@@ -127,35 +165,14 @@ int main(int argc, char **argv)
     return 2;
   }
   /* the prompt: token ids; with --embed, several sequences separated by ';' */
-  size_t np = 0, cap = 16, nseq = 1, lcap = 4;
-  int32_t *ids = malloc(cap * sizeof *ids);
-  size_t *lens = calloc(lcap, sizeof *lens);
-  for (const char *p = tokens; ids && lens && *p;) {
-    char *end;
-    errno = 0;
-    long v = strtol(p, &end, 10);
-    if (errno || end == p || v < 0 || v > INT32_MAX || (*end && *end != ',' && *end != ';') ||
-        (*end == ';' && !embed)) {
-      fprintf(stderr, "gllmk-run: --tokens: not a list of token ids: %s\n", tokens);
-      return 2;
-    }
-    if (np == cap)
-      ids = realloc(ids, (cap *= 2) * sizeof *ids);
-    if (ids)
-      ids[np++] = (int32_t)v;
-    lens[nseq - 1]++;
-    if (*end == ';' && end[1]) {
-      if (nseq == lcap) {
-        lens = realloc(lens, (lcap *= 2) * sizeof *lens);
-        if (lens)
-          memset(lens + nseq, 0, (lcap - nseq) * sizeof *lens);
-      }
-      nseq++;
-    }
-    p = *end ? end + 1 : end;
-  }
-  if (!ids || !lens || np == 0) {
-    fprintf(stderr, "gllmk-run: --tokens: an empty prompt\n");
+  size_t np = 0, nseq = 0;
+  int32_t *ids = NULL;
+  size_t *lens = NULL;
+  int prc = parse_tokens(tokens, 1, &ids, &np, &lens, &nseq);
+  if (prc) {
+    fprintf(stderr, "gllmk-run: --tokens: %s: %s\n", prc == 1 ? "not a list of token ids" : prc == 2
+            ? "an empty prompt" : "out of memory", tokens);
+    free(ids), free(lens);
     return 2;
   }
   if (threads && gllmk_set_num_threads((int)threads) != GLLMK_OK)
@@ -166,6 +183,7 @@ int main(int argc, char **argv)
   if (st != GLLMK_OK) {
     fprintf(stderr, "gllmk-run: backend %s: %s (%s)\n", backend, gllmk_strerror(st),
             gllmk_backend_error_message());
+    free(ids), free(lens);
     return 1;
   }
   gllmk_model *m = NULL;
@@ -184,10 +202,18 @@ int main(int argc, char **argv)
   if (st != GLLMK_OK) {
     fprintf(stderr, "gllmk-run: %s (%s)\n", gllmk_model_error_message(), gllmk_strerror(st));
     gllmk_backend_close(be);
+    free(ids), free(lens);
     return 1;
   }
   double t_load = now() - t0;
   const gllmk_model_config *cfg = gllmk_model_get_config(m);
+  if (nseq > 1 && !embed && cfg->arch != GLLMK_ARCH_BERT) {
+    fprintf(stderr, "gllmk-run: --tokens: several sequences (';') are for encoders (--embed)\n");
+    gllmk_model_free(m);
+    gllmk_backend_close(be);
+    free(ids), free(lens);
+    return 2;
+  }
   if (embed || cfg->arch == GLLMK_ARCH_BERT) {
     /* encoders: the pooled, L2-normalised vector of each sequence, one line each */
     int rc = 0;
@@ -222,26 +248,24 @@ int main(int argc, char **argv)
     fprintf(stderr, "gllmk-run: KV cache: %s (%s)\n", gllmk_model_error_message(), gllmk_strerror(st));
     gllmk_model_free(m);
     gllmk_backend_close(be);
+    free(ids), free(lens);
     return 1;
   }
   FILE *df = NULL;
   float *rowbuf = NULL;
-  if (dump) {
-    df = fopen(dump, "wb");
-    rowbuf = malloc(batch * V * sizeof *rowbuf);
-    if (!df || !rowbuf) {
-      fprintf(stderr, "gllmk-run: --dump-logits %s: %s\n", dump, strerror(errno));
-      return 1;
-    }
-  }
   gllmk_batch_entry *b = malloc(batch * sizeof *b);
   int32_t *rows = malloc(batch * sizeof *rows), *gen = malloc((n_predict + 1) * sizeof *gen);
   int32_t *sids = malloc(batch * sizeof *sids);
-  if (!b || !rows || !gen || !sids) {
-    fprintf(stderr, "gllmk-run: out of memory\n");
-    return 1;
-  }
   int rc = 0;
+  if (dump && (!(df = fopen(dump, "wb")) || !(rowbuf = malloc(batch * V * sizeof *rowbuf)))) {
+    fprintf(stderr, "gllmk-run: --dump-logits %s: %s\n", dump, strerror(errno));
+    st = GLLMK_E_INVAL;
+    rc = 1;
+  } else if (!b || !rows || !gen || !sids) {
+    fprintf(stderr, "gllmk-run: out of memory\n");
+    st = GLLMK_E_NOMEM;
+    rc = 1;
+  }
   /* prefill, max batch entries at a time; the last chunk's last row samples */
   t0 = now();
   for (size_t p0 = 0; p0 < np && st == GLLMK_OK; p0 += batch) {
@@ -288,7 +312,8 @@ int main(int argc, char **argv)
     st = gllmk_backend_synchronize(be);
   double t_decode = now() - t0;
   if (st != GLLMK_OK) {
-    fprintf(stderr, "gllmk-run: %s (%s)\n", gllmk_strerror(st), gllmk_model_error_message());
+    if (!rc)
+      fprintf(stderr, "gllmk-run: %s (%s)\n", gllmk_strerror(st), gllmk_model_error_message());
     rc = 1;
   } else {
     for (size_t k = 0; k < n_predict; k++)
