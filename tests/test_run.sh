@@ -13,9 +13,16 @@
 
 . "$(dirname "$0")/tap.sh"
 
-run="$top_builddir/tools/gllmk-run"
+prog="$top_builddir/tools/gllmk-run"
 dir="$top_srcdir/tests/data/models"
-[ -x "$run" ] || { echo "Bail out! $run is not built"; exit 1; }
+[ -x "$prog" ] || { echo "Bail out! $prog is not built"; exit 1; }
+# an installed program: a libtool wrapper script; under $EMULATOR let libtool
+# run the real binary
+if [ -n "${EMULATOR:-}" ]; then
+  run="$top_builddir/libtool --mode=execute $EMULATOR $prog"
+else
+  run="$prog"
+fi
 tmp=${TMPDIR:-/tmp}/gllmk-run.$$
 trap 'rm -f "$tmp" "$tmp.m"' 0 1 2 15
 
@@ -25,7 +32,7 @@ grep -v '^#' "$dir/MANIFEST" >"$tmp.m"
 while read -r line; do
   [ -n "$line" ] || continue
   name=$(field "$line" name)
-  out=$(${EMULATOR:-} "$run" --backend cpu --quiet --model "$dir/$(field "$line" file)" \
+  out=$($run --backend cpu --quiet --model "$dir/$(field "$line" file)" \
         --tokens "$(field "$line" prompt)" --n-predict "$(field "$line" n_gen)" 2>&1)
   [ "$out" = "$(field "$line" generated)" ]
   ok $? "$name: greedy tokens = llama.cpp's ($out)"
@@ -34,23 +41,23 @@ done <"$tmp.m"
 line=$(grep '^name=llama-f32 ' "$dir/MANIFEST")
 model="$dir/$(field "$line" file)"
 prompt=$(field "$line" prompt)
-${EMULATOR:-} "$run" --backend cpu --quiet --model "$model" --tokens "$prompt" --n-predict 6 \
+$run --backend cpu --quiet --model "$model" --tokens "$prompt" --n-predict 6 \
   --dump-logits "$tmp" >/dev/null 2>&1
 size=$(wc -c <"$tmp" 2>/dev/null | tr -d ' ')
 [ "$size" = $(( (12 + 6) * 128 * 4 )) ]; ok $? "--dump-logits: 18 rows of 128 floats ($size bytes)"
 
-a=$(${EMULATOR:-} "$run" --backend cpu --quiet --model "$model" --tokens "$prompt" --n-predict 12 \
+a=$($run --backend cpu --quiet --model "$model" --tokens "$prompt" --n-predict 12 \
     --temperature 0.9 --top-k 40 --top-p 0.95 --min-p 0.01 --repeat-penalty 1.2 --seed 7 --threads 1)
-b=$(${EMULATOR:-} "$run" --backend cpu --quiet --model "$model" --tokens "$prompt" --n-predict 12 \
+b=$($run --backend cpu --quiet --model "$model" --tokens "$prompt" --n-predict 12 \
     --temperature 0.9 --top-k 40 --top-p 0.95 --min-p 0.01 --repeat-penalty 1.2 --seed 7 --threads 2 --batch 5)
 [ -n "$a" ] && [ "$a" = "$b" ]; ok $? "sampling: the same tokens on 1 and 2 threads, batch 512 and 5 ($a)"
 
-${EMULATOR:-} "$run" --backend cpu --model "$model" --tokens 1,x >/dev/null 2>&1
+$run --backend cpu --model "$model" --tokens 1,x >/dev/null 2>&1
 [ $? -eq 2 ]; ok $? "a bad token list exits with 2"
-${EMULATOR:-} "$run" --backend cpu --model "$model" --tokens 1 --top-p nan2 >/dev/null 2>&1
+$run --backend cpu --model "$model" --tokens 1 --top-p nan2 >/dev/null 2>&1
 [ $? -eq 2 ]; ok $? "a bad number exits with 2"
-${EMULATOR:-} "$run" --backend cpu --model "$dir/MANIFEST" --tokens 1 >/dev/null 2>&1
+$run --backend cpu --model "$dir/MANIFEST" --tokens 1 >/dev/null 2>&1
 [ $? -eq 1 ]; ok $? "a file that is not GGUF exits with 1"
-${EMULATOR:-} "$run" --backend cpu --model "$model" --tokens 100000 >/dev/null 2>&1
+$run --backend cpu --model "$model" --tokens 100000 >/dev/null 2>&1
 [ $? -eq 1 ]; ok $? "a token outside the vocabulary exits with 1"
 done_testing
