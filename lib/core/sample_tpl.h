@@ -14,7 +14,9 @@
  *     their total; min_p > 0 drops p[j] < min_p (max p is 1).
  *  5. u = Philox4x32-10(key seed, counter (rng[2r], rng[2r+1], 0, 0)), top 24
  *     bits, in [0, 1); the id is the first kept j, in ascending id order,
- *     whose running sum of p exceeds u times the sum of the kept p.
+ *     whose running sum of p exceeds u times the sum of the kept p (both
+ *     sums in double, so that another summation order, as on CUDA, gives
+ *     the same id unless u is within ~1e-15 of a boundary).
  * The same seed and counters give the same ids whatever the thread count; on
  * another backend too, unless u falls within rounding of a boundary.
  */
@@ -71,7 +73,8 @@ static int32_t gllmk__sample_row(const struct gllmk__sample_args *a, size_t r, f
   size_t top_k = a->top_k && a->top_k < V ? a->top_k : 0;
   if (top_k || a->top_p < 1.0f) {
     double total = 0.0;
-    for (size_t j = 0; j < V; j++) total += z[j];
+    for (size_t j = 0; j < V; j++)
+      if (z[j] > 0.0f) total += z[j];
     /* the candidates p >= c form a prefix of the sorted order: lower c until
      * it holds top_k of them and the top_p mass, then sort just those */
     for (float c = 1e-3f;; c *= (1.0f / 256.0f)) {
@@ -86,8 +89,13 @@ static int32_t gllmk__sample_row(const struct gllmk__sample_args *a, size_t r, f
     qsort(cand, nk, sizeof *cand, gllmk__cand_cmp);
     if (top_k && nk > top_k) nk = top_k;
     if (a->top_p < 1.0f) {
+      /* their total: without top_k, every candidate's (cand holds only
+       * those above c, which hold the top_p mass of it) */
       double kept = 0.0, sum = 0.0;
-      for (size_t j = 0; j < nk; j++) kept += cand[j].p;
+      if (top_k)
+        for (size_t j = 0; j < nk; j++) kept += cand[j].p;
+      else
+        kept = total;
       size_t j = 0;
       while (j < nk) {
         sum += cand[j++].p;
@@ -108,9 +116,10 @@ static int32_t gllmk__sample_row(const struct gllmk__sample_args *a, size_t r, f
   }
   if (nk == 0) return (int32_t)best;
   if (!by_id) qsort(cand, nk, sizeof *cand, gllmk__cand_id_cmp);
-  float mass = 0.0f;
+  double mass = 0.0;   /* double: the same draw whatever the order of the sums */
   for (size_t j = 0; j < nk; j++) mass += cand[j].p;
-  float u = gllmk__philox_uniform(a->seed, a->rng[2 * r], a->rng[2 * r + 1]) * mass, run = 0.0f;
+  double u = (double)gllmk__philox_uniform(a->seed, a->rng[2 * r], a->rng[2 * r + 1]) * mass,
+         run = 0.0;
   for (size_t j = 0; j < nk; j++) {
     run += cand[j].p;
     if (u < run) return (int32_t)cand[j].id;
