@@ -17,3 +17,4 @@
 #include "rope.cu"
 #include "embed.cu"
 #include "attention.cu"
+#include "l3.cu"
