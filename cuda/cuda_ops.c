@@ -619,28 +619,6 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes(gl
   *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
-static gllmk_status no_embedding_lookup_q_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_f32_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)n_ids;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .vec_dot = gllmk__cu_vec_dot_f32,
@@ -700,7 +678,7 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .kv_store = gllmk__cu_kv_store_f32,
   .tree_attention = gllmk__cu_tree_attention_f32,
   .sample = gllmk__cu_sample_f32,
-  .embedding_lookup_q = no_embedding_lookup_q_f32,
+  .embedding_lookup_q = gllmk__cu_embedding_lookup_q_f32,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_f32,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_f32,
   .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_f32,
@@ -758,7 +736,7 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_f32,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_f32,
   .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_f32,
-  .embedding_lookup_q_workspace_bytes = no_embedding_lookup_q_f32_workspace_bytes,
+  .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f32,
 };
 
 static gllmk_status no_fused_qkv_rope_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *wq, const gllmk_f16 *wk, const gllmk_f16 *wv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -1375,28 +1353,6 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes(gl
   *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
-static gllmk_status no_embedding_lookup_q_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_f16_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)n_ids;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .vec_dot = gllmk__cu_vec_dot_f16,
@@ -1456,7 +1412,7 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .kv_store = gllmk__cu_kv_store_f16,
   .tree_attention = gllmk__cu_tree_attention_f16,
   .sample = gllmk__cu_sample_f16,
-  .embedding_lookup_q = no_embedding_lookup_q_f16,
+  .embedding_lookup_q = gllmk__cu_embedding_lookup_q_f16,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_f16,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_f16,
   .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_f16,
@@ -1514,7 +1470,7 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_f16,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_f16,
   .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_f16,
-  .embedding_lookup_q_workspace_bytes = no_embedding_lookup_q_f16_workspace_bytes,
+  .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f16,
 };
 
 static gllmk_status no_fused_qkv_rope_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *wq, const gllmk_bf16 *wk, const gllmk_bf16 *wv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -2131,28 +2087,6 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_bf16_workspace_bytes(g
   *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
-static gllmk_status no_embedding_lookup_q_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_bf16 *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_bf16_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)n_ids;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .vec_dot = gllmk__cu_vec_dot_bf16,
@@ -2212,7 +2146,7 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .kv_store = gllmk__cu_kv_store_bf16,
   .tree_attention = gllmk__cu_tree_attention_bf16,
   .sample = gllmk__cu_sample_bf16,
-  .embedding_lookup_q = no_embedding_lookup_q_bf16,
+  .embedding_lookup_q = gllmk__cu_embedding_lookup_q_bf16,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_bf16,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_bf16,
   .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_bf16,
@@ -2270,5 +2204,5 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_bf16,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_bf16,
   .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_bf16,
-  .embedding_lookup_q_workspace_bytes = no_embedding_lookup_q_bf16_workspace_bytes,
+  .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_bf16,
 };

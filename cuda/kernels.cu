@@ -18,3 +18,4 @@
 #include "embed.cu"
 #include "attention.cu"
 #include "l3.cu"
+#include "embq.cu"

@@ -1,4 +1,4 @@
-/* ops_l3.c -- the CUDA kv_store, tree_attention and sample: checks, plan, launch
+/* ops_l3.c -- the CUDA kv_store, tree_attention, sample and embedding_lookup_q: checks, plan, launch
  * SPDX-License-Identifier: MIT
  *
  * (linear is in cuda/ops_gemm.c, with the GEMM it shares.)
@@ -22,7 +22,11 @@
  *   - tree_attention: a query whose entries are out of range (or that sees
  *     tokens while page_table, k_cache or v_cache is NULL) leaves its rows of
  *     out unchanged; the other queries are computed;
- *   - sample: recent ids outside [0, vocab) are ignored, as on the CPU.
+ *   - sample: recent ids outside [0, vocab) are ignored, as on the CPU;
+ *   - embedding_lookup_q: when any id is >= vocab, nothing is written (the
+ *     ids checked by every decoding block for up to 256 ids, else first by
+ *     gk_embedding_check_u32 into flag words in the workspace, as
+ *     cuda/ops_float.c's embedding_lookup does).
  * Ranges checked: kv_store's k, v over n tokens, the caches over n_pages
  * pages, the page table over n_seqs x max_pages, seq and slot over n;
  * tree_attention's q and out over n x heads x head_dim, the caches and page
@@ -30,9 +34,10 @@
  * extra over n_extra; sample's logits over rows x vocab, ids over rows, rng
  * over 2 rows, recent over rows x window.
  *
- * Workspace: sample only, vocab floats for each of its min(rows,
- * SAMPLE_MAX_BLOCKS) blocks (the row's p); kv_store and tree_attention need
- * none.
+ * Workspace: sample, vocab floats for each of its min(rows,
+ * SAMPLE_MAX_BLOCKS) blocks (the row's p); embedding_lookup_q, a flag word
+ * per check block beyond 256 ids; kv_store and tree_attention none.
+ * embedding_lookup_q's table range checked is vocab rows (what it reads).
  */
 #include "cuda_internal.h"
 
@@ -50,12 +55,21 @@ typedef enum gllmk__cu_kernel kid;
 #define TREE_TILE 32              /* keys per shared-memory tile at most */
 #define SAMPLE_THREADS 256        /* l3.cu GK_SAMPLE_THREADS */
 #define SAMPLE_MAX_BLOCKS 32      /* rows sampled at once (each block owns vocab floats) */
+#define EMBQ_THREADS 64           /* embq.cu GK_EMBQ_THREADS: format blocks per work item */
+#define EMBQ_SQLLM 20             /* embq.cu GK_EMBQ_SQLLM */
+#define EMBQ_BLOCKS_PER_SM 16     /* grid cap (grid-stride beyond) */
+#define EMBQ_INLINE_IDS 256       /* up to this many ids, each decoding block checks them all */
+#define EMBQ_CHECK_BLOCK 512      /* as cuda/ops_float.c's embedding_lookup: */
+#define EMBQ_IDS_PER_CHECK 16384  /*   ids per gk_embedding_check_u32 block ... */
+#define EMBQ_MAX_CHECKS 64        /*   ... up to this many blocks (flag words) */
 #define MAX_GRID_X 0x7fffffffu
 #define MAX_GRID_YZ 65535u
 
 static const kid kv_kernels[3] = {GK_gk_kv_store_f32, GK_gk_kv_store_f16, GK_gk_kv_store_bf16};
 static const kid tree_kernels[3] = {GK_gk_tree_attn_f32, GK_gk_tree_attn_f16, GK_gk_tree_attn_bf16};
 static const kid sample_kernels[3] = {GK_gk_sample_f32, GK_gk_sample_f16, GK_gk_sample_bf16};
+static const kid embq_kernels[3] = {GK_gk_embedding_lookup_q_f32, GK_gk_embedding_lookup_q_f16,
+                                    GK_gk_embedding_lookup_q_bf16};
 
 static size_t div_up(size_t a, size_t b) { return a / b + (a % b != 0); }
 
@@ -239,6 +253,86 @@ static gllmk_status sample_workspace(const gllmk_backend *be, int dt, size_t row
   return st;
 }
 
+/* ------------------------------------------------------------------ embedding_lookup_q */
+/* cuda/embq.cu's format index: qformats.def's row, SqueezeLLM after them; -1: none */
+static int embq_fmt(gllmk_qtype t) {
+  static const gllmk_qtype rows[] = {
+#define GLLMK_QFMT(tok, T, name, vpb, bpb, kind, dot) GLLMK_##T,
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+    if (rows[i] == t) return (int)i;
+  return t == GLLMK_SQUEEZELLM ? EMBQ_SQLLM : -1;
+}
+
+/* the CPU's embq_shape: *rb gets the bytes of a table row */
+static gllmk_status embq_shape(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab,
+                               size_t hidden, size_t es, size_t *rb) {
+  size_t bs = gllmk_qtype_block_size(t), x;
+  if (bs == 0) return GLLMK_E_UNSUPPORTED;
+  if (t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
+  if (!gllmk__mul3(n_ids, hidden, es, &x) || !gllmk__mul(hidden, sizeof(float), &x))
+    return GLLMK_E_OVERFLOW;
+  if (hidden % bs) return GLLMK_E_INVAL;
+  *rb = gllmk_qtype_row_bytes(t, hidden);
+  if (hidden && *rb == 0) return GLLMK_E_OVERFLOW;
+  if (!gllmk__mul(vocab, *rb, &x)) return GLLMK_E_OVERFLOW;
+  if (table_bytes < x) return GLLMK_E_INVAL;
+  return GLLMK_OK;
+}
+
+/* check blocks (flag words) for n_ids: 0, each decoding block checks them all */
+static unsigned embq_checks(size_t n_ids) {
+  if (n_ids <= EMBQ_INLINE_IDS) return 0;
+  size_t g = div_up(n_ids, EMBQ_IDS_PER_CHECK);
+  return g > EMBQ_MAX_CHECKS ? EMBQ_MAX_CHECKS : (unsigned)g;
+}
+
+static gllmk_status cu_embq(gllmk_backend *be, int dt, const uint32_t *ids, size_t n_ids,
+                            const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab,
+                            size_t hidden, void *out) {
+  if (!be) return GLLMK_E_INVAL;
+  size_t es = l3_esize[dt], rb;
+  gllmk_status st = embq_shape(n_ids, table_bytes, t, vocab, hidden, es, &rb);
+  if (st != GLLMK_OK) return st;
+  if (n_ids == 0 || hidden == 0) return GLLMK_OK;
+  if (!ids || !table || !out) return GLLMK_E_INVAL;
+  if (vocab == 0) return GLLMK_E_INVAL;   /* every id is out of range */
+  int fmt = embq_fmt(t);
+  if (fmt < 0) return GLLMK_E_UNSUPPORTED;
+  if (!owns(be, ids, n_ids * sizeof(uint32_t), sizeof(uint32_t)) || !owns(be, table, vocab * rb, 1) ||
+      !owns(be, out, n_ids * hidden * es, es))
+    return GLLMK_E_INVAL;
+  unsigned nflags = embq_checks(n_ids);
+  unsigned *flags = NULL;
+  if (nflags) {
+    flags = gllmk__be_workspace(be, nflags * sizeof(uint32_t));
+    if (!flags) return GLLMK_E_NOMEM;
+    void *cargs[] = {&ids, &n_ids, &vocab, &flags};
+    st = gllmk__cu_launch(be, GK_gk_embedding_check_u32, nflags, 1, 1, EMBQ_CHECK_BLOCK, 1, 1, 0,
+                          cargs);
+    if (st != GLLMK_OK) return st;
+  }
+  size_t bs = gllmk_qtype_block_size(t), items = n_ids * div_up(hidden / bs, EMBQ_THREADS);
+  size_t cap = (size_t)(gllmk__cu_device(be)->sm_count > 0 ? gllmk__cu_device(be)->sm_count : 1) *
+               EMBQ_BLOCKS_PER_SM;
+  unsigned grid = (unsigned)(items < cap ? items : cap);
+  void *args[] = {&ids, &n_ids, &table, &rb, &fmt, &bs, &vocab, &hidden, &out, &flags, &nflags};
+  return gllmk__cu_launch(be, embq_kernels[dt], grid, 1, 1, EMBQ_THREADS, 1, 1, 0, args);
+}
+
+static gllmk_status embq_workspace(const gllmk_backend *be, int dt, size_t n_ids,
+                                   size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden,
+                                   size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
+  size_t rb;
+  gllmk_status st = embq_shape(n_ids, table_bytes, t, vocab, hidden, l3_esize[dt], &rb);
+  if (st == GLLMK_OK && hidden) *bytes = embq_checks(n_ids) * sizeof(uint32_t);
+  return st;
+}
+
 /* ------------------------------------------------------------------ entry points
  * (tools/gen-api.py wires the gllmk__cu_* functions defined at the start of
  * a line into the tables.) */
@@ -361,4 +455,31 @@ gllmk_status gllmk__cu_sample_workspace_bytes_bf16(gllmk_backend *be, size_t row
     size_t window, size_t top_k, size_t *bytes) {
   (void)top_k;
   return sample_workspace(be, DT_BF16, rows, vocab, window, bytes);
+}
+
+gllmk_status gllmk__cu_embedding_lookup_q_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
+    const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out) {
+  return cu_embq(be, DT_F32, ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+}
+gllmk_status gllmk__cu_embedding_lookup_q_workspace_bytes_f32(gllmk_backend *be, size_t n_ids,
+    size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
+  return embq_workspace(be, DT_F32, n_ids, table_bytes, t, vocab, hidden, bytes);
+}
+
+gllmk_status gllmk__cu_embedding_lookup_q_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
+    const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out) {
+  return cu_embq(be, DT_F16, ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+}
+gllmk_status gllmk__cu_embedding_lookup_q_workspace_bytes_f16(gllmk_backend *be, size_t n_ids,
+    size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
+  return embq_workspace(be, DT_F16, n_ids, table_bytes, t, vocab, hidden, bytes);
+}
+
+gllmk_status gllmk__cu_embedding_lookup_q_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids,
+    const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_bf16 *out) {
+  return cu_embq(be, DT_BF16, ids, n_ids, table, table_bytes, t, vocab, hidden, out);
+}
+gllmk_status gllmk__cu_embedding_lookup_q_workspace_bytes_bf16(gllmk_backend *be, size_t n_ids,
+    size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
+  return embq_workspace(be, DT_BF16, n_ids, table_bytes, t, vocab, hidden, bytes);
 }

@@ -1,4 +1,4 @@
-/* test_cuda_l3.c -- the CUDA backend's linear, kv_store, tree_attention and sample
+/* test_cuda_l3.c -- the CUDA backend's linear, kv_store, tree_attention, sample, embedding_lookup_q
  * SPDX-License-Identifier: MIT
  *
  * Opens gllmk_backend_open("cuda") (one TAP skip when it says
@@ -24,6 +24,10 @@
  *    top_p, min_p, their combinations, the repetition penalty (duplicate,
  *    negative and out-of-range recent ids), NaN logits and rows of NaN, a
  *    denormal temperature (p NaN), min_p 1, top_p > 1 and top_k = vocab;
+ *  - embedding_lookup_q: the CPU's bits (NaN: any NaN) for the 20 GGUF
+ *    formats (quantized by gllmk_quantize, random blocks where there is no
+ *    quantizer) and SqueezeLLM, 7 ids checked inline and 300 by the check
+ *    kernel; an id >= vocab in the device array: OK and out unchanged;
  *  - bad input: the CPU functions' codes for the same arguments, and
  *    GLLMK_E_INVAL for pointers outside the backend's buffers;
  *  - a graph: a decode step (linear, kv_store, tree_attention, sample)
@@ -416,6 +420,83 @@ static void test_sample(tu_dtype dt)
   }
 }
 
+/* ------------------------------------------------------------------ embedding_lookup_q */
+/* element i of a and b: the same bits, or both NaN */
+static int same_elem(tu_dtype dt, const void *a, const void *b, size_t i)
+{
+  size_t es = tu_esize(dt);
+  if (!memcmp((const char *)a + i * es, (const char *)b + i * es, es))
+    return 1;
+  return isnan(tu_get(dt, a, i)) && isnan(tu_get(dt, b, i));
+}
+
+static void test_embq(tu_dtype dt)
+{
+  static const gllmk_qtype fmts[] = {
+    GLLMK_Q4_0, GLLMK_Q4_1, GLLMK_Q5_0, GLLMK_Q5_1, GLLMK_Q8_0, GLLMK_Q2_K, GLLMK_Q3_K,
+    GLLMK_Q4_K, GLLMK_Q5_K, GLLMK_Q6_K, GLLMK_Q8_K, GLLMK_IQ2_XXS, GLLMK_IQ2_XS, GLLMK_IQ3_XXS,
+    GLLMK_IQ1_S, GLLMK_IQ4_NL, GLLMK_IQ3_S, GLLMK_IQ2_S, GLLMK_IQ4_XS, GLLMK_IQ1_M,
+    GLLMK_SQUEEZELLM,
+  };
+  size_t es = tu_esize(dt), vocab = 5, hidden = 512;
+  tu_check c;
+  tu_check_init(&c);
+  for (size_t f = 0; f < sizeof fmts / sizeof *fmts; f++) {
+    gllmk_qtype t = fmts[f];
+    size_t rb = gllmk_qtype_row_bytes(t, hidden), tb = vocab * rb;
+    unsigned char *tab = tu_xmalloc(tb);
+    float *src = tu_xmalloc(vocab * hidden * sizeof(float));
+    for (size_t i = 0; i < vocab * hidden; i++)
+      src[i] = (float)tu_uniform(-2, 2);
+    int quantized = gllmk_quantize(t, src, vocab * hidden, tab, tb) == GLLMK_OK;
+    if (!quantized)   /* no quantizer (IQ1/2/3): random blocks */
+      tu_fill_random(tab, tb);
+    for (int big = 0; big < 2; big++) {
+      size_t n = big ? 300 : 7;   /* 300: the ids checked by a kernel of their own */
+      if (big && t != GLLMK_Q4_K && t != GLLMK_IQ2_XS)
+        continue;
+      uint32_t *ids = tu_xmalloc(n * 4);
+      for (size_t i = 0; i < n; i++)
+        ids[i] = (uint32_t)tu_rand_below(vocab);
+      void *o = tu_xmalloc(n * hidden * es), *og = tu_xmalloc(n * hidden * es);
+      void *o0 = rand_arr(dt, n * hidden, -1, 1);
+      gllmk_status st = CPU(dt, embedding_lookup_q, ids, n, tab, tb, t, vocab, hidden, o);
+      tu_check_status(&c, st, GLLMK_OK, "cpu embedding_lookup_q %s", gllmk_qtype_name(t));
+      uint32_t *dids = dev(ids, n * 4, 0);
+      void *dtab = dev(tab, tb, 1), *dout = dev(o0, n * hidden * es, 0);   /* (table unaligned) */
+      size_t need = 0;
+      st = OPS(dt, embedding_lookup_q_workspace_bytes, n, tb, t, vocab, hidden, &need);
+      tu_check_true(&c, st == GLLMK_OK && need <= WS_RESERVED, "embedding_lookup_q workspace %zu", need);
+      st = OPS(dt, embedding_lookup_q, dids, n, dtab, tb, t, vocab, hidden, dout);
+      tu_check_status(&c, st, GLLMK_OK, "embedding_lookup_q %s", gllmk_qtype_name(t));
+      down(og, dout, n * hidden * es);
+      size_t bad = 0;
+      for (size_t i = 0; i < n * hidden; i++)
+        if (!same_elem(dt, og, o, i) && bad++ < 5)
+          diag("%s embedding_lookup_q %s: element %zu: cuda %.9g cpu %.9g", tu_dtname(dt),
+               gllmk_qtype_name(t), i, tu_get(dt, og, i), tu_get(dt, o, i));
+      tu_check_true(&c, bad == 0, "embedding_lookup_q %s (%s): %zu elements differ", gllmk_qtype_name(t),
+                    quantized ? "quantized" : "random blocks", bad);
+      /* an id >= vocab in the device array: OK, nothing written */
+      ids[n / 2] = (uint32_t)vocab;
+      up(dids, ids, n * 4);
+      up(dout, o0, n * hidden * es);
+      st = OPS(dt, embedding_lookup_q, dids, n, dtab, tb, t, vocab, hidden, dout);
+      tu_check_status(&c, st, GLLMK_OK, "embedding_lookup_q %s, bad id", gllmk_qtype_name(t));
+      down(og, dout, n * hidden * es);
+      tu_check_true(&c, !memcmp(og, o0, n * hidden * es), "embedding_lookup_q %s, bad id: out unchanged",
+                    gllmk_qtype_name(t));
+      tu_check_status(&c, CPU(dt, embedding_lookup_q, ids, n, tab, tb, t, vocab, hidden, o), GLLMK_E_INVAL,
+                      "cpu embedding_lookup_q, bad id");
+      free_all();
+      free(ids), free(o), free(og), free(o0);
+    }
+    free(tab), free(src);
+  }
+  tu_check_done(&c, "%s embedding_lookup_q: the CPU's bits for the 20 GGUF formats and SqueezeLLM; bad ids",
+                tu_dtname(dt));
+}
+
 /* ------------------------------------------------------------------ bad input */
 static void test_bad_input(void)
 {
@@ -428,7 +509,7 @@ static void test_bad_input(void)
   void *d = dev(NULL, 4096, 0);
   uint32_t *u = dev(NULL, 256, 0);
   int32_t *ids = dev(NULL, 64, 0);
-  struct { gllmk_status cpu, cu; const char *what; } r[40];
+  struct { gllmk_status cpu, cu; const char *what; } r[48];
   int nr = 0;
 #define BOTH(what_, cpucall, cucall) (r[nr].cpu = (cpucall), r[nr].cu = (cucall), r[nr++].what = (what_))
   BOTH("linear overflow", CPU(dt, linear, host, host, NULL, host, big, big, 2),
@@ -489,6 +570,20 @@ static void test_bad_input(void)
        OPS(dt, sample, d, 1, (size_t)INT32_MAX + 1, NULL, 0, 1.0f, 1.0f, 0, 1.0f, 0.0f, 1, u, ids));
   BOTH("sample rows 0", CPU(dt, sample, NULL, 0, 4, NULL, 0, 1.0f, 1.0f, 0, 1.0f, 0.0f, 1, NULL, NULL),
        OPS(dt, sample, NULL, 0, 4, NULL, 0, 1.0f, 1.0f, 0, 1.0f, 0.0f, 1, NULL, NULL));
+  static unsigned char qtab[4096];
+  void *dq = dev(NULL, 4096, 0);
+  BOTH("embedding_lookup_q AWQ4", CPU(dt, embedding_lookup_q, hrng, 1, qtab, 4096, GLLMK_AWQ4, 2, 256, host),
+       OPS(dt, embedding_lookup_q, u, 1, dq, 4096, GLLMK_AWQ4, 2, 256, d));
+  BOTH("embedding_lookup_q not a format", CPU(dt, embedding_lookup_q, hrng, 1, qtab, 4096, (gllmk_qtype)77, 2, 256, host),
+       OPS(dt, embedding_lookup_q, u, 1, dq, 4096, (gllmk_qtype)77, 2, 256, d));
+  BOTH("embedding_lookup_q hidden % block", CPU(dt, embedding_lookup_q, hrng, 1, qtab, 4096, GLLMK_Q4_K, 2, 100, host),
+       OPS(dt, embedding_lookup_q, u, 1, dq, 4096, GLLMK_Q4_K, 2, 100, d));
+  BOTH("embedding_lookup_q short table", CPU(dt, embedding_lookup_q, hrng, 1, qtab, 100, GLLMK_Q4_K, 2, 256, host),
+       OPS(dt, embedding_lookup_q, u, 1, dq, 100, GLLMK_Q4_K, 2, 256, d));
+  BOTH("embedding_lookup_q NULL ids", CPU(dt, embedding_lookup_q, NULL, 1, qtab, 4096, GLLMK_Q4_K, 2, 256, host),
+       OPS(dt, embedding_lookup_q, NULL, 1, dq, 4096, GLLMK_Q4_K, 2, 256, d));
+  BOTH("embedding_lookup_q overflow", CPU(dt, embedding_lookup_q, hrng, big, qtab, 4096, GLLMK_Q4_K, 2, 256, host),
+       OPS(dt, embedding_lookup_q, u, big, dq, 4096, GLLMK_Q4_K, 2, 256, d));
 #undef BOTH
   for (int i = 0; i < nr; i++)
     tu_check_true(&c, r[i].cpu == r[i].cu, "%s: cpu %s, cuda %s", r[i].what, tu_status_name(r[i].cpu),
@@ -504,6 +599,8 @@ static void test_bad_input(void)
                   "kv_store: caches past their buffer");
   tu_check_status(&c, OPS(dt, tree_attention, d, d, d, u, u, u, (uint32_t *)host, u, d, 1, 2, 2, 4, 2, 2, 1, 1, 0, 1.0f),
                   GLLMK_E_INVAL, "tree_attention: host extra_start");
+  tu_check_status(&c, OPS(dt, embedding_lookup_q, u, 1, hostbuf, 64, GLLMK_Q4_0, 2, 32, d), GLLMK_E_INVAL,
+                  "embedding_lookup_q: host table");
   tu_check_status(&c, OPS(dt, sample, d, 1, 4, NULL, 0, 1.0f, 1.0f, 0, 1.0f, 0.0f, 1, (uint32_t *)hostbuf, ids),
                   GLLMK_E_INVAL, "sample: host rng");
   tu_check_status(&c, OPS(dt, sample, d, 1, 4, NULL, 0, 1.0f, 1.0f, 0, 1.0f, 0.0f, 1, u, (int32_t *)((char *)ids + 2)),
@@ -627,7 +724,8 @@ int main(void)
     test_tree((tu_dtype)d);
     t2 = clock();
     test_sample((tu_dtype)d);
-    diag("%s: %.1f s (linear %.1f, kv_store + tree_attention %.1f, sample %.1f)", tu_dtname((tu_dtype)d),
+    test_embq((tu_dtype)d);
+    diag("%s: %.1f s (linear %.1f, kv_store + tree_attention %.1f, sample + embedding_lookup_q %.1f)", tu_dtname((tu_dtype)d),
          (double)(clock() - t0) / CLOCKS_PER_SEC, (double)(t1 - t0) / CLOCKS_PER_SEC,
          (double)(t2 - t1) / CLOCKS_PER_SEC, (double)(clock() - t2) / CLOCKS_PER_SEC);
   }
