@@ -35,7 +35,9 @@
  *   tokens: the sequence's 0 .. ctx[i]-1, then extra[extra_start[i] ..
  *   extra_start[i+1]).  A query whose entries are bad (seq >= n_seqs, ctx >
  *   max_pages * page_size, extra_start not increasing or > n_extra, a page >=
- *   n_pages, an extra token out of range) leaves its out rows unchanged.
+ *   n_pages, an extra token out of range; or any visible token while
+ *   page_table is NULL, as the host makes it when a cache is) leaves its
+ *   out rows unchanged.
  *   Dynamic shared memory, floats: rb*d (Q) + rb*d (acc) + tk*(d|1) (K, rows
  *   of odd stride) + tk*d (V) + rb*tk (scores) + 3*rb (max, sum, rescale).
  *
@@ -195,6 +197,7 @@ __device__ __forceinline__ void tree_attn(const T *q, const T *kc, const T *vc, 
   /* the query's entries */
   size_t s = seq[i], nctx = ctx[i], x0 = xs[i], x1 = xs[i + 1], tokens = max_pages * page_size;
   bool bad = s >= n_seqs || nctx > tokens || x0 > x1 || x1 > n_extra;
+  if (!pt && (nctx || x1 > x0)) bad = true;   /* no table (or no caches: the host passes none) */
   if (!bad) {
     size_t pages = nctx ? (nctx - 1) / page_size + 1 : 0;
     for (size_t p = tid; p < pages; p += nt)

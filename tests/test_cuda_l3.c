@@ -268,6 +268,8 @@ static void test_kv_store(tu_dtype dt)
 }
 
 /* ------------------------------------------------------------------ tree_attention */
+static int same_elem(tu_dtype dt, const void *a, const void *b, size_t i);
+
 static void test_tree(tu_dtype dt)
 {
   static const size_t cfg[][4] = {   /* heads, kv_heads, head_dim, page_size */
@@ -331,6 +333,19 @@ static void test_tree(tu_dtype dt)
           tu_check_out(&c, dt, got, ref, i == bq ? 0 : 2e-5 + ulp_dt(dt, ref), "tree %zu/%zu d %zu bad %d: q %zu e %zu",
                        heads, kvh, d, bad, i, e);
         }
+    }
+    /* NULL caches: the queries that see tokens unchanged, those that see nothing zeros */
+    up(dseq, seq, sizeof seq), up(dctx, ctx, sizeof ctx), up(dxl, xl, nx * 4);
+    up(dout, o0, n * heads * d * es);
+    st = OPS(dt, tree_attention, dq, NULL, NULL, dpt, dseq, dctx, dxs, dxl, dout, n, heads, kvh, d, ps,
+             np, ns, mp, nx, scale);
+    tu_check_status(&c, st, GLLMK_OK, "tree_attention: NULL caches");
+    down(og, dout, n * heads * d * es);
+    for (size_t i = 0; i < n; i++) {
+      int same = 1, sees = ctx[i] || xs[i + 1] > xs[i];
+      for (size_t e = 0; e < heads * d; e++)
+        same &= !sees ? tu_get(dt, og, i * heads * d + e) == 0 : same_elem(dt, og, o0, i * heads * d + e);
+      tu_check_true(&c, same, "tree_attention, NULL caches: query %zu %s", i, sees ? "unchanged" : "zeros");
     }
     free_all();
     free(pt), free(perm), free(q), free(kc), free(vc), free(o), free(og), free(o0);
