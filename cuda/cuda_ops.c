@@ -619,140 +619,6 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes(gl
   *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
-static gllmk_status no_linear_f32(gllmk_backend *be, const float *x, const float *w, const float *bias, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)bias;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_linear_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kv_store_f32(gllmk_backend *be, const float *k, const float *v, float *k_cache, float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
-  (void)be;
-  (void)k;
-  (void)v;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)seq;
-  (void)slot;
-  (void)n;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kv_store_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes) {
-  (void)n;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tree_attention_f32(gllmk_backend *be, const float *q, const float *k_cache, const float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, float *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
-  (void)be;
-  (void)q;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)seq;
-  (void)ctx;
-  (void)extra_start;
-  (void)extra;
-  (void)out;
-  (void)n;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  (void)n_extra;
-  (void)scale;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tree_attention_f32_workspace_bytes(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes) {
-  (void)n;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  (void)n_extra;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_sample_f32(gllmk_backend *be, const float *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
-  (void)be;
-  (void)logits;
-  (void)rows;
-  (void)vocab;
-  (void)recent;
-  (void)window;
-  (void)repeat_penalty;
-  (void)temperature;
-  (void)top_k;
-  (void)top_p;
-  (void)min_p;
-  (void)seed;
-  (void)rng;
-  (void)ids;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_sample_f32_workspace_bytes(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes) {
-  (void)rows;
-  (void)vocab;
-  (void)window;
-  (void)top_k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_f32_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)n_ids;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .vec_dot = gllmk__cu_vec_dot_f32,
@@ -808,11 +674,11 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .fused_ffn_q4 = no_fused_ffn_q4_f32,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_f32,
   .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_f32,
-  .linear = no_linear_f32,
-  .kv_store = no_kv_store_f32,
-  .tree_attention = no_tree_attention_f32,
-  .sample = no_sample_f32,
-  .embedding_lookup_q = no_embedding_lookup_q_f32,
+  .linear = gllmk__cu_linear_f32,
+  .kv_store = gllmk__cu_kv_store_f32,
+  .tree_attention = gllmk__cu_tree_attention_f32,
+  .sample = gllmk__cu_sample_f32,
+  .embedding_lookup_q = gllmk__cu_embedding_lookup_q_f32,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_f32,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_f32,
   .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_f32,
@@ -866,11 +732,11 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_f32_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_f32_workspace_bytes,
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes,
-  .linear_workspace_bytes = no_linear_f32_workspace_bytes,
-  .kv_store_workspace_bytes = no_kv_store_f32_workspace_bytes,
-  .tree_attention_workspace_bytes = no_tree_attention_f32_workspace_bytes,
-  .sample_workspace_bytes = no_sample_f32_workspace_bytes,
-  .embedding_lookup_q_workspace_bytes = no_embedding_lookup_q_f32_workspace_bytes,
+  .linear_workspace_bytes = gllmk__cu_linear_workspace_bytes_f32,
+  .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_f32,
+  .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_f32,
+  .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_f32,
+  .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f32,
 };
 
 static gllmk_status no_fused_qkv_rope_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *wq, const gllmk_f16 *wk, const gllmk_f16 *wv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -1487,140 +1353,6 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes(gl
   *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
-static gllmk_status no_linear_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *bias, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)bias;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_linear_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kv_store_f16(gllmk_backend *be, const gllmk_f16 *k, const gllmk_f16 *v, gllmk_f16 *k_cache, gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
-  (void)be;
-  (void)k;
-  (void)v;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)seq;
-  (void)slot;
-  (void)n;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kv_store_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes) {
-  (void)n;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tree_attention_f16(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k_cache, const gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_f16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
-  (void)be;
-  (void)q;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)seq;
-  (void)ctx;
-  (void)extra_start;
-  (void)extra;
-  (void)out;
-  (void)n;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  (void)n_extra;
-  (void)scale;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tree_attention_f16_workspace_bytes(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes) {
-  (void)n;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  (void)n_extra;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_sample_f16(gllmk_backend *be, const gllmk_f16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
-  (void)be;
-  (void)logits;
-  (void)rows;
-  (void)vocab;
-  (void)recent;
-  (void)window;
-  (void)repeat_penalty;
-  (void)temperature;
-  (void)top_k;
-  (void)top_p;
-  (void)min_p;
-  (void)seed;
-  (void)rng;
-  (void)ids;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_sample_f16_workspace_bytes(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes) {
-  (void)rows;
-  (void)vocab;
-  (void)window;
-  (void)top_k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_f16_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)n_ids;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .vec_dot = gllmk__cu_vec_dot_f16,
@@ -1676,11 +1408,11 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .fused_ffn_q4 = no_fused_ffn_q4_f16,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_f16,
   .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_f16,
-  .linear = no_linear_f16,
-  .kv_store = no_kv_store_f16,
-  .tree_attention = no_tree_attention_f16,
-  .sample = no_sample_f16,
-  .embedding_lookup_q = no_embedding_lookup_q_f16,
+  .linear = gllmk__cu_linear_f16,
+  .kv_store = gllmk__cu_kv_store_f16,
+  .tree_attention = gllmk__cu_tree_attention_f16,
+  .sample = gllmk__cu_sample_f16,
+  .embedding_lookup_q = gllmk__cu_embedding_lookup_q_f16,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_f16,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_f16,
   .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_f16,
@@ -1734,11 +1466,11 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_f16_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_f16_workspace_bytes,
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes,
-  .linear_workspace_bytes = no_linear_f16_workspace_bytes,
-  .kv_store_workspace_bytes = no_kv_store_f16_workspace_bytes,
-  .tree_attention_workspace_bytes = no_tree_attention_f16_workspace_bytes,
-  .sample_workspace_bytes = no_sample_f16_workspace_bytes,
-  .embedding_lookup_q_workspace_bytes = no_embedding_lookup_q_f16_workspace_bytes,
+  .linear_workspace_bytes = gllmk__cu_linear_workspace_bytes_f16,
+  .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_f16,
+  .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_f16,
+  .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_f16,
+  .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f16,
 };
 
 static gllmk_status no_fused_qkv_rope_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *wq, const gllmk_bf16 *wk, const gllmk_bf16 *wv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
@@ -2355,140 +2087,6 @@ static gllmk_status no_fused_int4_linear_residual_rmsnorm_bf16_workspace_bytes(g
   *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
-static gllmk_status no_linear_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *bias, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)bias;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_linear_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kv_store_bf16(gllmk_backend *be, const gllmk_bf16 *k, const gllmk_bf16 *v, gllmk_bf16 *k_cache, gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages) {
-  (void)be;
-  (void)k;
-  (void)v;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)seq;
-  (void)slot;
-  (void)n;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kv_store_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes) {
-  (void)n;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tree_attention_bf16(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k_cache, const gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_bf16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale) {
-  (void)be;
-  (void)q;
-  (void)k_cache;
-  (void)v_cache;
-  (void)page_table;
-  (void)seq;
-  (void)ctx;
-  (void)extra_start;
-  (void)extra;
-  (void)out;
-  (void)n;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  (void)n_extra;
-  (void)scale;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_tree_attention_bf16_workspace_bytes(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes) {
-  (void)n;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)page_size;
-  (void)n_pages;
-  (void)n_seqs;
-  (void)max_pages;
-  (void)n_extra;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_sample_bf16(gllmk_backend *be, const gllmk_bf16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids) {
-  (void)be;
-  (void)logits;
-  (void)rows;
-  (void)vocab;
-  (void)recent;
-  (void)window;
-  (void)repeat_penalty;
-  (void)temperature;
-  (void)top_k;
-  (void)top_p;
-  (void)min_p;
-  (void)seed;
-  (void)rng;
-  (void)ids;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_sample_bf16_workspace_bytes(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes) {
-  (void)rows;
-  (void)vocab;
-  (void)window;
-  (void)top_k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_bf16 *out) {
-  (void)be;
-  (void)ids;
-  (void)n_ids;
-  (void)table;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  (void)out;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_embedding_lookup_q_bf16_workspace_bytes(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes) {
-  (void)n_ids;
-  (void)table_bytes;
-  (void)t;
-  (void)vocab;
-  (void)hidden;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .vec_dot = gllmk__cu_vec_dot_bf16,
@@ -2544,11 +2142,11 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .fused_ffn_q4 = no_fused_ffn_q4_bf16,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_bf16,
   .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_bf16,
-  .linear = no_linear_bf16,
-  .kv_store = no_kv_store_bf16,
-  .tree_attention = no_tree_attention_bf16,
-  .sample = no_sample_bf16,
-  .embedding_lookup_q = no_embedding_lookup_q_bf16,
+  .linear = gllmk__cu_linear_bf16,
+  .kv_store = gllmk__cu_kv_store_bf16,
+  .tree_attention = gllmk__cu_tree_attention_bf16,
+  .sample = gllmk__cu_sample_bf16,
+  .embedding_lookup_q = gllmk__cu_embedding_lookup_q_bf16,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_bf16,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_bf16,
   .vec_sub_workspace_bytes = gllmk__cu_vec_sub_workspace_bytes_bf16,
@@ -2602,9 +2200,9 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_bf16_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_bf16_workspace_bytes,
   .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_bf16_workspace_bytes,
-  .linear_workspace_bytes = no_linear_bf16_workspace_bytes,
-  .kv_store_workspace_bytes = no_kv_store_bf16_workspace_bytes,
-  .tree_attention_workspace_bytes = no_tree_attention_bf16_workspace_bytes,
-  .sample_workspace_bytes = no_sample_bf16_workspace_bytes,
-  .embedding_lookup_q_workspace_bytes = no_embedding_lookup_q_bf16_workspace_bytes,
+  .linear_workspace_bytes = gllmk__cu_linear_workspace_bytes_bf16,
+  .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_bf16,
+  .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_bf16,
+  .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_bf16,
+  .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_bf16,
 };

@@ -1,6 +1,15 @@
 /* gemm.cu -- C[m x n] = A[m x k] . B[k x n] (+ bias[n] on every row), row-major
  * SPDX-License-Identifier: MIT
  *
+ * Each kernel also comes in an NT form (gk_gemm_nt_*: a template flag, BT)
+ * that reads B as W [n x k], the LLM layout of linear: C = A . W^T.  What
+ * changes is only how B reaches the registers: a W tile (BN rows of n, 32 of
+ * k) is stored in shared memory exactly as an A tile is (rows of 4 chunks,
+ * swizzle (row / 2) % 4) and loaded with ldmatrix.x4 *without* .trans (the
+ * rows of W are the columns of the mma's B operand: matrix j of the x4 is
+ * n8 tile j / 2, k half j % 2); the f32 kernels store W transposed, padded
+ * as A.  BVEC then means W 16-byte aligned and k a multiple of the vector.
+ *
  * Two kernel families, each in a large and a small block tile; the host
  * (cuda/ops_gemm.c) picks the tile from m, n and the device's SM count, and
  * the flags from the alignment.  Every output element is one block's sum
@@ -92,7 +101,7 @@ __device__ __forceinline__ unsigned pack2(float lo, float hi, gk_bf16) { return 
 
 /* ------------------------------------------------------------------ tensor cores */
 /* BM x BN block tile, BK = 32, WGM x WGN warps; f16 / bf16 */
-template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
+template <class T, int BM, int BN, int WGM, int WGN, bool BT = false> struct hmma {
   enum {
     BK = 32, KK = BK / 16,       /* k-steps of a k-tile (even: see run) */
     NT = WGM * WGN * 32,         /* threads */
@@ -100,19 +109,19 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
     MI = WM / 16, NI = WN / 8,   /* m16 and n8 tiles of a warp */
     ACH = BM * BK / 8,           /* 16-byte chunks of an A tile */
     BCH = BK * BN / 8,           /* ... of a B tile */
-    BROW = BN / 8,               /* chunks of a B row */
+    BROW = BT ? 4 : BN / 8,      /* chunks of a B row ([k][n]: BN / 8; BT, [n][k]: 4) */
     STAGE = ACH + BCH,           /* chunks of a stage */
     ALD = ACH / NT, BLD = BCH / NT  /* chunks each thread copies per k-tile */
   };
   static_assert(ACH % NT == 0 && BCH % NT == 0, "whole chunks per thread");
-  static_assert(NI % 2 == 0 && BROW >= 8, "x4.trans loads two n8 tiles; B swizzle over 8 chunks");
+  static_assert(NI % 2 == 0 && (BT || BROW >= 8), "x4 loads two n8 tiles; B swizzle over 8 chunks");
 
   /* chunk index (16-byte units) of A's row r, chunk c; of B's row r, chunk c */
   static __device__ __forceinline__ unsigned a_at(unsigned r, unsigned c) {
     return r * 4 + (c ^ ((r >> 1) & 3));
   }
   static __device__ __forceinline__ unsigned b_at(unsigned r, unsigned c) {
-    return ACH + r * BROW + (c ^ (r & 7));
+    return BT ? ACH + r * 4 + (c ^ ((r >> 1) & 3)) : ACH + r * BROW + (c ^ (r & 7));
   }
 
   /* The global -> shared copies of one thread, k-tile after k-tile.  Thread
@@ -129,7 +138,8 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
     size_t krem;            /* k - the next tile's first k */
     unsigned sa, sb;        /* shared offsets (chunks) of chunk 0 in a stage */
     unsigned amask;         /* bit i: A chunk i's row is < m */
-    unsigned bcols;         /* columns of the B chunk inside the matrix (0..8) */
+    unsigned bcols;         /* columns of the B chunk inside the matrix (0..8); BT: bit i, B
+                               chunk i's row (an n) is < n */
     unsigned ac, br;        /* the A chunk's column (k / 8), the B chunk 0's row */
   };
 
@@ -140,9 +150,9 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
     L.br = t / BROW;
     L.ga = A + (row0 + ar) * k + L.ac * 8;
     size_t bcol = col0 + bc * 8;
-    L.gb = B + (size_t)L.br * n + bcol;
+    L.gb = BT ? B + (col0 + L.br) * k + L.ac * 8 : B + (size_t)L.br * n + bcol;
     L.astep = (size_t)ARS * k;
-    L.bstep = (size_t)BRS * n;
+    L.bstep = BT ? (size_t)BRS * k : (size_t)BRS * n;
     L.krem = k;
     L.sa = a_at(ar, L.ac);
     L.sb = b_at(L.br, bc);
@@ -151,6 +161,12 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
     for (int i = 0; i < ALD; i++)
       if (row0 + ar + (size_t)i * ARS < m) L.amask |= 1u << i;
     L.bcols = bcol < n ? (n - bcol < 8 ? (unsigned)(n - bcol) : 8u) : 0u;
+    if (BT) {
+      L.bcols = 0;
+#pragma unroll
+      for (int i = 0; i < BLD; i++)
+        if (col0 + L.br + (size_t)i * BRS < n) L.bcols |= 1u << i;
+    }
   }
 
   /* 8 elements at s16[0 .. cols) (zeros beyond, and everywhere when !row) as a chunk */
@@ -178,7 +194,21 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
         sm[L.sa + i * ARS * 4] =
             chunk8((const unsigned short *)(L.ga + i * L.astep), (L.amask >> i) & 1, acols);
     }
-    if (flags & GK_GEMM_BVEC) {   /* bcols is 0 or 8 */
+    if (BT) {   /* rows of W [n x k], loaded as A's */
+      if (flags & GK_GEMM_BVEC) {
+#pragma unroll
+        for (int i = 0; i < BLD; i++) {
+          uint4 *dst = sm + L.sb + i * BRS * 4;
+          if (((L.bcols >> i) & 1) && acols) gk_cp_async16(dst, L.gb + i * L.bstep);
+          else *dst = make_uint4(0, 0, 0, 0);
+        }
+      } else {
+#pragma unroll
+        for (int i = 0; i < BLD; i++)
+          sm[L.sb + i * BRS * 4] =
+              chunk8((const unsigned short *)(L.gb + i * L.bstep), (L.bcols >> i) & 1, acols);
+      }
+    } else if (flags & GK_GEMM_BVEC) {   /* bcols is 0 or 8 */
 #pragma unroll
       for (int i = 0; i < BLD; i++) {
         uint4 *dst = sm + L.sb + i * BRS * BROW;
@@ -192,7 +222,7 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
             chunk8((const unsigned short *)(L.gb + i * L.bstep), L.br + i * BRS < kt, L.bcols);
     }
     L.ga += BK;
-    L.gb += (size_t)BK * n;
+    L.gb += BT ? (size_t)BK : (size_t)BK * n;
     L.krem -= kt;
   }
 
@@ -208,8 +238,11 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
 #pragma unroll
     for (int nj = 0; nj < NI / 2; nj++) {
       unsigned j = lane >> 3, r[4];
-      gk_ldmatrix_x4_trans(r, sm + b_at(kk * 16 + (j & 1) * 8 + (lane & 7),
-                                        (wn * WN + nj * 16) / 8 + (j >> 1)));
+      if (BT)   /* W's rows are the mma's B columns: no transpose (matrix j: n8 tile j >> 1, k half j & 1) */
+        gk_ldmatrix_x4(r, sm + b_at(wn * WN + nj * 16 + (j >> 1) * 8 + (lane & 7), kk * 2 + (j & 1)));
+      else
+        gk_ldmatrix_x4_trans(r, sm + b_at(kk * 16 + (j & 1) * 8 + (lane & 7),
+                                          (wn * WN + nj * 16) / 8 + (j >> 1)));
       bfr[2 * nj][0] = r[0];
       bfr[2 * nj][1] = r[1];
       bfr[2 * nj + 1][0] = r[2];
@@ -319,10 +352,11 @@ template <class T, int BM, int BN, int WGM, int WGN> struct hmma {
 
 /* ------------------------------------------------------------------ f32 FFMA */
 /* BM x BN x BK block tile, 256 threads as 16 x 16, TM x TN per thread */
-template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
+template <int BM, int BN, int BK, int TM, int TN, bool BT = false> struct sgemm {
   enum {
     NT = 256, TX = BN / TN, TY = BM / TM,
     AP = BM + 4,            /* row of transposed A in shared memory (floats) */
+    BP = BT ? BN + 4 : BN,  /* row of B ([k][n]; BT: W transposed, padded as A) */
     GM = TM / 4, GN = TN / 4, /* 4 x 4 pieces of a thread's tile ... */
     SM_ = BM / GM, SN = BN / GN /* ... this many rows / columns apart */
   };
@@ -351,7 +385,22 @@ template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
         for (int e = 0; e < 4; e++) ra[e] = gr < m && gc + e < k ? A[gr * k + gc + e] : 0.0f;
       }
     }
-    {
+    if (BT) {   /* W [n x k]: row col0 + r, k columns 4q..4q+3, as A */
+      unsigned r = tid / (BK / 4), q = tid % (BK / 4);
+      size_t gr = col0 + r, gc = kt * BK + q * 4;
+      if (flags & GK_GEMM_BVEC) {
+        float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (gr < n && gc < k) {
+          uint4 u = gk_ldg16(B + gr * k + gc);
+          v = make_float4(__uint_as_float(u.x), __uint_as_float(u.y), __uint_as_float(u.z),
+                          __uint_as_float(u.w));
+        }
+        rb[0] = v.x, rb[1] = v.y, rb[2] = v.z, rb[3] = v.w;
+      } else {
+#pragma unroll
+        for (int e = 0; e < 4; e++) rb[e] = gr < n && gc + e < k ? B[gr * k + gc + e] : 0.0f;
+      }
+    } else {
       unsigned r = tid / (BN / 4), q = tid % (BN / 4);
       size_t gr = kt * BK + r, gc = col0 + q * 4;
       if (flags & GK_GEMM_BVEC) {
@@ -376,15 +425,20 @@ template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
     unsigned r = tid / (BK / 4), q = tid % (BK / 4);
 #pragma unroll
     for (int e = 0; e < 4; e++) As[(q * 4 + e) * AP + r] = ra[e];
-    unsigned kr = tid / (BN / 4), nq = tid % (BN / 4);
-    *(float4 *)(Bs + kr * BN + nq * 4) = make_float4(rb[0], rb[1], rb[2], rb[3]);
+    if (BT) {
+#pragma unroll
+      for (int e = 0; e < 4; e++) Bs[(q * 4 + e) * BP + r] = rb[e];
+    } else {
+      unsigned kr = tid / (BN / 4), nq = tid % (BN / 4);
+      *(float4 *)(Bs + kr * BN + nq * 4) = make_float4(rb[0], rb[1], rb[2], rb[3]);
+    }
   }
 
   static __device__ __forceinline__ void run(const float *A, const float *B, const float *bias,
                                              float *C, size_t m, size_t n, size_t k,
                                              unsigned flags) {
     GK_SHARED(float4, As4, 2 * BK * AP / 4);   /* float4: 16-byte aligned rows */
-    GK_SHARED(float4, Bs4, 2 * BK * BN / 4);
+    GK_SHARED(float4, Bs4, 2 * BK * BP / 4);
     float *As = (float *)As4, *Bs = (float *)Bs4;
     unsigned tiles_m = (unsigned)((m + BM - 1) / BM), tiles_n = (unsigned)((n + BN - 1) / BN), tm, tn;
     tile_of(blockIdx.x, tiles_m, tiles_n, tm, tn);
@@ -407,7 +461,7 @@ template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
       unsigned cur = (unsigned)(kt & 1);
       bool more = kt + 1 < KT;
       if (more) fetch(ra, rb, A, B, m, n, k, row0, col0, kt + 1, flags);
-      const float *as = As + cur * BK * AP, *bs = Bs + cur * BK * BN;
+      const float *as = As + cur * BK * AP, *bs = Bs + cur * BK * BP;
 #pragma unroll
       for (int kk = 0; kk < BK; kk++) {
         float a[TM], b[TN];
@@ -418,7 +472,7 @@ template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
         }
 #pragma unroll
         for (int gj = 0; gj < GN; gj++) {
-          float4 v = *(const float4 *)(bs + kk * BN + gj * SN + tx * 4);
+          float4 v = *(const float4 *)(bs + kk * BP + gj * SN + tx * 4);
           b[gj * 4] = v.x, b[gj * 4 + 1] = v.y, b[gj * 4 + 2] = v.z, b[gj * 4 + 3] = v.w;
         }
 #pragma unroll
@@ -426,7 +480,7 @@ template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
 #pragma unroll
           for (int j = 0; j < TN; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
       }
-      if (more) store(As + (cur ^ 1) * BK * AP, Bs + (cur ^ 1) * BK * BN, ra, rb);
+      if (more) store(As + (cur ^ 1) * BK * AP, Bs + (cur ^ 1) * BK * BP, ra, rb);
       __syncthreads();
     }
 
@@ -480,7 +534,19 @@ template <int BM, int BN, int BK, int TM, int TN> struct sgemm {
                   unsigned flags, int stages) {                                                  \
     gk_gemm::hmma<T, 64, 64, 2, 2>::run(A, B, bias, C, m, n, k, flags, stages);                  \
   }                                                                                              \
-  GK_EXPORT(gk_gemm_64_##dt);
+  GK_EXPORT(gk_gemm_64_##dt);                                                                    \
+  extern "C" __global__ void __launch_bounds__(GK_GEMM_TC_THREADS, 2)                            \
+  gk_gemm_nt_128_##dt(const T *A, const T *B, const T *bias, T *C, size_t m, size_t n, size_t k, \
+                      unsigned flags, int stages) {                                              \
+    gk_gemm::hmma<T, 128, 128, 2, 2, true>::run(A, B, bias, C, m, n, k, flags, stages);          \
+  }                                                                                              \
+  GK_EXPORT(gk_gemm_nt_128_##dt);                                                                \
+  extern "C" __global__ void __launch_bounds__(GK_GEMM_TC_THREADS, 4)                            \
+  gk_gemm_nt_64_##dt(const T *A, const T *B, const T *bias, T *C, size_t m, size_t n, size_t k,  \
+                     unsigned flags, int stages) {                                               \
+    gk_gemm::hmma<T, 64, 64, 2, 2, true>::run(A, B, bias, C, m, n, k, flags, stages);            \
+  }                                                                                              \
+  GK_EXPORT(gk_gemm_nt_64_##dt);
 
 /* two blocks per SM (128 registers) on every architecture but sm_120, whose
  * ptxas then spills the 8x8 accumulators: one block there */
@@ -501,5 +567,17 @@ gk_gemm_64_f32(const float *A, const float *B, const float *bias, float *C, size
   gk_gemm::sgemm<64, 64, 16, 4, 4>::run(A, B, bias, C, m, n, k, flags);
 }
 GK_EXPORT(gk_gemm_64_f32);
+extern "C" __global__ void __launch_bounds__(GK_GEMM_F32_THREADS, GK_GEMM_F32_128_MINB)
+gk_gemm_nt_128_f32(const float *A, const float *B, const float *bias, float *C, size_t m,
+                   size_t n, size_t k, unsigned flags) {
+  gk_gemm::sgemm<128, 128, 8, 8, 8, true>::run(A, B, bias, C, m, n, k, flags);
+}
+GK_EXPORT(gk_gemm_nt_128_f32);
+extern "C" __global__ void __launch_bounds__(GK_GEMM_F32_THREADS, 3)
+gk_gemm_nt_64_f32(const float *A, const float *B, const float *bias, float *C, size_t m,
+                  size_t n, size_t k, unsigned flags) {
+  gk_gemm::sgemm<64, 64, 16, 4, 4, true>::run(A, B, bias, C, m, n, k, flags);
+}
+GK_EXPORT(gk_gemm_nt_64_f32);
 GK_GEMM_HMMA_KERNELS(gk_half, f16)
 GK_GEMM_HMMA_KERNELS(gk_bf16, bf16)

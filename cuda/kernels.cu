@@ -17,3 +17,5 @@
 #include "rope.cu"
 #include "embed.cu"
 #include "attention.cu"
+#include "l3.cu"
+#include "embq.cu"

@@ -13,8 +13,9 @@
 #  - with cuobjdump (the PyPI wheel nvidia-cuda-cuobjdump; CUOBJDUMP=PATH, or
 #    found in PATH or in python3's nvidia/cu13/bin): the fatbin holds one ELF
 #    per architecture of GLLMK_CUDA_ARCHS and no PTX, and every function's
-#    LOCAL (spill/local memory) is 0; the GEMM kernels' SASS (cuobjdump -sass)
-#    has the tensor-core instructions (f16/bf16: HMMA, fed by LDSM and LDGSTS)
+#    LOCAL (spill/local memory) is 0; the GEMM kernels' SASS (cuobjdump -sass;
+#    gk_gemm_* and the W [n x k] forms gk_gemm_nt_* of linear) has the
+#    tensor-core instructions (f16/bf16: HMMA, fed by LDSM and LDGSTS)
 #    or exact FFMA without HMMA (f32) on every architecture, and so has
 #    every f16/bf16 flash attention kernel.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI)
 #    makes a missing cuobjdump a failure instead of a skip.
@@ -134,7 +135,8 @@ if ! command -v nvdisasm >/dev/null 2>&1; then
   done_testing
 fi
 
-# ---- GEMM (cuda/gemm.cu): the f16/bf16 kernels run on the tensor cores --
+# ---- GEMM (cuda/gemm.cu, gk_gemm_* and gk_gemm_nt_*, the NT forms that
+# linear runs): the f16/bf16 kernels run on the tensor cores --
 # HMMA (mma.sync), fed by LDSM (ldmatrix) from shared memory that LDGSTS
 # (cp.async) fills; the f32 kernels are exact FFMA, no HMMA (no TF32) --
 # on every architecture of the fatbin

@@ -50,7 +50,7 @@ def main():
                     sys.exit("%s: %s out of range" % (stem, v))
         per = {"uint8_t": 16, "int8_t": 16, "uint32_t": 6, "uint64_t": 4}[ctype]
         suffix = "ull" if ctype == "uint64_t" else ("u" if ctype == "uint32_t" else "")
-        L.append("const %s %s[%d] = {" % (ctype, name, count))
+        L.append("GLLMK_IQ_DEF const %s %s[%d] = {" % (ctype, name, count))
         for i in range(0, count, per):
             L.append("  " + ", ".join(v + suffix for v in vals[i:i + per]) + ",")
         L.append("};")
@@ -58,7 +58,7 @@ def main():
     # derived, not read: byte masks of all 256 sign bytes (iq2_s and iq3_s
     # store their signs as plain bytes)
     L.append("/* byte j of entry i = 0xFF when bit j of i is set: the sign bytes of iq2_s / iq3_s as masks */")
-    L.append("const uint64_t gllmk__signmask8[256] = {")
+    L.append("GLLMK_IQ_DEF const uint64_t gllmk__signmask8[256] = {")
     vals = ["0x%016x" % sum(0xFF << (8 * j) for j in range(8) if i >> j & 1) for i in range(256)]
     for i in range(0, 256, 4):
         L.append("  " + ", ".join(v + "ull" for v in vals[i:i + 4]) + ",")
@@ -69,7 +69,7 @@ def main():
     # iq1s_grid[i & 2047], delta = -1 when bit 11 of i is set, else +1
     grid1 = [int(v, 0) for v in read(os.path.join(src, "iq1s_grid.txt"), 2048)]
     L.append("/* iq1_m levels 8 g + 9 + delta (g from iq1s_grid[i & 2047], delta -1 where i & 2048, else +1) */")
-    L.append("const uint64_t gllmk__iq1m_lv[4096] = {")
+    L.append("GLLMK_IQ_DEF const uint64_t gllmk__iq1m_lv[4096] = {")
     def lv(i):
         e = grid1[i & 2047]
         v = 0

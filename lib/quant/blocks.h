@@ -9,6 +9,15 @@
 
 #include <stdint.h>
 
+/* the qualifiers of the inline helpers here and in unpack.h: CUDA
+ * (cuda/embq.cu) makes them device functions */
+#ifndef GLLMK_QFN
+#define GLLMK_QFN static inline
+#endif
+#ifndef GLLMK_QDEV
+#define GLLMK_QDEV
+#endif
+
 #define QK4_0 32
 #define QK8_0 32
 #define QK_K 256
@@ -47,16 +56,20 @@ typedef struct { uint8_t d[2]; uint8_t scales_h[2]; uint8_t scales_l[4]; uint8_t
 /* SqueezeLLM (gllmk's definition): 8 f16 codebook entries, 256 3-bit codes */
 typedef struct { uint8_t cb[16]; uint8_t qs[96]; } blk_sqllm;
 
-static inline uint16_t gllmk__rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t gllmk__rd32(const uint8_t *p) {
+GLLMK_QFN uint16_t gllmk__rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+GLLMK_QFN uint32_t gllmk__rd32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static inline void gllmk__wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
-static inline void gllmk__wr32(uint8_t *p, uint32_t v) {
+GLLMK_QFN void gllmk__wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+GLLMK_QFN void gllmk__wr32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
 }
 
+#ifdef __cplusplus
+#define GLLMK_BLK_CHECK(t, n) static_assert(sizeof(t) == (n), #t " must be " #n " bytes")
+#else
 #define GLLMK_BLK_CHECK(t, n) _Static_assert(sizeof(t) == (n), #t " must be " #n " bytes")
+#endif
 GLLMK_BLK_CHECK(blk_q4_0, 18);
 GLLMK_BLK_CHECK(blk_q4_1, 20);
 GLLMK_BLK_CHECK(blk_q5_0, 22);
@@ -80,7 +93,7 @@ GLLMK_BLK_CHECK(blk_iq4_xs, 136);
 GLLMK_BLK_CHECK(blk_sqllm, 112);
 
 /* K-quant 6-bit scale/min packing (q4_K, q5_K) */
-static inline void gllmk__scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
+GLLMK_QFN void gllmk__scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
   if (j < 4) {
     *d = q[j] & 63;
     *m = q[j + 4] & 63;

@@ -6,7 +6,7 @@
  */
 #include "quant/iq_tables.h"
 
-const uint8_t gllmk__ksigns_iq2xs[128] = {
+GLLMK_IQ_DEF const uint8_t gllmk__ksigns_iq2xs[128] = {
   0, 129, 130, 3, 132, 5, 6, 135, 136, 9, 10, 139, 12, 141, 142, 15,
   144, 17, 18, 147, 20, 149, 150, 23, 24, 153, 154, 27, 156, 29, 30, 159,
   160, 33, 34, 163, 36, 165, 166, 39, 40, 169, 170, 43, 172, 45, 46, 175,
@@ -17,7 +17,7 @@ const uint8_t gllmk__ksigns_iq2xs[128] = {
   240, 113, 114, 243, 116, 245, 246, 119, 120, 249, 250, 123, 252, 125, 126, 255,
 };
 
-const uint64_t gllmk__ksigns64[128] = {
+GLLMK_IQ_DEF const uint64_t gllmk__ksigns64[128] = {
   0x0000000000000000ull, 0xff000000000000ffull, 0xff0000000000ff00ull, 0x000000000000ffffull,
   0xff00000000ff0000ull, 0x0000000000ff00ffull, 0x0000000000ffff00ull, 0xff00000000ffffffull,
   0xff000000ff000000ull, 0x00000000ff0000ffull, 0x00000000ff00ff00ull, 0xff000000ff00ffffull,
@@ -52,7 +52,7 @@ const uint64_t gllmk__ksigns64[128] = {
   0xffffffffffff0000ull, 0x00ffffffffff00ffull, 0x00ffffffffffff00ull, 0xffffffffffffffffull,
 };
 
-const uint64_t gllmk__iq2xxs_grid[256] = {
+GLLMK_IQ_DEF const uint64_t gllmk__iq2xxs_grid[256] = {
   0x0808080808080808ull, 0x080808080808082bull, 0x0808080808081919ull, 0x0808080808082b08ull,
   0x0808080808082b2bull, 0x0808080808190819ull, 0x0808080808191908ull, 0x08080808082b0808ull,
   0x08080808082b082bull, 0x08080808082b2b08ull, 0x08080808082b2b2bull, 0x0808080819080819ull,
@@ -119,7 +119,7 @@ const uint64_t gllmk__iq2xxs_grid[256] = {
   0x2b2b082b08080808ull, 0x2b2b190808192b08ull, 0x2b2b2b0819190808ull, 0x2b2b2b1908081908ull,
 };
 
-const uint64_t gllmk__iq2xs_grid[512] = {
+GLLMK_IQ_DEF const uint64_t gllmk__iq2xs_grid[512] = {
   0x0808080808080808ull, 0x080808080808082bull, 0x0808080808081919ull, 0x0808080808082b08ull,
   0x0808080808082b2bull, 0x0808080808190819ull, 0x0808080808191908ull, 0x080808080819192bull,
   0x0808080808192b19ull, 0x08080808082b0808ull, 0x08080808082b082bull, 0x08080808082b1919ull,
@@ -250,7 +250,7 @@ const uint64_t gllmk__iq2xs_grid[512] = {
   0x2b2b2b2b082b2b08ull, 0x2b2b2b2b082b2b2bull, 0x2b2b2b2b2b190819ull, 0x2b2b2b2b2b2b2b2bull,
 };
 
-const uint64_t gllmk__iq2s_grid[1024] = {
+GLLMK_IQ_DEF const uint64_t gllmk__iq2s_grid[1024] = {
   0x0808080808080808ull, 0x080808080808082bull, 0x0808080808081919ull, 0x0808080808082b08ull,
   0x0808080808082b2bull, 0x0808080808190819ull, 0x0808080808191908ull, 0x080808080819192bull,
   0x0808080808192b19ull, 0x08080808082b0808ull, 0x08080808082b082bull, 0x08080808082b1919ull,
@@ -509,7 +509,7 @@ const uint64_t gllmk__iq2s_grid[1024] = {
   0x2b2b2b2b082b082bull, 0x2b2b2b2b082b2b08ull, 0x2b2b2b2b2b082b08ull, 0x2b2b2b2b2b2b2b2bull,
 };
 
-const uint32_t gllmk__iq3xxs_grid[256] = {
+GLLMK_IQ_DEF const uint32_t gllmk__iq3xxs_grid[256] = {
   0x04040404u, 0x04040414u, 0x04040424u, 0x04040c0cu, 0x04040c1cu, 0x04040c3eu,
   0x04041404u, 0x04041414u, 0x04041c0cu, 0x04042414u, 0x04043e1cu, 0x04043e2cu,
   0x040c040cu, 0x040c041cu, 0x040c0c04u, 0x040c0c14u, 0x040c140cu, 0x040c142cu,
@@ -555,7 +555,7 @@ const uint32_t gllmk__iq3xxs_grid[256] = {
   0x3e2c0404u, 0x3e2c0414u, 0x3e2c1424u, 0x3e341c04u,
 };
 
-const uint32_t gllmk__iq3s_grid[512] = {
+GLLMK_IQ_DEF const uint32_t gllmk__iq3s_grid[512] = {
   0x01010101u, 0x01010103u, 0x01010105u, 0x0101010bu, 0x0101010fu, 0x01010301u,
   0x01010303u, 0x01010305u, 0x01010309u, 0x0101030du, 0x01010501u, 0x01010503u,
   0x0101050bu, 0x01010707u, 0x01010901u, 0x01010905u, 0x0101090bu, 0x0101090fu,
@@ -644,7 +644,7 @@ const uint32_t gllmk__iq3s_grid[512] = {
   0x0f0d0703u, 0x0f0f0101u,
 };
 
-const uint64_t gllmk__iq1s_grid[2048] = {
+GLLMK_IQ_DEF const uint64_t gllmk__iq1s_grid[2048] = {
   0xffffffffffffffffull, 0xffffffffffffff01ull, 0xffffffffffff0000ull, 0xffffffffffff01ffull,
   0xffffffffffff0101ull, 0xffffffffff00ff00ull, 0xffffffffff000000ull, 0xffffffffff01ffffull,
   0xffffffffff01ff01ull, 0xffffffffff0101ffull, 0xffffffffff010101ull, 0xffffffff00ff0000ull,
@@ -1159,12 +1159,12 @@ const uint64_t gllmk__iq1s_grid[2048] = {
   0x010101010101ffffull, 0x010101010101ff01ull, 0x01010101010101ffull, 0x0101010101010101ull,
 };
 
-const int8_t gllmk__kvalues_iq4nl[16] = {
+GLLMK_IQ_DEF const int8_t gllmk__kvalues_iq4nl[16] = {
   -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
 };
 
 /* byte j of entry i = 0xFF when bit j of i is set: the sign bytes of iq2_s / iq3_s as masks */
-const uint64_t gllmk__signmask8[256] = {
+GLLMK_IQ_DEF const uint64_t gllmk__signmask8[256] = {
   0x0000000000000000ull, 0x00000000000000ffull, 0x000000000000ff00ull, 0x000000000000ffffull,
   0x0000000000ff0000ull, 0x0000000000ff00ffull, 0x0000000000ffff00ull, 0x0000000000ffffffull,
   0x00000000ff000000ull, 0x00000000ff0000ffull, 0x00000000ff00ff00ull, 0x00000000ff00ffffull,
@@ -1232,7 +1232,7 @@ const uint64_t gllmk__signmask8[256] = {
 };
 
 /* iq1_m levels 8 g + 9 + delta (g from iq1s_grid[i & 2047], delta -1 where i & 2048, else +1) */
-const uint64_t gllmk__iq1m_lv[4096] = {
+GLLMK_IQ_DEF const uint64_t gllmk__iq1m_lv[4096] = {
   0x0202020202020202ull, 0x0202020202020212ull, 0x0202020202020a0aull, 0x0202020202021202ull,
   0x0202020202021212ull, 0x02020202020a020aull, 0x02020202020a0a0aull, 0x0202020202120202ull,
   0x0202020202120212ull, 0x0202020202121202ull, 0x0202020202121212ull, 0x020202020a020a0aull,

@@ -6,7 +6,14 @@
 
 #include <stdint.h>
 
+/* CUDA (cuda/embq.cu) defines both as __device__ to compile the tables
+ * into device memory */
+#ifndef GLLMK_IQ_HIDDEN
 #define GLLMK_IQ_HIDDEN __attribute__((visibility("hidden")))
+#endif
+#ifndef GLLMK_IQ_DEF   /* qualifier of the definitions (iq_tables.c) */
+#define GLLMK_IQ_DEF
+#endif
 
 /* 7-bit sign index -> 8 sign bits (bit 7 = parity) */
 extern GLLMK_IQ_HIDDEN const uint8_t gllmk__ksigns_iq2xs[128];

@@ -16,7 +16,10 @@
  * to int8 (x = dx * qx) a 256-block contributes
  *     d * dx * sum_g isc[g] * <q_g, qx_g>  -  dmin * dx * sum_g imn[g] * sum(qx_g).
  *
- * Plain C, static inline: included by every ISA unit and by the core.  The
+ * Plain C, static inline (GLLMK_QFN): included by every ISA unit and by the
+ * core, and by cuda/embq.cu as device code (it defines GLLMK_QFN, GLLMK_QDEV
+ * and the IQ tables' qualifiers as __device__; keep this file C that is also
+ * C++: explicit casts from void *, no compound literals).  The
  * loops are simple enough for the compiler to vectorise in the AVX2/AVX-512
  * objects (they are not dot products, so the VNNI sign hazard of gcc 12 does
  * not apply).  The grids are read byte by byte from their little-endian
@@ -33,8 +36,8 @@
 #include "simd/fp16.h"
 
 /* nibble -> level tables for vi8_nib16_lut */
-static const int8_t gllmk__lut_m8[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
-static const int8_t gllmk__lut_id[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static GLLMK_QDEV const int8_t gllmk__lut_m8[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+static GLLMK_QDEV const int8_t gllmk__lut_id[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
 /* one decoded block: up to 256 values, groups of 16 */
 typedef struct gllmk__qblk {
@@ -45,7 +48,7 @@ typedef struct gllmk__qblk {
 
 /* the unpackers are inlined into each kernel, where the compiler can
  * vectorise them for the ISA at hand */
-#define GLLMK_UNPACK inline __attribute__((always_inline))
+#define GLLMK_UNPACK GLLMK_QDEV inline __attribute__((always_inline))
 /* loop unrolling the compiler would not do on its own (gcc only) */
 #if defined(__GNUC__) && !defined(__clang__)
 #define GLLMK_UNROLL4 _Pragma("GCC unroll 4")
@@ -58,44 +61,44 @@ typedef struct gllmk__qblk {
 typedef void (*gllmk__unpack_fn)(const void *blk, int8_t *q, gllmk__qblk *s);
 
 /* sf32_from_f16 is the ISA's one-value conversion (F16C where there is one) */
-static inline float gllmk__ldh(const uint8_t *h) { return sf32_from_f16(gllmk__rd16(h)); }
+GLLMK_QFN float gllmk__ldh(const uint8_t *h) { return sf32_from_f16(gllmk__rd16(h)); }
 
 /* 8 grid bytes of entry e, negated where bit j of sgn is set.  Byte-wise
  * with 64-bit words: -v = (v ^ 0xFF) + 1, and every grid magnitude is >= 1,
  * so no byte carries into the next. */
-static inline uint64_t gllmk__signed8(uint64_t e, unsigned sgn) {
+GLLMK_QFN uint64_t gllmk__signed8(uint64_t e, unsigned sgn) {
   uint64_t m = gllmk__signmask8[sgn & 0xFF];
   return (e ^ m) + (m & 0x0101010101010101ull);
 }
-static inline void gllmk__st64(int8_t *q, uint64_t v) {
+GLLMK_QFN void gllmk__st64(int8_t *q, uint64_t v) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   memcpy(q, &v, 8);
 #else
   for (int j = 0; j < 8; j++) q[j] = (int8_t)(uint8_t)(v >> (8 * j));
 #endif
 }
-static inline void gllmk__grid8(int8_t *q, uint64_t e, unsigned sgn) { gllmk__st64(q, gllmk__signed8(e, sgn)); }
+GLLMK_QFN void gllmk__grid8(int8_t *q, uint64_t e, unsigned sgn) { gllmk__st64(q, gllmk__signed8(e, sgn)); }
 /* the same with a 7-bit sign index of ksigns_iq2xs: its byte mask is ksigns64[i] */
-static inline void gllmk__grid8_k(int8_t *q, uint64_t e, unsigned i7) {
+GLLMK_QFN void gllmk__grid8_k(int8_t *q, uint64_t e, unsigned i7) {
   uint64_t m = gllmk__ksigns64[i7];
   gllmk__st64(q, (e ^ m) + (m & 0x0101010101010101ull));
 }
-static inline void gllmk__grid44_k(int8_t *q, uint32_t e0, uint32_t e1, unsigned i7) {
+GLLMK_QFN void gllmk__grid44_k(int8_t *q, uint32_t e0, uint32_t e1, unsigned i7) {
   gllmk__grid8_k(q, (uint64_t)e0 | (uint64_t)e1 << 32, i7);
 }
-static inline void gllmk__grid44(int8_t *q, uint32_t e0, uint32_t e1, unsigned sgn) {
+GLLMK_QFN void gllmk__grid44(int8_t *q, uint32_t e0, uint32_t e1, unsigned sgn) {
   gllmk__st64(q, gllmk__signed8((uint64_t)e0 | (uint64_t)e1 << 32, sgn));
 }
 
 /* ---------------------------------------------------------------- 32-blocks */
 
-static inline void gllmk__one_scale(gllmk__qblk *s, float d, int ng) {
+GLLMK_QFN void gllmk__one_scale(gllmk__qblk *s, float d, int ng) {
   s->d = d;
   s->dmin = 0.0f;
   s->has_min = 0;
   for (int g = 0; g < ng; g++) s->isc[g] = 1, s->imn[g] = 0;
 }
-static inline void gllmk__min_scale(gllmk__qblk *s, float d, float m, int ng) {
+GLLMK_QFN void gllmk__min_scale(gllmk__qblk *s, float d, float m, int ng) {
   /* ggml: d * q + m; here d * q - (-m), the same rounding */
   s->d = d;
   s->dmin = -m;
@@ -348,7 +351,7 @@ static GLLMK_UNPACK void gllmk__unpack_iq3_s(const void *restrict blk, int8_t *r
 }
 
 /* iq1: dl * (g + delta) with delta = +-1/8 = (dl / 8) * (8 g +- 1) */
-static inline void gllmk__iq1_group(int8_t *q, uint64_t e, int neg) {
+GLLMK_QFN void gllmk__iq1_group(int8_t *q, uint64_t e, int neg) {
   /* per byte: 8 g (the shift's spill from the byte below masked off), then
    * +1 or -1 (0xFF) added byte-wise without carries between bytes */
   uint64_t a = (e << 3) & 0xF8F8F8F8F8F8F8F8ull;
