@@ -265,6 +265,36 @@ __device__ __forceinline__ void tree_attn(const T *q, const T *kc, const T *vc, 
 }
 
 /* ------------------------------------------------------------------ sample */
+/* e^x in double, inline: libdevice's exp() has an out-of-line slow path
+ * whose call spills on sm_100.  k = round(x / ln 2), r = x - k ln 2 (two
+ * parts, |r| <= 0.35), e^r by its Taylor series to r^13 (truncation below
+ * 2^-58 relative), then 2^k; within a few ulps of e^x, so that rounding to
+ * float gives expf's correctly rounded value as exp() did.  NaN stays NaN,
+ * x < -746 (and -inf) gives 0, x > 710 gives inf. */
+__device__ __forceinline__ double gk_exp_d(double x) {
+  if (x != x) return x;
+  if (x < -746.0) return 0.0;
+  if (x > 710.0) return __longlong_as_double(0x7ff0000000000000LL);
+  const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+  double k = rint(x * 1.44269504088896338700e+00);
+  double r = fma(-k, ln2_lo, fma(-k, ln2_hi, x));
+  double p = 1.0 / 6227020800.0;                 /* 1/13! */
+  p = fma(p, r, 1.0 / 479001600.0);
+  p = fma(p, r, 1.0 / 39916800.0);
+  p = fma(p, r, 1.0 / 3628800.0);
+  p = fma(p, r, 1.0 / 362880.0);
+  p = fma(p, r, 1.0 / 40320.0);
+  p = fma(p, r, 1.0 / 5040.0);
+  p = fma(p, r, 1.0 / 720.0);
+  p = fma(p, r, 1.0 / 120.0);
+  p = fma(p, r, 1.0 / 24.0);
+  p = fma(p, r, 1.0 / 6.0);
+  p = fma(p, r, 0.5);
+  p = fma(p, r, 1.0);
+  p = fma(p, r, 1.0);
+  return scalbn(p, (int)k);   /* k down to -1077: a subnormal result */
+}
+
 #define GK_SAMPLE_THREADS 256
 #define GK_SAMPLE_WARPS (GK_SAMPLE_THREADS / 32)
 
@@ -430,7 +460,7 @@ __device__ __forceinline__ void sample(const T *logits, size_t rows, size_t V,
     float inv_t = 1.0f / temperature;
     __syncthreads();
     for (size_t j = threadIdx.x; j < V; j += GK_SAMPLE_THREADS)
-      z[j] = (float)exp((double)((z[j] - bv) * inv_t));   /* p[j]: expf's value */
+      z[j] = (float)gk_exp_d((double)((z[j] - bv) * inv_t));   /* p[j]: expf's value */
     __syncthreads();
     sel L;
     L.kkey = 0, L.kid = ~0u, L.pkey = 0, L.pid = ~0u, L.min_p = min_p;
@@ -557,7 +587,7 @@ __device__ __forceinline__ void sample(const T *logits, size_t rows, size_t V,
                         n_pages, n_seqs, max_pages, n_extra, scale, rb, tk);                     \
   }                                                                                              \
   GK_EXPORT(gk_tree_attn_##dt);                                                                  \
-  extern "C" __global__ void __launch_bounds__(GK_SAMPLE_THREADS)                                \
+  extern "C" __global__ void __launch_bounds__(GK_SAMPLE_THREADS, 1)                             \
   gk_sample_##dt(const T *logits, size_t rows, size_t vocab, const int32_t *recent,              \
                  size_t window, float penalty, float temperature, size_t top_k, float top_p,     \
                  float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids, float *ws) {     \
