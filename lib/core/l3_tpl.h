@@ -6,67 +6,19 @@
 
 /* ------------------------------------------------------------ linear */
 
-/* decode shapes stream W (no bias in the kernel: it is added afterwards) */
-static bool CL(linear_bias_in_kernel)(size_t m) { return m > 8; }
-
-static struct gllmk__ws_plan *CL(linear_plan)(struct gllmk__ws_plan *p, size_t m, size_t n,
-                                              size_t k, bool bias) {
-  gllmk__ws_plan_init(p);
-  if (m == 0 || n == 0) return p;
-#if !T_IS_F32
-  size_t cf;
-  if (CL(gemm_cf_bytes)(m, n, bias, &cf)) gllmk__ws_plan_buf(p, cf);
-  else p->overflow = true;
-#endif
-  mm_plan(p, m, n, k, true, bias && CL(linear_bias_in_kernel)(m));
-  return p;
-}
-
 size_t WSQ(linear)(size_t m, size_t n, size_t k) {
   struct gllmk__ws_plan p;
   /* the larger of the plans with and without bias */
   if (!CL(gemm_sizes_ok)(m, n, k)) return 0;
-  size_t a = gllmk__ws_query(CL(linear_plan)(&p, m, n, k, true));
-  size_t b = gllmk__ws_query(CL(linear_plan)(&p, m, n, k, false));
+  size_t a = gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, true, true));
+  size_t b = gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, true, false));
   return a > b ? a : b;
 }
 
+/* gemm_bias with W [n x k] (ops_tpl.h) */
 gllmk_status GLLMK_PUB(linear)(const T *x, const T *w, const T *bias, T *y, size_t m, size_t n,
                                size_t k) {
-  if (!CL(gemm_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
-  size_t mn = m * n;
-  if ((m && k && !x) || (k && n && !w) || (mn && !y)) return GLLMK_E_INVAL;
-  GET_KT();
-  if (mn == 0) return GLLMK_OK;
-  bool in_kernel = bias && CL(linear_bias_in_kernel)(m);
-#if T_IS_F32
-  GLLMK_WS_BEGIN(CL(linear_plan), m, n, k, bias != NULL);
-  float *Cf = y;
-  const float *bf = bias;
-#else
-  size_t cf;
-  if (!CL(gemm_cf_bytes)(m, n, bias != NULL, &cf)) return GLLMK_E_OVERFLOW;
-  GLLMK_WS_BEGIN(CL(linear_plan), m, n, k, bias != NULL);
-  float *Cf = gllmk__ws_alloc(cf);
-  if (!Cf) return GLLMK_E_NOMEM;
-  float *bf = NULL;
-  if (bias) {
-    bf = Cf + mn;
-    K(to_f32)(n, bias, bf);
-  }
-#endif
-  gllmk_status st = CL(matmul)(kt, m, n, k, x, w, true, in_kernel ? bf : NULL, Cf, n);
-  if (st == GLLMK_OK && bias && !in_kernel)
-    for (size_t i = 0; i < m; i++)
-      for (size_t j = 0; j < n; j++) Cf[i * n + j] += bf[j];
-#if !T_IS_F32
-  if (st == GLLMK_OK) {
-    struct CL(rowcvt_ctx) c = {kt, Cf, y, n};
-    gllmk__parallel(m, 1, 16, CL(rowcvt_run), &c);
-  }
-  gllmk__ws_free(Cf);
-#endif
-  return st;
+  return CL(gemm_common)(x, w, true, bias, y, m, n, k);
 }
 
 /* ------------------------------------------------------------ paged KV cache */

@@ -265,8 +265,12 @@ static int CL(gemm_cf_bytes)(size_t m, size_t n, bool bias, size_t *bytes) {
 }
 #endif
 
+/* B [k x n], or W [n x k] (b_trans, linear's layout): decode shapes of W
+ * (m <= 8) stream its rows without a bias in the kernel (it is added after) */
+static bool CL(bias_in_kernel)(bool b_trans, size_t m) { return !b_trans || m > 8; }
+
 static struct gllmk__ws_plan *CL(gemm_plan)(struct gllmk__ws_plan *p, size_t m, size_t n, size_t k,
-                                            bool bias) {
+                                            bool b_trans, bool bias) {
   gllmk__ws_plan_init(p);
   if (m == 0 || n == 0) return p;
 #if !T_IS_F32
@@ -274,21 +278,21 @@ static struct gllmk__ws_plan *CL(gemm_plan)(struct gllmk__ws_plan *p, size_t m, 
   if (CL(gemm_cf_bytes)(m, n, bias, &cf)) gllmk__ws_plan_buf(p, cf);
   else p->overflow = true;
 #endif
-  mm_plan(p, m, n, k, false, bias);
+  mm_plan(p, m, n, k, b_trans, bias && CL(bias_in_kernel)(b_trans, m));
   return p;
 }
 
 size_t WSQ(gemm)(size_t m, size_t n, size_t k) {
   struct gllmk__ws_plan p;
-  return CL(gemm_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, false)) : 0;
+  return CL(gemm_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, false, false)) : 0;
 }
 size_t WSQ(gemm_bias)(size_t m, size_t n, size_t k) {
   struct gllmk__ws_plan p;
-  return CL(gemm_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, true)) : 0;
+  return CL(gemm_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, false, true)) : 0;
 }
 
-static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C, size_t m, size_t n,
-                                    size_t k) {
+static gllmk_status CL(gemm_common)(const T *A, const T *B, bool b_trans, const T *bias, T *C,
+                                    size_t m, size_t n, size_t k) {
   if (!CL(gemm_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
   size_t mn = m * n;
   if ((m && k && !A) || (k && n && !B) || (mn && !C))
@@ -297,13 +301,13 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C,
   if (mn == 0) return GLLMK_OK;
   /* f32 C is written in place; f16/bf16 C is accumulated in f32 and rounded once */
 #if T_IS_F32
-  GLLMK_WS_BEGIN(CL(gemm_plan), m, n, k, bias != NULL);
+  GLLMK_WS_BEGIN(CL(gemm_plan), m, n, k, b_trans, bias != NULL);
   float *Cf = C;
   const float *bf = bias;
 #else
   size_t cf;
   if (!CL(gemm_cf_bytes)(m, n, bias != NULL, &cf)) return GLLMK_E_OVERFLOW;
-  GLLMK_WS_BEGIN(CL(gemm_plan), m, n, k, bias != NULL);
+  GLLMK_WS_BEGIN(CL(gemm_plan), m, n, k, b_trans, bias != NULL);
   float *Cf = gllmk__ws_alloc(cf);
   if (!Cf) return GLLMK_E_NOMEM;
   float *bf = NULL;
@@ -312,7 +316,11 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C,
     K(to_f32)(n, bias, bf);
   }
 #endif
-  gllmk_status st = CL(matmul)(kt, m, n, k, A, B, false, bf, Cf, n);
+  bool in_kernel = CL(bias_in_kernel)(b_trans, m);
+  gllmk_status st = CL(matmul)(kt, m, n, k, A, B, b_trans, in_kernel ? bf : NULL, Cf, n);
+  if (st == GLLMK_OK && bf && !in_kernel)
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < n; j++) Cf[i * n + j] += bf[j];
 #if !T_IS_F32
   if (st == GLLMK_OK) {
     struct CL(rowcvt_ctx) c = {kt, Cf, C, n};
@@ -324,14 +332,14 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, const T *bias, T *C,
 }
 
 gllmk_status GLLMK_PUB(gemm)(const T *A, const T *B, T *C, size_t m, size_t n, size_t k) {
-  return CL(gemm_common)(A, B, NULL, C, m, n, k);
+  return CL(gemm_common)(A, B, false, NULL, C, m, n, k);
 }
 
 gllmk_status GLLMK_PUB(gemm_bias)(const T *A, const T *B, const T *bias, T *C, size_t m, size_t n,
                                   size_t k) {
   if (!CL(gemm_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
   if (m && n && !bias) return GLLMK_E_INVAL;
-  return CL(gemm_common)(A, B, bias, C, m, n, k);
+  return CL(gemm_common)(A, B, false, bias, C, m, n, k);
 }
 
 GLLMK_WS_NONE_RN(gemv)
