@@ -52,4 +52,11 @@ GLLMK_HIDDEN int gllmk__be_owns(const gllmk_backend *be, const void *p, size_t b
  * NULL (the op then returns GLLMK_E_NOMEM before launching anything). */
 GLLMK_HIDDEN void *gllmk__be_workspace(gllmk_backend *be, size_t bytes);
 
+/* cuda/ops_gemm.c: C[m x n] = A . B (nt: A . B^T, B [n x k]) + bias (NULL:
+ * none) on be's stream, dt 0/1/2 = f32/f16/bf16, arguments already checked
+ * (the ops that compose the GEMM with other kernels, on workspace memory) */
+GLLMK_HIDDEN gllmk_status gllmk__cu_gemm_run(gllmk_backend *be, int dt, const void *A, const void *B,
+                                             const void *bias, void *C, size_t m, size_t n,
+                                             size_t k, int nt);
+
 #endif /* GLLMK_CUDA_INTERNAL_H */

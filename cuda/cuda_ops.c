@@ -148,354 +148,6 @@ static gllmk_status no_fused_linear_bias_residual_rmsnorm_f32_workspace_bytes(gl
   *bytes = 0;
   return GLLMK_E_UNSUPPORTED;
 }
-static gllmk_status no_fused_dequant_gemv_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_dequant_gemv_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kquant_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kquant_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_iq_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_iq_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_awq_matmul_f32(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const float *x, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)zeros;
-  (void)scales;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_awq_matmul_f32_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gptq_matmul_f32(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const float *x, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)g_idx;
-  (void)scales;
-  (void)n_groups;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gptq_matmul_f32_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)n_groups;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_squeeze_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_squeeze_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq1_s_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq1_s_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq2_xxs_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq2_xxs_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_awq4_matmul_f32(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const float *x, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)zeros;
-  (void)scales;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_awq4_matmul_f32_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gptq4_matmul_f32(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const float *x, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)g_idx;
-  (void)scales;
-  (void)n_groups;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gptq4_matmul_f32_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)n_groups;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_squeeze_matmul_f32(gllmk_backend *be, const void *w, size_t w_bytes, const float *x, float *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_squeeze_matmul_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q8_f32(gllmk_backend *be, const int8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q8_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q4_f32(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q4_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q2_f32(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q2_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q1_f32(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const float *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q1_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q8_f32(gllmk_backend *be, const int8_t *w, size_t w_bytes, const float *x, float *y, const float *scales, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)scales;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q8_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q4_f32(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const float *x, float *y, const float *scales, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)scales;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q4_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_fused_qkv_rope_q4_f32(gllmk_backend *be, const float *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   (void)be;
   (void)x;
@@ -653,23 +305,23 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .fused_ffn_rmsnorm = no_fused_ffn_rmsnorm_f32,
   .fused_linear_residual_rmsnorm = no_fused_linear_residual_rmsnorm_f32,
   .fused_linear_bias_residual_rmsnorm = no_fused_linear_bias_residual_rmsnorm_f32,
-  .fused_dequant_gemv = no_fused_dequant_gemv_f32,
-  .kquant_matmul = no_kquant_matmul_f32,
-  .iq_matmul = no_iq_matmul_f32,
-  .awq_matmul = no_awq_matmul_f32,
-  .gptq_matmul = no_gptq_matmul_f32,
-  .squeeze_matmul = no_squeeze_matmul_f32,
-  .fused_iq1_s_matmul = no_fused_iq1_s_matmul_f32,
-  .fused_iq2_xxs_matmul = no_fused_iq2_xxs_matmul_f32,
-  .fused_awq4_matmul = no_fused_awq4_matmul_f32,
-  .fused_gptq4_matmul = no_fused_gptq4_matmul_f32,
-  .fused_squeeze_matmul = no_fused_squeeze_matmul_f32,
-  .gemv_q8 = no_gemv_q8_f32,
-  .gemv_q4 = no_gemv_q4_f32,
-  .gemv_q2 = no_gemv_q2_f32,
-  .gemv_q1 = no_gemv_q1_f32,
-  .gemm_q8 = no_gemm_q8_f32,
-  .gemm_q4 = no_gemm_q4_f32,
+  .fused_dequant_gemv = gllmk__cu_fused_dequant_gemv_f32,
+  .kquant_matmul = gllmk__cu_kquant_matmul_f32,
+  .iq_matmul = gllmk__cu_iq_matmul_f32,
+  .awq_matmul = gllmk__cu_awq_matmul_f32,
+  .gptq_matmul = gllmk__cu_gptq_matmul_f32,
+  .squeeze_matmul = gllmk__cu_squeeze_matmul_f32,
+  .fused_iq1_s_matmul = gllmk__cu_fused_iq1_s_matmul_f32,
+  .fused_iq2_xxs_matmul = gllmk__cu_fused_iq2_xxs_matmul_f32,
+  .fused_awq4_matmul = gllmk__cu_fused_awq4_matmul_f32,
+  .fused_gptq4_matmul = gllmk__cu_fused_gptq4_matmul_f32,
+  .fused_squeeze_matmul = gllmk__cu_fused_squeeze_matmul_f32,
+  .gemv_q8 = gllmk__cu_gemv_q8_f32,
+  .gemv_q4 = gllmk__cu_gemv_q4_f32,
+  .gemv_q2 = gllmk__cu_gemv_q2_f32,
+  .gemv_q1 = gllmk__cu_gemv_q1_f32,
+  .gemm_q8 = gllmk__cu_gemm_q8_f32,
+  .gemm_q4 = gllmk__cu_gemm_q4_f32,
   .fused_qkv_rope_q4 = no_fused_qkv_rope_q4_f32,
   .fused_ffn_q4 = no_fused_ffn_q4_f32,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_f32,
@@ -711,23 +363,23 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .fused_ffn_rmsnorm_workspace_bytes = no_fused_ffn_rmsnorm_f32_workspace_bytes,
   .fused_linear_residual_rmsnorm_workspace_bytes = no_fused_linear_residual_rmsnorm_f32_workspace_bytes,
   .fused_linear_bias_residual_rmsnorm_workspace_bytes = no_fused_linear_bias_residual_rmsnorm_f32_workspace_bytes,
-  .fused_dequant_gemv_workspace_bytes = no_fused_dequant_gemv_f32_workspace_bytes,
-  .kquant_matmul_workspace_bytes = no_kquant_matmul_f32_workspace_bytes,
-  .iq_matmul_workspace_bytes = no_iq_matmul_f32_workspace_bytes,
-  .awq_matmul_workspace_bytes = no_awq_matmul_f32_workspace_bytes,
-  .gptq_matmul_workspace_bytes = no_gptq_matmul_f32_workspace_bytes,
-  .squeeze_matmul_workspace_bytes = no_squeeze_matmul_f32_workspace_bytes,
-  .fused_iq1_s_matmul_workspace_bytes = no_fused_iq1_s_matmul_f32_workspace_bytes,
-  .fused_iq2_xxs_matmul_workspace_bytes = no_fused_iq2_xxs_matmul_f32_workspace_bytes,
-  .fused_awq4_matmul_workspace_bytes = no_fused_awq4_matmul_f32_workspace_bytes,
-  .fused_gptq4_matmul_workspace_bytes = no_fused_gptq4_matmul_f32_workspace_bytes,
-  .fused_squeeze_matmul_workspace_bytes = no_fused_squeeze_matmul_f32_workspace_bytes,
-  .gemv_q8_workspace_bytes = no_gemv_q8_f32_workspace_bytes,
-  .gemv_q4_workspace_bytes = no_gemv_q4_f32_workspace_bytes,
-  .gemv_q2_workspace_bytes = no_gemv_q2_f32_workspace_bytes,
-  .gemv_q1_workspace_bytes = no_gemv_q1_f32_workspace_bytes,
-  .gemm_q8_workspace_bytes = no_gemm_q8_f32_workspace_bytes,
-  .gemm_q4_workspace_bytes = no_gemm_q4_f32_workspace_bytes,
+  .fused_dequant_gemv_workspace_bytes = gllmk__cu_fused_dequant_gemv_workspace_bytes_f32,
+  .kquant_matmul_workspace_bytes = gllmk__cu_kquant_matmul_workspace_bytes_f32,
+  .iq_matmul_workspace_bytes = gllmk__cu_iq_matmul_workspace_bytes_f32,
+  .awq_matmul_workspace_bytes = gllmk__cu_awq_matmul_workspace_bytes_f32,
+  .gptq_matmul_workspace_bytes = gllmk__cu_gptq_matmul_workspace_bytes_f32,
+  .squeeze_matmul_workspace_bytes = gllmk__cu_squeeze_matmul_workspace_bytes_f32,
+  .fused_iq1_s_matmul_workspace_bytes = gllmk__cu_fused_iq1_s_matmul_workspace_bytes_f32,
+  .fused_iq2_xxs_matmul_workspace_bytes = gllmk__cu_fused_iq2_xxs_matmul_workspace_bytes_f32,
+  .fused_awq4_matmul_workspace_bytes = gllmk__cu_fused_awq4_matmul_workspace_bytes_f32,
+  .fused_gptq4_matmul_workspace_bytes = gllmk__cu_fused_gptq4_matmul_workspace_bytes_f32,
+  .fused_squeeze_matmul_workspace_bytes = gllmk__cu_fused_squeeze_matmul_workspace_bytes_f32,
+  .gemv_q8_workspace_bytes = gllmk__cu_gemv_q8_workspace_bytes_f32,
+  .gemv_q4_workspace_bytes = gllmk__cu_gemv_q4_workspace_bytes_f32,
+  .gemv_q2_workspace_bytes = gllmk__cu_gemv_q2_workspace_bytes_f32,
+  .gemv_q1_workspace_bytes = gllmk__cu_gemv_q1_workspace_bytes_f32,
+  .gemm_q8_workspace_bytes = gllmk__cu_gemm_q8_workspace_bytes_f32,
+  .gemm_q4_workspace_bytes = gllmk__cu_gemm_q4_workspace_bytes_f32,
   .fused_qkv_rope_q4_workspace_bytes = no_fused_qkv_rope_q4_f32_workspace_bytes,
   .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_f32_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_f32_workspace_bytes,
@@ -875,354 +527,6 @@ static gllmk_status no_fused_linear_bias_residual_rmsnorm_f16(gllmk_backend *be,
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_bias_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_dequant_gemv_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_dequant_gemv_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kquant_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kquant_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_iq_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_iq_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_awq_matmul_f16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)zeros;
-  (void)scales;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_awq_matmul_f16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gptq_matmul_f16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)g_idx;
-  (void)scales;
-  (void)n_groups;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gptq_matmul_f16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)n_groups;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_squeeze_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_squeeze_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq1_s_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq1_s_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq2_xxs_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq2_xxs_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_awq4_matmul_f16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)zeros;
-  (void)scales;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_awq4_matmul_f16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gptq4_matmul_f16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)g_idx;
-  (void)scales;
-  (void)n_groups;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gptq4_matmul_f16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)n_groups;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_squeeze_matmul_f16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_squeeze_matmul_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q8_f16(gllmk_backend *be, const int8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q8_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q4_f16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q4_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q2_f16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q2_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q1_f16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q1_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q8_f16(gllmk_backend *be, const int8_t *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, const float *scales, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)scales;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q8_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q4_f16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, const float *scales, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)scales;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q4_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
@@ -1387,23 +691,23 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .fused_ffn_rmsnorm = no_fused_ffn_rmsnorm_f16,
   .fused_linear_residual_rmsnorm = no_fused_linear_residual_rmsnorm_f16,
   .fused_linear_bias_residual_rmsnorm = no_fused_linear_bias_residual_rmsnorm_f16,
-  .fused_dequant_gemv = no_fused_dequant_gemv_f16,
-  .kquant_matmul = no_kquant_matmul_f16,
-  .iq_matmul = no_iq_matmul_f16,
-  .awq_matmul = no_awq_matmul_f16,
-  .gptq_matmul = no_gptq_matmul_f16,
-  .squeeze_matmul = no_squeeze_matmul_f16,
-  .fused_iq1_s_matmul = no_fused_iq1_s_matmul_f16,
-  .fused_iq2_xxs_matmul = no_fused_iq2_xxs_matmul_f16,
-  .fused_awq4_matmul = no_fused_awq4_matmul_f16,
-  .fused_gptq4_matmul = no_fused_gptq4_matmul_f16,
-  .fused_squeeze_matmul = no_fused_squeeze_matmul_f16,
-  .gemv_q8 = no_gemv_q8_f16,
-  .gemv_q4 = no_gemv_q4_f16,
-  .gemv_q2 = no_gemv_q2_f16,
-  .gemv_q1 = no_gemv_q1_f16,
-  .gemm_q8 = no_gemm_q8_f16,
-  .gemm_q4 = no_gemm_q4_f16,
+  .fused_dequant_gemv = gllmk__cu_fused_dequant_gemv_f16,
+  .kquant_matmul = gllmk__cu_kquant_matmul_f16,
+  .iq_matmul = gllmk__cu_iq_matmul_f16,
+  .awq_matmul = gllmk__cu_awq_matmul_f16,
+  .gptq_matmul = gllmk__cu_gptq_matmul_f16,
+  .squeeze_matmul = gllmk__cu_squeeze_matmul_f16,
+  .fused_iq1_s_matmul = gllmk__cu_fused_iq1_s_matmul_f16,
+  .fused_iq2_xxs_matmul = gllmk__cu_fused_iq2_xxs_matmul_f16,
+  .fused_awq4_matmul = gllmk__cu_fused_awq4_matmul_f16,
+  .fused_gptq4_matmul = gllmk__cu_fused_gptq4_matmul_f16,
+  .fused_squeeze_matmul = gllmk__cu_fused_squeeze_matmul_f16,
+  .gemv_q8 = gllmk__cu_gemv_q8_f16,
+  .gemv_q4 = gllmk__cu_gemv_q4_f16,
+  .gemv_q2 = gllmk__cu_gemv_q2_f16,
+  .gemv_q1 = gllmk__cu_gemv_q1_f16,
+  .gemm_q8 = gllmk__cu_gemm_q8_f16,
+  .gemm_q4 = gllmk__cu_gemm_q4_f16,
   .fused_qkv_rope_q4 = no_fused_qkv_rope_q4_f16,
   .fused_ffn_q4 = no_fused_ffn_q4_f16,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_f16,
@@ -1445,23 +749,23 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .fused_ffn_rmsnorm_workspace_bytes = no_fused_ffn_rmsnorm_f16_workspace_bytes,
   .fused_linear_residual_rmsnorm_workspace_bytes = no_fused_linear_residual_rmsnorm_f16_workspace_bytes,
   .fused_linear_bias_residual_rmsnorm_workspace_bytes = no_fused_linear_bias_residual_rmsnorm_f16_workspace_bytes,
-  .fused_dequant_gemv_workspace_bytes = no_fused_dequant_gemv_f16_workspace_bytes,
-  .kquant_matmul_workspace_bytes = no_kquant_matmul_f16_workspace_bytes,
-  .iq_matmul_workspace_bytes = no_iq_matmul_f16_workspace_bytes,
-  .awq_matmul_workspace_bytes = no_awq_matmul_f16_workspace_bytes,
-  .gptq_matmul_workspace_bytes = no_gptq_matmul_f16_workspace_bytes,
-  .squeeze_matmul_workspace_bytes = no_squeeze_matmul_f16_workspace_bytes,
-  .fused_iq1_s_matmul_workspace_bytes = no_fused_iq1_s_matmul_f16_workspace_bytes,
-  .fused_iq2_xxs_matmul_workspace_bytes = no_fused_iq2_xxs_matmul_f16_workspace_bytes,
-  .fused_awq4_matmul_workspace_bytes = no_fused_awq4_matmul_f16_workspace_bytes,
-  .fused_gptq4_matmul_workspace_bytes = no_fused_gptq4_matmul_f16_workspace_bytes,
-  .fused_squeeze_matmul_workspace_bytes = no_fused_squeeze_matmul_f16_workspace_bytes,
-  .gemv_q8_workspace_bytes = no_gemv_q8_f16_workspace_bytes,
-  .gemv_q4_workspace_bytes = no_gemv_q4_f16_workspace_bytes,
-  .gemv_q2_workspace_bytes = no_gemv_q2_f16_workspace_bytes,
-  .gemv_q1_workspace_bytes = no_gemv_q1_f16_workspace_bytes,
-  .gemm_q8_workspace_bytes = no_gemm_q8_f16_workspace_bytes,
-  .gemm_q4_workspace_bytes = no_gemm_q4_f16_workspace_bytes,
+  .fused_dequant_gemv_workspace_bytes = gllmk__cu_fused_dequant_gemv_workspace_bytes_f16,
+  .kquant_matmul_workspace_bytes = gllmk__cu_kquant_matmul_workspace_bytes_f16,
+  .iq_matmul_workspace_bytes = gllmk__cu_iq_matmul_workspace_bytes_f16,
+  .awq_matmul_workspace_bytes = gllmk__cu_awq_matmul_workspace_bytes_f16,
+  .gptq_matmul_workspace_bytes = gllmk__cu_gptq_matmul_workspace_bytes_f16,
+  .squeeze_matmul_workspace_bytes = gllmk__cu_squeeze_matmul_workspace_bytes_f16,
+  .fused_iq1_s_matmul_workspace_bytes = gllmk__cu_fused_iq1_s_matmul_workspace_bytes_f16,
+  .fused_iq2_xxs_matmul_workspace_bytes = gllmk__cu_fused_iq2_xxs_matmul_workspace_bytes_f16,
+  .fused_awq4_matmul_workspace_bytes = gllmk__cu_fused_awq4_matmul_workspace_bytes_f16,
+  .fused_gptq4_matmul_workspace_bytes = gllmk__cu_fused_gptq4_matmul_workspace_bytes_f16,
+  .fused_squeeze_matmul_workspace_bytes = gllmk__cu_fused_squeeze_matmul_workspace_bytes_f16,
+  .gemv_q8_workspace_bytes = gllmk__cu_gemv_q8_workspace_bytes_f16,
+  .gemv_q4_workspace_bytes = gllmk__cu_gemv_q4_workspace_bytes_f16,
+  .gemv_q2_workspace_bytes = gllmk__cu_gemv_q2_workspace_bytes_f16,
+  .gemv_q1_workspace_bytes = gllmk__cu_gemv_q1_workspace_bytes_f16,
+  .gemm_q8_workspace_bytes = gllmk__cu_gemm_q8_workspace_bytes_f16,
+  .gemm_q4_workspace_bytes = gllmk__cu_gemm_q4_workspace_bytes_f16,
   .fused_qkv_rope_q4_workspace_bytes = no_fused_qkv_rope_q4_f16_workspace_bytes,
   .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_f16_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_f16_workspace_bytes,
@@ -1609,354 +913,6 @@ static gllmk_status no_fused_linear_bias_residual_rmsnorm_bf16(gllmk_backend *be
   return GLLMK_E_UNSUPPORTED;
 }
 static gllmk_status no_fused_linear_bias_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_dequant_gemv_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_dequant_gemv_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kquant_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_kquant_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_iq_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_iq_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)t;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_awq_matmul_bf16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)zeros;
-  (void)scales;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_awq_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gptq_matmul_bf16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)g_idx;
-  (void)scales;
-  (void)n_groups;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gptq_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)n_groups;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_squeeze_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_squeeze_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq1_s_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq1_s_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq2_xxs_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_iq2_xxs_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_awq4_matmul_bf16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const uint8_t *zeros, const gllmk_f16 *scales, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)zeros;
-  (void)scales;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_awq4_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gptq4_matmul_bf16(gllmk_backend *be, const uint8_t *packed, size_t packed_bytes, const int32_t *g_idx, const gllmk_f16 *scales, size_t n_groups, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)packed;
-  (void)packed_bytes;
-  (void)g_idx;
-  (void)scales;
-  (void)n_groups;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gptq4_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t packed_bytes, size_t n_groups, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)packed_bytes;
-  (void)n_groups;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_squeeze_matmul_bf16(gllmk_backend *be, const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_squeeze_matmul_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q8_bf16(gllmk_backend *be, const int8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q8_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q4_bf16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q4_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q2_bf16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q2_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q1_bf16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, float scale, size_t n, float *result) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)scale;
-  (void)n;
-  (void)result;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemv_q1_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t n, size_t *bytes) {
-  (void)w_bytes;
-  (void)n;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q8_bf16(gllmk_backend *be, const int8_t *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, const float *scales, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)scales;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q8_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q4_bf16(gllmk_backend *be, const uint8_t *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, const float *scales, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)w;
-  (void)w_bytes;
-  (void)x;
-  (void)y;
-  (void)scales;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_gemm_q4_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
   (void)m;
   (void)n;
   (void)k;
@@ -2121,23 +1077,23 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .fused_ffn_rmsnorm = no_fused_ffn_rmsnorm_bf16,
   .fused_linear_residual_rmsnorm = no_fused_linear_residual_rmsnorm_bf16,
   .fused_linear_bias_residual_rmsnorm = no_fused_linear_bias_residual_rmsnorm_bf16,
-  .fused_dequant_gemv = no_fused_dequant_gemv_bf16,
-  .kquant_matmul = no_kquant_matmul_bf16,
-  .iq_matmul = no_iq_matmul_bf16,
-  .awq_matmul = no_awq_matmul_bf16,
-  .gptq_matmul = no_gptq_matmul_bf16,
-  .squeeze_matmul = no_squeeze_matmul_bf16,
-  .fused_iq1_s_matmul = no_fused_iq1_s_matmul_bf16,
-  .fused_iq2_xxs_matmul = no_fused_iq2_xxs_matmul_bf16,
-  .fused_awq4_matmul = no_fused_awq4_matmul_bf16,
-  .fused_gptq4_matmul = no_fused_gptq4_matmul_bf16,
-  .fused_squeeze_matmul = no_fused_squeeze_matmul_bf16,
-  .gemv_q8 = no_gemv_q8_bf16,
-  .gemv_q4 = no_gemv_q4_bf16,
-  .gemv_q2 = no_gemv_q2_bf16,
-  .gemv_q1 = no_gemv_q1_bf16,
-  .gemm_q8 = no_gemm_q8_bf16,
-  .gemm_q4 = no_gemm_q4_bf16,
+  .fused_dequant_gemv = gllmk__cu_fused_dequant_gemv_bf16,
+  .kquant_matmul = gllmk__cu_kquant_matmul_bf16,
+  .iq_matmul = gllmk__cu_iq_matmul_bf16,
+  .awq_matmul = gllmk__cu_awq_matmul_bf16,
+  .gptq_matmul = gllmk__cu_gptq_matmul_bf16,
+  .squeeze_matmul = gllmk__cu_squeeze_matmul_bf16,
+  .fused_iq1_s_matmul = gllmk__cu_fused_iq1_s_matmul_bf16,
+  .fused_iq2_xxs_matmul = gllmk__cu_fused_iq2_xxs_matmul_bf16,
+  .fused_awq4_matmul = gllmk__cu_fused_awq4_matmul_bf16,
+  .fused_gptq4_matmul = gllmk__cu_fused_gptq4_matmul_bf16,
+  .fused_squeeze_matmul = gllmk__cu_fused_squeeze_matmul_bf16,
+  .gemv_q8 = gllmk__cu_gemv_q8_bf16,
+  .gemv_q4 = gllmk__cu_gemv_q4_bf16,
+  .gemv_q2 = gllmk__cu_gemv_q2_bf16,
+  .gemv_q1 = gllmk__cu_gemv_q1_bf16,
+  .gemm_q8 = gllmk__cu_gemm_q8_bf16,
+  .gemm_q4 = gllmk__cu_gemm_q4_bf16,
   .fused_qkv_rope_q4 = no_fused_qkv_rope_q4_bf16,
   .fused_ffn_q4 = no_fused_ffn_q4_bf16,
   .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_bf16,
@@ -2179,23 +1135,23 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .fused_ffn_rmsnorm_workspace_bytes = no_fused_ffn_rmsnorm_bf16_workspace_bytes,
   .fused_linear_residual_rmsnorm_workspace_bytes = no_fused_linear_residual_rmsnorm_bf16_workspace_bytes,
   .fused_linear_bias_residual_rmsnorm_workspace_bytes = no_fused_linear_bias_residual_rmsnorm_bf16_workspace_bytes,
-  .fused_dequant_gemv_workspace_bytes = no_fused_dequant_gemv_bf16_workspace_bytes,
-  .kquant_matmul_workspace_bytes = no_kquant_matmul_bf16_workspace_bytes,
-  .iq_matmul_workspace_bytes = no_iq_matmul_bf16_workspace_bytes,
-  .awq_matmul_workspace_bytes = no_awq_matmul_bf16_workspace_bytes,
-  .gptq_matmul_workspace_bytes = no_gptq_matmul_bf16_workspace_bytes,
-  .squeeze_matmul_workspace_bytes = no_squeeze_matmul_bf16_workspace_bytes,
-  .fused_iq1_s_matmul_workspace_bytes = no_fused_iq1_s_matmul_bf16_workspace_bytes,
-  .fused_iq2_xxs_matmul_workspace_bytes = no_fused_iq2_xxs_matmul_bf16_workspace_bytes,
-  .fused_awq4_matmul_workspace_bytes = no_fused_awq4_matmul_bf16_workspace_bytes,
-  .fused_gptq4_matmul_workspace_bytes = no_fused_gptq4_matmul_bf16_workspace_bytes,
-  .fused_squeeze_matmul_workspace_bytes = no_fused_squeeze_matmul_bf16_workspace_bytes,
-  .gemv_q8_workspace_bytes = no_gemv_q8_bf16_workspace_bytes,
-  .gemv_q4_workspace_bytes = no_gemv_q4_bf16_workspace_bytes,
-  .gemv_q2_workspace_bytes = no_gemv_q2_bf16_workspace_bytes,
-  .gemv_q1_workspace_bytes = no_gemv_q1_bf16_workspace_bytes,
-  .gemm_q8_workspace_bytes = no_gemm_q8_bf16_workspace_bytes,
-  .gemm_q4_workspace_bytes = no_gemm_q4_bf16_workspace_bytes,
+  .fused_dequant_gemv_workspace_bytes = gllmk__cu_fused_dequant_gemv_workspace_bytes_bf16,
+  .kquant_matmul_workspace_bytes = gllmk__cu_kquant_matmul_workspace_bytes_bf16,
+  .iq_matmul_workspace_bytes = gllmk__cu_iq_matmul_workspace_bytes_bf16,
+  .awq_matmul_workspace_bytes = gllmk__cu_awq_matmul_workspace_bytes_bf16,
+  .gptq_matmul_workspace_bytes = gllmk__cu_gptq_matmul_workspace_bytes_bf16,
+  .squeeze_matmul_workspace_bytes = gllmk__cu_squeeze_matmul_workspace_bytes_bf16,
+  .fused_iq1_s_matmul_workspace_bytes = gllmk__cu_fused_iq1_s_matmul_workspace_bytes_bf16,
+  .fused_iq2_xxs_matmul_workspace_bytes = gllmk__cu_fused_iq2_xxs_matmul_workspace_bytes_bf16,
+  .fused_awq4_matmul_workspace_bytes = gllmk__cu_fused_awq4_matmul_workspace_bytes_bf16,
+  .fused_gptq4_matmul_workspace_bytes = gllmk__cu_fused_gptq4_matmul_workspace_bytes_bf16,
+  .fused_squeeze_matmul_workspace_bytes = gllmk__cu_fused_squeeze_matmul_workspace_bytes_bf16,
+  .gemv_q8_workspace_bytes = gllmk__cu_gemv_q8_workspace_bytes_bf16,
+  .gemv_q4_workspace_bytes = gllmk__cu_gemv_q4_workspace_bytes_bf16,
+  .gemv_q2_workspace_bytes = gllmk__cu_gemv_q2_workspace_bytes_bf16,
+  .gemv_q1_workspace_bytes = gllmk__cu_gemv_q1_workspace_bytes_bf16,
+  .gemm_q8_workspace_bytes = gllmk__cu_gemm_q8_workspace_bytes_bf16,
+  .gemm_q4_workspace_bytes = gllmk__cu_gemm_q4_workspace_bytes_bf16,
   .fused_qkv_rope_q4_workspace_bytes = no_fused_qkv_rope_q4_bf16_workspace_bytes,
   .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_bf16_workspace_bytes,
   .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_bf16_workspace_bytes,

@@ -100,8 +100,13 @@ static gllmk_status cu_gemm(gllmk_backend *be, int dt, const void *A, const void
   if (!owns(be, A, m * k * es, es) || !owns(be, B, k * n * es, es) || !owns(be, C, mn * es, es) ||
       (with_bias && !owns(be, bias, mn ? n * es : 0, es)))
     return GLLMK_E_INVAL;
-  if (mn == 0) return GLLMK_OK;
+  return gllmk__cu_gemm_run(be, dt, A, B, with_bias ? bias : NULL, C, m, n, k, nt);
+}
 
+gllmk_status gllmk__cu_gemm_run(gllmk_backend *be, int dt, const void *A, const void *B,
+                                const void *bias, void *C, size_t m, size_t n, size_t k, int nt) {
+  if (m == 0 || n == 0) return GLLMK_OK;
+  size_t es = gk_esize[dt];
   if (nt && m <= LINEAR_GEMV_MAXM) {   /* decode: stream W's rows */
     size_t blocks = div_up(n, LINEAR_GEMV_WARPS);
     if (blocks > GEMM_MAX_BLOCKS) return GLLMK_E_INVAL;
