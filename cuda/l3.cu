@@ -333,13 +333,13 @@ __device__ __forceinline__ void tree_reduce(const float *part, T *out, size_t he
     float M = -INFINITY, L = 0.0f;
     for (unsigned sp = 0; sp < nsplit; sp++) M = fmaxf(M, p0[sp * sf + 1 + h]);
     for (unsigned sp = 0; sp < nsplit; sp++) {
-      float ls = p0[sp * sf + 1 + rb + h];
-      if (ls > 0.0f) L += ls * expf(p0[sp * sf + 1 + h] - M);
+      float ls = p0[sp * sf + 1 + rb + h];   /* 0: an empty run (NaN stays, as in one block) */
+      if (ls != 0.0f) L += ls * expf(p0[sp * sf + 1 + h] - M);
     }
-    float inv = L > 0.0f ? 1.0f / L : 0.0f;
+    float inv = L != 0.0f ? 1.0f / L : 0.0f;
     for (unsigned sp = 0; sp < nsplit; sp++) {
       float ls = p0[sp * sf + 1 + rb + h];
-      w[h * nsplit + sp] = ls > 0.0f ? expf(p0[sp * sf + 1 + h] - M) * inv : 0.0f;
+      w[h * nsplit + sp] = ls != 0.0f ? expf(p0[sp * sf + 1 + h] - M) * inv : 0.0f;
     }
   }
   __syncthreads();
