@@ -41,6 +41,19 @@
  *   Dynamic shared memory, floats: rb*d (Q) + rb*d (acc) + tk*(d|1) (K, rows
  *   of odd stride) + tk*d (V) + rb*tk (scores) + 3*rb (max, sum, rescale).
  *
+ * gk_tree_attn_split_<dt>, gk_tree_attn_reduce_<dt>: the same with each
+ *   query's visible tokens split (flash-decoding) when the host finds too
+ *   few blocks for the SMs (cuda/ops_l3.c has the rule): grid z is head
+ *   chunk x nsplit, the split block sp takes the sp-th run of cw visible
+ *   tokens, cw = ceil(nvis / nsplit) rounded up to whole tiles and at least
+ *   cmin (runs past nvis are empty; the extras, after the context, fall in
+ *   the last runs), checks only that run's entries and writes an f32
+ *   partial to the workspace: a bad flag, the running max and sum per head
+ *   and the unnormalised accumulators.  The reduce (one block per (query,
+ *   kv head, head chunk)) leaves the query's rows when any run flagged it,
+ *   else rescales each run by e^(m_s - M) and adds the runs in order 0 ..
+ *   nsplit-1: the values depend only on the inputs and nsplit.
+ *
  * gk_sample_<dt>: one block per row (grid-stride over rows: each block owns
  *   vocab floats of the workspace for p), the steps of sample_tpl.h in its
  *   order: f32 logits with NaN as -inf; the repetition penalty (one thread
@@ -176,48 +189,75 @@ __device__ __forceinline__ void kv_store(const T *k, const T *v, T *kc, T *vc, c
 /* ------------------------------------------------------------------ tree attention */
 #define GK_TREE_THREADS 128
 
-template <class T>
+/* One (query i, kv head g, head chunk) over the visible tokens [jb, je) of
+ * the query (its context, then its extras).  SPLIT false: the block takes
+ * them all and writes out.  SPLIT true: grid z is chunk * nsplit + split sp,
+ * the block takes the sp-th run of cw tokens (cw: ceil(nvis / nsplit)
+ * rounded up to whole tiles, at least cmin; the runs past nvis are empty)
+ * and writes its partial into part's slot (i, g, chunk, sp) of sf floats:
+ * [0] 1 when the query is bad, [1, 1 + rb) the running max, [1 + rb, 1 +
+ * 2 rb) the sum, then rb x d unnormalised accumulators (all f32). */
+template <class T, bool SPLIT>
 __device__ __forceinline__ void tree_attn(const T *q, const T *kc, const T *vc, const uint32_t *pt,
                                           const uint32_t *seq, const uint32_t *ctx,
                                           const uint32_t *xs, const uint32_t *xl, T *out,
                                           size_t heads, size_t kv_heads, size_t d,
                                           size_t page_size, size_t n_pages, size_t n_seqs,
                                           size_t max_pages, size_t n_extra, float scale,
-                                          unsigned rb, unsigned tk) {
+                                          unsigned rb, unsigned tk, unsigned nsplit,
+                                          unsigned cmin, float *part) {
   GK_DYN_SHARED(float, sm);
   size_t i = blockIdx.x, g = blockIdx.y, r = heads / kv_heads;
-  size_t h0 = (size_t)blockIdx.z * rb;
+  unsigned chunk = SPLIT ? blockIdx.z / nsplit : blockIdx.z, sp = SPLIT ? blockIdx.z % nsplit : 0;
+  size_t h0 = (size_t)chunk * rb;
   unsigned nh = (unsigned)(r - h0 < rb ? r - h0 : rb);   /* this block's heads */
   unsigned tid = threadIdx.x, nt = blockDim.x;
   size_t kp = d | 1;   /* K's row stride: odd, so the threads of a score step (one key each) use
                           different banks */
   float *qs = sm, *acc = qs + (size_t)rb * d, *ks = acc + (size_t)rb * d, *vs = ks + (size_t)tk * kp;
   float *ss = vs + (size_t)tk * d, *mx = ss + rb * tk, *lsum = mx + rb, *alpha = lsum + rb;
+  float *slot = SPLIT ? part + (((i * kv_heads + g) * (gridDim.z / nsplit) + chunk) * nsplit + sp) *
+                               (1 + (size_t)rb * (d + 2))
+                      : NULL;
 
-  /* the query's entries */
+  /* the query's entries (split: those of this block's run; the reduce
+   * leaves the query when any run of it is bad, as one block would) */
   size_t s = seq[i], nctx = ctx[i], x0 = xs[i], x1 = xs[i + 1], tokens = max_pages * page_size;
   bool bad = s >= n_seqs || nctx > tokens || x0 > x1 || x1 > n_extra;
   if (!pt && (nctx || x1 > x0)) bad = true;   /* no table (or no caches: the host passes none) */
+  size_t nvis = bad ? 0 : nctx + (x1 - x0), jb = 0, je = nvis;
+  if (SPLIT && !bad) {
+    size_t cw = (nvis + nsplit - 1) / nsplit;
+    cw = (cw + tk - 1) / tk * tk;
+    if (cw < cmin) cw = cmin;
+    jb = (size_t)sp * cw < nvis ? (size_t)sp * cw : nvis;
+    je = nvis - jb < cw ? nvis : jb + cw;
+  }
   if (!bad) {
-    size_t pages = nctx ? (nctx - 1) / page_size + 1 : 0;
-    for (size_t p = tid; p < pages; p += nt)
+    size_t ce = je < nctx ? je : nctx;   /* context tokens [jb, ce), extras [xb, je) */
+    size_t p0 = jb < ce ? jb / page_size : 0, p1 = jb < ce ? (ce - 1) / page_size + 1 : 0;
+    for (size_t p = p0 + tid; p < p1; p += nt)
       if (pt[s * max_pages + p] >= n_pages) bad = true;
-    for (size_t e = x0 + tid; e < x1; e += nt) {
+    size_t xb = jb > nctx ? jb : nctx;
+    for (size_t e = x0 + (xb - nctx) + tid; e < x0 + (je > nctx ? je - nctx : 0); e += nt) {
       size_t t = xl[e];
       if (t >= tokens || pt[s * max_pages + t / page_size] >= n_pages) bad = true;
     }
   }
-  if (__syncthreads_or(bad)) return;
+  if (__syncthreads_or(bad)) {
+    if (SPLIT && tid == 0) slot[0] = 1.0f;
+    return;
+  }
 
-  size_t row = kv_heads * d, nvis = nctx + (x1 - x0);
+  size_t row = kv_heads * d;
   const T *qi = q + (i * heads + g * r + h0) * d;
   for (size_t e = tid; e < (size_t)nh * d; e += nt) {
     qs[e] = gk_ld1(qi + e);
     acc[e] = 0.0f;
   }
   for (unsigned h = tid; h < nh; h += nt) mx[h] = -INFINITY, lsum[h] = 0.0f;
-  for (size_t j0 = 0; j0 < nvis; j0 += tk) {
-    unsigned nj = (unsigned)(nvis - j0 < tk ? nvis - j0 : tk);
+  for (size_t j0 = jb; j0 < je; j0 += tk) {
+    unsigned nj = (unsigned)(je - j0 < tk ? je - j0 : tk);
     __syncthreads();   /* the previous tile's readers are done */
     for (size_t e = tid; e < (size_t)nj * d; e += nt) {
       size_t jj = j0 + e / d, t = jj < nctx ? jj : xl[x0 + jj - nctx];
@@ -257,10 +297,61 @@ __device__ __forceinline__ void tree_attn(const T *q, const T *kc, const T *vc, 
     }
   }
   __syncthreads();
+  if (SPLIT) {   /* the partial: flag, max, sum, accumulators (rows past nh unused) */
+    if (tid == 0) slot[0] = 0.0f;
+    for (unsigned h = tid; h < nh; h += nt) slot[1 + h] = mx[h], slot[1 + rb + h] = lsum[h];
+    float *sa = slot + 1 + 2 * (size_t)rb;
+    for (size_t e = tid; e < (size_t)nh * d; e += nt) sa[e] = acc[e];
+    return;
+  }
   T *o = out + (i * heads + g * r + h0) * d;
   for (size_t e = tid; e < (size_t)nh * d; e += nt) {
     float l = lsum[e / d];
     gk_st1(o + e, l > 0.0f ? acc[e] * (1.0f / l) : 0.0f);
+  }
+}
+
+/* The partials of (query i, kv head g, head chunk z) into out: nothing
+ * when a split found the query bad; else per head M = max m_s, L = sum l_s
+ * e^(m_s - M), out = sum acc_s e^(m_s - M) (1 / L) (zeros when L is 0),
+ * the splits summed in order 0 .. nsplit-1.  Dynamic shared memory: rb x
+ * nsplit floats (each split's weight e^(m_s - M) (1 / L) per head). */
+template <class T>
+__device__ __forceinline__ void tree_reduce(const float *part, T *out, size_t heads,
+                                            size_t kv_heads, size_t d, unsigned rb,
+                                            unsigned nsplit) {
+  GK_DYN_SHARED(float, w);
+  size_t i = blockIdx.x, g = blockIdx.y, r = heads / kv_heads, h0 = (size_t)blockIdx.z * rb;
+  unsigned nh = (unsigned)(r - h0 < rb ? r - h0 : rb), tid = threadIdx.x, nt = blockDim.x;
+  size_t sf = 1 + (size_t)rb * (d + 2);
+  const float *p0 = part + ((i * kv_heads + g) * gridDim.z + blockIdx.z) * nsplit * sf;
+  bool bad = false;
+  for (unsigned sp = tid; sp < nsplit; sp += nt)
+    if (p0[sp * sf] != 0.0f) bad = true;
+  if (__syncthreads_or(bad)) return;
+  for (unsigned h = tid; h < nh; h += nt) {
+    float M = -INFINITY, L = 0.0f;
+    for (unsigned sp = 0; sp < nsplit; sp++) M = fmaxf(M, p0[sp * sf + 1 + h]);
+    for (unsigned sp = 0; sp < nsplit; sp++) {
+      float ls = p0[sp * sf + 1 + rb + h];   /* 0: an empty run (NaN stays, as in one block) */
+      if (ls != 0.0f) L += ls * expf(p0[sp * sf + 1 + h] - M);
+    }
+    float inv = L != 0.0f ? 1.0f / L : 0.0f;
+    for (unsigned sp = 0; sp < nsplit; sp++) {
+      float ls = p0[sp * sf + 1 + rb + h];
+      w[h * nsplit + sp] = ls != 0.0f ? expf(p0[sp * sf + 1 + h] - M) * inv : 0.0f;
+    }
+  }
+  __syncthreads();
+  T *o = out + (i * heads + g * r + h0) * d;
+  for (size_t e = tid; e < (size_t)nh * d; e += nt) {
+    size_t h = e / d;
+    float a = 0.0f;
+    for (unsigned sp = 0; sp < nsplit; sp++) {
+      float ws = w[h * nsplit + sp];
+      if (ws != 0.0f) a = fmaf(p0[sp * sf + 1 + 2 * (size_t)rb + e], ws, a);
+    }
+    gk_st1(o + e, a);
   }
 }
 
@@ -583,10 +674,29 @@ __device__ __forceinline__ void sample(const T *logits, size_t rows, size_t V,
                     const uint32_t *xl, T *out, size_t heads, size_t kv_heads, size_t d,         \
                     size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages,           \
                     size_t n_extra, float scale, unsigned rb, unsigned tk) {                     \
-    gk_l3::tree_attn<T>(q, kc, vc, pt, seq, ctx, xs, xl, out, heads, kv_heads, d, page_size,     \
-                        n_pages, n_seqs, max_pages, n_extra, scale, rb, tk);                     \
+    gk_l3::tree_attn<T, false>(q, kc, vc, pt, seq, ctx, xs, xl, out, heads, kv_heads, d,         \
+                               page_size, n_pages, n_seqs, max_pages, n_extra, scale, rb, tk, 1, \
+                               0, NULL);                                                         \
   }                                                                                              \
   GK_EXPORT(gk_tree_attn_##dt);                                                                  \
+  extern "C" __global__ void __launch_bounds__(GK_TREE_THREADS)                                  \
+  gk_tree_attn_split_##dt(const T *q, const T *kc, const T *vc, const uint32_t *pt,              \
+                          const uint32_t *seq, const uint32_t *ctx, const uint32_t *xs,          \
+                          const uint32_t *xl, float *part, size_t heads, size_t kv_heads,        \
+                          size_t d, size_t page_size, size_t n_pages, size_t n_seqs,             \
+                          size_t max_pages, size_t n_extra, float scale, unsigned rb,            \
+                          unsigned tk, unsigned nsplit, unsigned cmin) {                         \
+    gk_l3::tree_attn<T, true>(q, kc, vc, pt, seq, ctx, xs, xl, (T *)NULL, heads, kv_heads, d,    \
+                              page_size, n_pages, n_seqs, max_pages, n_extra, scale, rb, tk,     \
+                              nsplit, cmin, part);                                               \
+  }                                                                                              \
+  GK_EXPORT(gk_tree_attn_split_##dt);                                                            \
+  extern "C" __global__ void __launch_bounds__(GK_TREE_THREADS)                                  \
+  gk_tree_attn_reduce_##dt(const float *part, T *out, size_t heads, size_t kv_heads, size_t d,   \
+                           unsigned rb, unsigned nsplit) {                                       \
+    gk_l3::tree_reduce<T>(part, out, heads, kv_heads, d, rb, nsplit);                            \
+  }                                                                                              \
+  GK_EXPORT(gk_tree_attn_reduce_##dt);                                                           \
   extern "C" __global__ void __launch_bounds__(GK_SAMPLE_THREADS, 1)                             \
   gk_sample_##dt(const T *logits, size_t rows, size_t vocab, const int32_t *recent,              \
                  size_t window, float penalty, float temperature, size_t top_k, float top_p,     \

@@ -36,7 +36,27 @@
  *
  * Workspace: sample, vocab floats for each of its min(rows,
  * SAMPLE_MAX_BLOCKS) blocks (the row's p); embedding_lookup_q, a flag word
- * per check block beyond 256 ids; kv_store and tree_attention none.
+ * per check block beyond 256 ids; kv_store none; tree_attention, when it
+ * splits the keys, the partials (below), else none.
+ *
+ * tree_attention's plan (tree_plan), from the shapes and the device's SM
+ * count only: rb = min(heads / kv_heads, TREE_HEADS) query heads per block
+ * (halved while the shared memory is beyond the device), chunks =
+ * ceil(heads / kv_heads / rb), per = kv_heads x chunks blocks per query.
+ * The one-block path (gk_tree_attn_<dt>, grid n x kv_heads x chunks) when
+ * n x per >= SMs or the cache plus the extras (max_pages x page_size +
+ * n_extra) holds fewer than 2 runs of TREE_SPLIT_MIN tokens.  Else the
+ * split path: nsplit = min(floor(TREE_SPLIT_WAVES x SMs / (n x per)),
+ * TREE_SPLIT_MAX, floor((max_pages x page_size + n_extra) / TREE_SPLIT_MIN))
+ * (when >= 2) runs per (query, kv head, chunk): gk_tree_attn_split_<dt>
+ * (grid n x kv_heads x chunks nsplit) writes one partial slot each, of 1 +
+ * rb (head_dim + 2) floats (bad flag, max, sum, rb x head_dim
+ * accumulators), then gk_tree_attn_reduce_<dt> (grid n x kv_heads x
+ * chunks, rb x nsplit floats of shared memory) writes out.  The op needs n
+ * x per x nsplit slots (<= TREE_SPLIT_WAVES x SMs); the workspace query
+ * reports TREE_SPLIT_WAVES x SMs slots whenever one query would split, so
+ * that the bytes for n cover every n' <= n (a model sizes its workspace
+ * from a few n).
  * embedding_lookup_q's table range checked is vocab rows (what it reads).
  */
 #include "cuda_internal.h"
@@ -53,6 +73,9 @@ typedef enum gllmk__cu_kernel kid;
 #define TREE_THREADS 128          /* l3.cu GK_TREE_THREADS */
 #define TREE_HEADS 8              /* query heads per block at most (a GQA group's chunk) */
 #define TREE_TILE 32              /* keys per shared-memory tile at most */
+#define TREE_SPLIT_WAVES 2        /* split blocks per SM the split aims at (at most) */
+#define TREE_SPLIT_MAX 32         /* runs per (query, kv head, head chunk) at most */
+#define TREE_SPLIT_MIN 128        /* visible tokens per run at least (4 tiles) */
 #define SAMPLE_THREADS 256        /* l3.cu GK_SAMPLE_THREADS */
 #define SAMPLE_MAX_BLOCKS 32      /* rows sampled at once (each block owns vocab floats) */
 #define EMBQ_THREADS 64           /* embq.cu GK_EMBQ_THREADS: format blocks per work item */
@@ -67,6 +90,10 @@ typedef enum gllmk__cu_kernel kid;
 
 static const kid kv_kernels[3] = {GK_gk_kv_store_f32, GK_gk_kv_store_f16, GK_gk_kv_store_bf16};
 static const kid tree_kernels[3] = {GK_gk_tree_attn_f32, GK_gk_tree_attn_f16, GK_gk_tree_attn_bf16};
+static const kid tree_split_kernels[3] = {GK_gk_tree_attn_split_f32, GK_gk_tree_attn_split_f16,
+                                          GK_gk_tree_attn_split_bf16};
+static const kid tree_reduce_kernels[3] = {GK_gk_tree_attn_reduce_f32, GK_gk_tree_attn_reduce_f16,
+                                           GK_gk_tree_attn_reduce_bf16};
 static const kid sample_kernels[3] = {GK_gk_sample_f32, GK_gk_sample_f16, GK_gk_sample_bf16};
 static const kid embq_kernels[3] = {GK_gk_embedding_lookup_q_f32, GK_gk_embedding_lookup_q_f16,
                                     GK_gk_embedding_lookup_q_bf16};
@@ -158,6 +185,49 @@ static size_t tree_smem(size_t rb, size_t tk, size_t d) {
   return (2 * rb * d + tk * (d | 1) + tk * d + rb * tk + 3 * rb) * sizeof(float);
 }
 
+/* the launch of a valid shape (n >= 1, d >= 1): rb heads per block, tk-key
+ * tiles, chunks head chunks per kv head; nsplit runs of the visible tokens
+ * per (query, kv head, chunk) (1: the one-block path); need: the workspace
+ * bytes this n uses, cap: what the query reports (the most any n' <= n
+ * uses); ok 0 when the shared memory or the grid is beyond the device */
+struct tree_plan {
+  size_t rb, tk, chunks, smem, nsplit, slot, need, cap;
+  int ok;
+};
+
+static struct tree_plan tree_plan(const gllmk_backend *be, size_t n, size_t heads,
+                                  size_t kv_heads, size_t d, size_t page_size, size_t max_pages,
+                                  size_t n_extra) {
+  struct tree_plan p;
+  const struct gllmk__cu_dev *dev = gllmk__cu_device(be);
+  size_t r = heads / kv_heads, lim = (size_t)dev->max_smem_optin;
+  size_t sms = dev->sm_count > 0 ? (size_t)dev->sm_count : 1;
+  p.rb = r < TREE_HEADS ? r : TREE_HEADS, p.tk = TREE_TILE;
+  while (p.tk > 1 && tree_smem(p.rb, p.tk, d) > lim) p.tk /= 2;
+  while (p.rb > 1 && tree_smem(p.rb, p.tk, d) > lim) p.rb = div_up(p.rb, 2);
+  p.chunks = div_up(r, p.rb), p.smem = tree_smem(p.rb, p.tk, d);
+  p.ok = p.smem <= lim && n <= MAX_GRID_X && kv_heads <= MAX_GRID_YZ && p.chunks <= MAX_GRID_YZ;
+  p.slot = (1 + p.rb * (d + 2)) * sizeof(float);
+  p.nsplit = 1, p.need = 0, p.cap = 0;
+  /* split when one block per (query, kv head, chunk) leaves SMs idle and the
+   * cache (plus the extras) holds at least two runs of TREE_SPLIT_MIN keys:
+   * nsplit = the most runs such that all the blocks stay within
+   * TREE_SPLIT_WAVES per SM, at most TREE_SPLIT_MAX, at most the runs the
+   * longest possible context fills */
+  size_t target = TREE_SPLIT_WAVES * sms, longest = max_pages * page_size + n_extra;
+  size_t runs = longest / TREE_SPLIT_MIN, per = kv_heads * p.chunks;   /* blocks per query */
+  if (!p.ok || runs < 2 || per >= sms) return p;
+  p.cap = target * p.slot;   /* n' * per * nsplit(n') <= target for every n' */
+  size_t b = n * per;
+  if (b >= sms) return p;
+  size_t ns = target / b;
+  if (ns > TREE_SPLIT_MAX) ns = TREE_SPLIT_MAX;
+  if (ns > runs) ns = runs;
+  if (ns < 2 || p.chunks * ns > MAX_GRID_YZ) return p;
+  p.nsplit = ns, p.need = b * ns * p.slot;
+  return p;
+}
+
 static gllmk_status cu_tree(gllmk_backend *be, int dt, const void *q, const void *kc,
                             const void *vc, const uint32_t *pt, const uint32_t *seq,
                             const uint32_t *ctx, const uint32_t *xs, const uint32_t *xl, void *out,
@@ -180,18 +250,29 @@ static gllmk_status cu_tree(gllmk_backend *be, int dt, const void *q, const void
     return GLLMK_E_INVAL;
   /* a NULL cache or table: the kernel finds every query that needs it bad */
   if (!kc || !vc) pt = NULL;
-  size_t r = heads / kv_heads, rb = r < TREE_HEADS ? r : TREE_HEADS, tk = TREE_TILE;
-  size_t lim = (size_t)gllmk__cu_device(be)->max_smem_optin;
-  while (tk > 1 && tree_smem(rb, tk, d) > lim) tk /= 2;
-  while (rb > 1 && tree_smem(rb, tk, d) > lim) rb = div_up(rb, 2);
-  size_t chunks = div_up(r, rb), smem = tree_smem(rb, tk, d);
-  if (smem > lim || n > MAX_GRID_X || kv_heads > MAX_GRID_YZ || chunks > MAX_GRID_YZ)
-    return GLLMK_E_INVAL;
-  unsigned urb = (unsigned)rb, utk = (unsigned)tk;
-  void *args[] = {&q, &kc, &vc, &pt, &seq, &ctx, &xs, &xl, &out, &heads, &kv_heads, &d,
-                  &page_size, &n_pages, &n_seqs, &max_pages, &n_extra, &scale, &urb, &utk};
-  return gllmk__cu_launch(be, tree_kernels[dt], (unsigned)n, (unsigned)kv_heads, (unsigned)chunks,
-                          TREE_THREADS, 1, 1, (unsigned)smem, args);
+  struct tree_plan p = tree_plan(be, n, heads, kv_heads, d, page_size, max_pages, n_extra);
+  if (!p.ok) return GLLMK_E_INVAL;
+  float *part = NULL;
+  if (p.nsplit > 1 && !(part = gllmk__be_workspace(be, p.need))) return GLLMK_E_NOMEM;
+  unsigned urb = (unsigned)p.rb, utk = (unsigned)p.tk, uns = (unsigned)p.nsplit;
+  unsigned cmin = TREE_SPLIT_MIN;
+  if (p.nsplit == 1) {
+    void *args[] = {&q, &kc, &vc, &pt, &seq, &ctx, &xs, &xl, &out, &heads, &kv_heads, &d,
+                    &page_size, &n_pages, &n_seqs, &max_pages, &n_extra, &scale, &urb, &utk};
+    return gllmk__cu_launch(be, tree_kernels[dt], (unsigned)n, (unsigned)kv_heads,
+                            (unsigned)p.chunks, TREE_THREADS, 1, 1, (unsigned)p.smem, args);
+  }
+  void *args[] = {&q, &kc, &vc, &pt, &seq, &ctx, &xs, &xl, &part, &heads, &kv_heads, &d,
+                  &page_size, &n_pages, &n_seqs, &max_pages, &n_extra, &scale, &urb, &utk,
+                  &uns, &cmin};
+  gllmk_status st2 = gllmk__cu_launch(be, tree_split_kernels[dt], (unsigned)n, (unsigned)kv_heads,
+                                      (unsigned)(p.chunks * p.nsplit), TREE_THREADS, 1, 1,
+                                      (unsigned)p.smem, args);
+  if (st2 != GLLMK_OK) return st2;
+  void *rargs[] = {&part, &out, &heads, &kv_heads, &d, &urb, &uns};
+  return gllmk__cu_launch(be, tree_reduce_kernels[dt], (unsigned)n, (unsigned)kv_heads,
+                          (unsigned)p.chunks, TREE_THREADS, 1, 1,
+                          (unsigned)(p.rb * p.nsplit * sizeof(float)), rargs);
 }
 
 static gllmk_status tree_workspace(const gllmk_backend *be, int dt, size_t n, size_t heads,
@@ -200,8 +281,11 @@ static gllmk_status tree_workspace(const gllmk_backend *be, int dt, size_t n, si
                                    size_t *bytes) {
   if (!be || !bytes) return GLLMK_E_INVAL;
   *bytes = 0;
-  return tree_shape(n, heads, kv_heads, d, page_size, n_pages, n_seqs, max_pages, n_extra,
-                    l3_esize[dt]);
+  gllmk_status st =
+      tree_shape(n, heads, kv_heads, d, page_size, n_pages, n_seqs, max_pages, n_extra, l3_esize[dt]);
+  if (st != GLLMK_OK || n == 0 || d == 0) return st;
+  *bytes = tree_plan(be, n, heads, kv_heads, d, page_size, max_pages, n_extra).cap;
+  return GLLMK_OK;
 }
 
 /* ------------------------------------------------------------------ sample */

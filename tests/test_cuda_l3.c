@@ -354,6 +354,187 @@ static void test_tree(tu_dtype dt)
   }
 }
 
+/* ------------------------------------------------------------------ tree_attention, split keys */
+/* Long contexts: few (query, kv head) blocks, so the op splits each query's
+ * visible tokens over blocks (partials in the workspace, then a reduce).
+ * Each case: the CPU's values for every query; a bad entry in one run of
+ * one query leaves that query unchanged (the others computed). */
+struct tsplit {
+  size_t heads, kvh, d, ps, mp, n;
+  uint32_t ctx[4], nx[4], sq[4];   /* per query: context, extras, sequence */
+  int bad;                         /* 1: a bad page inside query 0's context, 2: a bad extra of
+                                      query n-1 */
+};
+
+static const struct tsplit tsplits[3] = {
+  /* GQA 1, head_dim 64: one query, 8 runs (two empty) */
+  {8, 8, 64, 16, 64, 1, {700}, {0}, {0}, 1},
+  /* GQA 4, head_dim 128: a short and two long queries of two sequences, extras */
+  {16, 4, 128, 16, 80, 3, {300, 1100, 1100}, {0, 2, 3}, {1, 0, 0}, 1},
+  /* GQA 8, head_dim 64: a tree of 4 nodes over a 1500-token context */
+  {8, 1, 64, 8, 200, 4, {1500, 1500, 1500, 1500}, {0, 1, 2, 3}, {0, 0, 0, 0}, 2},
+};
+
+/* runs the case's op (its tensors built from the seed state) and checks it */
+static void tree_split_case(tu_dtype dt, const struct tsplit *t)
+{
+  size_t heads = t->heads, kvh = t->kvh, d = t->d, ps = t->ps, mp = t->mp, n = t->n;
+  size_t ns = 2, np = ns * mp + 2, tokens = mp * ps, cel = np * ps * kvh * d, es = tu_esize(dt);
+  size_t qn = n * heads * d;
+  float scale = 1.0f / sqrtf((float)d);
+  tu_check c;
+  tu_check_init(&c);
+  uint32_t *pt = tu_xmalloc(ns * mp * 4), *perm = tu_xmalloc(np * 4);
+  tu_permutation_u32(perm, np);   /* shuffled pages */
+  for (size_t i = 0; i < ns * mp; i++)
+    pt[i] = perm[i];
+  uint32_t xs[5], xl[16];
+  size_t nx = 0;
+  for (size_t i = 0; i < n; i++) {
+    xs[i] = (uint32_t)nx;
+    for (size_t j = 0; j < t->nx[i]; j++)   /* the ancestors' slots, after the context */
+      xl[nx++] = (uint32_t)(t->ctx[i] + j);
+  }
+  xs[n] = (uint32_t)nx;
+  size_t ws = 0;
+  gllmk_status st = OPS(dt, tree_attention_workspace_bytes, n, heads, kvh, d, ps, np, ns, mp, nx, &ws);
+  tu_check_status(&c, st, GLLMK_OK, "workspace query");
+  tu_check_true(&c, ws > 0, "workspace for the partials: %zu bytes", ws);
+  void *q = rand_arr(dt, qn, -1, 1), *kc = rand_arr(dt, cel, -2, 2), *vc = rand_arr(dt, cel, -1, 1);
+  void *o = tu_xmalloc(qn * es), *og = tu_xmalloc(qn * es), *o0 = rand_arr(dt, qn, -7, 7);
+  st = CPU(dt, tree_attention, q, kc, vc, pt, t->sq, t->ctx, xs, xl, o, n, heads, kvh, d, ps, np, ns,
+           mp, nx, scale);
+  tu_check_status(&c, st, GLLMK_OK, "cpu tree_attention");
+  void *dq = dev(q, qn * es, 0), *dkc = dev(kc, cel * es, 0), *dvc = dev(vc, cel * es, 0);
+  void *dpt = dev(pt, ns * mp * 4, 0), *dseq = dev(t->sq, n * 4, 0), *dctx = dev(t->ctx, n * 4, 0);
+  void *dxs = dev(xs, (n + 1) * 4, 0), *dxl = dev(xl, nx * 4 + 4, 0), *dout = dev(o0, qn * es, 0);
+  for (int bad = 0; bad < 2; bad++) {
+    size_t bq = !bad ? n : t->bad == 1 ? 0 : n - 1;   /* the bad query (n: none) */
+    if (bad && t->bad == 1) {   /* a page in the middle of query 0's context */
+      uint32_t pb = (uint32_t)np;
+      up((uint32_t *)dpt + t->sq[0] * mp + t->ctx[0] / ps / 2, &pb, 4);
+    }
+    if (bad && t->bad == 2) {   /* query n-1's last extra */
+      uint32_t xb = (uint32_t)tokens;
+      up((uint32_t *)dxl + nx - 1, &xb, 4);
+    }
+    up(dout, o0, qn * es);
+    st = OPS(dt, tree_attention, dq, dkc, dvc, dpt, dseq, dctx, dxs, dxl, dout, n, heads, kvh, d, ps, np,
+             ns, mp, nx, scale);
+    tu_check_status(&c, st, GLLMK_OK, "tree_attention bad %d", bad);
+    down(og, dout, qn * es);
+    for (size_t i = 0; i < n; i++)
+      for (size_t e = 0; e < heads * d; e++) {
+        size_t at = i * heads * d + e;
+        double ref = i == bq ? tu_get(dt, o0, at) : tu_get(dt, o, at);
+        tu_check_out(&c, dt, tu_get(dt, og, at), ref, i == bq ? 0 : 2e-5 + ulp_dt(dt, ref),
+                     "split bad %d: q %zu e %zu", bad, i, e);
+      }
+  }
+  free_all();
+  free(pt), free(perm), free(q), free(kc), free(vc), free(o), free(og), free(o0);
+  tu_check_done(&c, "%s tree_attention, split keys: heads %zu kv_heads %zu head_dim %zu, contexts %u..%u",
+                tu_dtname(dt), heads, kvh, d, t->ctx[0], t->ctx[n - 1]);
+}
+
+/* every case; with f32 also: the one-block path (enough queries that
+ * every SM has a block) agrees with the split one, and the workspace: none
+ * reserved is GLLMK_E_NOMEM with out unchanged, the query's bytes suffice */
+static void test_tree_split(tu_dtype dt)
+{
+  for (size_t i = 0; i < sizeof tsplits / sizeof *tsplits; i++)
+    tree_split_case(dt, &tsplits[i]);
+  if (dt != TU_F32)
+    return;
+  size_t heads = 8, kvh = 8, d = 64, ps = 16, mp = 40, np = mp + 1, cel = np * ps * kvh * d;
+  size_t nb = (size_t)sm_count / kvh + 1, qn = nb * heads * d, tokens = mp * ps;
+  float scale = 0.125f;
+  tu_check c;
+  tu_check_init(&c);
+  uint32_t *pt = tu_xmalloc(mp * 4), *perm = tu_xmalloc(np * 4), *seq = tu_xmalloc(nb * 4);
+  uint32_t *ctx = tu_xmalloc(nb * 4), *xs = tu_xmalloc((nb + 1) * 4);
+  tu_permutation_u32(perm, np);
+  for (size_t i = 0; i < mp; i++)
+    pt[i] = perm[i];
+  for (size_t i = 0; i < nb; i++)   /* query 0 sees 600 tokens, the others nothing */
+    seq[i] = 0, ctx[i] = i ? 0 : (uint32_t)tokens - 40, xs[i] = 0;
+  xs[nb] = 0;
+  float *q = rand_arr(TU_F32, qn, -1, 1), *kc = rand_arr(TU_F32, cel, -2, 2);
+  float *vc = rand_arr(TU_F32, cel, -1, 1), *o1 = tu_xmalloc(qn * 4), *on = tu_xmalloc(qn * 4);
+  float *o0 = rand_arr(TU_F32, qn, -7, 7);
+  void *dq = dev(q, qn * 4, 0), *dkc = dev(kc, cel * 4, 0), *dvc = dev(vc, cel * 4, 0);
+  void *dpt = dev(pt, mp * 4, 0), *dseq = dev(seq, nb * 4, 0), *dctx = dev(ctx, nb * 4, 0);
+  void *dxs = dev(xs, (nb + 1) * 4, 0), *dout = dev(NULL, qn * 4, 0);
+  const gllmk_ops_f32 *o = gllmk_backend_ops_f32(be);
+  size_t w1 = 0, wn = 0;
+  tu_check_status(&c, o->tree_attention_workspace_bytes(be, 1, heads, kvh, d, ps, np, 1, mp, 0, &w1),
+                  GLLMK_OK, "workspace query, 1 query");
+  tu_check_status(&c, o->tree_attention_workspace_bytes(be, nb, heads, kvh, d, ps, np, 1, mp, 0, &wn),
+                  GLLMK_OK, "workspace query, %zu queries", nb);
+  tu_check_true(&c, w1 > 0 && wn == w1, "workspace: %zu bytes for 1 query, %zu for %zu", w1, wn, nb);
+  tu_check_status(&c, o->tree_attention(be, dq, dkc, dvc, dpt, dseq, dctx, dxs, NULL, dout, 1, heads, kvh, d,
+                                        ps, np, 1, mp, 0, scale),
+                  GLLMK_OK, "tree_attention, 1 query (split)");
+  down(o1, dout, heads * d * 4);
+  tu_check_status(&c, o->tree_attention(be, dq, dkc, dvc, dpt, dseq, dctx, dxs, NULL, dout, nb, heads, kvh,
+                                        d, ps, np, 1, mp, 0, scale),
+                  GLLMK_OK, "tree_attention, %zu queries (one block each)", nb);
+  down(on, dout, qn * 4);
+  double worst = 0;
+  for (size_t e = 0; e < heads * d; e++) {
+    double err = fabs((double)o1[e] - on[e]);
+    worst = err > worst ? err : worst;
+  }
+  tu_check_true(&c, worst <= 2e-5, "split and one-block paths within %.3g", worst);
+  int zeros = 1;
+  for (size_t e = heads * d; e < qn; e++)
+    zeros &= on[e] == 0.0f;
+  tu_check_true(&c, zeros, "queries that see nothing: zeros");
+
+  /* a backend with no workspace: GLLMK_E_NOMEM, out unchanged; then the query's bytes */
+  gllmk_backend *small;
+  if (gllmk_backend_open("cuda", &small) == GLLMK_OK) {
+    gllmk_buffer *b;
+    size_t oq = 0, okc = qn * 4, ovc = okc + cel * 4, opt = ovc + cel * 4, oin = opt + mp * 4;
+    size_t oout = oin + 3 * 16, total = oout + heads * d * 4;
+    if (gllmk_buffer_alloc(small, total, &b) == GLLMK_OK) {
+      char *p = gllmk_buffer_data(b);
+      uint32_t idx[3] = {0, (uint32_t)tokens - 40, 0}, xs1[4] = {0, 0, 0, 0};
+      gllmk_buffer_upload(b, oq, q, heads * d * 4);
+      gllmk_buffer_upload(b, okc, kc, cel * 4);
+      gllmk_buffer_upload(b, ovc, vc, cel * 4);
+      gllmk_buffer_upload(b, opt, pt, mp * 4);
+      gllmk_buffer_upload(b, oin, &idx[0], 4), gllmk_buffer_upload(b, oin + 16, &idx[1], 4);
+      gllmk_buffer_upload(b, oin + 32, xs1, 16);
+      gllmk_buffer_upload(b, oout, o0, heads * d * 4);
+      const gllmk_ops_f32 *so = gllmk_backend_ops_f32(small);
+      gllmk_status st = so->tree_attention(small, (float *)(p + oq), (float *)(p + okc), (float *)(p + ovc),
+                                           (uint32_t *)(p + opt), (uint32_t *)(p + oin),
+                                           (uint32_t *)(p + oin + 16), (uint32_t *)(p + oin + 32), NULL,
+                                           (float *)(p + oout), 1, heads, kvh, d, ps, np, 1, mp, 0, scale);
+      tu_check_status(&c, st, GLLMK_E_NOMEM, "tree_attention (split): no workspace");
+      gllmk_backend_synchronize(small);
+      gllmk_buffer_download(b, oout, on, heads * d * 4);
+      tu_check_true(&c, !memcmp(on, o0, heads * d * 4), "no workspace: out unchanged");
+      tu_check_status(&c, gllmk_backend_reserve_workspace(small, w1), GLLMK_OK, "reserve %zu", w1);
+      st = so->tree_attention(small, (float *)(p + oq), (float *)(p + okc), (float *)(p + ovc),
+                              (uint32_t *)(p + opt), (uint32_t *)(p + oin), (uint32_t *)(p + oin + 16),
+                              (uint32_t *)(p + oin + 32), NULL, (float *)(p + oout), 1, heads, kvh, d, ps,
+                              np, 1, mp, 0, scale);
+      tu_check_status(&c, st, GLLMK_OK, "tree_attention (split): the query's workspace");
+      gllmk_backend_synchronize(small);
+      gllmk_buffer_download(b, oout, on, heads * d * 4);
+      tu_check_true(&c, !memcmp(on, o1, heads * d * 4), "the query's workspace: the same values");
+      gllmk_buffer_free(b);
+    }
+    gllmk_backend_close(small);
+  }
+  free_all();
+  free(pt), free(perm), free(seq), free(ctx), free(xs), free(q), free(kc), free(vc), free(o1), free(on),
+      free(o0);
+  tu_check_done(&c, "f32 tree_attention: split and one-block paths agree, workspace too small");
+}
+
 /* ------------------------------------------------------------------ sample */
 struct scase {
   float temp;
@@ -380,7 +561,10 @@ static void test_sample(tu_dtype dt)
   for (size_t vi = 0; vi < 5; vi++) {
     if (vi == 4 && dt != TU_F32)   /* 256K: f32 only (emulator time) */
       continue;
-    size_t V = vocabs[vi], R = V > 50000 ? 2 : V >= 50000 ? 4 : V >= 1000 ? 32 : 64, W = 8;
+    /* rows: vocab 7 takes 34 (beyond the 32 blocks: blocks take a second
+     * row), vocab 1 only 4 (every id is 0); emulator time is per row */
+    size_t V = vocabs[vi], W = 8;
+    size_t R = V > 50000 ? 2 : V >= 50000 ? 4 : V >= 1000 ? 32 : V > 1 ? 34 : 4;
     tu_check c;
     tu_check_init(&c);
     int mism = 0;
@@ -737,6 +921,7 @@ int main(void)
     t1 = clock();
     test_kv_store((tu_dtype)d);
     test_tree((tu_dtype)d);
+    test_tree_split((tu_dtype)d);
     t2 = clock();
     test_sample((tu_dtype)d);
     test_embq((tu_dtype)d);
