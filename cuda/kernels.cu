@@ -19,3 +19,4 @@
 #include "attention.cu"
 #include "l3.cu"
 #include "embq.cu"
+#include "fused.cu"
