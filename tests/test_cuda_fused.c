@@ -15,6 +15,8 @@
  *    or prime sizes, operands at element offsets that make them 16-byte
  *    aligned or not; sum_out NULL, separate and aliasing residual, out
  *    aliasing residual, residual NULL (fused_ffn);
+ *  - fused_gate_up_swiglu equals linear, linear and swiglu bit for bit (the
+ *    decode kernel too);
  *  - the workspace queries: an op run with exactly the workspace its query
  *    reports succeeds, and with one byte less returns GLLMK_E_NOMEM and
  *    writes nothing (a fresh backend, whose workspace starts empty);
@@ -643,6 +645,49 @@ static void test_exact_workspace(tu_dtype dt)
                 "GLLMK_E_NOMEM and writes nothing (m 2 and 16)", tu_dtname(dt));
 }
 
+/* fused_gate_up_swiglu equals, bit for bit, linear, linear and swiglu on the
+ * same backend: the decode kernel (m <= 8) accumulates as linear's GEMV and
+ * rounds the products to the element type before swiglu; larger m runs
+ * those very kernels */
+static void test_gate_up_bits(tu_dtype dt)
+{
+  tu_check c;
+  tu_check_init(&c);
+  static const size_t mm[] = {1, 2, 7, 8, 9, 16};
+  static const size_t nk[][2] = {{48, 24}, {19, 33}, {40, 64}};
+  size_t idx = 0;
+  for (size_t mi = 0; mi < sizeof mm / sizeof mm[0]; mi++)
+    for (size_t si = 0; si < 3; si++, idx++) {
+      size_t m = mm[mi], n = nk[si][0], k = nk[si][1];
+      tu_arr x, wg, wu, o, g, u;
+      set s = {0};
+      arr_rand(&x, dt, m * k, idx, -1, 1);
+      arr_rand(&wg, dt, n * k, idx + 1, -0.5, 0.5);
+      arr_rand(&wu, dt, n * k, idx + 2, -0.5, 0.5);
+      tu_arr_alloc(&o, dt, m * n, 0);
+      tu_arr_alloc(&g, dt, m * n, 0);
+      tu_arr_alloc(&u, dt, m * n, 0);
+      void *dx = set_add(&s, &x), *dg = set_add(&s, &wg), *du = set_add(&s, &wu);
+      void *dout = set_add(&s, &o), *dgo = set_add(&s, &g), *duo = set_add(&s, &u);
+      size_t bytes = 0;
+      if (OPS(dt, fused_gate_up_swiglu_workspace_bytes, m, n, k, &bytes) != GLLMK_OK ||
+          gllmk_backend_reserve_workspace(be, bytes) != GLLMK_OK)
+        bail_out("gate_up workspace");
+      tu_check_status(&c, OPS(dt, fused_gate_up_swiglu, dx, dg, du, dout, m, n, k), GLLMK_OK,
+                      "fused_gate_up_swiglu m=%zu n=%zu k=%zu", m, n, k);
+      tu_check_status(&c, OPS(dt, linear, dx, dg, NULL, dgo, m, n, k), GLLMK_OK, "linear gate");
+      tu_check_status(&c, OPS(dt, linear, dx, du, NULL, duo, m, n, k), GLLMK_OK, "linear up");
+      tu_check_status(&c, OPS(dt, swiglu, dgo, duo, dgo, m * n), GLLMK_OK, "swiglu");
+      set_down(&s);
+      tu_check_true(&c, !memcmp(o.p, g.p, m * n * tu_esize(dt)),
+                    "%s m=%zu n=%zu k=%zu: fused_gate_up_swiglu differs from linear, linear, swiglu",
+                    tu_dtname(dt), m, n, k);
+      set_free(&s);
+    }
+  tu_check_done(&c, "CUDA fused_gate_up_swiglu %s equals linear, linear, swiglu bit for bit "
+                "(m 1/2/7/8/9/16)", tu_dtname(dt));
+}
+
 /* ------------------------------------------------------------------ bad input */
 static void test_bad_input(tu_dtype dt)
 {
@@ -953,6 +998,7 @@ int main(void)
     tu_dtype dt = (tu_dtype)d;
     test_shapes(dt);
     test_exact_workspace(dt);
+    test_gate_up_bits(dt);
     test_bad_input(dt);
   }
   /* the graph test reserves workspaces once recorded graphs hold them: last */
