@@ -7,7 +7,7 @@
  * composition does in two or three launches (and round trips through
  * memory) takes one:
  *
- * gk_add_rms_norm_<dt>(y, residual, w, out, sum_out, rows, n, eps): per row
+ * gk_add_rms_norm_<dt>(y, residual, w, out, sum_out, rows, n, eps, vec): per row
  *   of y [rows x n], s = y + residual (residual may be NULL: s = y), in f32;
  *   sum_out = s (rounded once, when sum_out is not NULL); out = s * (1 /
  *   sqrt(sum s^2 / n + eps)) * w, from the unrounded s, as the CPU's
@@ -16,7 +16,10 @@
  *   ... in both passes: pass 1 sums s^2 (fmaf, element order per thread),
  *   the block reduction (gk_block_reduce: warps by shuffle butterfly, then the
  *   warps in order) makes the sum deterministic; pass 2 recomputes s from y
- *   and residual (L1/L2 hits) and stores sum_out, then out.  Each element is
+ *   and residual (L1/L2 hits) and stores sum_out, then out.  With vec (the
+ *   host's: every row of every array starts 16-byte aligned) a thread takes
+ *   the 16-byte vectors t, t + blockDim.x, ... of the row, then the elements
+ *   past the last whole vector, in both passes.  Each element is
  *   read and written by one thread only, after its last read, so out and
  *   sum_out may alias residual (and each other: out wins); y must not
  *   overlap them.  blockDim.x is a multiple of 32, at most
@@ -56,12 +59,25 @@ namespace gk_fused {
 /* ------------------------------------------------------------------ residual + RMSNorm */
 template <class T>
 __device__ __forceinline__ void add_rms_norm(const T *y, const T *residual, const T *w, T *out,
-                                             T *sum_out, size_t rows, size_t n, float eps) {
+                                             T *sum_out, size_t rows, size_t n, float eps,
+                                             int vec) {
+  const int V = gk_vec<T>::N;
   GK_SHARED(float, red, GK_FUSED_NORM_MAX_THREADS / 32);
+  size_t nv = vec ? n / V : 0;   /* whole 16-byte vectors of a row, then elements */
   for (size_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T *yr = y + r * n, *rr = residual ? residual + r * n : NULL;
     float acc = 0.0f;
-    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+    for (size_t v = threadIdx.x; v < nv; v += blockDim.x) {
+      float a[V], b[V];
+      gk_unpack(gk_ldg16((const uint4 *)yr + v), a, yr);
+      if (rr) gk_unpack(((const uint4 *)rr)[v], b, yr);   /* plain loads: out may alias it */
+#pragma unroll
+      for (int e = 0; e < V; e++) {
+        float s = rr ? a[e] + b[e] : a[e];
+        acc = fmaf(s, s, acc);
+      }
+    }
+    for (size_t i = nv * V + threadIdx.x; i < n; i += blockDim.x) {
       float s = gk_ld1(yr + i);
       if (rr) s = s + gk_ld1(rr + i);
       acc = fmaf(s, s, acc);
@@ -69,7 +85,20 @@ __device__ __forceinline__ void add_rms_norm(const T *y, const T *residual, cons
     float ss = gk_block_reduce(acc, red, gk_op_sum());
     float rs = 1.0f / sqrtf(ss / (float)n + eps);
     T *o = out + r * n, *so = sum_out ? sum_out + r * n : NULL;
-    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+    for (size_t v = threadIdx.x; v < nv; v += blockDim.x) {
+      float a[V], b[V], wv[V];
+      gk_unpack(gk_ldg16((const uint4 *)yr + v), a, yr);
+      if (rr) gk_unpack(((const uint4 *)rr)[v], b, yr);
+      gk_unpack(gk_ldg16((const uint4 *)w + v), wv, yr);
+#pragma unroll
+      for (int e = 0; e < V; e++) {
+        a[e] = rr ? a[e] + b[e] : a[e];
+        b[e] = a[e] * rs * wv[e];
+      }
+      if (so) ((uint4 *)so)[v] = gk_pack(a, yr);
+      ((uint4 *)o)[v] = gk_pack(b, yr);
+    }
+    for (size_t i = nv * V + threadIdx.x; i < n; i += blockDim.x) {
       float s = gk_ld1(yr + i);
       if (rr) s = s + gk_ld1(rr + i);
       float wi = gk_ld1(w + i);
@@ -187,8 +216,8 @@ __device__ __forceinline__ void gate_up_gemv(const T *x, const T *Wg, const T *W
 #define GK_FUSED_KERNELS(T, dt)                                                                  \
   extern "C" __global__ void __launch_bounds__(GK_FUSED_NORM_MAX_THREADS)                        \
   gk_add_rms_norm_##dt(const T *y, const T *residual, const T *w, T *out, T *sum_out,            \
-                       size_t rows, size_t n, float eps) {                                       \
-    gk_fused::add_rms_norm<T>(y, residual, w, out, sum_out, rows, n, eps);                       \
+                       size_t rows, size_t n, float eps, int vec) {                              \
+    gk_fused::add_rms_norm<T>(y, residual, w, out, sum_out, rows, n, eps, vec);                  \
   }                                                                                              \
   GK_EXPORT(gk_add_rms_norm_##dt);                                                               \
   extern "C" __global__ void gk_rope_qk_##dt(T *q, T *k, const T *cs, const T *sn, size_t seq,   \

@@ -48,7 +48,8 @@
  * residual (and sum_out may be NULL); no output may overlap x or a weight.
  *
  * Launch plans: add_rms_norm, a block per row, blockDim the power of two >=
- * n / 8 in [32, 512], grid min(rows, 16 per SM), grid-stride; rope_qk as
+ * n / 8 in [32, 512], grid min(rows, 16 per SM), grid-stride, 16-byte
+ * vectors when all the rows are 16-byte aligned; rope_qk as
  * rope (lanes across a row's pairs, 256 / lanes rows per block) over the
  * seq * (heads + kv_heads) rows of q and k; gate_up_gemv as linear's GEMV,
  * 8 output columns (warps) per block.
@@ -137,7 +138,11 @@ static gllmk_status launch_add_rms_norm(gllmk_backend *be, int dt, const void *y
   if (block < FUSED_NORM_MIN_THREADS) block = FUSED_NORM_MIN_THREADS;
   size_t sms = (size_t)gllmk__cu_device(be)->sm_count;
   size_t grid = min_z(rows, (sms ? sms : 1) * ROWS_BLOCKS_PER_SM);
-  void *args[] = {&y, &residual, &w, &out, &sum_out, &rows, &n, &eps};
+  /* 16-byte vectors when every row of every array starts 16-byte aligned */
+  uintptr_t al = (uintptr_t)y | (uintptr_t)residual | (uintptr_t)w | (uintptr_t)out |
+                 (uintptr_t)sum_out | (uintptr_t)(n * gk_esize[dt]);
+  int vec = al % 16 == 0;
+  void *args[] = {&y, &residual, &w, &out, &sum_out, &rows, &n, &eps, &vec};
   return gllmk__cu_launch(be, K3(add_rms_norm)[dt], (unsigned)grid, 1, 1, block, 1, 1, 0, args);
 }
 

@@ -13,7 +13,7 @@
  *    composition does), for m = 1, 2, 7 (decode: the GEMV paths, including
  *    the one-launch gate/up kernel), 16, 64 (the tensor-core GEMM) and odd
  *    or prime sizes, operands at element offsets that make them 16-byte
- *    aligned or not; sum_out NULL, separate and aliasing residual, out
+ *    aligned or not (and all aligned: the epilogue's 16-byte vectors); sum_out NULL, separate and aliasing residual, out
  *    aliasing residual, residual NULL (fused_ffn);
  *  - fused_gate_up_swiglu equals linear, linear and swiglu bit for bit (the
  *    decode kernel too);
@@ -197,16 +197,22 @@ static int cmp_arr(tu_check *c, tu_dtype dt, const tu_arr *a, const double *ref,
   return okk;
 }
 
+/* element offsets of the arrays: off % 4 (so that the operands of one call
+ * differ in alignment), or 0 for every array when g_aligned (every operand
+ * 16-byte aligned: the vector paths) */
+static int g_aligned;
+static size_t OFF(size_t off) { return g_aligned ? 0 : off % 4; }
+
 static void arr_rand(tu_arr *a, tu_dtype dt, size_t n, size_t off, double lo, double hi)
 {
-  tu_arr_alloc(a, dt, n, off % 4);
+  tu_arr_alloc(a, dt, n, OFF(off));
   tu_arr_uniform(a, lo, hi);
 }
 
 static void table_rand(tu_arr *cs, tu_arr *sn, tu_dtype dt, size_t n, size_t off)
 {
-  tu_arr_alloc(cs, dt, n, off % 4);
-  tu_arr_alloc(sn, dt, n, (off + 1) % 4);
+  tu_arr_alloc(cs, dt, n, OFF(off));
+  tu_arr_alloc(sn, dt, n, OFF(off + 1));
   double *vc = tu_dalloc(n ? n : 1), *vs = tu_dalloc(n ? n : 1);
   for (size_t i = 0; i < n; i++) {
     double th = tu_uniform(-4, 4);
@@ -276,9 +282,9 @@ static void run_qkv(tu_check *c, tu_dtype dt, size_t seq, size_t hidden, size_t 
   arr_rand(&wk, dt, nk * hidden, off + 2, -0.5, 0.5);
   arr_rand(&wv, dt, nk * hidden, off + 3, -0.5, 0.5);
   table_rand(&cs, &sn, dt, (pos + seq) * half, off + 1);
-  tu_arr_alloc(&q, dt, seq * nq, (off + 3) % 4);
-  tu_arr_alloc(&k, dt, seq * nk, off % 4);
-  tu_arr_alloc(&v, dt, seq * nk, (off + 1) % 4);
+  tu_arr_alloc(&q, dt, seq * nq, OFF(off + 3));
+  tu_arr_alloc(&k, dt, seq * nk, OFF(off));
+  tu_arr_alloc(&v, dt, seq * nk, OFF(off + 1));
   tu_arr_poison(&q);
   tu_arr_poison(&k);
   tu_arr_poison(&v);
@@ -347,7 +353,7 @@ static void run_gus(tu_check *c, tu_dtype dt, size_t m, size_t n, size_t k, size
   arr_rand(&x, dt, m * k, off, -1, 1);
   arr_rand(&wg, dt, n * k, off + 1, -0.5, 0.5);
   arr_rand(&wu, dt, n * k, off + 2, -0.5, 0.5);
-  tu_arr_alloc(&o, dt, m * n, (off + 3) % 4);
+  tu_arr_alloc(&o, dt, m * n, OFF(off + 3));
   tu_arr_poison(&o);
   double *ref = tu_dalloc(m * n), *h = tu_dalloc(m * n), *tol = tu_dalloc(m * n);
   ref_fused_gate_up_swiglu(x.v, wg.v, wu.v, ref, m, n, k);
@@ -402,8 +408,8 @@ static void run_ffn(tu_check *c, tu_dtype dt, size_t m, size_t hidden, size_t ff
   arr_rand(&wd, dt, hidden * ffn, off + 3, -0.5, 0.5);
   arr_rand(&res, dt, m * hidden, off + 1, -1, 1);
   arr_rand(&nw, dt, hidden, off + 2, 0.5, 1.5);
-  tu_arr_alloc(&o, dt, m * hidden, (off + 3) % 4);
-  tu_arr_alloc(&so, dt, m * hidden, off % 4);
+  tu_arr_alloc(&o, dt, m * hidden, OFF(off + 3));
+  tu_arr_alloc(&so, dt, m * hidden, OFF(off));
   tu_arr_poison(&o);
   tu_arr_poison(&so);
 
@@ -492,8 +498,8 @@ static void run_lin_rms(tu_check *c, tu_dtype dt, size_t m, size_t n, size_t k, 
   arr_rand(&b, dt, n, off + 2, -0.5, 0.5);
   arr_rand(&res, dt, m * n, off + 3, -1, 1);
   arr_rand(&nw, dt, n, off, 0.5, 1.5);
-  tu_arr_alloc(&o, dt, m * n, (off + 1) % 4);
-  tu_arr_alloc(&so, dt, m * n, (off + 2) % 4);
+  tu_arr_alloc(&o, dt, m * n, OFF(off + 1));
+  tu_arr_alloc(&so, dt, m * n, OFF(off + 2));
   tu_arr_poison(&o);
   tu_arr_poison(&so);
 
@@ -599,8 +605,13 @@ static void test_shapes(tu_dtype dt)
     run_ffn(&c, dt, ms[mi], 40, 24, idx++, 1, SUM_IS_RES, 1, WS_SHARED);
   }
   run_ffn(&c, dt, 5, 17, 29, idx++, 1, RES_NULL, 1, WS_SHARED);
+  g_aligned = 1;   /* every row 16-byte aligned: the epilogue's vector path */
+  run_ffn(&c, dt, 1, 24, 48, idx++, 1, RES_SEPARATE, 1, WS_SHARED);
+  run_ffn(&c, dt, 16, 40, 24, idx++, 1, SUM_IS_RES, 1, WS_SHARED);
+  run_ffn(&c, dt, 7, 64, 24, idx++, 1, OUT_IS_RES, 0, WS_SHARED);
+  g_aligned = 0;
   tu_check_done(&c, "CUDA fused_ffn_rmsnorm %s: m 1/2/7/16/64, sum_out NULL / separate / aliasing "
-                "residual, out aliasing residual, residual NULL", dn);
+                "residual, out aliasing residual, residual NULL; aligned rows", dn);
 
   for (int wb = 0; wb < 2; wb++) {
     tu_check_init(&c);
@@ -611,9 +622,16 @@ static void test_shapes(tu_dtype dt)
       run_lin_rms(&c, dt, ms[mi], 19, 130, idx++, wb, SUM_IS_RES, 1, WS_SHARED);
     }
     run_lin_rms(&c, dt, 3, 1100, 8, idx++, wb, ALL_RES, 1, WS_SHARED);
-    run_lin_rms(&c, dt, 9, 37, 5, idx++, wb, OUT_IS_RES, 1, WS_SHARED);   /* 256-thread rows */
+    run_lin_rms(&c, dt, 9, 37, 5, idx++, wb, OUT_IS_RES, 1, WS_SHARED);
+    g_aligned = 1;
+    run_lin_rms(&c, dt, 1, 64, 40, idx++, wb, RES_SEPARATE, 1, WS_SHARED);
+    run_lin_rms(&c, dt, 2, 1096, 8, idx++, wb, ALL_RES, 1, WS_SHARED);
+    run_lin_rms(&c, dt, 16, 40, 17, idx++, wb, SUM_IS_RES, 1, WS_SHARED);
+    run_lin_rms(&c, dt, 7, 72, 16, idx++, wb, OUT_IS_RES, 0, WS_SHARED);
+    run_lin_rms(&c, dt, 3, 36, 16, idx++, wb, RES_SEPARATE, 0, WS_SHARED);   /* f32: n*4 % 16 == 0; f16: not */
+    g_aligned = 0;   /* 256-thread rows */
     tu_check_done(&c, "CUDA %s %s: m 1/2/7/16/64, sum_out NULL / separate / aliasing residual, out "
-                  "aliasing residual (out == sum_out == residual too), n up to 1100",
+                  "aliasing residual (out == sum_out == residual too), n up to 1100, aligned rows",
                   wb ? "fused_linear_bias_residual_rmsnorm" : "fused_linear_residual_rmsnorm", dn);
   }
 }
