@@ -52,11 +52,17 @@ GLLMK_HIDDEN int gllmk__be_owns(const gllmk_backend *be, const void *p, size_t b
  * NULL (the op then returns GLLMK_E_NOMEM before launching anything). */
 GLLMK_HIDDEN void *gllmk__be_workspace(gllmk_backend *be, size_t bytes);
 
-/* cuda/ops_gemm.c: C[m x n] = A . B (nt: A . B^T, B [n x k]) + bias (NULL:
- * none) on be's stream, dt 0/1/2 = f32/f16/bf16, arguments already checked
- * (the ops that compose the GEMM with other kernels, on workspace memory) */
-GLLMK_HIDDEN gllmk_status gllmk__cu_gemm_run(gllmk_backend *be, int dt, const void *A, const void *B,
-                                             const void *bias, void *C, size_t m, size_t n,
-                                             size_t k, int nt);
+/* Launches without checks, for ops built from other ops' kernels (cuda/
+ * ops_fused.c), which check everything first and pass pointers that may lie
+ * in the workspace.  dt: 0 f32, 1 f16, 2 bf16; es its element size. */
+/* linear's plan and launch: y[m x n] = x[m x k] . w^T (+ bias), w [n x k]
+ * (cuda/ops_gemm.c); nothing for m == 0 or n == 0 */
+GLLMK_HIDDEN gllmk_status gllmk__cuk_linear(gllmk_backend *be, int dt, const void *x,
+                                            const void *w, const void *bias, void *y, size_t m,
+                                            size_t n, size_t k);
+/* a binary elementwise kernel (vec_add, swiglu, ...: kernel (a, b, out, n,
+ * head)) with its plan (cuda/ops_float.c); nothing for n == 0 */
+GLLMK_HIDDEN gllmk_status gllmk__cuk_binary(gllmk_backend *be, enum gllmk__cu_kernel k, size_t es,
+                                            const void *a, const void *b, void *out, size_t n);
 
 #endif /* GLLMK_CUDA_INTERNAL_H */

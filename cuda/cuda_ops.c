@@ -5,149 +5,6 @@
 #include "cuda_internal.h"
 #include "cuda_ops.h"
 
-static gllmk_status no_fused_qkv_rope_f32(gllmk_backend *be, const float *x, const float *wq, const float *wk, const float *wv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)x;
-  (void)wq;
-  (void)wk;
-  (void)wv;
-  (void)cos;
-  (void)sin;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_qkv_rope_f32_workspace_bytes(gllmk_backend *be, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gate_up_swiglu_f32(gllmk_backend *be, const float *x, const float *w_gate, const float *w_up, float *out, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)out;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gate_up_swiglu_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_f32(gllmk_backend *be, const float *x, const float *w_gate, const float *w_up, const float *w_down, const float *residual, float *out, size_t m, size_t hidden, size_t ffn) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)w_down;
-  (void)residual;
-  (void)out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_rmsnorm_f32(gllmk_backend *be, const float *x, const float *w_gate, const float *w_up, const float *w_down, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t hidden, size_t ffn, float eps) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)w_down;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_residual_rmsnorm_f32(gllmk_backend *be, const float *x, const float *w, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_residual_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_bias_residual_rmsnorm_f32(gllmk_backend *be, const float *x, const float *w, const float *bias, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)bias;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_bias_residual_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_fused_qkv_rope_q4_f32(gllmk_backend *be, const float *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   (void)be;
   (void)x;
@@ -299,12 +156,12 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .embedding_lookup = gllmk__cu_embedding_lookup_f32,
   .flash_attention = gllmk__cu_flash_attention_f32,
   .flash_attention_paged = gllmk__cu_flash_attention_paged_f32,
-  .fused_qkv_rope = no_fused_qkv_rope_f32,
-  .fused_gate_up_swiglu = no_fused_gate_up_swiglu_f32,
-  .fused_ffn = no_fused_ffn_f32,
-  .fused_ffn_rmsnorm = no_fused_ffn_rmsnorm_f32,
-  .fused_linear_residual_rmsnorm = no_fused_linear_residual_rmsnorm_f32,
-  .fused_linear_bias_residual_rmsnorm = no_fused_linear_bias_residual_rmsnorm_f32,
+  .fused_qkv_rope = gllmk__cu_fused_qkv_rope_f32,
+  .fused_gate_up_swiglu = gllmk__cu_fused_gate_up_swiglu_f32,
+  .fused_ffn = gllmk__cu_fused_ffn_f32,
+  .fused_ffn_rmsnorm = gllmk__cu_fused_ffn_rmsnorm_f32,
+  .fused_linear_residual_rmsnorm = gllmk__cu_fused_linear_residual_rmsnorm_f32,
+  .fused_linear_bias_residual_rmsnorm = gllmk__cu_fused_linear_bias_residual_rmsnorm_f32,
   .fused_dequant_gemv = gllmk__cu_fused_dequant_gemv_f32,
   .kquant_matmul = gllmk__cu_kquant_matmul_f32,
   .iq_matmul = gllmk__cu_iq_matmul_f32,
@@ -357,12 +214,12 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_f32,
   .flash_attention_workspace_bytes = gllmk__cu_flash_attention_workspace_bytes_f32,
   .flash_attention_paged_workspace_bytes = gllmk__cu_flash_attention_paged_workspace_bytes_f32,
-  .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_f32_workspace_bytes,
-  .fused_gate_up_swiglu_workspace_bytes = no_fused_gate_up_swiglu_f32_workspace_bytes,
-  .fused_ffn_workspace_bytes = no_fused_ffn_f32_workspace_bytes,
-  .fused_ffn_rmsnorm_workspace_bytes = no_fused_ffn_rmsnorm_f32_workspace_bytes,
-  .fused_linear_residual_rmsnorm_workspace_bytes = no_fused_linear_residual_rmsnorm_f32_workspace_bytes,
-  .fused_linear_bias_residual_rmsnorm_workspace_bytes = no_fused_linear_bias_residual_rmsnorm_f32_workspace_bytes,
+  .fused_qkv_rope_workspace_bytes = gllmk__cu_fused_qkv_rope_workspace_bytes_f32,
+  .fused_gate_up_swiglu_workspace_bytes = gllmk__cu_fused_gate_up_swiglu_workspace_bytes_f32,
+  .fused_ffn_workspace_bytes = gllmk__cu_fused_ffn_workspace_bytes_f32,
+  .fused_ffn_rmsnorm_workspace_bytes = gllmk__cu_fused_ffn_rmsnorm_workspace_bytes_f32,
+  .fused_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_linear_residual_rmsnorm_workspace_bytes_f32,
+  .fused_linear_bias_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_linear_bias_residual_rmsnorm_workspace_bytes_f32,
   .fused_dequant_gemv_workspace_bytes = gllmk__cu_fused_dequant_gemv_workspace_bytes_f32,
   .kquant_matmul_workspace_bytes = gllmk__cu_kquant_matmul_workspace_bytes_f32,
   .iq_matmul_workspace_bytes = gllmk__cu_iq_matmul_workspace_bytes_f32,
@@ -391,149 +248,6 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f32,
 };
 
-static gllmk_status no_fused_qkv_rope_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *wq, const gllmk_f16 *wk, const gllmk_f16 *wv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)x;
-  (void)wq;
-  (void)wk;
-  (void)wv;
-  (void)cos;
-  (void)sin;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_qkv_rope_f16_workspace_bytes(gllmk_backend *be, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gate_up_swiglu_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w_gate, const gllmk_f16 *w_up, gllmk_f16 *out, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)out;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gate_up_swiglu_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w_gate, const gllmk_f16 *w_up, const gllmk_f16 *w_down, const gllmk_f16 *residual, gllmk_f16 *out, size_t m, size_t hidden, size_t ffn) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)w_down;
-  (void)residual;
-  (void)out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w_gate, const gllmk_f16 *w_up, const gllmk_f16 *w_down, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t hidden, size_t ffn, float eps) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)w_down;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_residual_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_bias_residual_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const gllmk_f16 *w, const gllmk_f16 *bias, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)bias;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_bias_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_fused_qkv_rope_q4_f16(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   (void)be;
   (void)x;
@@ -685,12 +399,12 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .embedding_lookup = gllmk__cu_embedding_lookup_f16,
   .flash_attention = gllmk__cu_flash_attention_f16,
   .flash_attention_paged = gllmk__cu_flash_attention_paged_f16,
-  .fused_qkv_rope = no_fused_qkv_rope_f16,
-  .fused_gate_up_swiglu = no_fused_gate_up_swiglu_f16,
-  .fused_ffn = no_fused_ffn_f16,
-  .fused_ffn_rmsnorm = no_fused_ffn_rmsnorm_f16,
-  .fused_linear_residual_rmsnorm = no_fused_linear_residual_rmsnorm_f16,
-  .fused_linear_bias_residual_rmsnorm = no_fused_linear_bias_residual_rmsnorm_f16,
+  .fused_qkv_rope = gllmk__cu_fused_qkv_rope_f16,
+  .fused_gate_up_swiglu = gllmk__cu_fused_gate_up_swiglu_f16,
+  .fused_ffn = gllmk__cu_fused_ffn_f16,
+  .fused_ffn_rmsnorm = gllmk__cu_fused_ffn_rmsnorm_f16,
+  .fused_linear_residual_rmsnorm = gllmk__cu_fused_linear_residual_rmsnorm_f16,
+  .fused_linear_bias_residual_rmsnorm = gllmk__cu_fused_linear_bias_residual_rmsnorm_f16,
   .fused_dequant_gemv = gllmk__cu_fused_dequant_gemv_f16,
   .kquant_matmul = gllmk__cu_kquant_matmul_f16,
   .iq_matmul = gllmk__cu_iq_matmul_f16,
@@ -743,12 +457,12 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_f16,
   .flash_attention_workspace_bytes = gllmk__cu_flash_attention_workspace_bytes_f16,
   .flash_attention_paged_workspace_bytes = gllmk__cu_flash_attention_paged_workspace_bytes_f16,
-  .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_f16_workspace_bytes,
-  .fused_gate_up_swiglu_workspace_bytes = no_fused_gate_up_swiglu_f16_workspace_bytes,
-  .fused_ffn_workspace_bytes = no_fused_ffn_f16_workspace_bytes,
-  .fused_ffn_rmsnorm_workspace_bytes = no_fused_ffn_rmsnorm_f16_workspace_bytes,
-  .fused_linear_residual_rmsnorm_workspace_bytes = no_fused_linear_residual_rmsnorm_f16_workspace_bytes,
-  .fused_linear_bias_residual_rmsnorm_workspace_bytes = no_fused_linear_bias_residual_rmsnorm_f16_workspace_bytes,
+  .fused_qkv_rope_workspace_bytes = gllmk__cu_fused_qkv_rope_workspace_bytes_f16,
+  .fused_gate_up_swiglu_workspace_bytes = gllmk__cu_fused_gate_up_swiglu_workspace_bytes_f16,
+  .fused_ffn_workspace_bytes = gllmk__cu_fused_ffn_workspace_bytes_f16,
+  .fused_ffn_rmsnorm_workspace_bytes = gllmk__cu_fused_ffn_rmsnorm_workspace_bytes_f16,
+  .fused_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_linear_residual_rmsnorm_workspace_bytes_f16,
+  .fused_linear_bias_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_linear_bias_residual_rmsnorm_workspace_bytes_f16,
   .fused_dequant_gemv_workspace_bytes = gllmk__cu_fused_dequant_gemv_workspace_bytes_f16,
   .kquant_matmul_workspace_bytes = gllmk__cu_kquant_matmul_workspace_bytes_f16,
   .iq_matmul_workspace_bytes = gllmk__cu_iq_matmul_workspace_bytes_f16,
@@ -777,149 +491,6 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f16,
 };
 
-static gllmk_status no_fused_qkv_rope_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *wq, const gllmk_bf16 *wk, const gllmk_bf16 *wv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)x;
-  (void)wq;
-  (void)wk;
-  (void)wv;
-  (void)cos;
-  (void)sin;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_qkv_rope_bf16_workspace_bytes(gllmk_backend *be, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gate_up_swiglu_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w_gate, const gllmk_bf16 *w_up, gllmk_bf16 *out, size_t m, size_t n, size_t k) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)out;
-  (void)m;
-  (void)n;
-  (void)k;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_gate_up_swiglu_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w_gate, const gllmk_bf16 *w_up, const gllmk_bf16 *w_down, const gllmk_bf16 *residual, gllmk_bf16 *out, size_t m, size_t hidden, size_t ffn) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)w_down;
-  (void)residual;
-  (void)out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w_gate, const gllmk_bf16 *w_up, const gllmk_bf16 *w_down, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t hidden, size_t ffn, float eps) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)w_up;
-  (void)w_down;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_residual_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_bias_residual_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const gllmk_bf16 *w, const gllmk_bf16 *bias, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)bias;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_linear_bias_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 static gllmk_status no_fused_qkv_rope_q4_bf16(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   (void)be;
   (void)x;
@@ -1071,12 +642,12 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .embedding_lookup = gllmk__cu_embedding_lookup_bf16,
   .flash_attention = gllmk__cu_flash_attention_bf16,
   .flash_attention_paged = gllmk__cu_flash_attention_paged_bf16,
-  .fused_qkv_rope = no_fused_qkv_rope_bf16,
-  .fused_gate_up_swiglu = no_fused_gate_up_swiglu_bf16,
-  .fused_ffn = no_fused_ffn_bf16,
-  .fused_ffn_rmsnorm = no_fused_ffn_rmsnorm_bf16,
-  .fused_linear_residual_rmsnorm = no_fused_linear_residual_rmsnorm_bf16,
-  .fused_linear_bias_residual_rmsnorm = no_fused_linear_bias_residual_rmsnorm_bf16,
+  .fused_qkv_rope = gllmk__cu_fused_qkv_rope_bf16,
+  .fused_gate_up_swiglu = gllmk__cu_fused_gate_up_swiglu_bf16,
+  .fused_ffn = gllmk__cu_fused_ffn_bf16,
+  .fused_ffn_rmsnorm = gllmk__cu_fused_ffn_rmsnorm_bf16,
+  .fused_linear_residual_rmsnorm = gllmk__cu_fused_linear_residual_rmsnorm_bf16,
+  .fused_linear_bias_residual_rmsnorm = gllmk__cu_fused_linear_bias_residual_rmsnorm_bf16,
   .fused_dequant_gemv = gllmk__cu_fused_dequant_gemv_bf16,
   .kquant_matmul = gllmk__cu_kquant_matmul_bf16,
   .iq_matmul = gllmk__cu_iq_matmul_bf16,
@@ -1129,12 +700,12 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .embedding_lookup_workspace_bytes = gllmk__cu_embedding_lookup_workspace_bytes_bf16,
   .flash_attention_workspace_bytes = gllmk__cu_flash_attention_workspace_bytes_bf16,
   .flash_attention_paged_workspace_bytes = gllmk__cu_flash_attention_paged_workspace_bytes_bf16,
-  .fused_qkv_rope_workspace_bytes = no_fused_qkv_rope_bf16_workspace_bytes,
-  .fused_gate_up_swiglu_workspace_bytes = no_fused_gate_up_swiglu_bf16_workspace_bytes,
-  .fused_ffn_workspace_bytes = no_fused_ffn_bf16_workspace_bytes,
-  .fused_ffn_rmsnorm_workspace_bytes = no_fused_ffn_rmsnorm_bf16_workspace_bytes,
-  .fused_linear_residual_rmsnorm_workspace_bytes = no_fused_linear_residual_rmsnorm_bf16_workspace_bytes,
-  .fused_linear_bias_residual_rmsnorm_workspace_bytes = no_fused_linear_bias_residual_rmsnorm_bf16_workspace_bytes,
+  .fused_qkv_rope_workspace_bytes = gllmk__cu_fused_qkv_rope_workspace_bytes_bf16,
+  .fused_gate_up_swiglu_workspace_bytes = gllmk__cu_fused_gate_up_swiglu_workspace_bytes_bf16,
+  .fused_ffn_workspace_bytes = gllmk__cu_fused_ffn_workspace_bytes_bf16,
+  .fused_ffn_rmsnorm_workspace_bytes = gllmk__cu_fused_ffn_rmsnorm_workspace_bytes_bf16,
+  .fused_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_linear_residual_rmsnorm_workspace_bytes_bf16,
+  .fused_linear_bias_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_linear_bias_residual_rmsnorm_workspace_bytes_bf16,
   .fused_dequant_gemv_workspace_bytes = gllmk__cu_fused_dequant_gemv_workspace_bytes_bf16,
   .kquant_matmul_workspace_bytes = gllmk__cu_kquant_matmul_workspace_bytes_bf16,
   .iq_matmul_workspace_bytes = gllmk__cu_iq_matmul_workspace_bytes_bf16,

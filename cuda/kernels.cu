@@ -20,3 +20,4 @@
 #include "l3.cu"
 #include "embq.cu"
 #include "qmatmul.cu"
+#include "fused.cu"

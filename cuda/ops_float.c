@@ -181,10 +181,17 @@ static gllmk_status cu_binary(gllmk_backend *be, int dt, const kid *k, const voi
                               const void *b, void *out, size_t n) {
   size_t es = gk_esize[dt];
   gllmk_status st = ew_check(be, n, es, 3, (const void *[]){a, b, out});
-  if (st != GLLMK_OK || n == 0) return st;
+  if (st != GLLMK_OK) return st;
+  return gllmk__cuk_binary(be, k[dt], es, a, b, out, n);
+}
+
+/* the launch of a checked binary elementwise op, for the fused ops */
+gllmk_status gllmk__cuk_binary(gllmk_backend *be, enum gllmk__cu_kernel k, size_t es,
+                               const void *a, const void *b, void *out, size_t n) {
+  if (n == 0) return GLLMK_OK;
   size_t head = vec_head(n, es, a, b, out);
   void *args[] = {&a, &b, &out, &n, &head};
-  return launch1d(be, k[dt], ew_grid(be, n, es, head), EW_BLOCK, args);
+  return launch1d(be, k, ew_grid(be, n, es, head), EW_BLOCK, args);
 }
 
 /* out = f(x): kernel (x, out, n, head) */

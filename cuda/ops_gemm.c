@@ -80,6 +80,9 @@ static gllmk_status gemm_workspace(const gllmk_backend *be, size_t m, size_t n, 
   return sizes_ok(m, n, k, es) ? GLLMK_OK : GLLMK_E_OVERFLOW;
 }
 
+static gllmk_status gemm_launch(gllmk_backend *be, int dt, const void *A, const void *B,
+                                const void *bias, void *C, size_t m, size_t n, size_t k, int nt);
+
 /* with_bias: 1, bias required (gemm_bias); 0, none (gemm); -1, optional
  * (linear).  nt: B is W [n x k] (linear), else [k x n]. */
 static gllmk_status cu_gemm(gllmk_backend *be, int dt, const void *A, const void *B,
@@ -100,12 +103,13 @@ static gllmk_status cu_gemm(gllmk_backend *be, int dt, const void *A, const void
   if (!owns(be, A, m * k * es, es) || !owns(be, B, k * n * es, es) || !owns(be, C, mn * es, es) ||
       (with_bias && !owns(be, bias, mn ? n * es : 0, es)))
     return GLLMK_E_INVAL;
-  return gllmk__cu_gemm_run(be, dt, A, B, with_bias ? bias : NULL, C, m, n, k, nt);
+  if (mn == 0) return GLLMK_OK;
+  return gemm_launch(be, dt, A, B, with_bias ? bias : NULL, C, m, n, k, nt);
 }
 
-gllmk_status gllmk__cu_gemm_run(gllmk_backend *be, int dt, const void *A, const void *B,
+/* the launch of a checked product (m, n nonzero) */
+static gllmk_status gemm_launch(gllmk_backend *be, int dt, const void *A, const void *B,
                                 const void *bias, void *C, size_t m, size_t n, size_t k, int nt) {
-  if (m == 0 || n == 0) return GLLMK_OK;
   size_t es = gk_esize[dt];
   if (nt && m <= LINEAR_GEMV_MAXM) {   /* decode: stream W's rows */
     size_t blocks = div_up(n, LINEAR_GEMV_WARPS);
@@ -147,6 +151,13 @@ gllmk_status gllmk__cu_gemm_run(gllmk_backend *be, int dt, const void *A, const 
   void *args[] = {&A, &B, &bias, &C, &m, &n, &k, &flags, &stages};
   return gllmk__cu_launch(be, kern, grid, 1, 1, GEMM_TC_THREADS, 1, 1,
                           (unsigned)stages * stage_bytes, args);
+}
+
+/* linear's launch for the fused ops (cuda/ops_fused.c), which check first */
+gllmk_status gllmk__cuk_linear(gllmk_backend *be, int dt, const void *x, const void *w,
+                               const void *bias, void *y, size_t m, size_t n, size_t k) {
+  if (m == 0 || n == 0) return GLLMK_OK;
+  return gemm_launch(be, dt, x, w, bias, y, m, n, k, 1);
 }
 
 /* ------------------------------------------------------------------ entry points

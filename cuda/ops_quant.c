@@ -148,7 +148,7 @@ static gllmk_status mm_run(gllmk_backend *be, int dt, const struct qw *qin, cons
   struct qw qc = *qin, *q = &qc;   /* (the launch arguments' addresses) */
   if (m == 0 || n == 0) return GLLMK_OK;
   size_t es = q_esize[dt], wsb = mm_ws(q, m, n, k, es), np = 0;
-  if (k == 0) return gllmk__cu_gemm_run(be, dt, x, x, NULL, y, m, n, 0, 1);   /* Y = 0 */
+  if (k == 0) return gllmk__cuk_linear(be, dt, x, x, NULL, y, m, n, 0);   /* Y = 0 */
   if (m >= QMV_MAXM) {   /* the largest panel the reserved workspace holds */
     np = panel_fit(q, gllmk_backend_workspace_size(be), m, n, k, es);
     if (np == 0) return GLLMK_E_NOMEM;
@@ -203,7 +203,7 @@ static gllmk_status mm_run(gllmk_backend *be, int dt, const struct qw *qin, cons
     }
     if (st != GLLMK_OK) return st;
     void *dst = yp ? yp : (char *)y + r0 * es;
-    st = gllmk__cu_gemm_run(be, dt, x, wp, NULL, dst, m, rows, k, 1);
+    st = gllmk__cuk_linear(be, dt, x, wp, NULL, dst, m, rows, k);
     if (st != GLLMK_OK) return st;
     if (yp) {
       void *yo = (char *)y + r0 * es;
