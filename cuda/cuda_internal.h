@@ -65,4 +65,14 @@ GLLMK_HIDDEN gllmk_status gllmk__cuk_linear(gllmk_backend *be, int dt, const voi
 GLLMK_HIDDEN gllmk_status gllmk__cuk_binary(gllmk_backend *be, enum gllmk__cu_kernel k, size_t es,
                                             const void *a, const void *b, void *out, size_t n);
 
+/* int8 (bits 8) / int4 rows with f32 scales (gemm_q8 / gemm_q4's W):
+ * y[m x n] = x . W^T, checked by the caller, using the workspace region
+ * [ws, ws + ws_bytes) (cuda/ops_quant.c).  gllmk__cuk_intw_ws gives the bytes
+ * it asks for; with less (but at least 64 W rows' panel) the prefill takes
+ * smaller panels, below that it is GLLMK_E_NOMEM. */
+GLLMK_HIDDEN size_t gllmk__cuk_intw_ws(int dt, int bits, size_t m, size_t n, size_t k);
+GLLMK_HIDDEN gllmk_status gllmk__cuk_intw(gllmk_backend *be, int dt, int bits, const void *w,
+                                          const float *scales, const void *x, void *y, size_t m,
+                                          size_t n, size_t k, void *ws, size_t ws_bytes);
+
 #endif /* GLLMK_CUDA_INTERNAL_H */

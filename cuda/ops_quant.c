@@ -143,19 +143,19 @@ static size_t panel_fit(const struct qw *q, size_t avail, size_t m, size_t n, si
 }
 
 /* Y = X . W^T, everything checked; ws the workspace (mm_ws bytes) */
-static gllmk_status mm_run(gllmk_backend *be, int dt, const struct qw *qin, const void *x, void *y,
-                           size_t m, size_t n, size_t k) {
+static gllmk_status mm_run_in(gllmk_backend *be, int dt, const struct qw *qin, const void *x,
+                              void *y, size_t m, size_t n, size_t k, void *ws_base, size_t ws_avail) {
   struct qw qc = *qin, *q = &qc;   /* (the launch arguments' addresses) */
   if (m == 0 || n == 0) return GLLMK_OK;
   size_t es = q_esize[dt], wsb = mm_ws(q, m, n, k, es), np = 0;
   if (k == 0) return gllmk__cuk_linear(be, dt, x, x, NULL, y, m, n, 0);   /* Y = 0 */
-  if (m >= QMV_MAXM) {   /* the largest panel the reserved workspace holds */
-    np = panel_fit(q, gllmk_backend_workspace_size(be), m, n, k, es);
+  if (m >= QMV_MAXM) {   /* the largest panel the workspace holds */
+    np = panel_fit(q, ws_base ? ws_avail : 0, m, n, k, es);
     if (np == 0) return GLLMK_E_NOMEM;
     wsb = panel_ws(q, np, m, n, k, es);
   }
-  char *ws = NULL;
-  if (wsb && !(ws = gllmk__be_workspace(be, wsb))) return GLLMK_E_NOMEM;
+  if (wsb > ws_avail || (wsb && !ws_base)) return GLLMK_E_NOMEM;
+  char *ws = ws_base;
   gllmk_status st;
   unsigned *flag = NULL;
   if (q->xf == XF_GPTQ4) {
@@ -214,6 +214,28 @@ static gllmk_status mm_run(gllmk_backend *be, int dt, const struct qw *qin, cons
     }
   }
   return GLLMK_OK;
+}
+
+/* Y = X . W^T in be's workspace */
+static gllmk_status mm_run(gllmk_backend *be, int dt, const struct qw *q, const void *x, void *y,
+                           size_t m, size_t n, size_t k) {
+  size_t avail = gllmk_backend_workspace_size(be);
+  return mm_run_in(be, dt, q, x, y, m, n, k, gllmk__be_workspace(be, avail), avail);
+}
+
+/* int8 / int4 rows for the ops built on them (cuda_internal.h) */
+size_t gllmk__cuk_intw_ws(int dt, int bits, size_t m, size_t n, size_t k) {
+  struct qw q = {0};
+  q.xf = bits == 8 ? XF_I8 : XF_I4;
+  return mm_ws(&q, m, n, k, q_esize[dt]);
+}
+gllmk_status gllmk__cuk_intw(gllmk_backend *be, int dt, int bits, const void *w,
+                             const float *scales, const void *x, void *y, size_t m, size_t n,
+                             size_t k, void *ws, size_t ws_bytes) {
+  struct qw q = {0};
+  q.xf = bits == 8 ? XF_I8 : XF_I4;
+  q.w = w, q.rb = bits == 8 ? k : k / 2, q.scales = scales;
+  return mm_run_in(be, dt, &q, x, y, m, n, k, ws, ws_bytes);
 }
 
 /* ------------------------------------------------------------------ GGUF block formats, SqueezeLLM */
