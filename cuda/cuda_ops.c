@@ -187,6 +187,7 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .kv_store = gllmk__cu_kv_store_f32,
   .tree_attention = gllmk__cu_tree_attention_f32,
   .sample = gllmk__cu_sample_f32,
+  .dequantize = gllmk__cu_dequantize_f32,
   .embedding_lookup_q = gllmk__cu_embedding_lookup_q_f32,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_f32,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_f32,
@@ -245,6 +246,7 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_f32,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_f32,
   .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_f32,
+  .dequantize_workspace_bytes = gllmk__cu_dequantize_workspace_bytes_f32,
   .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f32,
 };
 
@@ -430,6 +432,7 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .kv_store = gllmk__cu_kv_store_f16,
   .tree_attention = gllmk__cu_tree_attention_f16,
   .sample = gllmk__cu_sample_f16,
+  .dequantize = gllmk__cu_dequantize_f16,
   .embedding_lookup_q = gllmk__cu_embedding_lookup_q_f16,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_f16,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_f16,
@@ -488,6 +491,7 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_f16,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_f16,
   .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_f16,
+  .dequantize_workspace_bytes = gllmk__cu_dequantize_workspace_bytes_f16,
   .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f16,
 };
 
@@ -673,6 +677,7 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .kv_store = gllmk__cu_kv_store_bf16,
   .tree_attention = gllmk__cu_tree_attention_bf16,
   .sample = gllmk__cu_sample_bf16,
+  .dequantize = gllmk__cu_dequantize_bf16,
   .embedding_lookup_q = gllmk__cu_embedding_lookup_q_bf16,
   .vec_dot_workspace_bytes = gllmk__cu_vec_dot_workspace_bytes_bf16,
   .vec_add_workspace_bytes = gllmk__cu_vec_add_workspace_bytes_bf16,
@@ -731,5 +736,6 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_bf16,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_bf16,
   .sample_workspace_bytes = gllmk__cu_sample_workspace_bytes_bf16,
+  .dequantize_workspace_bytes = gllmk__cu_dequantize_workspace_bytes_bf16,
   .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_bf16,
 };

@@ -121,6 +121,8 @@ GLLMK_HIDDEN gllmk_status gllmk__cu_tree_attention_f32(gllmk_backend *be, const 
 GLLMK_HIDDEN gllmk_status gllmk__cu_tree_attention_workspace_bytes_f32(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
 GLLMK_HIDDEN gllmk_status gllmk__cu_sample_f32(gllmk_backend *be, const float *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
 GLLMK_HIDDEN gllmk_status gllmk__cu_sample_workspace_bytes_f32(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+GLLMK_HIDDEN gllmk_status gllmk__cu_dequantize_f32(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, float *out, size_t n);
+GLLMK_HIDDEN gllmk_status gllmk__cu_dequantize_workspace_bytes_f32(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes);
 GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_q_f32(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out);
 GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_q_workspace_bytes_f32(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 GLLMK_HIDDEN gllmk_status gllmk__cu_vec_dot_f16(gllmk_backend *be, const gllmk_f16 *a, const gllmk_f16 *b, size_t n, float *result);
@@ -237,6 +239,8 @@ GLLMK_HIDDEN gllmk_status gllmk__cu_tree_attention_f16(gllmk_backend *be, const 
 GLLMK_HIDDEN gllmk_status gllmk__cu_tree_attention_workspace_bytes_f16(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
 GLLMK_HIDDEN gllmk_status gllmk__cu_sample_f16(gllmk_backend *be, const gllmk_f16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
 GLLMK_HIDDEN gllmk_status gllmk__cu_sample_workspace_bytes_f16(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+GLLMK_HIDDEN gllmk_status gllmk__cu_dequantize_f16(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, gllmk_f16 *out, size_t n);
+GLLMK_HIDDEN gllmk_status gllmk__cu_dequantize_workspace_bytes_f16(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes);
 GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_q_f16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out);
 GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_q_workspace_bytes_f16(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 GLLMK_HIDDEN gllmk_status gllmk__cu_vec_dot_bf16(gllmk_backend *be, const gllmk_bf16 *a, const gllmk_bf16 *b, size_t n, float *result);
@@ -353,6 +357,8 @@ GLLMK_HIDDEN gllmk_status gllmk__cu_tree_attention_bf16(gllmk_backend *be, const
 GLLMK_HIDDEN gllmk_status gllmk__cu_tree_attention_workspace_bytes_bf16(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
 GLLMK_HIDDEN gllmk_status gllmk__cu_sample_bf16(gllmk_backend *be, const gllmk_bf16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
 GLLMK_HIDDEN gllmk_status gllmk__cu_sample_workspace_bytes_bf16(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+GLLMK_HIDDEN gllmk_status gllmk__cu_dequantize_bf16(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, gllmk_bf16 *out, size_t n);
+GLLMK_HIDDEN gllmk_status gllmk__cu_dequantize_workspace_bytes_bf16(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes);
 GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_q_bf16(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_bf16 *out);
 GLLMK_HIDDEN gllmk_status gllmk__cu_embedding_lookup_q_workspace_bytes_bf16(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 

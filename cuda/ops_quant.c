@@ -420,6 +420,35 @@ static gllmk_status qvec_ws(gllmk_backend *be, size_t *bytes) {
   return GLLMK_OK;
 }
 
+/* ------------------------------------------------------------------ dequantize */
+/* gllmk_dequantize_<dt>'s checks (lib/quant/qmatmul_tpl.h), then the ranges */
+static gllmk_status cu_dequant(gllmk_backend *be, int dt, const void *src, size_t src_bytes,
+                               gllmk_qtype t, void *out, size_t n) {
+  if (!be) return GLLMK_E_INVAL;
+  const gllmk__qinfo *qi = gllmk__qinfo_of(t);
+  size_t need, nb, es = q_esize[dt];
+  if (!qi) return GLLMK_E_UNSUPPORTED;
+  if (t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
+  if (n % qi->block_size) return GLLMK_E_INVAL;
+  if (!gllmk__mul(n / qi->block_size, qi->block_bytes, &need)) return GLLMK_E_OVERFLOW;
+  if (src_bytes < need) return GLLMK_E_INVAL;
+  if (!gllmk__mul(n, sizeof(float), &nb)) return GLLMK_E_OVERFLOW;
+  if (n == 0) return GLLMK_OK;
+  if (!src || !out) return GLLMK_E_INVAL;
+  if (!owns(be, src, need, 1) || !owns(be, out, n * es, es)) return GLLMK_E_INVAL;
+  int fmt = qi->qf >= 0 ? qi->qf : SQLLM_FMT;
+  size_t bs = qi->block_size, bb = qi->block_bytes;
+  nb = n / bs;
+  void *a[] = {&src, &nb, &fmt, &bs, &bb, &out};
+  return gllmk__cu_launch(be, k_dequant[dt], grid_for(be, nb, DEQ_THREADS), 1, 1, DEQ_THREADS, 1, 1,
+                          0, a);
+}
+static gllmk_status dequant_ws(gllmk_backend *be, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = 0;
+  return GLLMK_OK;
+}
+
 /* ------------------------------------------------------------------ entry points
  * (tools/gen-api.py wires the gllmk__cu_* functions defined at the start of
  * a line into the tables.) */
@@ -896,4 +925,31 @@ gllmk_status gllmk__cu_gemm_q4_workspace_bytes_bf16(gllmk_backend *be, size_t w_
   if (!be || !bytes) return GLLMK_E_INVAL;
   *bytes = 0;
   return cu_intw(be, DT_BF16, 4, NULL, w_bytes, NULL, NULL, NULL, m, n, k, bytes);
+}
+gllmk_status gllmk__cu_dequantize_f32(gllmk_backend *be, const void *src, size_t src_bytes,
+    gllmk_qtype t, float *out, size_t n) {
+  return cu_dequant(be, DT_F32, src, src_bytes, t, out, n);
+}
+gllmk_status gllmk__cu_dequantize_workspace_bytes_f32(gllmk_backend *be, size_t src_bytes,
+    gllmk_qtype t, size_t n, size_t *bytes) {
+  (void)src_bytes, (void)t, (void)n;
+  return dequant_ws(be, bytes);
+}
+gllmk_status gllmk__cu_dequantize_f16(gllmk_backend *be, const void *src, size_t src_bytes,
+    gllmk_qtype t, gllmk_f16 *out, size_t n) {
+  return cu_dequant(be, DT_F16, src, src_bytes, t, out, n);
+}
+gllmk_status gllmk__cu_dequantize_workspace_bytes_f16(gllmk_backend *be, size_t src_bytes,
+    gllmk_qtype t, size_t n, size_t *bytes) {
+  (void)src_bytes, (void)t, (void)n;
+  return dequant_ws(be, bytes);
+}
+gllmk_status gllmk__cu_dequantize_bf16(gllmk_backend *be, const void *src, size_t src_bytes,
+    gllmk_qtype t, gllmk_bf16 *out, size_t n) {
+  return cu_dequant(be, DT_BF16, src, src_bytes, t, out, n);
+}
+gllmk_status gllmk__cu_dequantize_workspace_bytes_bf16(gllmk_backend *be, size_t src_bytes,
+    gllmk_qtype t, size_t n, size_t *bytes) {
+  (void)src_bytes, (void)t, (void)n;
+  return dequant_ws(be, bytes);
 }

@@ -13,6 +13,9 @@
  *    gemm_q8 (odd k), gemm_q4, at m = 1, 7, 16, 33; a GPTQ4 g_idx out of range
  *    leaves Y unchanged;
  *  - gemv_q8/q4/q2/q1: the float result in device memory;
+ *  - dequantize: the ggml test vectors (the quantized and random cases of the
+ *    20 GGUF formats; tests/data holds reduced copies) and SqueezeLLM, bit
+ *    for bit gllmk_dequantize_<dt> on the CPU, and ggml's DEQUANT for f32;
  *  - several prefill panels (a small workspace reserved), GLLMK_E_NOMEM below
  *    the smallest, and bad arguments (the CPU's status, nothing written).
  * Reference: W decoded on the host (gllmk_dequantize, bit-exact with ggml by
@@ -25,6 +28,7 @@
  * then the store's rounding to T (tu_check_out).
  */
 #include "testutil.h"
+#include "tvec.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -235,6 +239,95 @@ static void test_gguf(tu_dtype dt)
   }
   tu_check_done(&c, "%s fused_dequant_gemv, kquant_matmul, iq_matmul: 20 GGUF formats and SqueezeLLM, m 1 7 16 33",
                 tu_dtname(dt));
+}
+
+/* ------------------------------------------------------------------ dequantize */
+/* element i of a and b: the same bits, or both NaN */
+static int same_elem(tu_dtype dt, const void *a, const void *b, size_t i)
+{
+  size_t es = tu_esize(dt);
+  if (!memcmp((const char *)a + i * es, (const char *)b + i * es, es))
+    return 1;
+  return isnan(tu_get(dt, a, i)) && isnan(tu_get(dt, b, i));
+}
+
+/* The ggml test vectors (QBLOCKS of the quantized and random cases) and
+ * random SqueezeLLM blocks: f32 equals ggml's DEQUANT bit for bit, every
+ * type equals gllmk_dequantize_<dt> on the CPU bit for bit */
+static void test_dequantize(tu_dtype dt)
+{
+  static const char *CASES[] = {"quantized", "random"};
+  size_t es = tu_esize(dt), files = 0;
+  tu_check c;
+  tu_check_init(&c);
+  for (size_t f = 0; f < NFMTS; f++) {
+    gllmk_qtype t = FMTS[f];
+    for (int cs = 0; cs < 2; cs++) {
+      tv_file *tv = NULL;
+      const unsigned char *qb;
+      const float *dq = NULL;
+      size_t qlen, n, bs = gllmk_qtype_block_size(t), bb = gllmk_qtype_block_bytes(t);
+      unsigned char *own = NULL;
+      if (t == GLLMK_SQUEEZELLM) {   /* no ggml vectors: random bytes */
+        if (cs)
+          continue;
+        qlen = 7 * bb;
+        qb = own = tu_xmalloc(qlen);
+        tu_fill_random(own, qlen);
+      } else {
+        char *path = tv_find(gllmk_qtype_name(t), CASES[cs]);
+        tv = path ? tv_open(path) : NULL;
+        free(path);
+        if (!tu_check_true(&c, tv != NULL, "%s.%s: test vectors", gllmk_qtype_name(t), CASES[cs]))
+          continue;
+        files++;
+        qb = tv_section(tv, "QBLOCKS", &qlen);
+        dq = tv_section(tv, "DEQUANT", NULL);
+      }
+      n = qlen / bb * bs;
+      void *cpu = tu_xmalloc(n * es + 1), *got = tu_xmalloc(n * es + 1);
+      gllmk_status st = dt == TU_F32   ? gllmk_dequantize_f32(qb, qlen, t, cpu, n)
+                        : dt == TU_F16 ? gllmk_dequantize_f16(qb, qlen, t, cpu, n)
+                                       : gllmk_dequantize_bf16(qb, qlen, t, cpu, n);
+      tu_check_status(&c, st, GLLMK_OK, "cpu dequantize %s", gllmk_qtype_name(t));
+      void *dsrc = dev(qb, qlen), *dout = dev(NULL, n * es);
+      st = OPS(dt, dequantize, dsrc, qlen, t, dout, n);
+      tu_check_status(&c, st, GLLMK_OK, "dequantize %s.%s", gllmk_qtype_name(t), CASES[cs]);
+      down(got, dout, n * es);
+      size_t bad = 0, badv = 0;
+      for (size_t i = 0; i < n; i++) {
+        if (!same_elem(dt, got, cpu, i) && bad++ < 3)
+          diag("%s dequantize %s.%s: value %zu: cuda %.9g cpu %.9g", tu_dtname(dt), gllmk_qtype_name(t),
+               CASES[cs], i, tu_get(dt, got, i), tu_get(dt, cpu, i));
+        if (dq && dt == TU_F32 && memcmp((const float *)got + i, dq + i, 4) &&
+            !(isnan(dq[i]) && isnan(((const float *)got)[i])))
+          badv++;
+      }
+      tu_check_true(&c, bad == 0, "%s.%s: %zu of %zu values differ from the CPU's", gllmk_qtype_name(t),
+                    CASES[cs], bad, n);
+      tu_check_true(&c, badv == 0, "%s.%s: %zu values differ from ggml's DEQUANT", gllmk_qtype_name(t),
+                    CASES[cs], badv);
+      free_all();
+      free(cpu), free(got), free(own);
+      tv_close(tv);
+    }
+  }
+  /* bad input: the CPU's statuses */
+  void *d = dev(NULL, 4096);
+  static unsigned char host[4096];
+  tu_check_status(&c, OPS(dt, dequantize, d, 4096, GLLMK_AWQ4, d, 256),
+                  CPU(dt, dequantize, host, 4096, GLLMK_AWQ4, (void *)host, 256), "dequantize AWQ4");
+  tu_check_status(&c, OPS(dt, dequantize, d, 4096, GLLMK_Q4_K, d, 100),
+                  CPU(dt, dequantize, host, 4096, GLLMK_Q4_K, (void *)host, 100), "dequantize n %% 256");
+  tu_check_status(&c, OPS(dt, dequantize, d, 10, GLLMK_Q4_K, d, 256),
+                  CPU(dt, dequantize, host, 10, GLLMK_Q4_K, (void *)host, 256), "dequantize src short");
+  tu_check_status(&c, OPS(dt, dequantize, d, 4096, (gllmk_qtype)999, d, 256),
+                  CPU(dt, dequantize, host, 4096, (gllmk_qtype)999, (void *)host, 256), "dequantize not a type");
+  tu_check_status(&c, OPS(dt, dequantize, d, 4096, GLLMK_Q8_0, d, 3072), GLLMK_E_INVAL,
+                  "dequantize out past its buffer");
+  free_all();
+  tu_check_done(&c, "%s dequantize: %zu ggml vector files and SqueezeLLM, the CPU's bits%s", tu_dtname(dt),
+                files, dt == TU_F32 ? " and ggml's" : "");
 }
 
 /* ------------------------------------------------------------------ side-array formats */
@@ -505,6 +598,7 @@ int main(void)
   if (gllmk_backend_reserve_workspace(be, WS_RESERVED) != GLLMK_OK)
     bail_out("gllmk_backend_reserve_workspace(%zu)", WS_RESERVED);
   for (int d = 0; d < TU_NDTYPES; d++) {
+    test_dequantize((tu_dtype)d);
     test_gguf((tu_dtype)d);
     test_external((tu_dtype)d);
     test_qvec((tu_dtype)d);

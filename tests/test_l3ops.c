@@ -511,6 +511,57 @@ static void test_embq(const char *isa, tu_dtype dt)
                 tu_dtname(dt), isa);
 }
 
+/* ------------------------------------------------------------------ dequantize */
+/* gllmk_dequantize_<dt>: gllmk_dequantize's values rounded once; bad input */
+static void test_dequantize(const char *isa, tu_dtype dt)
+{
+  static const gllmk_qtype ts[] = { GLLMK_Q4_0, GLLMK_Q8_0, GLLMK_Q4_K, GLLMK_Q6_K, GLLMK_IQ4_XS,
+                                    GLLMK_SQUEEZELLM };
+  enum { N = 5 * 1024 + 512 };   /* several of the f16/bf16 path's chunks and a partial one */
+  tu_check c;
+  tu_check_init(&c);
+  for (size_t ti = 0; ti < sizeof ts / sizeof *ts; ti++) {
+    gllmk_qtype t = ts[ti];
+    size_t nb = gllmk_qtype_row_bytes(t, N);
+    unsigned char *q = tu_xmalloc(nb);
+    float *src = tu_xmalloc(N * sizeof *src), *dq = tu_xmalloc(N * sizeof *dq);
+    for (size_t i = 0; i < N; i++)
+      src[i] = (float)tu_uniform(-3, 3);
+    gllmk_status st = gllmk_quantize(t, src, N, q, nb);
+    st = st == GLLMK_OK ? gllmk_dequantize(t, q, nb, dq, N) : st;
+    tu_check_status(&c, st, GLLMK_OK, "quantize/dequantize %s", gllmk_qtype_name(t));
+    tu_arr o;
+    tu_arr_alloc(&o, dt, N, ti % 4);
+    tu_arr_poison(&o);
+    st = TU_CALL(dt, dequantize, q, nb, t, o.p, N);
+    if (tu_check_status(&c, st, GLLMK_OK, "dequantize %s", gllmk_qtype_name(t))) {
+      double *got = tu_dalloc(N);
+      tu_arr_read(&o, got);
+      size_t bad = 0;
+      for (size_t i = 0; i < N; i++)
+        bad += got[i] != tu_round_dt(dt, dq[i]);
+      tu_check_true(&c, bad == 0, "dequantize %s: %zu values differ from gllmk_dequantize's, rounded",
+                    gllmk_qtype_name(t), bad);
+      free(got);
+    }
+    tu_check_guards(&c, &o, "out");
+    tu_arr_snapshot(&o);
+    tu_check_status(&c, TU_CALL(dt, dequantize, q, nb - 1, t, o.p, N), GLLMK_E_INVAL, "src too short");
+    tu_check_status(&c, TU_CALL(dt, dequantize, q, nb, t, o.p, N - 16), GLLMK_E_INVAL,
+                    "n not whole blocks");
+    tu_check_status(&c, TU_CALL(dt, dequantize, NULL, nb, t, o.p, N), GLLMK_E_INVAL, "NULL src");
+    tu_check_status(&c, TU_CALL(dt, dequantize, q, nb, GLLMK_GPTQ4, o.p, N), GLLMK_E_UNSUPPORTED, "GPTQ4");
+    tu_check_status(&c, TU_CALL(dt, dequantize, q, nb, (gllmk_qtype)77, o.p, N), GLLMK_E_UNSUPPORTED,
+                    "unknown type");
+    tu_check_status(&c, TU_CALL(dt, dequantize, NULL, 0, t, NULL, 0), GLLMK_OK, "n 0");
+    tu_check_true(&c, tu_arr_unchanged(&o), "dequantize: bad calls wrote nothing");
+    tu_arr_free(&o);
+    free(q), free(src), free(dq);
+  }
+  tu_check_done(&c, "dequantize %s %s: Q4_0, Q8_0, Q4_K, Q6_K, IQ4_XS, SqueezeLLM; bad input",
+                tu_dtname(dt), isa);
+}
+
 static void body(const char *isa, tu_dtype dt, void *ctx)
 {
   (void)ctx;
@@ -518,6 +569,7 @@ static void body(const char *isa, tu_dtype dt, void *ctx)
   test_tree(isa, dt);
   test_sample(isa, dt);
   test_embq(isa, dt);
+  test_dequantize(isa, dt);
 }
 
 int main(void)

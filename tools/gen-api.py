@@ -151,6 +151,10 @@ MOPS = [
   " counter (rng[2r], rng[2r+1]).  The same arguments give the same ids on every thread count (the exact"
   " order of the steps is in lib/core/sample_tpl.h and gllmk_sample(3)).",
   "const T *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids"),
+ ("dequantize", "out[n] = the n values of src in quantized format t (src_bytes >= n / block size blocks;"
+  " n a multiple of the block size), decoded bit for bit as gllmk_dequantize does and rounded once to T."
+  "  AWQ4 and GPTQ4 (side arrays) are GLLMK_E_UNSUPPORTED, as in gllmk_dequantize.",
+  "const void *src, size_t src_bytes, gllmk_qtype t, T *out, size_t n"),
  ("embedding_lookup_q", "out[i x hidden] = row ids[i] of table [vocab x hidden] in quantized format t"
   " (table_bytes >= vocab rows; hidden a multiple of the block size), decoded as gllmk_dequantize does;"
   " an id >= vocab is GLLMK_E_INVAL (nothing written).  AWQ4 and GPTQ4 are GLLMK_E_UNSUPPORTED.",
@@ -182,6 +186,9 @@ QOPS += [
   "const T *x, const uint8_t *w, size_t w_bytes, const float *scales, const T *residual, const T *norm_w, T *out, T *sum_out, size_t m, size_t n, size_t k, float eps"),
 ]
 ALL = OPS + QOPS + MOPS
+# ops without a C11 _Generic front end: gllmk_dequantize is the f32
+# function of gllmk/quant.h (another argument order), which a macro would hide
+NO_GENERIC = ("dequantize",)
 
 TYPES = [("f32", "float"), ("f16", "gllmk_f16"), ("bf16", "gllmk_bf16")]
 
@@ -277,6 +284,8 @@ def generic_h():
          "    gllmk_f16 *: gllmk_##op##_f16, const gllmk_f16 *: gllmk_##op##_f16, \\",
          "    gllmk_bf16 *: gllmk_##op##_bf16, const gllmk_bf16 *: gllmk_##op##_bf16)", ""]
     for name, doc, spec in ALL:
+        if name in NO_GENERIC:
+            continue
         ps, sel = params(spec, "T")
         names = [n for _, n in ps]
         L.append("#define gllmk_%s(%s) GLLMK__GENERIC(%s, %s)(%s)" % (name, ", ".join(names), name, sel, ", ".join(names)))

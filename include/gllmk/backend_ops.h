@@ -83,6 +83,7 @@ typedef struct gllmk_ops_f32 {
   gllmk_status (*kv_store)(gllmk_backend *be, const float *k, const float *v, float *k_cache, float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
   gllmk_status (*tree_attention)(gllmk_backend *be, const float *q, const float *k_cache, const float *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, float *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale);
   gllmk_status (*sample)(gllmk_backend *be, const float *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
+  gllmk_status (*dequantize)(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, float *out, size_t n);
   gllmk_status (*embedding_lookup_q)(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out);
   gllmk_status (*vec_dot_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_add_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
@@ -141,6 +142,7 @@ typedef struct gllmk_ops_f32 {
   gllmk_status (*kv_store_workspace_bytes)(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes);
   gllmk_status (*tree_attention_workspace_bytes)(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
   gllmk_status (*sample_workspace_bytes)(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+  gllmk_status (*dequantize_workspace_bytes)(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes);
   gllmk_status (*embedding_lookup_q_workspace_bytes)(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 } gllmk_ops_f32;
 
@@ -203,6 +205,7 @@ typedef struct gllmk_ops_f16 {
   gllmk_status (*kv_store)(gllmk_backend *be, const gllmk_f16 *k, const gllmk_f16 *v, gllmk_f16 *k_cache, gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
   gllmk_status (*tree_attention)(gllmk_backend *be, const gllmk_f16 *q, const gllmk_f16 *k_cache, const gllmk_f16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_f16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale);
   gllmk_status (*sample)(gllmk_backend *be, const gllmk_f16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
+  gllmk_status (*dequantize)(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, gllmk_f16 *out, size_t n);
   gllmk_status (*embedding_lookup_q)(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out);
   gllmk_status (*vec_dot_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_add_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
@@ -261,6 +264,7 @@ typedef struct gllmk_ops_f16 {
   gllmk_status (*kv_store_workspace_bytes)(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes);
   gllmk_status (*tree_attention_workspace_bytes)(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
   gllmk_status (*sample_workspace_bytes)(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+  gllmk_status (*dequantize_workspace_bytes)(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes);
   gllmk_status (*embedding_lookup_q_workspace_bytes)(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 } gllmk_ops_f16;
 
@@ -323,6 +327,7 @@ typedef struct gllmk_ops_bf16 {
   gllmk_status (*kv_store)(gllmk_backend *be, const gllmk_bf16 *k, const gllmk_bf16 *v, gllmk_bf16 *k_cache, gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *slot, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
   gllmk_status (*tree_attention)(gllmk_backend *be, const gllmk_bf16 *q, const gllmk_bf16 *k_cache, const gllmk_bf16 *v_cache, const uint32_t *page_table, const uint32_t *seq, const uint32_t *ctx, const uint32_t *extra_start, const uint32_t *extra, gllmk_bf16 *out, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, float scale);
   gllmk_status (*sample)(gllmk_backend *be, const gllmk_bf16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
+  gllmk_status (*dequantize)(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, gllmk_bf16 *out, size_t n);
   gllmk_status (*embedding_lookup_q)(gllmk_backend *be, const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_bf16 *out);
   gllmk_status (*vec_dot_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
   gllmk_status (*vec_add_workspace_bytes)(gllmk_backend *be, size_t n, size_t *bytes);
@@ -381,6 +386,7 @@ typedef struct gllmk_ops_bf16 {
   gllmk_status (*kv_store_workspace_bytes)(gllmk_backend *be, size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t *bytes);
   gllmk_status (*tree_attention_workspace_bytes)(gllmk_backend *be, size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra, size_t *bytes);
   gllmk_status (*sample_workspace_bytes)(gllmk_backend *be, size_t rows, size_t vocab, size_t window, size_t top_k, size_t *bytes);
+  gllmk_status (*dequantize_workspace_bytes)(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes);
   gllmk_status (*embedding_lookup_q_workspace_bytes)(gllmk_backend *be, size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, size_t *bytes);
 } gllmk_ops_bf16;
 

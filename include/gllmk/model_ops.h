@@ -39,6 +39,11 @@ GLLMK_API gllmk_status gllmk_sample_f32(const float *logits, size_t rows, size_t
 GLLMK_API gllmk_status gllmk_sample_f16(const gllmk_f16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
 GLLMK_API gllmk_status gllmk_sample_bf16(const gllmk_bf16 *logits, size_t rows, size_t vocab, const int32_t *recent, size_t window, float repeat_penalty, float temperature, size_t top_k, float top_p, float min_p, uint64_t seed, const uint32_t *rng, int32_t *ids);
 
+/** out[n] = the n values of src in quantized format t (src_bytes >= n / block size blocks; n a multiple of the block size), decoded bit for bit as gllmk_dequantize does and rounded once to T.  AWQ4 and GPTQ4 (side arrays) are GLLMK_E_UNSUPPORTED, as in gllmk_dequantize. */
+GLLMK_API gllmk_status gllmk_dequantize_f32(const void *src, size_t src_bytes, gllmk_qtype t, float *out, size_t n);
+GLLMK_API gllmk_status gllmk_dequantize_f16(const void *src, size_t src_bytes, gllmk_qtype t, gllmk_f16 *out, size_t n);
+GLLMK_API gllmk_status gllmk_dequantize_bf16(const void *src, size_t src_bytes, gllmk_qtype t, gllmk_bf16 *out, size_t n);
+
 /** out[i x hidden] = row ids[i] of table [vocab x hidden] in quantized format t (table_bytes >= vocab rows; hidden a multiple of the block size), decoded as gllmk_dequantize does; an id >= vocab is GLLMK_E_INVAL (nothing written).  AWQ4 and GPTQ4 are GLLMK_E_UNSUPPORTED. */
 GLLMK_API gllmk_status gllmk_embedding_lookup_q_f32(const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, float *out);
 GLLMK_API gllmk_status gllmk_embedding_lookup_q_f16(const uint32_t *ids, size_t n_ids, const void *table, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden, gllmk_f16 *out);

@@ -2718,6 +2718,48 @@ static gllmk_status cpu_sample_f32_workspace_bytes(gllmk_backend *be, size_t row
   return GLLMK_OK;
 }
 
+struct rec_dequantize_f32 {
+  struct gllmk__rec hdr;
+  const void *src;
+  size_t src_bytes;
+  gllmk_qtype t;
+  float *out;
+  size_t n;
+};
+static gllmk_status run_dequantize_f32(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, float *out, size_t n) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_dequantize_f32(src_bytes, t, n), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_dequantize_f32(src, src_bytes, t, out, n);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_dequantize_f32(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_dequantize_f32 *r = (const struct rec_dequantize_f32 *)h;
+  return run_dequantize_f32(be, r->src, r->src_bytes, r->t, r->out, r->n);
+}
+static gllmk_status cpu_dequantize_f32(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, float *out, size_t n) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_dequantize_f32 *r = gllmk__cpu_record(be, sizeof *r, play_dequantize_f32);
+    if (!r) return GLLMK_E_NOMEM;
+    r->src = src;
+    r->src_bytes = src_bytes;
+    r->t = t;
+    r->out = out;
+    r->n = n;
+    return GLLMK_OK;
+  }
+  return run_dequantize_f32(be, src, src_bytes, t, out, n);
+}
+static gllmk_status cpu_dequantize_f32_workspace_bytes(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_dequantize_f32(src_bytes, t, n);
+  return GLLMK_OK;
+}
+
 struct rec_embedding_lookup_q_f32 {
   struct gllmk__rec hdr;
   const uint32_t *ids;
@@ -2824,6 +2866,7 @@ const gllmk_ops_f32 gllmk__cpu_ops_f32 = {
   .kv_store = cpu_kv_store_f32,
   .tree_attention = cpu_tree_attention_f32,
   .sample = cpu_sample_f32,
+  .dequantize = cpu_dequantize_f32,
   .embedding_lookup_q = cpu_embedding_lookup_q_f32,
   .vec_dot_workspace_bytes = cpu_vec_dot_f32_workspace_bytes,
   .vec_add_workspace_bytes = cpu_vec_add_f32_workspace_bytes,
@@ -2882,6 +2925,7 @@ const gllmk_ops_f32 gllmk__cpu_ops_f32 = {
   .kv_store_workspace_bytes = cpu_kv_store_f32_workspace_bytes,
   .tree_attention_workspace_bytes = cpu_tree_attention_f32_workspace_bytes,
   .sample_workspace_bytes = cpu_sample_f32_workspace_bytes,
+  .dequantize_workspace_bytes = cpu_dequantize_f32_workspace_bytes,
   .embedding_lookup_q_workspace_bytes = cpu_embedding_lookup_q_f32_workspace_bytes,
 };
 
@@ -5597,6 +5641,48 @@ static gllmk_status cpu_sample_f16_workspace_bytes(gllmk_backend *be, size_t row
   return GLLMK_OK;
 }
 
+struct rec_dequantize_f16 {
+  struct gllmk__rec hdr;
+  const void *src;
+  size_t src_bytes;
+  gllmk_qtype t;
+  gllmk_f16 *out;
+  size_t n;
+};
+static gllmk_status run_dequantize_f16(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, gllmk_f16 *out, size_t n) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_dequantize_f16(src_bytes, t, n), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_dequantize_f16(src, src_bytes, t, out, n);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_dequantize_f16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_dequantize_f16 *r = (const struct rec_dequantize_f16 *)h;
+  return run_dequantize_f16(be, r->src, r->src_bytes, r->t, r->out, r->n);
+}
+static gllmk_status cpu_dequantize_f16(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, gllmk_f16 *out, size_t n) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_dequantize_f16 *r = gllmk__cpu_record(be, sizeof *r, play_dequantize_f16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->src = src;
+    r->src_bytes = src_bytes;
+    r->t = t;
+    r->out = out;
+    r->n = n;
+    return GLLMK_OK;
+  }
+  return run_dequantize_f16(be, src, src_bytes, t, out, n);
+}
+static gllmk_status cpu_dequantize_f16_workspace_bytes(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_dequantize_f16(src_bytes, t, n);
+  return GLLMK_OK;
+}
+
 struct rec_embedding_lookup_q_f16 {
   struct gllmk__rec hdr;
   const uint32_t *ids;
@@ -5703,6 +5789,7 @@ const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
   .kv_store = cpu_kv_store_f16,
   .tree_attention = cpu_tree_attention_f16,
   .sample = cpu_sample_f16,
+  .dequantize = cpu_dequantize_f16,
   .embedding_lookup_q = cpu_embedding_lookup_q_f16,
   .vec_dot_workspace_bytes = cpu_vec_dot_f16_workspace_bytes,
   .vec_add_workspace_bytes = cpu_vec_add_f16_workspace_bytes,
@@ -5761,6 +5848,7 @@ const gllmk_ops_f16 gllmk__cpu_ops_f16 = {
   .kv_store_workspace_bytes = cpu_kv_store_f16_workspace_bytes,
   .tree_attention_workspace_bytes = cpu_tree_attention_f16_workspace_bytes,
   .sample_workspace_bytes = cpu_sample_f16_workspace_bytes,
+  .dequantize_workspace_bytes = cpu_dequantize_f16_workspace_bytes,
   .embedding_lookup_q_workspace_bytes = cpu_embedding_lookup_q_f16_workspace_bytes,
 };
 
@@ -8476,6 +8564,48 @@ static gllmk_status cpu_sample_bf16_workspace_bytes(gllmk_backend *be, size_t ro
   return GLLMK_OK;
 }
 
+struct rec_dequantize_bf16 {
+  struct gllmk__rec hdr;
+  const void *src;
+  size_t src_bytes;
+  gllmk_qtype t;
+  gllmk_bf16 *out;
+  size_t n;
+};
+static gllmk_status run_dequantize_bf16(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, gllmk_bf16 *out, size_t n) {
+  struct gllmk__ws *ws;
+  gllmk_status st = gllmk__cpu_ws_get(be, gllmk__cpu_ws_dequantize_bf16(src_bytes, t, n), &ws);
+  if (st != GLLMK_OK) return st;
+  gllmk__ws_enter(ws);
+  st = gllmk_dequantize_bf16(src, src_bytes, t, out, n);
+  gllmk__ws_leave();
+  gllmk__cpu_ws_put(be);
+  return st;
+}
+static gllmk_status play_dequantize_bf16(gllmk_backend *be, const struct gllmk__rec *h) {
+  const struct rec_dequantize_bf16 *r = (const struct rec_dequantize_bf16 *)h;
+  return run_dequantize_bf16(be, r->src, r->src_bytes, r->t, r->out, r->n);
+}
+static gllmk_status cpu_dequantize_bf16(gllmk_backend *be, const void *src, size_t src_bytes, gllmk_qtype t, gllmk_bf16 *out, size_t n) {
+  if (!be) return GLLMK_E_INVAL;
+  if (gllmk__cpu_recording(be)) {
+    struct rec_dequantize_bf16 *r = gllmk__cpu_record(be, sizeof *r, play_dequantize_bf16);
+    if (!r) return GLLMK_E_NOMEM;
+    r->src = src;
+    r->src_bytes = src_bytes;
+    r->t = t;
+    r->out = out;
+    r->n = n;
+    return GLLMK_OK;
+  }
+  return run_dequantize_bf16(be, src, src_bytes, t, out, n);
+}
+static gllmk_status cpu_dequantize_bf16_workspace_bytes(gllmk_backend *be, size_t src_bytes, gllmk_qtype t, size_t n, size_t *bytes) {
+  if (!be || !bytes) return GLLMK_E_INVAL;
+  *bytes = gllmk__cpu_ws_dequantize_bf16(src_bytes, t, n);
+  return GLLMK_OK;
+}
+
 struct rec_embedding_lookup_q_bf16 {
   struct gllmk__rec hdr;
   const uint32_t *ids;
@@ -8582,6 +8712,7 @@ const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
   .kv_store = cpu_kv_store_bf16,
   .tree_attention = cpu_tree_attention_bf16,
   .sample = cpu_sample_bf16,
+  .dequantize = cpu_dequantize_bf16,
   .embedding_lookup_q = cpu_embedding_lookup_q_bf16,
   .vec_dot_workspace_bytes = cpu_vec_dot_bf16_workspace_bytes,
   .vec_add_workspace_bytes = cpu_vec_add_bf16_workspace_bytes,
@@ -8640,5 +8771,6 @@ const gllmk_ops_bf16 gllmk__cpu_ops_bf16 = {
   .kv_store_workspace_bytes = cpu_kv_store_bf16_workspace_bytes,
   .tree_attention_workspace_bytes = cpu_tree_attention_bf16_workspace_bytes,
   .sample_workspace_bytes = cpu_sample_bf16_workspace_bytes,
+  .dequantize_workspace_bytes = cpu_dequantize_bf16_workspace_bytes,
   .embedding_lookup_q_workspace_bytes = cpu_embedding_lookup_q_bf16_workspace_bytes,
 };

@@ -65,6 +65,7 @@ GLLMK_HIDDEN size_t gllmk__cpu_ws_linear_f32(size_t m, size_t n, size_t k);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_kv_store_f32(size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_tree_attention_f32(size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_sample_f32(size_t rows, size_t vocab, size_t window, size_t top_k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_dequantize_f32(size_t src_bytes, gllmk_qtype t, size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_embedding_lookup_q_f32(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_dot_f16(size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_add_f16(size_t n);
@@ -123,6 +124,7 @@ GLLMK_HIDDEN size_t gllmk__cpu_ws_linear_f16(size_t m, size_t n, size_t k);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_kv_store_f16(size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_tree_attention_f16(size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_sample_f16(size_t rows, size_t vocab, size_t window, size_t top_k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_dequantize_f16(size_t src_bytes, gllmk_qtype t, size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_embedding_lookup_q_f16(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_dot_bf16(size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_vec_add_bf16(size_t n);
@@ -181,6 +183,7 @@ GLLMK_HIDDEN size_t gllmk__cpu_ws_linear_bf16(size_t m, size_t n, size_t k);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_kv_store_bf16(size_t n, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_tree_attention_bf16(size_t n, size_t heads, size_t kv_heads, size_t head_dim, size_t page_size, size_t n_pages, size_t n_seqs, size_t max_pages, size_t n_extra);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_sample_bf16(size_t rows, size_t vocab, size_t window, size_t top_k);
+GLLMK_HIDDEN size_t gllmk__cpu_ws_dequantize_bf16(size_t src_bytes, gllmk_qtype t, size_t n);
 GLLMK_HIDDEN size_t gllmk__cpu_ws_embedding_lookup_q_bf16(size_t n_ids, size_t table_bytes, gllmk_qtype t, size_t vocab, size_t hidden);
 
 #endif /* GLLMK_CPU_WS_H */

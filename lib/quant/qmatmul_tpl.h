@@ -682,3 +682,44 @@ gllmk_status QPUB(embedding_lookup_q)(const uint32_t *ids, size_t n_ids, const v
   gllmk__parallel(n_ids, 1, (n_ids * hidden < 65536) ? n_ids : 1, QCL(embq_run), &e);
   return e.err == 2 ? GLLMK_E_NOMEM : e.err ? GLLMK_E_INVAL : GLLMK_OK;
 }
+
+/* ------------------------------------------------------------------ dequantize */
+/* gllmk_dequantize's values rounded once to T: f16 / bf16 in chunks of
+ * GLLMK_DEQ_CHUNK values (whole blocks of every format) through the stack */
+#define GLLMK_DEQ_CHUNK 1024
+
+size_t WSQ(dequantize)(size_t src_bytes, gllmk_qtype t, size_t n) {
+  (void)src_bytes, (void)t, (void)n;
+  return 0;
+}
+
+gllmk_status QPUB(dequantize)(const void *src, size_t src_bytes, gllmk_qtype t, T *out, size_t n) {
+#if T_IS_F32
+  return gllmk_dequantize(t, src, src_bytes, out, n);
+#else
+  /* gllmk_dequantize's checks, in its order (with out of T) */
+  const gllmk__qinfo *qi = gllmk__qinfo_of(t);
+  size_t need, nb;
+  if (!qi) return GLLMK_E_UNSUPPORTED;
+  if (t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
+  if (n % qi->block_size) return GLLMK_E_INVAL;
+  if (!gllmk__mul(n / qi->block_size, qi->block_bytes, &need)) return GLLMK_E_OVERFLOW;
+  if (src_bytes < need) return GLLMK_E_INVAL;
+  if (!gllmk__mul(n, sizeof(float), &nb)) return GLLMK_E_OVERFLOW;
+  if (n == 0) return GLLMK_OK;
+  if (!src || !out) return GLLMK_E_INVAL;
+  const struct gllmk_kernels *kt = gllmk__kernels();
+  if (!kt) return GLLMK_E_UNSUPPORTED;
+  float buf[GLLMK_DEQ_CHUNK];
+  const uint8_t *s = (const uint8_t *)src;
+  size_t per = GLLMK_DEQ_CHUNK / qi->block_size * qi->block_bytes;   /* bytes of a chunk */
+  for (size_t i = 0; i < n; i += GLLMK_DEQ_CHUNK, s += per) {
+    size_t c = n - i < GLLMK_DEQ_CHUNK ? n - i : GLLMK_DEQ_CHUNK;
+    gllmk_status st = gllmk_dequantize(t, s, c / qi->block_size * qi->block_bytes, buf, c);
+    if (st != GLLMK_OK) return st;
+    kt->TN.from_f32(c, buf, out + i);
+  }
+  return GLLMK_OK;
+#endif
+}
+#undef GLLMK_DEQ_CHUNK
