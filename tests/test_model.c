@@ -24,7 +24,9 @@
  *  - AWQ4 / GPTQ4 matrices with their side arrays.
  *  - Two models on one backend.
  *  - On the CUDA backend when one opens (make check: the emulated driver):
- *    prefill, replayed decode steps and a tree equal the CPU backend's.
+ *    prefill, replayed decode steps and a tree equal the CPU backend's;
+ *    the quantized, AWQ4 and GPTQ4 models within the same bound of the f32
+ *    model as on the CPU.
  */
 #include "testutil.h"
 
@@ -659,6 +661,11 @@ static void test_batch_and_bad(void)
  * or a gllmk_qtype; ref gets the weights as the model sees them */
 static void test_formats(void)
 {
+  /* CUDA too when a backend opens (make check: the emulated driver) */
+  const char *no = getenv("GLLMK_TEST_NO_CUDA");
+  gllmk_backend *cu = NULL;
+  if (!(no && *no) && gllmk_backend_open("cuda", &cu) != GLLMK_OK)
+    cu = NULL;
   static const struct { uint32_t type; const char *name; double tol; } fm[] = {
     { 1, "f16", 0 }, { 30, "bf16", 0 }, { GLLMK_Q8_0, "q8_0", 1e-2 }, { GLLMK_Q4_K, "q4_K", 1e-2 },
     { GLLMK_Q6_K, "q6_K", 1e-2 }, { GLLMK_AWQ4, "awq4", 1e-2 }, { GLLMK_GPTQ4, "gptq4", 1e-2 },
@@ -736,7 +743,7 @@ static void test_formats(void)
     int32_t tok[20];
     for (int i = 0; i < 20; i++)
       tok[i] = (int32_t)tu_rand_below(64);
-    float *a = tu_xmalloc(20 * 64 * 4), *r = tu_xmalloc(20 * 64 * 4);
+    float *a = tu_xmalloc(20 * 64 * 4), *r = tu_xmalloc(20 * 64 * 4), *refall = tu_xmalloc(20 * 64 * 4);
     double worst = 0;
     /* prefill of 16 (the f32 path of quantized weights), then 4 decode steps (int8 activations) */
     for (int phase = 0; phase < 5 && st == GLLMK_OK; phase++) {
@@ -752,6 +759,34 @@ static void test_formats(void)
         double e = row_err_f(a + t * 64, r + t * 64, 64);
         worst = e > worst ? e : worst;
       }
+      if (st == GLLMK_OK)
+        memcpy(refall + p0 * 64, r, n * 64 * sizeof(float));
+    }
+    /* the same model on CUDA (the emulated driver in make check): the
+     * device's decode GEMV (int8 activations, dp4a) and its prefill (W
+     * decoded in the workspace + GEMM) against the same reference */
+    if (cu && fm[f].tol != 0 && st == GLLMK_OK) {
+      gllmk_model *mg = NULL;
+      gllmk_kv_cache *kg = NULL;
+      double wg = 0;
+      gllmk_status sg = gllmk_model_create(cu, &tm.c, qt, nq, &mp, &mg);
+      if (sg == GLLMK_OK)
+        sg = gllmk_kv_cache_create(mg, 1, 32, 16, 0, &kg);
+      for (int phase = 0; phase < 5 && sg == GLLMK_OK; phase++) {
+        size_t p0 = phase ? 15 + phase : 0, n = phase ? 1 : 16;
+        sg = fwd_linear(mg, kg, 0, tok + p0, n, p0, 1);
+        if (sg == GLLMK_OK)
+          sg = gllmk_model_read_logits(mg, 0, n, a);
+        for (size_t t = 0; sg == GLLMK_OK && t < n; t++) {
+          double e = row_err_f(a + t * 64, refall + (p0 + t) * 64, 64);
+          wg = e > wg ? e : wg;
+        }
+      }
+      ok(sg == GLLMK_OK && wg < fm[f].tol, "cuda: %s matrices: prefill and decode within %.0e of the "
+         "spread of the f32 model (max %.2e; %s)", fm[f].name, fm[f].tol, wg,
+         sg == GLLMK_OK ? "ok" : gllmk_model_error_message());
+      gllmk_kv_cache_free(kg);
+      gllmk_model_free(mg);
     }
     if (fm[f].type == GLLMK_AWQ4 || fm[f].type == GLLMK_GPTQ4) {
       /* the side arrays: one missing, or (GPTQ4) a group index out of range */
@@ -786,9 +821,11 @@ static void test_formats(void)
     gllmk_model_free(mref);
     for (size_t i = 0; i < nq; i++)
       free(owned[i]);
-    free(a), free(r);
+    free(a), free(r), free(refall);
     free_model(&tm);
   }
+  if (cu)
+    gllmk_backend_close(cu);
 }
 
 static void test_bad_models(void)
