@@ -64,6 +64,7 @@ static const kid k_dequant[3] = {GK_gk_dequant_f32, GK_gk_dequant_f16, GK_gk_deq
 static const kid k_xdequant[3] = {GK_gk_xdequant_f32, GK_gk_xdequant_f16, GK_gk_xdequant_bf16};
 static const kid k_qact[3] = {GK_gk_qact_f32, GK_gk_qact_f16, GK_gk_qact_bf16};
 static const kid k_qmv[3] = {GK_gk_qmv_f32, GK_gk_qmv_f16, GK_gk_qmv_bf16};
+static const kid k_qmv_q4k[3] = {GK_gk_qmv_q4k_f32, GK_gk_qmv_q4k_f16, GK_gk_qmv_q4k_bf16};
 static const kid k_qmvf[XF_NONE][3] = {   /* [xf][dt] */
     {GK_gk_qmvf_awq4_f32, GK_gk_qmvf_awq4_f16, GK_gk_qmvf_awq4_bf16},
     {GK_gk_qmvf_gptq4_f32, GK_gk_qmvf_gptq4_f16, GK_gk_qmvf_gptq4_bf16},
@@ -97,6 +98,7 @@ static unsigned grid_for(const gllmk_backend *be, size_t work, unsigned threads)
 
 /* ------------------------------------------------------------------ one matrix W [n x k] */
 struct qw {
+  gllmk_qtype t;            /* GGUF formats */
   int fmt;                  /* GGUF: qformats.def's row (the integer path); SqueezeLLM: SQLLM_FMT */
   int xf;                   /* the float path's format (XF_NONE: GGUF integer path) */
   const uint8_t *w;
@@ -182,6 +184,11 @@ static gllmk_status mm_run_in(gllmk_backend *be, int dt, const struct qw *qin, c
     st = gllmk__cu_launch(be, k_qact[dt], grid_for(be, chunks * 32, QACT_THREADS), 1, 1,
                           QACT_THREADS, 1, 1, 0, aa);
     if (st != GLLMK_OK) return st;
+    if (q->t == GLLMK_Q4_K && (uintptr_t)q->w % 16 == 0) {   /* a warp per row, 16-byte loads */
+      void *a[] = {&q->w, &q->rb, &m, &n, &k, &qx, &dx, &s16, &y};
+      return gllmk__cu_launch(be, k_qmv_q4k[dt], grid_for(be, n * 32, QMV_THREADS), 1, 1,
+                              QMV_THREADS, 1, 1, 0, a);
+    }
     void *a[] = {&q->w, &q->rb, &q->fmt, &q->bs, &q->bb, &m, &n, &k, &qx, &dx, &s16, &y};
     return gllmk__cu_launch(be, k_qmv[dt], grid, 1, 1, QMV_THREADS, 1, 1, 0, a);
   }
@@ -260,6 +267,7 @@ static gllmk_status gguf_check(gllmk_backend *be, int dt, const void *w, size_t 
   q->rb = rb;
   q->bs = qi->block_size;
   q->bb = qi->block_bytes;
+  q->t = t;
   q->fmt = qi->qf >= 0 ? qi->qf : SQLLM_FMT;
   q->xf = qi->qf >= 0 ? XF_NONE : XF_SQLLM;
   if (!be) return GLLMK_E_INVAL;

@@ -277,6 +277,76 @@ __device__ __forceinline__ void qmv(const uint8_t *w, size_t rb, int fmt, size_t
   }
 }
 
+/* ------------------------------------------------------------------ decode GEMV, Q4_K */
+/* Q4_K (the format of most weights of a Q4_K_M file), rows 16-byte aligned:
+ * a warp per row, 8 lanes per 144-byte block (4 blocks per warp step).  Lane
+ * s of a block loads the block's 16-byte head (d, dmin, the 12 scale bytes:
+ * one request for its 8 lanes) and 16 bytes of qs: nibbles of sub-blocks 2j
+ * (low) and 2j + 1 (high), j = s / 2, values 64 j + 16 (s % 2) .. + 15 and
+ * 32 later.  Its activations: two 16-byte int8 loads per row of x, the
+ * chunks' dx and the 16-value sums; 8 dp4a per row of x.  The 32 lanes are
+ * summed with xor shuffles (a fixed order); lane 0 writes y. */
+__device__ __forceinline__ void q4k_scale_min(const unsigned sc3[3], unsigned sb, int &sc, int &mn) {
+  unsigned b[12];   /* scales[12], from little-endian words */
+#pragma unroll
+  for (int i = 0; i < 12; i++) b[i] = (sc3[i / 4] >> (8 * (i % 4))) & 0xFF;
+  if (sb < 4) {
+    sc = (int)(b[sb] & 63), mn = (int)(b[sb + 4] & 63);
+  } else {
+    sc = (int)((b[sb + 4] & 0xF) | ((b[sb - 4] >> 6) << 4));
+    mn = (int)((b[sb + 4] >> 4) | ((b[sb] >> 6) << 4));
+  }
+}
+
+template <class T>
+__device__ __forceinline__ void qmv_q4k(const uint8_t *w, size_t rb, size_t m, size_t n, size_t k,
+                                        const int8_t *qx, const float *dx, const int *s16, T *y) {
+  unsigned lane = threadIdx.x & 31, sl = lane & 7, j = sl / 2, half = sl % 2;
+  size_t warp = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  size_t nw = ((size_t)gridDim.x * blockDim.x) >> 5;
+  size_t bpr = k / 256, kc = k / 32, k16 = k / 16;
+  for (size_t row = warp; row < n; row += nw) {   /* warp-uniform */
+    float acc[GK_QMV_MAXM];
+#pragma unroll
+    for (int i = 0; i < GK_QMV_MAXM; i++) acc[i] = 0.0f;
+    const uint8_t *wr = w + row * rb;
+    for (size_t b = lane / 8; b < bpr; b += 4) {
+      const uint8_t *blk = wr + b * 144;
+      uint4 h = gk_ldg16(blk), qv = gk_ldg16(blk + 16 + 16 * sl);
+      unsigned sc3[3] = {h.y, h.z, h.w};
+      int sc0, mn0, sc1, mn1;
+      q4k_scale_min(sc3, 2 * j, sc0, mn0);
+      q4k_scale_min(sc3, 2 * j + 1, sc1, mn1);
+      gk_half hd = {(unsigned short)(h.x & 0xFFFF)}, hm = {(unsigned short)(h.x >> 16)};
+      float d = gk_to_f32(hd), dmin = gk_to_f32(hm);
+      float w0 = d * (float)sc0, w1 = d * (float)sc1, m0 = dmin * (float)mn0, m1 = dmin * (float)mn1;
+      int lo[4] = {(int)(qv.x & 0x0F0F0F0Fu), (int)(qv.y & 0x0F0F0F0Fu), (int)(qv.z & 0x0F0F0F0Fu),
+                   (int)(qv.w & 0x0F0F0F0Fu)};
+      int hi[4] = {(int)((qv.x >> 4) & 0x0F0F0F0Fu), (int)((qv.y >> 4) & 0x0F0F0F0Fu),
+                   (int)((qv.z >> 4) & 0x0F0F0F0Fu), (int)((qv.w >> 4) & 0x0F0F0F0Fu)};
+      size_t c0 = b * 8 + 2 * j;   /* the chunks of 32 of sub-blocks 2j and 2j + 1 */
+#pragma unroll
+      for (int i = 0; i < GK_QMV_MAXM; i++) {
+        if ((size_t)i >= m) break;
+        const int8_t *xr = qx + (size_t)i * k + b * 256 + 64 * j + 16 * half;
+        uint4 xa = *(const uint4 *)xr, xb = *(const uint4 *)(xr + 32);
+        int ia = gk_dp4a(lo[0], (int)xa.x, 0);
+        ia = gk_dp4a(lo[1], (int)xa.y, ia);
+        ia = gk_dp4a(lo[2], (int)xa.z, ia);
+        ia = gk_dp4a(lo[3], (int)xa.w, ia);
+        int ib = gk_dp4a(hi[0], (int)xb.x, 0);
+        ib = gk_dp4a(hi[1], (int)xb.y, ib);
+        ib = gk_dp4a(hi[2], (int)xb.z, ib);
+        ib = gk_dp4a(hi[3], (int)xb.w, ib);
+        const int *s = s16 + (size_t)i * k16 + 2 * c0 + half;
+        const float *dxr = dx + (size_t)i * kc + c0;
+        acc[i] += dxr[0] * (w0 * (float)ia - m0 * (float)s[0]) + dxr[1] * (w1 * (float)ib - m1 * (float)s[2]);
+      }
+    }
+    row_out(acc, 32, lane, row, n, m, y, true);
+  }
+}
+
 /* ------------------------------------------------------------------ decode GEMV, float */
 template <class T, int XF>
 __device__ __forceinline__ void qmvf_t(const xw &p, size_t m, size_t n, const T *x, T *y) {
@@ -403,6 +473,12 @@ __device__ __forceinline__ void copy_cols(const T *in, size_t rows, size_t cols,
     gk_qmm::qmv<T>(w, rb, fmt, bs, bb, m, n, k, qx, dx, s16, y);                                 \
   }                                                                                              \
   GK_EXPORT(gk_qmv_##dt);                                                                        \
+  extern "C" __global__ void __launch_bounds__(GK_QMV_THREADS)                                   \
+  gk_qmv_q4k_##dt(const uint8_t *w, size_t rb, size_t m, size_t n, size_t k, const int8_t *qx,   \
+                  const float *dx, const int *s16, T *y) {                                       \
+    gk_qmm::qmv_q4k<T>(w, rb, m, n, k, qx, dx, s16, y);                                          \
+  }                                                                                              \
+  GK_EXPORT(gk_qmv_q4k_##dt);                                                                    \
   GK_QMVF_KERNEL(T, dt, awq4, GK_XF_AWQ4)                                                        \
   GK_QMVF_KERNEL(T, dt, gptq4, GK_XF_GPTQ4)                                                      \
   GK_QMVF_KERNEL(T, dt, sqllm, GK_XF_SQLLM)                                                      \
