@@ -65,6 +65,19 @@ GLLMK_HIDDEN gllmk_status gllmk__cuk_linear(gllmk_backend *be, int dt, const voi
 GLLMK_HIDDEN gllmk_status gllmk__cuk_binary(gllmk_backend *be, enum gllmk__cu_kernel k, size_t es,
                                             const void *a, const void *b, void *out, size_t n);
 
+/* cuda/fused.cu's epilogues (cuda/ops_fused.c): out, sum_out (may be NULL)
+ * = add_rms_norm(y + residual (may be NULL)) . w over rows x n, both
+ * nonzero; rope on q [seq x heads x head_dim] and k [seq x kv_heads x
+ * head_dim] in place, the first 2 half dims of each head (half > 0), table
+ * rows pos.. of cs / sn [.. x half] */
+GLLMK_HIDDEN gllmk_status gllmk__cuk_add_rms_norm(gllmk_backend *be, int dt, const void *y,
+                                                  const void *residual, const void *w, void *out,
+                                                  void *sum_out, size_t rows, size_t n, float eps);
+GLLMK_HIDDEN gllmk_status gllmk__cuk_rope_qk(gllmk_backend *be, int dt, void *q, void *k,
+                                             const void *cs, const void *sn, size_t seq,
+                                             size_t heads, size_t kv_heads, size_t head_dim,
+                                             size_t half, bool interleaved, size_t pos);
+
 /* int8 (bits 8) / int4 rows with f32 scales (gemm_q8 / gemm_q4's W):
  * y[m x n] = x . W^T, checked by the caller, using the workspace region
  * [ws, ws + ws_bytes) (cuda/ops_quant.c).  gllmk__cuk_intw_ws gives the bytes

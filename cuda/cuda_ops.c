@@ -5,129 +5,6 @@
 #include "cuda_internal.h"
 #include "cuda_ops.h"
 
-static gllmk_status no_fused_qkv_rope_q4_f32(gllmk_backend *be, const float *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const float *cos, const float *sin, float *q, float *k, float *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)x;
-  (void)wq;
-  (void)wq_bytes;
-  (void)sq;
-  (void)wk;
-  (void)wk_bytes;
-  (void)sk;
-  (void)wv;
-  (void)wv_bytes;
-  (void)sv;
-  (void)cos;
-  (void)sin;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_qkv_rope_q4_f32_workspace_bytes(gllmk_backend *be, size_t wq_bytes, size_t wk_bytes, size_t wv_bytes, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)wq_bytes;
-  (void)wk_bytes;
-  (void)wv_bytes;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_q4_f32(gllmk_backend *be, const float *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const float *residual, float *out, size_t m, size_t hidden, size_t ffn) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)gate_bytes;
-  (void)s_gate;
-  (void)w_up;
-  (void)up_bytes;
-  (void)s_up;
-  (void)w_down;
-  (void)down_bytes;
-  (void)s_down;
-  (void)residual;
-  (void)out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_q4_f32_workspace_bytes(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)gate_bytes;
-  (void)up_bytes;
-  (void)down_bytes;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int8_linear_residual_rmsnorm_f32(gllmk_backend *be, const float *x, const int8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)w_bytes;
-  (void)scales;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int8_linear_residual_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int4_linear_residual_rmsnorm_f32(gllmk_backend *be, const float *x, const uint8_t *w, size_t w_bytes, const float *scales, const float *residual, const float *norm_w, float *out, float *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)w_bytes;
-  (void)scales;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .vec_dot = gllmk__cu_vec_dot_f32,
@@ -179,10 +56,10 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .gemv_q1 = gllmk__cu_gemv_q1_f32,
   .gemm_q8 = gllmk__cu_gemm_q8_f32,
   .gemm_q4 = gllmk__cu_gemm_q4_f32,
-  .fused_qkv_rope_q4 = no_fused_qkv_rope_q4_f32,
-  .fused_ffn_q4 = no_fused_ffn_q4_f32,
-  .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_f32,
-  .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_f32,
+  .fused_qkv_rope_q4 = gllmk__cu_fused_qkv_rope_q4_f32,
+  .fused_ffn_q4 = gllmk__cu_fused_ffn_q4_f32,
+  .fused_int8_linear_residual_rmsnorm = gllmk__cu_fused_int8_linear_residual_rmsnorm_f32,
+  .fused_int4_linear_residual_rmsnorm = gllmk__cu_fused_int4_linear_residual_rmsnorm_f32,
   .linear = gllmk__cu_linear_f32,
   .kv_store = gllmk__cu_kv_store_f32,
   .tree_attention = gllmk__cu_tree_attention_f32,
@@ -238,10 +115,10 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .gemv_q1_workspace_bytes = gllmk__cu_gemv_q1_workspace_bytes_f32,
   .gemm_q8_workspace_bytes = gllmk__cu_gemm_q8_workspace_bytes_f32,
   .gemm_q4_workspace_bytes = gllmk__cu_gemm_q4_workspace_bytes_f32,
-  .fused_qkv_rope_q4_workspace_bytes = no_fused_qkv_rope_q4_f32_workspace_bytes,
-  .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_f32_workspace_bytes,
-  .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_f32_workspace_bytes,
-  .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f32_workspace_bytes,
+  .fused_qkv_rope_q4_workspace_bytes = gllmk__cu_fused_qkv_rope_q4_workspace_bytes_f32,
+  .fused_ffn_q4_workspace_bytes = gllmk__cu_fused_ffn_q4_workspace_bytes_f32,
+  .fused_int8_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_int8_linear_residual_rmsnorm_workspace_bytes_f32,
+  .fused_int4_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_int4_linear_residual_rmsnorm_workspace_bytes_f32,
   .linear_workspace_bytes = gllmk__cu_linear_workspace_bytes_f32,
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_f32,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_f32,
@@ -250,129 +127,6 @@ const gllmk_ops_f32 gllmk__cuda_ops_f32 = {
   .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f32,
 };
 
-static gllmk_status no_fused_qkv_rope_q4_f16(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_f16 *cos, const gllmk_f16 *sin, gllmk_f16 *q, gllmk_f16 *k, gllmk_f16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)x;
-  (void)wq;
-  (void)wq_bytes;
-  (void)sq;
-  (void)wk;
-  (void)wk_bytes;
-  (void)sk;
-  (void)wv;
-  (void)wv_bytes;
-  (void)sv;
-  (void)cos;
-  (void)sin;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_qkv_rope_q4_f16_workspace_bytes(gllmk_backend *be, size_t wq_bytes, size_t wk_bytes, size_t wv_bytes, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)wq_bytes;
-  (void)wk_bytes;
-  (void)wv_bytes;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_q4_f16(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_f16 *residual, gllmk_f16 *out, size_t m, size_t hidden, size_t ffn) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)gate_bytes;
-  (void)s_gate;
-  (void)w_up;
-  (void)up_bytes;
-  (void)s_up;
-  (void)w_down;
-  (void)down_bytes;
-  (void)s_down;
-  (void)residual;
-  (void)out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_q4_f16_workspace_bytes(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)gate_bytes;
-  (void)up_bytes;
-  (void)down_bytes;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int8_linear_residual_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)w_bytes;
-  (void)scales;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int8_linear_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int4_linear_residual_rmsnorm_f16(gllmk_backend *be, const gllmk_f16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_f16 *residual, const gllmk_f16 *norm_w, gllmk_f16 *out, gllmk_f16 *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)w_bytes;
-  (void)scales;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .vec_dot = gllmk__cu_vec_dot_f16,
@@ -424,10 +178,10 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .gemv_q1 = gllmk__cu_gemv_q1_f16,
   .gemm_q8 = gllmk__cu_gemm_q8_f16,
   .gemm_q4 = gllmk__cu_gemm_q4_f16,
-  .fused_qkv_rope_q4 = no_fused_qkv_rope_q4_f16,
-  .fused_ffn_q4 = no_fused_ffn_q4_f16,
-  .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_f16,
-  .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_f16,
+  .fused_qkv_rope_q4 = gllmk__cu_fused_qkv_rope_q4_f16,
+  .fused_ffn_q4 = gllmk__cu_fused_ffn_q4_f16,
+  .fused_int8_linear_residual_rmsnorm = gllmk__cu_fused_int8_linear_residual_rmsnorm_f16,
+  .fused_int4_linear_residual_rmsnorm = gllmk__cu_fused_int4_linear_residual_rmsnorm_f16,
   .linear = gllmk__cu_linear_f16,
   .kv_store = gllmk__cu_kv_store_f16,
   .tree_attention = gllmk__cu_tree_attention_f16,
@@ -483,10 +237,10 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .gemv_q1_workspace_bytes = gllmk__cu_gemv_q1_workspace_bytes_f16,
   .gemm_q8_workspace_bytes = gllmk__cu_gemm_q8_workspace_bytes_f16,
   .gemm_q4_workspace_bytes = gllmk__cu_gemm_q4_workspace_bytes_f16,
-  .fused_qkv_rope_q4_workspace_bytes = no_fused_qkv_rope_q4_f16_workspace_bytes,
-  .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_f16_workspace_bytes,
-  .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_f16_workspace_bytes,
-  .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_f16_workspace_bytes,
+  .fused_qkv_rope_q4_workspace_bytes = gllmk__cu_fused_qkv_rope_q4_workspace_bytes_f16,
+  .fused_ffn_q4_workspace_bytes = gllmk__cu_fused_ffn_q4_workspace_bytes_f16,
+  .fused_int8_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_int8_linear_residual_rmsnorm_workspace_bytes_f16,
+  .fused_int4_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_int4_linear_residual_rmsnorm_workspace_bytes_f16,
   .linear_workspace_bytes = gllmk__cu_linear_workspace_bytes_f16,
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_f16,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_f16,
@@ -495,129 +249,6 @@ const gllmk_ops_f16 gllmk__cuda_ops_f16 = {
   .embedding_lookup_q_workspace_bytes = gllmk__cu_embedding_lookup_q_workspace_bytes_f16,
 };
 
-static gllmk_status no_fused_qkv_rope_q4_bf16(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *wq, size_t wq_bytes, const float *sq, const uint8_t *wk, size_t wk_bytes, const float *sk, const uint8_t *wv, size_t wv_bytes, const float *sv, const gllmk_bf16 *cos, const gllmk_bf16 *sin, gllmk_bf16 *q, gllmk_bf16 *k, gllmk_bf16 *v, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
-  (void)be;
-  (void)x;
-  (void)wq;
-  (void)wq_bytes;
-  (void)sq;
-  (void)wk;
-  (void)wk_bytes;
-  (void)sk;
-  (void)wv;
-  (void)wv_bytes;
-  (void)sv;
-  (void)cos;
-  (void)sin;
-  (void)q;
-  (void)k;
-  (void)v;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_qkv_rope_q4_bf16_workspace_bytes(gllmk_backend *be, size_t wq_bytes, size_t wk_bytes, size_t wv_bytes, size_t seq, size_t hidden, size_t heads, size_t kv_heads, size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos, size_t *bytes) {
-  (void)wq_bytes;
-  (void)wk_bytes;
-  (void)wv_bytes;
-  (void)seq;
-  (void)hidden;
-  (void)heads;
-  (void)kv_heads;
-  (void)head_dim;
-  (void)rotary_dim;
-  (void)interleaved;
-  (void)pos;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_q4_bf16(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *w_gate, size_t gate_bytes, const float *s_gate, const uint8_t *w_up, size_t up_bytes, const float *s_up, const uint8_t *w_down, size_t down_bytes, const float *s_down, const gllmk_bf16 *residual, gllmk_bf16 *out, size_t m, size_t hidden, size_t ffn) {
-  (void)be;
-  (void)x;
-  (void)w_gate;
-  (void)gate_bytes;
-  (void)s_gate;
-  (void)w_up;
-  (void)up_bytes;
-  (void)s_up;
-  (void)w_down;
-  (void)down_bytes;
-  (void)s_down;
-  (void)residual;
-  (void)out;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_ffn_q4_bf16_workspace_bytes(gllmk_backend *be, size_t gate_bytes, size_t up_bytes, size_t down_bytes, size_t m, size_t hidden, size_t ffn, size_t *bytes) {
-  (void)gate_bytes;
-  (void)up_bytes;
-  (void)down_bytes;
-  (void)m;
-  (void)hidden;
-  (void)ffn;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int8_linear_residual_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const int8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)w_bytes;
-  (void)scales;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int8_linear_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int4_linear_residual_rmsnorm_bf16(gllmk_backend *be, const gllmk_bf16 *x, const uint8_t *w, size_t w_bytes, const float *scales, const gllmk_bf16 *residual, const gllmk_bf16 *norm_w, gllmk_bf16 *out, gllmk_bf16 *sum_out, size_t m, size_t n, size_t k, float eps) {
-  (void)be;
-  (void)x;
-  (void)w;
-  (void)w_bytes;
-  (void)scales;
-  (void)residual;
-  (void)norm_w;
-  (void)out;
-  (void)sum_out;
-  (void)m;
-  (void)n;
-  (void)k;
-  (void)eps;
-  return GLLMK_E_UNSUPPORTED;
-}
-static gllmk_status no_fused_int4_linear_residual_rmsnorm_bf16_workspace_bytes(gllmk_backend *be, size_t w_bytes, size_t m, size_t n, size_t k, size_t *bytes) {
-  (void)w_bytes;
-  (void)m;
-  (void)n;
-  (void)k;
-  if (!be || !bytes) return GLLMK_E_INVAL;
-  *bytes = 0;
-  return GLLMK_E_UNSUPPORTED;
-}
 
 const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .vec_dot = gllmk__cu_vec_dot_bf16,
@@ -669,10 +300,10 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .gemv_q1 = gllmk__cu_gemv_q1_bf16,
   .gemm_q8 = gllmk__cu_gemm_q8_bf16,
   .gemm_q4 = gllmk__cu_gemm_q4_bf16,
-  .fused_qkv_rope_q4 = no_fused_qkv_rope_q4_bf16,
-  .fused_ffn_q4 = no_fused_ffn_q4_bf16,
-  .fused_int8_linear_residual_rmsnorm = no_fused_int8_linear_residual_rmsnorm_bf16,
-  .fused_int4_linear_residual_rmsnorm = no_fused_int4_linear_residual_rmsnorm_bf16,
+  .fused_qkv_rope_q4 = gllmk__cu_fused_qkv_rope_q4_bf16,
+  .fused_ffn_q4 = gllmk__cu_fused_ffn_q4_bf16,
+  .fused_int8_linear_residual_rmsnorm = gllmk__cu_fused_int8_linear_residual_rmsnorm_bf16,
+  .fused_int4_linear_residual_rmsnorm = gllmk__cu_fused_int4_linear_residual_rmsnorm_bf16,
   .linear = gllmk__cu_linear_bf16,
   .kv_store = gllmk__cu_kv_store_bf16,
   .tree_attention = gllmk__cu_tree_attention_bf16,
@@ -728,10 +359,10 @@ const gllmk_ops_bf16 gllmk__cuda_ops_bf16 = {
   .gemv_q1_workspace_bytes = gllmk__cu_gemv_q1_workspace_bytes_bf16,
   .gemm_q8_workspace_bytes = gllmk__cu_gemm_q8_workspace_bytes_bf16,
   .gemm_q4_workspace_bytes = gllmk__cu_gemm_q4_workspace_bytes_bf16,
-  .fused_qkv_rope_q4_workspace_bytes = no_fused_qkv_rope_q4_bf16_workspace_bytes,
-  .fused_ffn_q4_workspace_bytes = no_fused_ffn_q4_bf16_workspace_bytes,
-  .fused_int8_linear_residual_rmsnorm_workspace_bytes = no_fused_int8_linear_residual_rmsnorm_bf16_workspace_bytes,
-  .fused_int4_linear_residual_rmsnorm_workspace_bytes = no_fused_int4_linear_residual_rmsnorm_bf16_workspace_bytes,
+  .fused_qkv_rope_q4_workspace_bytes = gllmk__cu_fused_qkv_rope_q4_workspace_bytes_bf16,
+  .fused_ffn_q4_workspace_bytes = gllmk__cu_fused_ffn_q4_workspace_bytes_bf16,
+  .fused_int8_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_int8_linear_residual_rmsnorm_workspace_bytes_bf16,
+  .fused_int4_linear_residual_rmsnorm_workspace_bytes = gllmk__cu_fused_int4_linear_residual_rmsnorm_workspace_bytes_bf16,
   .linear_workspace_bytes = gllmk__cu_linear_workspace_bytes_bf16,
   .kv_store_workspace_bytes = gllmk__cu_kv_store_workspace_bytes_bf16,
   .tree_attention_workspace_bytes = gllmk__cu_tree_attention_workspace_bytes_bf16,

@@ -129,10 +129,11 @@ static gllmk_status workspace(gllmk_backend *be, size_t bytes, void **ws) {
 }
 
 /* ------------------------------------------------------------------ launches */
-/* out, sum_out = add_rms_norm(y + residual) over rows x n (both nonzero) */
-static gllmk_status launch_add_rms_norm(gllmk_backend *be, int dt, const void *y,
-                                        const void *residual, const void *w, void *out,
-                                        void *sum_out, size_t rows, size_t n, float eps) {
+/* out, sum_out = add_rms_norm(y + residual) over rows x n (both nonzero;
+ * cuda_internal.h) */
+gllmk_status gllmk__cuk_add_rms_norm(gllmk_backend *be, int dt, const void *y,
+                                     const void *residual, const void *w, void *out,
+                                     void *sum_out, size_t rows, size_t n, float eps) {
   size_t per = div_up(n, FUSED_NORM_PER_THREAD);
   unsigned block = per >= FUSED_NORM_MAX_THREADS ? FUSED_NORM_MAX_THREADS : pow2_at_least(per);
   if (block < FUSED_NORM_MIN_THREADS) block = FUSED_NORM_MIN_THREADS;
@@ -165,6 +166,20 @@ static gllmk_status launch_gate_up(gllmk_backend *be, int dt, const void *x, con
   if (st == GLLMK_OK) st = gllmk__cuk_linear(be, dt, x, wu, NULL, up, m, n, k);
   if (st == GLLMK_OK) st = gllmk__cuk_binary(be, K3(swiglu)[dt], es, out, up, out, m * n);
   return st;
+}
+
+/* rope on q [seq x heads x head_dim] and k [seq x kv_heads x head_dim], the
+ * first 2 half dims of each head, table rows pos.. (half > 0; cuda_internal.h) */
+gllmk_status gllmk__cuk_rope_qk(gllmk_backend *be, int dt, void *q, void *k, const void *cs,
+                                const void *sn, size_t seq, size_t heads, size_t kv_heads,
+                                size_t head_dim, size_t half, bool interleaved, size_t pos) {
+  unsigned bx = half >= ROPE_MAX_LANES ? ROPE_MAX_LANES : pow2_at_least(half);
+  unsigned by = ROPE_THREADS / bx;
+  size_t rows = seq * (heads + kv_heads), sms = (size_t)gllmk__cu_device(be)->sm_count;
+  size_t grid = min_z(div_up(rows, by), (sms ? sms : 1) * ROWS_BLOCKS_PER_SM);
+  int inter = interleaved;
+  void *args[] = {&q, &k, &cs, &sn, &seq, &heads, &kv_heads, &head_dim, &half, &inter, &pos};
+  return gllmk__cu_launch(be, K3(rope_qk)[dt], (unsigned)grid, 1, 1, bx, by, 1, 0, args);
 }
 
 /* ------------------------------------------------------------------ fused_qkv_rope */
@@ -220,13 +235,8 @@ static gllmk_status cu_qkv_rope(gllmk_backend *be, int dt, const void *x, const 
   if (st == GLLMK_OK) st = gllmk__cuk_linear(be, dt, x, wk, NULL, k, seq, nkv, hidden);
   if (st == GLLMK_OK) st = gllmk__cuk_linear(be, dt, x, wv, NULL, v, seq, nkv, hidden);
   if (st != GLLMK_OK || half == 0) return st;
-  unsigned bx = half >= ROPE_MAX_LANES ? ROPE_MAX_LANES : pow2_at_least(half);
-  unsigned by = ROPE_THREADS / bx;
-  size_t rows = seq * (heads + kv_heads), sms = (size_t)gllmk__cu_device(be)->sm_count;
-  size_t grid = min_z(div_up(rows, by), (sms ? sms : 1) * ROWS_BLOCKS_PER_SM);
-  int inter = interleaved;
-  void *args[] = {&q, &k, &cs, &sn, &seq, &heads, &kv_heads, &head_dim, &half, &inter, &pos};
-  return gllmk__cu_launch(be, K3(rope_qk)[dt], (unsigned)grid, 1, 1, bx, by, 1, 0, args);
+  return gllmk__cuk_rope_qk(be, dt, q, k, cs, sn, seq, heads, kv_heads, head_dim, half,
+                            interleaved, pos);
 }
 
 /* ------------------------------------------------------------------ fused_gate_up_swiglu */
@@ -337,7 +347,7 @@ static gllmk_status cu_ffn(gllmk_backend *be, int dt, const void *x, const void 
   st = gllmk__cuk_linear(be, dt, h, wd, NULL, y, m, hidden, ffn);
   if (st != GLLMK_OK) return st;
   if (mode == 0) return gllmk__cuk_binary(be, K3(vec_add)[dt], es, y, residual, out, m * hidden);
-  return launch_add_rms_norm(be, dt, y, residual, norm_w, out, sum_out, m, hidden, eps);
+  return gllmk__cuk_add_rms_norm(be, dt, y, residual, norm_w, out, sum_out, m, hidden, eps);
 }
 
 /* ------------------------------------------- fused_linear(_bias)_residual_rmsnorm */
@@ -390,7 +400,7 @@ static gllmk_status cu_linear_norm(gllmk_backend *be, int dt, const void *x, con
   if (st != GLLMK_OK) return st;
   st = gllmk__cuk_linear(be, dt, x, w, need_bias ? bias : NULL, y, m, n, k);
   if (st != GLLMK_OK) return st;
-  return launch_add_rms_norm(be, dt, y, residual, norm_w, out, sum_out, m, n, eps);
+  return gllmk__cuk_add_rms_norm(be, dt, y, residual, norm_w, out, sum_out, m, n, eps);
 }
 
 /* ------------------------------------------------------------------ entry points
