@@ -26,7 +26,7 @@
  *  - On the CUDA backend when one opens (make check: the emulated driver):
  *    prefill, replayed decode steps and a tree equal the CPU backend's;
  *    the quantized, AWQ4 and GPTQ4 models within the same bound of the f32
- *    model as on the CPU.
+ *    model as on the CPU; bert embeddings and rerank scores = the CPU's.
  */
 #include "testutil.h"
 
@@ -1093,6 +1093,30 @@ static void test_bert(void)
       float sc;
       ok(gllmk_model_rerank(md, tok, NULL, &one, 1, &sc) == GLLMK_E_UNSUPPORTED,
          "bert %s: no classifier head, no rerank", pnames[pi]);
+    }
+    /* the same encoder on CUDA (make check: the emulated driver) = the CPU */
+    const char *no = getenv("GLLMK_TEST_NO_CUDA");
+    gllmk_backend *cu = NULL;
+    if (!(no && *no) && gllmk_backend_open("cuda", &cu) == GLLMK_OK) {
+      gllmk_model *mg = NULL;
+      float oc[NS * H], og[NS * H];
+      size_t nout = pools[pi] == GLLMK_POOL_RANK ? NS : NS * H;
+      st = gllmk_model_create(cu, &tm.c, tm.t, tm.nt, &mp, &mg);
+      if (st == GLLMK_OK)
+        st = pools[pi] == GLLMK_POOL_RANK ? gllmk_model_rerank(md, tok, typ, lens, NS, oc)
+                                          : gllmk_model_embed(md, tok, typ, lens, NS, true, oc);
+      if (st == GLLMK_OK)
+        st = pools[pi] == GLLMK_POOL_RANK ? gllmk_model_rerank(mg, tok, typ, lens, NS, og)
+                                          : gllmk_model_embed(mg, tok, typ, lens, NS, true, og);
+      worst = 0;
+      for (size_t i = 0; st == GLLMK_OK && i < nout; i++) {
+        double e = fabs((double)og[i] - oc[i]) / (1 + fabs((double)oc[i]));
+        worst = e > worst ? e : worst;
+      }
+      ok(st == GLLMK_OK && worst < 1e-5, "cuda: bert %s = the CPU backend (max err %.2e; %s)",
+         pnames[pi], worst, st == GLLMK_OK ? "ok" : gllmk_model_error_message());
+      gllmk_model_free(mg);
+      gllmk_backend_close(cu);
     }
     free(x);
     gllmk_model_free(md);
