@@ -64,7 +64,10 @@ static const kid k_dequant[3] = {GK_gk_dequant_f32, GK_gk_dequant_f16, GK_gk_deq
 static const kid k_xdequant[3] = {GK_gk_xdequant_f32, GK_gk_xdequant_f16, GK_gk_xdequant_bf16};
 static const kid k_qact[3] = {GK_gk_qact_f32, GK_gk_qact_f16, GK_gk_qact_bf16};
 static const kid k_qmv[3] = {GK_gk_qmv_f32, GK_gk_qmv_f16, GK_gk_qmv_bf16};
-static const kid k_qmv_q4k[3] = {GK_gk_qmv_q4k_f32, GK_gk_qmv_q4k_f16, GK_gk_qmv_q4k_bf16};
+static const kid k_qmv_q4k[2][3] = {   /* [m == 1][dt] */
+    {GK_gk_qmv_q4k_f32, GK_gk_qmv_q4k_f16, GK_gk_qmv_q4k_bf16},
+    {GK_gk_qmv_q4k_m1_f32, GK_gk_qmv_q4k_m1_f16, GK_gk_qmv_q4k_m1_bf16},
+};
 static const kid k_qmvf[XF_NONE][3] = {   /* [xf][dt] */
     {GK_gk_qmvf_awq4_f32, GK_gk_qmvf_awq4_f16, GK_gk_qmvf_awq4_bf16},
     {GK_gk_qmvf_gptq4_f32, GK_gk_qmvf_gptq4_f16, GK_gk_qmvf_gptq4_bf16},
@@ -186,7 +189,7 @@ static gllmk_status mm_run_in(gllmk_backend *be, int dt, const struct qw *qin, c
     if (st != GLLMK_OK) return st;
     if (q->t == GLLMK_Q4_K && (uintptr_t)q->w % 16 == 0) {   /* a warp per row, 16-byte loads */
       void *a[] = {&q->w, &q->rb, &m, &n, &k, &qx, &dx, &s16, &y};
-      return gllmk__cu_launch(be, k_qmv_q4k[dt], grid_for(be, n * 32, QMV_THREADS), 1, 1,
+      return gllmk__cu_launch(be, k_qmv_q4k[m == 1][dt], grid_for(be, n * 32, QMV_THREADS), 1, 1,
                               QMV_THREADS, 1, 1, 0, a);
     }
     void *a[] = {&q->w, &q->rb, &q->fmt, &q->bs, &q->bb, &m, &n, &k, &qx, &dx, &s16, &y};

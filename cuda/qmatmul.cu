@@ -209,11 +209,11 @@ __device__ __forceinline__ void qact(const T *x, size_t chunks, int8_t *qx, floa
 
 /* the lanes of a row (tpr of them, aligned) sum their accumulators; the
  * row's first lane writes y[i * n + row] */
-template <class T>
+template <class T, int MAXM = GK_QMV_MAXM>
 __device__ __forceinline__ void row_out(float acc[GK_QMV_MAXM], unsigned tpr, unsigned lane,
                                         size_t row, size_t n, size_t m, T *y, bool live) {
 #pragma unroll
-  for (int i = 0; i < GK_QMV_MAXM; i++) {
+  for (int i = 0; i < MAXM; i++) {
     for (unsigned o = tpr / 2; o; o >>= 1) acc[i] += __shfl_xor_sync(0xffffffffu, acc[i], o);
     if (live && (size_t)i < m && lane % tpr == 0) gk_st1(y + (size_t)i * n + row, acc[i]);
   }
@@ -285,7 +285,9 @@ __device__ __forceinline__ void qmv(const uint8_t *w, size_t rb, int fmt, size_t
  * (low) and 2j + 1 (high), j = s / 2, values 64 j + 16 (s % 2) .. + 15 and
  * 32 later.  Its activations: two 16-byte int8 loads per row of x, the
  * chunks' dx and the 16-value sums; 8 dp4a per row of x.  The 32 lanes are
- * summed with xor shuffles (a fixed order); lane 0 writes y. */
+ * summed with xor shuffles (a fixed order); lane 0 writes y.  A second
+ * instance for one row of x (decode of one sequence) keeps one accumulator:
+ * fewer registers, more warps in flight. */
 __device__ __forceinline__ void q4k_scale_min(const unsigned sc3[3], unsigned sb, int &sc, int &mn) {
   unsigned b[12];   /* scales[12], from little-endian words */
 #pragma unroll
@@ -298,7 +300,7 @@ __device__ __forceinline__ void q4k_scale_min(const unsigned sc3[3], unsigned sb
   }
 }
 
-template <class T>
+template <class T, int MAXM>
 __device__ __forceinline__ void qmv_q4k(const uint8_t *w, size_t rb, size_t m, size_t n, size_t k,
                                         const int8_t *qx, const float *dx, const int *s16, T *y) {
   unsigned lane = threadIdx.x & 31, sl = lane & 7, j = sl / 2, half = sl % 2;
@@ -306,7 +308,7 @@ __device__ __forceinline__ void qmv_q4k(const uint8_t *w, size_t rb, size_t m, s
   size_t nw = ((size_t)gridDim.x * blockDim.x) >> 5;
   size_t bpr = k / 256, kc = k / 32, k16 = k / 16;
   for (size_t row = warp; row < n; row += nw) {   /* warp-uniform */
-    float acc[GK_QMV_MAXM];
+    float acc[GK_QMV_MAXM];   /* (MAXM of them used: the rest stay 0) */
 #pragma unroll
     for (int i = 0; i < GK_QMV_MAXM; i++) acc[i] = 0.0f;
     const uint8_t *wr = w + row * rb;
@@ -326,7 +328,7 @@ __device__ __forceinline__ void qmv_q4k(const uint8_t *w, size_t rb, size_t m, s
                    (int)((qv.z >> 4) & 0x0F0F0F0Fu), (int)((qv.w >> 4) & 0x0F0F0F0Fu)};
       size_t c0 = b * 8 + 2 * j;   /* the chunks of 32 of sub-blocks 2j and 2j + 1 */
 #pragma unroll
-      for (int i = 0; i < GK_QMV_MAXM; i++) {
+      for (int i = 0; i < MAXM; i++) {
         if ((size_t)i >= m) break;
         const int8_t *xr = qx + (size_t)i * k + b * 256 + 64 * j + 16 * half;
         uint4 xa = *(const uint4 *)xr, xb = *(const uint4 *)(xr + 32);
@@ -343,7 +345,7 @@ __device__ __forceinline__ void qmv_q4k(const uint8_t *w, size_t rb, size_t m, s
         acc[i] += dxr[0] * (w0 * (float)ia - m0 * (float)s[0]) + dxr[1] * (w1 * (float)ib - m1 * (float)s[2]);
       }
     }
-    row_out(acc, 32, lane, row, n, m, y, true);
+    row_out<T, MAXM>(acc, 32, lane, row, n, m, y, true);
   }
 }
 
@@ -476,9 +478,15 @@ __device__ __forceinline__ void copy_cols(const T *in, size_t rows, size_t cols,
   extern "C" __global__ void __launch_bounds__(GK_QMV_THREADS)                                   \
   gk_qmv_q4k_##dt(const uint8_t *w, size_t rb, size_t m, size_t n, size_t k, const int8_t *qx,   \
                   const float *dx, const int *s16, T *y) {                                       \
-    gk_qmm::qmv_q4k<T>(w, rb, m, n, k, qx, dx, s16, y);                                          \
+    gk_qmm::qmv_q4k<T, GK_QMV_MAXM>(w, rb, m, n, k, qx, dx, s16, y);                             \
   }                                                                                              \
   GK_EXPORT(gk_qmv_q4k_##dt);                                                                    \
+  extern "C" __global__ void __launch_bounds__(GK_QMV_THREADS)                                   \
+  gk_qmv_q4k_m1_##dt(const uint8_t *w, size_t rb, size_t m, size_t n, size_t k,                  \
+                     const int8_t *qx, const float *dx, const int *s16, T *y) {                  \
+    gk_qmm::qmv_q4k<T, 1>(w, rb, m, n, k, qx, dx, s16, y);                                       \
+  }                                                                                              \
+  GK_EXPORT(gk_qmv_q4k_m1_##dt);                                                                 \
   GK_QMVF_KERNEL(T, dt, awq4, GK_XF_AWQ4)                                                        \
   GK_QMVF_KERNEL(T, dt, gptq4, GK_XF_GPTQ4)                                                      \
   GK_QMVF_KERNEL(T, dt, sqllm, GK_XF_SQLLM)                                                      \
