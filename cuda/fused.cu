@@ -214,7 +214,7 @@ __device__ __forceinline__ void gate_up_gemv(const T *x, const T *Wg, const T *W
 } /* namespace gk_fused */
 
 #define GK_FUSED_KERNELS(T, dt)                                                                  \
-  extern "C" __global__ void __launch_bounds__(GK_FUSED_NORM_MAX_THREADS)                        \
+  extern "C" __global__ void __launch_bounds__(GK_FUSED_NORM_MAX_THREADS, 1)                     \
   gk_add_rms_norm_##dt(const T *y, const T *residual, const T *w, T *out, T *sum_out,            \
                        size_t rows, size_t n, float eps, int vec) {                              \
     gk_fused::add_rms_norm<T>(y, residual, w, out, sum_out, rows, n, eps, vec);                  \
@@ -226,7 +226,7 @@ __device__ __forceinline__ void gate_up_gemv(const T *x, const T *Wg, const T *W
     gk_fused::rope_qk<T>(q, k, cs, sn, seq, heads, kv_heads, head_dim, half, inter, pos);        \
   }                                                                                              \
   GK_EXPORT(gk_rope_qk_##dt);                                                                    \
-  extern "C" __global__ void __launch_bounds__(GK_FUSED_GU_WARPS * 32)                           \
+  extern "C" __global__ void __launch_bounds__(GK_FUSED_GU_WARPS * 32, 1)                        \
   gk_gate_up_gemv_##dt(const T *x, const T *wg, const T *wu, T *out, size_t m, size_t n,         \
                        size_t k, int vec) {                                                      \
     gk_fused::gate_up_gemv<T>(x, wg, wu, out, m, n, k, vec);                                     \
