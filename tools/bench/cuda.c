@@ -17,7 +17,11 @@
  * bf16 with f32 accumulation) side by side.
  * flash_attention and flash_attention_paged (prefill, decode, paged decode
  * and chunked prefill) report TFLOP/s too: 4 x heads x head_dim per (query,
- * visible key) pair.
+ * visible key) pair.  The quantized decode GEMV (m = 1: fused_dequant_gemv
+ * with Q4_K weights, linear with bf16 weights) reports the GB/s of the
+ * weights' bytes and their % of the DRAM peak; the Q4_K prefill (m = 512)
+ * reports TFLOP/s (2mnk).  Q4_K weights are gllmk_quantize's of uniform
+ * values.
  *
  * Uses only the public API.  Returns 0 when every check is OK, 1 on a
  * MISMATCH or an operator error, 2 when the CUDA backend cannot be opened
@@ -66,13 +70,23 @@ static uint64_t splitmix(uint64_t *s)
  * angles of the cos table under seed - 1 */
 static void fill(void *p, const operand *o, uint64_t seed)
 {
-  const size_t B = 65536;
+  const size_t B = 65536; /* a multiple of Q4_K's 256 values */
   if (o->trig == 2) seed--;
   size_t nblk = (o->n + B - 1) / B;
   OMP_FOR
   for (size_t blk = 0; blk < nblk; blk++) {
     uint64_t s = seed * 0x100000001b3ull + blk * 0x9e3779b1ull;
     size_t i1 = (blk + 1) * B < o->n ? (blk + 1) * B : o->n;
+    if (o->t == DT_Q4K) { /* Q4_K weights: the values below, quantized (gllmk_quantize) */
+      float *v = malloc(B * sizeof *v);
+      if (!v) continue; /* the block stays as it was: the check fails */
+      for (size_t i = 0; i < i1 - blk * B; i++)
+        v[i] = o->lo + (o->hi - o->lo) * (float)(splitmix(&s) >> 40) * (1.0f / 16777216.0f);
+      size_t off = gllmk_qtype_row_bytes(GLLMK_Q4_K, blk * B), nb = gllmk_qtype_row_bytes(GLLMK_Q4_K, i1 - blk * B);
+      gllmk_quantize(GLLMK_Q4_K, v, i1 - blk * B, (char *)p + off, nb);
+      free(v);
+      continue;
+    }
     for (size_t i = blk * B; i < i1; i++) {
       uint64_t r = splitmix(&s);
       float v = o->lo + (o->hi - o->lo) * (float)(r >> 40) * (1.0f / 16777216.0f);
@@ -204,7 +218,10 @@ static gllmk_backend *dev_be, *cpu_be;
    : (dt) == DT_F16 ? TBL(gllmk_backend_ops_f16(be), op, be, __VA_ARGS__)                           \
                     : TBL(gllmk_backend_ops_bf16(be), op, be, __VA_ARGS__))
 
-static size_t opd_bytes(const operand *o) { return o->n * esz(o->t); }
+static size_t opd_bytes(const operand *o)
+{
+  return o->t == DT_Q4K ? gllmk_qtype_row_bytes(GLLMK_Q4_K, o->n) : o->n * esz(o->t);
+}
 
 static void *ptr(const ccase *c, gllmk_buffer *const *b, int i, int set)
 {
@@ -238,6 +255,9 @@ static gllmk_status ws_bytes(gllmk_backend *be, const ccase *c, size_t *w)
   case ATTN_PAGED:
     return T3(be, dt, flash_attention_paged_workspace_bytes, c->q_len, c->kv_len, c->heads, c->kv_heads, c->hd,
               c->page, c->n_pages, w);
+  case Q4K_GEMV: case Q4K_GEMM:
+    return T3(be, dt, fused_dequant_gemv_workspace_bytes, opd_bytes(&c->o[0]), GLLMK_Q4_K, c->m, c->n, c->k, w);
+  case LINEAR_GEMV: return T3(be, dt, linear_workspace_bytes, c->m, c->n, c->k, w);
   default: return T3(be, dt, embedding_lookup_workspace_bytes, c->n_ids, c->vocab, c->n, w);
   }
 }
@@ -272,6 +292,9 @@ static gllmk_status run_op(gllmk_backend *be, gllmk_buffer *const *b, const ccas
   case ATTN_PAGED:
     return T3(be, dt, flash_attention_paged, p0, p1, p2, ptr(c, b, 3, s), ptr(c, b, 4, s), c->q_len, c->kv_len,
               c->heads, c->kv_heads, c->hd, c->page, c->n_pages, 1.0f / sqrtf((float)c->hd));
+  case Q4K_GEMV: case Q4K_GEMM: /* operands: W, x, y */
+    return T3(be, dt, fused_dequant_gemv, p0, opd_bytes(&c->o[0]), p1, p2, GLLMK_Q4_K, c->m, c->n, c->k);
+  case LINEAR_GEMV: return T3(be, dt, linear, p1, p0, NULL, p2, c->m, c->n, c->k);
   default: return T3(be, dt, embedding_lookup, p0, c->n_ids, p1, c->vocab, c->n, p2);
   }
 }
@@ -451,7 +474,7 @@ static const int op_w = 21, shape_w = 38;
 static void print_header(const char *group)
 {
   /* compute bound: TFLOP/s, then GB/s */
-  int fl = !strcmp(group, "gemm") || !strcmp(group, "attention");
+  int fl = !strcmp(group, "gemm") || !strcmp(group, "attention") || !strcmp(group, "quant_prefill");
   printf("\n## %s  (%s)\n", group, gllmk_backend_name(dev_be));
   printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6s\n", op_w, "op", shape_w, "shape", "type", "check", "time",
          "moved", fl ? "TFLOP/s" : "GB/s", fl ? "GB/s" : "% peak", "sets");
@@ -772,11 +795,11 @@ int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list,
   O.min_time = min_time > 0 ? min_time : quick ? 0.002 : 0.1;
   int total = 0;
   for (int i = 0; i < n_rows; i++)
-    for (int dt = 0; dt < 3; dt++) total += case_selected(ROWS[i].op, dt);
+    for (int dt = 0; dt < 3; dt++) total += case_selected(&ROWS[i], dt);
   if (list) {
     for (int i = 0; i < n_rows; i++)
       for (int dt = 0; dt < 3; dt++)
-        if (case_selected(ROWS[i].op, dt)) {
+        if (case_selected(&ROWS[i], dt)) {
           ccase c;
           build(&c, &ROWS[i], dt);
           printf("%-10s %-36s %-4s %s (cuda)\n", OP[c.op].group, OP[c.op].name, dtn[dt], c.shape);
@@ -847,7 +870,7 @@ int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list,
   int idx = 0;
   for (int i = 0; i < n_rows; i++)
     for (int dt = 0; dt < 3; dt++) {
-      if (!case_selected(ROWS[i].op, dt)) continue;
+      if (!case_selected(&ROWS[i], dt)) continue;
       if (!last || strcmp(last, OP[ROWS[i].op].group)) print_header(last = OP[ROWS[i].op].group);
       run_case(&ROWS[i], dt, rot_target, ++idx, total);
     }

@@ -47,13 +47,14 @@ struct cuda_opt {
 };
 extern struct cuda_opt O;
 
-/* element kinds: the three precisions, and the ids of embedding_lookup */
-enum { DT_F32, DT_F16, DT_BF16, DT_U32 };
-extern const char *const dtn[4];
+/* element kinds: the three precisions, the ids of embedding_lookup, and
+ * Q4_K weights (n values in n / 256 blocks of 144 bytes: opd_bytes) */
+enum { DT_F32, DT_F16, DT_BF16, DT_U32, DT_Q4K };
+extern const char *const dtn[5];
 static inline size_t esz(int t) { return t == DT_F16 || t == DT_BF16 ? 2 : 4; }
 
 enum { VEC_ADD, VEC_SCALE, VEC_AXPY, VEC_DOT, VEC_SUM, VEC_MAX, GEMV, SILU, GELU, SWIGLU, SOFTMAX, RMS_NORM,
-       LAYER_NORM, ROPE, EMBED, GEMM, GEMM_BIAS, ATTN, ATTN_PAGED, NOPS };
+       LAYER_NORM, ROPE, EMBED, GEMM, GEMM_BIAS, ATTN, ATTN_PAGED, Q4K_GEMV, LINEAR_GEMV, Q4K_GEMM, NOPS };
 struct cuda_op { const char *name, *group, *cublas32, *cublas16; };
 extern const struct cuda_op OP[NOPS];
 
@@ -66,8 +67,14 @@ extern const struct cuda_op OP[NOPS];
  *   embedding_lookup   a = ids, b = hidden (vocab 32000; --quick 512)
  *   gemm, gemm_bias    a = qa = the shape's index in GEMM_SHAPE
  *   flash_attention    a = q_len, b = kv_len, the rest in ATT (paged: a = seq,
- *                      b = cache_len, pages of 16 tokens) */
-typedef struct { int op; size_t a, b, qa, qb; const char *what; } crow;
+ *                      b = cache_len, pages of 16 tokens)
+ *   quant_decode       a = n, b = k: y[1 x n] = x[1 x k] . W^T, W [n x k] in
+ *                      Q4_K (fused_dequant_gemv) or in T (linear); the bytes
+ *                      are W's alone
+ *   quant_prefill      a = n, b = k, m = 512 (--quick 32): fused_dequant_gemv
+ *                      with Q4_K weights
+ * dts: the element types the row runs in (bit per DT_*; 0: all three). */
+typedef struct { int op; size_t a, b, qa, qb; const char *what; int dts; } crow;
 #define BIG (256 * MiB)
 #define QBIG (16 * KiB)
 extern const crow ROWS[];
@@ -77,7 +84,7 @@ enum { IN, OUT, INOUT };
 #define MAXOPD 5
 typedef struct {
   int t, io, rot;   /* element kind; IN/OUT/INOUT; one copy per rotation set */
-  size_t n;         /* elements */
+  size_t n;         /* elements (DT_Q4K: values) */
   float lo, hi;     /* inputs: uniform in [lo, hi) */
   int trig;         /* rope's tables: 1 cos, 2 sin of the same random angles */
 } operand;
@@ -98,7 +105,7 @@ typedef struct {
 } ccase;
 
 /* cuda_cases.c */
-int case_selected(int op, int dt);
+int case_selected(const crow *r, int dt);
 void build(ccase *c, const crow *r, int dt);
 
 #endif /* GLLMK_BENCH_CUDA_H */

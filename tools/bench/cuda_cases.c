@@ -3,7 +3,7 @@
  */
 #include "cuda.h"
 
-const char *const dtn[4] = {"f32", "f16", "bf16", "u32"};
+const char *const dtn[5] = {"f32", "f16", "bf16", "u32", "q4_K"};
 
 const struct cuda_op OP[NOPS] = {
   {"vec_add", "blas1", NULL, NULL},          {"vec_scale", "blas1", "cublasSscal", NULL},
@@ -16,6 +16,8 @@ const struct cuda_op OP[NOPS] = {
   {"rope", "rope", NULL, NULL},              {"embedding_lookup", "embedding", NULL, NULL},
   {"gemm", "gemm", "cublasGemmEx", "cublasGemmEx"}, {"gemm_bias", "gemm", NULL, NULL},
   {"flash_attention", "attention", NULL, NULL}, {"flash_attention_paged", "attention", NULL, NULL},
+  {"fused_dequant_gemv", "quant_decode", NULL, NULL}, {"linear", "quant_decode", NULL, NULL},
+  {"fused_dequant_gemv", "quant_prefill", NULL, NULL},
 };
 
 /* m x n x k of the gemm rows (quick: qm x qn x qk, odd sizes for the edge paths) */
@@ -24,27 +26,32 @@ static const struct { size_t m, n, k, qm, qn, qk; } GEMM_SHAPE[] = {
   {512, 4096, 11008, 8, 24, 200},   {16, 4096, 4096, 3, 17, 33},   {512, 4096, 4096, 40, 48, 32},
 };
 const crow ROWS[] = {
-  {VEC_ADD, BIG, 0, QBIG, 0, NULL},      {VEC_SCALE, BIG, 0, QBIG, 0, NULL},
-  {VEC_AXPY, BIG, 0, QBIG, 0, NULL},     {VEC_DOT, BIG, 0, QBIG, 0, NULL},
-  {VEC_SUM, BIG, 0, QBIG, 0, NULL},      {VEC_MAX, BIG, 0, QBIG, 0, NULL},
-  {GEMV, 4096, 4096, 64, 256, "q/o proj"},       {GEMV, 11008, 4096, 176, 256, "gate/up"},
-  {GEMV, 4096, 11008, 64, 704, "down"},          {GEMV, 32000, 4096, 500, 256, "lm head"},
-  {GEMV, 1024, 4096, 16, 256, "k/v proj, small m"},
-  {SILU, BIG, 0, QBIG, 0, NULL},         {GELU, BIG, 0, QBIG, 0, NULL},
-  {SWIGLU, BIG, 0, QBIG, 0, NULL},
-  {SOFTMAX, 0, 4096, 2, 4096, NULL},     {SOFTMAX, 0, 32000, 1, 32000, NULL},
-  {RMS_NORM, 0, 4096, 2, 4096, NULL},    {RMS_NORM, 0, 32000, 1, 32000, NULL},
-  {LAYER_NORM, 0, 4096, 2, 4096, NULL},  {LAYER_NORM, 0, 32000, 1, 32000, NULL},
-  {ROPE, 1, 32, 1, 4, "decode"},         {ROPE, 16, 32, 2, 4, NULL},
-  {ROPE, 128, 32, 4, 4, NULL},           {ROPE, 512, 32, 8, 4, "prefill"},
-  {EMBED, 512, 4096, 8, 256, NULL},
-  {GEMM, 0, 0, 0, 0, "square"},          {GEMM, 1, 0, 1, 0, "prefill 512: q/o proj"},
-  {GEMM, 2, 0, 2, 0, "gate/up"},         {GEMM, 3, 0, 3, 0, "down"},
-  {GEMM, 4, 0, 4, 0, "16 tokens"},       {GEMM_BIAS, 5, 0, 5, 0, "q/o proj + bias"},
-  {ATTN, 4096, 4096, 128, 128, "prefill"},  {ATTN, 4096, 4096, 128, 128, "prefill"},
-  {ATTN, 4096, 4096, 64, 256, "prefill"},   {ATTN, 2048, 2048, 64, 64, "prefill"},
-  {ATTN, 1, 4096, 1, 512, "decode"},        {ATTN, 1, 32768, 1, 2048, "decode"},
-  {ATTN_PAGED, 1, 4096, 1, 512, "decode"},  {ATTN_PAGED, 512, 4096, 16, 256, "chunked prefill"},
+  {VEC_ADD, BIG, 0, QBIG, 0, NULL, 0},      {VEC_SCALE, BIG, 0, QBIG, 0, NULL, 0},
+  {VEC_AXPY, BIG, 0, QBIG, 0, NULL, 0},     {VEC_DOT, BIG, 0, QBIG, 0, NULL, 0},
+  {VEC_SUM, BIG, 0, QBIG, 0, NULL, 0},      {VEC_MAX, BIG, 0, QBIG, 0, NULL, 0},
+  {GEMV, 4096, 4096, 64, 256, "q/o proj", 0},       {GEMV, 11008, 4096, 176, 256, "gate/up", 0},
+  {GEMV, 4096, 11008, 64, 704, "down", 0},          {GEMV, 32000, 4096, 500, 256, "lm head", 0},
+  {GEMV, 1024, 4096, 16, 256, "k/v proj, small m", 0},
+  {SILU, BIG, 0, QBIG, 0, NULL, 0},         {GELU, BIG, 0, QBIG, 0, NULL, 0},
+  {SWIGLU, BIG, 0, QBIG, 0, NULL, 0},
+  {SOFTMAX, 0, 4096, 2, 4096, NULL, 0},     {SOFTMAX, 0, 32000, 1, 32000, NULL, 0},
+  {RMS_NORM, 0, 4096, 2, 4096, NULL, 0},    {RMS_NORM, 0, 32000, 1, 32000, NULL, 0},
+  {LAYER_NORM, 0, 4096, 2, 4096, NULL, 0},  {LAYER_NORM, 0, 32000, 1, 32000, NULL, 0},
+  {ROPE, 1, 32, 1, 4, "decode", 0},         {ROPE, 16, 32, 2, 4, NULL, 0},
+  {ROPE, 128, 32, 4, 4, NULL, 0},           {ROPE, 512, 32, 8, 4, "prefill", 0},
+  {EMBED, 512, 4096, 8, 256, NULL, 0},
+  {GEMM, 0, 0, 0, 0, "square", 0},          {GEMM, 1, 0, 1, 0, "prefill 512: q/o proj", 0},
+  {GEMM, 2, 0, 2, 0, "gate/up", 0},         {GEMM, 3, 0, 3, 0, "down", 0},
+  {GEMM, 4, 0, 4, 0, "16 tokens", 0},       {GEMM_BIAS, 5, 0, 5, 0, "q/o proj + bias", 0},
+  {ATTN, 4096, 4096, 128, 128, "prefill", 0},  {ATTN, 4096, 4096, 128, 128, "prefill", 0},
+  {ATTN, 4096, 4096, 64, 256, "prefill", 0},   {ATTN, 2048, 2048, 64, 64, "prefill", 0},
+  {ATTN, 1, 4096, 1, 512, "decode", 0},        {ATTN, 1, 32768, 1, 2048, "decode", 0},
+  {ATTN_PAGED, 1, 4096, 1, 512, "decode", 0},  {ATTN_PAGED, 512, 4096, 16, 256, "chunked prefill", 0},
+  /* issue 15's quantized kernels at decode (m = 1) and prefill (m = 512) */
+  {Q4K_GEMV, 4096, 4096, 64, 256, "q/o proj", 0},       {Q4K_GEMV, 11008, 4096, 176, 512, "gate/up", 0},
+  {LINEAR_GEMV, 4096, 4096, 64, 256, "q/o proj", 1 << DT_BF16},
+  {LINEAR_GEMV, 11008, 4096, 176, 512, "gate/up", 1 << DT_BF16},
+  {Q4K_GEMM, 4096, 4096, 72, 256, "q/o proj", 0},       {Q4K_GEMM, 11008, 4096, 130, 512, "gate/up", 0},
 };
 /* the attention rows' heads, kv_heads, head_dim and causal, in their order in ROWS */
 static const struct { size_t heads, kv_heads, hd; int causal; } ATT[] = {
@@ -54,12 +61,19 @@ static const struct { size_t heads, kv_heads, hd; int causal; } ATT[] = {
 #define NROWS ((int)(sizeof ROWS / sizeof *ROWS))
 const int n_rows = NROWS;
 
-int case_selected(int op, int dt)
+/* --op and --dtype; the quant_* groups also match --op=quant and a part of
+ * their name, as the CPU section's quant_dequant, quant_decode, quant_prefill */
+int case_selected(const crow *r, int dt)
 {
+  int op = r->op;
+  if (r->dts && !(r->dts & (1 << dt))) return 0;
   if (O.dtype_mask && !(O.dtype_mask & (1 << dt))) return 0;
   if (O.n_ops == 0) return 1;
-  for (int i = 0; i < O.n_ops; i++)
+  for (int i = 0; i < O.n_ops; i++) {
     if (strstr(OP[op].name, O.ops[i]) || !strcmp(OP[op].group, O.ops[i])) return 1;
+    if (!strncmp(OP[op].group, "quant_", 6) && (!strcmp(O.ops[i], "quant") || strstr(OP[op].group, O.ops[i])))
+      return 1;
+  }
   return 0;
 }
 
@@ -149,6 +163,24 @@ void build(ccase *c, const crow *r, int dt)
                (op == ATTN_PAGED ? 4.0 * (double)c->n_pages : 0);
     snprintf(c->shape, sizeof c->shape, "%s%zu x %zu, %zu/%zu x %zu%s", op == ATTN_PAGED ? "pg " : "", a, b, h,
              kh, d, c->causal ? " causal" : "");
+    break;
+  }
+  case Q4K_GEMV: case LINEAR_GEMV: case Q4K_GEMM: {
+    size_t m = op == Q4K_GEMM ? (O.quick ? 32 : 512) : 1;
+    double wb = op == LINEAR_GEMV ? e * (double)a * (double)b
+                                  : (double)gllmk_qtype_row_bytes(GLLMK_Q4_K, b) * (double)a;
+    c->m = m, c->n = a, c->k = b;
+    opd(c, op == LINEAR_GEMV ? dt : DT_Q4K, IN, 1, a * b, -1, 1);
+    opd(c, dt, IN, 0, m * b, -1, 1);
+    opd(c, dt, OUT, 0, m * a, 0, 0);
+    if (op == Q4K_GEMM) {
+      c->bytes = wb + e * ((double)(m * b) + (double)(m * a));
+      c->flops = 2.0 * (double)m * (double)a * (double)b;
+    } else {
+      c->bytes = wb; /* the weights' bytes: what bounds a decode GEMV */
+    }
+    snprintf(c->shape, sizeof c->shape, "%zu x %zu x %zu, %s W (%s)", m, a, b,
+             op == LINEAR_GEMV ? dtn[dt] : "Q4_K", r->what);
     break;
   }
   case EMBED:
