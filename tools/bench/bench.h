@@ -75,7 +75,8 @@ struct bench_opt {
   int n_qtypes;
   const char *backend;        /* --backend: cpu (default), cuda[:N], auto */
   const char *cublas;         /* --cublas=PATH; "" after --no-cublas */
-  const char *models;         /* --models=DIR: the model section's GGUF files */};
+  const char *models;         /* --models=DIR: the model section's GGUF files */
+};
 extern struct bench_opt opt;
 
 /* the model section, model.c */
@@ -132,7 +133,8 @@ struct bench_ob {
   void (*set_threads)(int);
   char *(*get_config)(void);
   char *(*get_corename)(void);
-  char desc[256];};
+  char desc[256];
+};
 extern struct bench_ob ob;
 
 struct bench_Z {
@@ -144,7 +146,8 @@ struct bench_Z {
   size_t row;        /* softmax / norm row length */
   size_t rope_seq, attn_q, attn_kv, kv, page, prefill;
   size_t vocab, n_ids;
-  size_t stream_min; /* rotate GEMV weight copies up to this many bytes */};
+  size_t stream_min; /* rotate GEMV weight copies up to this many bytes */
+};
 extern struct bench_Z Z;
 
 enum { ROOF_FMA, ROOF_MEM };
@@ -235,7 +238,8 @@ struct bench_gg {
   void *hb, *hc;
   const struct gg_traits *(*traits)(int);
   const struct gg_traits_cpu *(*traits_cpu)(int);
-  char desc[1024], dir[512];};
+  char desc[1024], dir[512];
+};
 extern struct bench_gg gg;
 
 /* ---------------------------------------------------------------- main.c */

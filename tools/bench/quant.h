@@ -37,7 +37,8 @@ struct bench_Q {
   double *ex, *ab, *bd, *bd2; /* exact products, sum |w x|, allowed errors (gllmk, ggml) */
   float *rowbuf[MAX_LIST];    /* one row per thread */
   uint16_t sc16[256];         /* f16 bits of +-2^u, u in [-12, 0] */
-  size_t rot, llc;            /* bytes the decode copies span at least; last-level cache */};
+  size_t rot, llc;            /* bytes the decode copies span at least; last-level cache */
+};
 extern struct bench_Q Q;
 
 typedef struct qjob {
@@ -81,7 +82,8 @@ typedef struct {
 
 struct bench_QS {
   size_t k, n_deq, n_dec[2], n_pre, m_pre[2];
-  int nrot[NQF][2];};
+  int nrot[NQF][2];
+};
 extern struct bench_QS QS;
 
 #define QSUB_PRE 32 /* rows the scalar ISA is timed on (prefill) */
