@@ -871,24 +871,7 @@ static tu_iso last;
 #define RUN(EXPR) TU_ISOLATE(last, tu_watched_unchanged(), 0.0f, (EXPR))
 
 static tu_check *BC;
-static void record(gllmk_status want, gllmk_status alt, const char *desc)
-{
-  if (last.sig) {
-    tu_check_true(BC, 0, "%s: crashed (signal %d)", desc, last.sig);
-    return;
-  }
-  if (last.lost) {
-    tu_check_true(BC, 0, "%s: child gave no answer", desc);
-    return;
-  }
-  if (last.st != want && last.st != alt) {
-    tu_check_status(BC, last.st, want, "%s", desc);
-    return;
-  }
-  tu_check_true(BC, last.untouched, "%s: returned %s but wrote to a buffer", desc,
-                tu_status_name(last.st));
-}
-#define EXPECT2(want, alt, EXPR) do { RUN(EXPR); record(want, alt, d); } while (0)
+#define EXPECT2(want, alt, EXPR) do { RUN(EXPR); tu_iso_check(BC, &last, want, alt, d); } while (0)
 #define EXPECT(want, EXPR) EXPECT2(want, want, EXPR)
 
 /* the generic GGUF-style call with every argument explicit */

@@ -1324,29 +1324,11 @@ static int fx_untouched(void)
   return 1;
 }
 
-/* the outcome of a forked call against want (or want2) */
-static void iso_check(tu_check *c, const tu_iso *m, gllmk_status want, gllmk_status want2, const char *desc)
-{
-  if (m->sig) {
-    tu_check_true(c, 0, "%s: crashed (signal %d)", desc, m->sig);
-    return;
-  }
-  if (m->lost) {
-    tu_check_true(c, 0, "%s: the child gave no answer", desc);
-    return;
-  }
-  if (m->st != want && m->st != want2) {
-    tu_check_status(c, m->st, want, "%s", desc);
-    return;
-  }
-  tu_check_true(c, m->untouched, "%s: returned %s but wrote to a buffer", desc, tu_status_name(m->st));
-}
-
 #define EXPECT2(C, WANT, WANT2, DESC, EXPR)                                   \
   do {                                                                        \
     tu_iso m__;                                                               \
     TU_ISOLATE(m__, fx_untouched(), 0.0f, (EXPR));                            \
-    iso_check((C), &m__, (WANT), (WANT2), (DESC));                            \
+    tu_iso_check((C), &m__, (WANT), (WANT2), (DESC));                         \
   } while (0)
 #define EXPECT(C, WANT, DESC, EXPR) EXPECT2(C, WANT, WANT, DESC, EXPR)
 #define INVAL(DESC, EXPR) EXPECT(&c, GLLMK_E_INVAL, DESC, EXPR)

@@ -679,6 +679,14 @@ tu_iso tu_iso_collect(long pid, int fds[2])
   return m;
 }
 
+int tu_iso_check(tu_check *c, const tu_iso *o, gllmk_status want, gllmk_status alt, const char *desc)
+{
+  if (o->sig) return tu_check_true(c, 0, "%s: crashed (signal %d)", desc, o->sig);
+  if (o->lost) return tu_check_true(c, 0, "%s: the child gave no answer", desc);
+  if (o->st != want && o->st != alt) return tu_check_status(c, o->st, want, "%s", desc);
+  return tu_check_true(c, o->untouched, "%s: returned %s but wrote to a buffer", desc, tu_status_name(o->st));
+}
+
 #define TU_MAX_WATCH 16
 static struct { const unsigned char *p; size_t n; unsigned char *snap; } tu_watched[TU_MAX_WATCH];
 static int tu_n_watched;

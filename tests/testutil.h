@@ -241,6 +241,12 @@ tu_iso tu_iso_collect(long pid, int fds[2]);
     }                                                           \
   } while (0)
 
+/** Record the outcome of an isolated call in c as one check: it fails when
+ *  the child crashed or gave no answer, or returned neither want nor alt
+ *  (pass alt = want for one status), or wrote to a watched buffer (what
+ *  UNTOUCHED said).  Returns 1 when the check passed. */
+int tu_iso_check(tu_check *c, const tu_iso *o, gllmk_status want, gllmk_status alt, const char *desc);
+
 /* Raw buffers watched for writes: a snapshot at tu_watch(), compared by
  * tu_watched_unchanged(); tu_watch_clear() forgets them all. */
 void tu_watch(const void *p, size_t n);

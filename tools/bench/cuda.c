@@ -1,4 +1,4 @@
-/* bench_cuda.c -- gllmk-bench's CUDA section (--backend=cuda[:N] or auto)
+/* cuda.c -- gllmk-bench's CUDA section (--backend=cuda[:N] or auto)
  * SPDX-License-Identifier: MIT
  *
  * The memory-bound operators of the CUDA backend, per operator, shape and
@@ -17,266 +17,20 @@
  * bf16 with f32 accumulation) side by side.
  * flash_attention and flash_attention_paged (prefill, decode, paged decode
  * and chunked prefill) report TFLOP/s too: 4 x heads x head_dim per (query,
- * visible key) pair.
+ * visible key) pair.  The quantized decode GEMV (m = 1: fused_dequant_gemv
+ * with Q4_K weights, linear with bf16 weights) reports the GB/s of the
+ * weights' bytes and their % of the DRAM peak; the Q4_K prefill (m = 512)
+ * reports TFLOP/s (2mnk).  Q4_K weights are gllmk_quantize's of uniform
+ * values.
  *
  * Uses only the public API.  Returns 0 when every check is OK, 1 on a
  * MISMATCH or an operator error, 2 when the CUDA backend cannot be opened
  * (a note and 0 under --backend=auto) or the filters select nothing.
  */
-#define _GNU_SOURCE
-#include <gllmk.h>
-
-#include <dlfcn.h>
-#include <errno.h>
-#include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#ifdef _OPENMP
-#define OMP_FOR _Pragma("omp parallel for schedule(static)")
-#define OMP_SUM(...) _Pragma(#__VA_ARGS__)
-#else
-#define OMP_FOR
-#define OMP_SUM(...)
-#endif
-
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
-
-/* the entry point, called by gllmk-bench.c (which declares it the same way) */
-int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list, const char *const *ops,
-               int n_ops, int dtype_mask, int samples, double min_time, const char *cublas, const char *csv,
-               const char *json);
+#include "cuda.h"
 
 static const char *prog = "gllmk-bench";
-static struct {
-  int quick, quiet, samples, n_ops, dtype_mask;
-  double min_time;
-  const char *const *ops;
-} O;
-
-/* element kinds: the three precisions, and the ids of embedding_lookup */
-enum { DT_F32, DT_F16, DT_BF16, DT_U32 };
-static const char *const dtn[] = {"f32", "f16", "bf16", "u32"};
-static size_t esz(int t) { return t == DT_F16 || t == DT_BF16 ? 2 : 4; }
-
-/* ================================================================ the cases */
-
-enum { VEC_ADD, VEC_SCALE, VEC_AXPY, VEC_DOT, VEC_SUM, VEC_MAX, GEMV, SILU, GELU, SWIGLU, SOFTMAX, RMS_NORM,
-       LAYER_NORM, ROPE, EMBED, GEMM, GEMM_BIAS, ATTN, ATTN_PAGED, NOPS };
-static const struct { const char *name, *group, *cublas32, *cublas16; } OP[NOPS] = {
-  {"vec_add", "blas1", NULL, NULL},          {"vec_scale", "blas1", "cublasSscal", NULL},
-  {"vec_axpy", "blas1", "cublasSaxpy", NULL}, {"vec_dot", "blas1", "cublasSdot", NULL},
-  {"vec_sum", "blas1", NULL, NULL},           {"vec_max", "blas1", NULL, NULL},
-  {"gemv", "gemv", "cublasSgemv", "cublasGemmEx"},
-  {"silu", "activation", NULL, NULL},        {"gelu", "activation", NULL, NULL},
-  {"swiglu", "activation", NULL, NULL},      {"softmax", "norm", NULL, NULL},
-  {"rms_norm", "norm", NULL, NULL},          {"layer_norm", "norm", NULL, NULL},
-  {"rope", "rope", NULL, NULL},              {"embedding_lookup", "embedding", NULL, NULL},
-  {"gemm", "gemm", "cublasGemmEx", "cublasGemmEx"}, {"gemm_bias", "gemm", NULL, NULL},
-  {"flash_attention", "attention", NULL, NULL}, {"flash_attention_paged", "attention", NULL, NULL},
-};
-
-/* One row per shape; every row runs in f32, f16 and bf16.  a and b: full
- * size, qa and qb: --quick.  Their meaning per operator:
- *   blas1, activation  a = bytes per array (n = a / element size)
- *   gemv               a = m, b = n (A is m x n)
- *   softmax, norms     a = rows (0: as many as fill 256 MiB), b = n
- *   rope               a = seq, b = heads (head_dim = rotary_dim = 128)
- *   embedding_lookup   a = ids, b = hidden (vocab 32000; --quick 512)
- *   gemm, gemm_bias    a = qa = the shape's index in GEMM_SHAPE
- *   flash_attention    a = q_len, b = kv_len, the rest in ATT (paged: a = seq,
- *                      b = cache_len, pages of 16 tokens) */
-typedef struct { int op; size_t a, b, qa, qb; const char *what; } crow;
-/* m x n x k of the gemm rows (quick: qm x qn x qk, odd sizes for the edge paths) */
-static const struct { size_t m, n, k, qm, qn, qk; } GEMM_SHAPE[] = {
-  {4096, 4096, 4096, 64, 64, 64},   {512, 4096, 4096, 33, 72, 40}, {512, 11008, 4096, 16, 130, 24},
-  {512, 4096, 11008, 8, 24, 200},   {16, 4096, 4096, 3, 17, 33},   {512, 4096, 4096, 40, 48, 32},
-};
-#define BIG (256 * MiB)
-#define QBIG (16 * KiB)
-static const crow ROWS[] = {
-  {VEC_ADD, BIG, 0, QBIG, 0, NULL},      {VEC_SCALE, BIG, 0, QBIG, 0, NULL},
-  {VEC_AXPY, BIG, 0, QBIG, 0, NULL},     {VEC_DOT, BIG, 0, QBIG, 0, NULL},
-  {VEC_SUM, BIG, 0, QBIG, 0, NULL},      {VEC_MAX, BIG, 0, QBIG, 0, NULL},
-  {GEMV, 4096, 4096, 64, 256, "q/o proj"},       {GEMV, 11008, 4096, 176, 256, "gate/up"},
-  {GEMV, 4096, 11008, 64, 704, "down"},          {GEMV, 32000, 4096, 500, 256, "lm head"},
-  {GEMV, 1024, 4096, 16, 256, "k/v proj, small m"},
-  {SILU, BIG, 0, QBIG, 0, NULL},         {GELU, BIG, 0, QBIG, 0, NULL},
-  {SWIGLU, BIG, 0, QBIG, 0, NULL},
-  {SOFTMAX, 0, 4096, 2, 4096, NULL},     {SOFTMAX, 0, 32000, 1, 32000, NULL},
-  {RMS_NORM, 0, 4096, 2, 4096, NULL},    {RMS_NORM, 0, 32000, 1, 32000, NULL},
-  {LAYER_NORM, 0, 4096, 2, 4096, NULL},  {LAYER_NORM, 0, 32000, 1, 32000, NULL},
-  {ROPE, 1, 32, 1, 4, "decode"},         {ROPE, 16, 32, 2, 4, NULL},
-  {ROPE, 128, 32, 4, 4, NULL},           {ROPE, 512, 32, 8, 4, "prefill"},
-  {EMBED, 512, 4096, 8, 256, NULL},
-  {GEMM, 0, 0, 0, 0, "square"},          {GEMM, 1, 0, 1, 0, "prefill 512: q/o proj"},
-  {GEMM, 2, 0, 2, 0, "gate/up"},         {GEMM, 3, 0, 3, 0, "down"},
-  {GEMM, 4, 0, 4, 0, "16 tokens"},       {GEMM_BIAS, 5, 0, 5, 0, "q/o proj + bias"},
-  {ATTN, 4096, 4096, 128, 128, "prefill"},  {ATTN, 4096, 4096, 128, 128, "prefill"},
-  {ATTN, 4096, 4096, 64, 256, "prefill"},   {ATTN, 2048, 2048, 64, 64, "prefill"},
-  {ATTN, 1, 4096, 1, 512, "decode"},        {ATTN, 1, 32768, 1, 2048, "decode"},
-  {ATTN_PAGED, 1, 4096, 1, 512, "decode"},  {ATTN_PAGED, 512, 4096, 16, 256, "chunked prefill"},
-};
-/* the attention rows' heads, kv_heads, head_dim and causal, in their order in ROWS */
-static const struct { size_t heads, kv_heads, hd; int causal; } ATT[] = {
-  {32, 8, 128, 1}, {32, 8, 128, 0}, {32, 32, 64, 1}, {16, 8, 256, 1},
-  {32, 8, 128, 1}, {32, 8, 128, 1}, {32, 8, 128, 1}, {32, 8, 128, 1},
-};
-#define NROWS ((int)(sizeof ROWS / sizeof *ROWS))
-
-enum { IN, OUT, INOUT };
-#define MAXOPD 5
-typedef struct {
-  int t, io, rot;   /* element kind; IN/OUT/INOUT; one copy per rotation set */
-  size_t n;         /* elements */
-  float lo, hi;     /* inputs: uniform in [lo, hi) */
-  int trig;         /* rope's tables: 1 cos, 2 sin of the same random angles */
-} operand;
-
-typedef struct {
-  const crow *row;
-  int op, dt, nopd, nrot;
-  char shape[80];
-  size_t m, n, k, rows, seq, heads, hd, vocab, n_ids;
-  size_t q_len, kv_len, kv_heads, page, n_pages; /* attention */
-  int causal;
-  operand o[MAXOPD];
-  double bytes;     /* moved per call */
-  double flops;     /* gemm, attention: floating-point operations per call (then
-                       TFLOP/s is the rate); 0 otherwise */
-  double margin;    /* absolute margin of the comparison (reductions) */
-  gllmk_buffer *dev[MAXOPD], *cpu[MAXOPD];
-} ccase;
-
-static int case_selected(int op, int dt)
-{
-  if (O.dtype_mask && !(O.dtype_mask & (1 << dt))) return 0;
-  if (O.n_ops == 0) return 1;
-  for (int i = 0; i < O.n_ops; i++)
-    if (strstr(OP[op].name, O.ops[i]) || !strcmp(OP[op].group, O.ops[i])) return 1;
-  return 0;
-}
-
-static void opd(ccase *c, int t, int io, int rot, size_t n, float lo, float hi)
-{
-  c->o[c->nopd++] = (operand){t, io, rot, n, lo, hi, 0};
-}
-
-/* the operands in the order of the op's arguments, the shape and the bytes */
-static void build(ccase *c, const crow *r, int dt)
-{
-  memset(c, 0, sizeof *c);
-  c->row = r;
-  c->op = r->op;
-  c->dt = dt;
-  size_t a = O.quick ? r->qa : r->a, b = O.quick ? r->qb : r->b, E = esz(dt);
-  double e = (double)E;
-  int op = r->op;
-  switch (op) {
-  case GEMV:
-    c->m = a, c->n = b;
-    opd(c, dt, IN, 1, a * b, -1, 1);
-    opd(c, dt, IN, 0, b, -1, 1);
-    opd(c, dt, OUT, 0, a, 0, 0);
-    c->bytes = e * ((double)a * (double)b + (double)a + (double)b);
-    snprintf(c->shape, sizeof c->shape, "%zu x %zu (%s)", a, b, r->what);
-    break;
-  case SOFTMAX: case RMS_NORM: case LAYER_NORM:
-    c->n = b;
-    c->rows = a ? a : BIG / (b * E);
-    opd(c, dt, IN, 1, c->rows * b, op == SOFTMAX ? -8 : -2, op == SOFTMAX ? 8 : 2);
-    if (op != SOFTMAX) opd(c, dt, IN, 0, b, 0.5f, 1.5f);
-    if (op == LAYER_NORM) opd(c, dt, IN, 0, b, -0.5f, 0.5f);
-    opd(c, dt, OUT, 1, c->rows * b, 0, 0);
-    c->bytes = e * (2.0 * (double)(c->rows * b) + (double)((size_t)(c->nopd - 2) * b));
-    snprintf(c->shape, sizeof c->shape, "%zu x %zu", c->rows, b);
-    break;
-  case ROPE:
-    c->seq = a, c->heads = b, c->hd = 128;
-    opd(c, dt, INOUT, 1, a * b * 128, -1, 1);
-    opd(c, dt, IN, 0, a * 64, 0, 0);
-    opd(c, dt, IN, 0, a * 64, 0, 0);
-    c->o[1].trig = 1, c->o[2].trig = 2; /* true rotations: repeated calls keep the data in range */
-    c->bytes = e * (2.0 * (double)(a * b * 128) + 2.0 * (double)(a * 64));
-    snprintf(c->shape, sizeof c->shape, "seq %zu x %zu heads x 128%s%s", a, b, r->what ? ", " : "",
-             r->what ? r->what : "");
-    break;
-  case GEMM: case GEMM_BIAS: {
-    size_t k = O.quick ? GEMM_SHAPE[a].qk : GEMM_SHAPE[a].k;
-    b = O.quick ? GEMM_SHAPE[a].qn : GEMM_SHAPE[a].n;
-    a = O.quick ? GEMM_SHAPE[a].qm : GEMM_SHAPE[a].m;
-    c->m = a, c->n = b, c->k = k;
-    opd(c, dt, IN, 0, a * k, -1, 1);
-    opd(c, dt, IN, 0, k * b, -1, 1);
-    if (op == GEMM_BIAS) opd(c, dt, IN, 0, b, -1, 1);
-    opd(c, dt, OUT, 0, a * b, 0, 0);
-    c->bytes = e * ((double)a * (double)k + (double)k * (double)b + (double)a * (double)b +
-                    (op == GEMM_BIAS ? (double)b : 0.0));
-    c->flops = 2.0 * (double)a * (double)b * (double)k;
-    snprintf(c->shape, sizeof c->shape, "%zu x %zu x %zu (%s)", a, b, k, r->what);
-    break;
-  }
-  case ATTN: case ATTN_PAGED: {
-    int ai = 0;
-    for (const crow *x = ROWS; x < r; x++) ai += x->op == ATTN || x->op == ATTN_PAGED;
-    size_t h = ATT[ai].heads, kh = ATT[ai].kv_heads, d = ATT[ai].hd, page = 16;
-    if (O.quick) {   /* 4 query heads, the same GQA ratio where it fits */
-      size_t g = h / kh;
-      h = 4, kh = g >= 4 ? 1 : 4 / g;
-    }
-    c->q_len = a, c->kv_len = b, c->heads = h, c->kv_heads = kh, c->hd = d;
-    c->causal = op == ATTN_PAGED || ATT[ai].causal;
-    c->page = page, c->n_pages = (b + page - 1) / page;
-    size_t kvn = (op == ATTN_PAGED ? c->n_pages * page : b) * kh * d;
-    opd(c, dt, IN, 0, a * h * d, -1, 1);
-    opd(c, dt, IN, 1, kvn, -1, 1);
-    opd(c, dt, IN, 1, kvn, -1, 1);
-    if (op == ATTN_PAGED) opd(c, DT_U32, IN, 0, c->n_pages, 0, (float)c->n_pages);
-    opd(c, dt, OUT, 0, a * h * d, 0, 0);
-    double vis = 0; /* (query, key) pairs */
-    for (size_t t = 0; t < a; t++) {
-      size_t e = !c->causal ? b : t + 1 + b > a ? t + 1 + b - a : 0;
-      vis += (double)(e < b ? e : b);
-    }
-    c->flops = 4.0 * vis * (double)h * (double)d;
-    c->bytes = e * (2.0 * (double)(a * h * d) + 2.0 * (double)(b * kh * d)) +
-               (op == ATTN_PAGED ? 4.0 * (double)c->n_pages : 0);
-    snprintf(c->shape, sizeof c->shape, "%s%zu x %zu, %zu/%zu x %zu%s", op == ATTN_PAGED ? "pg " : "", a, b, h,
-             kh, d, c->causal ? " causal" : "");
-    break;
-  }
-  case EMBED:
-    c->n_ids = a, c->n = b, c->vocab = O.quick ? 512 : 32000;
-    opd(c, DT_U32, IN, 1, a, 0, (float)c->vocab);
-    opd(c, dt, IN, 0, c->vocab * b, -1, 1);
-    opd(c, dt, OUT, 1, a * b, 0, 0);
-    c->bytes = 4.0 * (double)a + 2.0 * e * (double)(a * b);
-    snprintf(c->shape, sizeof c->shape, "%zu ids, %zu x %zu table", a, c->vocab, b);
-    break;
-  default: { /* blas1 and activations: arrays of a bytes */
-    size_t n = c->n = a / E;
-    int scalar = op == VEC_DOT || op == VEC_SUM || op == VEC_MAX;
-    int nin = op == VEC_ADD || op == VEC_DOT || op == SWIGLU || op == VEC_AXPY ? 2 : 1;
-    opd(c, dt, op == VEC_SCALE || op == VEC_AXPY ? INOUT : IN, 1, n, -1, 1);
-    if (nin == 2) opd(c, dt, IN, 1, n, -1, 1);
-    if (scalar)
-      opd(c, DT_F32, OUT, 1, 1, 0, 0);
-    else if (op != VEC_SCALE && op != VEC_AXPY)
-      opd(c, dt, OUT, 1, n, 0, 0);
-    /* reads of the inputs and writes of the outputs; in place counts both */
-    c->bytes = scalar ? (double)nin * e * (double)n + 4 : (double)(nin + 1) * e * (double)n;
-    if (a >= MiB)
-      snprintf(c->shape, sizeof c->shape, "n=%zuM (%zu MiB/array)", n / MiB, a / MiB);
-    else
-      snprintf(c->shape, sizeof c->shape, "n=%zu (%zu KiB/array)", n, a / KiB);
-  }
-  }
-}
+struct cuda_opt O;
 
 /* ================================================================ utilities */
 
@@ -316,13 +70,23 @@ static uint64_t splitmix(uint64_t *s)
  * angles of the cos table under seed - 1 */
 static void fill(void *p, const operand *o, uint64_t seed)
 {
-  const size_t B = 65536;
+  const size_t B = 65536; /* a multiple of Q4_K's 256 values */
   if (o->trig == 2) seed--;
   size_t nblk = (o->n + B - 1) / B;
   OMP_FOR
   for (size_t blk = 0; blk < nblk; blk++) {
     uint64_t s = seed * 0x100000001b3ull + blk * 0x9e3779b1ull;
     size_t i1 = (blk + 1) * B < o->n ? (blk + 1) * B : o->n;
+    if (o->t == DT_Q4K) { /* Q4_K weights: the values below, quantized (gllmk_quantize) */
+      float *v = malloc(B * sizeof *v);
+      if (!v) continue; /* the block stays as it was: the check fails */
+      for (size_t i = 0; i < i1 - blk * B; i++)
+        v[i] = o->lo + (o->hi - o->lo) * (float)(splitmix(&s) >> 40) * (1.0f / 16777216.0f);
+      size_t off = gllmk_qtype_row_bytes(GLLMK_Q4_K, blk * B), nb = gllmk_qtype_row_bytes(GLLMK_Q4_K, i1 - blk * B);
+      gllmk_quantize(GLLMK_Q4_K, v, i1 - blk * B, (char *)p + off, nb);
+      free(v);
+      continue;
+    }
     for (size_t i = blk * B; i < i1; i++) {
       uint64_t r = splitmix(&s);
       float v = o->lo + (o->hi - o->lo) * (float)(r >> 40) * (1.0f / 16777216.0f);
@@ -454,7 +218,10 @@ static gllmk_backend *dev_be, *cpu_be;
    : (dt) == DT_F16 ? TBL(gllmk_backend_ops_f16(be), op, be, __VA_ARGS__)                           \
                     : TBL(gllmk_backend_ops_bf16(be), op, be, __VA_ARGS__))
 
-static size_t opd_bytes(const operand *o) { return o->n * esz(o->t); }
+static size_t opd_bytes(const operand *o)
+{
+  return o->t == DT_Q4K ? gllmk_qtype_row_bytes(GLLMK_Q4_K, o->n) : o->n * esz(o->t);
+}
 
 static void *ptr(const ccase *c, gllmk_buffer *const *b, int i, int set)
 {
@@ -488,6 +255,9 @@ static gllmk_status ws_bytes(gllmk_backend *be, const ccase *c, size_t *w)
   case ATTN_PAGED:
     return T3(be, dt, flash_attention_paged_workspace_bytes, c->q_len, c->kv_len, c->heads, c->kv_heads, c->hd,
               c->page, c->n_pages, w);
+  case Q4K_GEMV: case Q4K_GEMM:
+    return T3(be, dt, fused_dequant_gemv_workspace_bytes, opd_bytes(&c->o[0]), GLLMK_Q4_K, c->m, c->n, c->k, w);
+  case LINEAR_GEMV: return T3(be, dt, linear_workspace_bytes, c->m, c->n, c->k, w);
   default: return T3(be, dt, embedding_lookup_workspace_bytes, c->n_ids, c->vocab, c->n, w);
   }
 }
@@ -522,6 +292,9 @@ static gllmk_status run_op(gllmk_backend *be, gllmk_buffer *const *b, const ccas
   case ATTN_PAGED:
     return T3(be, dt, flash_attention_paged, p0, p1, p2, ptr(c, b, 3, s), ptr(c, b, 4, s), c->q_len, c->kv_len,
               c->heads, c->kv_heads, c->hd, c->page, c->n_pages, 1.0f / sqrtf((float)c->hd));
+  case Q4K_GEMV: case Q4K_GEMM: /* operands: W, x, y */
+    return T3(be, dt, fused_dequant_gemv, p0, opd_bytes(&c->o[0]), p1, p2, GLLMK_Q4_K, c->m, c->n, c->k);
+  case LINEAR_GEMV: return T3(be, dt, linear, p1, p0, NULL, p2, c->m, c->n, c->k);
   default: return T3(be, dt, embedding_lookup, p0, c->n_ids, p1, c->vocab, c->n, p2);
   }
 }
@@ -674,7 +447,7 @@ typedef struct {
   double flops, tflops, cb_tflops;   /* gemm, attention */
 } result;
 
-static result res[NROWS * 3];
+static result *res; /* 3 per row, allocated by bench_cuda */
 static int n_res, n_mismatch, n_error, n_unsup;
 static double peak_gbs, copy_gbs, copy_t, copy_bytes;
 static gllmk_cuda_device dinfo;
@@ -701,7 +474,7 @@ static const int op_w = 21, shape_w = 38;
 static void print_header(const char *group)
 {
   /* compute bound: TFLOP/s, then GB/s */
-  int fl = !strcmp(group, "gemm") || !strcmp(group, "attention");
+  int fl = !strcmp(group, "gemm") || !strcmp(group, "attention") || !strcmp(group, "quant_prefill");
   printf("\n## %s  (%s)\n", group, gllmk_backend_name(dev_be));
   printf("%-*s  %-*s %-4s %-11s %10s %9s %9s %7s %6s\n", op_w, "op", shape_w, "shape", "type", "check", "time",
          "moved", fl ? "TFLOP/s" : "GB/s", fl ? "GB/s" : "% peak", "sets");
@@ -1021,12 +794,12 @@ int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list,
   O.samples = samples > 0 ? samples : quick ? 3 : 5;
   O.min_time = min_time > 0 ? min_time : quick ? 0.002 : 0.1;
   int total = 0;
-  for (int i = 0; i < NROWS; i++)
-    for (int dt = 0; dt < 3; dt++) total += case_selected(ROWS[i].op, dt);
+  for (int i = 0; i < n_rows; i++)
+    for (int dt = 0; dt < 3; dt++) total += case_selected(&ROWS[i], dt);
   if (list) {
-    for (int i = 0; i < NROWS; i++)
+    for (int i = 0; i < n_rows; i++)
       for (int dt = 0; dt < 3; dt++)
-        if (case_selected(ROWS[i].op, dt)) {
+        if (case_selected(&ROWS[i], dt)) {
           ccase c;
           build(&c, &ROWS[i], dt);
           printf("%-10s %-36s %-4s %s (cuda)\n", OP[c.op].group, OP[c.op].name, dtn[dt], c.shape);
@@ -1052,6 +825,12 @@ int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list,
   }
   if ((st = gllmk_backend_open("cpu", &cpu_be)) != GLLMK_OK) {
     fprintf(stderr, "%s: cannot open the CPU backend: %s\n", prog, gllmk_strerror(st));
+    gllmk_backend_close(dev_be);
+    return 2;
+  }
+  if (!(res = calloc((size_t)n_rows * 3, sizeof *res))) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    gllmk_backend_close(cpu_be);
     gllmk_backend_close(dev_be);
     return 2;
   }
@@ -1089,9 +868,9 @@ int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list,
 
   const char *last = NULL;
   int idx = 0;
-  for (int i = 0; i < NROWS; i++)
+  for (int i = 0; i < n_rows; i++)
     for (int dt = 0; dt < 3; dt++) {
-      if (!case_selected(ROWS[i].op, dt)) continue;
+      if (!case_selected(&ROWS[i], dt)) continue;
       if (!last || strcmp(last, OP[ROWS[i].op].group)) print_header(last = OP[ROWS[i].op].group);
       run_case(&ROWS[i], dt, rot_target, ++idx, total);
     }
@@ -1104,5 +883,6 @@ int bench_cuda(const char *backend, int is_auto, int quick, int quiet, int list,
   /* libcublas stays loaded: its runtime's exit handlers may still run */
   gllmk_backend_close(cpu_be);
   gllmk_backend_close(dev_be);
+  free(res);
   return n_mismatch + n_error ? 1 : 0;
 }
