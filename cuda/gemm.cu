@@ -69,12 +69,18 @@
  */
 #include "gk_float.cuh"
 
+#include <stdint.h>
+
 /* flags (cuda/ops_gemm.c computes them from the pointers and the shape) */
 #define GK_GEMM_AVEC 1u   /* A's rows are whole 16-byte chunks, 16-byte aligned */
 #define GK_GEMM_BVEC 2u   /* B's rows likewise */
 #define GK_GEMM_CVEC 4u   /* C: pairs (f16/bf16: 4-byte aligned, n even) or float4 (f32) */
 /* tile rows per raster group */
 #define GK_GEMM_GROUP 8
+
+/* cuda/qmatmul.cu: values v .. v + 7 (v % 8 == 0) of the Q4_K block at blk,
+ * decoded as gk_dequant does and rounded to T, as one 16-byte chunk */
+template <class T> __device__ __forceinline__ uint4 gk_q4k_chunk(const uint8_t *blk, unsigned v);
 
 namespace gk_gemm {
 
@@ -100,8 +106,10 @@ __device__ __forceinline__ unsigned pack2(float lo, float hi, gk_half) { return 
 __device__ __forceinline__ unsigned pack2(float lo, float hi, gk_bf16) { return gk_pack_bf162(lo, hi); }
 
 /* ------------------------------------------------------------------ tensor cores */
-/* BM x BN block tile, BK = 32, WGM x WGN warps; f16 / bf16 */
-template <class T, int BM, int BN, int WGM, int WGN, bool BT = false> struct hmma {
+/* BM x BN block tile, BK = 32, WGM x WGN warps; f16 / bf16.  Q4K (with BT):
+ * B is W [n x k] in Q4_K blocks (cuda/qmatmul.cu's fused prefill), each
+ * 8-value chunk decoded into shared memory by gk_q4k_chunk */
+template <class T, int BM, int BN, int WGM, int WGN, bool BT = false, bool Q4K = false> struct hmma {
   enum {
     BK = 32, KK = BK / 16,       /* k-steps of a k-tile (even: see run) */
     NT = WGM * WGN * 32,         /* threads */
@@ -141,6 +149,8 @@ template <class T, int BM, int BN, int WGM, int WGN, bool BT = false> struct hmm
     unsigned bcols;         /* columns of the B chunk inside the matrix (0..8); BT: bit i, B
                                chunk i's row (an n) is < n */
     unsigned ac, br;        /* the A chunk's column (k / 8), the B chunk 0's row */
+    const uint8_t *qw;      /* Q4K: W's blocks, rows of qrb bytes; ... */
+    size_t qrb, k0, qrow0;  /* ... the next tile's first k; B chunk 0's row of W */
   };
 
   static __device__ __forceinline__ void loader_init(loader &L, const T *A, const T *B, size_t m,
@@ -150,7 +160,11 @@ template <class T, int BM, int BN, int WGM, int WGN, bool BT = false> struct hmm
     L.br = t / BROW;
     L.ga = A + (row0 + ar) * k + L.ac * 8;
     size_t bcol = col0 + bc * 8;
-    L.gb = BT ? B + (col0 + L.br) * k + L.ac * 8 : B + (size_t)L.br * n + bcol;
+    L.gb = Q4K ? B : BT ? B + (col0 + L.br) * k + L.ac * 8 : B + (size_t)L.br * n + bcol;
+    L.qw = (const uint8_t *)B;
+    L.qrb = k / 256 * 144;
+    L.k0 = 0;
+    L.qrow0 = col0 + L.br;
     L.astep = (size_t)ARS * k;
     L.bstep = BT ? (size_t)BRS * k : (size_t)BRS * n;
     L.krem = k;
@@ -194,7 +208,16 @@ template <class T, int BM, int BN, int WGM, int WGN, bool BT = false> struct hmm
         sm[L.sa + i * ARS * 4] =
             chunk8((const unsigned short *)(L.ga + i * L.astep), (L.amask >> i) & 1, acols);
     }
-    if (BT) {   /* rows of W [n x k], loaded as A's */
+    if (Q4K) {   /* Q4_K rows of W: k % 256 == 0, so a k-tile is whole */
+      size_t kk = L.k0 + L.ac * 8;
+#pragma unroll
+      for (int i = 0; i < BLD; i++)
+        sm[L.sb + i * BRS * 4] =
+            (L.bcols >> i) & 1
+                ? gk_q4k_chunk<T>(L.qw + (L.qrow0 + (size_t)i * BRS) * L.qrb + kk / 256 * 144,
+                                  (unsigned)(kk % 256))
+                : make_uint4(0, 0, 0, 0);
+    } else if (BT) {   /* rows of W [n x k], loaded as A's */
       if (flags & GK_GEMM_BVEC) {
 #pragma unroll
         for (int i = 0; i < BLD; i++) {
@@ -222,7 +245,8 @@ template <class T, int BM, int BN, int WGM, int WGN, bool BT = false> struct hmm
             chunk8((const unsigned short *)(L.gb + i * L.bstep), L.br + i * BRS < kt, L.bcols);
     }
     L.ga += BK;
-    L.gb += BT ? (size_t)BK : (size_t)BK * n;
+    if (!Q4K) L.gb += BT ? (size_t)BK : (size_t)BK * n;
+    L.k0 += BK;
     L.krem -= kt;
   }
 

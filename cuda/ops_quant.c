@@ -23,10 +23,12 @@
  *    accumulation: W rounded once to T, as x is), f32 exact FFMA (the CPU's
  *    f32 product of the decoded weights).  One panel writes Y directly; with
  *    several, each panel's Y columns go through the workspace and
- *    gk_copy_cols.  Why not the int8 mma: it needs the activations rounded
- *    to int8 (the decode path's error), where a prefill GEMM can afford
- *    T-precision; the decode into shared memory inside the GEMM (no W copy in
- *    the workspace) is the next step for memory-bound prefill shapes.
+ *    gk_copy_cols.  Q4_K (16-byte aligned rows) with f16 / bf16 X skips the
+ *    panel: the GEMM decodes W's tiles into shared memory itself
+ *    (gk_qgemm_q4k_*, gk_q4k_chunk), with the panel path's bits.  Why f16 /
+ *    bf16 mma and not the int8 mma: int8 needs the activations rounded to
+ *    int8 (the decode path's error) where a prefill GEMM can afford
+ *    T-precision, and one decoder per format into T serves every format.
  * GPTQ4's g_idx is in device memory: gk_qgidx_check sets a flag word (in the
  * workspace) that the kernels read; with an index outside [0, n_groups)
  * nothing is written (the CPU returns GLLMK_E_INVAL; a device cannot
@@ -59,6 +61,12 @@ enum { XF_AWQ4, XF_GPTQ4, XF_SQLLM, XF_I8, XF_I4, XF_NONE };
 #define QPANEL_MIN_ROWS 64
 #define BLOCKS_PER_SM 8          /* grid caps (grid-stride beyond) */
 #define MAX_GRID 0x7fffffffu
+/* cuda/gemm.cu's tensor-core plan (as cuda/ops_gemm.c) for the fused Q4_K prefill */
+#define QGEMM_BIG 128
+#define QGEMM_SMALL 64
+#define QGEMM_THREADS 128
+#define QGEMM_AVEC 1u
+#define QGEMM_CVEC 4u
 
 static const kid k_dequant[3] = {GK_gk_dequant_f32, GK_gk_dequant_f16, GK_gk_dequant_bf16};
 static const kid k_xdequant[3] = {GK_gk_xdequant_f32, GK_gk_xdequant_f16, GK_gk_xdequant_bf16};
@@ -147,6 +155,32 @@ static size_t panel_fit(const struct qw *q, size_t avail, size_t m, size_t n, si
   return 0;
 }
 
+/* Q4_K rows (16-byte aligned) times f16 / bf16 X, m >= 16: cuda/gemm.cu's
+ * tensor-core GEMM with W's tiles decoded into shared memory (the same bits
+ * as the panel path: gk_dequant's values rounded to T, the same mma sums);
+ * the plan of cuda/ops_gemm.c's NT GEMM */
+static gllmk_status q4k_gemm(gllmk_backend *be, int dt, const uint8_t *w, const void *x, void *y,
+                             size_t m, size_t n, size_t k) {
+  const struct gllmk__cu_dev *dev = gllmk__cu_device(be);
+  size_t sms = dev->sm_count > 0 ? (size_t)dev->sm_count : 1;
+  int big = div_up(m, QGEMM_BIG) * div_up(n, QGEMM_BIG) >= sms;
+  size_t bt = big ? QGEMM_BIG : QGEMM_SMALL, tiles = div_up(m, bt) * div_up(n, bt);
+  if (tiles > MAX_GRID) return GLLMK_E_INVAL;
+  unsigned flags = 0, grid = (unsigned)tiles;
+  if ((uintptr_t)x % 16 == 0 && k % 8 == 0) flags |= QGEMM_AVEC;
+  if ((uintptr_t)y % 4 == 0 && n % 2 == 0) flags |= QGEMM_CVEC;
+  int stages = 4;
+  unsigned stage_bytes = (unsigned)((bt + bt) * 32 * 2);
+  if (big && (size_t)dev->max_smem_optin < 2 * (size_t)(4 * stage_bytes)) stages = 3;
+  static const kid kq[2][2] = {   /* [bf16][big] */
+      {GK_gk_qgemm_q4k_64_f16, GK_gk_qgemm_q4k_128_f16},
+      {GK_gk_qgemm_q4k_64_bf16, GK_gk_qgemm_q4k_128_bf16},
+  };
+  void *a[] = {&x, &w, &y, &m, &n, &k, &flags, &stages};
+  return gllmk__cu_launch(be, kq[dt == DT_BF16][big], grid, 1, 1, QGEMM_THREADS, 1, 1,
+                          (unsigned)stages * stage_bytes, a);
+}
+
 /* Y = X . W^T, everything checked; ws the workspace (mm_ws bytes) */
 static gllmk_status mm_run_in(gllmk_backend *be, int dt, const struct qw *qin, const void *x,
                               void *y, size_t m, size_t n, size_t k, void *ws_base, size_t ws_avail) {
@@ -154,6 +188,8 @@ static gllmk_status mm_run_in(gllmk_backend *be, int dt, const struct qw *qin, c
   if (m == 0 || n == 0) return GLLMK_OK;
   size_t es = q_esize[dt], wsb = mm_ws(q, m, n, k, es), np = 0;
   if (k == 0) return gllmk__cuk_linear(be, dt, x, x, NULL, y, m, n, 0);   /* Y = 0 */
+  if (m >= QMV_MAXM && q->t == GLLMK_Q4_K && dt != DT_F32 && (uintptr_t)q->w % 16 == 0)
+    return q4k_gemm(be, dt, q->w, x, y, m, n, k);   /* fused: no panel, no workspace */
   if (m >= QMV_MAXM) {   /* the largest panel the workspace holds */
     np = panel_fit(q, ws_base ? ws_avail : 0, m, n, k, es);
     if (np == 0) return GLLMK_E_NOMEM;

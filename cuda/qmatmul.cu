@@ -289,14 +289,14 @@ __device__ __forceinline__ void qmv(const uint8_t *w, size_t rb, int fmt, size_t
  * instance for one row of x (decode of one sequence) keeps one accumulator:
  * fewer registers, more warps in flight. */
 __device__ __forceinline__ void q4k_scale_min(const unsigned sc3[3], unsigned sb, int &sc, int &mn) {
-  unsigned b[12];   /* scales[12], from little-endian words */
-#pragma unroll
-  for (int i = 0; i < 12; i++) b[i] = (sc3[i / 4] >> (8 * (i % 4))) & 0xFF;
+  /* scales[12] as 3 little-endian words; shifts, no indexing (registers only) */
+  unsigned sh = 8 * (sb & 3), b0 = (sc3[0] >> sh) & 0xFF, b1 = (sc3[1] >> sh) & 0xFF;
   if (sb < 4) {
-    sc = (int)(b[sb] & 63), mn = (int)(b[sb + 4] & 63);
+    sc = (int)(b0 & 63), mn = (int)(b1 & 63);
   } else {
-    sc = (int)((b[sb + 4] & 0xF) | ((b[sb - 4] >> 6) << 4));
-    mn = (int)((b[sb + 4] >> 4) | ((b[sb] >> 6) << 4));
+    unsigned b2 = (sc3[2] >> sh) & 0xFF;
+    sc = (int)((b2 & 0xF) | ((b0 >> 6) << 4));
+    mn = (int)((b2 >> 4) | ((b1 >> 6) << 4));
   }
 }
 
@@ -437,6 +437,50 @@ __device__ __forceinline__ void copy_cols(const T *in, size_t rows, size_t cols,
 }
 
 } /* namespace gk_qmm */
+
+/* gemm.cu's fused Q4_K prefill: values v .. v + 7 of a Q4_K block (v % 8 ==
+ * 0: one sub-block's nibbles, low for even sub-blocks), each q (d sc) - dmin
+ * mn with the products and the difference rounded once, as gk_dequant, then
+ * rounded to T: W's tile in shared memory has gk_dequant's bits */
+template <class T> __device__ __forceinline__ uint4 gk_q4k_chunk(const uint8_t *blk, unsigned v) {
+  unsigned sb = v / 32, j = sb / 2, l = v % 32;
+  uint4 h = gk_ldg16(blk);
+  uint2 q = *(const uint2 *)(blk + 16 + 32 * j + l);
+  unsigned sc3[3] = {h.y, h.z, h.w};
+  int sc, mn;
+  gk_qmm::q4k_scale_min(sc3, sb, sc, mn);
+  gk_half hd = {(unsigned short)(h.x & 0xFFFF)}, hm = {(unsigned short)(h.x >> 16)};
+  float wsc = __fmul_rn(gk_to_f32(hd), (float)sc), wmn = __fmul_rn(gk_to_f32(hm), (float)mn);
+  unsigned out[4];
+#pragma unroll
+  for (int e = 0; e < 8; e += 2) {
+    unsigned b0 = ((e < 4 ? q.x : q.y) >> (8 * (e % 4))) & 0xFF;
+    unsigned b1 = ((e < 4 ? q.x : q.y) >> (8 * (e % 4 + 1))) & 0xFF;
+    unsigned q0 = sb & 1 ? b0 >> 4 : b0 & 15, q1 = sb & 1 ? b1 >> 4 : b1 & 15;
+    float v0 = __fsub_rn(__fmul_rn((float)q0, wsc), wmn), v1 = __fsub_rn(__fmul_rn((float)q1, wsc), wmn);
+    out[e / 2] = (unsigned)gk_from_f32<T>(v0).x | (unsigned)gk_from_f32<T>(v1).x << 16;
+  }
+  return make_uint4(out[0], out[1], out[2], out[3]);
+}
+
+#define GK_QGEMM_Q4K_KERNELS(T, dt)                                                              \
+  extern "C" __global__ void __launch_bounds__(128, 2)                                           \
+  gk_qgemm_q4k_128_##dt(const T *A, const uint8_t *W, T *C, size_t m, size_t n, size_t k,        \
+                        unsigned flags, int stages) {                                            \
+    gk_gemm::hmma<T, 128, 128, 2, 2, true, true>::run(A, (const T *)W, NULL, C, m, n, k, flags,  \
+                                                       stages);                                  \
+  }                                                                                              \
+  GK_EXPORT(gk_qgemm_q4k_128_##dt);                                                              \
+  extern "C" __global__ void __launch_bounds__(128, 4)                                           \
+  gk_qgemm_q4k_64_##dt(const T *A, const uint8_t *W, T *C, size_t m, size_t n, size_t k,         \
+                       unsigned flags, int stages) {                                             \
+    gk_gemm::hmma<T, 64, 64, 2, 2, true, true>::run(A, (const T *)W, NULL, C, m, n, k, flags,    \
+                                                     stages);                                    \
+  }                                                                                              \
+  GK_EXPORT(gk_qgemm_q4k_64_##dt);
+
+GK_QGEMM_Q4K_KERNELS(gk_half, f16)
+GK_QGEMM_Q4K_KERNELS(gk_bf16, bf16)
 
 /* the float-path GEMV, one kernel per format (one format's decode per body) */
 #define GK_QMVF_KERNEL(T, dt, fname, XF)                                                         \

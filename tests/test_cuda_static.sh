@@ -17,7 +17,7 @@
 #    gk_gemm_* and the W [n x k] forms gk_gemm_nt_* of linear) has the
 #    tensor-core instructions (f16/bf16: HMMA, fed by LDSM and LDGSTS)
 #    or exact FFMA without HMMA (f32) on every architecture, and so has
-#    every f16/bf16 flash attention kernel.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI)
+#    every f16/bf16 flash attention kernel and fused Q4_K prefill GEMM.  GLLMK_REQUIRE_CUOBJDUMP=1 (CI)
 #    makes a missing cuobjdump a failure instead of a skip.
 
 : "${top_builddir:=.}"
@@ -163,8 +163,9 @@ ok $? "SASS of every GEMM kernel ($ngemm) on every architecture ($archs)"
 ! echo "$gemm" | grep -q 'BAD$'
 ok $? "f16/bf16 GEMM kernels: HMMA, LDSM and LDGSTS in the SASS; f32 GEMM kernels: FFMA, no HMMA"
 # ---- tensor-core kernels: HMMA in their SASS on every architecture
-# (the f16/bf16 flash attention kernels of cuda/attention.cu)
-tc_re='^gk_flash_attn_(f16|bf16)_d[0-9]+$'
+# (the f16/bf16 flash attention kernels of cuda/attention.cu, and the
+# fused Q4_K prefill GEMM of cuda/qmatmul.cu)
+tc_re='^(gk_flash_attn_(f16|bf16)_d[0-9]+|gk_qgemm_q4k_(64|128)_(f16|bf16))$'
 tc=$("$cuobjdump" -sass "$fatbin" 2>/dev/null | awk -v re="$tc_re" '
   /code for sm_/ { a = $NF; next }
   /Function : / { f = $3; if (f ~ re) n[a " " f] += 0; next }
@@ -175,5 +176,5 @@ ntc=${tc%% *}
 case $tc in *" "*) nohmma=${tc#* } ;; *) nohmma= ;; esac
 diag "tensor-core kernels checked: $ntc (kernel x architecture)"
 [ "${ntc:-0}" -gt 0 ] && [ -z "$nohmma" ]
-ok $? "HMMA in every f16/bf16 flash attention kernel${nohmma:+ (none in:$nohmma)}"
+ok $? "HMMA in every f16/bf16 flash attention and fused Q4_K GEMM kernel${nohmma:+ (none in:$nohmma)}"
 done_testing
