@@ -43,7 +43,8 @@ GLLMK_QFN void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const int
 #undef restrict
 
 #define GK_EMBQ_THREADS 64   /* format blocks per work item: 64 x 256 int8 levels = 16 KiB */
-#define GK_EMBQ_SQLLM 20     /* the format index of SqueezeLLM (0..19: qformats.def's rows) */
+#include "../lib/quant/qfcount.h"
+#define GK_EMBQ_SQLLM GLLMK_NQFMT  /* the format index of SqueezeLLM (before it: qformats.def's rows) */
 
 namespace gk_embq {
 

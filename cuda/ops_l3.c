@@ -60,6 +60,7 @@
  * embedding_lookup_q's table range checked is vocab rows (what it reads).
  */
 #include "cuda_internal.h"
+#include "quant/qfcount.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -79,7 +80,7 @@ typedef enum gllmk__cu_kernel kid;
 #define SAMPLE_THREADS 256        /* l3.cu GK_SAMPLE_THREADS */
 #define SAMPLE_MAX_BLOCKS 32      /* rows sampled at once (each block owns vocab floats) */
 #define EMBQ_THREADS 64           /* embq.cu GK_EMBQ_THREADS: format blocks per work item */
-#define EMBQ_SQLLM 20             /* embq.cu GK_EMBQ_SQLLM */
+#define EMBQ_SQLLM GLLMK_NQFMT     /* embq.cu GK_EMBQ_SQLLM: after qformats.def's rows */
 #define EMBQ_BLOCKS_PER_SM 16     /* grid cap (grid-stride beyond) */
 #define EMBQ_INLINE_IDS 256       /* up to this many ids, each decoding block checks them all */
 #define EMBQ_CHECK_BLOCK 512      /* as cuda/ops_float.c's embedding_lookup: */

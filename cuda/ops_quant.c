@@ -39,6 +39,7 @@
  */
 #include "cuda_internal.h"
 #include "quant/qformats.h"
+#include "quant/qfcount.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -55,7 +56,7 @@ typedef enum gllmk__cu_kernel kid;
 #define QGEMV_THREADS 512
 #define QACT_THREADS 256
 #define COPY_THREADS 256
-#define SQLLM_FMT 20             /* embq.cu GK_EMBQ_SQLLM */
+#define SQLLM_FMT GLLMK_NQFMT    /* embq.cu GK_EMBQ_SQLLM: after qformats.def's rows */
 enum { XF_AWQ4, XF_GPTQ4, XF_SQLLM, XF_I8, XF_I4, XF_NONE };
 #define QPANEL_BYTES ((size_t)64 << 20)   /* W decoded per panel, at most (but 64 rows) */
 #define QPANEL_MIN_ROWS 64

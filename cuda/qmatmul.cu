@@ -3,7 +3,7 @@
  *
  * Included after embq.cu (one translation unit: kernels.cu), whose
  * gk_embq::decode is the CPU's block decoder (lib/quant/unpack.h) as device
- * code: every GGUF format (qformats.def's 20 rows) decodes to int8 levels q,
+ * code: every GGUF format (qformats.def's rows) decodes to int8 levels q,
  * integer sub-scales isc / imn per 16 values and float d / dmin.
  *
  * gk_dequant_<dt>: the values of nblk format blocks, decoded exactly as

@@ -153,7 +153,7 @@ static const gllmk_qtype FMTS[] = {
   GLLMK_Q4_0, GLLMK_Q4_1, GLLMK_Q5_0, GLLMK_Q5_1, GLLMK_Q8_0, GLLMK_Q2_K, GLLMK_Q3_K,
   GLLMK_Q4_K, GLLMK_Q5_K, GLLMK_Q6_K, GLLMK_Q8_K, GLLMK_IQ2_XXS, GLLMK_IQ2_XS, GLLMK_IQ3_XXS,
   GLLMK_IQ1_S, GLLMK_IQ4_NL, GLLMK_IQ3_S, GLLMK_IQ2_S, GLLMK_IQ4_XS, GLLMK_IQ1_M,
-  GLLMK_SQUEEZELLM,
+  GLLMK_MXFP4, GLLMK_SQUEEZELLM,
 };
 #define NFMTS (sizeof FMTS / sizeof *FMTS)
 
@@ -238,7 +238,7 @@ static void test_gguf(tu_dtype dt)
           st = OPS(dt, fused_iq1_s_matmul, dw, n * rb, dx, dy, m, n, k);
         else if (t == GLLMK_IQ2_XXS)
           st = OPS(dt, fused_iq2_xxs_matmul, dw, n * rb, dx, dy, m, n, k);
-        else if (gllmk_qtype_name(t)[0] == 'i')
+        else if (gllmk_qtype_name(t)[0] == 'i' || t == GLLMK_MXFP4)   /* MXFP4: the IQ family */
           st = OPS(dt, iq_matmul, dw, n * rb, dx, dy, t, m, n, k);
         else
           st = OPS(dt, kquant_matmul, dw, n * rb, dx, dy, t, m, n, k);
@@ -252,14 +252,14 @@ static void test_gguf(tu_dtype dt)
     }
     /* the wrong family */
     void *dv = dw;
-    gllmk_status st = gllmk_qtype_name(t)[0] == 'i' || t == GLLMK_SQUEEZELLM
+    gllmk_status st = gllmk_qtype_name(t)[0] == 'i' || t == GLLMK_MXFP4 || t == GLLMK_SQUEEZELLM
                           ? OPS(dt, kquant_matmul, dw, n * rb, dv, dv, t, 1, n, k)
                           : OPS(dt, iq_matmul, dw, n * rb, dv, dv, t, 1, n, k);
     tu_check_status(&c, st, GLLMK_E_INVAL, "%s in the other family", gllmk_qtype_name(t));
     free_all();
     free(w), free(wd);
   }
-  tu_check_done(&c, "%s fused_dequant_gemv, kquant_matmul, iq_matmul: 20 GGUF formats and SqueezeLLM, m 1 7 16 33",
+  tu_check_done(&c, "%s fused_dequant_gemv, kquant_matmul, iq_matmul: 21 GGUF formats and SqueezeLLM, m 1 7 16 33",
                 tu_dtname(dt));
 }
 

@@ -1,7 +1,7 @@
 /* test_dequant.c -- dequantization (Table B) and the QuantType metadata
  * SPDX-License-Identifier: MIT
  *
- *  - GGUF formats: for the 20 types and each test-vector case (quantized,
+ *  - GGUF formats: for the 21 types (mxfp4's vectors written by gguf-py) and each test-vector case (quantized,
  *    quantized-imatrix where it exists, random), on every runnable ISA,
  *    gllmk_dequantize() and gllmk_dequant_<fmt>() of QBLOCKS equal DEQUANT
  *    bit for bit (uint32 patterns compared; the count of differing values
@@ -9,7 +9,7 @@
  *    into an output with canaries, block counts 1..17 (tails of the 8-block
  *    grouping of the 32-value formats), and a decode large enough to be
  *    split across 2 and 3 threads, with a tail that is not a multiple of 8.
- *  - Metadata: name / block size / block bytes / bits / row bytes of the 23
+ *  - Metadata: name / block size / block bytes / bits / row bytes of the 24
  *    types against DESIGN.md §5 and the vector headers, gllmk_qtype_from_name
  *    (ggml spellings in any case; unknown names, NULL), unknown values.
  *  - SqueezeLLM, AWQ4, GPTQ4: arrays built from known codes, codebooks,
@@ -18,7 +18,9 @@
  *  - Special scales: f16 (or q8_K f32) scales of +-inf and NaN decode as
  *    IEEE multiplication says (inf * 0 = NaN), subnormal scales exactly;
  *    the same for the second scale field (min / dmin) of the offset formats
- *    and for SqueezeLLM codebooks and AWQ4 / GPTQ4 scales.
+ *    and for SqueezeLLM codebooks and AWQ4 / GPTQ4 scales.  MXFP4's E8M0
+ *    byte: the subnormal scales (e = 0, 1) and the ones whose top levels
+ *    overflow to inf (e = 253..255), as ggml's 2^(e-128) times the level.
  *  - Bad input: each call runs in a forked child (a crash or hang is a
  *    failure, not the end of the program) and must return the right status
  *    without writing to any buffer (canaries and snapshots).
@@ -38,7 +40,7 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------ formats */
-enum { SC_F16 = 0, SC_F32 = 1, SC_IQ1M = 2 };
+enum { SC_F16 = 0, SC_F32 = 1, SC_IQ1M = 2, SC_E8M0 = 3 };
 
 typedef gllmk_status (*deq_fn)(const void *src, float *out, size_t n);
 
@@ -73,6 +75,7 @@ static const fmt FMTS[] = {
   { "iq2_s", GLLMK_IQ2_S, 256, 82, gllmk_dequant_iq2_s, SC_F16, 0, -1 },
   { "iq4_xs", GLLMK_IQ4_XS, 256, 136, gllmk_dequant_iq4_xs, SC_F16, 0, -1 },
   { "iq1_m", GLLMK_IQ1_M, 256, 56, gllmk_dequant_iq1_m, SC_IQ1M, 48, -1 },
+  { "mxfp4", GLLMK_MXFP4, 32, 17, gllmk_dequant_mxfp4, SC_E8M0, 0, -1 },
 };
 #define NFMT ((int)(sizeof FMTS / sizeof FMTS[0]))
 
@@ -139,6 +142,7 @@ static const meta METAS[] = {
   { GLLMK_IQ2_XS, "iq2_xs", 256, 74 },  { GLLMK_IQ2_S, "iq2_s", 256, 82 },
   { GLLMK_IQ3_XXS, "iq3_xxs", 256, 98 }, { GLLMK_IQ3_S, "iq3_s", 256, 110 },
   { GLLMK_IQ4_NL, "iq4_nl", 32, 18 },   { GLLMK_IQ4_XS, "iq4_xs", 256, 136 },
+  { GLLMK_MXFP4, "mxfp4", 32, 17 },
   { GLLMK_AWQ4, "awq4", 128, 64 },      { GLLMK_GPTQ4, "gptq4", 128, 64 },
   { GLLMK_SQUEEZELLM, "squeezellm", 256, 112 },
 };
@@ -149,7 +153,7 @@ static const struct { const char *name; unsigned id; } GGML_IDS[] = {
   { "q4_0", 2 }, { "q4_1", 3 }, { "q5_0", 6 }, { "q5_1", 7 }, { "q8_0", 8 }, { "q2_K", 10 },
   { "q3_K", 11 }, { "q4_K", 12 }, { "q5_K", 13 }, { "q6_K", 14 }, { "q8_K", 15 },
   { "iq2_xxs", 16 }, { "iq2_xs", 17 }, { "iq3_xxs", 18 }, { "iq1_s", 19 }, { "iq4_nl", 20 },
-  { "iq3_s", 21 }, { "iq2_s", 22 }, { "iq4_xs", 23 }, { "iq1_m", 29 },
+  { "iq3_s", 21 }, { "iq2_s", 22 }, { "iq4_xs", 23 }, { "iq1_m", 29 }, { "mxfp4", 39 },
 };
 
 static void mixcase(const char *s, char *out, int mode)
@@ -206,7 +210,7 @@ static void test_metadata(void)
                   "row_bytes(%s, %zu) = %zu, expected %zu", m->name, kmax,
                   gllmk_qtype_row_bytes(m->t, kmax), ovf ? (size_t)0 : prod);
   }
-  tu_check_done(&c, "qtype name, block_size, block_bytes, bits, row_bytes of the 23 types (DESIGN 5)");
+  tu_check_done(&c, "qtype name, block_size, block_bytes, bits, row_bytes of the 24 types (DESIGN 5)");
 
   /* GGUF ids against the README's table (the enum values are ggml's ids) */
   for (size_t i = 0; i < sizeof GGML_IDS / sizeof GGML_IDS[0]; i++) {
@@ -270,7 +274,7 @@ static void test_metadata(void)
   }
   tu_check_done(&c, "qtype_from_name: unknown names UNSUPPORTED, NULL INVAL");
 
-  static const int bad_t[] = { 0, 1, 4, 5, 9, 24, 25, 28, 30, 39, 199, 203, 255, 999, -1, 100000 };
+  static const int bad_t[] = { 0, 1, 4, 5, 9, 24, 25, 28, 30, 40, 199, 203, 255, 999, -1, 100000 };
   for (size_t i = 0; i < sizeof bad_t / sizeof bad_t[0]; i++) {
     gllmk_qtype t = (gllmk_qtype)bad_t[i];
     tu_check_true(&c, gllmk_qtype_name(t) == NULL, "qtype_name(%d) = %s, expected NULL", bad_t[i],
@@ -323,7 +327,7 @@ static void load_vectors(void)
   for (int i = 0; i < NFMT; i++) {
     const fmt *f = &FMTS[i];
     for (int cs = 0; cs < NCASE; cs++) {
-      int optional = cs == 1 && (f->t == GLLMK_Q8_0 || f->t == GLLMK_Q8_K);
+      int optional = cs == 1 && (f->t == GLLMK_Q8_0 || f->t == GLLMK_Q8_K || f->t == GLLMK_MXFP4);
       char *path = tv_find(f->name, CASES[cs]);
       FD[i].tv[cs] = path ? tv_open(path) : NULL;
       free(path);
@@ -357,7 +361,7 @@ static void load_vectors(void)
       (void)dlen;
     }
   }
-  tu_check_done(&c, "test vectors: 58 files found, headers agree with the library's metadata");
+  tu_check_done(&c, "test vectors: 60 files found, headers agree with the library's metadata");
 }
 
 static void vec_case(tu_check *c, const fmt *f, tv_file *tv, const char *cs, const char *isa)
@@ -463,6 +467,7 @@ static void set_scale(const fmt *f, unsigned char *blk, uint32_t bits)
   switch (f->sc_kind) {
   case SC_F16: tu_wr16(blk + f->d_off, (uint16_t)bits); break;
   case SC_F32: tu_wr32(blk + f->d_off, bits); break;
+  case SC_E8M0: blk[f->d_off] = (unsigned char)bits; break;
   case SC_IQ1M:
     for (int w = 0; w < 4; w++) {
       uint16_t v = tu_rd16(blk + 48 + 2 * w);
@@ -474,6 +479,7 @@ static void set_scale(const fmt *f, unsigned char *blk, uint32_t bits)
 }
 static double scale_value(const fmt *f, uint32_t bits)
 {
+  if (f->sc_kind == SC_E8M0) return ldexp(1.0, (int)bits - 128); /* ggml_e8m0_to_fp32_half */
   return f->sc_kind == SC_F32 ? (double)bitsf(bits) : tu_h2d((uint16_t)bits);
 }
 
@@ -503,7 +509,7 @@ static void test_special_scales(int fi, int ii)
   memcpy(blk, qb, SPB * f->bb);
   float *cv = tu_xmalloc(nv * sizeof(float)), *ov = tu_xmalloc(nv * sizeof(float));
   float *exp = tu_xmalloc(nv * sizeof(float));
-  const uint32_t one = f->sc_kind == SC_F32 ? 0x3F800000u : 0x3C00u;
+  const uint32_t one = f->sc_kind == SC_F32 ? 0x3F800000u : f->sc_kind == SC_E8M0 ? 128u : 0x3C00u;
 
   /* c: scale 1, min 0; o: scale 0, min 1 */
   for (int b = 0; b < SPB; b++) {
@@ -529,8 +535,11 @@ static void test_special_scales(int fi, int ii)
                                            0x7F800001u, 0x00000001u, 0x80000001u, 0x00000155u,
                                            0x007FFFFFu, 0x807FFFFFu, 0x00800000u, 0x80000000u,
                                            0x33800000u /* 2^-24 */ };
-  const uint32_t *sp = f->sc_kind == SC_F32 ? f32_specials : f16_specials;
-  size_t nsp = f->sc_kind == SC_F32 ? sizeof f32_specials / 4 : sizeof f16_specials / 4;
+  /* E8M0: the subnormal scales 2^-128, 2^-127, the overflowing 2^125..2^127 */
+  static const uint32_t e8m0_specials[] = { 0, 1, 2, 127, 129, 252, 253, 254, 255 };
+  const uint32_t *sp = f->sc_kind == SC_F32 ? f32_specials : f->sc_kind == SC_E8M0 ? e8m0_specials : f16_specials;
+  size_t nsp = f->sc_kind == SC_F32 ? sizeof f32_specials / 4
+               : f->sc_kind == SC_E8M0 ? sizeof e8m0_specials / 4 : sizeof f16_specials / 4;
   tu_arr out;
   out_alloc(&out, nv, 1);
   zero_sign_free = 1; /* the c / o model does not fix the sign of a zero result */

@@ -506,7 +506,7 @@ static void test_metadata(void)
 
 /* ------------------------------------------------------------------ tensors */
 static const uint32_t supported_types[] = {0, 1, 30, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15,
-                                           16, 17, 18, 19, 20, 21, 22, 23, 29};
+                                           16, 17, 18, 19, 20, 21, 22, 23, 29, 39};
 #define NSUPPORTED (sizeof supported_types / sizeof supported_types[0])
 
 static size_t block_of(uint32_t t) { return t == 0 || t == 1 || t == 30 ? 1 : gllmk_qtype_block_size((gllmk_qtype)t); }
@@ -616,7 +616,7 @@ static void test_unsupported_types(void)
   static const struct { uint32_t type; const char *name; size_t block, bytes; } ts[] = {
     {24, "i8", 1, 1},     {25, "i16", 1, 2},     {26, "i32", 1, 4},      {27, "i64", 1, 8},
     {28, "f64", 1, 8},    {9, "q8_1", 32, 36},   {34, "tq1_0", 256, 54}, {35, "tq2_0", 256, 66},
-    {39, "mxfp4", 32, 17}, {40, "nvfp4", 64, 36}, {41, "q1_0", 128, 18},
+    {40, "nvfp4", 64, 36}, {41, "q1_0", 128, 18},
   };
   enum { NT = sizeof ts / sizeof ts[0] };
   wtensor t[NT];

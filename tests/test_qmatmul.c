@@ -56,7 +56,7 @@
 #define MIN_M_GEMM 16 /* from this many rows on: the f32 GEMM path */
 
 /* ------------------------------------------------------------------ formats */
-enum { SC_F16 = 0, SC_F32 = 1, SC_IQ1M = 2 };
+enum { SC_F16 = 0, SC_F32 = 1, SC_IQ1M = 2, SC_E8M0 = 3 };
 enum { K_GGUF_K = 0, K_GGUF_IQ, K_SQ, K_AWQ, K_GPTQ_INT, K_GPTQ_ACT };
 
 typedef struct fmt {
@@ -89,6 +89,7 @@ static const fmt FMTS[] = {
   { "iq2_s", GLLMK_IQ2_S, 256, 82, K_GGUF_IQ, SC_F16, 0, -1 },
   { "iq4_xs", GLLMK_IQ4_XS, 256, 136, K_GGUF_IQ, SC_F16, 0, -1 },
   { "iq1_m", GLLMK_IQ1_M, 256, 56, K_GGUF_IQ, SC_IQ1M, 48, -1 },
+  { "mxfp4", GLLMK_MXFP4, 32, 17, K_GGUF_IQ, SC_E8M0, 0, -1 },
   { "squeezellm", GLLMK_SQUEEZELLM, 256, 112, K_SQ, 0, 0, -1 },
   { "awq4", GLLMK_AWQ4, 128, 64, K_AWQ, 0, 0, -1 },
   { "gptq4 (g_idx constant per 16 columns)", GLLMK_GPTQ4, 128, 64, K_GPTQ_INT, 0, 0, -1 },
@@ -170,6 +171,9 @@ static void set_gguf_scales(const fmt *f, unsigned char *blk)
     }
     break;
   }
+  case SC_E8M0: /* 2^(e-128) in [2^-8, 1], as pow2_f16's magnitudes */
+    blk[f->d_off] = (unsigned char)(128 - tu_rand_below(9));
+    break;
   case SC_IQ1M: {
     uint16_t h = pow2_f16();
     for (int w = 0; w < 4; w++) {

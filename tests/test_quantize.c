@@ -69,6 +69,7 @@ static const fmt FMTS[] = {
   { "q8_K", GLLMK_Q8_K, gllmk_quant_q8_k, 256, 292 },
   { "iq4_nl", GLLMK_IQ4_NL, gllmk_quant_iq4_nl, 32, 18 },
   { "iq4_xs", GLLMK_IQ4_XS, gllmk_quant_iq4_xs, 256, 136 },
+  { "mxfp4", GLLMK_MXFP4, gllmk_quant_mxfp4, 32, 17 },
   { "squeezellm", GLLMK_SQUEEZELLM, gllmk_quant_squeezellm, 256, 112 },
 };
 #define N_FMTS (sizeof FMTS / sizeof FMTS[0])

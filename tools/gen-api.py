@@ -105,7 +105,7 @@ QOPS = [
  ("kquant_matmul", "As gllmk_fused_dequant_gemv_*, for the K-quants and legacy GGUF formats (Q2_K..Q8_K, Q4_0..Q8_0);"
   " another known format is GLLMK_E_INVAL.",
   "const void *w, size_t w_bytes, const T *x, T *y, gllmk_qtype t, size_t m, size_t n, size_t k"),
- ("iq_matmul", "As gllmk_fused_dequant_gemv_*, for the IQ formats (IQ1_S..IQ4_XS); another known format is GLLMK_E_INVAL.",
+ ("iq_matmul", "As gllmk_fused_dequant_gemv_*, for the IQ formats (IQ1_S..IQ4_XS) and MXFP4; another known format is GLLMK_E_INVAL.",
   "const void *w, size_t w_bytes, const T *x, T *y, gllmk_qtype t, size_t m, size_t n, size_t k"),
  ("awq_matmul", "y[m x n] = x[m x k] . W^T for an AWQ4 matrix W [n x k] (packed, zeros, scales as in gllmk/quant.h);"
   " packed_bytes >= n * k / 2.",

@@ -18,6 +18,25 @@
 # Only the header's row count changes (the seed stays, so a copy names the
 # file it came from); the sections keep their tags, order and padding rules.
 # The output is deterministic: running it again gives the same bytes.
+#
+# mxfp4 (ggml type 39) is not in the shared set.  Its files are built here
+# (build_mxfp4) with the gguf package from PyPI (gguf-py, gguf.quants.MXFP4:
+# the same quantizer and decoder as ggml's quantize_row_mxfp4_ref and
+# dequantize_row_mxfp4), in the same format, then reduced like the others:
+#  - quantized: the X and Y of the set's iq4_nl.quantized.bin (16 x 1024;
+#    the header keeps that file's seed, the seed of the generator that made
+#    them), QBLOCKS = gguf quantize(X), DEQUANT = gguf dequantize(QBLOCKS),
+#    REFDOTF as in README.md.  No importance vector (ggml's quantize_mxfp4
+#    ignores it, so there is no quantized-imatrix case, as for q8_0) and no
+#    ggml vec_dot results: flags = 0, so YQ, YQREF, VECDOT, VECDOTG and
+#    REFDOTQ are empty, as in the q8_K files.  The vec_dot type is q8_0.
+#  - random: 256 x 256 (2048 blocks), every byte uniform (numpy PCG64 seeded
+#    with the set's formula, c = 1), then the E8M0 scale byte of every block
+#    but the last 8 overwritten with a value uniform in 0..252 (every
+#    exponent whose largest level 12 * 2^(e-128) is finite, subnormal
+#    scales 2^-128 and 2^-127 included); the last 8 get e = 0, 1, 2, 127,
+#    128, 129, 251, 252.  DEQUANT = gguf dequantize.
+# With --full DIR the full-size mxfp4 files are also written to DIR.
 
 import os
 import struct
@@ -87,9 +106,85 @@ def reduce_file(src, dst):
     return len(out), len(keep)
 
 
+SET_SEED = 0x5EED0001
+MXFP4_ID, MXFP4_BE, MXFP4_BB = 39, 32, 17
+MXFP4_SPECIAL_E = (0, 1, 2, 127, 128, 129, 251, 252)
+
+
+def pack_file(kind, name, type_id, be, bb, rows, cols, vdot, flags, seed, sections):
+    """A GLLMKTV1 image: vdot = (name, id, elems, bytes) or None."""
+    header = bytearray(HEADER)
+    header[0:8] = MAGIC
+    struct.pack_into("<II", header, 8, 1, kind)
+    header[16:16 + len(name)] = name.encode("ascii")
+    struct.pack_into("<IIIIII", header, 32, type_id, be, bb, rows, cols, cols // be * bb)
+    if vdot:
+        header[56:56 + len(vdot[0])] = vdot[0].encode("ascii")
+        struct.pack_into("<III", header, 72, vdot[1], vdot[2], vdot[3])
+    else:
+        struct.pack_into("<I", header, 72, 0xFFFFFFFF)
+    struct.pack_into("<I", header, 84, flags)
+    struct.pack_into("<Q", header, 88, seed % (1 << 64))
+    struct.pack_into("<II", header, 96, len(sections), HEADER)
+    out = bytearray(header)
+    for tag, payload in sections:
+        out += tag.encode("ascii").ljust(8, b"\0")
+        out += struct.pack("<Q", len(payload))
+        out += payload
+        out += b"\0" * (-len(payload) % 8)
+    return bytes(out)
+
+
+def build_mxfp4(src_dir):
+    """The two full-size mxfp4 files, {file name: bytes}."""
+    import numpy as np
+    from gguf import GGMLQuantizationType, quants
+    qt = GGMLQuantizationType.MXFP4
+    _, _, _, rows, cols, secs = read_file(os.path.join(src_dir, "iq4_nl.quantized.bin"))
+    with open(os.path.join(src_dir, "iq4_nl.quantized.bin"), "rb") as f:
+        (x_seed,) = struct.unpack_from("<Q", f.read(HEADER), 88)
+    sec = dict(secs)
+    x = np.frombuffer(sec["X"], dtype="<f4").reshape(rows, cols)
+    y = np.frombuffer(sec["Y"], dtype="<f4")
+    qb = np.asarray(quants.quantize(x, qt), dtype=np.uint8)
+    dq = np.asarray(quants.dequantize(qb, qt), dtype=np.float32).reshape(rows, cols)
+    refdotf = np.zeros(rows, dtype="<f8")
+    for r in range(rows):
+        acc = 0.0
+        for k in range(cols):  # double, k ascending, no FMA
+            acc += float(dq[r, k]) * float(y[k])
+        refdotf[r] = acc
+    files = {}
+    files["mxfp4.quantized.bin"] = pack_file(
+        KIND_QUANTIZED, "mxfp4", MXFP4_ID, MXFP4_BE, MXFP4_BB, rows, cols,
+        ("q8_0", 8, 32, 34), 0, x_seed,
+        [("X", x.astype("<f4").tobytes()), ("IMATRIX", b""), ("QBLOCKS", qb.tobytes()),
+         ("DEQUANT", dq.astype("<f4").tobytes()), ("Y", y.astype("<f4").tobytes()),
+         ("YQ", b""), ("YQREF", b""), ("VECDOT", b""), ("VECDOTG", b""),
+         ("REFDOTF", refdotf.tobytes()), ("REFDOTQ", b"")])
+    rrows = rcols = 256
+    nblk = rrows * rcols // MXFP4_BE
+    seed = (SET_SEED * 1000003 + MXFP4_ID * 4 + 1) % (1 << 64)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    blocks = rng.integers(0, 256, size=(nblk, MXFP4_BB), dtype=np.uint8)
+    blocks[:nblk - 8, 0] = rng.integers(0, 253, size=nblk - 8, dtype=np.uint8)
+    blocks[nblk - 8:, 0] = np.array(MXFP4_SPECIAL_E, dtype=np.uint8)
+    rq = blocks.reshape(rrows, rcols // MXFP4_BE * MXFP4_BB)
+    rdq = np.asarray(quants.dequantize(rq, qt), dtype=np.float32)
+    assert np.isfinite(rdq).all() and np.isfinite(dq).all()
+    files["mxfp4.random.bin"] = pack_file(
+        KIND_RANDOM, "mxfp4", MXFP4_ID, MXFP4_BE, MXFP4_BB, rrows, rcols, None, 0, seed,
+        [("QBLOCKS", rq.tobytes()), ("DEQUANT", rdq.astype("<f4").tobytes())])
+    return files
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     top = os.path.dirname(here)
+    full_dir = None
+    if len(argv) > 2 and argv[1] == "--full":
+        full_dir = argv[2]
+        argv = argv[:1] + argv[3:]
     src_dir = argv[1] if len(argv) > 1 else os.path.join(top, "..", "shared", "testvectors")
     dst_dir = argv[2] if len(argv) > 2 else os.path.join(top, "tests", "data")
     names = sorted(n for n in os.listdir(src_dir) if n.endswith(".bin"))
@@ -101,6 +196,19 @@ def main(argv):
         size, nrows = reduce_file(os.path.join(src_dir, name), os.path.join(dst_dir, name))
         total += size
         print(f"{name:40s} {nrows:3d} rows {size:8d} bytes")
+    if "mxfp4.quantized.bin" not in names:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in sorted(build_mxfp4(src_dir).items()):
+                full = os.path.join(full_dir or tmp, name)
+                if full_dir:
+                    os.makedirs(full_dir, exist_ok=True)
+                with open(full, "wb") as f:
+                    f.write(data)
+                size, nrows = reduce_file(full, os.path.join(dst_dir, name))
+                total += size
+                names.append(name)
+                print(f"{name:40s} {nrows:3d} rows {size:8d} bytes (gguf-py)")
     print(f"{len(names)} files, {total} bytes in {dst_dir}")
 
 

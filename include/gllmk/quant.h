@@ -55,6 +55,7 @@ typedef enum gllmk_qtype {
   GLLMK_IQ2_S = 22,
   GLLMK_IQ4_XS = 23,
   GLLMK_IQ1_M = 29,
+  GLLMK_MXFP4 = 39,
   GLLMK_AWQ4 = 200,
   GLLMK_GPTQ4 = 201,
   GLLMK_SQUEEZELLM = 202
@@ -115,6 +116,7 @@ GLLMK_API gllmk_status gllmk_dequant_iq3_xxs(const void *src, float *out, size_t
 GLLMK_API gllmk_status gllmk_dequant_iq3_s(const void *src, float *out, size_t n);
 GLLMK_API gllmk_status gllmk_dequant_iq4_nl(const void *src, float *out, size_t n);
 GLLMK_API gllmk_status gllmk_dequant_iq4_xs(const void *src, float *out, size_t n);
+GLLMK_API gllmk_status gllmk_dequant_mxfp4(const void *src, float *out, size_t n);
 GLLMK_API gllmk_status gllmk_dequant_squeezellm(const void *src, float *out, size_t n);
 /** Decode an AWQ4 matrix [n x k] (layout above) into out[n x k]. */
 GLLMK_API gllmk_status gllmk_dequant_awq4(const uint8_t *packed, const uint8_t *zeros,
@@ -132,7 +134,7 @@ GLLMK_API gllmk_status gllmk_dequant_gptq4(const uint8_t *packed, const int32_t 
  *  otherwise).  These are reference quantizers without an importance matrix:
  *  where ggml's reference quantizer needs none, they write ggml's bytes.
  *  Supported: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K ... Q6_K, Q8_K, IQ4_NL,
- *  IQ4_XS and SQUEEZELLM; other types return GLLMK_E_UNSUPPORTED (AWQ4 and
+ *  IQ4_XS, MXFP4 and SQUEEZELLM; other types return GLLMK_E_UNSUPPORTED (AWQ4 and
  *  GPTQ4 have gllmk_quant_awq4 / gllmk_quant_gptq4).  Non-finite inputs give
  *  GLLMK_E_INVAL. */
 GLLMK_API gllmk_status gllmk_quantize(gllmk_qtype t, const float *src, size_t n,
@@ -150,6 +152,7 @@ GLLMK_API gllmk_status gllmk_quant_q6_k(const float *src, size_t n, void *dst, s
 GLLMK_API gllmk_status gllmk_quant_q8_k(const float *src, size_t n, void *dst, size_t dst_bytes);
 GLLMK_API gllmk_status gllmk_quant_iq4_nl(const float *src, size_t n, void *dst, size_t dst_bytes);
 GLLMK_API gllmk_status gllmk_quant_iq4_xs(const float *src, size_t n, void *dst, size_t dst_bytes);
+GLLMK_API gllmk_status gllmk_quant_mxfp4(const float *src, size_t n, void *dst, size_t dst_bytes);
 GLLMK_API gllmk_status gllmk_quant_squeezellm(const float *src, size_t n, void *dst, size_t dst_bytes);
 /** Quantize w[n x k] (k a multiple of 128) to AWQ4: per row and group of 128,
  *  asymmetric min/max to 0..15 (the range always includes 0; the f16 scale

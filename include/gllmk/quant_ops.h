@@ -38,7 +38,7 @@ GLLMK_API gllmk_status gllmk_kquant_matmul_f32(const void *w, size_t w_bytes, co
 GLLMK_API gllmk_status gllmk_kquant_matmul_f16(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
 GLLMK_API gllmk_status gllmk_kquant_matmul_bf16(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
 
-/** As gllmk_fused_dequant_gemv_*, for the IQ formats (IQ1_S..IQ4_XS); another known format is GLLMK_E_INVAL. */
+/** As gllmk_fused_dequant_gemv_*, for the IQ formats (IQ1_S..IQ4_XS) and MXFP4; another known format is GLLMK_E_INVAL. */
 GLLMK_API gllmk_status gllmk_iq_matmul_f32(const void *w, size_t w_bytes, const float *x, float *y, gllmk_qtype t, size_t m, size_t n, size_t k);
 GLLMK_API gllmk_status gllmk_iq_matmul_f16(const void *w, size_t w_bytes, const gllmk_f16 *x, gllmk_f16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);
 GLLMK_API gllmk_status gllmk_iq_matmul_bf16(const void *w, size_t w_bytes, const gllmk_bf16 *x, gllmk_bf16 *y, gllmk_qtype t, size_t m, size_t n, size_t k);

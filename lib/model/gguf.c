@@ -97,7 +97,7 @@ static const struct ggml_type {
   [36] = {"iq4_nl_4x4", TT_REMOVED, 0, 0},
   [37] = {"iq4_nl_4x8", TT_REMOVED, 0, 0},
   [38] = {"iq4_nl_8x8", TT_REMOVED, 0, 0},
-  [39] = {"mxfp4", TT_UNSUPPORTED, 32, 17},
+  [39] = {"mxfp4", TT_SUPPORTED, 32, 17},
   [40] = {"nvfp4", TT_UNSUPPORTED, 64, 36},
   [41] = {"q1_0", TT_UNSUPPORTED, 128, 18},
 };

@@ -51,6 +51,10 @@ typedef struct { uint8_t d[2]; uint8_t qs[32]; uint8_t qh[16]; } blk_iq1_s;
 /* scales: 4 x u16 (the f16 super-scale lives in their top nibbles) */
 typedef struct { uint8_t qs[32]; uint8_t qh[16]; uint8_t scales[8]; } blk_iq1_m;
 typedef struct { uint8_t d[2]; uint8_t qs[16]; } blk_iq4_nl;
+/* MXFP4: e is an E8M0 exponent (the scale is 2^(e-127), stored halved as
+ * 2^(e-128) with the doubled E2M1 levels); value j < 16 in the low nibble of
+ * qs[j], value j + 16 in the high nibble */
+typedef struct { uint8_t e; uint8_t qs[16]; } blk_mxfp4;
 typedef struct { uint8_t d[2]; uint8_t scales_h[2]; uint8_t scales_l[4]; uint8_t qs[128]; } blk_iq4_xs;
 
 /* SqueezeLLM (gllmk's definition): 8 f16 codebook entries, 256 3-bit codes */
@@ -89,6 +93,7 @@ GLLMK_BLK_CHECK(blk_iq3_s, 110);
 GLLMK_BLK_CHECK(blk_iq1_s, 50);
 GLLMK_BLK_CHECK(blk_iq1_m, 56);
 GLLMK_BLK_CHECK(blk_iq4_nl, 18);
+GLLMK_BLK_CHECK(blk_mxfp4, 17);
 GLLMK_BLK_CHECK(blk_iq4_xs, 136);
 GLLMK_BLK_CHECK(blk_sqllm, 112);
 

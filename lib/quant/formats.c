@@ -36,6 +36,7 @@ int gllmk__qtype_is_iq(gllmk_qtype t) {
   switch (t) {
   case GLLMK_IQ1_S: case GLLMK_IQ1_M: case GLLMK_IQ2_XXS: case GLLMK_IQ2_XS: case GLLMK_IQ2_S:
   case GLLMK_IQ3_XXS: case GLLMK_IQ3_S: case GLLMK_IQ4_NL: case GLLMK_IQ4_XS:
+  case GLLMK_MXFP4:  /* a 16-level table like IQ4_NL's: the IQ family's ops take it */
     return 1;
   default:
     return 0;

@@ -11,6 +11,8 @@
  *                              matrix and ntry = 7, i.e. what
  *                              quantize_iq4_nl / quantize_iq4_xs (and so
  *                              ggml_quantize_chunk) do with imatrix NULL
+ *   mxfp4                      quantize_row_mxfp4_ref (ggml's quantize_mxfp4
+ *                              ignores the importance matrix)
  * This file is compiled with -ffp-contract=off (Makefile.am): no fused
  * multiply-add may merge two roundings, so on IEEE hardware the bytes are
  * ggml's bytes as its baseline x86-64 build writes them.  Keep every
@@ -947,6 +949,55 @@ static void blk_quant_squeezellm(const float *x, blk_sqllm *y)
   }
 }
 
+/* ====================================================================== MXFP4 */
+
+/* ggml's E2M1 levels, doubled (the same table as unpack.h's) */
+static const int8_t kvalues_mxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+/* ggml's best_index_mxfp4: the first index of the smallest |level * d - x|
+ * (a tie keeps the lower index, so 0 beats -0 and 1 beats 2) */
+static int best_index_mxfp4(float x, float d)
+{
+  int best = 0;
+  float best_err = fabsf((float)kvalues_mxfp4[0] * d - x);
+  for (int i = 1; i < 16; i++) {
+    float err = fabsf((float)kvalues_mxfp4[i] * d - x);
+    if (err < best_err) {
+      best = i;
+      best_err = err;
+    }
+  }
+  return best;
+}
+
+/* ggml's quantize_row_mxfp4_ref for one block: e = floor(log2(amax)) - 2 +
+ * 127 (so amax / 2^(e-127) is in [4, 8), the top levels 4 and 6 of E2M1),
+ * 0 when the block is all zero, and every value to its nearest level times
+ * d = 2^(e-128) (ggml_e8m0_to_fp32_half).  log2f is the C library's, as in
+ * ggml.  For amax < 2^-125 the exponent is negative and ggml's conversion
+ * to uint8_t is undefined in C; this takes it modulo 256, as ggml's x86-64
+ * build does (cvttss2si, low byte). */
+static void blk_quant_mxfp4(const float *x, blk_mxfp4 *y)
+{
+  float amax = 0.0f;
+  for (int j = 0; j < 32; j++)
+    if (amax < fabsf(x[j])) amax = fabsf(x[j]);
+  uint8_t e = 0;
+  if (amax > 0.0f) {
+    float ef = floorf(log2f(amax)) - 2 + 127;
+    e = (uint8_t)(unsigned)(int)ef;
+  }
+  uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+  float d;
+  memcpy(&d, &bits, sizeof d);
+  y->e = e;
+  for (int j = 0; j < 16; j++) {
+    unsigned x0 = (unsigned)best_index_mxfp4(x[j], d);
+    unsigned x1 = (unsigned)best_index_mxfp4(x[16 + j], d);
+    y->qs[j] = (uint8_t)(x0 | x1 << 4);
+  }
+}
+
 /* ====================================================================== public block quantizers */
 
 typedef void (*blk_fn)(const float *x, void *blk);
@@ -986,6 +1037,7 @@ QUANT_PUBLIC(q6_k, blk_q6_k, QK_K)
 QUANT_PUBLIC(q8_k, blk_q8_k, QK_K)
 QUANT_PUBLIC(iq4_nl, blk_iq4_nl, 32)
 QUANT_PUBLIC(iq4_xs, blk_iq4_xs, QK_K)
+QUANT_PUBLIC(mxfp4, blk_mxfp4, 32)
 QUANT_PUBLIC(squeezellm, blk_sqllm, QK_K)
 
 gllmk_status gllmk_quantize(gllmk_qtype t, const float *src, size_t n, void *dst,
@@ -1005,6 +1057,7 @@ gllmk_status gllmk_quantize(gllmk_qtype t, const float *src, size_t n, void *dst
   case GLLMK_Q8_K: return gllmk_quant_q8_k(src, n, dst, dst_bytes);
   case GLLMK_IQ4_NL: return gllmk_quant_iq4_nl(src, n, dst, dst_bytes);
   case GLLMK_IQ4_XS: return gllmk_quant_iq4_xs(src, n, dst, dst_bytes);
+  case GLLMK_MXFP4: return gllmk_quant_mxfp4(src, n, dst, dst_bytes);
   case GLLMK_SQUEEZELLM: return gllmk_quant_squeezellm(src, n, dst, dst_bytes);
   default: return GLLMK_E_UNSUPPORTED;
   }

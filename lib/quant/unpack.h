@@ -38,6 +38,9 @@
 /* nibble -> level tables for vi8_nib16_lut */
 static GLLMK_QDEV const int8_t gllmk__lut_m8[16] = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
 static GLLMK_QDEV const int8_t gllmk__lut_id[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+/* MXFP4's E2M1 codes as doubled levels (ggml's kvalues_mxfp4): code 8 is -0,
+ * an integer 0 here as in ggml */
+static GLLMK_QDEV const int8_t gllmk__kvalues_mxfp4[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 
 /* one decoded block: up to 256 values, groups of 16 */
 typedef struct gllmk__qblk {
@@ -145,6 +148,22 @@ static GLLMK_UNPACK void gllmk__unpack_iq4_nl(const void *restrict blk, int8_t *
   const blk_iq4_nl *b = (const blk_iq4_nl *)blk;
   vi8_nib16_lut(b->qs, q, q + 16, gllmk__kvalues_iq4nl);
   gllmk__one_scale(s, gllmk__ldh(b->d), 2);
+}
+
+/* MXFP4's scale: half the E8M0 value, 2^(e - 128) exactly, as ggml's
+ * ggml_e8m0_to_fp32_half (subnormal for e < 2: 2^-128 and 2^-127; e = 255
+ * gives 2^127, never NaN).  A level (|q| <= 12, at most 2 significant bits)
+ * times it is exact in f32 (or overflows to inf, as in ggml). */
+GLLMK_QFN float gllmk__e8m0_half(uint8_t e) {
+  uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+static GLLMK_UNPACK void gllmk__unpack_mxfp4(const void *restrict blk, int8_t *restrict q, gllmk__qblk *restrict s) {
+  const blk_mxfp4 *b = (const blk_mxfp4 *)blk;
+  vi8_nib16_lut(b->qs, q, q + 16, gllmk__kvalues_mxfp4);
+  gllmk__one_scale(s, gllmk__e8m0_half(b->e), 2);
 }
 
 /* ---------------------------------------------------------------- K-quants */

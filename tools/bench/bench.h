@@ -238,9 +238,13 @@ struct bench_gg {
   void *hb, *hc;
   const struct gg_traits *(*traits)(int);
   const struct gg_traits_cpu *(*traits_cpu)(int);
+  const char *(*type_name)(int); /* ggml_type_name: "NONE" past GGML_TYPE_COUNT, where traits assert */
   char desc[1024], dir[512];
 };
 extern struct bench_gg gg;
+/* whether the loaded ggml has type t under this name (a ggml older than the
+ * type, e.g. one without MXFP4, would abort in ggml_get_type_traits) */
+int gg_has(int t, const char *name);
 
 /* ---------------------------------------------------------------- main.c */
 extern const char *prog;

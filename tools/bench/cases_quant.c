@@ -35,7 +35,7 @@ void q_dequant(int fi, int idx, int cnt)
   /* ggml: to_float must give the same bits */
   g->ok = 0;
   if (f->kind == QK_GGUF && gg.ok) {
-    const struct gg_traits *tr = gg.traits(f->t);
+    const struct gg_traits *tr = gg_has(f->t, name) ? gg.traits(f->t) : NULL;
     if (!tr || !tr->type_name || strcmp(tr->type_name, name) ||
         tr->blck_size != (int64_t)gllmk_qtype_block_size((gllmk_qtype)f->t) ||
         tr->type_size != gllmk_qtype_block_bytes((gllmk_qtype)f->t)) {

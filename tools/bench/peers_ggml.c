@@ -87,6 +87,7 @@ int gg_load(void)
   const char *(*version)(void), *(*commit)(void);
   *(void **)&gg.traits = dlsym(gg.hb, "ggml_get_type_traits");
   *(void **)&gg.traits_cpu = dlsym(gg.hc, "ggml_get_type_traits_cpu");
+  *(void **)&gg.type_name = dlsym(gg.hb, "ggml_type_name");
   *(void **)&cpu_init = dlsym(gg.hc, "ggml_cpu_init");
   *(void **)&version = dlsym(gg.hb, "ggml_version");
   *(void **)&commit = dlsym(gg.hb, "ggml_commit");
@@ -111,4 +112,10 @@ int gg_load(void)
            cpu_init ? "" : " (no ggml_cpu_init)");
   gg.ok = 1;
   return 1;
+}
+
+int gg_has(int t, const char *name)
+{
+  const char *nm = gg.type_name ? gg.type_name(t) : name;
+  return nm && !strcmp(nm, name);
 }

@@ -6,7 +6,7 @@
 
 /* ================================================================ quantized kernels
  *
- * The formats of gllmk/quant.h (the 20 GGUF types, SqueezeLLM, AWQ4, GPTQ4)
+ * The formats of gllmk/quant.h (the 21 GGUF types, SqueezeLLM, AWQ4, GPTQ4)
  * and the int4 / int8 matrices of gllmk_gemm_q4 / gllmk_gemm_q8:
  *  - dequantize: an [n x k] matrix decoded row by row into one reused row
  *    buffer (so the decoder, not store bandwidth, is measured; as ggml's
@@ -31,6 +31,7 @@ const qfmt qfmts[] = {
   {GLLMK_Q5_K, QK_GGUF},    {GLLMK_Q6_K, QK_GGUF},    {GLLMK_Q8_K, QK_GGUF},          {GLLMK_IQ1_S, QK_GGUF},
   {GLLMK_IQ1_M, QK_GGUF},   {GLLMK_IQ2_XXS, QK_GGUF}, {GLLMK_IQ2_XS, QK_GGUF},        {GLLMK_IQ2_S, QK_GGUF},
   {GLLMK_IQ3_XXS, QK_GGUF}, {GLLMK_IQ3_S, QK_GGUF},   {GLLMK_IQ4_NL, QK_GGUF},        {GLLMK_IQ4_XS, QK_GGUF},
+  {GLLMK_MXFP4, QK_GGUF},
   {GLLMK_SQUEEZELLM, QK_SQUEEZE}, {GLLMK_AWQ4, QK_AWQ}, {GLLMK_GPTQ4, QK_GPTQ},     {0, QK_INT4},
   {0, QK_INT8},
 };
@@ -145,6 +146,9 @@ static void q_fix_block(int t, uint8_t *b, uint64_t *s)
     }
     break;
   }
+  case GLLMK_MXFP4: /* the E8M0 byte: 2^(e-128) in [2^-12, 1], the f16 scales' range */
+    b[0] = (uint8_t)(116 + splitmix(s) % 13);
+    break;
   case GLLMK_SQUEEZELLM: /* the 8 codebook entries */
     for (int i = 0; i < 8; i++) put16(b + 2 * i, SC());
     break;

@@ -7,7 +7,7 @@
 
 #include "bench.h"
 
-#define NQF 25 /* entries of qfmts[] (quant.c checks) */
+#define NQF 26 /* entries of qfmts[] (quant.c checks) */
 
 enum { QK_GGUF, QK_SQUEEZE, QK_AWQ, QK_GPTQ, QK_INT4, QK_INT8 };
 typedef struct {

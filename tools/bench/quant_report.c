@@ -395,7 +395,7 @@ void run_quant(int parts)
       qggml *g = &qgg[sel[s]];
       if (f->kind != QK_GGUF || !gg.ok) continue;
       qlayout L = q_layout(f, k);
-      const struct gg_traits *tr = gg.traits(f->t);
+      const struct gg_traits *tr = gg_has(f->t, qf_name(f)) ? gg.traits(f->t) : NULL;
       q_prepare(&L, QSUB, 1000 + (uint64_t)sel[s]);
       gllmk_cpu_set_isa(scalar_ok() ? "scalar" : opt.isas[0]);
       gllmk_set_num_threads(1);

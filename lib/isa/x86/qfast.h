@@ -230,6 +230,21 @@ static inline __m256 qx_f16x8(const uint8_t *blk, size_t bb, size_t off, size_t 
 #undef QX_H
   return _mm256_cvtph_ps(v);
 }
+/* MXFP4: the E8M0 byte at offset 0 of 8 blocks (0 past nb) as
+ * 2^(e-128) (gllmk__e8m0_half): (e - 1) << 23, or 0x200000 << e for the
+ * subnormal e < 2 */
+static inline __m256 qx_e8m0x8(const uint8_t *blk, size_t bb, size_t nb) {
+  __m128i v = _mm_setzero_si128();
+#define QX_E(b) if ((b) < nb) v = _mm_insert_epi8(v, blk[(b) * bb], (b))
+  QX_E(0); QX_E(1); QX_E(2); QX_E(3); QX_E(4); QX_E(5); QX_E(6); QX_E(7);
+#undef QX_E
+  __m256i e = _mm256_cvtepu8_epi32(v);
+  __m256i nrm = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+  __m256i sub = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+  __m256i bits = _mm256_blendv_epi8(nrm, sub, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e));
+  __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nb), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_castsi256_ps(_mm256_and_si256(bits, live));
+}
 
 /* byte i = 16 where bit i of the 32-bit word v is set, else 0 */
 static inline __m256i qx_bits32(uint32_t v) {
@@ -242,12 +257,14 @@ static inline __m256i qx_bits32(uint32_t v) {
 
 /* levels of block b (32 values) by kind: 0 q4_0 (nibble, offset 8), 1 q4_1
  * (nibble), 2 iq4_nl (kvalues[nibble]), 3 q8_0 (bytes), 4 q5_0 (5 bits,
- * offset 16), 5 q5_1 (5 bits); the offsets go to the min term */
+ * offset 16), 5 q5_1 (5 bits), 6 mxfp4 (kvalues_mxfp4[nibble], after the
+ * one-byte scale); the offsets go to the min term */
 static inline __attribute__((always_inline)) __m256i qx_blk32(int kind, const uint8_t *blk) {
   switch (kind) {
   case 0: return qx_nib16(blk + 2);
   case 1: return qx_nib16(blk + 4);
   case 2: return qx_lut32(qx_nib16(blk + 2), gllmk__kvalues_iq4nl);
+  case 6: return qx_lut32(qx_nib16(blk + 1), gllmk__kvalues_mxfp4);
   case 4: return _mm256_or_si256(qx_nib16(blk + 6), qx_bits32(gllmk__rd32(blk + 2)));
   case 5: return _mm256_or_si256(qx_nib16(blk + 8), qx_bits32(gllmk__rd32(blk + 4)));
   default: return _mm256_loadu_si256((const __m256i *)(blk + 2));
@@ -291,8 +308,9 @@ qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_
   GLLMK_UNROLL8
   for (int t = 0; t < 8; t++) w->q[t] = lv[t];
 #endif
-  qx_dup8(w->wsc, qx_f16x8(blk, bb, 0, nb));   /* d is the first field of every kind */
-  w->has_min = kind != 2 && kind != 3;
+  /* d is the first field of every kind: f16, or mxfp4's E8M0 byte */
+  qx_dup8(w->wsc, kind == 6 ? qx_e8m0x8(blk, bb, nb) : qx_f16x8(blk, bb, 0, nb));
+  w->has_min = kind != 2 && kind != 3 && kind != 6;
   if (kind == 1 || kind == 5)   /* d q + m = d q - (-m) */
     qx_dup8(w->wmn, _mm256_sub_ps(_mm256_setzero_ps(), qx_f16x8(blk, bb, 2, nb)));
   else if (w->has_min)
@@ -310,6 +328,7 @@ QX_DEF32(iq4_nl, 2, 18, 1)
 QX_DEF32(q8_0, 3, 34, 1)
 QX_DEF32(q5_0, 4, 22, 0)
 QX_DEF32(q5_1, 5, 24, 0)
+QX_DEF32(mxfp4, 6, 17, 1)
 
 /* ---------------------------------------------------------------- K-quants */
 
@@ -815,6 +834,6 @@ static void QX(iq1_m)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   [GLLMK_QF_iq4_xs] = QX(iq4_xs), [GLLMK_QF_q5_0] = QX(q5_0), [GLLMK_QF_q5_1] = QX(q5_1),     \
   [GLLMK_QF_iq2_xxs] = QX(iq2_xxs), [GLLMK_QF_iq2_xs] = QX(iq2_xs), [GLLMK_QF_iq2_s] = QX(iq2_s), \
   [GLLMK_QF_iq3_xxs] = QX(iq3_xxs), [GLLMK_QF_iq3_s] = QX(iq3_s), [GLLMK_QF_iq1_s] = QX(iq1_s), \
-  [GLLMK_QF_iq1_m] = QX(iq1_m),
+  [GLLMK_QF_iq1_m] = QX(iq1_m), [GLLMK_QF_mxfp4] = QX(mxfp4),
 
 #endif /* GLLMK_QFAST_X86_H */
