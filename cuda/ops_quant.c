@@ -182,7 +182,8 @@ static gllmk_status q4k_gemm(gllmk_backend *be, int dt, const uint8_t *w, const 
                           (unsigned)stages * stage_bytes, a);
 }
 
-/* Y = X . W^T, everything checked; ws the workspace (mm_ws bytes) */
+/* Y = X . W^T, everything checked; [ws_base, + ws_avail) the workspace it may use
+ * (mm_ws bytes asked for; the prefill takes smaller panels with less) */
 static gllmk_status mm_run_in(gllmk_backend *be, int dt, const struct qw *qin, const void *x,
                               void *y, size_t m, size_t n, size_t k, void *ws_base, size_t ws_avail) {
   struct qw qc = *qin, *q = &qc;   /* (the launch arguments' addresses) */
@@ -286,20 +287,32 @@ gllmk_status gllmk__cuk_intw(gllmk_backend *be, int dt, int bits, const void *w,
 }
 
 /* ------------------------------------------------------------------ GGUF block formats, SqueezeLLM */
-/* lib/quant/qmatmul.c's gguf_shape and gguf_setup, then the io checks */
-static gllmk_status gguf_check(gllmk_backend *be, int dt, const void *w, size_t w_bytes,
-                               const void *x, const void *y, gllmk_qtype t, size_t m, size_t n,
-                               size_t k, struct qw *q) {
+/* lib/quant/qmatmul.c's gguf_shape: the format's info, a row's bytes and
+ * the n rows' bytes */
+static gllmk_status gguf_shape(size_t w_bytes, gllmk_qtype t, size_t m, size_t n, size_t k,
+                               const gllmk__qinfo **qip, size_t *rbp, size_t *needp) {
   const gllmk__qinfo *qi = gllmk__qinfo_of(t);
   if (!qi) return GLLMK_E_UNSUPPORTED;
   if (t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
-  size_t rb, need, t2, es = q_esize[dt];
+  size_t rb, need, t2;
   if (!gllmk__mul(k / qi->block_size, qi->block_bytes, &rb) || !gllmk__mul(n, rb, &need) ||
       !gllmk__mul3(m, k, sizeof(float), &t2) || !gllmk__mul3(m, n, sizeof(float), &t2) ||
       k > (size_t)-1 - 255)
     return GLLMK_E_OVERFLOW;
   if (k % qi->block_size) return GLLMK_E_INVAL;
   if (w_bytes < need) return GLLMK_E_INVAL;
+  *qip = qi, *rbp = rb, *needp = need;
+  return GLLMK_OK;
+}
+
+/* gguf_shape and lib/quant/qmatmul.c's gguf_setup, then the io checks */
+static gllmk_status gguf_check(gllmk_backend *be, int dt, const void *w, size_t w_bytes,
+                               const void *x, const void *y, gllmk_qtype t, size_t m, size_t n,
+                               size_t k, struct qw *q) {
+  const gllmk__qinfo *qi;
+  size_t rb, need, es = q_esize[dt];
+  gllmk_status st = gguf_shape(w_bytes, t, m, n, k, &qi, &rb, &need);
+  if (st != GLLMK_OK) return st;
   if (n && k && !w) return GLLMK_E_INVAL;
   if ((m && k && !x) || (m && n && !y)) return GLLMK_E_INVAL;
   memset(q, 0, sizeof *q);
@@ -310,7 +323,6 @@ static gllmk_status gguf_check(gllmk_backend *be, int dt, const void *w, size_t 
   q->t = t;
   q->fmt = qi->qf >= 0 ? qi->qf : SQLLM_FMT;
   q->xf = qi->qf >= 0 ? XF_NONE : XF_SQLLM;
-  if (!be) return GLLMK_E_INVAL;
   if (m == 0 || n == 0) return GLLMK_OK;
   if (!owns(be, w, need, 1) || !owns(be, x, m * k * es, es) || !owns(be, y, m * n * es, es))
     return GLLMK_E_INVAL;
@@ -344,14 +356,9 @@ static gllmk_status gguf_ws(gllmk_backend *be, int dt, int family, size_t w_byte
   gllmk_status st = family_check(family, t);
   if (st != GLLMK_OK) return st;
   /* the shape checks only (NULL pointers are no error here) */
-  const gllmk__qinfo *qi = gllmk__qinfo_of(t);
-  if (!qi || t == GLLMK_AWQ4 || t == GLLMK_GPTQ4) return GLLMK_E_UNSUPPORTED;
-  size_t rb, need, t2;
-  if (!gllmk__mul(k / qi->block_size, qi->block_bytes, &rb) || !gllmk__mul(n, rb, &need) ||
-      !gllmk__mul3(m, k, sizeof(float), &t2) || !gllmk__mul3(m, n, sizeof(float), &t2) ||
-      k > (size_t)-1 - 255)
-    return GLLMK_E_OVERFLOW;
-  if (k % qi->block_size || w_bytes < need) return GLLMK_E_INVAL;
+  const gllmk__qinfo *qi;
+  size_t rb, need;
+  if ((st = gguf_shape(w_bytes, t, m, n, k, &qi, &rb, &need)) != GLLMK_OK) return st;
   memset(&q, 0, sizeof q);
   q.xf = qi->qf >= 0 ? XF_NONE : XF_SQLLM;
   *bytes = mm_ws(&q, m, n, k, q_esize[dt]);
