@@ -12,21 +12,40 @@
 #include <string.h>
 #include <unistd.h>
 
+/* the ISA rows of the library's list (lib/isa/isas.def), best first */
+static const struct isa_row {
+  const char *name, *arch, *what;
+} isa_rows[] = {
+#define GLLMK_ISA_ROW(name, NAME, arch, needs, what) {#name, #arch, what},
+#include "isa/isas.def"
+#undef GLLMK_ISA_ROW
+};
+#define N_ISAS (sizeof isa_rows / sizeof isa_rows[0])
+
 static void usage(FILE *f, const char *prog)
 {
+  char isas[128] = "";
+  for (size_t i = 0; i < N_ISAS; i++) {
+    if (i) strncat(isas, "|", sizeof isas - strlen(isas) - 1);
+    strncat(isas, isa_rows[i].name, sizeof isas - strlen(isas) - 1);
+  }
   fprintf(f,
-          "Usage: %s [--help] [--version]\n"
+          "Usage: %s [--help] [--version] [--isas]\n"
           "Print the gllmk library version and file, the CPU ISAs compiled into it and which of\n"
           "them this machine can run, the detected CPU features, the active ISA, the\n"
           "thread count, the CUDA kernels' architectures and each CUDA device (name, compute\n"
           "capability, memory, driver version, whether the kernels cover it) and the backend\n"
           "that \"auto\" resolves to.\n"
           "\n"
-          "Environment: GLLMK_CPU_ISA=scalar|avx2|avx512|vnni|neon|dotprod|sve forces the CPU ISA,\n"
+          "  --isas     list every CPU ISA the library knows, best first (the dispatch\n"
+          "             order), with its architecture and whether it is compiled in and\n"
+          "             runnable here\n"
+          "\n"
+          "Environment: GLLMK_CPU_ISA=%s forces the CPU ISA,\n"
           "GLLM_DEVICE=cpu|cuda|cuda:N picks the \"auto\" backend, OMP_NUM_THREADS\n"
           "sets the default thread count, GLLMK_CUDA_DRIVER=PATH loads another CUDA driver\n"
           "library than libcuda.so.1.\n",
-          prog);
+          prog, isas);
 }
 
 static const char *env_or(const char *name, const char *dflt)
@@ -44,6 +63,20 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
       printf("gllmk-info (gllmk) %s\n", gllmk_version());
+      return 0;
+    }
+    if (!strcmp(argv[i], "--isas")) {
+      /* gllmk_cpu_isa_check: OK, UNSUPPORTED (not compiled in or not runnable) */
+      const char *compiled = gllmk_cpu_isa_compiled();
+      for (size_t r = 0; r < N_ISAS; r++) {
+        size_t len = strlen(isa_rows[r].name);
+        int in = 0;
+        for (const char *p = compiled; (p = strstr(p, isa_rows[r].name)); p += len)
+          if ((p == compiled || p[-1] == ' ') && (p[len] == ' ' || !p[len])) in = 1;
+        printf("%-8s %-4s %-9s %-9s %s\n", isa_rows[r].name, isa_rows[r].arch,
+               in ? "compiled" : "-",
+               gllmk_cpu_isa_check(isa_rows[r].name) == GLLMK_OK ? "runnable" : "-", isa_rows[r].what);
+      }
       return 0;
     }
     fprintf(stderr, "%s: unknown argument '%s'\n", argv[0], argv[i]);

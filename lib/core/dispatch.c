@@ -19,46 +19,15 @@ struct tier {
   const struct gllmk_kernels *kt;       /* NULL: not compiled in */
 };
 
-/* best first; every token GLLMK_CPU_ISA knows, compiled in or not */
+/* every row of isa/isas.def, best first; kt is NULL for the ones this build
+ * did not compile (other architectures, --disable-<isa>, a compiler without
+ * the flags): known names that are never runnable */
 static const struct tier tiers[] = {
-#if defined(__x86_64__) || defined(__i386__)
-#ifdef GLLMK_HAVE_VNNI
-  {"vnni", GLLMK_CPU_AVX2 | GLLMK_CPU_AVX512 | GLLMK_CPU_VNNI, &gllmk__kt_vnni},
-#else
-  {"vnni", GLLMK_CPU_AVX2 | GLLMK_CPU_AVX512 | GLLMK_CPU_VNNI, NULL},
-#endif
-#ifdef GLLMK_HAVE_AVX512
-  {"avx512", GLLMK_CPU_AVX2 | GLLMK_CPU_AVX512, &gllmk__kt_avx512},
-#else
-  {"avx512", GLLMK_CPU_AVX2 | GLLMK_CPU_AVX512, NULL},
-#endif
-#ifdef GLLMK_HAVE_AVX2
-  {"avx2", GLLMK_CPU_AVX2, &gllmk__kt_avx2},
-#else
-  {"avx2", GLLMK_CPU_AVX2, NULL},
-#endif
-#endif
-#if defined(__aarch64__)
-#ifdef GLLMK_HAVE_SVE
-  {"sve", GLLMK_CPU_NEON | GLLMK_CPU_SVE, &gllmk__kt_sve},
-#else
-  {"sve", GLLMK_CPU_NEON | GLLMK_CPU_SVE, NULL},
-#endif
-#ifdef GLLMK_HAVE_DOTPROD
-  {"dotprod", GLLMK_CPU_NEON | GLLMK_CPU_DOTPROD, &gllmk__kt_dotprod},
-#else
-  {"dotprod", GLLMK_CPU_NEON | GLLMK_CPU_DOTPROD, NULL},
-#endif
-#ifdef GLLMK_HAVE_NEON
-  {"neon", GLLMK_CPU_NEON, &gllmk__kt_neon},
-#else
-  {"neon", GLLMK_CPU_NEON, NULL},
-#endif
-#endif
-  {"scalar", 0, &gllmk__kt_scalar},
+#define GLLMK_ISA_ROW(name, NAME, arch, needs, what) \
+  {#name, needs, GLLMK_ENABLED(GLLMK_HAVE_##NAME) ? &gllmk__kt_##name : NULL},
+#include "isa/isas.def"
+#undef GLLMK_ISA_ROW
 };
-/* tokens of other architectures and later tiers: known names, never runnable here */
-static const char *const other_isas[] = {"vnni", "neon", "dotprod", "sve", "avx2", "avx512"};
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static unsigned cpu_features;
@@ -70,13 +39,6 @@ static const struct tier *find_tier(const char *name) {
   for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++)
     if (strcasecmp(name, tiers[i].name) == 0) return &tiers[i];
   return NULL;
-}
-
-static int is_known(const char *name) {
-  if (find_tier(name)) return 1;
-  for (size_t i = 0; i < sizeof other_isas / sizeof other_isas[0]; i++)
-    if (strcasecmp(name, other_isas[i]) == 0) return 1;
-  return 0;
 }
 
 static int runnable(const struct tier *t) {
@@ -117,7 +79,7 @@ gllmk_status gllmk_cpu_isa_check(const char *name) {
   pthread_once(&once, init);
   if (!name) return GLLMK_E_INVAL;
   if (strcasecmp(name, "auto") == 0) return GLLMK_OK;
-  if (!is_known(name)) return GLLMK_E_INVAL;
+  if (!find_tier(name)) return GLLMK_E_INVAL;
   return runnable(find_tier(name)) ? GLLMK_OK : GLLMK_E_UNSUPPORTED;
 }
 

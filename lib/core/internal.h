@@ -212,26 +212,22 @@ extern GLLMK_HIDDEN const gllmk_ops_f32 gllmk__cpu_ops_f32;
 extern GLLMK_HIDDEN const gllmk_ops_f16 gllmk__cpu_ops_f16;
 extern GLLMK_HIDDEN const gllmk_ops_bf16 gllmk__cpu_ops_bf16;
 
-/* kernel tables, one per compiled ISA */
-extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_scalar;
-#ifdef GLLMK_HAVE_AVX2
-extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_avx2;
-#endif
-#ifdef GLLMK_HAVE_AVX512
-extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_avx512;
-#endif
-#ifdef GLLMK_HAVE_VNNI
-extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_vnni;
-#endif
-#ifdef GLLMK_HAVE_NEON
-extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_neon;
-#endif
-#ifdef GLLMK_HAVE_DOTPROD
-extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_dotprod;
-#endif
-#ifdef GLLMK_HAVE_SVE
-extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_sve;
-#endif
+/* kernel tables, one per row of isa/isas.def; only the ones configure
+ * compiled are defined (GLLMK_HAVE_<NAME> in config.h; scalar always) */
+#define GLLMK_HAVE_SCALAR 1
+#define GLLMK_ISA_ROW(name, NAME, arch, needs, what) \
+  extern GLLMK_HIDDEN const struct gllmk_kernels gllmk__kt_##name;
+#include "isa/isas.def"
+#undef GLLMK_ISA_ROW
+
+/* GLLMK_ENABLED(M): 1 when the macro M is defined to 1, else 0, as an
+ * expression the preprocessor and constant folding both see (Linux's
+ * IS_ENABLED): lets a row of a .def list test its own config macro */
+#define GLLMK__PH_1 0,
+#define GLLMK__SECOND(a, b, ...) b
+#define GLLMK__ENABLED3(junk) GLLMK__SECOND(junk 1, 0, ~)
+#define GLLMK__ENABLED2(v) GLLMK__ENABLED3(GLLMK__PH_##v)
+#define GLLMK_ENABLED(m) GLLMK__ENABLED2(m)
 
 /* size arithmetic: false on overflow */
 static inline int gllmk__mul(size_t a, size_t b, size_t *r) { return !__builtin_mul_overflow(a, b, r); }
