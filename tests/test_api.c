@@ -154,6 +154,70 @@ static void test_isa(void)
      "ISAs of another architecture are refused (UNSUPPORTED or INVAL), ISA unchanged");
   gllmk_cpu_set_isa("auto");
 
+  /* the kernel tables' slots (gllmk_cpu_kernel_slot, gllmk-info --kernels):
+   * every compiled ISA lists the same slots in the same order, names unique
+   * and non-empty, the last the GEMM micro-kernel; the template's kernels are
+   * named gllmk__<slot-ish>__<isa>; by hand exactly where overrides.def says */
+  {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", compiled);
+    size_t n_scalar = 0, bad = 0, isas = 0;
+    const char *first_slots[512];
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+      const char *slot, *kernel;
+      bool hand;
+      size_t n = 0, n_hand = 0;
+      char suffix[32];
+      snprintf(suffix, sizeof suffix, "__%s", tok);
+      while (gllmk_cpu_kernel_slot(tok, n, &slot, &kernel, &hand) == GLLMK_OK) {
+        size_t kl = strlen(kernel), sl = strlen(suffix);
+        int named = !hand ? kl > sl && !strcmp(kernel + kl - sl, suffix) && !strncmp(kernel, "gllmk__", 7)
+                          : kl > 0;
+        if (!strcmp(slot, "gemm_micro")) named = kl > 0;   /* a helper, not per ISA */
+        if (!*slot || !named) bad++;
+        if (isas == 0 && n < 512) first_slots[n] = slot;
+        else if (n >= n_scalar || (n < 512 && strcmp(first_slots[n], slot))) bad++;
+        for (size_t j = 0; j < n && j < 512 && isas == 0; j++)
+          if (!strcmp(first_slots[j], slot)) bad++;
+        n_hand += hand;
+        n++;
+      }
+      if (isas == 0) n_scalar = n;
+      if (n != n_scalar || n < 100 || strcmp(slot, "gemm_micro")) bad++;
+      /* x86 ISAs carry the hand-written decode GEMV (isa/x86/qfast.h), sve its
+       * own GEMM micro-kernel; scalar, neon and dotprod only templates */
+      size_t want = !strcmp(tok, "avx2") || !strcmp(tok, "avx512") || !strcmp(tok, "vnni") ? 20
+                    : !strcmp(tok, "sve") ? 1 : 0;
+      if (n_hand != want) {
+        bad++;
+        diag("%s: %zu slots by hand, expected %zu", tok, n_hand, want);
+      }
+      isas++;
+    }
+    ok(bad == 0 && isas > 0 && n_scalar > 100,
+       "gllmk_cpu_kernel_slot: %zu ISAs list the same %zu slots, named, by hand where overrides.def says",
+       isas, n_scalar);
+    const char *slot = "unchanged", *kernel = "unchanged";
+    bool hand = true;
+    int refused = gllmk_cpu_kernel_slot("bogus", 0, &slot, &kernel, &hand) == GLLMK_E_INVAL &&
+                  gllmk_cpu_kernel_slot(NULL, 0, NULL, &kernel, &hand) == GLLMK_E_INVAL &&
+                  gllmk_cpu_kernel_slot(NULL, 0, &slot, NULL, &hand) == GLLMK_E_INVAL &&
+                  gllmk_cpu_kernel_slot("scalar", n_scalar, &slot, &kernel, &hand) == GLLMK_E_INVAL &&
+                  gllmk_cpu_kernel_slot("scalar", (size_t)-1, &slot, &kernel, &hand) == GLLMK_E_INVAL;
+#if defined(__x86_64__)
+    refused = refused && gllmk_cpu_kernel_slot("sve", 0, &slot, &kernel, &hand) == GLLMK_E_UNSUPPORTED;
+#elif defined(__aarch64__)
+    refused = refused && gllmk_cpu_kernel_slot("avx2", 0, &slot, &kernel, &hand) == GLLMK_E_UNSUPPORTED;
+#endif
+    ok(refused && !strcmp(slot, "unchanged") && !strcmp(kernel, "unchanged") && hand,
+       "gllmk_cpu_kernel_slot refuses a bad ISA, NULL outputs, a slot past the end and a foreign ISA, "
+       "writing nothing");
+    int scalar_ok = gllmk_cpu_kernel_slot("scalar", 0, &slot, &kernel, NULL) == GLLMK_OK;
+    ok(scalar_ok && !strcmp(slot, "dequant_q4_0") && !strcmp(kernel, "gllmk__dequant_q4_0_q__scalar"),
+       "slot 0 of scalar is dequant_q4_0 = gllmk__dequant_q4_0_q__scalar, by_hand may be NULL (%s = %s)",
+       slot, kernel);
+  }
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
   /* cross-check the dispatcher with the compiler's own CPU detection (which
    * also checks that the OS enabled the AVX / AVX-512 state) */

@@ -30,7 +30,7 @@ static void usage(FILE *f, const char *prog)
     strncat(isas, isa_rows[i].name, sizeof isas - strlen(isas) - 1);
   }
   fprintf(f,
-          "Usage: %s [--help] [--version] [--isas]\n"
+          "Usage: %s [--help] [--version] [--isas] [--kernels[=ISA]]\n"
           "Print the gllmk library version and file, the CPU ISAs compiled into it and which of\n"
           "them this machine can run, the detected CPU features, the active ISA, the\n"
           "thread count, the CUDA kernels' architectures and each CUDA device (name, compute\n"
@@ -40,6 +40,9 @@ static void usage(FILE *f, const char *prog)
           "  --isas     list every CPU ISA the library knows, best first (the dispatch\n"
           "             order), with its architecture and whether it is compiled in and\n"
           "             runnable here\n"
+          "  --kernels[=ISA]  list each slot of the kernel table of the active ISA (or of\n"
+          "             ISA): the slot, the function it holds, and \"by hand\" where that\n"
+          "             is the ISA's own code (its overrides.def) instead of the template's\n"
           "\n"
           "Environment: GLLMK_CPU_ISA=%s forces the CPU ISA,\n"
           "GLLM_DEVICE=cpu|cuda|cuda:N picks the \"auto\" backend, OMP_NUM_THREADS\n"
@@ -77,6 +80,21 @@ int main(int argc, char **argv)
                in ? "compiled" : "-",
                gllmk_cpu_isa_check(isa_rows[r].name) == GLLMK_OK ? "runnable" : "-", isa_rows[r].what);
       }
+      return 0;
+    }
+    if (!strcmp(argv[i], "--kernels") || !strncmp(argv[i], "--kernels=", 10)) {
+      const char *isa = argv[i][9] == '=' ? argv[i] + 10 : NULL;
+      const char *slot, *kernel;
+      bool by_hand;
+      gllmk_status st = gllmk_cpu_kernel_slot(isa, 0, &slot, &kernel, &by_hand);
+      if (st != GLLMK_OK) {
+        fprintf(stderr, "%s: no kernel table for %s: %s\n", argv[0], isa ? isa : "the active ISA",
+                gllmk_strerror(st));
+        return 1;
+      }
+      printf("kernels of %s:\n", isa ? isa : gllmk_cpu_isa_name());
+      for (size_t k = 0; gllmk_cpu_kernel_slot(isa, k, &slot, &kernel, &by_hand) == GLLMK_OK; k++)
+        printf("  %-22s %s%s\n", slot, kernel, by_hand ? "  (by hand)" : "");
       return 0;
     }
     fprintf(stderr, "%s: unknown argument '%s'\n", argv[0], argv[i]);

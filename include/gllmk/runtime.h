@@ -43,6 +43,19 @@ GLLMK_API gllmk_status gllmk_cpu_isa_check(const char *name);
 GLLMK_API const char *gllmk_cpu_isa_compiled(void);
 
 /**
+ * Slot i of an ISA's kernel table (isa NULL: the active ISA): *slot its name
+ * ("qmv_q4_k", "gemm_f16", ...; the last, "gemm_micro", is the GEMM
+ * micro-kernel the gemm slots call), *kernel the function it holds, and
+ * *by_hand (may be NULL) whether that is the ISA's own code, named by its
+ * overrides.def, rather than the template's.  Iterate i from 0 until
+ * GLLMK_E_INVAL.  GLLMK_E_INVAL also for a NULL slot or kernel or an unknown
+ * ISA; GLLMK_E_UNSUPPORTED for an ISA not compiled in (or, with isa NULL,
+ * when GLLMK_CPU_ISA left no active ISA).  Nothing is written on error.
+ */
+GLLMK_API gllmk_status gllmk_cpu_kernel_slot(const char *isa, size_t i, const char **slot,
+                                             const char **kernel, bool *by_hand);
+
+/**
  * Space-separated CPU features the dispatcher detected ("avx2 fma f16c avx512f ...";
  * on aarch64 "asimd asimddp sve sve_vl=BITS", BITS the SVE vector length).
  */

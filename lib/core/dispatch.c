@@ -100,3 +100,21 @@ const char *gllmk_cpu_features(void) {
   pthread_once(&once, init);
   return gllmk__cpu_feature_string();
 }
+
+gllmk_status gllmk_cpu_kernel_slot(const char *isa, size_t i, const char **slot, const char **kernel,
+                                   bool *by_hand) {
+  pthread_once(&once, init);
+  if (!slot || !kernel) return GLLMK_E_INVAL;
+  const struct gllmk_kernels *kt = __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+  if (isa) {
+    const struct tier *t = find_tier(isa);
+    if (!t) return GLLMK_E_INVAL;
+    kt = t->kt;
+  }
+  if (!kt) return GLLMK_E_UNSUPPORTED;
+  if (i >= kt->nslots) return GLLMK_E_INVAL;
+  *slot = kt->slots[i].slot;
+  *kernel = kt->slots[i].kernel;
+  if (by_hand) *by_hand = kt->slots[i].by_hand != 0;
+  return GLLMK_OK;
+}

@@ -6,13 +6,6 @@
  */
 #define L VF32_LANES
 
-#ifndef GLLMK_ACT_HELPERS_FOR_ISA
-#define GLLMK_ACT_HELPERS_FOR_ISA
-/* relu: vf32_max returns its second operand when either is NaN, so NaN passes */
-static inline vf32 gllmk__vrelu(vf32 x) { return vf32_max(vf32_zero(), x); }
-static inline vf32 gllmk__vswiglu(vf32 g, vf32 u) { return vf32_mul(vf32_silu(g), u); }
-#endif
-
 #define GLLMK_UNARY(op, f)                                                      \
   void GLLMK_KNAME(op, TN)(size_t n, const T *x, T *out) {                      \
     size_t i = 0;                                                               \

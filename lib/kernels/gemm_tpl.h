@@ -5,7 +5,8 @@
  * B is packed (converted to f32) into NR-column micro-panels; for each
  * MC-row block of A, A is packed into MR-row micro-panels; the micro-kernel
  * then keeps an MR x NR tile of C in MR*NRV vector registers while it streams
- * one A and one B micro-panel from L1/L2.  MR and NRV come from the ISA's
+ * one A and one B micro-panel from L1/L2 (shared_tpl.h's gllmk__gemm_micro,
+ * or the ISA's own: GLLMK_OVR_gemm_micro).  MR and NRV come from the ISA's
  * primitive header (AVX-512 12x32, AVX2 6x16, scalar 4x4).
  *
  *   A [m x k] with row stride lda.  B [k x n] with row stride ldb, or, when
@@ -21,53 +22,6 @@
 #define NRV GLLMK_GEMM_NRV
 #define NR (NRV * L)
 
-#ifndef GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
-#define GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
-/* The micro-kernel works on packed f32 panels only, so it is element-type free. */
-static inline void gllmk__gemm_micro(size_t kc, const float *restrict a, const float *restrict b,
-                                     const float *bias, float *c, size_t ldc, size_t mr, size_t nr,
-                                     bool first) {
-  vf32 acc[MR][NRV], b0[NRV];
-#pragma GCC unroll 4
-  for (int v = 0; v < NRV; v++) {
-    size_t cols = (size_t)v * L < nr ? (nr - v * L < L ? nr - v * L : L) : 0;
-    b0[v] = bias ? vf32_load_n(bias + v * L, cols) : vf32_zero();
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NRV; v++) acc[i][v] = b0[v];
-  for (size_t p = 0; p < kc; p++) {
-    vf32 bv[NRV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NRV; v++) bv[v] = vf32_loadu(b + p * NR + v * L);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
-      vf32 ai = vf32_splat(a[p * MR + i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NRV; v++) acc[i][v] = vf32_fma(ai, bv[v], acc[i][v]);
-    }
-  }
-  if (mr == MR && nr == NR) {
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++)
-#pragma GCC unroll 4
-      for (int v = 0; v < NRV; v++) {
-        float *cp = c + (size_t)i * ldc + v * L;
-        vf32_storeu(cp, first ? acc[i][v] : vf32_add(acc[i][v], vf32_loadu(cp)));
-      }
-    return;
-  }
-  for (size_t i = 0; i < mr; i++)
-    for (size_t v = 0; v < NRV && v * L < nr; v++) {
-      size_t cols = nr - v * L < L ? nr - v * L : L;
-      float *cp = c + i * ldc + v * L;
-      vf32 r = acc[i][v];
-      if (!first) r = vf32_add(r, vf32_load_n(cp, cols));
-      vf32_store_n(cp, cols, r);
-    }
-}
-#endif
 
 /* Bp[panel][p][NR] for columns j0..j0+nc, depth p0..p0+kc, zero padded. */
 static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ldb, bool b_trans,
@@ -165,7 +119,7 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
           size_t nr = nc - jr < NR ? nc - jr : NR;
           for (size_t ir = 0; ir < mc; ir += MR) {
             size_t mr = mc - ir < MR ? mc - ir : MR;
-            gllmk__gemm_micro(kc, Ap + ir * kc, Bp + jr * kc, pc == 0 && bias ? bias + jc + jr : NULL,
+            GLLMK_SLOT(gemm_micro, gllmk__gemm_micro)(kc, Ap + ir * kc, Bp + jr * kc, pc == 0 && bias ? bias + jc + jr : NULL,
                               C + (ic + ir) * ldc + jc + jr, ldc,
                               mr, nr, first);
           }

@@ -118,8 +118,16 @@ struct gllmk__kt_q {
   void (*quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, float *xb16);
 };
 
+/* one slot of a kernel table (kernels/kt_slots.h) and the function it holds */
+struct gllmk__kslot {
+  const char *slot, *kernel;
+  int by_hand;                /* named by the ISA's overrides.def */
+};
+
 struct gllmk_kernels {
   const char *name;           /* ISA token */
+  const struct gllmk__kslot *slots;   /* every slot, for gllmk_cpu_isa_kernel */
+  size_t nslots;
   struct gllmk__kt_q q;
   struct gllmk__kt_f32 f32;
   struct gllmk__kt_f16 f16;

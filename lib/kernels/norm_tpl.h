@@ -9,17 +9,6 @@
  */
 #define L VF32_LANES
 
-#ifndef GLLMK_NORM_HELPERS_FOR_ISA
-#define GLLMK_NORM_HELPERS_FOR_ISA
-/* lanes r..LANES-1 of v replaced by fill (row tails) */
-static inline vf32 gllmk__fill_tail(vf32 v, size_t r, float fill) {
-  float t[VF32_MAX_LANES];
-  vf32_storeu(t, v);
-  for (size_t j = r; j < VF32_LANES; j++) t[j] = fill;
-  return vf32_loadu(t);
-}
-#endif
-
 void GLLMK_KNAME(softmax_row, TN)(size_t n, const T *x, T *out) {
   float mx = GLLMK_KNAME(max, TN)(n, x);
   vf32 vm = vf32_splat(mx), s0 = vf32_zero(), s1 = vf32_zero();

@@ -12,6 +12,9 @@
  */
 #include "quant/unpack.h"
 
+/* a kernel of a table slot: static, and unused (so dropped) where the ISA's
+ * overrides.def puts its own function in the slot */
+#define GLLMK_TPL_KERNEL static __attribute__((unused))
 #define QK(name) GLLMK_KNAME_(name, q, GLLMK_ISA)
 
 /* --------------------------------------------------------------- units */
@@ -69,7 +72,7 @@ QK(deq_groups)(const int8_t *q, const float *wsc, const float *wmn, int has_min,
 }
 
 #define GLLMK_QDEQ_K(fmt, bb)                                                                   \
-  static void QK(dequant_##fmt)(const void *src, float *out, size_t nblocks) {                 \
+  GLLMK_TPL_KERNEL void QK(dequant_##fmt)(const void *src, float *out, size_t nblocks) {                 \
     int8_t q[256] __attribute__((aligned(64)));                                                 \
     float wsc[16], wmn[16];                                                                     \
     const uint8_t *p = (const uint8_t *)src;                                                    \
@@ -79,7 +82,7 @@ QK(deq_groups)(const int8_t *q, const float *wsc, const float *wmn, int has_min,
     }                                                                                           \
   }
 #define GLLMK_QDEQ_32(fmt, bb)                                                                  \
-  static void QK(dequant_##fmt)(const void *src, float *out, size_t nblocks) {                 \
+  GLLMK_TPL_KERNEL void QK(dequant_##fmt)(const void *src, float *out, size_t nblocks) {                 \
     int8_t q[256] __attribute__((aligned(64)));                                                 \
     float wsc[16], wmn[16];                                                                     \
     const uint8_t *p = (const uint8_t *)src;                                                    \
@@ -96,7 +99,7 @@ static inline __attribute__((always_inline)) void QK(sqllm_block)(const uint8_t 
   GLLMK_UNROLL8
   for (int i = 0; i < 256; i += VF32_LANES) vf32_storeu(out + i, vf32_lut8_3b(&cb, b + 16, (size_t)i));
 }
-static void QK(dequant_squeezellm)(const void *src, float *out, size_t nblocks) {
+GLLMK_TPL_KERNEL void QK(dequant_squeezellm)(const void *src, float *out, size_t nblocks) {
   const uint8_t *p = (const uint8_t *)src;
   for (size_t i = 0; i < nblocks; i++) QK(sqllm_block)(p + 112 * i, out + 256 * i);
 }
@@ -107,7 +110,7 @@ static void QK(dequant_squeezellm)(const void *src, float *out, size_t nblocks) 
  * even), d repeated per 16-group in dx16, and xb16 = d * sum of the group's
  * levels.  Padded with zeros to whole units.  A chunk holding NaN or inf gets
  * d = NaN, so that every product with it is NaN. */
-static void QK(quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, float *xb16) {
+GLLMK_TPL_KERNEL void QK(quant_act)(const float *x, size_t k, int8_t *qs, float *dx16, float *xb16) {
   size_t units = (k + 255) / 256;
   for (size_t c = 0; c < units * 8; c++) {
     size_t o = 32 * c, n = o < k ? (k - o < 32 ? k - o : 32) : 0;
@@ -229,11 +232,11 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
   }
 
 #define GLLMK_QMV_K(fmt, bb, dk)                                                               \
-  static void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {               \
+  GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {               \
     GLLMK_QMV_BODY(GLLMK_DOTK_##dk, QK(unit_k)(gllmk__unpack_##fmt, row + u * (bb), q, wsc, wmn))               \
   }
 #define GLLMK_QMV_32(fmt, bb, dk)                                                               \
-  static void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {               \
+  GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {               \
     size_t nblk = p->k / 32;                                                                   \
     GLLMK_QMV_BODY(GLLMK_DOTK_##dk, QK(unit_32)(gllmk__unpack_##fmt, (bb), row + 8 * u * (bb),                  \
                                nblk - 8 * u < 8 ? nblk - 8 * u : 8, q, wsc, wmn))              \
@@ -247,8 +250,6 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
 
 /* AWQ4, GPTQ4 and int4 rows: element j in byte j/2, low nibble first */
 
-#ifndef GLLMK_QUANT_TPL_LUTS
-#define GLLMK_QUANT_TPL_LUTS
 /* gllmk__lut_z[z][i] = i - z: AWQ4 levels of the nibbles with zero point z */
 #define GLLMK_LUTZ(z) {0 - (z), 1 - (z), 2 - (z), 3 - (z), 4 - (z), 5 - (z), 6 - (z), 7 - (z),    \
                        8 - (z), 9 - (z), 10 - (z), 11 - (z), 12 - (z), 13 - (z), 14 - (z), 15 - (z)}
@@ -259,7 +260,6 @@ static const int8_t gllmk__lut_z[16][16] __attribute__((aligned(16))) = {
 #undef GLLMK_LUTZ
 /* per-row f32 scales of GPTQ4 with per-column groups: on the stack up to this many groups */
 #define GLLMK_GPTQ_SROW 4096
-#endif
 
 /* q[j] = lut[nibble j] for j < nv (nv even) */
 static inline __attribute__((always_inline)) void
@@ -303,7 +303,7 @@ QK(unit_awq)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *w
   for (int g = 0; g < 16; g++) wmn[g] = 0.0f;
   return 0;
 }
-static void QK(qmv_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+GLLMK_TPL_KERNEL void QK(qmv_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_awq)(p, r, u, q, wsc, wmn))
 }
 
@@ -344,7 +344,7 @@ QK(unit_gptq)(const struct gllmk__qmv *p, size_t r, size_t u, const float *srow,
   for (g = 0; g < 16; g++) wmn[g] = 0.0f;
   return 0;
 }
-static void QK(qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+GLLMK_TPL_KERNEL void QK(qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
   const float *srow;
   GLLMK_QMV_BODY_R(GLLMK_DOT_S, srow = QK(gptq_srow)(p, r, srow_b), QK(unit_gptq)(p, r, u, srow, p->g16, q, wsc, wmn))
@@ -361,7 +361,7 @@ QK(unit_i8)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *ws
   for (int g = 0; g < 16; g++) wsc[g] = s, wmn[g] = 0.0f;
   return 0;
 }
-static void QK(qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+GLLMK_TPL_KERNEL void QK(qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   GLLMK_QMV_BODY(GLLMK_DOT_W, QK(unit_i8)(p, r, u, q, wsc, wmn))
 }
 
@@ -377,7 +377,7 @@ QK(unit_i4)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *ws
   for (int g = 0; g < 16; g++) wsc[g] = s, wmn[g] = 0.0f;
   return 0;
 }
-static void QK(qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+GLLMK_TPL_KERNEL void QK(qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_i4)(p, r, u, q, wsc, wmn))
 }
 
@@ -404,7 +404,7 @@ QK(gptq_cols)(const struct gllmk__qmv *p, size_t r, size_t u, size_t nv, const f
  * is outside [0, ng); bit 1: k % 16 == 0 and g_idx is constant over every
  * 16 columns.  v < lim (unsigned, lim <= 2^31) iff the top bit of
  * (v - lim) & ~v is set; plain loops the compiler vectorises. */
-static int QK(gidx_scan)(const int32_t *g_idx, size_t k, size_t ng) {
+GLLMK_TPL_KERNEL int QK(gidx_scan)(const int32_t *g_idx, size_t k, size_t ng) {
   uint32_t lim = ng > (size_t)INT32_MAX ? (uint32_t)INT32_MAX + 1u : (uint32_t)ng;
   uint32_t ok[8], var[8];   /* per lane, reduced at the end */
   for (int i = 0; i < 8; i++) ok[i] = ~0u, var[i] = 0;
@@ -427,7 +427,7 @@ static int QK(gidx_scan)(const int32_t *g_idx, size_t k, size_t ng) {
 
 /* xdeq_<fmt>: rows [r0, r1) to f32, row r at out + (r - r0) * k: the value
  * (q - z) * s is one exact product, as the formats define it */
-static void QK(xdeq_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+GLLMK_TPL_KERNEL void QK(xdeq_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
   int8_t q[256] __attribute__((aligned(64)));
   float wsc[16], wmn[16];
   for (size_t r = r0; r < r1; r++) {
@@ -440,7 +440,7 @@ static void QK(xdeq_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, floa
   }
 }
 
-static void QK(xdeq_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+GLLMK_TPL_KERNEL void QK(xdeq_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
   int8_t q[256] __attribute__((aligned(64)));
   float wsc[16], wmn[16];
   float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
@@ -460,11 +460,11 @@ static void QK(xdeq_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, flo
   }
 }
 
-static void QK(xdeq_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+GLLMK_TPL_KERNEL void QK(xdeq_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
   for (size_t r = r0; r < r1; r++) QK(dequant_squeezellm)(p->w + r * p->row_bytes, out + (r - r0) * p->k, p->k / 256);
 }
 
-static void QK(xdeq_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+GLLMK_TPL_KERNEL void QK(xdeq_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
   for (size_t r = r0; r < r1; r++) {
     const int8_t *src = (const int8_t *)(p->w + r * p->row_bytes);
     float *o = out + (r - r0) * p->k;
@@ -475,7 +475,7 @@ static void QK(xdeq_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1, float 
   }
 }
 
-static void QK(xdeq_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
+GLLMK_TPL_KERNEL void QK(xdeq_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float *out) {
   int8_t q[256] __attribute__((aligned(64)));
   float wsc[16], wmn[16];
   for (size_t r = r0; r < r1; r++) {
@@ -488,7 +488,7 @@ static void QK(xdeq_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1, float 
 }
 
 /* sum q[i] * x[i] in f32 (gemv_q8/q4/q2/q1 on decoded levels) */
-static float QK(dot_i8f32)(const int8_t *q, const float *x, size_t n) {
+GLLMK_TPL_KERNEL float QK(dot_i8f32)(const int8_t *q, const float *x, size_t n) {
   vf32 a0 = vf32_zero(), a1 = vf32_zero();
   size_t i = 0;
   for (; i + 2 * VF32_LANES <= n; i += 2 * VF32_LANES) {
@@ -554,7 +554,7 @@ static void QK(fmv1_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
     p->y[r] = vf32_reduce_add(vf32_add(vf32_add(a0, a1), vf32_add(a2, a3)));
   }
 }
-static void QK(fmv_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+GLLMK_TPL_KERNEL void QK(fmv_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   if (p->m == 1) {
     QK(fmv1_sqllm)(p, r0, r1);
     return;
@@ -594,7 +594,7 @@ static void QK(fmv1_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
     p->y[r] = vf32_reduce_add(vf32_add(vf32_add(a0, a1), vf32_add(a2, a3)));
   }
 }
-static void QK(fmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
+GLLMK_TPL_KERNEL void QK(fmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   if (p->m == 1) {
     QK(fmv1_gptq4)(p, r0, r1);
     return;

@@ -11,9 +11,6 @@
  * Dimensions rotary_dim..head_dim-1 are left untouched.
  */
 #define L VF32_LANES
-#ifndef GLLMK_ROPE_CHUNK
-#define GLLMK_ROPE_CHUNK 128   /* a multiple of every LANES */
-#endif
 
 void GLLMK_KNAME(rope_token, TN)(T *x, const T *cs, const T *sn, size_t heads, size_t head_dim,
                                  size_t rotary_dim, bool interleaved) {

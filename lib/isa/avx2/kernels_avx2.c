@@ -8,4 +8,5 @@
 #define GLLMK_ISA avx2
 #include "simd/simd_avx2.h"
 #include "isa/x86/qfast.h"
+#include "isa/x86/overrides.def"
 #include "kernels/instantiate.h"

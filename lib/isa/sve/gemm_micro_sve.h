@@ -3,17 +3,15 @@
  *
  * The template's micro-kernel keeps its tile in an array of vectors, which
  * sizeless SVE vectors cannot form; this one names its 8 x 3 accumulators.
- * Same contract (gemm_tpl.h): packed panels a[p * 8 + i] and b[p * NR + j]
+ * Same contract (shared_tpl.h): packed panels a[p * 8 + i] and b[p * NR + j]
  * with NR = 3 L, C tile (+)= A B (+ bias), the mr x nr corner stored.  Each
  * step loads 3 B vectors and the 8 A values as two replicated quadwords
  * (ld1rqw), and multiplies by A lanes with the indexed fmla.  Partial tiles
  * need no tail code: the column predicates p0..p2 cover nr.
  */
-#define GLLMK_GEMM_MICRO_DEFINED_FOR_ISA
-
 #define GLLMK__SVE_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-static inline void gllmk__gemm_micro(size_t kc, const float *restrict a, const float *restrict b,
+static inline void gllmk__gemm_micro_sve(size_t kc, const float *restrict a, const float *restrict b,
                                      const float *bias, float *c, size_t ldc, size_t mr, size_t nr,
                                      bool first) {
   const size_t L = gllmk__sve_lanes(), NR = 3 * L;

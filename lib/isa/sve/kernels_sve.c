@@ -10,4 +10,5 @@
 #define GLLMK_ISA sve
 #include "simd/simd_sve.h"
 #include "isa/sve/gemm_micro_sve.h"
+#include "isa/sve/overrides.def"
 #include "kernels/instantiate.h"

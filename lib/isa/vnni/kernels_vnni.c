@@ -13,4 +13,5 @@
 #define GLLMK_SIMD_VNNI 1
 #include "simd/simd_avx512.h"
 #include "isa/x86/qfast.h"
+#include "isa/x86/overrides.def"
 #include "kernels/instantiate.h"

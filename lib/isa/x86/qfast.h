@@ -5,9 +5,9 @@
  * SPDX-License-Identifier: MIT
  *
  * Included by lib/isa/{avx2,avx512,vnni}/kernels_*.c after their primitive
- * header and before kernels/instantiate.h; defines gllmk__qmvx_<fmt>__<ISA>
- * and GLLMK_QMV_OVERRIDES, which kernels/isa_table.h puts in the table in
- * place of the template's kernels.
+ * header and before kernels/instantiate.h; defines gllmk__qmvx_<fmt>__<ISA>,
+ * which isa/x86/overrides.def puts in the table in place of the template's
+ * kernels.
  *
  * Same contract and arithmetic as the template's qmv kernels, up to the
  * order of the f32 sums: each 256-value unit is decoded, here straight into
@@ -826,14 +826,5 @@ static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *
 static void QX(iq1_m)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   QX_BODY(0, qx_decode_iq1m(row + u * 56, &w))
 }
-
-#define GLLMK_QMV_OVERRIDES                          \
-  [GLLMK_QF_q4_0] = QX(q4_0), [GLLMK_QF_q4_1] = QX(q4_1), [GLLMK_QF_iq4_nl] = QX(iq4_nl), \
-  [GLLMK_QF_q8_0] = QX(q8_0), [GLLMK_QF_q4_k] = QX(q4_k), [GLLMK_QF_q5_k] = QX(q5_k),     \
-  [GLLMK_QF_q6_k] = QX(q6_k), [GLLMK_QF_q2_k] = QX(q2_k), [GLLMK_QF_q3_k] = QX(q3_k),    \
-  [GLLMK_QF_iq4_xs] = QX(iq4_xs), [GLLMK_QF_q5_0] = QX(q5_0), [GLLMK_QF_q5_1] = QX(q5_1),     \
-  [GLLMK_QF_iq2_xxs] = QX(iq2_xxs), [GLLMK_QF_iq2_xs] = QX(iq2_xs), [GLLMK_QF_iq2_s] = QX(iq2_s), \
-  [GLLMK_QF_iq3_xxs] = QX(iq3_xxs), [GLLMK_QF_iq3_s] = QX(iq3_s), [GLLMK_QF_iq1_s] = QX(iq1_s), \
-  [GLLMK_QF_iq1_m] = QX(iq1_m), [GLLMK_QF_mxfp4] = QX(mxfp4),
 
 #endif /* GLLMK_QFAST_X86_H */
