@@ -56,7 +56,7 @@ struct slot {
 /* decode format block blk of format fmt into sl; its values per block */
 __device__ __forceinline__ void decode(int fmt, const uint8_t *blk, slot &sl) {
   int i = 0;
-#define GLLMK_QFMT(tok, T, name, vpb, bpb, kind, dot)                                            \
+#define GLLMK_QFMT(tok, T, name, vpb, bpb, kind, dot, ...)                                            \
   if (fmt == i) {                                                                                \
     gllmk__unpack_##tok(blk, sl.q, &sl.s);                                                       \
     return;                                                                                      \

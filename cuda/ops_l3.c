@@ -342,7 +342,7 @@ static gllmk_status sample_workspace(const gllmk_backend *be, int dt, size_t row
 /* cuda/embq.cu's format index: qformats.def's row, SqueezeLLM after them; -1: none */
 static int embq_fmt(gllmk_qtype t) {
   static const gllmk_qtype rows[] = {
-#define GLLMK_QFMT(tok, T, name, vpb, bpb, kind, dot) GLLMK_##T,
+#define GLLMK_QFMT(tok, T, name, vpb, bpb, kind, dot, ...) GLLMK_##T,
 #include "quant/qformats.def"
 #undef GLLMK_QFMT
   };

@@ -19,10 +19,10 @@
 #include <string.h>
 
 static const gllmk_qtype types[] = {
-  GLLMK_Q4_0, GLLMK_Q4_1, GLLMK_Q5_0, GLLMK_Q5_1, GLLMK_Q8_0, GLLMK_Q2_K, GLLMK_Q3_K, GLLMK_Q4_K,
-  GLLMK_Q5_K, GLLMK_Q6_K, GLLMK_Q8_K, GLLMK_IQ2_XXS, GLLMK_IQ2_XS, GLLMK_IQ3_XXS, GLLMK_IQ1_S,
-  GLLMK_IQ4_NL, GLLMK_IQ3_S, GLLMK_IQ2_S, GLLMK_IQ4_XS, GLLMK_IQ1_M, GLLMK_MXFP4, GLLMK_SQUEEZELLM, GLLMK_AWQ4,
-  GLLMK_GPTQ4, (gllmk_qtype)999,
+#define GLLMK_QFMT(tok, QT, ...) GLLMK_##QT,
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+  GLLMK_SQUEEZELLM, GLLMK_AWQ4, GLLMK_GPTQ4, (gllmk_qtype)999,
 };
 #define NTYPES (sizeof types / sizeof types[0])
 #define MAX_ISAS 8
@@ -69,7 +69,7 @@ static gllmk_status run(int op, gllmk_qtype t, const uint8_t *w, size_t wb, size
   case 3: { /* GPTQ4: g_idx from the bytes (often out of range: must be refused) */
     size_t groups = (flags & 7) + 1, pk = n * (k / 2);
     int32_t *g = malloc((k ? k : 1) * sizeof *g);
-    gllmk_f16 *s = malloc((n * groups ? n * groups : 1) * sizeof *s);
+    gllmk_f16 *s = malloc((n * groups != 0 ? n * groups : 1) * sizeof *s);
     for (size_t j = 0; j < k; j++) g[j] = j < wb ? (int32_t)(w[j] % (groups + (flags & 8 ? 1 : 0))) : 0;
     for (size_t j = 0; j < n * groups; j++) s[j].bits = (uint16_t)(j < wb ? 0x2000 | w[j] : 0x3c00);
     gllmk_status st = gllmk_gptq_matmul_f32(w, wb < pk ? wb : pk, g, s, groups, x, out, m, n, k);
@@ -102,9 +102,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t *w = dup_exact(wsrc, wb);
   size_t out_n = op == 0 ? (wb / (gllmk_qtype_block_bytes(t) ? gllmk_qtype_block_bytes(t) : 1) + (flags & 1)) * bs
                          : m * n;
-  float *x = malloc((m * k ? m * k : 1) * sizeof *x);
+  float *x = malloc((m * k != 0 ? m * k : 1) * sizeof *x);
   for (size_t i = 0; i < m * k; i++) x[i] = (float)((int)(i * 37 % 19) - 9) * 0.125f;
-  if (flags & 0x20 && m * k) x[0] = NAN;
+  if (flags & 0x20 && m * k != 0) x[0] = NAN;
   float *ref = malloc((out_n ? out_n : 1) * sizeof *ref), *out = malloc((out_n ? out_n : 1) * sizeof *out);
   gllmk_status st0 = GLLMK_OK;
   for (int i = 0; i < nisas; i++) {

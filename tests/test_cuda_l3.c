@@ -632,10 +632,10 @@ static int same_elem(tu_dtype dt, const void *a, const void *b, size_t i)
 static void test_embq(tu_dtype dt)
 {
   static const gllmk_qtype fmts[] = {
-    GLLMK_Q4_0, GLLMK_Q4_1, GLLMK_Q5_0, GLLMK_Q5_1, GLLMK_Q8_0, GLLMK_Q2_K, GLLMK_Q3_K,
-    GLLMK_Q4_K, GLLMK_Q5_K, GLLMK_Q6_K, GLLMK_Q8_K, GLLMK_IQ2_XXS, GLLMK_IQ2_XS, GLLMK_IQ3_XXS,
-    GLLMK_IQ1_S, GLLMK_IQ4_NL, GLLMK_IQ3_S, GLLMK_IQ2_S, GLLMK_IQ4_XS, GLLMK_IQ1_M,
-    GLLMK_MXFP4, GLLMK_SQUEEZELLM,
+#define GLLMK_QFMT(tok, QT, ...) GLLMK_##QT,
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+    GLLMK_SQUEEZELLM,
   };
   size_t es = tu_esize(dt), vocab = 5, hidden = 512;
   tu_check c;

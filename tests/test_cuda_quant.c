@@ -150,10 +150,10 @@ static void check_y(tu_check *c, tu_dtype dt, const void *y, const double *w, co
 
 /* ------------------------------------------------------------------ GGUF formats */
 static const gllmk_qtype FMTS[] = {
-  GLLMK_Q4_0, GLLMK_Q4_1, GLLMK_Q5_0, GLLMK_Q5_1, GLLMK_Q8_0, GLLMK_Q2_K, GLLMK_Q3_K,
-  GLLMK_Q4_K, GLLMK_Q5_K, GLLMK_Q6_K, GLLMK_Q8_K, GLLMK_IQ2_XXS, GLLMK_IQ2_XS, GLLMK_IQ3_XXS,
-  GLLMK_IQ1_S, GLLMK_IQ4_NL, GLLMK_IQ3_S, GLLMK_IQ2_S, GLLMK_IQ4_XS, GLLMK_IQ1_M,
-  GLLMK_MXFP4, GLLMK_SQUEEZELLM,
+#define GLLMK_QFMT(tok, QT, ...) GLLMK_##QT,
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+  GLLMK_SQUEEZELLM,
 };
 #define NFMTS (sizeof FMTS / sizeof *FMTS)
 

@@ -54,28 +54,12 @@ typedef struct fmt {
   int m_off;          /* offset of the f16 min / dmin, -1 if none */
 } fmt;
 
+/* the rows of lib/quant/qformats.def */
 static const fmt FMTS[] = {
-  { "q4_0", GLLMK_Q4_0, 32, 18, gllmk_dequant_q4_0, SC_F16, 0, -1 },
-  { "q4_1", GLLMK_Q4_1, 32, 20, gllmk_dequant_q4_1, SC_F16, 0, 2 },
-  { "q5_0", GLLMK_Q5_0, 32, 22, gllmk_dequant_q5_0, SC_F16, 0, -1 },
-  { "q5_1", GLLMK_Q5_1, 32, 24, gllmk_dequant_q5_1, SC_F16, 0, 2 },
-  { "q8_0", GLLMK_Q8_0, 32, 34, gllmk_dequant_q8_0, SC_F16, 0, -1 },
-  { "q2_K", GLLMK_Q2_K, 256, 84, gllmk_dequant_q2_k, SC_F16, 80, 82 },
-  { "q3_K", GLLMK_Q3_K, 256, 110, gllmk_dequant_q3_k, SC_F16, 108, -1 },
-  { "q4_K", GLLMK_Q4_K, 256, 144, gllmk_dequant_q4_k, SC_F16, 0, 2 },
-  { "q5_K", GLLMK_Q5_K, 256, 176, gllmk_dequant_q5_k, SC_F16, 0, 2 },
-  { "q6_K", GLLMK_Q6_K, 256, 210, gllmk_dequant_q6_k, SC_F16, 208, -1 },
-  { "q8_K", GLLMK_Q8_K, 256, 292, gllmk_dequant_q8_k, SC_F32, 0, -1 },
-  { "iq2_xxs", GLLMK_IQ2_XXS, 256, 66, gllmk_dequant_iq2_xxs, SC_F16, 0, -1 },
-  { "iq2_xs", GLLMK_IQ2_XS, 256, 74, gllmk_dequant_iq2_xs, SC_F16, 0, -1 },
-  { "iq3_xxs", GLLMK_IQ3_XXS, 256, 98, gllmk_dequant_iq3_xxs, SC_F16, 0, -1 },
-  { "iq1_s", GLLMK_IQ1_S, 256, 50, gllmk_dequant_iq1_s, SC_F16, 0, -1 },
-  { "iq4_nl", GLLMK_IQ4_NL, 32, 18, gllmk_dequant_iq4_nl, SC_F16, 0, -1 },
-  { "iq3_s", GLLMK_IQ3_S, 256, 110, gllmk_dequant_iq3_s, SC_F16, 0, -1 },
-  { "iq2_s", GLLMK_IQ2_S, 256, 82, gllmk_dequant_iq2_s, SC_F16, 0, -1 },
-  { "iq4_xs", GLLMK_IQ4_XS, 256, 136, gllmk_dequant_iq4_xs, SC_F16, 0, -1 },
-  { "iq1_m", GLLMK_IQ1_M, 256, 56, gllmk_dequant_iq1_m, SC_IQ1M, 48, -1 },
-  { "mxfp4", GLLMK_MXFP4, 32, 17, gllmk_dequant_mxfp4, SC_E8M0, 0, -1 },
+#define GLLMK_QFMT(tok, QT, name, bs, bb, kind, dot, fam, sc, d_off, m_off, quant) \
+  { name, GLLMK_##QT, bs, bb, gllmk_dequant_##tok, SC_##sc, d_off, m_off },
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
 };
 #define NFMT ((int)(sizeof FMTS / sizeof FMTS[0]))
 
@@ -130,6 +114,8 @@ static tu_check *BC;
 #define EXPECT(want, desc, EXPR) do { RUN(EXPR); tu_iso_check(BC, &last, want, want, desc); } while (0)
 
 /* ------------------------------------------------------------------ metadata */
+/* ggml's values, written out here as an oracle of their own (not expanded
+ * from qformats.def, which the library's answers come from) */
 typedef struct meta { gllmk_qtype t; const char *name; size_t bs, bb; } meta;
 static const meta METAS[] = {
   { GLLMK_Q4_0, "q4_0", 32, 18 },       { GLLMK_Q4_1, "q4_1", 32, 20 },
@@ -470,9 +456,9 @@ static void set_scale(const fmt *f, unsigned char *blk, uint32_t bits)
   case SC_E8M0: blk[f->d_off] = (unsigned char)bits; break;
   case SC_IQ1M:
     for (int w = 0; w < 4; w++) {
-      uint16_t v = tu_rd16(blk + 48 + 2 * w);
+      uint16_t v = tu_rd16(blk + f->d_off + 2 * w);
       v = (uint16_t)((v & 0x0FFF) | (((bits >> (4 * w)) & 0xF) << 12));
-      tu_wr16(blk + 48 + 2 * w, v);
+      tu_wr16(blk + f->d_off + 2 * w, v);
     }
     break;
   }

@@ -57,7 +57,7 @@
 
 /* ------------------------------------------------------------------ formats */
 enum { SC_F16 = 0, SC_F32 = 1, SC_IQ1M = 2, SC_E8M0 = 3 };
-enum { K_GGUF_K = 0, K_GGUF_IQ, K_SQ, K_AWQ, K_GPTQ_INT, K_GPTQ_ACT };
+enum { K_GGUF_KQ = 0, K_GGUF_IQ, K_SQ, K_AWQ, K_GPTQ_INT, K_GPTQ_ACT };
 
 typedef struct fmt {
   const char *name;
@@ -68,28 +68,12 @@ typedef struct fmt {
   int d_off, m_off;
 } fmt;
 
+/* the GGUF formats are the rows of lib/quant/qformats.def */
 static const fmt FMTS[] = {
-  { "q4_0", GLLMK_Q4_0, 32, 18, K_GGUF_K, SC_F16, 0, -1 },
-  { "q4_1", GLLMK_Q4_1, 32, 20, K_GGUF_K, SC_F16, 0, 2 },
-  { "q5_0", GLLMK_Q5_0, 32, 22, K_GGUF_K, SC_F16, 0, -1 },
-  { "q5_1", GLLMK_Q5_1, 32, 24, K_GGUF_K, SC_F16, 0, 2 },
-  { "q8_0", GLLMK_Q8_0, 32, 34, K_GGUF_K, SC_F16, 0, -1 },
-  { "q2_K", GLLMK_Q2_K, 256, 84, K_GGUF_K, SC_F16, 80, 82 },
-  { "q3_K", GLLMK_Q3_K, 256, 110, K_GGUF_K, SC_F16, 108, -1 },
-  { "q4_K", GLLMK_Q4_K, 256, 144, K_GGUF_K, SC_F16, 0, 2 },
-  { "q5_K", GLLMK_Q5_K, 256, 176, K_GGUF_K, SC_F16, 0, 2 },
-  { "q6_K", GLLMK_Q6_K, 256, 210, K_GGUF_K, SC_F16, 208, -1 },
-  { "q8_K", GLLMK_Q8_K, 256, 292, K_GGUF_K, SC_F32, 0, -1 },
-  { "iq2_xxs", GLLMK_IQ2_XXS, 256, 66, K_GGUF_IQ, SC_F16, 0, -1 },
-  { "iq2_xs", GLLMK_IQ2_XS, 256, 74, K_GGUF_IQ, SC_F16, 0, -1 },
-  { "iq3_xxs", GLLMK_IQ3_XXS, 256, 98, K_GGUF_IQ, SC_F16, 0, -1 },
-  { "iq1_s", GLLMK_IQ1_S, 256, 50, K_GGUF_IQ, SC_F16, 0, -1 },
-  { "iq4_nl", GLLMK_IQ4_NL, 32, 18, K_GGUF_IQ, SC_F16, 0, -1 },
-  { "iq3_s", GLLMK_IQ3_S, 256, 110, K_GGUF_IQ, SC_F16, 0, -1 },
-  { "iq2_s", GLLMK_IQ2_S, 256, 82, K_GGUF_IQ, SC_F16, 0, -1 },
-  { "iq4_xs", GLLMK_IQ4_XS, 256, 136, K_GGUF_IQ, SC_F16, 0, -1 },
-  { "iq1_m", GLLMK_IQ1_M, 256, 56, K_GGUF_IQ, SC_IQ1M, 48, -1 },
-  { "mxfp4", GLLMK_MXFP4, 32, 17, K_GGUF_IQ, SC_E8M0, 0, -1 },
+#define GLLMK_QFMT(tok, QT, name, bs, bb, kind, dot, fam, sc, d_off, m_off, quant) \
+  { name, GLLMK_##QT, bs, bb, K_GGUF_##fam, SC_##sc, d_off, m_off },
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
   { "squeezellm", GLLMK_SQUEEZELLM, 256, 112, K_SQ, 0, 0, -1 },
   { "awq4", GLLMK_AWQ4, 128, 64, K_AWQ, 0, 0, -1 },
   { "gptq4 (g_idx constant per 16 columns)", GLLMK_GPTQ4, 128, 64, K_GPTQ_INT, 0, 0, -1 },
@@ -111,7 +95,7 @@ static int ops_of(const fmt *f, int *ops)
 {
   int n = 0;
   switch (f->kind) {
-  case K_GGUF_K: ops[n++] = OP_FDG; ops[n++] = OP_KQ; break;
+  case K_GGUF_KQ: ops[n++] = OP_FDG; ops[n++] = OP_KQ; break;
   case K_GGUF_IQ:
     ops[n++] = OP_IQ;
     ops[n++] = OP_FDG;
@@ -177,8 +161,8 @@ static void set_gguf_scales(const fmt *f, unsigned char *blk)
   case SC_IQ1M: {
     uint16_t h = pow2_f16();
     for (int w = 0; w < 4; w++) {
-      uint16_t v = tu_rd16(blk + 48 + 2 * w);
-      tu_wr16(blk + 48 + 2 * w, (uint16_t)((v & 0x0FFF) | (((h >> (4 * w)) & 0xF) << 12)));
+      uint16_t v = tu_rd16(blk + f->d_off + 2 * w);
+      tu_wr16(blk + f->d_off + 2 * w, (uint16_t)((v & 0x0FFF) | (((h >> (4 * w)) & 0xF) << 12)));
     }
     break;
   }
@@ -984,7 +968,7 @@ static void bad_gguf(tu_dtype dt)
     for (int fi = 0; fi < NFMT; fi++) {
       const fmt *f = &FMTS[fi];
       if (fi > 0 && FMTS[fi - 1].t == f->t) continue;
-      int is_k = f->kind == K_GGUF_K, is_iq = f->kind == K_GGUF_IQ;
+      int is_k = f->kind == K_GGUF_KQ, is_iq = f->kind == K_GGUF_IQ;
       if (!is_k) {
         D("kquant_matmul_%s with %s", dn, f->name);
         EXPECT(GLLMK_E_INVAL, gcall(OP_KQ, dt, w.p, w.n, x.p, y.p, f->t, 2, 2, 256));
@@ -1153,7 +1137,7 @@ int main(void)
   }
   /* one LLM-like size per family */
   static const struct { gllmk_qtype t; int kind; } llm[] = {
-    { GLLMK_Q4_0, K_GGUF_K }, { GLLMK_Q4_K, K_GGUF_K }, { GLLMK_IQ2_XXS, K_GGUF_IQ },
+    { GLLMK_Q4_0, K_GGUF_KQ }, { GLLMK_Q4_K, K_GGUF_KQ }, { GLLMK_IQ2_XXS, K_GGUF_IQ },
     { GLLMK_IQ4_NL, K_GGUF_IQ }, { GLLMK_SQUEEZELLM, K_SQ }, { GLLMK_AWQ4, K_AWQ },
     { GLLMK_GPTQ4, K_GPTQ_INT }, { GLLMK_GPTQ4, K_GPTQ_ACT },
   };

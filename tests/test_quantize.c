@@ -55,21 +55,15 @@ typedef struct fmt {
   size_t bs, bb;       /* values and bytes per block */
 } fmt;
 
+/* the rows of lib/quant/qformats.def with a reference quantizer (quant Q),
+ * then SqueezeLLM */
+#define TQ_Q(tok, QT, name, bs, bb) { name, GLLMK_##QT, gllmk_quant_##tok, bs, bb },
+#define TQ_N(tok, QT, name, bs, bb)
 static const fmt FMTS[] = {
-  { "q4_0", GLLMK_Q4_0, gllmk_quant_q4_0, 32, 18 },
-  { "q4_1", GLLMK_Q4_1, gllmk_quant_q4_1, 32, 20 },
-  { "q5_0", GLLMK_Q5_0, gllmk_quant_q5_0, 32, 22 },
-  { "q5_1", GLLMK_Q5_1, gllmk_quant_q5_1, 32, 24 },
-  { "q8_0", GLLMK_Q8_0, gllmk_quant_q8_0, 32, 34 },
-  { "q2_K", GLLMK_Q2_K, gllmk_quant_q2_k, 256, 84 },
-  { "q3_K", GLLMK_Q3_K, gllmk_quant_q3_k, 256, 110 },
-  { "q4_K", GLLMK_Q4_K, gllmk_quant_q4_k, 256, 144 },
-  { "q5_K", GLLMK_Q5_K, gllmk_quant_q5_k, 256, 176 },
-  { "q6_K", GLLMK_Q6_K, gllmk_quant_q6_k, 256, 210 },
-  { "q8_K", GLLMK_Q8_K, gllmk_quant_q8_k, 256, 292 },
-  { "iq4_nl", GLLMK_IQ4_NL, gllmk_quant_iq4_nl, 32, 18 },
-  { "iq4_xs", GLLMK_IQ4_XS, gllmk_quant_iq4_xs, 256, 136 },
-  { "mxfp4", GLLMK_MXFP4, gllmk_quant_mxfp4, 32, 17 },
+#define GLLMK_QFMT(tok, QT, name, bs, bb, kind, dot, fam, sc, d_off, m_off, quant) \
+  TQ_##quant(tok, QT, name, bs, bb)
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
   { "squeezellm", GLLMK_SQUEEZELLM, gllmk_quant_squeezellm, 256, 112 },
 };
 #define N_FMTS (sizeof FMTS / sizeof FMTS[0])
@@ -812,8 +806,14 @@ static void test_bad_types(void)
   tu_buf d;
   tu_buf_alloc(&d, 4096, 0);
   tu_buf_snapshot(&d);
-  const int types[] = { 0, 1, 4, 9, 24, 199, 203, 999, -1, GLLMK_IQ2_XXS, GLLMK_IQ2_XS,
-                        GLLMK_IQ3_XXS, GLLMK_IQ1_S, GLLMK_IQ3_S, GLLMK_IQ2_S, GLLMK_IQ1_M,
+  /* not formats, and the formats without a gllmk_quantize path: the rows of
+   * qformats.def with no reference quantizer (quant N), AWQ4 and GPTQ4 */
+#define TQ_NONE_Q(QT)
+#define TQ_NONE_N(QT) GLLMK_##QT,
+  const int types[] = { 0, 1, 4, 9, 24, 199, 203, 999, -1,
+#define GLLMK_QFMT(tok, QT, name, bs, bb, kind, dot, fam, sc, d_off, m_off, quant) TQ_NONE_##quant(QT)
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
                         GLLMK_AWQ4, GLLMK_GPTQ4 };
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     tu_check_status(&c, gllmk_quantize((gllmk_qtype)types[i], x, 256, d.p, d.n),

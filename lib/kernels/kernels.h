@@ -61,7 +61,7 @@ struct gllmk__kt_bf16 {
 
 /* the GGUF block formats, in qformats.def order */
 enum {
-#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) GLLMK_QF_##fmt,
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) GLLMK_QF_##fmt,
 #include "quant/qformats.def"
 #undef GLLMK_QFMT
   GLLMK_NQF

@@ -8,12 +8,12 @@
  *           (q4_k's decode GEMV is qmv_q4_k; the f16 gemm is gemm_f16)
  *   kernel  the template's kernel, which the slot holds unless overridden
  */
-#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) \
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) \
   S(q.dequant[GLLMK_QF_##fmt], dequant_##fmt, GLLMK_KNAME_(dequant_##fmt, q, GLLMK_ISA))
 #include "quant/qformats.def"
 #undef GLLMK_QFMT
 S(q.dequant_squeezellm, dequant_squeezellm, GLLMK_KNAME_(dequant_squeezellm, q, GLLMK_ISA))
-#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) \
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) \
   S(q.qmv[GLLMK_QF_##fmt], qmv_##fmt, GLLMK_KNAME_(qmv_##fmt, q, GLLMK_ISA))
 #include "quant/qformats.def"
 #undef GLLMK_QFMT

@@ -242,7 +242,7 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
                                nblk - 8 * u < 8 ? nblk - 8 * u : 8, q, wsc, wmn))              \
   }
 
-#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) GLLMK_QDEQ_##kind(fmt, bb) GLLMK_QMV_##kind(fmt, bb, dot)
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) GLLMK_QDEQ_##kind(fmt, bb) GLLMK_QMV_##kind(fmt, bb, dot)
 #include "quant/qformats.def"
 #undef GLLMK_QFMT
 

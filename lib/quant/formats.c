@@ -8,12 +8,13 @@
 #include "quant/qformats.h"
 
 const gllmk__qinfo gllmk__qinfos[] = {
-#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) {GLLMK_##QT, name, bs, bb, GLLMK_QF_##fmt},
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, fam, ...) \
+  {GLLMK_##QT, name, bs, bb, GLLMK_QF_##fmt, GLLMK_QFAM_##fam},
 #include "quant/qformats.def"
 #undef GLLMK_QFMT
-  {GLLMK_AWQ4, "awq4", 128, 64, GLLMK_QF_EXTERNAL},
-  {GLLMK_GPTQ4, "gptq4", 128, 64, GLLMK_QF_EXTERNAL},
-  {GLLMK_SQUEEZELLM, "squeezellm", 256, 112, GLLMK_QF_EXTERNAL},
+  {GLLMK_AWQ4, "awq4", 128, 64, GLLMK_QF_EXTERNAL, GLLMK_QFAM_NONE},
+  {GLLMK_GPTQ4, "gptq4", 128, 64, GLLMK_QF_EXTERNAL, GLLMK_QFAM_NONE},
+  {GLLMK_SQUEEZELLM, "squeezellm", 256, 112, GLLMK_QF_EXTERNAL, GLLMK_QFAM_NONE},
 };
 const size_t gllmk__nqinfos = sizeof gllmk__qinfos / sizeof gllmk__qinfos[0];
 
@@ -24,23 +25,12 @@ const gllmk__qinfo *gllmk__qinfo_of(gllmk_qtype t) {
 }
 
 int gllmk__qtype_is_kquant(gllmk_qtype t) {
-  switch (t) {
-  case GLLMK_Q4_0: case GLLMK_Q4_1: case GLLMK_Q5_0: case GLLMK_Q5_1: case GLLMK_Q8_0:
-  case GLLMK_Q2_K: case GLLMK_Q3_K: case GLLMK_Q4_K: case GLLMK_Q5_K: case GLLMK_Q6_K: case GLLMK_Q8_K:
-    return 1;
-  default:
-    return 0;
-  }
+  const gllmk__qinfo *q = gllmk__qinfo_of(t);
+  return q && q->fam == GLLMK_QFAM_KQ;
 }
 int gllmk__qtype_is_iq(gllmk_qtype t) {
-  switch (t) {
-  case GLLMK_IQ1_S: case GLLMK_IQ1_M: case GLLMK_IQ2_XXS: case GLLMK_IQ2_XS: case GLLMK_IQ2_S:
-  case GLLMK_IQ3_XXS: case GLLMK_IQ3_S: case GLLMK_IQ4_NL: case GLLMK_IQ4_XS:
-  case GLLMK_MXFP4:  /* a 16-level table like IQ4_NL's: the IQ family's ops take it */
-    return 1;
-  default:
-    return 0;
-  }
+  const gllmk__qinfo *q = gllmk__qinfo_of(t);
+  return q && q->fam == GLLMK_QFAM_IQ;
 }
 
 const char *gllmk_qtype_name(gllmk_qtype t) {
@@ -133,7 +123,7 @@ gllmk_status gllmk_dequantize(gllmk_qtype t, const void *src, size_t src_bytes, 
   gllmk_status gllmk_dequant_##fmt(const void *src, float *out, size_t n) {   \
     return deq_blocks(gllmk__qinfo_of(GLLMK_##QT), src, out, n);              \
   }
-#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) GLLMK_DEQ_PUB(fmt, QT)
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) GLLMK_DEQ_PUB(fmt, QT)
 #include "quant/qformats.def"
 #undef GLLMK_QFMT
 GLLMK_DEQ_PUB(squeezellm, SQUEEZELLM)

@@ -10,7 +10,7 @@
 
 enum {
   GLLMK_NQFMT = 0
-#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot) + 1
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) + 1
 #include "qformats.def"
 #undef GLLMK_QFMT
 };

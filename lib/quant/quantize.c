@@ -1044,20 +1044,14 @@ gllmk_status gllmk_quantize(gllmk_qtype t, const float *src, size_t n, void *dst
                             size_t dst_bytes)
 {
   switch (t) {
-  case GLLMK_Q4_0: return gllmk_quant_q4_0(src, n, dst, dst_bytes);
-  case GLLMK_Q4_1: return gllmk_quant_q4_1(src, n, dst, dst_bytes);
-  case GLLMK_Q5_0: return gllmk_quant_q5_0(src, n, dst, dst_bytes);
-  case GLLMK_Q5_1: return gllmk_quant_q5_1(src, n, dst, dst_bytes);
-  case GLLMK_Q8_0: return gllmk_quant_q8_0(src, n, dst, dst_bytes);
-  case GLLMK_Q2_K: return gllmk_quant_q2_k(src, n, dst, dst_bytes);
-  case GLLMK_Q3_K: return gllmk_quant_q3_k(src, n, dst, dst_bytes);
-  case GLLMK_Q4_K: return gllmk_quant_q4_k(src, n, dst, dst_bytes);
-  case GLLMK_Q5_K: return gllmk_quant_q5_k(src, n, dst, dst_bytes);
-  case GLLMK_Q6_K: return gllmk_quant_q6_k(src, n, dst, dst_bytes);
-  case GLLMK_Q8_K: return gllmk_quant_q8_k(src, n, dst, dst_bytes);
-  case GLLMK_IQ4_NL: return gllmk_quant_iq4_nl(src, n, dst, dst_bytes);
-  case GLLMK_IQ4_XS: return gllmk_quant_iq4_xs(src, n, dst, dst_bytes);
-  case GLLMK_MXFP4: return gllmk_quant_mxfp4(src, n, dst, dst_bytes);
+  /* the rows of quant/qformats.def with a reference quantizer (quant Q) */
+#define QUANT_CASE_Q(tok, QT) case GLLMK_##QT: return gllmk_quant_##tok(src, n, dst, dst_bytes);
+#define QUANT_CASE_N(tok, QT)
+#define GLLMK_QFMT(tok, QT, name, bs, bb, kind, dot, fam, sc, d_off, m_off, quant) QUANT_CASE_##quant(tok, QT)
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+#undef QUANT_CASE_Q
+#undef QUANT_CASE_N
   case GLLMK_SQUEEZELLM: return gllmk_quant_squeezellm(src, n, dst, dst_bytes);
   default: return GLLMK_E_UNSUPPORTED;
   }

@@ -26,12 +26,9 @@
  * first rows only and its rate extrapolated to the whole matrix. */
 
 const qfmt qfmts[] = {
-  {GLLMK_Q4_0, QK_GGUF},    {GLLMK_Q4_1, QK_GGUF},    {GLLMK_Q5_0, QK_GGUF},          {GLLMK_Q5_1, QK_GGUF},
-  {GLLMK_Q8_0, QK_GGUF},    {GLLMK_Q2_K, QK_GGUF},    {GLLMK_Q3_K, QK_GGUF},          {GLLMK_Q4_K, QK_GGUF},
-  {GLLMK_Q5_K, QK_GGUF},    {GLLMK_Q6_K, QK_GGUF},    {GLLMK_Q8_K, QK_GGUF},          {GLLMK_IQ1_S, QK_GGUF},
-  {GLLMK_IQ1_M, QK_GGUF},   {GLLMK_IQ2_XXS, QK_GGUF}, {GLLMK_IQ2_XS, QK_GGUF},        {GLLMK_IQ2_S, QK_GGUF},
-  {GLLMK_IQ3_XXS, QK_GGUF}, {GLLMK_IQ3_S, QK_GGUF},   {GLLMK_IQ4_NL, QK_GGUF},        {GLLMK_IQ4_XS, QK_GGUF},
-  {GLLMK_MXFP4, QK_GGUF},
+#define GLLMK_QFMT(tok, QT, ...) {GLLMK_##QT, QK_GGUF},
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
   {GLLMK_SQUEEZELLM, QK_SQUEEZE}, {GLLMK_AWQ4, QK_AWQ}, {GLLMK_GPTQ4, QK_GPTQ},     {0, QK_INT4},
   {0, QK_INT8},
 };
@@ -108,53 +105,59 @@ struct bench_Q Q;
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
-/* overwrite the floating-point scale fields of one block (offsets from
- * shared/testvectors/README.md) */
+/* where each GGUF format keeps its scales: the sc, d_off and m_off columns
+ * of lib/quant/qformats.def */
+enum { QS_F16, QS_F32, QS_E8M0, QS_IQ1M };
+static const struct {
+  int t, sc, d_off, m_off;
+} qscales[] = {
+#define GLLMK_QFMT(tok, QT, name, bs, bb, kind, dot, fam, sc, d_off, m_off, quant) \
+  {GLLMK_##QT, QS_##sc, d_off, m_off},
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+};
+
+/* overwrite the floating-point scale fields of one block: d, then the min */
 static void q_fix_block(int t, uint8_t *b, uint64_t *s)
 {
 #define SC() Q.sc16[splitmix(s) & 255]
-  switch (t) {
-  case GLLMK_Q4_1: case GLLMK_Q5_1: case GLLMK_Q4_K: case GLLMK_Q5_K:
-    put16(b, SC());
-    put16(b + 2, SC());
-    break;
-  case GLLMK_Q2_K:
-    put16(b + 80, SC());
-    put16(b + 82, SC());
-    break;
-  case GLLMK_Q3_K: put16(b + 108, SC()); break;
-  case GLLMK_Q6_K: put16(b + 208, SC()); break;
-  case GLLMK_Q8_K: { /* f32 d, and bsums consistent with the codes */
+  if (t == GLLMK_SQUEEZELLM) { /* the 8 codebook entries */
+    for (int i = 0; i < 8; i++) put16(b + 2 * i, SC());
+    return;
+  }
+  size_t f = 0;
+  while (f < sizeof qscales / sizeof *qscales && qscales[f].t != t) f++;
+  if (f == sizeof qscales / sizeof *qscales) return;
+  uint8_t *d = b + qscales[f].d_off;
+  switch (qscales[f].sc) {
+  case QS_F16: put16(d, SC()); break;
+  case QS_F32: { /* Q8_K: f32 d, and bsums consistent with the codes */
     gllmk_f16 h = {SC()};
-    float d = gllmk_f16_to_f32(h);
-    memcpy(b, &d, 4);
+    float v = gllmk_f16_to_f32(h);
+    memcpy(d, &v, 4);
     for (int i = 0; i < 16; i++) {
       int sum = 0;
       for (int j = 0; j < 16; j++) sum += (int8_t)b[4 + 16 * i + j];
-      int16_t v = (int16_t)sum;
-      memcpy(b + 260 + 2 * i, &v, 2);
+      int16_t v16 = (int16_t)sum;
+      memcpy(b + 260 + 2 * i, &v16, 2);
     }
     break;
   }
-  case GLLMK_IQ1_M: { /* the f16 super-scale: top nibbles of the four u16 scale words at 48 */
+  case QS_IQ1M: { /* the f16 super-scale: top nibbles of the four u16 scale words */
     uint16_t h = SC();
     for (int i = 0; i < 4; i++) {
       uint16_t w;
-      memcpy(&w, b + 48 + 2 * i, 2);
+      memcpy(&w, d + 2 * i, 2);
       w = (uint16_t)((w & 0x0FFFu) | (((unsigned)h >> (4 * i) & 0xFu) << 12));
-      memcpy(b + 48 + 2 * i, &w, 2);
+      memcpy(d + 2 * i, &w, 2);
     }
     break;
   }
-  case GLLMK_MXFP4: /* the E8M0 byte: 2^(e-128) in [2^-12, 1], the f16 scales' range */
-    b[0] = (uint8_t)(116 + splitmix(s) % 13);
+  case QS_E8M0: /* the E8M0 byte: 2^(e-128) in [2^-12, 1], the f16 scales' range */
+    *d = (uint8_t)(116 + splitmix(s) % 13);
     break;
-  case GLLMK_SQUEEZELLM: /* the 8 codebook entries */
-    for (int i = 0; i < 8; i++) put16(b + 2 * i, SC());
-    break;
-  default: /* q4_0 q5_0 q8_0 iq4_nl and the other IQ types: f16 d at 0 */
-    put16(b, SC());
   }
+  if (qscales[f].m_off >= 0) put16(b + qscales[f].m_off, SC());
 #undef SC
 }
 

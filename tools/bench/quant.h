@@ -6,8 +6,11 @@
 #define GLLMK_BENCH_QUANT_H
 
 #include "bench.h"
+#include "quant/qfcount.h"
 
-#define NQF 26 /* entries of qfmts[] (quant.c checks) */
+/* entries of qfmts[]: the GGUF rows of lib/quant/qformats.def, SqueezeLLM,
+ * AWQ4, GPTQ4, int4 and int8 (quant.c checks) */
+#define NQF (GLLMK_NQFMT + 5)
 
 enum { QK_GGUF, QK_SQUEEZE, QK_AWQ, QK_GPTQ, QK_INT4, QK_INT8 };
 typedef struct {
