@@ -192,54 +192,83 @@ QK(unit_dot)(int dk, const int8_t *q, const float *wsc, const float *wmn, int ha
   }
 }
 
+/* What a decode GEMV body calls: rowf (may be NULL) once per row r to set up
+ * the row's state st (a GPTQ4 row's scales), then unitf per unit u to decode
+ * it into levels q, per-16 factors wsc and min terms wmn, returning whether
+ * the unit has a min term.  The bodies are always inlined with constant
+ * callbacks, which are always inlined in turn: no indirect call is left. */
+typedef struct {
+  const float *srow;   /* GPTQ4: the row's f32 scales, or NULL */
+  float *srow_b;       /* GPTQ4: their buffer */
+  size_t nblk;         /* 32-value formats: blocks per row */
+} gllmk__qrow_st;
+typedef void (*gllmk__qrow_fn)(const struct gllmk__qmv *p, size_t r, gllmk__qrow_st *st);
+typedef int (*gllmk__qunit_fn)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u,
+                               const gllmk__qrow_st *st, int8_t *q, float *wsc, float *wmn);
+
 /* Per row: decode a chunk of GLLMK_QMV_CH units into L1 buffers first, then
  * dot the whole chunk with every activation row: the levels are read back
  * long after they were stored (no store-to-load forwarding stalls), and a
  * unit is decoded once for all m rows. */
 #define GLLMK_QMV_CH 16
-#define GLLMK_QMV_BODY(DK, UNPACK_UNIT) GLLMK_QMV_BODY_R(DK, (void)0, UNPACK_UNIT)
-/* the same with a statement ROW run once per row first */
-#define GLLMK_QMV_BODY_R(DK, ROW, UNPACK_UNIT)                                                 \
-  int8_t qb[GLLMK_QMV_CH * 256] __attribute__((aligned(64)));                              \
-  float wscb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));                              \
-  float wmnb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));                              \
-  int hmb[GLLMK_QMV_CH];                                                                   \
-  float acc[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));                   \
-  float accm[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));                  \
-  for (size_t r = r0; r < r1; r++) {                                                       \
-    const uint8_t *row = p->w + r * p->row_bytes;                                          \
-    ROW;                                                                                   \
-    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {                                   \
-      size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;                     \
-      memset(acc, 0, mb * VF32_MAX_LANES * sizeof(float));                                 \
-      memset(accm, 0, mb * VF32_MAX_LANES * sizeof(float));                                \
-      for (size_t u0 = 0; u0 < p->units; u0 += GLLMK_QMV_CH) {                             \
-        size_t u1 = p->units - u0 < GLLMK_QMV_CH ? p->units : u0 + GLLMK_QMV_CH;           \
-        for (size_t u = u0; u < u1; u++) {                                                 \
-          int8_t *q = qb + 256 * (u - u0);                                                 \
-          float *wsc = wscb + 16 * (u - u0), *wmn = wmnb + 16 * (u - u0);                  \
-          vf32_prefetch(row + (u + GLLMK_QMV_CH) * p->unit_bytes);                         \
-          hmb[u - u0] = UNPACK_UNIT;                                                       \
-        }                                                                                  \
-        for (size_t u = u0; u < u1; u++)                                                   \
-          QK(unit_dot)(DK, qb + 256 * (u - u0), wscb + 16 * (u - u0), wmnb + 16 * (u - u0), \
-                       hmb[u - u0], p, i0, mb, u, acc, accm);                              \
-      }                                                                                    \
-      for (size_t i = 0; i < mb; i++)                                                      \
-        p->y[(i0 + i) * p->ldy + r] =                                                      \
-            vf32_reduce_add(vf32_loadu(QACC(acc, i))) - vf32_reduce_add(vf32_loadu(QACC(accm, i))); \
-    }                                                                                      \
+static inline __attribute__((always_inline)) void
+QK(qmv_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, int dk, gllmk__qrow_fn rowf,
+             gllmk__qunit_fn unitf, gllmk__qrow_st *st) {
+  int8_t qb[GLLMK_QMV_CH * 256] __attribute__((aligned(64)));
+  float wscb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));
+  float wmnb[GLLMK_QMV_CH * 16] __attribute__((aligned(64)));
+  int hmb[GLLMK_QMV_CH];
+  float acc[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));
+  float accm[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));
+  for (size_t r = r0; r < r1; r++) {
+    const uint8_t *row = p->w + r * p->row_bytes;
+    if (rowf) rowf(p, r, st);
+    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {
+      size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;
+      memset(acc, 0, mb * VF32_MAX_LANES * sizeof(float));
+      memset(accm, 0, mb * VF32_MAX_LANES * sizeof(float));
+      for (size_t u0 = 0; u0 < p->units; u0 += GLLMK_QMV_CH) {
+        size_t u1 = p->units - u0 < GLLMK_QMV_CH ? p->units : u0 + GLLMK_QMV_CH;
+        for (size_t u = u0; u < u1; u++) {
+          vf32_prefetch(row + (u + GLLMK_QMV_CH) * p->unit_bytes);
+          hmb[u - u0] = unitf(p, r, row, u, st, qb + 256 * (u - u0), wscb + 16 * (u - u0),
+                              wmnb + 16 * (u - u0));
+        }
+        for (size_t u = u0; u < u1; u++)
+          QK(unit_dot)(dk, qb + 256 * (u - u0), wscb + 16 * (u - u0), wmnb + 16 * (u - u0),
+                       hmb[u - u0], p, i0, mb, u, acc, accm);
+      }
+      for (size_t i = 0; i < mb; i++)
+        p->y[(i0 + i) * p->ldy + r] =
+            vf32_reduce_add(vf32_loadu(QACC(acc, i))) - vf32_reduce_add(vf32_loadu(QACC(accm, i)));
+    }
   }
+}
 
-#define GLLMK_QMV_K(fmt, bb, dk)                                                               \
-  GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {               \
-    GLLMK_QMV_BODY(GLLMK_DOTK_##dk, QK(unit_k)(gllmk__unpack_##fmt, row + u * (bb), q, wsc, wmn))               \
+/* the unit decoder of a GGUF format (qu_<fmt>) and its kernel qmv_<fmt> */
+#define GLLMK_QMV_K(fmt, bb, dk)                                                                 \
+  static inline __attribute__((always_inline)) int                                             \
+  QK(qu_##fmt)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u,             \
+               const gllmk__qrow_st *st, int8_t *q, float *wsc, float *wmn) {                 \
+    (void)p, (void)r, (void)st;                                                                \
+    return QK(unit_k)(gllmk__unpack_##fmt, row + u * (bb), q, wsc, wmn);                        \
+  }                                                                                            \
+  GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {     \
+    gllmk__qrow_st st = {0};                                                                   \
+    QK(qmv_body)(p, r0, r1, GLLMK_DOTK_##dk, NULL, QK(qu_##fmt), &st);                         \
   }
-#define GLLMK_QMV_32(fmt, bb, dk)                                                               \
-  GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {               \
-    size_t nblk = p->k / 32;                                                                   \
-    GLLMK_QMV_BODY(GLLMK_DOTK_##dk, QK(unit_32)(gllmk__unpack_##fmt, (bb), row + 8 * u * (bb),                  \
-                               nblk - 8 * u < 8 ? nblk - 8 * u : 8, q, wsc, wmn))              \
+#define GLLMK_QMV_32(fmt, bb, dk)                                                                \
+  static inline __attribute__((always_inline)) int                                             \
+  QK(qu_##fmt)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u,             \
+               const gllmk__qrow_st *st, int8_t *q, float *wsc, float *wmn) {                 \
+    (void)p, (void)r;                                                                          \
+    size_t nblk = st->nblk;                                                                    \
+    return QK(unit_32)(gllmk__unpack_##fmt, (bb), row + 8 * u * (bb),                          \
+                       nblk - 8 * u < 8 ? nblk - 8 * u : 8, q, wsc, wmn);                      \
+  }                                                                                            \
+  GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {     \
+    gllmk__qrow_st st = {.nblk = p->k / 32};                                                   \
+    QK(qmv_body)(p, r0, r1, GLLMK_DOTK_##dk, NULL, QK(qu_##fmt), &st);                         \
   }
 
 #define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) GLLMK_QDEQ_##kind(fmt, bb) GLLMK_QMV_##kind(fmt, bb, dot)
@@ -303,8 +332,15 @@ QK(unit_awq)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *w
   for (int g = 0; g < 16; g++) wmn[g] = 0.0f;
   return 0;
 }
+static inline __attribute__((always_inline)) int
+QK(qu_awq)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, const gllmk__qrow_st *st,
+           int8_t *q, float *wsc, float *wmn) {
+  (void)row, (void)st;
+  return QK(unit_awq)(p, r, u, q, wsc, wmn);
+}
 GLLMK_TPL_KERNEL void QK(qmv_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_awq)(p, r, u, q, wsc, wmn))
+  gllmk__qrow_st st = {0};
+  QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, NULL, QK(qu_awq), &st);
 }
 
 /* GPTQ4: the f32 scales of row r (srow, n_groups of
@@ -344,10 +380,20 @@ QK(unit_gptq)(const struct gllmk__qmv *p, size_t r, size_t u, const float *srow,
   for (g = 0; g < 16; g++) wmn[g] = 0.0f;
   return 0;
 }
+static inline __attribute__((always_inline)) void
+QK(qr_gptq)(const struct gllmk__qmv *p, size_t r, gllmk__qrow_st *st) {
+  st->srow = QK(gptq_srow)(p, r, st->srow_b);
+}
+static inline __attribute__((always_inline)) int
+QK(qu_gptq)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, const gllmk__qrow_st *st,
+            int8_t *q, float *wsc, float *wmn) {
+  (void)row;
+  return QK(unit_gptq)(p, r, u, st->srow, p->g16, q, wsc, wmn);
+}
 GLLMK_TPL_KERNEL void QK(qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
-  const float *srow;
-  GLLMK_QMV_BODY_R(GLLMK_DOT_S, srow = QK(gptq_srow)(p, r, srow_b), QK(unit_gptq)(p, r, u, srow, p->g16, q, wsc, wmn))
+  gllmk__qrow_st st = {.srow_b = srow_b};
+  QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, QK(qr_gptq), QK(qu_gptq), &st);
 }
 
 /* int8 rows with one f32 scale per row (gemm_q8): p->scales is float [rows] */
@@ -361,8 +407,15 @@ QK(unit_i8)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *ws
   for (int g = 0; g < 16; g++) wsc[g] = s, wmn[g] = 0.0f;
   return 0;
 }
+static inline __attribute__((always_inline)) int
+QK(qu_i8)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, const gllmk__qrow_st *st,
+          int8_t *q, float *wsc, float *wmn) {
+  (void)row, (void)st;
+  return QK(unit_i8)(p, r, u, q, wsc, wmn);
+}
 GLLMK_TPL_KERNEL void QK(qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  GLLMK_QMV_BODY(GLLMK_DOT_W, QK(unit_i8)(p, r, u, q, wsc, wmn))
+  gllmk__qrow_st st = {0};
+  QK(qmv_body)(p, r0, r1, GLLMK_DOT_W, NULL, QK(qu_i8), &st);
 }
 
 /* 4-bit rows (value = nibble - 8, low nibble first) with one f32 scale per
@@ -377,8 +430,15 @@ QK(unit_i4)(const struct gllmk__qmv *p, size_t r, size_t u, int8_t *q, float *ws
   for (int g = 0; g < 16; g++) wsc[g] = s, wmn[g] = 0.0f;
   return 0;
 }
+static inline __attribute__((always_inline)) int
+QK(qu_i4)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, const gllmk__qrow_st *st,
+          int8_t *q, float *wsc, float *wmn) {
+  (void)row, (void)st;
+  return QK(unit_i4)(p, r, u, q, wsc, wmn);
+}
 GLLMK_TPL_KERNEL void QK(qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  GLLMK_QMV_BODY(GLLMK_DOT_S, QK(unit_i4)(p, r, u, q, wsc, wmn))
+  gllmk__qrow_st st = {0};
+  QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, NULL, QK(qu_i4), &st);
 }
 
 /* w[j] = (nibble j - 8) * scale of column 256 u + j, for the nv values of
@@ -515,26 +575,32 @@ static inline __attribute__((always_inline)) vf32 QK(dot256)(const float *w, con
 }
 
 /* y[i][r] = <W row r decoded to f32, x_i> for the formats without an integer
- * form (SqueezeLLM's codebook, GPTQ4 with per-column groups): ROW runs once
- * per row, DECODE writes unit u of row r as 256 floats w (zero padded) */
-#define GLLMK_FMV_BODY(ROW, DECODE)                                                            \
-  float w[256] __attribute__((aligned(64)));                                                   \
-  float acc[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));                       \
-  for (size_t r = r0; r < r1; r++) {                                                           \
-    ROW;                                                                                       \
-    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {                                       \
-      size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;                         \
-      memset(acc, 0, mb * VF32_MAX_LANES * sizeof(float));                                     \
-      for (size_t u = 0; u < p->units; u++) {                                                  \
-        DECODE;                                                                                \
-        for (size_t i = 0; i < mb; i++)                                                        \
-          vf32_storeu(QACC(acc, i), vf32_add(vf32_loadu(QACC(acc, i)),                         \
-                                             QK(dot256)(w, p->xf + (i0 + i) * p->act_stride + 256 * u))); \
-      }                                                                                        \
-      for (size_t i = 0; i < mb; i++)                                                          \
-        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(vf32_loadu(QACC(acc, i)));               \
-    }                                                                                          \
+ * form (SqueezeLLM's codebook, GPTQ4 with per-column groups): rowf (may be
+ * NULL) runs once per row, decf writes unit u of row r as 256 floats w (zero
+ * padded); always inlined with constant callbacks, as qmv_body */
+typedef void (*gllmk__fdec_fn)(const struct gllmk__qmv *p, size_t r, size_t u, const gllmk__qrow_st *st,
+                               float *w);
+static inline __attribute__((always_inline)) void
+QK(fmv_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, gllmk__qrow_fn rowf, gllmk__fdec_fn decf,
+             gllmk__qrow_st *st) {
+  float w[256] __attribute__((aligned(64)));
+  float acc[GLLMK_QMV_MB * VF32_MAX_LANES] __attribute__((aligned(64)));
+  for (size_t r = r0; r < r1; r++) {
+    if (rowf) rowf(p, r, st);
+    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB) {
+      size_t mb = p->m - i0 < GLLMK_QMV_MB ? p->m - i0 : GLLMK_QMV_MB;
+      memset(acc, 0, mb * VF32_MAX_LANES * sizeof(float));
+      for (size_t u = 0; u < p->units; u++) {
+        decf(p, r, u, st, w);
+        for (size_t i = 0; i < mb; i++)
+          vf32_storeu(QACC(acc, i), vf32_add(vf32_loadu(QACC(acc, i)),
+                                             QK(dot256)(w, p->xf + (i0 + i) * p->act_stride + 256 * u)));
+      }
+      for (size_t i = 0; i < mb; i++)
+        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(vf32_loadu(QACC(acc, i)));
+    }
   }
+}
 
 /* one activation row: decoded values straight into the FMAs */
 static void QK(fmv1_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
@@ -554,12 +620,18 @@ static void QK(fmv1_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
     p->y[r] = vf32_reduce_add(vf32_add(vf32_add(a0, a1), vf32_add(a2, a3)));
   }
 }
+static inline __attribute__((always_inline)) void
+QK(fd_sqllm)(const struct gllmk__qmv *p, size_t r, size_t u, const gllmk__qrow_st *st, float *w) {
+  (void)st;
+  QK(sqllm_block)(p->w + r * p->row_bytes + 112 * u, w);
+}
 GLLMK_TPL_KERNEL void QK(fmv_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   if (p->m == 1) {
     QK(fmv1_sqllm)(p, r0, r1);
     return;
   }
-  GLLMK_FMV_BODY((void)0, QK(sqllm_block)(p->w + r * p->row_bytes + 112 * u, w))
+  gllmk__qrow_st st = {0};
+  QK(fmv_body)(p, r0, r1, NULL, QK(fd_sqllm), &st);
 }
 
 /* one activation row: whole units decoded straight into the FMAs */
@@ -594,18 +666,20 @@ static void QK(fmv1_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
     p->y[r] = vf32_reduce_add(vf32_add(vf32_add(a0, a1), vf32_add(a2, a3)));
   }
 }
+static inline __attribute__((always_inline)) void
+QK(fd_gptq)(const struct gllmk__qmv *p, size_t r, size_t u, const gllmk__qrow_st *st, float *w) {
+  size_t nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
+  QK(gptq_cols)(p, r, u, nv, st->srow, w);
+  for (size_t j = nv; j < 256; j++) w[j] = 0.0f;
+}
 GLLMK_TPL_KERNEL void QK(fmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   if (p->m == 1) {
     QK(fmv1_gptq4)(p, r0, r1);
     return;
   }
   float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
-  const float *srow;
-  size_t nv;
-  GLLMK_FMV_BODY(srow = QK(gptq_srow)(p, r, srow_b),
-                 nv = p->k - 256 * u < 256 ? p->k - 256 * u : 256;
-                 QK(gptq_cols)(p, r, u, nv, srow, w);
-                 for (size_t j = nv; j < 256; j++) w[j] = 0.0f)
+  gllmk__qrow_st st = {.srow_b = srow_b};
+  QK(fmv_body)(p, r0, r1, QK(qr_gptq), QK(fd_gptq), &st);
 }
 
 #undef QACC

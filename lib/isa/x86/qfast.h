@@ -178,35 +178,47 @@ QX(dot)(const qx_unit *w, int signed_q, const struct gllmk__qmv *p, size_t i0, s
   for (size_t o_ = 0; o_ < (ub); o_ += 64)                                                   \
     _mm_prefetch((const char *)((row) + (u) * (ub) + QX_PF_BYTES + o_), _MM_HINT_T0)
 
-/* the units of row r into activation rows i0 .. i0+mb-1 */
-#define QX_UNITS(SIGNED, DECODE, i0, mb, acc, accm)                                          \
-  for (size_t u = 0; u < p->units; u++) {                                                    \
-    QX_PREFETCH(row, u, p->unit_bytes);                                                      \
-    DECODE;                                                                                  \
-    QX(dot)(&w, SIGNED, p, i0, mb, u, acc, accm);                                            \
-  }
-
-/* one activation row (decode) keeps its accumulators in registers */
-#define QX_BODY(SIGNED, DECODE)                                                              \
-  qx_unit w;                                                                                 \
-  for (size_t r = r0; r < r1; r++) {                                                         \
-    const uint8_t *row = p->w + r * p->row_bytes;                                            \
-    if (p->m == 1) {                                                                         \
-      vf32 a = vf32_zero(), am = vf32_zero();                                                \
-      QX_UNITS(SIGNED, DECODE, 0, 1, &a, &am)                                                \
-      p->y[r] = vf32_reduce_add(a) - vf32_reduce_add(am);                                    \
-      continue;                                                                              \
-    }                                                                                        \
-    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB_X) {                                   \
-      size_t mb = p->m - i0 < GLLMK_QMV_MB_X ? p->m - i0 : GLLMK_QMV_MB_X;                   \
-      vf32 acc[GLLMK_QMV_MB_X], accm[GLLMK_QMV_MB_X];                                        \
-      for (size_t i = 0; i < mb; i++) acc[i] = accm[i] = vf32_zero();                        \
-      QX_UNITS(SIGNED, DECODE, i0, mb, acc, accm)                                            \
-      for (size_t i = 0; i < mb; i++)                                                        \
-        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]) - vf32_reduce_add(accm[i]);    \
-    }                                                                                        \
-  }
 #define GLLMK_QMV_MB_X 16
+
+/* how a format decodes unit u of a row into w (aux: the 32-value formats'
+ * blocks per row); the bodies below are always inlined with a constant
+ * decoder, which is always inlined in turn: no indirect call is left */
+typedef void (*qx_dec_fn)(const uint8_t *row, size_t u, size_t aux, qx_unit *w);
+
+/* the units of row into activation rows i0 .. i0+mb-1 */
+static inline __attribute__((always_inline)) void
+QX(units)(const struct gllmk__qmv *p, const uint8_t *row, int sgn, qx_dec_fn dec, size_t aux,
+          size_t i0, size_t mb, vf32 *acc, vf32 *accm) {
+  qx_unit w;
+  for (size_t u = 0; u < p->units; u++) {
+    QX_PREFETCH(row, u, p->unit_bytes);
+    dec(row, u, aux, &w);
+    QX(dot)(&w, sgn, p, i0, mb, u, acc, accm);
+  }
+}
+
+/* rows r0 .. r1-1; one activation row (decode) keeps its accumulators in
+ * registers */
+static inline __attribute__((always_inline)) void
+QX(body)(const struct gllmk__qmv *p, size_t r0, size_t r1, int sgn, qx_dec_fn dec, size_t aux) {
+  for (size_t r = r0; r < r1; r++) {
+    const uint8_t *row = p->w + r * p->row_bytes;
+    if (p->m == 1) {
+      vf32 a = vf32_zero(), am = vf32_zero();
+      QX(units)(p, row, sgn, dec, aux, 0, 1, &a, &am);
+      p->y[r] = vf32_reduce_add(a) - vf32_reduce_add(am);
+      continue;
+    }
+    for (size_t i0 = 0; i0 < p->m; i0 += GLLMK_QMV_MB_X) {
+      size_t mb = p->m - i0 < GLLMK_QMV_MB_X ? p->m - i0 : GLLMK_QMV_MB_X;
+      vf32 acc[GLLMK_QMV_MB_X], accm[GLLMK_QMV_MB_X];
+      for (size_t i = 0; i < mb; i++) acc[i] = accm[i] = vf32_zero();
+      QX(units)(p, row, sgn, dec, aux, i0, mb, acc, accm);
+      for (size_t i = 0; i < mb; i++)
+        p->y[(i0 + i) * p->ldy + r] = vf32_reduce_add(acc[i]) - vf32_reduce_add(accm[i]);
+    }
+  }
+}
 
 /* ---------------------------------------------------------------- 32-value blocks */
 
@@ -318,9 +330,12 @@ qx_decode_32(int kind, size_t bb, const uint8_t *row, size_t u, size_t nblk, qx_
 }
 
 #define QX_DEF32(fmt, kind, bb, sgn)                                                          \
+  static inline __attribute__((always_inline)) void                                          \
+  QX(du_##fmt)(const uint8_t *row, size_t u, size_t nblk, qx_unit *w) {                      \
+    qx_decode_32(kind, bb, row, u, nblk, w);                                                 \
+  }                                                                                          \
   static void QX(fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {                   \
-    size_t nblk = p->k / 32;                                                                 \
-    QX_BODY(sgn, qx_decode_32(kind, bb, row, u, nblk, &w))                                   \
+    QX(body)(p, r0, r1, sgn, QX(du_##fmt), p->k / 32);                                       \
   }
 QX_DEF32(q4_0, 0, 18, 0)
 QX_DEF32(q4_1, 1, 20, 0)
@@ -369,11 +384,21 @@ static inline __attribute__((always_inline)) void qx_decode_q4k(const uint8_t *b
   }
 }
 
+static inline __attribute__((always_inline)) void
+QX(du_q4_k)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_q4k(row + u * 144, 0, w);
+}
 static void QX(q4_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(0, qx_decode_q4k(row + u * 144, 0, &w))
+  QX(body)(p, r0, r1, 0, QX(du_q4_k), 0);
+}
+static inline __attribute__((always_inline)) void
+QX(du_q5_k)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_q4k(row + u * 176, 1, w);
 }
 static void QX(q5_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(0, qx_decode_q4k(row + u * 176, 1, &w))
+  QX(body)(p, r0, r1, 0, QX(du_q5_k), 0);
 }
 
 static inline __attribute__((always_inline)) void qx_decode_q6k(const uint8_t *b, qx_unit *w) {
@@ -410,8 +435,13 @@ static inline __attribute__((always_inline)) void qx_decode_q6k(const uint8_t *b
   }
 }
 
+static inline __attribute__((always_inline)) void
+QX(du_q6_k)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_q6k(row + u * 210, w);
+}
 static void QX(q6_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(0, qx_decode_q6k(row + u * 210, &w))
+  QX(body)(p, r0, r1, 0, QX(du_q6_k), 0);
 }
 
 /* q2_K: scales[16] (low nibble scale, high nibble min), qs[64], d, dmin */
@@ -433,8 +463,13 @@ static inline __attribute__((always_inline)) void qx_decode_q2k(const uint8_t *b
 #endif
   }
 }
+static inline __attribute__((always_inline)) void
+QX(du_q2_k)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_q2k(row + u * 84, w);
+}
 static void QX(q2_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(0, qx_decode_q2k(row + u * 84, &w))
+  QX(body)(p, r0, r1, 0, QX(du_q2_k), 0);
 }
 
 /* q3_K: hmask[32], qs[64], scales[12] (16 6-bit values - 32), d */
@@ -466,8 +501,13 @@ static inline __attribute__((always_inline)) void qx_decode_q3k(const uint8_t *b
 #endif
   }
 }
+static inline __attribute__((always_inline)) void
+QX(du_q3_k)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_q3k(row + u * 110, w);
+}
 static void QX(q3_k)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(0, qx_decode_q3k(row + u * 110, &w))
+  QX(body)(p, r0, r1, 0, QX(du_q3_k), 0);
 }
 
 /* iq4_xs: d, scales_h (u16), scales_l[4], qs[128] */
@@ -495,8 +535,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq4xs(const uint8_t 
 #endif
   }
 }
+static inline __attribute__((always_inline)) void
+QX(du_iq4_xs)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_iq4xs(row + u * 136, w);
+}
 static void QX(iq4_xs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(1, qx_decode_iq4xs(row + u * 136, &w))
+  QX(body)(p, r0, r1, 1, QX(du_iq4_xs), 0);
 }
 
 /* ---------------------------------------------------------------- IQ grids */
@@ -666,8 +711,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq2xxs(const uint8_t
   qx_wsc_v(w->wsc, qx_odd8v(qx_top4x8(a)), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
   w->has_min = 0;
 }
+static inline __attribute__((always_inline)) void
+QX(du_iq2_xxs)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_iq2xxs(row + u * 66, w);
+}
 static void QX(iq2_xxs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(QX_SIGNM, qx_decode_iq2xxs(row + u * 66, &w))
+  QX(body)(p, r0, r1, QX_SIGNM, QX(du_iq2_xxs), 0);
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq2xs(const uint8_t *b, qx_unit *w) {
@@ -683,8 +733,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq2xs(const uint8_t 
   qx_wsc_v(w->wsc, qx_odd16(b + 66), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
   w->has_min = 0;
 }
+static inline __attribute__((always_inline)) void
+QX(du_iq2_xs)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_iq2xs(row + u * 74, w);
+}
 static void QX(iq2_xs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(QX_SIGNM, qx_decode_iq2xs(row + u * 74, &w))
+  QX(body)(p, r0, r1, QX_SIGNM, QX(du_iq2_xs), 0);
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq2s(const uint8_t *b, qx_unit *w) {
@@ -705,8 +760,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq2s(const uint8_t *
   qx_wsc_v(w->wsc, qx_odd16(b + 74), sf32_from_f16(gllmk__rd16(b)) * 0.125f);
   w->has_min = 0;
 }
+static inline __attribute__((always_inline)) void
+QX(du_iq2_s)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_iq2s(row + u * 82, w);
+}
 static void QX(iq2_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(QX_SIGNM, qx_decode_iq2s(row + u * 82, &w))
+  QX(body)(p, r0, r1, QX_SIGNM, QX(du_iq2_s), 0);
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq3xxs(const uint8_t *b, qx_unit *w) {
@@ -719,8 +779,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq3xxs(const uint8_t
   qx_wsc_v(w->wsc, qx_odd8v(qx_top4x8(a)), sf32_from_f16(gllmk__rd16(b)) * 0.25f);
   w->has_min = 0;
 }
+static inline __attribute__((always_inline)) void
+QX(du_iq3_xxs)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_iq3xxs(row + u * 98, w);
+}
 static void QX(iq3_xxs)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(QX_SIGNM, qx_decode_iq3xxs(row + u * 98, &w))
+  QX(body)(p, r0, r1, QX_SIGNM, QX(du_iq3_xxs), 0);
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq3s(const uint8_t *b, qx_unit *w) {
@@ -746,8 +811,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq3s(const uint8_t *
            sf32_from_f16(gllmk__rd16(b)));
   w->has_min = 0;
 }
+static inline __attribute__((always_inline)) void
+QX(du_iq3_s)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_iq3s(row + u * 110, w);
+}
 static void QX(iq3_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(QX_SIGNM, qx_decode_iq3s(row + u * 110, &w))
+  QX(body)(p, r0, r1, QX_SIGNM, QX(du_iq3_s), 0);
 }
 
 /* iq1: value = dl (g + delta / 8), g in {-1, 0, 1} the grid bytes, delta = +-1.
@@ -791,8 +861,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq1s(const uint8_t *
   }
   w->has_min = 1;
 }
+static inline __attribute__((always_inline)) void
+QX(du_iq1_s)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_iq1s(row + u * 50, w);
+}
 static void QX(iq1_s)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(0, qx_decode_iq1s(row + u * 50, &w))
+  QX(body)(p, r0, r1, 0, QX(du_iq1_s), 0);
 }
 
 static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *b, qx_unit *w) {
@@ -823,8 +898,13 @@ static inline __attribute__((always_inline)) void qx_decode_iq1m(const uint8_t *
   for (int v = 0; v < QX_NW; v++) w->wmn[v] = vf32_mul(w->wsc[v], vf32_splat(9.0f));
   w->has_min = 1;
 }
+static inline __attribute__((always_inline)) void
+QX(du_iq1_m)(const uint8_t *row, size_t u, size_t aux, qx_unit *w) {
+  (void)aux;
+  qx_decode_iq1m(row + u * 56, w);
+}
 static void QX(iq1_m)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  QX_BODY(0, qx_decode_iq1m(row + u * 56, &w))
+  QX(body)(p, r0, r1, 0, QX(du_iq1_m), 0);
 }
 
 #endif /* GLLMK_QFAST_X86_H */
