@@ -141,7 +141,7 @@ static void test_isa(void)
 #if defined(__x86_64__)
   static const char *foreign[] = { "neon", "dotprod", "sve" };
 #else
-  static const char *foreign[] = { "avx2", "avx512", "vnni" };
+  static const char *foreign[] = { "avx2", "avxvnni", "vnni" };
 #endif
   int refused = 1;
   for (int i = 0; i < 3; i++) {
@@ -186,8 +186,9 @@ static void test_isa(void)
       if (n != n_scalar || n < 100 || strcmp(slot, "gemm_micro")) bad++;
       /* x86 ISAs carry the hand-written decode GEMV (isa/x86/qfast.h), sve its
        * own GEMM micro-kernel; scalar, neon and dotprod only templates */
-      size_t want = !strcmp(tok, "avx2") || !strcmp(tok, "avx512") || !strcmp(tok, "vnni") ? 20
-                    : !strcmp(tok, "sve") ? 1 : 0;
+      int x86 = !strcmp(tok, "avx2") || !strcmp(tok, "avxvnni") || !strcmp(tok, "avx512") ||
+                !strcmp(tok, "vnni");
+      size_t want = x86 ? 20 : !strcmp(tok, "sve") ? 1 : 0;
       if (n_hand != want) {
         bad++;
         diag("%s: %zu slots by hand, expected %zu", tok, n_hand, want);
@@ -232,6 +233,13 @@ static void test_isa(void)
        tu_status_name(gllmk_cpu_isa_check("avx2")), avx2);
   else
     skip("avx2 not compiled in");
+  int avxvnni = avx2 && __builtin_cpu_supports("avxvnni");
+  if (has_token(compiled, "avxvnni"))
+    ok((gllmk_cpu_isa_check("avxvnni") == GLLMK_OK) == avxvnni,
+       "avxvnni runnable (%s) iff the CPU has AVX2+FMA+F16C+AVX-VNNI (%d)",
+       tu_status_name(gllmk_cpu_isa_check("avxvnni")), avxvnni);
+  else
+    skip("avxvnni not compiled in");
   if (has_token(compiled, "avx512"))
     ok((gllmk_cpu_isa_check("avx512") == GLLMK_OK) == avx512,
        "avx512 runnable (%s) iff the CPU has AVX-512 F/BW/DQ/VL (%d)",

@@ -11,7 +11,8 @@
 #     register, no AVX-512 mask ({%kN}) and no VEX/EVEX (v-prefixed)
 #     instruction at all;
 #   - the avx2 object: ymm registers and no zmm/mask (it is built with AVX2
-#     flags only); the avx512 object: zmm registers and no VNNI instruction
+#     flags only); the avxvnni object the same, with the VEX vpdpbusd;
+#     the avx512 object: zmm registers and no VNNI instruction
 #     (AVX-512 CPUs without VNNI run it); the vnni object: vpdpbusd.
 # Objects that are not there (ISA not configured, not a libtool build) are
 # skipped; so is the whole test without objdump, unless
@@ -31,6 +32,7 @@ scalar=$(ls "$top_builddir"/lib/isa/scalar/.libs/*kernels_scalar*.o 2>/dev/null)
 avx2=$(ls "$top_builddir"/lib/isa/avx2/.libs/*.o 2>/dev/null)
 avx512=$(ls "$top_builddir"/lib/isa/avx512/.libs/*.o 2>/dev/null)
 vnni=$(ls "$top_builddir"/lib/isa/vnni/.libs/*.o 2>/dev/null)
+avxvnni=$(ls "$top_builddir"/lib/isa/avxvnni/.libs/*.o 2>/dev/null)
 
 if [ -z "$core$scalar" ]; then
   skip_all "no libtool objects under $top_builddir/lib (static or non-libtool build?)"
@@ -126,6 +128,22 @@ if [ -n "$avx2" ]; then
   done
 else
   skip "avx2 object not built"
+fi
+
+# avxvnni: AVX2 registers only (CPUs without AVX-512 run it), with the
+# VEX-encoded vpdpbusd (objdump marks it {vex})
+if [ -n "$avxvnni" ]; then
+  for o in $avxvnni; do
+    name=${o#"$top_builddir"/}
+    c=$(insns "$o" | grep -c '%ymm')
+    [ "$c" -gt 0 ]; ok $? "$name: uses ymm registers ($c instructions)"
+    c=$(insns "$o" | grep -cE '%zmm[0-9]|\{%?k[0-7]\}')
+    [ "$c" -eq 0 ]; ok $? "$name: no zmm registers or AVX-512 masks ($c instructions)"
+    c=$(insns "$o" | grep -cE '^(\{vex\} )?vpdpbusd.*%ymm')
+    [ "$c" -gt 0 ]; ok $? "$name: uses the VEX vpdpbusd ($c instructions)"
+  done
+else
+  skip "avxvnni object not built"
 fi
 
 if [ -n "$avx512" ]; then

@@ -18,7 +18,8 @@ GLLMK_API const char *gllmk_strerror(gllmk_status status);
 
 /**
  * Name of the CPU ISA whose kernels the library runs: one of "scalar",
- * "avx2", "avx512", "vnni" on x86-64, "neon", "dotprod", "sve" on aarch64.  The
+ * "avx2", "avxvnni", "avx512", "vnni" on x86-64, "neon", "dotprod", "sve" on
+ * aarch64.  The
  * first call of any function picks the best ISA that is compiled in and
  * that this CPU and OS can run, unless the environment variable
  * GLLMK_CPU_ISA names one; if that ISA is unknown, not
@@ -39,7 +40,7 @@ GLLMK_API gllmk_status gllmk_cpu_set_isa(const char *name);
 /** GLLMK_OK if the named ISA is compiled in and runnable here, else as gllmk_cpu_set_isa. */
 GLLMK_API gllmk_status gllmk_cpu_isa_check(const char *name);
 
-/** Space-separated ISA tokens compiled into this library, best last ("scalar avx2 avx512"). */
+/** Space-separated ISA tokens compiled into this library, best last ("scalar avx2 avxvnni avx512 vnni"). */
 GLLMK_API const char *gllmk_cpu_isa_compiled(void);
 
 /**

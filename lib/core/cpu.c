@@ -45,13 +45,15 @@ unsigned gllmk__cpu_detect(void) {
   }
   int avx2 = (b7 >> 5) & 1, avx512f = (b7 >> 16) & 1, avx512dq = (b7 >> 17) & 1,
       avx512bw = (b7 >> 30) & 1, avx512vl = (b7 >> 31) & 1, vnni = (c7 >> 11) & 1,
-      bf16 = (a71 >> 5) & 1, fp16 = (d7 >> 23) & 1, amx = (d7 >> 24) & 1;
+      bf16 = (a71 >> 5) & 1, fp16 = (d7 >> 23) & 1, amx = (d7 >> 24) & 1,
+      avxvnni = (a71 >> 4) & 1;   /* CPUID.(EAX=7,ECX=1):EAX[4] */
   ADD("avx2", avx2);
   ADD("avx512f", avx512f);
   ADD("avx512bw", avx512bw);
   ADD("avx512dq", avx512dq);
   ADD("avx512vl", avx512vl);
   ADD("avx512vnni", vnni);
+  ADD("avxvnni", avxvnni);
   ADD("avx512bf16", bf16);
   ADD("avx512fp16", fp16);
   ADD("amx-tile", amx);
@@ -62,6 +64,7 @@ unsigned gllmk__cpu_detect(void) {
   if ((f & GLLMK_CPU_AVX2) && os_zmm && avx512f && avx512dq && avx512bw && avx512vl)
     f |= GLLMK_CPU_AVX512;
   if ((f & GLLMK_CPU_AVX512) && vnni) f |= GLLMK_CPU_VNNI;
+  if ((f & GLLMK_CPU_AVX2) && avxvnni) f |= GLLMK_CPU_AVXVNNI;
   return f;
 }
 

@@ -28,6 +28,7 @@ enum {
   GLLMK_CPU_NEON = 1u << 3,     /* AArch64 Advanced SIMD (HWCAP_ASIMD) */
   GLLMK_CPU_DOTPROD = 1u << 4,  /* sdot/udot (HWCAP_ASIMDDP) */
   GLLMK_CPU_SVE = 1u << 5,      /* Scalable Vector Extension (HWCAP_SVE) */
+  GLLMK_CPU_AVXVNNI = 1u << 6,  /* AVX-VNNI (VEX vpdpbusd) on top of GLLMK_CPU_AVX2 */
 };
 GLLMK_HIDDEN unsigned gllmk__cpu_detect(void);
 GLLMK_HIDDEN const char *gllmk__cpu_feature_string(void);

@@ -167,16 +167,26 @@ static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[8]) {
 static inline vf32 vf32_load_i8(const int8_t *p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
 }
-/* maddubs on |q| and x with q's sign: |q| <= 128, |x| <= 127, so a pair sum
- * stays below 2^15 and nothing saturates */
+/* u8 x i8 dot products of 4 into the i32 lanes of acc: vpdpbusd where the
+ * unit has AVX-VNNI (GLLMK_SIMD_AVXVNNI, the avxvnni ISA), else maddubs +
+ * madd, which give the same sums while a pair sum stays within int16 (as it
+ * does for every caller: |q| <= 128 against |x| <= 127) */
+static inline __m256i gllmk__dpbusd256(__m256i acc, __m256i u, __m256i s) {
+#if defined(GLLMK_SIMD_AVXVNNI)
+  return _mm256_dpbusd_avx_epi32(acc, u, s);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+/* |q| against x with q's sign: |q| <= 128, |x| <= 127 */
 static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
   __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
-  __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(vq), _mm256_sign_epi8(vx, vq));
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+  return _mm256_cvtepi32_ps(
+      gllmk__dpbusd256(_mm256_setzero_si256(), _mm256_abs_epi8(vq), _mm256_sign_epi8(vx, vq)));
 }
 static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
   __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(vq, vx), _mm256_set1_epi16(1)));
+  return _mm256_cvtepi32_ps(gllmk__dpbusd256(_mm256_setzero_si256(), vq, vx));
 }
 static inline vf32 vf32_load_i16(const int16_t *p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p)));

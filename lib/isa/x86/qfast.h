@@ -4,7 +4,7 @@
  * the other formats).
  * SPDX-License-Identifier: MIT
  *
- * Included by lib/isa/{avx2,avx512,vnni}/kernels_*.c after their primitive
+ * Included by lib/isa/{avx2,avxvnni,avx512,vnni}/kernels_*.c after their primitive
  * header and before kernels/instantiate.h; defines gllmk__qmvx_<fmt>__<ISA>,
  * which isa/x86/overrides.def puts in the table in place of the template's
  * kernels.
@@ -61,12 +61,11 @@ static inline vf32 qx_i8f(__m128i s, int v) {
 /* ---------------------------------------------------------------- 256-bit */
 #define QX_NV 8                     /* int8 vectors per unit (32 levels each) */
 typedef __m256i qxv;
-static inline qxv qx_udot(qxv u, qxv x) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1));
+static inline qxv qx_udot(qxv u, qxv x) {   /* u unsigned <= 127 (255 with AVX-VNNI) */
+  return gllmk__dpbusd256(_mm256_setzero_si256(), u, x);
 }
 static inline qxv qx_sdot(qxv q, qxv x) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(x, q)),
-                           _mm256_set1_epi16(1));
+  return gllmk__dpbusd256(_mm256_setzero_si256(), _mm256_abs_epi8(q), _mm256_sign_epi8(x, q));
 }
 static inline qxv qx_load(const int8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 static inline vf32 qx_i8f(__m128i s, int v) {
