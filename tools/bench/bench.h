@@ -233,12 +233,28 @@ struct gg_traits_cpu { /* struct ggml_type_traits_cpu */
 };
 enum { GG_Q4_0 = 2, GG_Q8_0 = 8, GG_Q8_1 = 9, GG_Q8_K = 15 };
 
+struct gg_init_params { /* struct ggml_init_params */
+  size_t mem_size;
+  void *mem_buffer;
+  bool no_alloc;
+};
 struct bench_gg {
   int tried, ok;
   void *hb, *hc;
   const struct gg_traits *(*traits)(int);
   const struct gg_traits_cpu *(*traits_cpu)(int);
   const char *(*type_name)(int); /* ggml_type_name: "NONE" past GGML_TYPE_COUNT, where traits assert */
+  /* ggml_mul_mat through a graph (gg_mm_*): all set, or mm_ok = 0 */
+  int mm_ok;
+  void *(*init)(struct gg_init_params);
+  void (*free)(void *ctx);
+  void *(*new_tensor_2d)(void *ctx, int type, int64_t ne0, int64_t ne1);
+  void *(*mul_mat)(void *ctx, void *a, void *b);
+  void *(*new_graph)(void *ctx);
+  void (*build_forward_expand)(void *graph, void *t);
+  void *(*get_data)(const void *t);
+  size_t (*tensor_overhead)(void), (*graph_overhead)(void);
+  int (*compute_with_ctx)(void *ctx, void *graph, int n_threads); /* enum ggml_status: 0 success */
   char desc[1024], dir[512];
 };
 extern struct bench_gg gg;
@@ -294,6 +310,17 @@ void run_case(const spec *s, int ti, int idx, int total);
 
 /* ---------------------------------------------------------------- peers_ggml.c */
 int gg_load(void);
+/* ggml_mul_mat side by side: Y [m x n] = X [m x k] . W^T, W n rows of ggml
+ * type t, rb bytes each (GGUF layout), through a one-node graph computed on
+ * T threads (the prefill GEMM llama.cpp runs on the CPU) */
+typedef struct {
+  void *ctx, *graph, *y, *work;
+  size_t work_bytes, n, m;
+} gg_mm;
+int gg_mm_init(gg_mm *mm, int t, const void *w, size_t rb, size_t n, size_t k, const float *x, size_t m);
+int gg_mm_run(gg_mm *mm, int T); /* 0: done */
+const float *gg_mm_y(const gg_mm *mm);
+void gg_mm_free(gg_mm *mm);
 
 /* ---------------------------------------------------------------- report.c */
 void write_csv(const char *path);

@@ -307,6 +307,57 @@ void q_decode(int fi, int idx, int cnt)
 
 /* ---------------------------------------------------------------- part 3: prefill GEMM */
 
+/* ggml_mul_mat on the same weights and activations (the GGUF formats whose
+ * to_float ggml decodes as gllmk does): checked on the first QCHK rows of W
+ * against the bound of its activation quantization, then timed at both m
+ * on every thread count */
+static void q_prefill_ggml(int fi, int idx, int cnt, const qlayout *L)
+{
+  const qfmt *f = &qfmts[fi];
+  qggml *g = &qgg[fi];
+  size_t k = QS.k, n = QS.n_pre, chk = QCHK, m0 = QS.m_pre[0];
+  for (int mi = 0; mi < 2; mi++)
+    for (int ti = 0; ti < MAX_LIST; ti++) g->pre[mi][ti] = NAN;
+  g->pre_err = NAN;
+  snprintf(g->pre_chk, sizeof g->pre_chk, "-");
+  if (f->kind != QK_GGUF || !gg.ok || !gg.mm_ok || !g->ok) return;
+  const struct gg_traits_cpu *tc = gg.traits_cpu(f->t);
+  const struct gg_traits *tv = tc ? gg.traits(tc->vec_dot_type) : NULL;
+  if (!tv) return;
+  q_exact(Q.ref, Q.x, m0, chk, k, (size_t)tv->blck_size, Q.bd2);
+  for (int mi = 0; mi < 2; mi++) {
+    size_t m = QS.m_pre[mi];
+    gg_mm mm;
+    if (!gg_mm_init(&mm, f->t, Q.w, L->rb, n, k, Q.x, m)) {
+      snprintf(g->pre_chk, sizeof g->pre_chk, "ERROR");
+      return;
+    }
+    if (mi == 0) {
+      const float *y = gg_mm_y(&mm);
+      int st = gg_mm_run(&mm, qthr[n_qthr - 1]);
+      for (size_t i = 0; i < m0 && st == 0; i++)
+        for (size_t r = 0; r < chk; r++) Q.tmp[i * chk + r] = y[i * n + r];
+      g->pre_err = st == 0 ? q_err(Q.tmp, m0 * chk, Q.bd2) : INFINITY;
+      snprintf(g->pre_chk, sizeof g->pre_chk, g->pre_err <= 1 ? "OK" : "BOUND");
+      if (g->pre_err > 1)
+        fprintf(stderr, "%s: ggml_mul_mat %s: error %.3g x its bound: not reported\n", prog, qf_name(f),
+                g->pre_err);
+    }
+    for (int ti = 0; ti < n_qthr && !strcmp(g->pre_chk, "OK"); ti++) {
+      if (mi == 1 && ti != n_qthr - 1) continue; /* as gllmk: the larger m on the most threads */
+      char what[64];
+      snprintf(what, sizeof what, "ggml_mul_mat m=%zu, %d thread(s)", m, qthr[ti]);
+      q_progress("quant prefill", idx, cnt, qf_name(f), what);
+      qjob j = q_job(L, n, m, qthr[ti], 1);
+      j.yq = &mm;
+      gllmk_status st;
+      g->pre[mi][ti] = qtime(r_gg_mm, &j, opt.qmin_time, opt.qsamples, &st);
+      if (st != GLLMK_OK) g->pre[mi][ti] = NAN;
+    }
+    gg_mm_free(&mm);
+  }
+}
+
 void q_prefill(int fi, int idx, int cnt)
 {
   const qfmt *f = &qfmts[fi];
@@ -362,6 +413,8 @@ void q_prefill(int fi, int idx, int cnt)
         if (st != GLLMK_OK) snprintf(R->pre_chk, sizeof R->pre_chk, "ERROR");
       }
   }
+  q_prefill_ggml(fi, idx, cnt, &L);
+  const qggml *g = &qgg[fi];
   for (int ii = 0; ii < opt.n_isas; ii++) {
     qres *R = &qres_[fi][ii];
     const char *isa = opt.isas[ii];
@@ -384,6 +437,14 @@ void q_prefill(int fi, int idx, int cnt)
         if (mi == 0 && T == 1) {
           r->t_scalar = R->pre_scalar;
           r->speedup = R->pre_scalar / r->t;
+        }
+        if (isfinite(g->pre[mi][ti])) {
+          r->ggml_name = "ggml_mul_mat";
+          snprintf(r->ggml_check, sizeof r->ggml_check, "%s", g->pre_chk);
+          r->t_ggml = g->pre[mi][ti];
+          r->vs_ggml = r->t_ggml / r->t;
+          if (f->t == GLLMK_Q4_K || f->t == GLLMK_Q8_0 || f->t == GLLMK_Q6_K || f->t == GLLMK_IQ4_XS)
+            snprintf(r->target, sizeof r->target, ">= 2x ggml_mul_mat: %s", r->vs_ggml >= 2 ? "met" : "MISSED");
         }
       }
   }

@@ -97,6 +97,18 @@ int gg_load(void)
     return 0;
   }
   if (cpu_init) cpu_init();
+  *(void **)&gg.init = dlsym(gg.hb, "ggml_init");
+  *(void **)&gg.free = dlsym(gg.hb, "ggml_free");
+  *(void **)&gg.new_tensor_2d = dlsym(gg.hb, "ggml_new_tensor_2d");
+  *(void **)&gg.mul_mat = dlsym(gg.hb, "ggml_mul_mat");
+  *(void **)&gg.new_graph = dlsym(gg.hb, "ggml_new_graph");
+  *(void **)&gg.build_forward_expand = dlsym(gg.hb, "ggml_build_forward_expand");
+  *(void **)&gg.get_data = dlsym(gg.hb, "ggml_get_data");
+  *(void **)&gg.tensor_overhead = dlsym(gg.hb, "ggml_tensor_overhead");
+  *(void **)&gg.graph_overhead = dlsym(gg.hb, "ggml_graph_overhead");
+  *(void **)&gg.compute_with_ctx = dlsym(gg.hc, "ggml_graph_compute_with_ctx");
+  gg.mm_ok = gg.init && gg.free && gg.new_tensor_2d && gg.mul_mat && gg.new_graph && gg.build_forward_expand &&
+             gg.get_data && gg.tensor_overhead && gg.graph_overhead && gg.compute_with_ctx;
   /* the struct layouts: q4_0 is 32 values in 18 bytes, named "q4_0", dotted with q8_0 */
   const struct gg_traits *t = gg.traits(GG_Q4_0);
   const struct gg_traits_cpu *tc = gg.traits_cpu(GG_Q4_0);
@@ -118,4 +130,63 @@ int gg_has(int t, const char *name)
 {
   const char *nm = gg.type_name ? gg.type_name(t) : name;
   return nm && !strcmp(nm, name);
+}
+
+/* ---------------------------------------------------------------- ggml_mul_mat
+ *
+ * One context holds W, X and the graph Y = mul_mat(W, X); every run computes
+ * it in a second context laid over a buffer allocated once (ggml takes the
+ * work buffer, the activations converted to the vec_dot type, from that
+ * context), so nothing is allocated while timing. */
+
+#define GG_F32 0
+
+int gg_mm_init(gg_mm *mm, int t, const void *w, size_t rb, size_t n, size_t k, const float *x, size_t m)
+{
+  memset(mm, 0, sizeof *mm);
+  if (!gg.ok || !gg.mm_ok) return 0;
+  size_t bytes = n * rb + m * k * sizeof(float) + m * n * sizeof(float) + 3 * gg.tensor_overhead() +
+                 gg.graph_overhead() + (1 << 20);
+  mm->ctx = gg.init((struct gg_init_params){bytes, NULL, false});
+  if (!mm->ctx) return 0;
+  void *tw = gg.new_tensor_2d(mm->ctx, t, (int64_t)k, (int64_t)n);
+  void *tx = gg.new_tensor_2d(mm->ctx, GG_F32, (int64_t)k, (int64_t)m);
+  if (!tw || !tx) {
+    gg_mm_free(mm);
+    return 0;
+  }
+  memcpy(gg.get_data(tw), w, n * rb);
+  memcpy(gg.get_data(tx), x, m * k * sizeof(float));
+  mm->y = gg.mul_mat(mm->ctx, tw, tx);
+  mm->graph = mm->y ? gg.new_graph(mm->ctx) : NULL;
+  if (!mm->graph) {
+    gg_mm_free(mm);
+    return 0;
+  }
+  gg.build_forward_expand(mm->graph, mm->y);
+  /* the work buffer: X in the vec_dot type (at most 4 bytes a value), a
+   * cache line per thread, the context's own objects */
+  mm->work_bytes = m * k * sizeof(float) + (MAX_LIST + 64) * 64 * 64 + (1 << 20);
+  mm->work = xalloc(mm->work_bytes);
+  mm->n = n;
+  mm->m = m;
+  return 1;
+}
+
+int gg_mm_run(gg_mm *mm, int T)
+{
+  void *wctx = gg.init((struct gg_init_params){mm->work_bytes, mm->work, false});
+  if (!wctx) return -1;
+  int st = gg.compute_with_ctx(wctx, mm->graph, T);
+  gg.free(wctx);
+  return st;
+}
+
+const float *gg_mm_y(const gg_mm *mm) { return mm->y ? (const float *)gg.get_data(mm->y) : NULL; }
+
+void gg_mm_free(gg_mm *mm)
+{
+  if (mm->ctx) gg.free(mm->ctx);
+  free(mm->work);
+  memset(mm, 0, sizeof *mm);
 }

@@ -313,6 +313,13 @@ gllmk_status r_qmm(void *v)
   qjob *j = v;
   return q_mm(j->L, q_next(j), j->x, j->y, j->m, j->n);
 }
+/* ggml_mul_mat: the gg_mm in j->yq on j->T threads */
+gllmk_status r_gg_mm(void *v)
+{
+  qjob *j = v;
+  return gg_mm_run((gg_mm *)(uintptr_t)j->yq, j->T) == 0 ? GLLMK_OK : GLLMK_E_INVAL;
+}
+
 gllmk_status r_gg_dot(void *v)
 {
   qjob *j = v;

@@ -81,6 +81,10 @@ typedef struct {
   gg_from_float_t from_float;
   int vdt;
   size_t vdt_block;
+  /* prefill: ggml_mul_mat (gg_mm), seconds per m x n x k product, and its
+   * error against the bound of its activation quantization */
+  double pre[2][MAX_LIST], pre_err;
+  char pre_chk[40];
 } qggml;
 
 struct bench_QS {
@@ -115,6 +119,7 @@ gllmk_status r_gg_rows(void *v);
 gllmk_status r_deq_whole(void *v);
 gllmk_status r_qmm(void *v);
 gllmk_status r_gg_dot(void *v);
+gllmk_status r_gg_mm(void *v);
 qjob q_job(const qlayout *L, size_t n, size_t m, int T, int nrot);
 double qtime(qfn fn, void *ctx, double min_time, int samples, gllmk_status *st);
 void q_exact(const float *wd, const float *X, size_t m, size_t n, size_t k, size_t chunk, double *bdo);

@@ -121,18 +121,24 @@ static void q_print_prefill(int ii, const int *sel, int nsel)
   printf("\n## quant: prefill GEMM Y[m x %zu] = X . W^T, k=%zu, weights hot (isa %s): GFLOP/s = 2 m n k / time\n", n, k,
          opt.isas[ii]);
   printf("   %%peak: of the %s f32 FMA peak on %d threads (%.1f GFLOP/s); err: max |y - exact| / (1e-4 sum |w x|);\n"
-         "   scalar: the scalar ISA on %d rows, m=%zu; m=%zu on %d threads only\n",
-         class_names[cls], TT, rf->peak[cls], QSUB_PRE, QS.m_pre[0], QS.m_pre[1], TT);
+         "   scalar: the scalar ISA on %d rows, m=%zu; m=%zu on %d threads only;\n"
+         "   ggml: ggml_mul_mat through a one-node graph on %d threads, GFLOP/s, and gllmk's speed over it\n",
+         class_names[cls], TT, rf->peak[cls], QSUB_PRE, QS.m_pre[0], QS.m_pre[1], TT, TT);
   printf("%-10s %-6s %5s |", "format", "check", "err");
   for (int mi = 0; mi < 2; mi++) {
     for (int ti = mi ? n_qthr - 1 : 0; ti < n_qthr; ti++) printf(" m=%zu %dT", QS.m_pre[mi], qthr[ti]);
     printf(" %5s |", "%peak");
   }
-  printf(" %7s %7s\n", "scalar", "speedup");
+  printf(" %7s %7s |", "scalar", "speedup");
+  char g0[24], g1[24];
+  snprintf(g0, sizeof g0, "ggml m=%zu", QS.m_pre[0]);
+  snprintf(g1, sizeof g1, "ggml m=%zu", QS.m_pre[1]);
+  printf(" %-6s %11s %6s %11s %6s\n", "ggml", g0, "ratio", g1, "ratio");
   for (int s = 0; s < nsel; s++) {
     int fi = sel[s];
     const qfmt *f = &qfmts[fi];
     const qres *R = &qres_[fi][ii];
+    const qggml *g = &qgg[fi];
     printf("%-10s %-6s", qf_name(f), R->pre_chk);
     pcol(5, "%.2f", R->pre_err > 0 ? R->pre_err : NAN);
     printf(" |");
@@ -149,6 +155,13 @@ static void q_print_prefill(int ii, const int *sel, int nsel)
     double fl0 = 2.0 * (double)QS.m_pre[0] * (double)n * (double)k * 1e-9;
     pcol(7, "%.2f", fl0 / R->pre_scalar);
     pcol(7, "%.1fx", R->pre_scalar / R->pre[0][0]);
+    /* ggml_mul_mat on the most threads: GFLOP/s, and gllmk's speed over it */
+    printf(" | %-6s", f->kind == QK_GGUF ? g->pre_chk : "-");
+    for (int mi = 0; mi < 2; mi++) {
+      double fl = 2.0 * (double)QS.m_pre[mi] * (double)n * (double)k * 1e-9;
+      pcol(11, "%.1f", fl / g->pre[mi][n_qthr - 1]);
+      pcol(6, "%.2fx", g->pre[mi][n_qthr - 1] / R->pre[mi][n_qthr - 1]);
+    }
     printf("\n");
   }
   fflush(stdout);
@@ -298,7 +311,7 @@ void run_quant(int parts)
   int sel[NQF], nsel = 0;
   for (int i = 0; i < NQF; i++)
     if (qf_selected(&qfmts[i])) sel[nsel++] = i;
-  if (parts & 3) gg_load(); /* ggml is compared on dequantize and decode */
+  gg_load(); /* ggml is compared on every part (prefill: ggml_mul_mat) */
   printf("\n# Quantized kernels: %d format(s), parts:%s%s%s; threads", nsel, parts & 1 ? " dequantize" : "",
          parts & 2 ? " decode" : "", parts & 4 ? " prefill" : "");
   for (int i = 0; i < n_qthr; i++) printf(" %d", qthr[i]);
@@ -389,7 +402,7 @@ void run_quant(int parts)
     for (int s = 0, i = 0; s < nsel; s++)
       if (qf_has_deq(&qfmts[sel[s]])) q_dequant(sel[s], ++i, ndeq);
     for (int ii = 0; ii < opt.n_isas; ii++) q_print_dequant(ii, sel, nsel);
-  } else if (parts & 2) { /* the ggml check of to_float runs with the dequantize part */
+  } else if (parts & 6) { /* the ggml check of to_float runs with the dequantize part */
     for (int s = 0; s < nsel; s++) {
       const qfmt *f = &qfmts[sel[s]];
       qggml *g = &qgg[sel[s]];
