@@ -69,8 +69,15 @@ enum {
 
 /* The formats that struct gllmk__qmv describes with side arrays (no GGUF
  * kernel index): AWQ4, GPTQ4, SqueezeLLM rows, int8 and int4 rows with one
- * f32 scale per row (gemm_q8 / gemm_q4) */
-enum { GLLMK_XF_AWQ4, GLLMK_XF_GPTQ4, GLLMK_XF_SQLLM, GLLMK_XF_I8, GLLMK_XF_I4, GLLMK_NXF };
+ * f32 scale per row (gemm_q8 / gemm_q4): X(token, NAME) per format, GLLMK_XF_NAME
+ * its index, xdeq_<token> its row decoder's slot (kernels/kt_slots.h) */
+#define GLLMK_XFMTS(X) X(awq4, AWQ4) X(gptq4, GPTQ4) X(sqllm, SQLLM) X(i8, I8) X(i4, I4)
+enum {
+#define GLLMK_XF_ENUM(tok, NAME) GLLMK_XF_##NAME,
+  GLLMK_XFMTS(GLLMK_XF_ENUM)
+#undef GLLMK_XF_ENUM
+  GLLMK_NXF
+};
 
 /* One quantized GEMV problem: y[i * ldy + r] = <row r of W, activation i>
  * for rows [r0, r1) and i < m.  Rows are `units` units of 256 values. */
