@@ -57,35 +57,6 @@ static gllmk_backend *be;
 #define WS_RESERVED ((size_t)4 << 20)
 
 /* ------------------------------------------------------------------ device mirrors */
-typedef struct dv {
-  gllmk_buffer *buf;
-  void *p;
-  tu_arr *a;
-} dv;
-
-static void dv_up(dv *d, tu_arr *a)
-{
-  d->a = a;
-  if (gllmk_buffer_alloc(be, a->mem_bytes, &d->buf) != GLLMK_OK)
-    bail_out("gllmk_buffer_alloc(%zu) failed", a->mem_bytes);
-  if (gllmk_buffer_upload(d->buf, 0, a->mem, a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload failed");
-  d->p = (unsigned char *)gllmk_buffer_data(d->buf) + ((unsigned char *)a->p - a->mem);
-}
-
-static void dv_down(dv *d)
-{
-  if (gllmk_backend_synchronize(be) != GLLMK_OK)
-    bail_out("gllmk_backend_synchronize failed");
-  if (gllmk_buffer_download(d->buf, 0, d->a->mem, d->a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_download failed");
-}
-
-static void dv_free(dv *d)
-{
-  gllmk_buffer_free(d->buf);
-  memset(d, 0, sizeof *d);
-}
 
 /* a device copy of n uint32 (no guards) */
 static void *u32_up(gllmk_buffer **b, const uint32_t *v, size_t n)
@@ -175,11 +146,11 @@ static void run_attn(tu_check *c, tu_dtype dt, const acase *a)
   tu_arr_uniform(&v, -2, 2);
   tu_arr_poison(&o);
   float scale = (float)a->scale;
-  dv dq, dk, dvv, dout;
-  dv_up(&dq, &q);
-  dv_up(&dk, &k);
-  dv_up(&dvv, &v);
-  dv_up(&dout, &o);
+  tu_dv dq, dk, dvv, dout;
+  tu_dv_up(be, &dq, &q);
+  tu_dv_up(be, &dk, &k);
+  tu_dv_up(be, &dvv, &v);
+  tu_dv_up(be, &dout, &o);
   size_t need = 0;
   gllmk_status st = WS(dt, flash_attention, a->q_len, a->kv_len, a->heads, a->kv_heads, a->d,
                        a->causal, &need);
@@ -193,10 +164,10 @@ static void run_attn(tu_check *c, tu_dtype dt, const acase *a)
                         scale, a->causal);
     attn_tol(dt, q.v, k.v, v.v, tol, a->q_len, a->kv_len, a->heads, a->kv_heads, a->d, scale,
              a->causal);
-    dv_down(&dout);
-    dv_down(&dq);
-    dv_down(&dk);
-    dv_down(&dvv);
+    tu_dv_down(&dout);
+    tu_dv_down(&dq);
+    tu_dv_down(&dk);
+    tu_dv_down(&dvv);
     tu_arr_read(&o, got);
     int bad = 0;
     for (size_t t = 0; t < a->q_len && !bad; t++) {
@@ -222,10 +193,10 @@ static void run_attn(tu_check *c, tu_dtype dt, const acase *a)
   tu_check_input(c, &k, "k");
   tu_check_input(c, &v, "v");
   tu_check_guards(c, &o, "out");
-  dv_free(&dq);
-  dv_free(&dk);
-  dv_free(&dvv);
-  dv_free(&dout);
+  tu_dv_free(&dq);
+  tu_dv_free(&dk);
+  tu_dv_free(&dvv);
+  tu_dv_free(&dout);
   tu_arr_free(&q);
   tu_arr_free(&k);
   tu_arr_free(&v);
@@ -352,12 +323,12 @@ static void run_paged(tu_check *c, tu_dtype dt, const pcase *p)
   memcpy(pt, perm, npt * sizeof *pt);
   if (p->bad_at >= 0)
     pt[p->bad_at] = (uint32_t)n_pages + 5;
-  dv dq, dk, dvv, dout;
+  tu_dv dq, dk, dvv, dout;
   gllmk_buffer *ptb;
-  dv_up(&dq, &q);
-  dv_up(&dk, &kc);
-  dv_up(&dvv, &vc);
-  dv_up(&dout, &o);
+  tu_dv_up(be, &dq, &q);
+  tu_dv_up(be, &dk, &kc);
+  tu_dv_up(be, &dvv, &vc);
+  tu_dv_up(be, &dout, &o);
   const uint32_t *dpt = u32_up(&ptb, pt, npt);
   size_t need = 0;
   gllmk_status st = WS(dt, flash_attention_paged, p->seq, p->cache_len, p->heads, p->kv_heads, p->d,
@@ -368,10 +339,10 @@ static void run_paged(tu_check *c, tu_dtype dt, const pcase *p)
   if (tu_check_status(c, st, GLLMK_OK,
                       "flash_attention_paged seq=%zu cache=%zu heads=%zu/%zu d=%zu page=%zu pages=%zu",
                       p->seq, p->cache_len, p->heads, p->kv_heads, p->d, p->page_size, n_pages)) {
-    dv_down(&dout);
-    dv_down(&dq);
-    dv_down(&dk);
-    dv_down(&dvv);
+    tu_dv_down(&dout);
+    tu_dv_down(&dq);
+    tu_dv_down(&dk);
+    tu_dv_down(&dvv);
     if (p->bad_at >= 0) {
       tu_check_true(c, tu_arr_unchanged(&o),
                     "flash_attention_paged seq=%zu cache=%zu page=%zu: page id %zu >= n_pages at "
@@ -408,10 +379,10 @@ static void run_paged(tu_check *c, tu_dtype dt, const pcase *p)
   tu_check_input(c, &vc, "v_cache");
   tu_check_guards(c, &o, "out");
   gllmk_buffer_free(ptb);
-  dv_free(&dq);
-  dv_free(&dk);
-  dv_free(&dvv);
-  dv_free(&dout);
+  tu_dv_free(&dq);
+  tu_dv_free(&dk);
+  tu_dv_free(&dvv);
+  tu_dv_free(&dout);
   free(perm);
   free(pt);
   free(vk);
@@ -624,16 +595,16 @@ static void test_graph(void)
   tu_arr_alloc(&vc, TU_F16, np * ps * pkvh * d, 0);
   tu_arr_alloc(&po, TU_F16, seq * ph * d, 0);
   uint32_t pt[16];
-  dv dq, dk, dvv, dout, dpq, dkc, dvc, dpo;
+  tu_dv dq, dk, dvv, dout, dpq, dkc, dvc, dpo;
   gllmk_buffer *ptb;
-  dv_up(&dq, &q);
-  dv_up(&dk, &k);
-  dv_up(&dvv, &v);
-  dv_up(&dout, &o);
-  dv_up(&dpq, &pq);
-  dv_up(&dkc, &kc);
-  dv_up(&dvc, &vc);
-  dv_up(&dpo, &po);
+  tu_dv_up(be, &dq, &q);
+  tu_dv_up(be, &dk, &k);
+  tu_dv_up(be, &dvv, &v);
+  tu_dv_up(be, &dout, &o);
+  tu_dv_up(be, &dpq, &pq);
+  tu_dv_up(be, &dkc, &kc);
+  tu_dv_up(be, &dvc, &vc);
+  tu_dv_up(be, &dpo, &po);
   memset(pt, 0, sizeof pt);
   const uint32_t *dpt = u32_up(&ptb, pt, npt);
 
@@ -667,8 +638,8 @@ static void test_graph(void)
     gllmk_buffer_upload(dvc.buf, 0, vc.mem, vc.mem_bytes);
     gllmk_buffer_upload(ptb, 0, pt, npt * sizeof *pt);
     tu_check_status(&c, gllmk_graph_launch(graph), GLLMK_OK, "gllmk_graph_launch");
-    dv_down(&dout);
-    dv_down(&dpo);
+    tu_dv_down(&dout);
+    tu_dv_down(&dpo);
     size_t n1 = ql * h * d, n2 = seq * ph * d;
     double *ref = tu_dalloc(n1), *tol = tu_dalloc(n1), *got = tu_dalloc(n1);
     ref_flash_attention(q.v, k.v, v.v, ref, ql, kl, h, kvh, d, 0.125, true);
@@ -705,14 +676,14 @@ static void test_graph(void)
   }
   gllmk_graph_free(graph);
   gllmk_buffer_free(ptb);
-  dv_free(&dq);
-  dv_free(&dk);
-  dv_free(&dvv);
-  dv_free(&dout);
-  dv_free(&dpq);
-  dv_free(&dkc);
-  dv_free(&dvc);
-  dv_free(&dpo);
+  tu_dv_free(&dq);
+  tu_dv_free(&dk);
+  tu_dv_free(&dvv);
+  tu_dv_free(&dout);
+  tu_dv_free(&dpq);
+  tu_dv_free(&dkc);
+  tu_dv_free(&dvc);
+  tu_dv_free(&dpo);
   tu_arr_free(&q);
   tu_arr_free(&k);
   tu_arr_free(&v);
@@ -725,22 +696,7 @@ static void test_graph(void)
 
 int main(void)
 {
-  if (getenv("GLLMK_TEST_NO_CUDA")) {   /* .ci/run's reruns per CPU ISA */
-    printf("1..0 # SKIP GLLMK_TEST_NO_CUDA is set\n");
-    return 0;
-  }
-  tu_init_seed_only();
-  gllmk_status st = gllmk_backend_open("cuda", &be);
-  if (st == GLLMK_E_NO_DEVICE) {
-    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
-    if (req && !strcmp(req, "1"))
-      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
-    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
-           gllmk_backend_error_message());
-    return 0;
-  }
-  if (st != GLLMK_OK)
-    bail_out("gllmk_backend_open(\"cuda\"): %s", tu_status_name(st));
+  if (!tu_cuda_open(&be)) return 0;
   diag("backend %s", gllmk_backend_name(be));
   if (gllmk_backend_reserve_workspace(be, WS_RESERVED) != GLLMK_OK)
     bail_out("gllmk_backend_reserve_workspace(%zu)", WS_RESERVED);

@@ -61,64 +61,32 @@ static gllmk_backend *be;
                     : gllmk_##op##_bf16(__VA_ARGS__))
 
 /* ------------------------------------------------------------------ device mirrors */
-/* a device buffer of be holding a copy of a tu_arr's whole allocation
- * (guards included): p is the device address of the array's data */
-typedef struct dv {
-  gllmk_buffer *buf;
-  void *p;
-  tu_arr *a;
-} dv;
-
-static void dv_up(dv *d, tu_arr *a)
-{
-  d->a = a;
-  if (gllmk_buffer_alloc(be, a->mem_bytes, &d->buf) != GLLMK_OK)
-    bail_out("gllmk_buffer_alloc(%zu) failed", a->mem_bytes);
-  if (gllmk_buffer_upload(d->buf, 0, a->mem, a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload failed");
-  d->p = (unsigned char *)gllmk_buffer_data(d->buf) + ((unsigned char *)a->p - a->mem);
-}
-
-/* the device copy back into the tu_arr */
-static void dv_down(dv *d)
-{
-  if (gllmk_backend_synchronize(be) != GLLMK_OK)
-    bail_out("gllmk_backend_synchronize failed");
-  if (gllmk_buffer_download(d->buf, 0, d->a->mem, d->a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_download failed");
-}
-
-static void dv_free(dv *d)
-{
-  gllmk_buffer_free(d->buf);
-  memset(d, 0, sizeof *d);
-}
 
 /* a set of arrays mirrored together */
 #define MAXA 12
 typedef struct set {
   int n;
   tu_arr *a[MAXA];
-  dv d[MAXA];
+  tu_dv d[MAXA];
 } set;
 
 static void *set_add(set *s, tu_arr *a)
 {
   if (s->n == MAXA) bail_out("test bug: set full");
   s->a[s->n] = a;
-  dv_up(&s->d[s->n], a);
+  tu_dv_up(be, &s->d[s->n], a);
   return s->d[s->n++].p;
 }
 
 static void set_down(set *s)
 {
-  for (int i = 0; i < s->n; i++) dv_down(&s->d[i]);
+  for (int i = 0; i < s->n; i++) tu_dv_down(&s->d[i]);
 }
 
 static void set_free(set *s)
 {
   for (int i = 0; i < s->n; i++) {
-    dv_free(&s->d[i]);
+    tu_dv_free(&s->d[i]);
     tu_arr_free(s->a[i]);
   }
   s->n = 0;
@@ -995,22 +963,7 @@ static void test_layer(tu_dtype dt, size_t seq)
 
 int main(void)
 {
-  if (getenv("GLLMK_TEST_NO_CUDA")) {   /* .ci/run's reruns per CPU ISA */
-    printf("1..0 # SKIP GLLMK_TEST_NO_CUDA is set\n");
-    return 0;
-  }
-  tu_init_seed_only();
-  gllmk_status st = gllmk_backend_open("cuda", &be);
-  if (st == GLLMK_E_NO_DEVICE) {
-    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
-    if (req && !strcmp(req, "1"))
-      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
-    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
-           gllmk_backend_error_message());
-    return 0;
-  }
-  if (st != GLLMK_OK)
-    bail_out("gllmk_backend_open(\"cuda\"): %s", tu_status_name(st));
+  if (!tu_cuda_open(&be)) return 0;
   diag("backend %s", gllmk_backend_name(be));
   for (int d = 0; d < TU_NDTYPES; d++) {
     tu_dtype dt = (tu_dtype)d;

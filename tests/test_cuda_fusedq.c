@@ -157,7 +157,7 @@ static void qm_make(qm *q, int bits, size_t n, size_t k, size_t off)
            (lmax * sqrt((double)(k ? k : 1)));
   tu_arr_set(&q->s, v);
   free(v);
-  q->d = tu_dalloc(n * k ? n * k : 1);
+  q->d = tu_dalloc(n * k != 0 ? n * k : 1);
   for (size_t r = 0; r < n; r++)
     for (size_t j = 0; j < k; j++) {
       const unsigned char *row = q->w.p + r * rb;
@@ -778,22 +778,7 @@ static void test_bad_input(tu_dtype dt)
 
 int main(void)
 {
-  if (getenv("GLLMK_TEST_NO_CUDA")) {   /* .ci/run's reruns per CPU ISA */
-    printf("1..0 # SKIP GLLMK_TEST_NO_CUDA is set\n");
-    return 0;
-  }
-  tu_init_seed_only();
-  gllmk_status st = gllmk_backend_open("cuda", &be);
-  if (st == GLLMK_E_NO_DEVICE) {
-    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
-    if (req && !strcmp(req, "1"))
-      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
-    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
-           gllmk_backend_error_message());
-    return 0;
-  }
-  if (st != GLLMK_OK)
-    bail_out("gllmk_backend_open(\"cuda\"): %s", tu_status_name(st));
+  if (!tu_cuda_open(&be)) return 0;
   diag("backend %s", gllmk_backend_name(be));
   for (int d = 0; d < TU_NDTYPES; d++) {
     tu_dtype dt = (tu_dtype)d;

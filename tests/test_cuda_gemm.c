@@ -58,45 +58,6 @@ static gllmk_status gemm_call(tu_dtype dt, int with_bias, const void *A, const v
 }
 
 /* ------------------------------------------------------------------ device mirrors */
-/* a device buffer holding a copy of a tu_arr's whole allocation (guards
- * included): p is the device address of the array's data */
-typedef struct dv {
-  gllmk_buffer *buf;
-  void *p;
-  tu_arr *a;
-} dv;
-
-static void dv_up(dv *d, tu_arr *a)
-{
-  d->a = a;
-  if (gllmk_buffer_alloc(be, a->mem_bytes, &d->buf) != GLLMK_OK)
-    bail_out("gllmk_buffer_alloc(%zu) failed", a->mem_bytes);
-  if (gllmk_buffer_upload(d->buf, 0, a->mem, a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload failed");
-  d->p = (unsigned char *)gllmk_buffer_data(d->buf) + ((unsigned char *)a->p - a->mem);
-}
-
-/* the host copy to the device again (after the host data changed) */
-static void dv_reup(dv *d)
-{
-  if (gllmk_buffer_upload(d->buf, 0, d->a->mem, d->a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload failed");
-}
-
-/* the device copy back into the tu_arr (after synchronizing) */
-static void dv_down(dv *d)
-{
-  if (gllmk_backend_synchronize(be) != GLLMK_OK)
-    bail_out("gllmk_backend_synchronize failed");
-  if (gllmk_buffer_download(d->buf, 0, d->a->mem, d->a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_download failed");
-}
-
-static void dv_free(dv *d)
-{
-  gllmk_buffer_free(d->buf);
-  memset(d, 0, sizeof *d);
-}
 
 /* ------------------------------------------------------------------ one product */
 /* element offsets of A, B, bias and C: packed as 4 bits each (offset mode
@@ -140,18 +101,18 @@ static void gemm_run(tu_check *c, tu_dtype dt, size_t m, size_t n, size_t k, uns
     free(vb);
   }
   tu_arr_poison(&C);
-  dv dA, dB, db, dC;
-  dv_up(&dA, &A);
-  dv_up(&dB, &B);
-  dv_up(&db, &bias);
-  dv_up(&dC, &C);
+  tu_dv dA, dB, db, dC;
+  tu_dv_up(be, &dA, &A);
+  tu_dv_up(be, &dB, &B);
+  tu_dv_up(be, &db, &bias);
+  tu_dv_up(be, &dC, &C);
   gllmk_status st = gemm_call(dt, with_bias, dA.p, dB.p, db.p, dC.p, m, n, k);
   if (tu_check_status(c, st, GLLMK_OK, "%s %s m=%zu n=%zu k=%zu offsets %x", nm, tu_dtname(dt), m,
                       n, k, offs)) {
-    dv_down(&dA);
-    dv_down(&dB);
-    dv_down(&db);
-    dv_down(&dC);
+    tu_dv_down(&dA);
+    tu_dv_down(&dB);
+    tu_dv_down(&db);
+    tu_dv_down(&dC);
     double *ref = tu_dalloc(mn), *mag = tu_dalloc(mn), *got = tu_dalloc(mn);
     double *aA = tu_dalloc(m * k), *aB = tu_dalloc(k * n), *ab = tu_dalloc(n);
     tu_dabs(A.v, aA, m * k);
@@ -187,10 +148,10 @@ static void gemm_run(tu_check *c, tu_dtype dt, size_t m, size_t n, size_t k, uns
   } else if (out) {
     *out = NULL;
   }
-  dv_free(&dA);
-  dv_free(&dB);
-  dv_free(&db);
-  dv_free(&dC);
+  tu_dv_free(&dA);
+  tu_dv_free(&dB);
+  tu_dv_free(&db);
+  tu_dv_free(&dC);
   tu_arr_free(&A);
   tu_arr_free(&B);
   tu_arr_free(&bias);
@@ -239,20 +200,20 @@ static void test_shapes(tu_dtype dt, int with_bias)
     tu_arr_alloc(&bias, dt, n, 2);
     tu_arr_uniform(&bias, -2, 2);
     tu_arr_poison(&C);
-    dv dC, db;
-    dv_up(&dC, &C);
-    dv_up(&db, &bias);
+    tu_dv dC, db;
+    tu_dv_up(be, &dC, &C);
+    tu_dv_up(be, &db, &bias);
     gllmk_status st = gemm_call(dt, with_bias, NULL, NULL, db.p, dC.p, m, n, 0);
     if (tu_check_status(&c, st, GLLMK_OK, "%s m=3 n=19 k=0", nm)) {
-      dv_down(&dC);
+      tu_dv_down(&dC);
       for (size_t i = 0; i < m * n; i++)
         tu_check_true(&c, tu_get(dt, C.p, i) == (with_bias ? bias.v[i % n] : 0.0),
                       "%s k=0: C[%zu] = %g, expected %g", nm, i, tu_get(dt, C.p, i),
                       with_bias ? bias.v[i % n] : 0.0);
     }
     tu_check_guards(&c, &C, "C (k=0)");
-    dv_free(&dC);
-    dv_free(&db);
+    tu_dv_free(&dC);
+    tu_dv_free(&db);
     tu_arr_free(&C);
     tu_arr_free(&bias);
   }
@@ -468,14 +429,14 @@ static void test_graph(void)
   tu_arr_uniform(&W, -1, 1);
   tu_arr_uniform(&b, -1, 1);
   tu_arr_uniform(&W2, -1, 1);
-  dv dX, dW, db, dH, dX2, dW2, dY;
-  dv_up(&dX, &X);
-  dv_up(&dW, &W);
-  dv_up(&db, &b);
-  dv_up(&dH, &H);
-  dv_up(&dX2, &X2);
-  dv_up(&dW2, &W2);
-  dv_up(&dY, &Y);
+  tu_dv dX, dW, db, dH, dX2, dW2, dY;
+  tu_dv_up(be, &dX, &X);
+  tu_dv_up(be, &dW, &W);
+  tu_dv_up(be, &db, &b);
+  tu_dv_up(be, &dH, &H);
+  tu_dv_up(be, &dX2, &X2);
+  tu_dv_up(be, &dW2, &W2);
+  tu_dv_up(be, &dY, &Y);
 
   gllmk_graph *graph = NULL;
   tu_check_status(&c, gllmk_graph_begin(be), GLLMK_OK, "gllmk_graph_begin");
@@ -490,11 +451,11 @@ static void test_graph(void)
     tu_check_init(&c);
     tu_arr_uniform(&X, -2, 2);
     tu_arr_uniform(&X2, -2, 2);
-    dv_reup(&dX);
-    dv_reup(&dX2);
+    tu_dv_reup(&dX);
+    tu_dv_reup(&dX2);
     tu_check_status(&c, gllmk_graph_launch(graph), GLLMK_OK, "gllmk_graph_launch");
-    dv_down(&dH);
-    dv_down(&dY);
+    tu_dv_down(&dH);
+    tu_dv_down(&dY);
     double *ref = tu_dalloc(m * n), *mag = tu_dalloc(m * n), *got = tu_dalloc(m * n);
     double *aa = tu_dalloc(m * k), *ab = tu_dalloc(k * n), *abias = tu_dalloc(n);
     tu_dabs(X.v, aa, m * k);
@@ -529,13 +490,13 @@ static void test_graph(void)
     tu_check_done(&c, "graph: replay %d on new inputs", round + 1);
   }
   gllmk_graph_free(graph);
-  dv_free(&dX);
-  dv_free(&dW);
-  dv_free(&db);
-  dv_free(&dH);
-  dv_free(&dX2);
-  dv_free(&dW2);
-  dv_free(&dY);
+  tu_dv_free(&dX);
+  tu_dv_free(&dW);
+  tu_dv_free(&db);
+  tu_dv_free(&dH);
+  tu_dv_free(&dX2);
+  tu_dv_free(&dW2);
+  tu_dv_free(&dY);
   tu_arr_free(&X);
   tu_arr_free(&W);
   tu_arr_free(&b);
@@ -547,26 +508,11 @@ static void test_graph(void)
 
 int main(void)
 {
-  if (getenv("GLLMK_TEST_NO_CUDA")) {   /* .ci/run's reruns per CPU ISA */
-    printf("1..0 # SKIP GLLMK_TEST_NO_CUDA is set\n");
-    return 0;
-  }
-  tu_init_seed_only();
   /* the emulated driver (tests/cudaemu): an sm_86 device besides the default
    * sm_90 one, for test_three_stages; a real driver ignores the variable */
   if (!getenv("GLLMK_CUDAEMU_DEVICES"))
     setenv("GLLMK_CUDAEMU_DEVICES", "9.0,8.6", 1);
-  gllmk_status st = gllmk_backend_open("cuda", &be);
-  if (st == GLLMK_E_NO_DEVICE) {
-    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
-    if (req && !strcmp(req, "1"))
-      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
-    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
-           gllmk_backend_error_message());
-    return 0;
-  }
-  if (st != GLLMK_OK)
-    bail_out("gllmk_backend_open(\"cuda\"): %s", tu_status_name(st));
+  if (!tu_cuda_open(&be)) return 0;
   const char *bn = gllmk_backend_name(be);
   gllmk_cuda_device info;
   if (gllmk_cuda_device_info(!strncmp(bn, "cuda:", 5) ? atoi(bn + 5) : 0, &info) == GLLMK_OK &&

@@ -55,62 +55,7 @@ static gllmk_backend *be;
 
 #define WS_RESERVED ((size_t)16 << 20)
 
-/* ------------------------------------------------------------------ device copies */
-#define MAXB 64
-static gllmk_buffer *bufs[MAXB];
-static int nbufs;
-
-/* a device buffer of bytes (+ 16 spare), holding src when not NULL; the
- * returned pointer is off bytes into it */
-static void *dev(const void *src, size_t bytes, size_t off)
-{
-  gllmk_buffer *b;
-  if (nbufs == MAXB || gllmk_buffer_alloc(be, bytes + off + 16, &b) != GLLMK_OK)
-    bail_out("gllmk_buffer_alloc(%zu)", bytes);
-  bufs[nbufs++] = b;
-  unsigned char *p = (unsigned char *)gllmk_buffer_data(b) + off;
-  if (src && bytes && gllmk_buffer_upload(b, off, src, bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload");
-  return p;
-}
-
-static gllmk_buffer *buf_of(const void *p)
-{
-  for (int i = 0; i < nbufs; i++) {
-    unsigned char *d = gllmk_buffer_data(bufs[i]);
-    if ((const unsigned char *)p >= d && (const unsigned char *)p < d + gllmk_buffer_size(bufs[i]))
-      return bufs[i];
-  }
-  bail_out("not a test buffer");
-  return NULL;
-}
-
-static void up(void *d, const void *src, size_t bytes)
-{
-  gllmk_buffer *b = buf_of(d);
-  size_t off = (size_t)((unsigned char *)d - (unsigned char *)gllmk_buffer_data(b));
-  if (gllmk_buffer_upload(b, off, src, bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload");
-}
-
-static void down(void *dst, const void *d, size_t bytes)
-{
-  gllmk_buffer *b = buf_of(d);
-  size_t off = (size_t)((const unsigned char *)d - (unsigned char *)gllmk_buffer_data(b));
-  if (gllmk_backend_synchronize(be) != GLLMK_OK)
-    bail_out("gllmk_backend_synchronize: device error %d", gllmk_backend_device_error(be));
-  if (gllmk_buffer_download(b, off, dst, bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_download");
-}
-
-static void free_all(void)
-{
-  if (gllmk_backend_synchronize(be) != GLLMK_OK)
-    bail_out("gllmk_backend_synchronize");
-  for (int i = 0; i < nbufs; i++)
-    gllmk_buffer_free(bufs[i]);
-  nbufs = 0;
-}
+/* ------------------------------------------------------------------ device copies: tu_dev_* */
 
 /* n random elements of dt in [lo, hi] */
 static void *rand_arr(tu_dtype dt, size_t n, double lo, double hi)
@@ -147,10 +92,10 @@ static void test_linear_big(tu_dtype dt)
     void *y = tu_xmalloc(m * n * es), *yg = tu_xmalloc(m * n * es);
     const void *bias = var ? NULL : b;
     tu_check_status(&c, CPU(dt, linear, x, w, bias, y, m, n, k), GLLMK_OK, "cpu linear");
-    void *dx = dev(x, m * k * es, 0), *dw = dev(w, n * k * es, 0), *dy = dev(NULL, m * n * es, 0);
-    void *db = var ? NULL : dev(b, n * es, 0);
+    void *dx = tu_dev_at(be, x, m * k * es, 0), *dw = tu_dev_at(be, w, n * k * es, 0), *dy = tu_dev_at(be, NULL, m * n * es, 0);
+    void *db = var ? NULL : tu_dev_at(be, b, n * es, 0);
     tu_check_status(&c, OPS(dt, linear, dx, dw, db, dy, m, n, k), GLLMK_OK, "linear %zux%zux%zu", m, n, k);
-    down(yg, dy, m * n * es);
+    tu_dev_down(be, yg, dy, m * n * es);
     for (size_t i = 0; i < m; i++)
       for (size_t j = 0; j < n; j++) {
         double sa = bias ? fabs(tu_get(dt, b, j)) : 0;
@@ -160,7 +105,7 @@ static void test_linear_big(tu_dtype dt)
         tu_check_out(&c, dt, got, ref, 2e-5 * sa + ulp_dt(dt, ref) + 1e-30, "linear %zux%zux%zu y[%zu][%zu]",
                      m, n, k, i, j);
       }
-    free_all();
+    tu_dev_free_all(be);
     free(x), free(w), free(b), free(y), free(yg);
   }
   tu_check_done(&c, "%s linear: 128 x 128 tiles (%zu x %zu, %d SMs), k 40 with bias and 37 without",
@@ -186,11 +131,11 @@ static void test_linear(tu_dtype dt)
       gllmk_status st = CPU(dt, linear, x, w, bias, y, m, n, k);
       if (!tu_check_status(&c, st, GLLMK_OK, "cpu linear"))
         continue;
-      void *dx = dev(x, m * k * es, off), *dw = dev(w, n * k * es, off);
-      void *db = var == 2 ? NULL : dev(b, n * es, off), *dy = dev(NULL, m * n * es, off);
+      void *dx = tu_dev_at(be, x, m * k * es, off), *dw = tu_dev_at(be, w, n * k * es, off);
+      void *db = var == 2 ? NULL : tu_dev_at(be, b, n * es, off), *dy = tu_dev_at(be, NULL, m * n * es, off);
       st = OPS(dt, linear, dx, dw, db, dy, m, n, k);
       tu_check_status(&c, st, GLLMK_OK, "linear %zux%zux%zu var %d", m, n, k, var);
-      down(yg, dy, m * n * es);
+      tu_dev_down(be, yg, dy, m * n * es);
       for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++) {
           double sa = bias ? fabs(tu_get(dt, b, j)) : 0;
@@ -201,7 +146,7 @@ static void test_linear(tu_dtype dt)
           tu_check_out(&c, dt, got, ref, tol, "linear %zux%zux%zu var %d y[%zu][%zu]", m, n, k,
                        var, i, j);
         }
-      free_all();
+      tu_dev_free_all(be);
       free(x), free(w), free(b), free(y), free(yg);
     }
   tu_check_done(&c, "%s linear: decode GEMV and NT GEMM against the CPU", tu_dtname(dt));
@@ -230,17 +175,17 @@ static void test_kv_store(tu_dtype dt)
     void *kc = rand_arr(dt, cel, -9, 9), *vc = rand_arr(dt, cel, -9, 9);
     void *kc0 = tu_xmalloc(cel * es), *vc0 = tu_xmalloc(cel * es);
     memcpy(kc0, kc, cel * es), memcpy(vc0, vc, cel * es);
-    void *dk = dev(k, n * row * es, 0), *dv = dev(v, n * row * es, 0);
-    void *dkc = dev(kc, cel * es, 0), *dvc = dev(vc, cel * es, 0);
-    uint32_t *dpt = dev(pt, sizeof pt, 0), *dseq = dev(seq, sizeof seq, 0), *dslot = dev(slot, sizeof slot, 0);
+    void *dk = tu_dev_at(be, k, n * row * es, 0), *dv = tu_dev_at(be, v, n * row * es, 0);
+    void *dkc = tu_dev_at(be, kc, cel * es, 0), *dvc = tu_dev_at(be, vc, cel * es, 0);
+    uint32_t *dpt = tu_dev_at(be, pt, sizeof pt, 0), *dseq = tu_dev_at(be, seq, sizeof seq, 0), *dslot = tu_dev_at(be, slot, sizeof slot, 0);
     gllmk_status st = CPU(dt, kv_store, k, v, kc, vc, pt, seq, slot, n, kvh, d, ps, np, ns, mp);
     tu_check_status(&c, st, GLLMK_OK, "cpu kv_store");
     st = OPS(dt, kv_store, dk, dv, dkc, dvc, dpt, dseq, dslot, n, kvh, d, ps, np, ns, mp);
     tu_check_status(&c, st, GLLMK_OK, "kv_store");
     void *g = tu_xmalloc(cel * es);
-    down(g, dkc, cel * es);
+    tu_dev_down(be, g, dkc, cel * es);
     tu_check_true(&c, !memcmp(g, kc, cel * es), "kv_store: k_cache bit for bit");
-    down(g, dvc, cel * es);
+    tu_dev_down(be, g, dvc, cel * es);
     tu_check_true(&c, !memcmp(g, vc, cel * es), "kv_store: v_cache bit for bit");
     /* bad entries in the device arrays: nothing written */
     for (int bad = 0; bad < 3; bad++) {
@@ -249,19 +194,19 @@ static void test_kv_store(tu_dtype dt)
       if (bad == 0) s2[3] = (uint32_t)ns;
       if (bad == 1) l2[4] = (uint32_t)(mp * ps);
       if (bad == 2) p2[seq[1] * mp + slot[1] / ps] = (uint32_t)np;
-      up(dkc, kc0, cel * es), up(dvc, vc0, cel * es);
-      up(dseq, s2, sizeof s2), up(dslot, l2, sizeof l2), up(dpt, p2, sizeof p2);
+      tu_dev_up(dkc, kc0, cel * es), tu_dev_up(dvc, vc0, cel * es);
+      tu_dev_up(dseq, s2, sizeof s2), tu_dev_up(dslot, l2, sizeof l2), tu_dev_up(dpt, p2, sizeof p2);
       memcpy(kc, kc0, cel * es);
       st = CPU(dt, kv_store, k, v, kc, vc, p2, s2, l2, n, kvh, d, ps, np, ns, mp);
       tu_check_status(&c, st, GLLMK_E_INVAL, "cpu kv_store bad %d", bad);
       st = OPS(dt, kv_store, dk, dv, dkc, dvc, dpt, dseq, dslot, n, kvh, d, ps, np, ns, mp);
       tu_check_status(&c, st, GLLMK_OK, "kv_store bad %d (device arrays)", bad);
-      down(g, dkc, cel * es);
+      tu_dev_down(be, g, dkc, cel * es);
       tu_check_true(&c, !memcmp(g, kc0, cel * es), "kv_store bad %d: k_cache unchanged", bad);
-      down(g, dvc, cel * es);
+      tu_dev_down(be, g, dvc, cel * es);
       tu_check_true(&c, !memcmp(g, vc0, cel * es), "kv_store bad %d: v_cache unchanged", bad);
     }
-    free_all();
+    tu_dev_free_all(be);
     free(k), free(v), free(kc), free(vc), free(kc0), free(vc0), free(g);
     tu_check_done(&c, "%s kv_store: head_dim %zu, page_size %zu", tu_dtname(dt), d, ps);
   }
@@ -306,10 +251,10 @@ static void test_tree(tu_dtype dt)
     gllmk_status st = CPU(dt, tree_attention, q, kc, vc, pt, seq, ctx, xs, xl, o, n, heads, kvh, d,
                           ps, np, ns, mp, nx, scale);
     tu_check_status(&c, st, GLLMK_OK, "cpu tree_attention");
-    void *dq = dev(q, n * heads * d * es, 0), *dkc = dev(kc, cel * es, 0), *dvc = dev(vc, cel * es, 0);
-    void *dpt = dev(pt, ns * mp * 4, 0), *dseq = dev(seq, sizeof seq, 0), *dctx = dev(ctx, sizeof ctx, 0);
-    void *dxs = dev(xs, sizeof xs, 0), *dxl = dev(xl, nx * 4, 0);
-    void *dout = dev(o0, n * heads * d * es, 0);
+    void *dq = tu_dev_at(be, q, n * heads * d * es, 0), *dkc = tu_dev_at(be, kc, cel * es, 0), *dvc = tu_dev_at(be, vc, cel * es, 0);
+    void *dpt = tu_dev_at(be, pt, ns * mp * 4, 0), *dseq = tu_dev_at(be, seq, sizeof seq, 0), *dctx = tu_dev_at(be, ctx, sizeof ctx, 0);
+    void *dxs = tu_dev_at(be, xs, sizeof xs, 0), *dxl = tu_dev_at(be, xl, nx * 4, 0);
+    void *dout = tu_dev_at(be, o0, n * heads * d * es, 0);
     for (int bad = 0; bad < 3; bad++) {
       uint32_t s2[5], c2[5], x2[20];
       memcpy(s2, seq, sizeof s2), memcpy(c2, ctx, sizeof c2), memcpy(x2, xl, sizeof x2);
@@ -319,12 +264,12 @@ static void test_tree(tu_dtype dt)
         if (xs[4] > xs[3]) x2[xs[3]] = (uint32_t)tokens;
         else c2[3] = (uint32_t)tokens + 1;
       }
-      up(dseq, s2, sizeof s2), up(dctx, c2, sizeof c2), up(dxl, x2, nx * 4);
-      up(dout, o0, n * heads * d * es);
+      tu_dev_up(dseq, s2, sizeof s2), tu_dev_up(dctx, c2, sizeof c2), tu_dev_up(dxl, x2, nx * 4);
+      tu_dev_up(dout, o0, n * heads * d * es);
       st = OPS(dt, tree_attention, dq, dkc, dvc, dpt, dseq, dctx, dxs, dxl, dout, n, heads, kvh, d,
                ps, np, ns, mp, nx, scale);
       tu_check_status(&c, st, GLLMK_OK, "tree_attention bad %d", bad);
-      down(og, dout, n * heads * d * es);
+      tu_dev_down(be, og, dout, n * heads * d * es);
       for (size_t i = 0; i < n; i++)
         for (size_t e = 0; e < heads * d; e++) {
           size_t at = i * heads * d + e;
@@ -335,19 +280,19 @@ static void test_tree(tu_dtype dt)
         }
     }
     /* NULL caches: the queries that see tokens unchanged, those that see nothing zeros */
-    up(dseq, seq, sizeof seq), up(dctx, ctx, sizeof ctx), up(dxl, xl, nx * 4);
-    up(dout, o0, n * heads * d * es);
+    tu_dev_up(dseq, seq, sizeof seq), tu_dev_up(dctx, ctx, sizeof ctx), tu_dev_up(dxl, xl, nx * 4);
+    tu_dev_up(dout, o0, n * heads * d * es);
     st = OPS(dt, tree_attention, dq, NULL, NULL, dpt, dseq, dctx, dxs, dxl, dout, n, heads, kvh, d, ps,
              np, ns, mp, nx, scale);
     tu_check_status(&c, st, GLLMK_OK, "tree_attention: NULL caches");
-    down(og, dout, n * heads * d * es);
+    tu_dev_down(be, og, dout, n * heads * d * es);
     for (size_t i = 0; i < n; i++) {
       int same = 1, sees = ctx[i] || xs[i + 1] > xs[i];
       for (size_t e = 0; e < heads * d; e++)
         same &= !sees ? tu_get(dt, og, i * heads * d + e) == 0 : same_elem(dt, og, o0, i * heads * d + e);
       tu_check_true(&c, same, "tree_attention, NULL caches: query %zu %s", i, sees ? "unchanged" : "zeros");
     }
-    free_all();
+    tu_dev_free_all(be);
     free(pt), free(perm), free(q), free(kc), free(vc), free(o), free(og), free(o0);
     tu_check_done(&c, "%s tree_attention: heads %zu kv_heads %zu head_dim %zu page_size %zu",
                   tu_dtname(dt), heads, kvh, d, ps);
@@ -405,24 +350,24 @@ static void tree_split_case(tu_dtype dt, const struct tsplit *t)
   st = CPU(dt, tree_attention, q, kc, vc, pt, t->sq, t->ctx, xs, xl, o, n, heads, kvh, d, ps, np, ns,
            mp, nx, scale);
   tu_check_status(&c, st, GLLMK_OK, "cpu tree_attention");
-  void *dq = dev(q, qn * es, 0), *dkc = dev(kc, cel * es, 0), *dvc = dev(vc, cel * es, 0);
-  void *dpt = dev(pt, ns * mp * 4, 0), *dseq = dev(t->sq, n * 4, 0), *dctx = dev(t->ctx, n * 4, 0);
-  void *dxs = dev(xs, (n + 1) * 4, 0), *dxl = dev(xl, nx * 4 + 4, 0), *dout = dev(o0, qn * es, 0);
+  void *dq = tu_dev_at(be, q, qn * es, 0), *dkc = tu_dev_at(be, kc, cel * es, 0), *dvc = tu_dev_at(be, vc, cel * es, 0);
+  void *dpt = tu_dev_at(be, pt, ns * mp * 4, 0), *dseq = tu_dev_at(be, t->sq, n * 4, 0), *dctx = tu_dev_at(be, t->ctx, n * 4, 0);
+  void *dxs = tu_dev_at(be, xs, (n + 1) * 4, 0), *dxl = tu_dev_at(be, xl, nx * 4 + 4, 0), *dout = tu_dev_at(be, o0, qn * es, 0);
   for (int bad = 0; bad < 2; bad++) {
     size_t bq = !bad ? n : t->bad == 1 ? 0 : n - 1;   /* the bad query (n: none) */
     if (bad && t->bad == 1) {   /* a page in the middle of query 0's context */
       uint32_t pb = (uint32_t)np;
-      up((uint32_t *)dpt + t->sq[0] * mp + t->ctx[0] / ps / 2, &pb, 4);
+      tu_dev_up((uint32_t *)dpt + t->sq[0] * mp + t->ctx[0] / ps / 2, &pb, 4);
     }
     if (bad && t->bad == 2) {   /* query n-1's last extra */
       uint32_t xb = (uint32_t)tokens;
-      up((uint32_t *)dxl + nx - 1, &xb, 4);
+      tu_dev_up((uint32_t *)dxl + nx - 1, &xb, 4);
     }
-    up(dout, o0, qn * es);
+    tu_dev_up(dout, o0, qn * es);
     st = OPS(dt, tree_attention, dq, dkc, dvc, dpt, dseq, dctx, dxs, dxl, dout, n, heads, kvh, d, ps, np,
              ns, mp, nx, scale);
     tu_check_status(&c, st, GLLMK_OK, "tree_attention bad %d", bad);
-    down(og, dout, qn * es);
+    tu_dev_down(be, og, dout, qn * es);
     for (size_t i = 0; i < n; i++)
       for (size_t e = 0; e < heads * d; e++) {
         size_t at = i * heads * d + e;
@@ -431,7 +376,7 @@ static void tree_split_case(tu_dtype dt, const struct tsplit *t)
                      "split bad %d: q %zu e %zu", bad, i, e);
       }
   }
-  free_all();
+  tu_dev_free_all(be);
   free(pt), free(perm), free(q), free(kc), free(vc), free(o), free(og), free(o0);
   tu_check_done(&c, "%s tree_attention, split keys: heads %zu kv_heads %zu head_dim %zu, contexts %u..%u",
                 tu_dtname(dt), heads, kvh, d, t->ctx[0], t->ctx[n - 1]);
@@ -462,9 +407,9 @@ static void test_tree_split(tu_dtype dt)
   float *q = rand_arr(TU_F32, qn, -1, 1), *kc = rand_arr(TU_F32, cel, -2, 2);
   float *vc = rand_arr(TU_F32, cel, -1, 1), *o1 = tu_xmalloc(qn * 4), *on = tu_xmalloc(qn * 4);
   float *o0 = rand_arr(TU_F32, qn, -7, 7);
-  void *dq = dev(q, qn * 4, 0), *dkc = dev(kc, cel * 4, 0), *dvc = dev(vc, cel * 4, 0);
-  void *dpt = dev(pt, mp * 4, 0), *dseq = dev(seq, nb * 4, 0), *dctx = dev(ctx, nb * 4, 0);
-  void *dxs = dev(xs, (nb + 1) * 4, 0), *dout = dev(NULL, qn * 4, 0);
+  void *dq = tu_dev_at(be, q, qn * 4, 0), *dkc = tu_dev_at(be, kc, cel * 4, 0), *dvc = tu_dev_at(be, vc, cel * 4, 0);
+  void *dpt = tu_dev_at(be, pt, mp * 4, 0), *dseq = tu_dev_at(be, seq, nb * 4, 0), *dctx = tu_dev_at(be, ctx, nb * 4, 0);
+  void *dxs = tu_dev_at(be, xs, (nb + 1) * 4, 0), *dout = tu_dev_at(be, NULL, qn * 4, 0);
   const gllmk_ops_f32 *o = gllmk_backend_ops_f32(be);
   size_t w1 = 0, wn = 0;
   tu_check_status(&c, o->tree_attention_workspace_bytes(be, 1, heads, kvh, d, ps, np, 1, mp, 0, &w1),
@@ -475,11 +420,11 @@ static void test_tree_split(tu_dtype dt)
   tu_check_status(&c, o->tree_attention(be, dq, dkc, dvc, dpt, dseq, dctx, dxs, NULL, dout, 1, heads, kvh, d,
                                         ps, np, 1, mp, 0, scale),
                   GLLMK_OK, "tree_attention, 1 query (split)");
-  down(o1, dout, heads * d * 4);
+  tu_dev_down(be, o1, dout, heads * d * 4);
   tu_check_status(&c, o->tree_attention(be, dq, dkc, dvc, dpt, dseq, dctx, dxs, NULL, dout, nb, heads, kvh,
                                         d, ps, np, 1, mp, 0, scale),
                   GLLMK_OK, "tree_attention, %zu queries (one block each)", nb);
-  down(on, dout, qn * 4);
+  tu_dev_down(be, on, dout, qn * 4);
   double worst = 0;
   for (size_t e = 0; e < heads * d; e++) {
     double err = fabs((double)o1[e] - on[e]);
@@ -529,7 +474,7 @@ static void test_tree_split(tu_dtype dt)
     }
     gllmk_backend_close(small);
   }
-  free_all();
+  tu_dev_free_all(be);
   free(pt), free(perm), free(seq), free(ctx), free(xs), free(q), free(kc), free(vc), free(o1), free(on),
       free(o0);
   tu_check_done(&c, "f32 tree_attention: split and one-block paths agree, workspace too small");
@@ -596,15 +541,15 @@ static void test_sample(tu_dtype dt)
       gllmk_status st = CPU(dt, sample, lg, R, V, recent, s->window, s->penalty, s->temp, s->top_k,
                             s->top_p, s->min_p, seed, rng, ids);
       tu_check_status(&c, st, GLLMK_OK, "cpu sample");
-      void *dlg = dev(lg, R * V * es, 0), *drec = s->window ? dev(rec, R * W * 4, 0) : NULL;
-      void *drng = dev(rng, R * 8, 0), *dids = dev(NULL, R * 4, 0);
+      void *dlg = tu_dev_at(be, lg, R * V * es, 0), *drec = s->window ? tu_dev_at(be, rec, R * W * 4, 0) : NULL;
+      void *drng = tu_dev_at(be, rng, R * 8, 0), *dids = tu_dev_at(be, NULL, R * 4, 0);
       size_t need = 0;
       st = OPS(dt, sample_workspace_bytes, R, V, s->window, s->top_k, &need);
       tu_check_true(&c, st == GLLMK_OK && need <= WS_RESERVED, "sample workspace %zu", need);
       st = OPS(dt, sample, dlg, R, V, drec, s->window, s->penalty, s->temp, s->top_k, s->top_p,
                s->min_p, seed, drng, dids);
       tu_check_status(&c, st, GLLMK_OK, "sample V %zu case %zu", V, ci);
-      down(idg, dids, R * 4);
+      tu_dev_down(be, idg, dids, R * 4);
       for (size_t r = 0; r < R; r++)
         if (ids[r] != idg[r]) {
           if (mism++ < 10)
@@ -612,7 +557,7 @@ static void test_sample(tu_dtype dt)
                  idg[r], ids[r]);
           tu_check_true(&c, 0, "sample ids");
         }
-      free_all();
+      tu_dev_free_all(be);
       free(lg), free(rec), free(rng), free(ids), free(idg);
     }
     tu_check_done(&c, "%s sample: vocab %zu, the CPU's ids on every row", tu_dtname(dt), V);
@@ -661,14 +606,14 @@ static void test_embq(tu_dtype dt)
       void *o0 = rand_arr(dt, n * hidden, -1, 1);
       gllmk_status st = CPU(dt, embedding_lookup_q, ids, n, tab, tb, t, vocab, hidden, o);
       tu_check_status(&c, st, GLLMK_OK, "cpu embedding_lookup_q %s", gllmk_qtype_name(t));
-      uint32_t *dids = dev(ids, n * 4, 0);
-      void *dtab = dev(tab, tb, 1), *dout = dev(o0, n * hidden * es, 0);   /* (table unaligned) */
+      uint32_t *dids = tu_dev_at(be, ids, n * 4, 0);
+      void *dtab = tu_dev_at(be, tab, tb, 1), *dout = tu_dev_at(be, o0, n * hidden * es, 0);   /* (table unaligned) */
       size_t need = 0;
       st = OPS(dt, embedding_lookup_q_workspace_bytes, n, tb, t, vocab, hidden, &need);
       tu_check_true(&c, st == GLLMK_OK && need <= WS_RESERVED, "embedding_lookup_q workspace %zu", need);
       st = OPS(dt, embedding_lookup_q, dids, n, dtab, tb, t, vocab, hidden, dout);
       tu_check_status(&c, st, GLLMK_OK, "embedding_lookup_q %s", gllmk_qtype_name(t));
-      down(og, dout, n * hidden * es);
+      tu_dev_down(be, og, dout, n * hidden * es);
       size_t bad = 0;
       for (size_t i = 0; i < n * hidden; i++)
         if (!same_elem(dt, og, o, i) && bad++ < 5)
@@ -678,16 +623,16 @@ static void test_embq(tu_dtype dt)
                     quantized ? "quantized" : "random blocks", bad);
       /* an id >= vocab in the device array: OK, nothing written */
       ids[n / 2] = (uint32_t)vocab;
-      up(dids, ids, n * 4);
-      up(dout, o0, n * hidden * es);
+      tu_dev_up(dids, ids, n * 4);
+      tu_dev_up(dout, o0, n * hidden * es);
       st = OPS(dt, embedding_lookup_q, dids, n, dtab, tb, t, vocab, hidden, dout);
       tu_check_status(&c, st, GLLMK_OK, "embedding_lookup_q %s, bad id", gllmk_qtype_name(t));
-      down(og, dout, n * hidden * es);
+      tu_dev_down(be, og, dout, n * hidden * es);
       tu_check_true(&c, !memcmp(og, o0, n * hidden * es), "embedding_lookup_q %s, bad id: out unchanged",
                     gllmk_qtype_name(t));
       tu_check_status(&c, CPU(dt, embedding_lookup_q, ids, n, tab, tb, t, vocab, hidden, o), GLLMK_E_INVAL,
                       "cpu embedding_lookup_q, bad id");
-      free_all();
+      tu_dev_free_all(be);
       free(ids), free(o), free(og), free(o0);
     }
     free(tab), free(src);
@@ -705,9 +650,9 @@ static void test_bad_input(void)
   size_t es = 2, big = SIZE_MAX / 2;
   static unsigned char hostbuf[64];
   void *host = hostbuf;
-  void *d = dev(NULL, 4096, 0);
-  uint32_t *u = dev(NULL, 256, 0);
-  int32_t *ids = dev(NULL, 64, 0);
+  void *d = tu_dev_at(be, NULL, 4096, 0);
+  uint32_t *u = tu_dev_at(be, NULL, 256, 0);
+  int32_t *ids = tu_dev_at(be, NULL, 64, 0);
   struct { gllmk_status cpu, cu; const char *what; } r[48];
   int nr = 0;
 #define BOTH(what_, cpucall, cucall) (r[nr].cpu = (cpucall), r[nr].cu = (cucall), r[nr++].what = (what_))
@@ -770,7 +715,7 @@ static void test_bad_input(void)
   BOTH("sample rows 0", CPU(dt, sample, NULL, 0, 4, NULL, 0, 1.0f, 1.0f, 0, 1.0f, 0.0f, 1, NULL, NULL),
        OPS(dt, sample, NULL, 0, 4, NULL, 0, 1.0f, 1.0f, 0, 1.0f, 0.0f, 1, NULL, NULL));
   static unsigned char qtab[4096];
-  void *dq = dev(NULL, 4096, 0);
+  void *dq = tu_dev_at(be, NULL, 4096, 0);
   BOTH("embedding_lookup_q AWQ4", CPU(dt, embedding_lookup_q, hrng, 1, qtab, 4096, GLLMK_AWQ4, 2, 256, host),
        OPS(dt, embedding_lookup_q, u, 1, dq, 4096, GLLMK_AWQ4, 2, 256, d));
   BOTH("embedding_lookup_q not a format", CPU(dt, embedding_lookup_q, hrng, 1, qtab, 4096, (gllmk_qtype)77, 2, 256, host),
@@ -817,7 +762,7 @@ static void test_bad_input(void)
     }
     gllmk_backend_close(small);
   }
-  free_all();
+  tu_dev_free_all(be);
   tu_check_done(&c, "bad input: the CPU's codes, foreign and misaligned pointers, workspace");
 }
 
@@ -833,12 +778,12 @@ static void test_graph(void)
   uint32_t pt[3] = {4, 1, 5}, seq[1] = {0}, xs[2] = {0, 0};
   void *w = rand_arr(dt, nout * hid, -0.5, 0.5), *lw = rand_arr(dt, V * nq, -0.5, 0.5);
   void *kc = rand_arr(dt, cel, -1, 1), *vc = rand_arr(dt, cel, -1, 1);
-  void *dw = dev(w, nout * hid * es, 0), *dlw = dev(lw, V * nq * es, 0);
-  void *dx = dev(NULL, hid * es, 0), *dqkv = dev(NULL, nout * es, 0), *dattn = dev(NULL, nq * es, 0);
-  void *dlg = dev(NULL, V * es, 0), *dkc = dev(kc, cel * es, 0), *dvc = dev(vc, cel * es, 0);
-  uint32_t *dpt = dev(pt, sizeof pt, 0), *dseq = dev(seq, 4, 0), *dslot = dev(NULL, 4, 0);
-  uint32_t *dctx = dev(NULL, 4, 0), *dxs = dev(xs, 8, 0), *drng = dev(NULL, 8, 0);
-  int32_t *dids = dev(NULL, 4, 0);
+  void *dw = tu_dev_at(be, w, nout * hid * es, 0), *dlw = tu_dev_at(be, lw, V * nq * es, 0);
+  void *dx = tu_dev_at(be, NULL, hid * es, 0), *dqkv = tu_dev_at(be, NULL, nout * es, 0), *dattn = tu_dev_at(be, NULL, nq * es, 0);
+  void *dlg = tu_dev_at(be, NULL, V * es, 0), *dkc = tu_dev_at(be, kc, cel * es, 0), *dvc = tu_dev_at(be, vc, cel * es, 0);
+  uint32_t *dpt = tu_dev_at(be, pt, sizeof pt, 0), *dseq = tu_dev_at(be, seq, 4, 0), *dslot = tu_dev_at(be, NULL, 4, 0);
+  uint32_t *dctx = tu_dev_at(be, NULL, 4, 0), *dxs = tu_dev_at(be, xs, 8, 0), *drng = tu_dev_at(be, NULL, 8, 0);
+  int32_t *dids = tu_dev_at(be, NULL, 4, 0);
   char *dq = dqkv, *dk = dq + nq * es, *dvv = dk + row * es;
   gllmk_graph *g = NULL;
   const gllmk_ops_bf16 *o = gllmk_backend_ops_bf16(be);
@@ -853,7 +798,7 @@ static void test_graph(void)
   for (int step = 0; step < 3; step++) {
     void *x = rand_arr(dt, hid, -1, 1);
     uint32_t sl = (uint32_t)(step + 2), cx = sl + 1, rng[2] = {(uint32_t)step, 9};
-    up(dx, x, hid * es), up(dslot, &sl, 4), up(dctx, &cx, 4), up(drng, rng, 8);
+    tu_dev_up(dx, x, hid * es), tu_dev_up(dslot, &sl, 4), tu_dev_up(dctx, &cx, 4), tu_dev_up(drng, rng, 8);
     tu_check_status(&c, gllmk_graph_launch(g), GLLMK_OK, "graph_launch %d", step);
     /* the same step on the CPU */
     void *qkv = tu_xmalloc(nout * es), *att = tu_xmalloc(nq * es), *lg = tu_xmalloc(V * es);
@@ -866,8 +811,8 @@ static void test_graph(void)
     gllmk_linear_bf16(att, lw, NULL, lg, 1, V, nq);
     gllmk_sample_bf16(lg, 1, V, NULL, 0, 1.0f, 0.9f, 20, 0.95f, 0.0f, 77, rng, &id);
     void *lgg = tu_xmalloc(V * es);
-    down(lgg, dlg, V * es);
-    down(&idg, dids, 4);
+    tu_dev_down(be, lgg, dlg, V * es);
+    tu_dev_down(be, &idg, dids, 4);
     double worst = 0;
     for (size_t j = 0; j < V; j++) {
       double e = fabs(tu_get(dt, lgg, j) - tu_get(dt, lg, j)) / (0.05 + fabs(tu_get(dt, lg, j)));
@@ -884,29 +829,14 @@ static void test_graph(void)
     free(x), free(qkv), free(att), free(lg), free(lgg);
   }
   gllmk_graph_free(g);
-  free_all();
+  tu_dev_free_all(be);
   free(w), free(lw), free(kc), free(vc);
   tu_check_done(&c, "graph: a decode step (linear, kv_store, tree_attention, sample) replayed");
 }
 
 int main(void)
 {
-  if (getenv("GLLMK_TEST_NO_CUDA")) {   /* .ci/run's reruns per CPU ISA */
-    printf("1..0 # SKIP GLLMK_TEST_NO_CUDA is set\n");
-    return 0;
-  }
-  tu_init_seed_only();
-  gllmk_status st = gllmk_backend_open("cuda", &be);
-  if (st == GLLMK_E_NO_DEVICE) {
-    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
-    if (req && !strcmp(req, "1"))
-      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
-    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
-           gllmk_backend_error_message());
-    return 0;
-  }
-  if (st != GLLMK_OK)
-    bail_out("gllmk_backend_open(\"cuda\"): %s", tu_status_name(st));
+  if (!tu_cuda_open(&be)) return 0;
   const char *bn = gllmk_backend_name(be);
   gllmk_cuda_device info;
   if (gllmk_cuda_device_info(!strncmp(bn, "cuda:", 5) ? atoi(bn + 5) : 0, &info) == GLLMK_OK &&

@@ -56,60 +56,28 @@ static gllmk_backend *be;
 #define WS_RESERVED ((size_t)1 << 20)
 
 /* ------------------------------------------------------------------ device mirrors */
-/* a device buffer holding a copy of a tu_arr's whole allocation (guards
- * included): p is the device address of the array's data */
-typedef struct dv {
-  gllmk_buffer *buf;
-  void *p;
-  tu_arr *a;
-} dv;
-
-static void dv_up(dv *d, tu_arr *a)
-{
-  d->a = a;
-  if (gllmk_buffer_alloc(be, a->mem_bytes, &d->buf) != GLLMK_OK)
-    bail_out("gllmk_buffer_alloc(%zu) failed", a->mem_bytes);
-  if (gllmk_buffer_upload(d->buf, 0, a->mem, a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload failed");
-  d->p = (unsigned char *)gllmk_buffer_data(d->buf) + ((unsigned char *)a->p - a->mem);
-}
-
-/* the device copy back into the tu_arr (after synchronizing) */
-static void dv_down(dv *d)
-{
-  if (gllmk_backend_synchronize(be) != GLLMK_OK)
-    bail_out("gllmk_backend_synchronize failed");
-  if (gllmk_buffer_download(d->buf, 0, d->a->mem, d->a->mem_bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_download failed");
-}
-
-static void dv_free(dv *d)
-{
-  gllmk_buffer_free(d->buf);
-  memset(d, 0, sizeof *d);
-}
 
 /* a float result in device memory, with guards */
 typedef struct dres {
   tu_arr a;
-  dv d;
+  tu_dv d;
 } dres;
 
 static void dres_init(dres *r)
 {
   tu_arr_alloc(&r->a, TU_F32, 1, 0);
-  dv_up(&r->d, &r->a);
+  tu_dv_up(be, &r->d, &r->a);
 }
 
 static float dres_get(dres *r)
 {
-  dv_down(&r->d);
+  tu_dv_down(&r->d);
   return ((float *)r->a.p)[0];
 }
 
 static void dres_free(dres *r)
 {
-  dv_free(&r->d);
+  tu_dv_free(&r->d);
   tu_arr_free(&r->a);
 }
 
@@ -214,16 +182,16 @@ static void ew_run(tu_check *c, int op, tu_dtype dt, tu_arr *a, tu_arr *b, tu_ar
   size_t n = a->n, bytes = 1;
   check_ws(c, ew_ws(op, dt, n, &bytes), bytes, ew_name[op]);
   tu_arr_snapshot(o);   /* o may hold an earlier call's result */
-  dv da, db, dox;
-  dv_up(&da, a);
-  dv_up(&db, b);
-  dv_up(&dox, o);
+  tu_dv da, db, dox;
+  tu_dv_up(be, &da, a);
+  tu_dv_up(be, &db, b);
+  tu_dv_up(be, &dox, o);
   void *out = alias ? da.p : dox.p;
   gllmk_status st = ew_call(op, dt, da.p, db.p, out, n, s);
   if (tu_check_status(c, st, GLLMK_OK, "%s n=%zu alias=%d", ew_name[op], n, alias)) {
-    dv_down(&da);
-    dv_down(&db);
-    dv_down(&dox);
+    tu_dv_down(&da);
+    tu_dv_down(&db);
+    tu_dv_down(&dox);
     tu_arr *res = alias ? a : o;
     double *got = tu_dalloc(n);
     tu_arr_read(res, got);
@@ -242,9 +210,9 @@ static void ew_run(tu_check *c, int op, tu_dtype dt, tu_arr *a, tu_arr *b, tu_ar
     if (alias)
       tu_check_input(c, o, "out (unused)");
   }
-  dv_free(&da);
-  dv_free(&db);
-  dv_free(&dox);
+  tu_dv_free(&da);
+  tu_dv_free(&db);
+  tu_dv_free(&dox);
 }
 
 static void test_elementwise(tu_dtype dt)
@@ -344,23 +312,23 @@ static float red_run(tu_check *c, int op, tu_dtype dt, tu_arr *a, tu_arr *b)
 {
   size_t n = a->n, bytes = 1;
   check_ws(c, red_ws(op, dt, n, &bytes), bytes, red_name[op]);
-  dv da, db;
+  tu_dv da, db;
   dres r;
-  dv_up(&da, a);
-  dv_up(&db, b);
+  tu_dv_up(be, &da, a);
+  tu_dv_up(be, &db, b);
   dres_init(&r);
   float got = NAN;
   gllmk_status st = red_call(op, dt, da.p, db.p, n, r.d.p);
   if (tu_check_status(c, st, GLLMK_OK, "%s n=%zu", red_name[op], n)) {
     got = dres_get(&r);
     tu_check_guards(c, &r.a, "result");
-    dv_down(&da);
-    dv_down(&db);
+    tu_dv_down(&da);
+    tu_dv_down(&db);
     tu_check_input(c, a, "a");
     tu_check_input(c, b, "b");
   }
-  dv_free(&da);
-  dv_free(&db);
+  tu_dv_free(&da);
+  tu_dv_free(&db);
   dres_free(&r);
   return got;
 }
@@ -470,15 +438,15 @@ static void gemv_run(tu_check *c, tu_dtype dt, size_t m, size_t n, size_t off)
   tu_arr_alloc(&y, dt, m, (off + 1) % 4);
   tu_arr_uniform(&A, -1, 1);
   tu_arr_uniform(&x, -1, 1);
-  dv dA, dx, dy;
-  dv_up(&dA, &A);
-  dv_up(&dx, &x);
-  dv_up(&dy, &y);
+  tu_dv dA, dx, dy;
+  tu_dv_up(be, &dA, &A);
+  tu_dv_up(be, &dx, &x);
+  tu_dv_up(be, &dy, &y);
   gllmk_status st = OPS(dt, gemv, dA.p, dx.p, dy.p, m, n);
   if (tu_check_status(c, st, GLLMK_OK, "gemv m=%zu n=%zu", m, n)) {
-    dv_down(&dA);
-    dv_down(&dx);
-    dv_down(&dy);
+    tu_dv_down(&dA);
+    tu_dv_down(&dx);
+    tu_dv_down(&dy);
     double *ref = tu_dalloc(m), *got = tu_dalloc(m);
     ref_gemv(A.v, x.v, ref, m, n);
     tu_arr_read(&y, got);
@@ -496,9 +464,9 @@ static void gemv_run(tu_check *c, tu_dtype dt, size_t m, size_t n, size_t off)
     tu_check_input(c, &x, "x");
     tu_check_guards(c, &y, "y");
   }
-  dv_free(&dA);
-  dv_free(&dx);
-  dv_free(&dy);
+  tu_dv_free(&dA);
+  tu_dv_free(&dx);
+  tu_dv_free(&dy);
   tu_arr_free(&A);
   tu_arr_free(&x);
   tu_arr_free(&y);
@@ -546,20 +514,20 @@ static void rows_run(tu_check *c, int op, tu_dtype dt, const double *vx, size_t 
   tu_arr_set(&x, vx);
   tu_arr_uniform(&w, -1.5, 1.5);
   tu_arr_uniform(&b, -1, 1);
-  dv dx, dw, db, dout;
-  dv_up(&dx, &x);
-  dv_up(&dw, &w);
-  dv_up(&db, &b);
-  dv_up(&dout, &o);
+  tu_dv dx, dw, db, dout;
+  tu_dv_up(be, &dx, &x);
+  tu_dv_up(be, &dw, &w);
+  tu_dv_up(be, &db, &b);
+  tu_dv_up(be, &dout, &o);
   void *out = alias ? dx.p : dout.p;
   gllmk_status st = op == W_SOFTMAX ? OPS(dt, softmax, dx.p, out, rows, n)
                     : op == W_RMS   ? OPS(dt, rms_norm, dx.p, dw.p, out, rows, n, eps)
                                     : OPS(dt, layer_norm, dx.p, dw.p, db.p, out, rows, n, eps);
   if (tu_check_status(c, st, GLLMK_OK, "%s rows=%zu n=%zu", row_name[op], rows, n)) {
-    dv_down(&dx);
-    dv_down(&dw);
-    dv_down(&db);
-    dv_down(&dout);
+    tu_dv_down(&dx);
+    tu_dv_down(&dw);
+    tu_dv_down(&db);
+    tu_dv_down(&dout);
     double *ref = tu_dalloc(rows * n), *got = tu_dalloc(rows * n);
     if (op == W_SOFTMAX)
       ref_softmax(x.v, ref, rows, n);
@@ -595,10 +563,10 @@ static void rows_run(tu_check *c, int op, tu_dtype dt, const double *vx, size_t 
     tu_check_true(c, alias ? tu_arr_unchanged(&o) : tu_arr_unchanged(&x),
                   alias ? "%s: unused out written" : "%s: x modified", row_name[op]);
   }
-  dv_free(&dx);
-  dv_free(&dw);
-  dv_free(&db);
-  dv_free(&dout);
+  tu_dv_free(&dx);
+  tu_dv_free(&dw);
+  tu_dv_free(&db);
+  tu_dv_free(&dout);
   tu_arr_free(&x);
   tu_arr_free(&w);
   tu_arr_free(&b);
@@ -624,29 +592,29 @@ static void rows_twice(tu_check *c, int op, tu_dtype dt, size_t rows, size_t n)
   tu_arr_uniform(&x, -3, 3);
   tu_arr_uniform(&w, -1.5, 1.5);
   tu_arr_uniform(&b, -1, 1);
-  dv dx, dw, db, dout[2];
-  dv_up(&dx, &x);
-  dv_up(&dw, &w);
-  dv_up(&db, &b);
+  tu_dv dx, dw, db, dout[2];
+  tu_dv_up(be, &dx, &x);
+  tu_dv_up(be, &dw, &w);
+  tu_dv_up(be, &db, &b);
   for (int k = 0; k < 2; k++) {
     tu_arr_alloc(&o[k], dt, rows * n, 1);
-    dv_up(&dout[k], &o[k]);
+    tu_dv_up(be, &dout[k], &o[k]);
     void *out = dout[k].p;
     gllmk_status st = op == W_SOFTMAX ? OPS(dt, softmax, dx.p, out, rows, n)
                       : op == W_RMS   ? OPS(dt, rms_norm, dx.p, dw.p, out, rows, n, eps)
                                       : OPS(dt, layer_norm, dx.p, dw.p, db.p, out, rows, n, eps);
     tu_check_status(c, st, GLLMK_OK, "%s rows=%zu n=%zu (call %d)", row_name[op], rows, n, k + 1);
-    dv_down(&dout[k]);
+    tu_dv_down(&dout[k]);
   }
   tu_check_true(c, !memcmp(o[0].p, o[1].p, rows * n * tu_esize(dt)),
                 "%s rows=%zu n=%zu: two calls gave different bits", row_name[op], rows, n);
   for (int k = 0; k < 2; k++) {
-    dv_free(&dout[k]);
+    tu_dv_free(&dout[k]);
     tu_arr_free(&o[k]);
   }
-  dv_free(&dx);
-  dv_free(&dw);
-  dv_free(&db);
+  tu_dv_free(&dx);
+  tu_dv_free(&dw);
+  tu_dv_free(&db);
   tu_arr_free(&x);
   tu_arr_free(&w);
   tu_arr_free(&b);
@@ -759,17 +727,17 @@ static void rope_run(tu_check *c, tu_dtype dt, size_t seq, size_t heads, size_t 
   }
   tu_arr_set(&cs, vc);
   tu_arr_set(&sn, vs);
-  dv dq, dc, ds;
-  dv_up(&dq, &qk);
-  dv_up(&dc, &cs);
-  dv_up(&ds, &sn);
+  tu_dv dq, dc, ds;
+  tu_dv_up(be, &dq, &qk);
+  tu_dv_up(be, &dc, &cs);
+  tu_dv_up(be, &ds, &sn);
   gllmk_status st = with_pos ? OPS(dt, rope_with_pos, dq.p, dc.p, ds.p, seq, heads, hd, rd, il, pos)
                              : OPS(dt, rope, dq.p, dc.p, ds.p, seq, heads, hd, rd, il);
   if (tu_check_status(c, st, GLLMK_OK, "rope seq=%zu heads=%zu hd=%zu rd=%zu il=%d pos=%zu", seq,
                       heads, hd, rd, il, pos)) {
-    dv_down(&dq);
-    dv_down(&dc);
-    dv_down(&ds);
+    tu_dv_down(&dq);
+    tu_dv_down(&dc);
+    tu_dv_down(&ds);
     double *ref = tu_dalloc(qk.n), *got = tu_dalloc(qk.n);
     memcpy(ref, qk.v, qk.n * sizeof *ref);
     ref_rope_with_pos(ref, cs.v, sn.v, seq, heads, hd, rd, il, pos);
@@ -797,9 +765,9 @@ static void rope_run(tu_check *c, tu_dtype dt, size_t seq, size_t heads, size_t 
     tu_check_input(c, &cs, "cos");
     tu_check_input(c, &sn, "sin");
   }
-  dv_free(&dq);
-  dv_free(&dc);
-  dv_free(&ds);
+  tu_dv_free(&dq);
+  tu_dv_free(&dc);
+  tu_dv_free(&ds);
   free(vc);
   free(vs);
   tu_arr_free(&qk);
@@ -847,16 +815,16 @@ static void emb_run(tu_check *c, tu_dtype dt, size_t n_ids, size_t vocab, size_t
     id[bad_at] = (uint32_t)vocab + (uint32_t)(bad_at % 3);
   tu_arr_snapshot(&ids);
   tu_arr_snapshot(&out);
-  dv dt_, dout, dids;
-  dv_up(&dt_, &table);
-  dv_up(&dout, &out);
-  dv_up(&dids, &ids);
+  tu_dv dt_, dout, dids;
+  tu_dv_up(be, &dt_, &table);
+  tu_dv_up(be, &dout, &out);
+  tu_dv_up(be, &dids, &ids);
   gllmk_status st = OPS(dt, embedding_lookup, dids.p, n_ids, dt_.p, vocab, hidden, dout.p);
   if (tu_check_status(c, st, GLLMK_OK, "embedding_lookup n_ids=%zu vocab=%zu hidden=%zu", n_ids,
                       vocab, hidden)) {
-    dv_down(&dt_);
-    dv_down(&dout);
-    dv_down(&dids);
+    tu_dv_down(&dt_);
+    tu_dv_down(&dout);
+    tu_dv_down(&dids);
     if (bad_at >= 0) {
       tu_check_true(c, tu_arr_unchanged(&out), "embedding_lookup: id %u >= vocab %zu wrote out",
                     id[bad_at], vocab);
@@ -873,9 +841,9 @@ static void emb_run(tu_check *c, tu_dtype dt, size_t n_ids, size_t vocab, size_t
     tu_check_input(c, &table, "table");
     tu_check_input(c, &ids, "ids");
   }
-  dv_free(&dt_);
-  dv_free(&dout);
-  dv_free(&dids);
+  tu_dv_free(&dt_);
+  tu_dv_free(&dout);
+  tu_dv_free(&dids);
   tu_arr_free(&table);
   tu_arr_free(&out);
   tu_arr_free(&ids);
@@ -1052,17 +1020,17 @@ static void test_graph(void)
   tu_arr_uniform(&w, 0.5, 1.5);
   tu_arr_uniform(&A, -1, 1);
   tu_arr_uniform(&tab, -1, 1);
-  dv da, db, dw, dy, dA, dg, dtab, de, dids;
+  tu_dv da, db, dw, dy, dA, dg, dtab, de, dids;
   dres d;
-  dv_up(&da, &a);
-  dv_up(&db, &b);
-  dv_up(&dw, &w);
-  dv_up(&dy, &y);
-  dv_up(&dA, &A);
-  dv_up(&dg, &g);
-  dv_up(&dtab, &tab);
-  dv_up(&de, &e);
-  dv_up(&dids, &ids);
+  tu_dv_up(be, &da, &a);
+  tu_dv_up(be, &db, &b);
+  tu_dv_up(be, &dw, &w);
+  tu_dv_up(be, &dy, &y);
+  tu_dv_up(be, &dA, &A);
+  tu_dv_up(be, &dg, &g);
+  tu_dv_up(be, &dtab, &tab);
+  tu_dv_up(be, &de, &e);
+  tu_dv_up(be, &dids, &ids);
   dres_init(&d);
 
   const gllmk_ops_f32 *o = gllmk_backend_ops_f32(be);
@@ -1089,9 +1057,9 @@ static void test_graph(void)
     gllmk_buffer_upload(db.buf, 0, b.mem, b.mem_bytes);
     gllmk_buffer_upload(dids.buf, 0, ids.mem, ids.mem_bytes);
     tu_check_status(&c, gllmk_graph_launch(graph), GLLMK_OK, "gllmk_graph_launch");
-    dv_down(&dy);
-    dv_down(&dg);
-    dv_down(&de);
+    tu_dv_down(&dy);
+    tu_dv_down(&dg);
+    tu_dv_down(&de);
     float dot = dres_get(&d);
     double *s = tu_dalloc(n), *yr = tu_dalloc(n), *gr = tu_dalloc(m), *got = tu_dalloc(n);
     ref_vec_add(a.v, b.v, s, n);
@@ -1122,15 +1090,15 @@ static void test_graph(void)
     tu_check_done(&c, "graph: replay %d on new inputs", round + 1);
   }
   gllmk_graph_free(graph);
-  dv_free(&da);
-  dv_free(&db);
-  dv_free(&dw);
-  dv_free(&dy);
-  dv_free(&dA);
-  dv_free(&dg);
-  dv_free(&dtab);
-  dv_free(&de);
-  dv_free(&dids);
+  tu_dv_free(&da);
+  tu_dv_free(&db);
+  tu_dv_free(&dw);
+  tu_dv_free(&dy);
+  tu_dv_free(&dA);
+  tu_dv_free(&dg);
+  tu_dv_free(&dtab);
+  tu_dv_free(&de);
+  tu_dv_free(&dids);
   dres_free(&d);
   tu_arr_free(&a);
   tu_arr_free(&b);
@@ -1145,22 +1113,7 @@ static void test_graph(void)
 
 int main(void)
 {
-  if (getenv("GLLMK_TEST_NO_CUDA")) {   /* .ci/run's reruns per CPU ISA */
-    printf("1..0 # SKIP GLLMK_TEST_NO_CUDA is set\n");
-    return 0;
-  }
-  tu_init_seed_only();
-  gllmk_status st = gllmk_backend_open("cuda", &be);
-  if (st == GLLMK_E_NO_DEVICE) {
-    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
-    if (req && !strcmp(req, "1"))
-      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
-    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
-           gllmk_backend_error_message());
-    return 0;
-  }
-  if (st != GLLMK_OK)
-    bail_out("gllmk_backend_open(\"cuda\"): %s", tu_status_name(st));
+  if (!tu_cuda_open(&be)) return 0;
   diag("backend %s", gllmk_backend_name(be));
   if (gllmk_backend_reserve_workspace(be, WS_RESERVED) != GLLMK_OK)
     bail_out("gllmk_backend_reserve_workspace(%zu)", WS_RESERVED);

@@ -49,61 +49,7 @@ static gllmk_backend *be;
 
 #define WS_RESERVED ((size_t)4 << 20)
 
-/* ------------------------------------------------------------------ device copies */
-#define MAXB 32
-static gllmk_buffer *bufs[MAXB];
-static int nbufs;
-
-static void *dev(const void *src, size_t bytes)
-{
-  gllmk_buffer *b;
-  if (nbufs == MAXB || gllmk_buffer_alloc(be, bytes + 16, &b) != GLLMK_OK)
-    bail_out("gllmk_buffer_alloc(%zu)", bytes);
-  bufs[nbufs++] = b;
-  if (src && bytes && gllmk_buffer_upload(b, 0, src, bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload");
-  return gllmk_buffer_data(b);
-}
-
-/* src at off bytes into a new buffer */
-static void *dev_at(const void *src, size_t bytes, size_t off)
-{
-  unsigned char *p = dev(NULL, bytes + off);
-  gllmk_buffer *b = bufs[nbufs - 1];
-  if (gllmk_buffer_upload(b, off, src, bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_upload");
-  return p + off;
-}
-
-static gllmk_buffer *buf_of(const void *p)
-{
-  for (int i = 0; i < nbufs; i++) {
-    unsigned char *d = gllmk_buffer_data(bufs[i]);
-    if ((const unsigned char *)p >= d && (const unsigned char *)p < d + gllmk_buffer_size(bufs[i]))
-      return bufs[i];
-  }
-  bail_out("not a test buffer");
-  return NULL;
-}
-
-static void down(void *dst, const void *d, size_t bytes)
-{
-  gllmk_buffer *b = buf_of(d);
-  size_t off = (size_t)((const unsigned char *)d - (unsigned char *)gllmk_buffer_data(b));
-  if (gllmk_backend_synchronize(be) != GLLMK_OK)
-    bail_out("gllmk_backend_synchronize: device error %d", gllmk_backend_device_error(be));
-  if (gllmk_buffer_download(b, off, dst, bytes) != GLLMK_OK)
-    bail_out("gllmk_buffer_download");
-}
-
-static void free_all(void)
-{
-  if (gllmk_backend_synchronize(be) != GLLMK_OK)
-    bail_out("gllmk_backend_synchronize");
-  for (int i = 0; i < nbufs; i++)
-    gllmk_buffer_free(bufs[i]);
-  nbufs = 0;
-}
+/* ------------------------------------------------------------------ device copies: tu_dev_* */
 
 /* ------------------------------------------------------------------ reference */
 /* x [m x k] random in [-1, 1], as dt (host bytes) and as doubles */
@@ -202,7 +148,7 @@ static void test_gguf(tu_dtype dt)
     size_t bs = gllmk_qtype_block_size(t), k = bs == 32 ? 320 : 512, rb = gllmk_qtype_row_bytes(t, k);
     double *wd, *xd;
     unsigned char *w = make_w(t, n, k, &wd);
-    unsigned char *dw = dev(w, n * rb);
+    unsigned char *dw = tu_dev(be, w, n * rb);
     for (size_t mi = 0; mi < sizeof MS / sizeof *MS; mi++) {
       size_t m = MS[mi];
       if (t == GLLMK_Q4_K && m == 7)
@@ -210,20 +156,20 @@ static void test_gguf(tu_dtype dt)
       if (m == 33 && f % 4 != (size_t)dt && t != GLLMK_Q4_K)   /* the second prefill shape for some */
         continue;
       void *x = make_x(dt, m, k, &xd), *y = tu_xmalloc(m * n * es), *y2 = tu_xmalloc(m * n * es);
-      void *dx = dev(x, m * k * es), *dy = dev(NULL, m * n * es);
+      void *dx = tu_dev(be, x, m * k * es), *dy = tu_dev(be, NULL, m * n * es);
       size_t need = 0;
       gllmk_status st = OPS(dt, fused_dequant_gemv_workspace_bytes, n * rb, t, m, n, k, &need);
       tu_check_true(&c, st == GLLMK_OK && need <= WS_RESERVED, "%s workspace %zu", gllmk_qtype_name(t), need);
       st = OPS(dt, fused_dequant_gemv, dw, n * rb, dx, dy, t, m, n, k);
       tu_check_status(&c, st, GLLMK_OK, "fused_dequant_gemv %s m %zu", gllmk_qtype_name(t), m);
-      down(y, dy, m * n * es);
+      tu_dev_down(be, y, dy, m * n * es);
       char what[96];
       snprintf(what, sizeof what, "%s fused_dequant_gemv %s m %zu", tu_dtname(dt), gllmk_qtype_name(t), m);
       check_y(&c, dt, y, wd, xd, m, n, k, what);
       if (t == GLLMK_Q4_K) {   /* unaligned rows: the generic kernel, the panels, not Q4_K's own */
-        unsigned char *dwu = dev_at(w, n * rb, 4);
+        unsigned char *dwu = tu_dev_at(be, w, n * rb, 4);
         st = OPS(dt, fused_dequant_gemv, dwu, n * rb, dx, dy, t, m, n, k);
-        down(y2, dy, m * n * es);
+        tu_dev_down(be, y2, dy, m * n * es);
         snprintf(what, sizeof what, "%s fused_dequant_gemv q4_K unaligned m %zu", tu_dtname(dt), m);
         tu_check_status(&c, st, GLLMK_OK, "%s", what);
         check_y(&c, dt, y2, wd, xd, m, n, k, what);
@@ -242,12 +188,12 @@ static void test_gguf(tu_dtype dt)
           st = OPS(dt, iq_matmul, dw, n * rb, dx, dy, t, m, n, k);
         else
           st = OPS(dt, kquant_matmul, dw, n * rb, dx, dy, t, m, n, k);
-        down(y2, dy, m * n * es);
+        tu_dev_down(be, y2, dy, m * n * es);
         tu_check_true(&c, st == GLLMK_OK && !memcmp(y, y2, m * n * es), "%s family op: same bits",
                       gllmk_qtype_name(t));
       }
-      free_all();
-      dw = dev(w, n * rb);
+      tu_dev_free_all(be);
+      dw = tu_dev(be, w, n * rb);
       free(x), free(xd), free(y), free(y2);
     }
     /* the wrong family */
@@ -256,7 +202,7 @@ static void test_gguf(tu_dtype dt)
                           ? OPS(dt, kquant_matmul, dw, n * rb, dv, dv, t, 1, n, k)
                           : OPS(dt, iq_matmul, dw, n * rb, dv, dv, t, 1, n, k);
     tu_check_status(&c, st, GLLMK_E_INVAL, "%s in the other family", gllmk_qtype_name(t));
-    free_all();
+    tu_dev_free_all(be);
     free(w), free(wd);
   }
   tu_check_done(&c, "%s fused_dequant_gemv, kquant_matmul, iq_matmul: 21 GGUF formats and SqueezeLLM, m 1 7 16 33",
@@ -312,10 +258,10 @@ static void test_dequantize(tu_dtype dt)
                         : dt == TU_F16 ? gllmk_dequantize_f16(qb, qlen, t, cpu, n)
                                        : gllmk_dequantize_bf16(qb, qlen, t, cpu, n);
       tu_check_status(&c, st, GLLMK_OK, "cpu dequantize %s", gllmk_qtype_name(t));
-      void *dsrc = dev(qb, qlen), *dout = dev(NULL, n * es);
+      void *dsrc = tu_dev(be, qb, qlen), *dout = tu_dev(be, NULL, n * es);
       st = OPS(dt, dequantize, dsrc, qlen, t, dout, n);
       tu_check_status(&c, st, GLLMK_OK, "dequantize %s.%s", gllmk_qtype_name(t), CASES[cs]);
-      down(got, dout, n * es);
+      tu_dev_down(be, got, dout, n * es);
       size_t bad = 0, badv = 0;
       for (size_t i = 0; i < n; i++) {
         if (!same_elem(dt, got, cpu, i) && bad++ < 3)
@@ -329,13 +275,13 @@ static void test_dequantize(tu_dtype dt)
                     CASES[cs], bad, n);
       tu_check_true(&c, badv == 0, "%s.%s: %zu values differ from ggml's DEQUANT", gllmk_qtype_name(t),
                     CASES[cs], badv);
-      free_all();
+      tu_dev_free_all(be);
       free(cpu), free(got), free(own);
       tv_close(tv);
     }
   }
   /* bad input: the CPU's statuses */
-  void *d = dev(NULL, 4096);
+  void *d = tu_dev(be, NULL, 4096);
   static unsigned char host[4096];
   tu_check_status(&c, OPS(dt, dequantize, d, 4096, GLLMK_AWQ4, d, 256),
                   CPU(dt, dequantize, host, 4096, GLLMK_AWQ4, (void *)host, 256), "dequantize AWQ4");
@@ -347,7 +293,7 @@ static void test_dequantize(tu_dtype dt)
                   CPU(dt, dequantize, host, 4096, (gllmk_qtype)999, (void *)host, 256), "dequantize not a type");
   tu_check_status(&c, OPS(dt, dequantize, d, 4096, GLLMK_Q8_0, d, 3072), GLLMK_E_INVAL,
                   "dequantize out past its buffer");
-  free_all();
+  tu_dev_free_all(be);
   tu_check_done(&c, "%s dequantize: %zu ggml vector files and SqueezeLLM, the CPU's bits%s", tu_dtname(dt),
                 files, dt == TU_F32 ? " and ggml's" : "");
 }
@@ -401,11 +347,11 @@ static void test_external(tu_dtype dt)
       size_t m = MS[mi];
       double *xd;
       void *x = make_x(dt, m, k, &xd), *y = tu_xmalloc(m * n * es), *y0 = tu_xmalloc(m * n * es);
-      unsigned char *dpk = dev(pk, pb), *dzr = dev(zr, n * ((ng + 1) / 2) + 1);
-      gllmk_f16 *dsc = dev(sc, n * ng * 2);
-      float *dfs = dev(fs, n * sizeof(float));
-      int32_t *dgi = dev(gi, k * 4);
-      void *dx = dev(x, m * k * es), *dy = dev(NULL, m * n * es);
+      unsigned char *dpk = tu_dev(be, pk, pb), *dzr = tu_dev(be, zr, n * ((ng + 1) / 2) + 1);
+      gllmk_f16 *dsc = tu_dev(be, sc, n * ng * 2);
+      float *dfs = tu_dev(be, fs, n * sizeof(float));
+      int32_t *dgi = tu_dev(be, gi, k * 4);
+      void *dx = tu_dev(be, x, m * k * es), *dy = tu_dev(be, NULL, m * n * es);
       gllmk_status st;
       size_t need = 0;
       if (kind == 0) {
@@ -423,7 +369,7 @@ static void test_external(tu_dtype dt)
       }
       tu_check_true(&c, need <= WS_RESERVED, "%s workspace %zu", names[kind], need);
       tu_check_status(&c, st, GLLMK_OK, "%s m %zu", names[kind], m);
-      down(y, dy, m * n * es);
+      tu_dev_down(be, y, dy, m * n * es);
       char what[64];
       snprintf(what, sizeof what, "%s %s m %zu", tu_dtname(dt), names[kind], m);
       /* the float path (m < 16) has no int8 rounding of x: the prefill bound
@@ -432,18 +378,15 @@ static void test_external(tu_dtype dt)
       check_y(&c, dt, y, wd, xd, m, n, k, what);
       if (kind == 1 && (m == 1 || m == 16)) {   /* a g_idx out of range: Y unchanged */
         int32_t bad = (int32_t)ng;
-        gllmk_buffer *b = buf_of(dgi);
-        gllmk_buffer_upload(b, (size_t)((unsigned char *)dgi - (unsigned char *)gllmk_buffer_data(b)) + 4 * (k / 2),
-                            &bad, 4);
+        tu_dev_up((int32_t *)dgi + k / 2, &bad, 4);
         for (size_t i = 0; i < m * n; i++)
           tu_put(dt, y0, i, 7.0);
-        gllmk_buffer *yb = buf_of(dy);
-        gllmk_buffer_upload(yb, 0, y0, m * n * es);
+        tu_dev_up(dy, y0, m * n * es);
         st = OPS(dt, gptq_matmul, dpk, pb, dgi, dsc, ng, dx, dy, m, n, k);
-        down(y, dy, m * n * es);
+        tu_dev_down(be, y, dy, m * n * es);
         tu_check_true(&c, st == GLLMK_OK && !memcmp(y, y0, m * n * es), "gptq bad g_idx, m %zu: Y unchanged", m);
       }
-      free_all();
+      tu_dev_free_all(be);
       free(x), free(xd), free(y), free(y0);
     }
     free(pk), free(zr), free(sc), free(fs), free(gi), free(wd);
@@ -466,15 +409,15 @@ static void test_qvec(tu_dtype dt)
       unsigned char *w = tu_xmalloc(wb);
       tu_fill_random(w, wb);
       void *x = make_x(dt, 1, n, &xd);
-      unsigned char *dw = dev(w, wb);
-      void *dx = dev(x, n * es);
-      float *dr = dev(NULL, sizeof(float)), got = 0;
+      unsigned char *dw = tu_dev(be, w, wb);
+      void *dx = tu_dev(be, x, n * es);
+      float *dr = tu_dev(be, NULL, sizeof(float)), got = 0;
       float scale = 0.37f;
       gllmk_status st = bits == 8 ? OPS(dt, gemv_q8, (const int8_t *)dw, wb, dx, scale, n, dr)
                         : bits == 4 ? OPS(dt, gemv_q4, dw, wb, dx, scale, n, dr)
                         : bits == 2 ? OPS(dt, gemv_q2, dw, wb, dx, scale, n, dr)
                                     : OPS(dt, gemv_q1, dw, wb, dx, scale, n, dr);
-      down(&got, dr, sizeof got);
+      tu_dev_down(be, &got, dr, sizeof got);
       double ref = 0, mag = 0;
       for (size_t i = 0; i < n; i++) {
         int q;
@@ -491,7 +434,7 @@ static void test_qvec(tu_dtype dt)
       tu_check_status(&c, st, GLLMK_OK, "gemv_q%d n %zu", bits, n);
       tu_check_true(&c, fabs(got - ref) <= tu_acc_eps(n) * mag + 1e-30, "gemv_q%d n %zu: %.9g vs %.9g",
                     bits, n, got, ref);
-      free_all();
+      tu_dev_free_all(be);
       free(w), free(x), free(xd);
     }
   }
@@ -514,11 +457,11 @@ static void test_panels(void)
   tu_check_true(&c, need >= n * k * es, "one panel asked for: %zu bytes", need);
   /* (the workspace only grows: from 8 bytes up to 64-row panels) */
   size_t small = 64 * k * es + m * 64 * es;   /* W 64 x 256 f16, Y 16 x 64 */
-  unsigned char *dw = dev(w, n * rb);
-  void *dx = dev(x, m * k * es), *dy = dev(NULL, m * n * es);
+  unsigned char *dw = tu_dev(be, w, n * rb);
+  void *dx = tu_dev(be, x, m * k * es), *dy = tu_dev(be, NULL, m * n * es);
   for (size_t i = 0; i < m * n; i++)
     tu_put(dt, y0, i, 3.0);
-  gllmk_buffer_upload(buf_of(dy), 0, y0, m * n * es);
+  tu_dev_up(dy, y0, m * n * es);
   if (gllmk_backend_reserve_workspace(be, 8) != GLLMK_OK)
     bail_out("gllmk_backend_reserve_workspace");
   gllmk_status st = OPS(dt, fused_dequant_gemv, dw, n * rb, dx, dy, t, 2, n, k);
@@ -527,15 +470,15 @@ static void test_panels(void)
     bail_out("gllmk_backend_reserve_workspace");
   st = OPS(dt, fused_dequant_gemv, dw, n * rb, dx, dy, t, m, n, k);
   tu_check_status(&c, st, GLLMK_E_NOMEM, "workspace below one 64-row panel");
-  down(y, dy, m * n * es);
+  tu_dev_down(be, y, dy, m * n * es);
   tu_check_true(&c, !memcmp(y, y0, m * n * es), "GLLMK_E_NOMEM: Y untouched");
   if (gllmk_backend_reserve_workspace(be, small) != GLLMK_OK)
     bail_out("gllmk_backend_reserve_workspace");
   st = OPS(dt, fused_dequant_gemv, dw, n * rb, dx, dy, t, m, n, k);
   tu_check_status(&c, st, GLLMK_OK, "four panels");
-  down(y, dy, m * n * es);
+  tu_dev_down(be, y, dy, m * n * es);
   check_y(&c, dt, y, wd, xd, m, n, k, "f16 q8_0 m 16 in 64-row panels");
-  free_all();
+  tu_dev_free_all(be);
   free(w), free(wd), free(x), free(xd), free(y), free(y0);
   tu_check_done(&c, "prefill in 64-row panels; GLLMK_E_NOMEM below the smallest panel");
 }
@@ -548,7 +491,7 @@ static void test_bad_input(void)
   size_t big = SIZE_MAX / 2;
   static unsigned char hostbuf[4096];
   void *host = hostbuf;
-  void *d = dev(NULL, 4096);
+  void *d = tu_dev(be, NULL, 4096);
   struct { gllmk_status cpu, cu; const char *what; } r[32];
   int nr = 0;
 #define BOTH(what_, cpucall, cucall) (r[nr].cpu = (cpucall), r[nr].cu = (cucall), r[nr++].what = (what_))
@@ -594,28 +537,13 @@ static void test_bad_input(void)
                   "y past its buffer");
   tu_check_status(&c, OPS(dt, gemv_q8, (const int8_t *)d, 8192, d, 1.0f, 8192, d), GLLMK_E_INVAL,
                   "gemv_q8 past the buffer");
-  free_all();
+  tu_dev_free_all(be);
   tu_check_done(&c, "bad input: the CPU's statuses; host pointers and ranges outside buffers");
 }
 
 int main(void)
 {
-  if (getenv("GLLMK_TEST_NO_CUDA")) {   /* .ci/run's reruns per CPU ISA */
-    printf("1..0 # SKIP GLLMK_TEST_NO_CUDA is set\n");
-    return 0;
-  }
-  tu_init_seed_only();
-  gllmk_status st = gllmk_backend_open("cuda", &be);
-  if (st == GLLMK_E_NO_DEVICE) {
-    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");   /* tools/gpu-check */
-    if (req && !strcmp(req, "1"))
-      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
-    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
-           gllmk_backend_error_message());
-    return 0;
-  }
-  if (st != GLLMK_OK)
-    bail_out("gllmk_backend_open(\"cuda\"): %s", tu_status_name(st));
+  if (!tu_cuda_open(&be)) return 0;
   test_panels();   /* (first: it grows the workspace from 8 bytes) */
   if (gllmk_backend_reserve_workspace(be, WS_RESERVED) != GLLMK_OK)
     bail_out("gllmk_backend_reserve_workspace(%zu)", WS_RESERVED);

@@ -80,6 +80,115 @@ void tu_init_seed_only(void)
        (unsigned long long)tu__seed);
 }
 
+void tu_dv_up(gllmk_backend *be, tu_dv *d, tu_arr *a)
+{
+  d->be = be;
+  d->a = a;
+  if (gllmk_buffer_alloc(be, a->mem_bytes, &d->buf) != GLLMK_OK)
+    bail_out("gllmk_buffer_alloc(%zu) failed", a->mem_bytes);
+  if (gllmk_buffer_upload(d->buf, 0, a->mem, a->mem_bytes) != GLLMK_OK)
+    bail_out("gllmk_buffer_upload failed");
+  d->p = (unsigned char *)gllmk_buffer_data(d->buf) + ((unsigned char *)a->p - a->mem);
+}
+
+void tu_dv_reup(tu_dv *d)
+{
+  if (gllmk_buffer_upload(d->buf, 0, d->a->mem, d->a->mem_bytes) != GLLMK_OK)
+    bail_out("gllmk_buffer_upload failed");
+}
+
+void tu_dv_down(tu_dv *d)
+{
+  if (gllmk_backend_synchronize(d->be) != GLLMK_OK)
+    bail_out("gllmk_backend_synchronize failed");
+  if (gllmk_buffer_download(d->buf, 0, d->a->mem, d->a->mem_bytes) != GLLMK_OK)
+    bail_out("gllmk_buffer_download failed");
+}
+
+void tu_dv_free(tu_dv *d)
+{
+  gllmk_buffer_free(d->buf);
+  memset(d, 0, sizeof *d);
+}
+
+#define TU_DEV_MAX 64
+static gllmk_buffer *tu_devs[TU_DEV_MAX];
+static int tu_ndevs;
+
+void *tu_dev_at(gllmk_backend *be, const void *src, size_t bytes, size_t off)
+{
+  gllmk_buffer *b;
+  if (tu_ndevs == TU_DEV_MAX || gllmk_buffer_alloc(be, bytes + off + 16, &b) != GLLMK_OK)
+    bail_out("gllmk_buffer_alloc(%zu)", bytes);
+  tu_devs[tu_ndevs++] = b;
+  if (src && bytes && gllmk_buffer_upload(b, off, src, bytes) != GLLMK_OK)
+    bail_out("gllmk_buffer_upload");
+  return (unsigned char *)gllmk_buffer_data(b) + off;
+}
+
+void *tu_dev(gllmk_backend *be, const void *src, size_t bytes) { return tu_dev_at(be, src, bytes, 0); }
+
+/* the pool buffer holding the device address p, and p's offset in it */
+static gllmk_buffer *tu_dev_buf(const void *p, size_t *off)
+{
+  for (int i = 0; i < tu_ndevs; i++) {
+    const unsigned char *d = gllmk_buffer_data(tu_devs[i]);
+    if ((const unsigned char *)p >= d && (const unsigned char *)p < d + gllmk_buffer_size(tu_devs[i])) {
+      *off = (size_t)((const unsigned char *)p - d);
+      return tu_devs[i];
+    }
+  }
+  bail_out("not a test buffer");
+  return NULL;
+}
+
+void tu_dev_up(void *d, const void *src, size_t bytes)
+{
+  size_t off;
+  gllmk_buffer *b = tu_dev_buf(d, &off);
+  if (gllmk_buffer_upload(b, off, src, bytes) != GLLMK_OK)
+    bail_out("gllmk_buffer_upload");
+}
+
+void tu_dev_down(gllmk_backend *be, void *dst, const void *d, size_t bytes)
+{
+  size_t off;
+  gllmk_buffer *b = tu_dev_buf(d, &off);
+  if (gllmk_backend_synchronize(be) != GLLMK_OK)
+    bail_out("gllmk_backend_synchronize: device error %d", gllmk_backend_device_error(be));
+  if (gllmk_buffer_download(b, off, dst, bytes) != GLLMK_OK)
+    bail_out("gllmk_buffer_download");
+}
+
+void tu_dev_free_all(gllmk_backend *be)
+{
+  if (gllmk_backend_synchronize(be) != GLLMK_OK)
+    bail_out("gllmk_backend_synchronize");
+  for (int i = 0; i < tu_ndevs; i++)
+    gllmk_buffer_free(tu_devs[i]);
+  tu_ndevs = 0;
+}
+
+int tu_cuda_open(gllmk_backend **be)
+{
+  if (getenv("GLLMK_TEST_NO_CUDA")) {
+    printf("1..0 # SKIP GLLMK_TEST_NO_CUDA is set\n");
+    return 0;
+  }
+  tu_init_seed_only();
+  gllmk_status st = gllmk_backend_open("cuda", be);
+  if (st == GLLMK_E_NO_DEVICE) {
+    const char *req = getenv("GLLMK_TEST_REQUIRE_CUDA");
+    if (req && !strcmp(req, "1"))
+      bail_out("no CUDA device, and GLLMK_TEST_REQUIRE_CUDA=1: %s", gllmk_backend_error_message());
+    printf("1..0 # SKIP no CUDA device (gllmk_backend_open: %s: %s)\n", tu_status_name(st),
+           gllmk_backend_error_message());
+    return 0;
+  }
+  if (st != GLLMK_OK) bail_out("gllmk_backend_open(\"cuda\"): %s", tu_status_name(st));
+  return 1;
+}
+
 gllmk_backend *tu_be;
 
 static void tu__close_backend(void) { gllmk_backend_close(tu_be); }

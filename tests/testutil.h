@@ -64,6 +64,12 @@ void tu_decode(tu_dtype dt, double *dst, const void *src, size_t n);
 void tu_init(void);
 /** Same, but prints nothing about the library (makes no library call). */
 void tu_init_seed_only(void);
+/* The start of a CUDA test program: tu_init_seed_only() and *be = the
+ * "cuda" backend, then 1; or 0 after printing the plan of a skipped test,
+ * when GLLMK_TEST_NO_CUDA is set (.ci/run's reruns per CPU ISA) or there is
+ * no device (a bail-out instead when GLLMK_TEST_REQUIRE_CUDA=1, as
+ * tools/gpu-check sets).  Any other failure to open bails out. */
+int tu_cuda_open(gllmk_backend **be);
 uint64_t tu_seed(void);
 uint64_t tu_rand_u64(void);
 /** Uniform in [0, 1). */
@@ -132,6 +138,37 @@ int tu_arr_unchanged(const tu_arr *a);
 /** Point a second array view at the same memory (for aliasing tests):
  *  dst shares mem/p with src; free only src. */
 void tu_arr_alias(tu_arr *dst, const tu_arr *src);
+
+/* A device mirror of a tu_arr for the CUDA tests: a buffer of the backend
+ * holding a copy of the array's whole allocation, guards included; p is the
+ * device address of the array's data.  Bails out on any failure. */
+typedef struct tu_dv {
+  gllmk_backend *be;
+  gllmk_buffer *buf;
+  void *p;
+  tu_arr *a;
+} tu_dv;
+/** Allocate on be and upload a's allocation. */
+void tu_dv_up(gllmk_backend *be, tu_dv *d, tu_arr *a);
+/** Upload the host copy again (after the host data changed). */
+void tu_dv_reup(tu_dv *d);
+/** Synchronize the backend, then download the device copy into the tu_arr. */
+void tu_dv_down(tu_dv *d);
+/** Free the buffer; *d is zeroed. */
+void tu_dv_free(tu_dv *d);
+
+/* Device copies of plain host memory for the CUDA tests: buffers of a
+ * pool, freed together.  Each bails out on failure. */
+/** A buffer of bytes (+ 16 spare) on be, holding src when not NULL: its device address. */
+void *tu_dev(gllmk_backend *be, const void *src, size_t bytes);
+/** The same with the data off bytes into the buffer: the address of the data. */
+void *tu_dev_at(gllmk_backend *be, const void *src, size_t bytes, size_t off);
+/** Upload bytes of src to the device address d (inside a pool buffer). */
+void tu_dev_up(void *d, const void *src, size_t bytes);
+/** Synchronize be, then download bytes at the device address d into dst. */
+void tu_dev_down(gllmk_backend *be, void *dst, const void *d, size_t bytes);
+/** Synchronize be and free every pool buffer. */
+void tu_dev_free_all(gllmk_backend *be);
 
 /* ------------------------------------------------------------------ guarded byte buffers */
 /* Packed quantized blocks and other raw bytes: TU_GUARD_BYTES of TU_CANARY
