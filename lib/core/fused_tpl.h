@@ -20,6 +20,11 @@
 #define GLLMK_FUSED_ROWS(m) ((m) < GLLMK_FUSED_MB ? (m) : (size_t)GLLMK_FUSED_MB)  /* rows per block */
 #endif
 
+/* a weight: W [n x k] rows, or (p set) the panels of a packed weight */
+struct CL(wref) { const T *w; const float *p; };
+#define WNULL(r) (!(r).w && !(r).p)
+#define WREF(x) ((struct CL(wref)){(x), NULL})
+
 struct CL(epi_ctx) {
   const struct gllmk_kernels *kt;
   float *Y;                 /* [rows x n] f32 */
@@ -93,10 +98,11 @@ size_t WSQ(fused_gate_up_swiglu)(size_t m, size_t n, size_t k) {
 }
 
 /* out[m x n] = silu(x Wg^T) * (x Wu^T) */
-gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const T *w_up, T *out,
-                                             size_t m, size_t n, size_t k) {
+static gllmk_status CL(gus)(const T *x, struct CL(wref) w_gate, struct CL(wref) w_up, T *out,
+                            size_t m, size_t n, size_t k) {
   if (!CL(gus_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
-  if ((m && k && !x) || (n && k && (!w_gate || !w_up)) || (m && n && !out)) return GLLMK_E_INVAL;
+  if ((m && k && !x) || (n && k && (WNULL(w_gate) || WNULL(w_up))) || (m && n && !out))
+    return GLLMK_E_INVAL;
   GET_KT();
   if (m == 0 || n == 0) return GLLMK_OK;
   size_t mb = GLLMK_FUSED_ROWS(m);
@@ -111,12 +117,18 @@ gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const 
 #else
     float *G = buf, *U = buf + mb * n;
 #endif
-    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_gate, true, NULL, G, n);
-    if (st == GLLMK_OK) st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_up, true, NULL, U, n);
+    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_gate.w, w_gate.p, true, NULL, G, n);
+    if (st == GLLMK_OK)
+      st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_up.w, w_up.p, true, NULL, U, n);
     if (st == GLLMK_OK) CL(swiglu_block)(kt, rows * n, G, U, out + r0 * n);
   }
   gllmk__ws_free(buf);
   return st;
+}
+
+gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const T *w_up, T *out,
+                                             size_t m, size_t n, size_t k) {
+  return CL(gus)(x, WREF(w_gate), WREF(w_up), out, m, n, k);
 }
 
 static int CL(ffn_sizes_ok)(size_t m, size_t hidden, size_t ffn) {
@@ -153,13 +165,14 @@ size_t WSQ(fused_ffn_rmsnorm)(size_t m, size_t hidden, size_t ffn) {
 }
 
 /* the FFN body shared by fused_ffn and fused_ffn_rmsnorm */
-static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T *w_down,
+static gllmk_status CL(ffn)(const T *x, struct CL(wref) w_gate, struct CL(wref) w_up,
+                            struct CL(wref) w_down,
                             const T *residual, const T *norm_w, T *out, T *sum_out, size_t m,
                             size_t hidden, size_t ffn, float eps, int mode) {
   if (!CL(ffn_sizes_ok)(m, hidden, ffn)) return GLLMK_E_OVERFLOW;
   if (mode == 1 && !(eps >= 0.0f)) return GLLMK_E_INVAL;
   bool mh = m && hidden;
-  if ((mh && (!x || !out)) || (mh && ffn && (!w_gate || !w_up || !w_down)) ||
+  if ((mh && (!x || !out)) || (mh && ffn && (WNULL(w_gate) || WNULL(w_up) || WNULL(w_down))) ||
       (mode == 1 && mh && !norm_w))
     return GLLMK_E_INVAL;
   GET_KT();
@@ -177,8 +190,9 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
     size_t rows = m - r0 < mb ? m - r0 : mb;
     const T *xb = x + r0 * hidden;
     if (ffn) {
-      st = CL(matmul)(kt, rows, ffn, hidden, xb, w_gate, true, NULL, G, ffn);
-      if (st == GLLMK_OK) st = CL(matmul)(kt, rows, ffn, hidden, xb, w_up, true, NULL, U, ffn);
+      st = CL(matmul)(kt, rows, ffn, hidden, xb, w_gate.w, w_gate.p, true, NULL, G, ffn);
+      if (st == GLLMK_OK)
+        st = CL(matmul)(kt, rows, ffn, hidden, xb, w_up.w, w_up.p, true, NULL, U, ffn);
       if (st != GLLMK_OK) break;
       CL(swiglu_block)(kt, rows * ffn, G, U, H);
     }
@@ -188,7 +202,7 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
 #if T_IS_F32
     if (out != residual) Yb = out + r0 * hidden;
 #endif
-    st = CL(matmul)(kt, rows, hidden, ffn, H, w_down, true, NULL, Yb, hidden);
+    st = CL(matmul)(kt, rows, hidden, ffn, H, w_down.w, w_down.p, true, NULL, Yb, hidden);
     if (st != GLLMK_OK) break;
     struct CL(epi_ctx) c = {kt, Yb, NULL, residual ? residual + r0 * hidden : NULL, norm_w,
                             out + r0 * hidden, sum_out ? sum_out + r0 * hidden : NULL, hidden,
@@ -201,14 +215,16 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
 
 gllmk_status GLLMK_PUB(fused_ffn)(const T *x, const T *w_gate, const T *w_up, const T *w_down,
                                   const T *residual, T *out, size_t m, size_t hidden, size_t ffn) {
-  return CL(ffn)(x, w_gate, w_up, w_down, residual, NULL, out, NULL, m, hidden, ffn, 0.0f, 0);
+  return CL(ffn)(x, WREF(w_gate), WREF(w_up), WREF(w_down), residual, NULL, out, NULL, m, hidden,
+                 ffn, 0.0f, 0);
 }
 
 gllmk_status GLLMK_PUB(fused_ffn_rmsnorm)(const T *x, const T *w_gate, const T *w_up,
                                           const T *w_down, const T *residual, const T *norm_w,
                                           T *out, T *sum_out, size_t m, size_t hidden, size_t ffn,
                                           float eps) {
-  return CL(ffn)(x, w_gate, w_up, w_down, residual, norm_w, out, sum_out, m, hidden, ffn, eps, 1);
+  return CL(ffn)(x, WREF(w_gate), WREF(w_up), WREF(w_down), residual, norm_w, out, sum_out, m,
+                 hidden, ffn, eps, 1);
 }
 
 static int CL(ln_sizes_ok)(size_t m, size_t n, size_t k) {
@@ -238,13 +254,13 @@ size_t WSQ(fused_linear_bias_residual_rmsnorm)(size_t m, size_t n, size_t k) {
   return WSQ(fused_linear_residual_rmsnorm)(m, n, k);
 }
 
-static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool need_bias,
+static gllmk_status CL(linear_norm)(const T *x, struct CL(wref) w, const T *bias, bool need_bias,
                                     const T *residual, const T *norm_w, T *out, T *sum_out,
                                     size_t m, size_t n, size_t k, float eps) {
   if (!CL(ln_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
   if (!(eps >= 0.0f)) return GLLMK_E_INVAL;
   bool mn = m && n;
-  if ((mn && k && (!x || !w)) || (mn && (!out || !norm_w)) || (mn && need_bias && !bias))
+  if ((mn && k && (!x || WNULL(w))) || (mn && (!out || !norm_w)) || (mn && need_bias && !bias))
     return GLLMK_E_INVAL;
   GET_KT();
   if (!mn) return GLLMK_OK;
@@ -267,7 +283,7 @@ static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool 
 #else
     float *Yb = Y;
 #endif
-    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w, true, NULL, Yb, n);
+    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w.w, w.p, true, NULL, Yb, n);
     if (st != GLLMK_OK) break;
     struct CL(epi_ctx) c = {kt, Yb, bias, residual ? residual + r0 * n : NULL, norm_w,
                             out + r0 * n, sum_out ? sum_out + r0 * n : NULL, n, eps, 1, NULL};
@@ -280,24 +296,24 @@ static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool 
 gllmk_status GLLMK_PUB(fused_linear_residual_rmsnorm)(const T *x, const T *w, const T *residual,
                                                       const T *norm_w, T *out, T *sum_out,
                                                       size_t m, size_t n, size_t k, float eps) {
-  return CL(linear_norm)(x, w, NULL, false, residual, norm_w, out, sum_out, m, n, k, eps);
+  return CL(linear_norm)(x, WREF(w), NULL, false, residual, norm_w, out, sum_out, m, n, k, eps);
 }
 
 gllmk_status GLLMK_PUB(fused_linear_bias_residual_rmsnorm)(const T *x, const T *w, const T *bias,
                                                            const T *residual, const T *norm_w,
                                                            T *out, T *sum_out, size_t m, size_t n,
                                                            size_t k, float eps) {
-  return CL(linear_norm)(x, w, bias, true, residual, norm_w, out, sum_out, m, n, k, eps);
+  return CL(linear_norm)(x, WREF(w), bias, true, residual, norm_w, out, sum_out, m, n, k, eps);
 }
 
 /* y[rows x n] (T) = x W^T, through f32 scratch unless T is f32 */
 static gllmk_status CL(linear_to_T)(const struct gllmk_kernels *kt, size_t rows, size_t n, size_t k,
-                                    const T *x, const T *w, T *y, float *scratch) {
+                                    const T *x, struct CL(wref) w, T *y, float *scratch) {
 #if T_IS_F32
   (void)scratch;
-  return CL(matmul)(kt, rows, n, k, x, w, true, NULL, y, n);
+  return CL(matmul)(kt, rows, n, k, x, w.w, w.p, true, NULL, y, n);
 #else
-  gllmk_status st = CL(matmul)(kt, rows, n, k, x, w, true, NULL, scratch, n);
+  gllmk_status st = CL(matmul)(kt, rows, n, k, x, w.w, w.p, true, NULL, scratch, n);
   if (st == GLLMK_OK) {
     struct CL(rowcvt_ctx) c = {kt, scratch, y, n};
     gllmk__parallel(rows, 1, 16, CL(rowcvt_run), &c);
@@ -346,17 +362,16 @@ size_t WSQ(fused_qkv_rope)(size_t seq, size_t hidden, size_t heads, size_t kv_he
   return gllmk__ws_query(CL(qkv_plan)(&p, seq, hidden, heads, kv_heads, head_dim));
 }
 
-gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, const T *wv,
-                                       const T *cos, const T *sin, T *q, T *k, T *v, size_t seq,
-                                       size_t hidden, size_t heads, size_t kv_heads,
-                                       size_t head_dim, size_t rotary_dim, bool interleaved,
-                                       size_t pos) {
+static gllmk_status CL(qkv)(const T *x, struct CL(wref) wq, struct CL(wref) wk,
+                            struct CL(wref) wv, const T *cos, const T *sin, T *q, T *k, T *v,
+                            size_t seq, size_t hidden, size_t heads, size_t kv_heads,
+                            size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   gllmk_status st = CL(qkv_shape)(seq, hidden, heads, kv_heads, head_dim, rotary_dim, pos);
   if (st != GLLMK_OK) return st;
   size_t nq = heads * head_dim, nkv = kv_heads * head_dim;
   bool any = seq && head_dim;
   if (any && (!q || !k || !v)) return GLLMK_E_INVAL;
-  if (any && hidden && (!x || !wq || !wk || !wv)) return GLLMK_E_INVAL;
+  if (any && hidden && (!x || WNULL(wq) || WNULL(wk) || WNULL(wv))) return GLLMK_E_INVAL;
   if (any && rotary_dim && (!cos || !sin)) return GLLMK_E_INVAL;
   GET_KT();
   if (!any) return GLLMK_OK;
@@ -381,4 +396,13 @@ gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, con
   }
   gllmk__ws_free(scratch);
   return st;
+}
+
+gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, const T *wv,
+                                       const T *cos, const T *sin, T *q, T *k, T *v, size_t seq,
+                                       size_t hidden, size_t heads, size_t kv_heads,
+                                       size_t head_dim, size_t rotary_dim, bool interleaved,
+                                       size_t pos) {
+  return CL(qkv)(x, WREF(wq), WREF(wk), WREF(wv), cos, sin, q, k, v, seq, hidden, heads, kv_heads,
+                 head_dim, rotary_dim, interleaved, pos);
 }

@@ -136,6 +136,23 @@ static void GLLMK_LOCAL(gemm_pack_a)(size_t mc, size_t kc, const T *A, size_t ld
   }
 }
 
+/* The micro-kernels over one packed block: C[mc x nc] (+)= Ap[mc x kc] times
+ * the B panels at Bp + jr * bstride (jr = 0, NR, ...); bias (f32 [nc] or
+ * NULL) initialises the accumulators when first.  Shared by gemm and
+ * gemm_panels, so both sum in the same order. */
+static inline void GLLMK_LOCAL(gemm_block)(size_t mc, size_t nc, size_t kc, const float *Ap,
+                                           const float *Bp, size_t bstride, const float *bias,
+                                           float *C, size_t ldc, bool first) {
+  for (size_t jr = 0; jr < nc; jr += NR) {
+    size_t nr = nc - jr < NR ? nc - jr : NR;
+    for (size_t ir = 0; ir < mc; ir += MR) {
+      size_t mr = mc - ir < MR ? mc - ir : MR;
+      gllmk__gemm_micro(kc, Ap + ir * kc, Bp + jr * bstride, first && bias ? bias + jr : NULL,
+                        C + ir * ldc + jr, ldc, mr, nr, first);
+    }
+  }
+}
+
 void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda, const T *B,
                            size_t ldb, bool b_trans, const float *bias, float *C, size_t ldc,
                            float *ws) {
@@ -161,16 +178,48 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
       for (size_t ic = 0; ic < m; ic += GLLMK_GEMM_MC_ROWS) {
         size_t mc = m - ic < GLLMK_GEMM_MC_ROWS ? m - ic : GLLMK_GEMM_MC_ROWS;
         GLLMK_LOCAL(gemm_pack_a)(mc, kc, A, lda, ic, pc, Ap, row);
-        for (size_t jr = 0; jr < nc; jr += NR) {
-          size_t nr = nc - jr < NR ? nc - jr : NR;
-          for (size_t ir = 0; ir < mc; ir += MR) {
-            size_t mr = mc - ir < MR ? mc - ir : MR;
-            gllmk__gemm_micro(kc, Ap + ir * kc, Bp + jr * kc, pc == 0 && bias ? bias + jc + jr : NULL,
-                              C + (ic + ir) * ldc + jc + jr, ldc,
-                              mr, nr, first);
-          }
-        }
+        GLLMK_LOCAL(gemm_block)(mc, nc, kc, Ap, Bp, kc, bias ? bias + jc : NULL,
+                                C + ic * ldc + jc, ldc, first);
       }
+    }
+  }
+}
+
+/* NR, the columns of one B micro-panel: the geometry of gemm_panels' P */
+size_t GLLMK_KNAME(gemm_nr, TN)(void) { return NR; }
+
+/* P = B packed once for gemm_panels: for each panel of NR columns (the last
+ * one zero padded), its k rows of NR floats, P[panel][p][NR].  This call
+ * writes the panels of columns j0..j0+nc (j0 a multiple of NR) at P + j0 k,
+ * so that threads can pack disjoint ranges. */
+void GLLMK_KNAME(gemm_pack_panels, TN)(size_t nc, size_t k, const T *B, size_t ldb, bool b_trans,
+                                       size_t j0, float *P) {
+  if (nc && k) GLLMK_LOCAL(gemm_pack_b)(k, nc, B, ldb, b_trans, 0, j0, P + j0 * k);
+}
+
+/* As gemm, with B already packed into P (gemm_pack_panels, P at column 0 of
+ * this call, a panel boundary): the same KC slices of k, the same
+ * micro-kernel and the same order of accumulation, hence the same bits.  B
+ * is not repacked, so A is packed once per KC x MC block for all n columns.
+ * ws: at least KC * (MC_ROWS + 1) floats. */
+void GLLMK_KNAME(gemm_panels, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
+                                  const float *P, const float *bias, float *C, size_t ldc,
+                                  float *ws) {
+  if (k == 0) {
+    for (size_t i = 0; i < m; i++) {
+      if (bias) memcpy(C + i * ldc, bias, n * sizeof(float));
+      else memset(C + i * ldc, 0, n * sizeof(float));
+    }
+    return;
+  }
+  float *Ap = ws;
+  float *row = Ap + (size_t)GLLMK_GEMM_KC * GLLMK_GEMM_MC_ROWS;
+  for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
+    size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
+    for (size_t ic = 0; ic < m; ic += GLLMK_GEMM_MC_ROWS) {
+      size_t mc = m - ic < GLLMK_GEMM_MC_ROWS ? m - ic : GLLMK_GEMM_MC_ROWS;
+      GLLMK_LOCAL(gemm_pack_a)(mc, kc, A, lda, ic, pc, Ap, row);
+      GLLMK_LOCAL(gemm_block)(mc, n, kc, Ap, P + pc * NR, k, bias, C + ic * ldc, ldc, pc == 0);
     }
   }
 }
