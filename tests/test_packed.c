@@ -11,7 +11,8 @@
  *  - each of the six fused ops with packed weights is bit-identical to the
  *    unpacked op on m > 8 rows, and, on m <= 8 rows (where the unpacked op
  *    takes its decode path), to the first m rows of the unpacked op on 12
- *    rows (each row of the packed GEMM depends on that row alone);
+ *    rows (each row of the packed GEMM depends on that row alone), on 1 and
+ *    2 threads (150 rows: the packed ops split the rows across threads);
  *  - gllmk_packed_weight_query says what the weight was packed for.
  * Then the errors: another ISA active (GLLMK_E_UNSUPPORTED), a wrong shape or
  * element type, NULLs, a misaligned or too small buffer, sizes that overflow,
@@ -151,11 +152,11 @@ static void test_fused(const char *isa, tu_dtype dt)
   size_t es = tu_esize(dt);
   const float eps = 1e-5f;
   /* linear_(bias_)residual_rmsnorm and gate_up_swiglu: n, k */
-  const size_t n = 45, k = 270;
+  const size_t n = 45, k = 400;
   /* ffn */
-  const size_t hid = 40, ffn = 70;
+  const size_t hid = 40, ffn = 150;
   /* qkv */
-  const size_t qh = 50, heads = 4, kvh = 2, hd = 12, rot = 8, pos = 3;
+  const size_t qh = 150, heads = 4, kvh = 2, hd = 12, rot = 8, pos = 3;
   const size_t nq = heads * hd, nkv = kvh * hd, Mx = 150;
 
   void *w = rnd(dt, n * k), *w2 = rnd(dt, n * k), *bias = rnd(dt, n), *normw = rnd(dt, n);
@@ -180,8 +181,10 @@ static void test_fused(const char *isa, tu_dtype dt)
     ok(0, "fused packed %s %s: weights packed", dn, isa);
     goto out;
   }
-  for (size_t c = 0; c < NFC; c++) {
-    size_t M = fcases[c].M, m = fcases[c].m;
+  for (size_t c = 0; c < 2 * NFC; c++) {
+    size_t M = fcases[c % NFC].M, m = fcases[c % NFC].m;
+    /* on 1 thread, then 2 (the packed ops split 150 rows across threads) */
+    gllmk_set_num_threads(c < NFC ? 1 : 2);
     gllmk_status a, b;
 #define RESET() memset(o0, 1, ob), memset(o1, 2, ob), memset(s0, 3, ob), memset(s1, 4, ob)
     RESET();
@@ -229,12 +232,13 @@ static void test_fused(const char *isa, tu_dtype dt)
     }
 #undef RESET
   }
+  gllmk_set_num_threads(0);
   static const char *const names[6] = {"fused_linear_residual_rmsnorm",
                                        "fused_linear_bias_residual_rmsnorm",
                                        "fused_gate_up_swiglu", "fused_ffn", "fused_ffn_rmsnorm",
                                        "fused_qkv_rope"};
   for (int i = 0; i < 6; i++)
-    ok(bad[i] == 0, "%s_packed %s %s: bit-identical to the unpacked op (m 1, 3, 12, 40, 150)",
+    ok(bad[i] == 0, "%s_packed %s %s: bit-identical to the unpacked op (m 1, 3, 12, 40, 150; 1 and 2 threads)",
        names[i], dn, isa);
 out:
   free(pw), free(pw2), free(pg), free(pu), free(pd), free(pq), free(pk), free(pv);
