@@ -13,7 +13,8 @@
  *    takes its decode path), to the first m rows of the unpacked op on 12
  *    rows (each row of the packed GEMM depends on that row alone), on 1 and
  *    2 threads (150 rows: the packed ops split the rows across threads);
- *  - gllmk_packed_weight_query says what the weight was packed for.
+ *  - gllmk_packed_weight_query says what the weight was packed for;
+ *  - nothing is written past the outputs (canary bytes), A is misaligned.
  * Then the errors: another ISA active (GLLMK_E_UNSUPPORTED), a wrong shape or
  * element type, NULLs, a misaligned or too small buffer, sizes that overflow,
  * a bad layout, and every byte of a corrupted header (GLLMK_E_INVAL); the
@@ -80,6 +81,15 @@ static gllmk_packed_weight *pack(tu_dtype dt, const void *w, gllmk_pack_layout l
 
 static int same(const void *a, const void *b, size_t bytes) { return memcmp(a, b, bytes) == 0; }
 
+/* the bytes [used, total) of p still hold the fill byte v: nothing written past the output */
+static int tail_ok(const void *p, size_t used, size_t total, int v)
+{
+  const unsigned char *b = p;
+  for (size_t i = used; i < total; i++)
+    if (b[i] != (unsigned char)v) return 0;
+  return 1;
+}
+
 /* ------------------------------------------------------------ gemm, linear */
 static void test_gemm(const char *isa, tu_dtype dt)
 {
@@ -91,9 +101,11 @@ static void test_gemm(const char *isa, tu_dtype dt)
   int bad = 0, cases = 0;
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
-    void *A = rnd(dt, m * k), *B = rnd(dt, k * n), *bias = rnd(dt, n);
+    /* A one element past an allocation's start: not aligned to a vector */
+    void *A0 = rnd(dt, m * k + 1), *B = rnd(dt, k * n), *bias = rnd(dt, n);
+    const void *A = (const char *)A0 + es;
     void *W = transpose(dt, B, k, n);
-    size_t cb = m * n * es + 1;
+    size_t cb = m * n * es + 64;   /* 64 canary bytes past C */
     void *C0 = tu_xmalloc(cb), *C1 = tu_xmalloc(cb), *C2 = tu_xmalloc(cb), *C3 = tu_xmalloc(cb);
     gllmk_packed_weight *pb = pack(dt, B, GLLMK_PACK_B_KN, n, k);
     gllmk_packed_weight *pwt = pack(dt, W, GLLMK_PACK_W_NK, n, k);
@@ -105,7 +117,8 @@ static void test_gemm(const char *isa, tu_dtype dt)
       gllmk_status s1 = DT_CALL(dt, gllmk_gemm_packed, A, pb, C1, m, n, k);
       gllmk_status s2 = DT_CALL(dt, gllmk_gemm_packed, A, pwt, C2, m, n, k);
       cases++;
-      if (s0 || s1 || s2 || !same(C0, C1, m * n * es) || !same(C0, C2, m * n * es)) {
+      if (s0 || s1 || s2 || !same(C0, C1, m * n * es) || !same(C0, C2, m * n * es) ||
+          !tail_ok(C1, m * n * es, cb, 0x66) || !tail_ok(C2, m * n * es, cb, 0x77)) {
         if (bad++ < 5) diag("gemm_packed %s %s %zux%zux%zu threads %d: %s %s %s", dn, isa, m, n, k,
                             threads, tu_status_name(s0), tu_status_name(s1), tu_status_name(s2));
       }
@@ -115,7 +128,8 @@ static void test_gemm(const char *isa, tu_dtype dt)
       /* linear on W: gemm_bias's bits at every m */
       s2 = DT_CALL(dt, gllmk_linear_packed, A, pwt, bias, C3, m, n, k);
       cases++;
-      if (s0 || s1 || s2 || !same(C0, C1, m * n * es) || !same(C0, C3, m * n * es)) {
+      if (s0 || s1 || s2 || !same(C0, C1, m * n * es) || !same(C0, C3, m * n * es) ||
+          !tail_ok(C1, m * n * es, cb, 0x66) || !tail_ok(C3, m * n * es, cb, 0x77)) {
         if (bad++ < 5) diag("gemm_bias/linear_packed %s %s %zux%zux%zu threads %d: %s %s %s", dn, isa,
                             m, n, k, threads, tu_status_name(s0), tu_status_name(s1),
                             tu_status_name(s2));
@@ -134,7 +148,7 @@ static void test_gemm(const char *isa, tu_dtype dt)
     }
   next:
     free(pb), free(pwt);
-    free(A), free(B), free(bias), free(W), free(C0), free(C1), free(C2), free(C3);
+    free(A0), free(B), free(bias), free(W), free(C0), free(C1), free(C2), free(C3);
   }
   ok(bad == 0, "gemm/gemm_bias/linear packed %s %s: %d cases bit-identical to the unpacked ops "
      "(both layouts, 1 and 2 threads), query right", dn, isa, cases);
@@ -190,32 +204,35 @@ static void test_fused(const char *isa, tu_dtype dt)
     RESET();
     a = DT_CALL(dt, gllmk_fused_linear_residual_rmsnorm, x, w, res, normw, o0, s0, M, n, k, eps);
     b = DT_CALL(dt, gllmk_fused_linear_residual_rmsnorm_packed, x, pw, res, normw, o1, s1, m, n, k, eps);
-    if (a || b || !same(o0, o1, m * n * es) || !same(s0, s1, m * n * es))
+    if (a || b || !same(o0, o1, m * n * es) || !same(s0, s1, m * n * es) ||
+        !tail_ok(o1, m * n * es, ob, 2) || !tail_ok(s1, m * n * es, ob, 4))
       if (bad[0]++ < 3) diag("linear_residual_rmsnorm %s %s M %zu m %zu: %s %s", dn, isa, M, m,
                              tu_status_name(a), tu_status_name(b));
     RESET();
     a = DT_CALL(dt, gllmk_fused_linear_bias_residual_rmsnorm, x, w, bias, res, normw, o0, s0, M, n, k, eps);
     b = DT_CALL(dt, gllmk_fused_linear_bias_residual_rmsnorm_packed, x, pw, bias, res, normw, o1, s1, m, n,
                 k, eps);
-    if (a || b || !same(o0, o1, m * n * es) || !same(s0, s1, m * n * es))
+    if (a || b || !same(o0, o1, m * n * es) || !same(s0, s1, m * n * es) ||
+        !tail_ok(o1, m * n * es, ob, 2) || !tail_ok(s1, m * n * es, ob, 4))
       if (bad[1]++ < 3) diag("linear_bias_residual_rmsnorm %s %s M %zu m %zu: %s %s", dn, isa, M, m,
                              tu_status_name(a), tu_status_name(b));
     RESET();
     a = DT_CALL(dt, gllmk_fused_gate_up_swiglu, x, w, w2, o0, M, n, k);
     b = DT_CALL(dt, gllmk_fused_gate_up_swiglu_packed, x, pw, pw2, o1, m, n, k);
-    if (a || b || !same(o0, o1, m * n * es))
+    if (a || b || !same(o0, o1, m * n * es) || !tail_ok(o1, m * n * es, ob, 2))
       if (bad[2]++ < 3) diag("gate_up_swiglu %s %s M %zu m %zu: %s %s", dn, isa, M, m,
                              tu_status_name(a), tu_status_name(b));
     RESET();
     a = DT_CALL(dt, gllmk_fused_ffn, x, wg, wu, wd, res, o0, M, hid, ffn);
     b = DT_CALL(dt, gllmk_fused_ffn_packed, x, pg, pu, pd, res, o1, m, hid, ffn);
-    if (a || b || !same(o0, o1, m * hid * es))
+    if (a || b || !same(o0, o1, m * hid * es) || !tail_ok(o1, m * hid * es, ob, 2))
       if (bad[3]++ < 3) diag("ffn %s %s M %zu m %zu: %s %s", dn, isa, M, m, tu_status_name(a),
                              tu_status_name(b));
     RESET();
     a = DT_CALL(dt, gllmk_fused_ffn_rmsnorm, x, wg, wu, wd, res, nh, o0, s0, M, hid, ffn, eps);
     b = DT_CALL(dt, gllmk_fused_ffn_rmsnorm_packed, x, pg, pu, pd, res, nh, o1, s1, m, hid, ffn, eps);
-    if (a || b || !same(o0, o1, m * hid * es) || !same(s0, s1, m * hid * es))
+    if (a || b || !same(o0, o1, m * hid * es) || !same(s0, s1, m * hid * es) ||
+        !tail_ok(o1, m * hid * es, ob, 2) || !tail_ok(s1, m * hid * es, ob, 4))
       if (bad[4]++ < 3) diag("ffn_rmsnorm %s %s M %zu m %zu: %s %s", dn, isa, M, m,
                              tu_status_name(a), tu_status_name(b));
     for (int il = 0; il <= 1; il++) {
@@ -226,7 +243,8 @@ static void test_fused(const char *isa, tu_dtype dt)
       b = DT_CALL(dt, gllmk_fused_qkv_rope_packed, x, pq, pk, pv, cs, sn, o1, k1, v1, m, qh, heads, kvh, hd,
                   rot, il, pos);
       if (a || b || !same(o0, o1, m * nq * es) || !same(k0, k1, m * nkv * es) ||
-          !same(v0, v1, m * nkv * es))
+          !same(v0, v1, m * nkv * es) || !tail_ok(o1, m * nq * es, ob, 2) ||
+          !tail_ok(k1, m * nkv * es, ob, 6) || !tail_ok(v1, m * nkv * es, ob, 8))
         if (bad[5]++ < 3) diag("qkv_rope %s %s M %zu m %zu interleaved %d: %s %s", dn, isa, M, m, il,
                                tu_status_name(a), tu_status_name(b));
     }
