@@ -7,7 +7,9 @@
  * is rounded to T except where the composition's next matmul consumes T (the
  * swiglu output in fused_ffn), and W is packed once per call for prefill
  * shapes.  Decode shapes (m <= 8) stream W once through the linear_rows
- * kernel.
+ * kernel.  A weight is a struct wref: W's rows, or the panels of a packed
+ * weight (packed_tpl.h), which every m multiplies with the packed GEMM and
+ * whose blocks block_rows splits by rows across threads.
  *
  * Workspace: each op's <op>_plan lists what it draws (its f32 block buffers,
  * sized by the same helpers as the allocation, and the GEMM scratch of its
