@@ -67,7 +67,11 @@ static inline void gllmk__gemm_micro(size_t kc, const float *restrict a, const f
       vf32_store_n(cp, cols, r);
     }
 }
+#endif
 
+/* defined once per ISA, also where the ISA brings its own micro-kernel */
+#ifndef GLLMK_GEMM_FEW_DEFINED_FOR_ISA
+#define GLLMK_GEMM_FEW_DEFINED_FOR_ISA
 #if !defined(GLLMK_SIMD_VLA)
 /* The micro-kernel for a tile of R <= 4 rows (R a constant once inlined):
  * the same arithmetic per element as gllmk__gemm_micro (accumulators set to
