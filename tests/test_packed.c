@@ -33,9 +33,8 @@
 /* a 64-byte aligned block of bytes, so that the tests control alignment */
 static void *abuf(size_t bytes)
 {
-  void *p = NULL;
-  if (posix_memalign(&p, 64, bytes ? (bytes + 63) / 64 * 64 : 64) != 0)
-    bail_out("out of memory (%zu bytes)", bytes);
+  void *p = aligned_alloc(64, bytes ? (bytes + 63) / 64 * 64 : 64);
+  if (!p) bail_out("out of memory (%zu bytes)", bytes);
   return p;
 }
 
