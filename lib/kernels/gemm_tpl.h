@@ -279,7 +279,7 @@ void GLLMK_KNAME(gemm_pack_panels, TN)(size_t nc, size_t k, const T *B, size_t l
  * this call, a panel boundary): the same KC slices of k, the same
  * micro-kernel and the same order of accumulation, hence the same bits.  B
  * is not repacked, so A is packed once per KC x MC block for all n columns.
- * ws: at least KC * (MC_ROWS + 1) floats. */
+ * ws: at least KC * (MC_ROWS + NC + 1) floats (GLLMK_GEMM_WS_FLOATS). */
 void GLLMK_KNAME(gemm_panels, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
                                   const float *P, const float *bias, float *C, size_t ldc,
                                   float *ws) {
@@ -291,6 +291,28 @@ void GLLMK_KNAME(gemm_panels, TN)(size_t m, size_t n, size_t k, const T *A, size
     return;
   }
   float *Ap = ws;
+  /* Few rows (decode): A packed whole, then panel by panel through all of
+   * k, so that each panel is read once, front to back, as W's rows would be
+   * (slice by slice, the reads would jump by a panel's k NR floats).  The
+   * same slices in the same order for each element: the same bits. */
+  size_t mpad = (m + MR - 1) / MR * MR;
+  if (mpad <= GLLMK_GEMM_MC_ROWS &&
+      mpad * k + GLLMK_GEMM_KC <= (size_t)GLLMK_GEMM_KC * (GLLMK_GEMM_MC_ROWS + GLLMK_GEMM_NC)) {
+    float *row = Ap + mpad * k;
+    for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
+      size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
+      GLLMK_LOCAL(gemm_pack_a)(m, kc, A, lda, 0, pc, Ap + pc * mpad, row);
+    }
+    for (size_t jr = 0; jr < n; jr += NR) {
+      size_t nr = n - jr < NR ? n - jr : NR;
+      for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
+        size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
+        GLLMK_LOCAL(gemm_block)(m, nr, kc, Ap + pc * mpad, P + jr * k + pc * NR, k,
+                                bias ? bias + jr : NULL, C + jr, ldc, pc == 0);
+      }
+    }
+    return;
+  }
   float *row = Ap + (size_t)GLLMK_GEMM_KC * GLLMK_GEMM_MC_ROWS;
   for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
     size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
