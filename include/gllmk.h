@@ -18,6 +18,7 @@
 #include <gllmk/backend.h>
 #include <gllmk/gguf.h>
 #include <gllmk/model.h>
+#include <gllmk/packed.h>
 #include <gllmk/generic.h>
 
 #endif /* GLLMK_H */

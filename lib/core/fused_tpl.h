@@ -7,7 +7,9 @@
  * is rounded to T except where the composition's next matmul consumes T (the
  * swiglu output in fused_ffn), and W is packed once per call for prefill
  * shapes.  Decode shapes (m <= 8) stream W once through the linear_rows
- * kernel.
+ * kernel.  A weight is a struct wref: W's rows, or the panels of a packed
+ * weight (packed_tpl.h), which every m multiplies with the packed GEMM and
+ * whose blocks block_rows splits by rows across threads.
  *
  * Workspace: each op's <op>_plan lists what it draws (its f32 block buffers,
  * sized by the same helpers as the allocation, and the GEMM scratch of its
@@ -19,6 +21,11 @@
 #ifndef GLLMK_FUSED_ROWS
 #define GLLMK_FUSED_ROWS(m) ((m) < GLLMK_FUSED_MB ? (m) : (size_t)GLLMK_FUSED_MB)  /* rows per block */
 #endif
+
+/* a weight: W [n x k] rows, or (p set) the panels of a packed weight */
+struct CL(wref) { const T *w; const float *p; };
+#define WNULL(r) (!(r).w && !(r).p)
+#define WREF(x) ((struct CL(wref)){(x), NULL})
 
 struct CL(epi_ctx) {
   const struct gllmk_kernels *kt;
@@ -69,6 +76,21 @@ static void CL(swiglu_block)(const struct gllmk_kernels *kt, size_t count, const
   gllmk__parallel(count, 1024, GLLMK_PAR_MIN_ELEMS, CL(swi_run), &c);
 }
 
+/* Run fn(ctx, 0, rows) over the rows of a block.  With packed weights and
+ * enough work, split the rows across threads instead, each thread running
+ * the op's whole sequence (its matmuls, then its epilogue) on its own rows:
+ * the nested parallel calls inside run on that thread, the panels are shared
+ * read-only, and each row's product is still in that thread's cache when its
+ * epilogue reads it.  (Unpacked, each thread would pack all of W again, so
+ * those split each matmul and epilogue instead.)  The bits do not change:
+ * every row is computed the same way however the rows are split. */
+static void CL(block_rows)(bool packed, size_t rows, double work, gllmk__range_fn fn, void *ctx) {
+  if (packed && rows >= 2 * GLLMK_GEMM_ROW_GRAIN && work >= 4e6)
+    gllmk__parallel(rows, GLLMK_GEMM_ROW_GRAIN, GLLMK_GEMM_ROW_GRAIN, fn, ctx);
+  else
+    fn(ctx, 0, rows);
+}
+
 static int CL(gus_sizes_ok)(size_t m, size_t n, size_t k) {
   size_t t;
   return gllmk__mul(m, k, &t) && CL(bytes_ok)(t) && gllmk__mul(n, k, &t) && CL(bytes_ok)(t) &&
@@ -92,31 +114,59 @@ size_t WSQ(fused_gate_up_swiglu)(size_t m, size_t n, size_t k) {
   return CL(gus_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gus_plan)(&p, m, n, k)) : 0;
 }
 
+/* rows [a, b) of a block of fused_gate_up_swiglu (x, G, U, out at its first row) */
+struct CL(gus_ctx) {
+  const struct gllmk_kernels *kt;
+  const T *x;
+  struct CL(wref) wg, wu;
+  float *G, *U;
+  T *out;
+  size_t n, k;
+  int nomem;
+};
+static void CL(gus_rows)(void *v, size_t a, size_t b) {
+  struct CL(gus_ctx) *c = v;
+  size_t n = c->n, k = c->k, rows = b - a;
+  const T *x = c->x + a * k;
+  if (CL(matmul)(c->kt, rows, n, k, x, c->wg.w, c->wg.p, true, NULL, c->G + a * n, n) != GLLMK_OK ||
+      CL(matmul)(c->kt, rows, n, k, x, c->wu.w, c->wu.p, true, NULL, c->U + a * n, n) != GLLMK_OK) {
+    __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  CL(swiglu_block)(c->kt, rows * n, c->G + a * n, c->U + a * n, c->out + a * n);
+}
+
 /* out[m x n] = silu(x Wg^T) * (x Wu^T) */
-gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const T *w_up, T *out,
-                                             size_t m, size_t n, size_t k) {
+static gllmk_status CL(gus)(const T *x, struct CL(wref) w_gate, struct CL(wref) w_up, T *out,
+                            size_t m, size_t n, size_t k) {
   if (!CL(gus_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
-  if ((m && k && !x) || (n && k && (!w_gate || !w_up)) || (m && n && !out)) return GLLMK_E_INVAL;
+  if ((m && k && !x) || (n && k && (WNULL(w_gate) || WNULL(w_up))) || (m && n && !out))
+    return GLLMK_E_INVAL;
   GET_KT();
   if (m == 0 || n == 0) return GLLMK_OK;
   size_t mb = GLLMK_FUSED_ROWS(m);
   GLLMK_WS_BEGIN(CL(gus_plan), m, n, k);
   float *buf = gllmk__ws_alloc(CL(gus_bytes)(mb, n));
   if (!buf) return GLLMK_E_NOMEM;
-  gllmk_status st = GLLMK_OK;
-  for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
+  struct CL(gus_ctx) c = {kt, NULL, w_gate, w_up, NULL, NULL, NULL, n, k, 0};
+  for (size_t r0 = 0; r0 < m && !c.nomem; r0 += mb) {
     size_t rows = m - r0 < mb ? m - r0 : mb;
 #if T_IS_F32
-    float *G = out + r0 * n, *U = buf;
+    c.G = out + r0 * n, c.U = buf;
 #else
-    float *G = buf, *U = buf + mb * n;
+    c.G = buf, c.U = buf + mb * n;
 #endif
-    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_gate, true, NULL, G, n);
-    if (st == GLLMK_OK) st = CL(matmul)(kt, rows, n, k, x + r0 * k, w_up, true, NULL, U, n);
-    if (st == GLLMK_OK) CL(swiglu_block)(kt, rows * n, G, U, out + r0 * n);
+    c.x = x + r0 * k, c.out = out + r0 * n;
+    CL(block_rows)(w_gate.p != NULL, rows, 2.0 * (double)rows * (double)n * (double)k,
+                   CL(gus_rows), &c);
   }
   gllmk__ws_free(buf);
-  return st;
+  return c.nomem ? GLLMK_E_NOMEM : GLLMK_OK;
+}
+
+gllmk_status GLLMK_PUB(fused_gate_up_swiglu)(const T *x, const T *w_gate, const T *w_up, T *out,
+                                             size_t m, size_t n, size_t k) {
+  return CL(gus)(x, WREF(w_gate), WREF(w_up), out, m, n, k);
 }
 
 static int CL(ffn_sizes_ok)(size_t m, size_t hidden, size_t ffn) {
@@ -152,14 +202,53 @@ size_t WSQ(fused_ffn_rmsnorm)(size_t m, size_t hidden, size_t ffn) {
   return WSQ(fused_ffn)(m, hidden, ffn);
 }
 
+/* rows [a, b) of a block of the FFN (x, residual, out, sum_out, Y at its
+ * first row; G, U, H, tmp: the block's scratch) */
+struct CL(ffn_ctx) {
+  const struct gllmk_kernels *kt;
+  const T *x;
+  struct CL(wref) wg, wu, wd;
+  const T *residual, *norm_w;
+  T *out, *sum_out;
+  float *G, *U, *Y, *tmp;
+  T *H;
+  size_t hidden, ffn;
+  float eps;
+  int mode, nomem;
+};
+static void CL(ffn_rows)(void *v, size_t a, size_t b) {
+  struct CL(ffn_ctx) *c = v;
+  const struct gllmk_kernels *kt = c->kt;
+  size_t hidden = c->hidden, ffn = c->ffn, rows = b - a;
+  const T *x = c->x + a * hidden;
+  float *G = c->G + a * ffn, *U = c->U + a * ffn, *Y = c->Y + a * hidden;
+  T *H = c->H + a * ffn;
+  if (ffn) {
+    if (CL(matmul)(kt, rows, ffn, hidden, x, c->wg.w, c->wg.p, true, NULL, G, ffn) != GLLMK_OK ||
+        CL(matmul)(kt, rows, ffn, hidden, x, c->wu.w, c->wu.p, true, NULL, U, ffn) != GLLMK_OK)
+      goto nomem;
+    CL(swiglu_block)(kt, rows * ffn, G, U, H);
+  }
+  if (CL(matmul)(kt, rows, hidden, ffn, H, c->wd.w, c->wd.p, true, NULL, Y, hidden) != GLLMK_OK)
+    goto nomem;
+  struct CL(epi_ctx) e = {kt, Y, NULL, c->residual ? c->residual + a * hidden : NULL, c->norm_w,
+                          c->out + a * hidden, c->sum_out ? c->sum_out + a * hidden : NULL, hidden,
+                          c->eps, c->mode, c->tmp + a * hidden};
+  CL(epilogue)(&e, rows);
+  return;
+nomem:
+  __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED);
+}
+
 /* the FFN body shared by fused_ffn and fused_ffn_rmsnorm */
-static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T *w_down,
+static gllmk_status CL(ffn)(const T *x, struct CL(wref) w_gate, struct CL(wref) w_up,
+                            struct CL(wref) w_down,
                             const T *residual, const T *norm_w, T *out, T *sum_out, size_t m,
                             size_t hidden, size_t ffn, float eps, int mode) {
   if (!CL(ffn_sizes_ok)(m, hidden, ffn)) return GLLMK_E_OVERFLOW;
   if (mode == 1 && !(eps >= 0.0f)) return GLLMK_E_INVAL;
   bool mh = m && hidden;
-  if ((mh && (!x || !out)) || (mh && ffn && (!w_gate || !w_up || !w_down)) ||
+  if ((mh && (!x || !out)) || (mh && ffn && (WNULL(w_gate) || WNULL(w_up) || WNULL(w_down))) ||
       (mode == 1 && mh && !norm_w))
     return GLLMK_E_INVAL;
   GET_KT();
@@ -172,43 +261,39 @@ static gllmk_status CL(ffn)(const T *x, const T *w_gate, const T *w_up, const T 
   if (!G) return GLLMK_E_NOMEM;
   float *U = G + gu, *Y = U + gu, *tmp = Y + yh;
   T *H = (T *)(tmp + yh);
-  gllmk_status st = GLLMK_OK;
-  for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
+  struct CL(ffn_ctx) c = {kt, NULL, w_gate, w_up, w_down, NULL, norm_w, NULL, NULL,
+                          G, U, NULL, tmp, H, hidden, ffn, eps, mode, 0};
+  for (size_t r0 = 0; r0 < m && !c.nomem; r0 += mb) {
     size_t rows = m - r0 < mb ? m - r0 : mb;
-    const T *xb = x + r0 * hidden;
-    if (ffn) {
-      st = CL(matmul)(kt, rows, ffn, hidden, xb, w_gate, true, NULL, G, ffn);
-      if (st == GLLMK_OK) st = CL(matmul)(kt, rows, ffn, hidden, xb, w_up, true, NULL, U, ffn);
-      if (st != GLLMK_OK) break;
-      CL(swiglu_block)(kt, rows * ffn, G, U, H);
-    }
+    c.x = x + r0 * hidden;
+    c.residual = residual ? residual + r0 * hidden : NULL;
+    c.out = out + r0 * hidden;
+    c.sum_out = sum_out ? sum_out + r0 * hidden : NULL;
     /* f32: the down projection goes straight into out unless out is the
      * residual it still has to add (the epilogue reads before it writes) */
-    float *Yb = Y;
+    c.Y = Y;
 #if T_IS_F32
-    if (out != residual) Yb = out + r0 * hidden;
+    if (out != residual) c.Y = out + r0 * hidden;
 #endif
-    st = CL(matmul)(kt, rows, hidden, ffn, H, w_down, true, NULL, Yb, hidden);
-    if (st != GLLMK_OK) break;
-    struct CL(epi_ctx) c = {kt, Yb, NULL, residual ? residual + r0 * hidden : NULL, norm_w,
-                            out + r0 * hidden, sum_out ? sum_out + r0 * hidden : NULL, hidden,
-                            eps, mode, tmp};
-    CL(epilogue)(&c, rows);
+    CL(block_rows)(w_down.p != NULL, rows, 6.0 * (double)rows * (double)hidden * (double)ffn,
+                   CL(ffn_rows), &c);
   }
   gllmk__ws_free(G);
-  return st;
+  return c.nomem ? GLLMK_E_NOMEM : GLLMK_OK;
 }
 
 gllmk_status GLLMK_PUB(fused_ffn)(const T *x, const T *w_gate, const T *w_up, const T *w_down,
                                   const T *residual, T *out, size_t m, size_t hidden, size_t ffn) {
-  return CL(ffn)(x, w_gate, w_up, w_down, residual, NULL, out, NULL, m, hidden, ffn, 0.0f, 0);
+  return CL(ffn)(x, WREF(w_gate), WREF(w_up), WREF(w_down), residual, NULL, out, NULL, m, hidden,
+                 ffn, 0.0f, 0);
 }
 
 gllmk_status GLLMK_PUB(fused_ffn_rmsnorm)(const T *x, const T *w_gate, const T *w_up,
                                           const T *w_down, const T *residual, const T *norm_w,
                                           T *out, T *sum_out, size_t m, size_t hidden, size_t ffn,
                                           float eps) {
-  return CL(ffn)(x, w_gate, w_up, w_down, residual, norm_w, out, sum_out, m, hidden, ffn, eps, 1);
+  return CL(ffn)(x, WREF(w_gate), WREF(w_up), WREF(w_down), residual, norm_w, out, sum_out, m,
+                 hidden, ffn, eps, 1);
 }
 
 static int CL(ln_sizes_ok)(size_t m, size_t n, size_t k) {
@@ -238,13 +323,39 @@ size_t WSQ(fused_linear_bias_residual_rmsnorm)(size_t m, size_t n, size_t k) {
   return WSQ(fused_linear_residual_rmsnorm)(m, n, k);
 }
 
-static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool need_bias,
+/* rows [a, b) of a block of linear_norm (x, residual, out, sum_out, Y at its first row) */
+struct CL(ln_ctx) {
+  const struct gllmk_kernels *kt;
+  const T *x;
+  struct CL(wref) w;
+  const T *bias, *residual, *norm_w;
+  T *out, *sum_out;
+  float *Y;
+  size_t n, k;
+  float eps;
+  int nomem;
+};
+static void CL(ln_rows)(void *v, size_t a, size_t b) {
+  struct CL(ln_ctx) *c = v;
+  size_t n = c->n, rows = b - a;
+  if (CL(matmul)(c->kt, rows, n, c->k, c->x + a * c->k, c->w.w, c->w.p, true, NULL, c->Y + a * n,
+                 n) != GLLMK_OK) {
+    __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  struct CL(epi_ctx) e = {c->kt, c->Y + a * n, c->bias, c->residual ? c->residual + a * n : NULL,
+                          c->norm_w, c->out + a * n, c->sum_out ? c->sum_out + a * n : NULL, n,
+                          c->eps, 1, NULL};
+  CL(epilogue)(&e, rows);
+}
+
+static gllmk_status CL(linear_norm)(const T *x, struct CL(wref) w, const T *bias, bool need_bias,
                                     const T *residual, const T *norm_w, T *out, T *sum_out,
                                     size_t m, size_t n, size_t k, float eps) {
   if (!CL(ln_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
   if (!(eps >= 0.0f)) return GLLMK_E_INVAL;
   bool mn = m && n;
-  if ((mn && k && (!x || !w)) || (mn && (!out || !norm_w)) || (mn && need_bias && !bias))
+  if ((mn && k && (!x || WNULL(w))) || (mn && (!out || !norm_w)) || (mn && need_bias && !bias))
     return GLLMK_E_INVAL;
   GET_KT();
   if (!mn) return GLLMK_OK;
@@ -259,45 +370,45 @@ static gllmk_status CL(linear_norm)(const T *x, const T *w, const T *bias, bool 
 #endif
   float *Y = direct ? NULL : gllmk__ws_alloc(CL(ln_bytes)(mb, n));
   if (!direct && !Y) return GLLMK_E_NOMEM;
-  gllmk_status st = GLLMK_OK;
-  for (size_t r0 = 0; r0 < m && st == GLLMK_OK; r0 += mb) {
+  struct CL(ln_ctx) c = {kt, NULL, w, bias, NULL, norm_w, NULL, NULL, NULL, n, k, eps, 0};
+  for (size_t r0 = 0; r0 < m && !c.nomem; r0 += mb) {
     size_t rows = m - r0 < mb ? m - r0 : mb;
 #if T_IS_F32
-    float *Yb = direct ? out + r0 * n : Y;
+    c.Y = direct ? out + r0 * n : Y;
 #else
-    float *Yb = Y;
+    c.Y = Y;
 #endif
-    st = CL(matmul)(kt, rows, n, k, x + r0 * k, w, true, NULL, Yb, n);
-    if (st != GLLMK_OK) break;
-    struct CL(epi_ctx) c = {kt, Yb, bias, residual ? residual + r0 * n : NULL, norm_w,
-                            out + r0 * n, sum_out ? sum_out + r0 * n : NULL, n, eps, 1, NULL};
-    CL(epilogue)(&c, rows);
+    c.x = x + r0 * k;
+    c.residual = residual ? residual + r0 * n : NULL;
+    c.out = out + r0 * n;
+    c.sum_out = sum_out ? sum_out + r0 * n : NULL;
+    CL(block_rows)(w.p != NULL, rows, 2.0 * (double)rows * (double)n * (double)k, CL(ln_rows), &c);
   }
   gllmk__ws_free(Y);
-  return st;
+  return c.nomem ? GLLMK_E_NOMEM : GLLMK_OK;
 }
 
 gllmk_status GLLMK_PUB(fused_linear_residual_rmsnorm)(const T *x, const T *w, const T *residual,
                                                       const T *norm_w, T *out, T *sum_out,
                                                       size_t m, size_t n, size_t k, float eps) {
-  return CL(linear_norm)(x, w, NULL, false, residual, norm_w, out, sum_out, m, n, k, eps);
+  return CL(linear_norm)(x, WREF(w), NULL, false, residual, norm_w, out, sum_out, m, n, k, eps);
 }
 
 gllmk_status GLLMK_PUB(fused_linear_bias_residual_rmsnorm)(const T *x, const T *w, const T *bias,
                                                            const T *residual, const T *norm_w,
                                                            T *out, T *sum_out, size_t m, size_t n,
                                                            size_t k, float eps) {
-  return CL(linear_norm)(x, w, bias, true, residual, norm_w, out, sum_out, m, n, k, eps);
+  return CL(linear_norm)(x, WREF(w), bias, true, residual, norm_w, out, sum_out, m, n, k, eps);
 }
 
 /* y[rows x n] (T) = x W^T, through f32 scratch unless T is f32 */
 static gllmk_status CL(linear_to_T)(const struct gllmk_kernels *kt, size_t rows, size_t n, size_t k,
-                                    const T *x, const T *w, T *y, float *scratch) {
+                                    const T *x, struct CL(wref) w, T *y, float *scratch) {
 #if T_IS_F32
   (void)scratch;
-  return CL(matmul)(kt, rows, n, k, x, w, true, NULL, y, n);
+  return CL(matmul)(kt, rows, n, k, x, w.w, w.p, true, NULL, y, n);
 #else
-  gllmk_status st = CL(matmul)(kt, rows, n, k, x, w, true, NULL, scratch, n);
+  gllmk_status st = CL(matmul)(kt, rows, n, k, x, w.w, w.p, true, NULL, scratch, n);
   if (st == GLLMK_OK) {
     struct CL(rowcvt_ctx) c = {kt, scratch, y, n};
     gllmk__parallel(rows, 1, 16, CL(rowcvt_run), &c);
@@ -346,17 +457,48 @@ size_t WSQ(fused_qkv_rope)(size_t seq, size_t hidden, size_t heads, size_t kv_he
   return gllmk__ws_query(CL(qkv_plan)(&p, seq, hidden, heads, kv_heads, head_dim));
 }
 
-gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, const T *wv,
-                                       const T *cos, const T *sin, T *q, T *k, T *v, size_t seq,
-                                       size_t hidden, size_t heads, size_t kv_heads,
-                                       size_t head_dim, size_t rotary_dim, bool interleaved,
-                                       size_t pos) {
+/* rows [a, b) of a block of fused_qkv_rope (x, q, k, v at its first row,
+ * pos its first position; scratch: [rows x nq] f32 for f16/bf16) */
+struct CL(qkv_ctx) {
+  const struct gllmk_kernels *kt;
+  const T *x;
+  struct CL(wref) wq, wk, wv;
+  const T *cos, *sin;
+  T *q, *k, *v;
+  float *scratch;
+  size_t hidden, heads, kv_heads, head_dim, rotary_dim, pos;
+  bool interleaved;
+  int nomem;
+};
+static void CL(qkv_rows)(void *vc, size_t a, size_t b) {
+  struct CL(qkv_ctx) *c = vc;
+  const struct gllmk_kernels *kt = c->kt;
+  size_t nq = c->heads * c->head_dim, nkv = c->kv_heads * c->head_dim, rows = b - a;
+  const T *x = c->x + a * c->hidden;
+  T *q = c->q + a * nq, *k = c->k + a * nkv, *v = c->v + a * nkv;
+  float *scratch = c->scratch ? c->scratch + a * nq : NULL;
+  if (CL(linear_to_T)(kt, rows, nq, c->hidden, x, c->wq, q, scratch) != GLLMK_OK ||
+      CL(linear_to_T)(kt, rows, nkv, c->hidden, x, c->wk, k, scratch) != GLLMK_OK ||
+      CL(linear_to_T)(kt, rows, nkv, c->hidden, x, c->wv, v, scratch) != GLLMK_OK) {
+    __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  CL(rope_apply)(kt, q, c->cos, c->sin, rows, c->heads, c->head_dim, c->rotary_dim, c->interleaved,
+                 c->pos + a);
+  CL(rope_apply)(kt, k, c->cos, c->sin, rows, c->kv_heads, c->head_dim, c->rotary_dim,
+                 c->interleaved, c->pos + a);
+}
+
+static gllmk_status CL(qkv)(const T *x, struct CL(wref) wq, struct CL(wref) wk,
+                            struct CL(wref) wv, const T *cos, const T *sin, T *q, T *k, T *v,
+                            size_t seq, size_t hidden, size_t heads, size_t kv_heads,
+                            size_t head_dim, size_t rotary_dim, bool interleaved, size_t pos) {
   gllmk_status st = CL(qkv_shape)(seq, hidden, heads, kv_heads, head_dim, rotary_dim, pos);
   if (st != GLLMK_OK) return st;
   size_t nq = heads * head_dim, nkv = kv_heads * head_dim;
   bool any = seq && head_dim;
   if (any && (!q || !k || !v)) return GLLMK_E_INVAL;
-  if (any && hidden && (!x || !wq || !wk || !wv)) return GLLMK_E_INVAL;
+  if (any && hidden && (!x || WNULL(wq) || WNULL(wk) || WNULL(wv))) return GLLMK_E_INVAL;
   if (any && rotary_dim && (!cos || !sin)) return GLLMK_E_INVAL;
   GET_KT();
   if (!any) return GLLMK_OK;
@@ -367,18 +509,25 @@ gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, con
   scratch = gllmk__ws_alloc(CL(qkv_bytes)(mb, nq));
   if (!scratch) return GLLMK_E_NOMEM;
 #endif
-  for (size_t r0 = 0; r0 < seq && st == GLLMK_OK; r0 += mb) {
+  struct CL(qkv_ctx) c = {kt, NULL, wq, wk, wv, cos, sin, NULL, NULL, NULL, scratch, hidden, heads,
+                          kv_heads, head_dim, rotary_dim, 0, interleaved, 0};
+  for (size_t r0 = 0; r0 < seq && !c.nomem; r0 += mb) {
     size_t rows = seq - r0 < mb ? seq - r0 : mb;
-    const T *xb = x + r0 * hidden;
-    st = CL(linear_to_T)(kt, rows, nq, hidden, xb, wq, q + r0 * nq, scratch);
-    if (st == GLLMK_OK) st = CL(linear_to_T)(kt, rows, nkv, hidden, xb, wk, k + r0 * nkv, scratch);
-    if (st == GLLMK_OK) st = CL(linear_to_T)(kt, rows, nkv, hidden, xb, wv, v + r0 * nkv, scratch);
-    if (st != GLLMK_OK) break;
-    CL(rope_apply)(kt, q + r0 * nq, cos, sin, rows, heads, head_dim, rotary_dim, interleaved,
-                   pos + r0);
-    CL(rope_apply)(kt, k + r0 * nkv, cos, sin, rows, kv_heads, head_dim, rotary_dim, interleaved,
-                   pos + r0);
+    c.x = x + r0 * hidden;
+    c.q = q + r0 * nq, c.k = k + r0 * nkv, c.v = v + r0 * nkv;
+    c.pos = pos + r0;
+    CL(block_rows)(wq.p != NULL, rows, 2.0 * (double)rows * (double)(nq + 2 * nkv) * (double)hidden,
+                   CL(qkv_rows), &c);
   }
   gllmk__ws_free(scratch);
-  return st;
+  return c.nomem ? GLLMK_E_NOMEM : GLLMK_OK;
+}
+
+gllmk_status GLLMK_PUB(fused_qkv_rope)(const T *x, const T *wq, const T *wk, const T *wv,
+                                       const T *cos, const T *sin, T *q, T *k, T *v, size_t seq,
+                                       size_t hidden, size_t heads, size_t kv_heads,
+                                       size_t head_dim, size_t rotary_dim, bool interleaved,
+                                       size_t pos) {
+  return CL(qkv)(x, WREF(wq), WREF(wk), WREF(wv), cos, sin, q, k, v, seq, hidden, heads, kv_heads,
+                 head_dim, rotary_dim, interleaved, pos);
 }

@@ -18,7 +18,7 @@ size_t WSQ(linear)(size_t m, size_t n, size_t k) {
 /* gemm_bias with W [n x k] (ops_tpl.h) */
 gllmk_status GLLMK_PUB(linear)(const T *x, const T *w, const T *bias, T *y, size_t m, size_t n,
                                size_t k) {
-  return CL(gemm_common)(x, w, true, bias, y, m, n, k);
+  return CL(gemm_common)(x, w, NULL, true, bias, y, m, n, k);
 }
 
 /* ------------------------------------------------------------ paged KV cache */

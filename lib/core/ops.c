@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 #include "cpu_ws.h"
+#include "packed.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,4 +93,8 @@ static struct attn_split attn_split(size_t q_len, size_t kv_len, size_t heads, s
 }
 
 #define GLLMK_DTYPE_TPL "core/ops_tpl.h"
+#include "core/each_dtype.h"
+
+/* the ops that take packed weights share the static bodies above */
+#define GLLMK_DTYPE_TPL "core/packed_tpl.h"
 #include "core/each_dtype.h"

@@ -198,10 +198,12 @@ struct CL(mm_ctx) {
   const struct gllmk_kernels *kt;
   size_t m, n, k, lda, ldb, ldc;
   const T *A, *B;
+  const float *P;           /* B's panels (a packed weight), or NULL */
   const float *bias;
   float *C;
   bool b_trans, by_rows;
   int nomem;
+  size_t nr;                /* with P: columns per panel; a column split counts panels */
 };
 
 static void CL(mm_rows_small)(void *v, size_t j0, size_t j1) {   /* linear_rows over W rows */
@@ -223,16 +225,51 @@ static void CL(mm_packed)(void *v, size_t b, size_t e) {
             c->b_trans, c->bias ? c->bias + b : NULL, c->C + b, c->ldc, ws);
 }
 
+static void CL(mm_panels)(void *v, size_t b, size_t e) {
+  struct CL(mm_ctx) *c = v;
+  const struct gllmk_kernels *kt = c->kt;
+  float *ws = gllmk__scratch(GLLMK_SCRATCH_GEMM, GLLMK_GEMM_WS_FLOATS);
+  if (!ws) { __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED); return; }
+  if (c->by_rows) {
+    K(gemm_panels)(e - b, c->n, c->k, c->A + b * c->lda, c->lda, c->P, c->bias, c->C + b * c->ldc,
+                   c->ldc, ws);
+    return;
+  }
+  size_t j0 = b * c->nr, j1 = e * c->nr < c->n ? e * c->nr : c->n;
+  K(gemm_panels)(c->m, j1 - j0, c->k, c->A, c->lda, c->P + j0 * c->k, c->bias ? c->bias + j0 : NULL,
+                 c->C + j0, c->ldc, ws);
+}
+
+/* C = A . B with B given as the panels P of a packed weight: the packed GEMM
+ * at every m (no linear_rows path), split by rows as mm_split does or by
+ * whole panels.  Each element of C sums the same products in the same order
+ * however the work is split, so the bits are those of the unpacked GEMM. */
+static gllmk_status CL(matmul_panels)(const struct gllmk_kernels *kt, size_t m, size_t n, size_t k,
+                                      const T *A, const float *P, const float *bias, float *C,
+                                      size_t ldc) {
+  size_t nr = K(gemm_nr)();
+  double work = (double)m * (double)n * (double)k;
+  struct CL(mm_ctx) c = {kt, m, n, k, k, 0, ldc, A, NULL, P, bias, C, true, m > n, 0, nr};
+  size_t panels = (n + nr - 1) / nr;
+  size_t count = c.by_rows ? m : panels;
+  size_t grain = c.by_rows ? GLLMK_GEMM_ROW_GRAIN : (64 + nr - 1) / nr;
+  gllmk__parallel(count, grain, work < 4e6 ? count : 1, CL(mm_panels), &c);
+  return c.nomem ? GLLMK_E_NOMEM : GLLMK_OK;
+}
+
 /* C[m x n] (f32, row stride ldc) = A[m x k] . B (B [k x n], or W [n x k] when
- * b_trans) + bias (f32 [n] or NULL), on up to gllmk__nthreads() threads, split
- * as mm_split says (mm_plan: its scratch).  GLLMK_E_NOMEM when a thread got
- * no scratch; C is then partly written. */
+ * b_trans, or the panels P of a packed weight when P is not NULL) + bias (f32
+ * [n] or NULL), on up to gllmk__nthreads() threads, split as mm_split says
+ * (mm_plan: its scratch).  GLLMK_E_NOMEM when a thread got no scratch; C is
+ * then partly written. */
 static gllmk_status CL(matmul)(const struct gllmk_kernels *kt, size_t m, size_t n, size_t k,
-                               const T *A, const T *B, bool b_trans, const float *bias, float *C,
-                               size_t ldc) {
+                               const T *A, const T *B, const float *P, bool b_trans,
+                               const float *bias, float *C, size_t ldc) {
   if (m == 0 || n == 0) return GLLMK_OK;
+  if (P) return CL(matmul_panels)(kt, m, n, k, A, P, bias, C, ldc);
   struct mm_split s = mm_split(m, n, k, b_trans, bias != NULL);
-  struct CL(mm_ctx) c = {kt, m, n, k, k, b_trans ? k : n, ldc, A, B, bias, C, b_trans, s.by_rows, 0};
+  struct CL(mm_ctx) c = {kt, m, n, k, k, b_trans ? k : n, ldc, A, B, NULL, bias, C, b_trans,
+                         s.by_rows, 0, 0};
   if (!s.packed) {
     gllmk__parallel(s.count, s.grain, s.min_per_thread, CL(mm_rows_small), &c);
     return GLLMK_OK;
@@ -291,11 +328,13 @@ size_t WSQ(gemm_bias)(size_t m, size_t n, size_t k) {
   return CL(gemm_sizes_ok)(m, n, k) ? gllmk__ws_query(CL(gemm_plan)(&p, m, n, k, false, true)) : 0;
 }
 
-static gllmk_status CL(gemm_common)(const T *A, const T *B, bool b_trans, const T *bias, T *C,
-                                    size_t m, size_t n, size_t k) {
+/* B [k x n], W [n x k] (b_trans), or the panels P of a packed weight (B and
+ * b_trans unused) */
+static gllmk_status CL(gemm_common)(const T *A, const T *B, const float *P, bool b_trans,
+                                    const T *bias, T *C, size_t m, size_t n, size_t k) {
   if (!CL(gemm_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
   size_t mn = m * n;
-  if ((m && k && !A) || (k && n && !B) || (mn && !C))
+  if ((m && k && !A) || (k && n && !B && !P) || (mn && !C))
     return GLLMK_E_INVAL;
   GET_KT();
   if (mn == 0) return GLLMK_OK;
@@ -316,8 +355,8 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, bool b_trans, const 
     K(to_f32)(n, bias, bf);
   }
 #endif
-  bool in_kernel = CL(bias_in_kernel)(b_trans, m);
-  gllmk_status st = CL(matmul)(kt, m, n, k, A, B, b_trans, in_kernel ? bf : NULL, Cf, n);
+  bool in_kernel = P || CL(bias_in_kernel)(b_trans, m);
+  gllmk_status st = CL(matmul)(kt, m, n, k, A, B, P, b_trans, in_kernel ? bf : NULL, Cf, n);
   if (st == GLLMK_OK && bf && !in_kernel)
     for (size_t i = 0; i < m; i++)
       for (size_t j = 0; j < n; j++) Cf[i * n + j] += bf[j];
@@ -332,14 +371,14 @@ static gllmk_status CL(gemm_common)(const T *A, const T *B, bool b_trans, const 
 }
 
 gllmk_status GLLMK_PUB(gemm)(const T *A, const T *B, T *C, size_t m, size_t n, size_t k) {
-  return CL(gemm_common)(A, B, false, NULL, C, m, n, k);
+  return CL(gemm_common)(A, B, NULL, false, NULL, C, m, n, k);
 }
 
 gllmk_status GLLMK_PUB(gemm_bias)(const T *A, const T *B, const T *bias, T *C, size_t m, size_t n,
                                   size_t k) {
   if (!CL(gemm_sizes_ok)(m, n, k)) return GLLMK_E_OVERFLOW;
   if (m && n && !bias) return GLLMK_E_INVAL;
-  return CL(gemm_common)(A, B, false, bias, C, m, n, k);
+  return CL(gemm_common)(A, B, NULL, false, bias, C, m, n, k);
 }
 
 GLLMK_WS_NONE_RN(gemv)

@@ -23,6 +23,7 @@
 #define NR (NRV * L)
 
 
+
 /* Bp[panel][p][NR] for columns j0..j0+nc, depth p0..p0+kc, zero padded. */
 static void GLLMK_LOCAL(gemm_pack_b)(size_t kc, size_t nc, const T *B, size_t ldb, bool b_trans,
                                      size_t p0, size_t j0, float *Bp) {
@@ -90,6 +91,29 @@ static void GLLMK_LOCAL(gemm_pack_a)(size_t mc, size_t kc, const T *A, size_t ld
   }
 }
 
+/* The micro-kernels over one packed block: C[mc x nc] (+)= Ap[mc x kc] times
+ * the B panels at Bp + jr * bstride (jr = 0, NR, ...); bias (f32 [nc] or
+ * NULL) initialises the accumulators when first.  Shared by gemm and
+ * gemm_panels, so both sum in the same order. */
+static inline void GLLMK_LOCAL(gemm_block)(size_t mc, size_t nc, size_t kc, const float *Ap,
+                                           const float *Bp, size_t bstride, const float *bias,
+                                           float *C, size_t ldc, bool first) {
+  for (size_t jr = 0; jr < nc; jr += NR) {
+    size_t nr = nc - jr < NR ? nc - jr : NR;
+    for (size_t ir = 0; ir < mc; ir += MR) {
+      size_t mr = mc - ir < MR ? mc - ir : MR;
+      const float *bj = first && bias ? bias + jr : NULL;
+      if (GLLMK_GEMM_IS_FEW(mr))
+        gllmk__gemm_few(mr, kc, Ap + ir * kc, Bp + jr * bstride, bj, C + ir * ldc + jr, ldc, nr,
+                        first);
+      else
+        GLLMK_SLOT(gemm_micro, gllmk__gemm_micro)(kc, Ap + ir * kc, Bp + jr * bstride, bj, C + ir * ldc + jr,
+                                                  ldc, mr, nr,
+                          first);
+    }
+  }
+}
+
 void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda, const T *B,
                            size_t ldb, bool b_trans, const float *bias, float *C, size_t ldc,
                            float *ws) {
@@ -115,16 +139,70 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
       for (size_t ic = 0; ic < m; ic += GLLMK_GEMM_MC_ROWS) {
         size_t mc = m - ic < GLLMK_GEMM_MC_ROWS ? m - ic : GLLMK_GEMM_MC_ROWS;
         GLLMK_LOCAL(gemm_pack_a)(mc, kc, A, lda, ic, pc, Ap, row);
-        for (size_t jr = 0; jr < nc; jr += NR) {
-          size_t nr = nc - jr < NR ? nc - jr : NR;
-          for (size_t ir = 0; ir < mc; ir += MR) {
-            size_t mr = mc - ir < MR ? mc - ir : MR;
-            GLLMK_SLOT(gemm_micro, gllmk__gemm_micro)(kc, Ap + ir * kc, Bp + jr * kc, pc == 0 && bias ? bias + jc + jr : NULL,
-                              C + (ic + ir) * ldc + jc + jr, ldc,
-                              mr, nr, first);
-          }
-        }
+        GLLMK_LOCAL(gemm_block)(mc, nc, kc, Ap, Bp, kc, bias ? bias + jc : NULL,
+                                C + ic * ldc + jc, ldc, first);
       }
+    }
+  }
+}
+
+/* NR, the columns of one B micro-panel: the geometry of gemm_panels' P */
+size_t GLLMK_KNAME(gemm_nr, TN)(void) { return NR; }
+
+/* P = B packed once for gemm_panels: for each panel of NR columns (the last
+ * one zero padded), its k rows of NR floats, P[panel][p][NR].  This call
+ * writes the panels of columns j0..j0+nc (j0 a multiple of NR) at P + j0 k,
+ * so that threads can pack disjoint ranges. */
+void GLLMK_KNAME(gemm_pack_panels, TN)(size_t nc, size_t k, const T *B, size_t ldb, bool b_trans,
+                                       size_t j0, float *P) {
+  if (nc && k) GLLMK_LOCAL(gemm_pack_b)(k, nc, B, ldb, b_trans, 0, j0, P + j0 * k);
+}
+
+/* As gemm, with B already packed into P (gemm_pack_panels, P at column 0 of
+ * this call, a panel boundary): the same KC slices of k, the same
+ * micro-kernel and the same order of accumulation, hence the same bits.  B
+ * is not repacked, so A is packed once per KC x MC block for all n columns.
+ * ws: at least KC * (MC_ROWS + NC + 1) floats (GLLMK_GEMM_WS_FLOATS). */
+void GLLMK_KNAME(gemm_panels, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
+                                  const float *P, const float *bias, float *C, size_t ldc,
+                                  float *ws) {
+  if (k == 0) {
+    for (size_t i = 0; i < m; i++) {
+      if (bias) memcpy(C + i * ldc, bias, n * sizeof(float));
+      else memset(C + i * ldc, 0, n * sizeof(float));
+    }
+    return;
+  }
+  float *Ap = ws;
+  /* Few rows (decode): A packed whole, then panel by panel through all of
+   * k, so that each panel is read once, front to back, as W's rows would be
+   * (slice by slice, the reads would jump by a panel's k NR floats).  The
+   * same slices in the same order for each element: the same bits. */
+  size_t mpad = (m + MR - 1) / MR * MR;
+  if (mpad <= GLLMK_GEMM_MC_ROWS &&
+      mpad * k + GLLMK_GEMM_KC <= (size_t)GLLMK_GEMM_KC * (GLLMK_GEMM_MC_ROWS + GLLMK_GEMM_NC)) {
+    float *row = Ap + mpad * k;
+    for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
+      size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
+      GLLMK_LOCAL(gemm_pack_a)(m, kc, A, lda, 0, pc, Ap + pc * mpad, row);
+    }
+    for (size_t jr = 0; jr < n; jr += NR) {
+      size_t nr = n - jr < NR ? n - jr : NR;
+      for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
+        size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
+        GLLMK_LOCAL(gemm_block)(m, nr, kc, Ap + pc * mpad, P + jr * k + pc * NR, k,
+                                bias ? bias + jr : NULL, C + jr, ldc, pc == 0);
+      }
+    }
+    return;
+  }
+  float *row = Ap + (size_t)GLLMK_GEMM_KC * GLLMK_GEMM_MC_ROWS;
+  for (size_t pc = 0; pc < k; pc += GLLMK_GEMM_KC) {
+    size_t kc = k - pc < GLLMK_GEMM_KC ? k - pc : GLLMK_GEMM_KC;
+    for (size_t ic = 0; ic < m; ic += GLLMK_GEMM_MC_ROWS) {
+      size_t mc = m - ic < GLLMK_GEMM_MC_ROWS ? m - ic : GLLMK_GEMM_MC_ROWS;
+      GLLMK_LOCAL(gemm_pack_a)(mc, kc, A, lda, ic, pc, Ap, row);
+      GLLMK_LOCAL(gemm_block)(mc, n, kc, Ap, P + pc * NR, k, bias, C + ic * ldc, ldc, pc == 0);
     }
   }
 }

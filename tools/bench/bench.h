@@ -4,7 +4,8 @@
  * gllmk-bench's CPU section is split by job: main.c (options, the driver),
  * util.c, roofline.c (this machine's FMA peak and DRAM bandwidth),
  * peers_openblas.c and peers_ggml.c (the libraries side by side, dlopen'ed),
- * cases_float.c (the float cases, one row each in specs[]), run.c (check,
+ * cases_float.c (the float cases, one row each in specs[]), cases_packed.c (the
+ * same with weights packed once: gllmk/packed.h), run.c (check,
  * time and print one case), quant.c, cases_quant.c and quant_report.c (the
  * quantized kernels, quant.h), report.c (CSV and JSON).  The CUDA section
  * (cuda.c, cuda_cases.c, cuda.h) and the model section (model.c) keep their
@@ -122,7 +123,7 @@ typedef struct {
   int peak_given, bw_given;
 } roofline;
 
-enum { CblasRowMajor = 101, CblasNoTrans = 111 };
+enum { CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 };
 struct bench_ob {
   int tried, ok;
   void *h;
@@ -185,6 +186,16 @@ struct bcase {
   double abs_scale;
   run_fn run, compose, openblas;
   const char *compose_name, *openblas_name;
+  /* packed cases (cases_packed.c): the unpacked op, timed side by side, and
+   * the packed weights, packed again when the active ISA changes */
+  run_fn unpacked;
+  const char *unpacked_name;
+  int npk;
+  void *pk[3];
+  const float *pk_src[3];
+  size_t pk_n[3], pk_k[3], pk_cap[3];
+  int pk_b_layout;
+  char pk_isa[24];
 };
 
 typedef struct spec {
@@ -205,6 +216,8 @@ typedef struct {
   char ob_check[24];
   double t_comp, comp_gflops, comp_gbs, fused_speedup;
   char comp_check[24];
+  double t_unp, unp_gflops, packed_speedup;   /* packed cases: the unpacked op */
+  const char *unp_name;
   const char *comp_name, *ob_name;
   /* quantized kernels: the format, G values/s, ggml side by side */
   char qtype[16], ggml_check[24];
@@ -298,6 +311,16 @@ void c_free(bcase *c);
 void c_reset(bcase *c);
 const char *spec_label(const spec *s);
 int spec_selected(const spec *s);
+size_t case_seq(const spec *s);
+void *c_alloc(bcase *c, size_t bytes);
+void *c_in(bcase *c, dtype t, size_t n, float lo, float hi);
+void *c_out(bcase *c, dtype t, size_t n);
+void *c_transpose(bcase *c, const float *w, size_t n, size_t k);
+void b_gemm(bcase *c, const spec *s);
+void b_fused(bcase *c, const spec *s);
+
+/* ---------------------------------------------------------------- cases_packed.c */
+void b_packed(bcase *c, const spec *s);
 
 /* ---------------------------------------------------------------- run.c */
 extern result *results;

@@ -40,20 +40,20 @@ void set_sizes(void)
 
 /* ================================================================ cases */
 
-static void *c_alloc(bcase *c, size_t bytes)
+void *c_alloc(bcase *c, size_t bytes)
 {
   if (c->nbufs >= MAXBUF) die("internal: too many buffers");
   void *p = xalloc(bytes);
   c->bufs[c->nbufs++] = p;
   return p;
 }
-static void *c_in(bcase *c, dtype t, size_t n, float lo, float hi)
+void *c_in(bcase *c, dtype t, size_t n, float lo, float hi)
 {
   void *p = c_alloc(c, n * dt_size(t));
   fill_uniform(p, t, n, lo, hi, ++c->seed);
   return p;
 }
-static void *c_out(bcase *c, dtype t, size_t n)
+void *c_out(bcase *c, dtype t, size_t n)
 {
   void *p = c_alloc(c, n * dt_size(t));
   memset(p, 0, n * dt_size(t)); /* fault the pages in now, not while timing */
@@ -92,7 +92,7 @@ static void *c_rotw(bcase *c)
   return p;
 }
 /* W [n x k] -> Wt [k x n] (f32), for compositions through gllmk_gemm */
-static void *c_transpose(bcase *c, const float *w, size_t n, size_t k)
+void *c_transpose(bcase *c, const float *w, size_t n, size_t k)
 {
   float *t = c_alloc(c, n * k * sizeof(float));
   const size_t B = 64;
@@ -271,9 +271,21 @@ static void b_gemv(bcase *c, const spec *s)
   }
 }
 
-static void b_gemm(bcase *c, const spec *s)
+/* the tokens (rows) of a gemm or fused case: var 0..3 */
+size_t case_seq(const spec *s)
 {
-  c->m = s->var == 0 ? Z.gemm_m1 : Z.gemm_m2;
+  int gemm = !strncmp(s->op, "gemm", 4);
+  switch (s->var) {
+  case 0: return gemm ? Z.gemm_m1 : 1;
+  case 1: return gemm ? Z.gemm_m2 : Z.prefill;
+  case 2: return gemm ? 1 : opt.quick ? 4 : 16;
+  default: return gemm ? (opt.quick ? 4 : 16) : opt.quick ? 64 : 512;
+  }
+}
+
+void b_gemm(bcase *c, const spec *s)
+{
+  c->m = case_seq(s);
   c->n = c->k = Z.gemm_nk;
   c->x = c_in(c, c->dt, c->m * c->k, -1, 1);
   c->w1 = c_in(c, c->dt, c->k * c->n, -1, 1);
@@ -650,10 +662,10 @@ static void *weight(bcase *c, size_t n, size_t k, void **wt)
   return w;
 }
 
-static void b_fused(bcase *c, const spec *s)
+void b_fused(bcase *c, const spec *s)
 {
   const char *op = s->op;
-  c->m = s->var == 0 ? 1 : Z.prefill;
+  c->m = case_seq(s);
   c->eps = 1e-6f;
   c->roof = c->m == 1 ? ROOF_MEM : ROOF_FMA;
   double m = (double)c->m, wel = 0, act = 0;
@@ -791,6 +803,20 @@ const spec specs[] = {
   {"fused", "fused_linear_residual_rmsnorm", F32, 1, b_fused},
   {"fused", "fused_linear_bias_residual_rmsnorm", F32, 0, b_fused},
   {"fused", "fused_linear_bias_residual_rmsnorm", F32, 1, b_fused},
+  /* seq 16 and 512; then the same with weights packed once (cases_packed.c) */
+#define FUSED_OPS(X, v)                                                                        \
+  X("fused_qkv_rope", v) X("fused_gate_up_swiglu", v) X("fused_ffn", v) X("fused_ffn_rmsnorm", v) \
+  X("fused_linear_residual_rmsnorm", v) X("fused_linear_bias_residual_rmsnorm", v)
+#define UNPACKED(op, v) {"fused", op, F32, v, b_fused},
+#define PACKED(op, v) {"packed", op "_packed", F32, v, b_packed},
+  FUSED_OPS(UNPACKED, 2) FUSED_OPS(UNPACKED, 3)
+  {"gemm", "gemm", F32, 2, b_gemm}, {"gemm", "gemm", F32, 3, b_gemm},
+  {"packed", "gemm_packed", F32, 2, b_packed}, {"packed", "gemm_packed", F32, 3, b_packed},
+  {"packed", "gemm_packed", F32, 1, b_packed}, {"packed", "gemm_packed", F32, 0, b_packed},
+  FUSED_OPS(PACKED, 0) FUSED_OPS(PACKED, 2) FUSED_OPS(PACKED, 1) FUSED_OPS(PACKED, 3)
+#undef UNPACKED
+#undef PACKED
+#undef FUSED_OPS
 };
 const int n_specs = (int)(sizeof specs / sizeof *specs);
 
@@ -805,13 +831,15 @@ const char *spec_label(const spec *s)
   else if (!strcmp(op, "gemv"))
     snprintf(b, sizeof b, "%zu x %zu", s->var == 0 ? Z.gemv_m1 : Z.gemv_m2, Z.hidden);
   else if (!strncmp(op, "gemm", 4))
-    snprintf(b, sizeof b, "m=%zu", s->var == 0 ? Z.gemm_m1 : Z.gemm_m2);
+    snprintf(b, sizeof b, "m=%zu", case_seq(s));
   else if (!strncmp(op, "rope", 4))
     snprintf(b, sizeof b, "%s", s->var == 1 ? "interleaved pairs" : "split halves");
   else if (!strcmp(op, "flash_attention"))
     snprintf(b, sizeof b, "%s", s->var == 0 ? "prefill" : s->var == 1 ? "prefill, causal" : "decode");
-  else if (!strcmp(op, "flash_attention_paged") || !strncmp(op, "fused_", 6))
+  else if (!strcmp(op, "flash_attention_paged"))
     snprintf(b, sizeof b, "seq %zu", s->var == 0 ? (size_t)1 : Z.prefill);
+  else if (!strncmp(op, "fused_", 6))
+    snprintf(b, sizeof b, "seq %zu", case_seq(s));
   return b;
 }
 

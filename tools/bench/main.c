@@ -51,7 +51,7 @@ static void usage(FILE *f)
           "  --threads=N[,N]     thread counts to run (default 1)\n"
           "  --op=SUBSTR[,...]   only operators whose name contains SUBSTR, or a group name\n"
           "                      (blas1 gemv gemm activation norm rope embedding attention fused\n"
-          "                      quant); the quantized kernels are quant_dequant, quant_decode and\n"
+          "                      packed quant); the quantized kernels are quant_dequant, quant_decode and\n"
           "                      quant_prefill (--op=quant: all three); --op=model: whole-model\n"
           "                      prefill and decode against llama.cpp (run by default too); repeatable\n"
           "  --models=DIR        the model section's GGUF files (default $GLLMK_BENCH_MODELS, else\n"

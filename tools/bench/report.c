@@ -43,7 +43,8 @@ void write_csv(const char *path)
   fprintf(f, "group,op,shape,dtype,isa,threads,check,max_err,time_s,gflops,gbs,roof_kind,roof,pct_roof,"
              "scalar_time_s,speedup_vs_scalar,openblas_fn,openblas_check,openblas_time_s,openblas_gflops,"
              "openblas_gbs,vs_openblas,composition,composition_check,composition_time_s,fused_vs_composition,"
-             "target,qtype,gvals,ggml_fn,ggml_check,ggml_time_s,ggml_gbs,ggml_gvals,vs_ggml\n");
+             "target,qtype,gvals,ggml_fn,ggml_check,ggml_time_s,ggml_gbs,ggml_gvals,vs_ggml,"
+             "unpacked_time_s,packed_vs_unpacked\n");
   for (int i = 0; i < n_results; i++) {
     const result *r = &results[i];
     fprintf(f, "%s,%s,\"%s\",%s,%s,%d,%s", r->group, r->op, r->shape, r->dtype, r->isa, r->threads, r->check);
@@ -71,6 +72,8 @@ void write_csv(const char *path)
     csv_num(f, r->ggml_gbs);
     csv_num(f, r->ggml_gvals);
     csv_num(f, r->vs_ggml);
+    csv_num(f, r->t_unp);
+    csv_num(f, r->packed_speedup);
     fprintf(f, "\n");
   }
   fclose(f);
@@ -135,6 +138,8 @@ void write_json(const char *path)
     }
     json_num(f, "composition_time_s", r->t_comp);
     json_num(f, "fused_vs_composition", r->fused_speedup);
+    json_num(f, "unpacked_time_s", r->t_unp);
+    json_num(f, "packed_vs_unpacked", r->packed_speedup);
     if (r->target[0]) json_str(f, "target", r->target, 0);
     if (r->qtype[0]) {
       json_str(f, "qtype", r->qtype, 0);
