@@ -107,10 +107,17 @@ static inline void GLLMK_LOCAL(gemm_block)(size_t mc, size_t nc, size_t kc, cons
         gllmk__gemm_few(mr, kc, Ap + ir * kc, Bp + jr * bstride, bj, C + ir * ldc + jr, ldc, nr,
                         first);
       else
-        GLLMK_SLOT(gemm_micro, gllmk__gemm_micro)(kc, Ap + ir * kc, Bp + jr * bstride, bj, C + ir * ldc + jr,
-                                                  ldc, mr, nr,
-                          first);
+        GLLMK_SLOT(gemm_micro, gllmk__gemm_micro)(kc, Ap + ir * kc, Bp + jr * bstride, bj,
+                                                  C + ir * ldc + jr, ldc, mr, nr, first);
     }
+  }
+}
+
+/* k = 0: C = bias (or zero) row by row */
+static void GLLMK_LOCAL(gemm_k0)(size_t m, size_t n, const float *bias, float *C, size_t ldc) {
+  for (size_t i = 0; i < m; i++) {
+    if (bias) memcpy(C + i * ldc, bias, n * sizeof(float));
+    else memset(C + i * ldc, 0, n * sizeof(float));
   }
 }
 
@@ -118,10 +125,7 @@ void GLLMK_KNAME(gemm, TN)(size_t m, size_t n, size_t k, const T *A, size_t lda,
                            size_t ldb, bool b_trans, const float *bias, float *C, size_t ldc,
                            float *ws) {
   if (k == 0) {
-    for (size_t i = 0; i < m; i++) {
-      if (bias) memcpy(C + i * ldc, bias, n * sizeof(float));
-      else memset(C + i * ldc, 0, n * sizeof(float));
-    }
+    GLLMK_LOCAL(gemm_k0)(m, n, bias, C, ldc);
     return;
   }
   float *Ap = ws;
@@ -167,10 +171,7 @@ void GLLMK_KNAME(gemm_panels, TN)(size_t m, size_t n, size_t k, const T *A, size
                                   const float *P, const float *bias, float *C, size_t ldc,
                                   float *ws) {
   if (k == 0) {
-    for (size_t i = 0; i < m; i++) {
-      if (bias) memcpy(C + i * ldc, bias, n * sizeof(float));
-      else memset(C + i * ldc, 0, n * sizeof(float));
-    }
+    GLLMK_LOCAL(gemm_k0)(m, n, bias, C, ldc);
     return;
   }
   float *Ap = ws;
