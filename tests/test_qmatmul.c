@@ -24,7 +24,8 @@
  *
  * Tolerance per output element (|got - ref| <= tol + the rounding of the
  * store to f16/bf16, tu_match):
- *  - m < 16, integer path (lib/quant/qmatmul.c): activations quantized to
+ *  - the integer paths (lib/quant/qmatmul.c: the decode GEMV for m < 16,
+ *    the int8 GEMM from m = 16 on): activations quantized to
  *    int8 per chunk of 32 with a = max |x| over the chunk, an error of at
  *    most a/254 per value: tol = sum over chunks (a/254) * sum |w| over the
  *    chunk (times 1.001 for the f32 rounding of the scales), plus
@@ -34,9 +35,9 @@
  *    (1e-5 + tu_acc_eps(k/32)) * sum |w xq| plus one step where 127 x / a is
  *    within 1e-3 of a tie: much tighter than the bound, so that a wrong
  *    weight in an integer-path kernel is caught even at k = 4096.
- *  - m < 16 with no integer form (SqueezeLLM, GPTQ4 whose group changes
- *    inside 16 columns, as qmatmul.c documents) and m >= 16 (decode + f32
- *    GEMM): tol = tu_acc_eps(k) * sum |w x|.
+ *  - the formats with no integer form (SqueezeLLM, GPTQ4 whose group
+ *    changes inside 16 columns, as qmatmul.c documents: f32 GEMV, and decode
+ *    + f32 GEMM from m = 16 on): tol = tu_acc_eps(k) * sum |w x|.
  *  - Tiny activation chunks (max |x| below 127 / FLT_MAX, f32 and f16
  *    subnormals) and all-zero chunks: the documented bound; zero rows give 0.
  * Also: both paths agree on the same rows; fused_* variants and the family
@@ -53,7 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_M_GEMM 16 /* from this many rows on: the f32 GEMM path */
+#define MIN_M_GEMM 16 /* from this many rows on: the GEMM paths (int8 or f32) */
 
 /* ------------------------------------------------------------------ formats */
 enum { SC_F16 = 0, SC_F32 = 1, SC_IQ1M = 2, SC_E8M0 = 3 };
@@ -361,7 +362,7 @@ static void ref_compute(refd *R, const wts *W, const double *x, size_t m)
       R->tol_i[i * n + o] = 1.001 * act / 254.0 + 1e-5 * mag;
     }
   }
-  int model = m < MIN_M_GEMM;
+  int model = 1;
   for (size_t i = 0; i < m * nc && model; i++)
     if (!isfinite(amax[i]) || (amax[i] != 0 && amax[i] < 0x1p-60)) model = 0;
   if (model) {
@@ -467,7 +468,7 @@ static void run_ops(tu_check *c, const char *isa, tu_dtype dt, const wts *W, con
 {
   int ops[4], nops = ops_of(W->f, ops);
   size_t n = W->n, es = tu_esize(dt);
-  int ipath = m < MIN_M_GEMM && int_path(W);
+  int ipath = int_path(W);
   unsigned char *y0 = tu_xmalloc(m * n * es + 1);
   for (int o = 0; o < nops; o++) {
     tu_arr y;
@@ -645,7 +646,7 @@ static void test_llm(int fi)
         tu_check c;
         tu_check_init(&c);
         for (size_t mm = 1; mm <= m; mm += m - 1) {
-          int ipath = mm < MIN_M_GEMM && int_path(&W);
+          int ipath = int_path(&W);
           unsigned char *y1 = NULL;
           static const int thr[] = { 1, 2, 3 };
           for (int t = 0; t < 3; t++) {
@@ -717,7 +718,7 @@ static void test_specials(int fi)
         tu_arr_alloc(&x, dt, m * k, 1);
         tu_arr_set(&x, xv);
         tu_arr_alloc(&y, dt, m * n, 3);
-        int ipath = m < MIN_M_GEMM && int_path(&W);
+        int ipath = int_path(&W);
         for (int o = 0; o < 2; o++) {
           tu_arr_poison(&y);
           char what[1024];
@@ -798,7 +799,7 @@ static void test_tiny(int fi)
       tu_check_init(&c);
       for (size_t q = 0; q < 2; q++) {
         size_t m = mset[q];
-        int ipath = m < MIN_M_GEMM && int_path(&W);
+        int ipath = int_path(&W);
         tu_arr_poison(&y[q]);
         char what[1024];
         snprintf(what, sizeof what, "%s %s %s %s m=%zu (%s), tiny activations", OP_NAMES[ops[0]],

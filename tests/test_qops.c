@@ -19,9 +19,8 @@
  *    (exact f32 products, f32 accumulation); the result is a float for all
  *    three element types.  n = 0..130, 4096, 100003, odd offsets, scale 0,
  *    negative, tiny.
- *  - gemm_q8/q4 with m >= 16 (decode W to f32 + f32 GEMM):
- *    tol = tu_acc_eps(k) * sum |s w x|.
- *  - gemm_q8/q4 with m < 16 (integer path): two checks.
+ *  - gemm_q8/q4 (integer paths at every m: the decode GEMV below 16 rows,
+ *    the int8 GEMM from 16 on): two checks.
  *    (a) against a reference that quantizes the activations as
  *        lib/quant/qmatmul.c documents -- per chunk of 32 values of a row,
  *        a = max |x|, level = round-to-nearest-even(x * (127 / a)) clamped to
@@ -33,10 +32,10 @@
  *        tol = sum over chunks (a/254) * sum_chunk |s w| * (1 + 1e-4)
  *              + tu_acc_eps(k) * sum |s w x|
  *        (the 1e-4 covers the f32 rounding of 127/a, x*127/a and a/127).
- *    A row of zero weights must give exactly 0 on both paths (the exact
+ *    A row of zero weights must give exactly 0 (the exact
  *    product and both bounds are 0).
  *  - Table D ops against their composition in double, with the same
- *    activation quantization (when m < 16) wherever the library quantizes:
+ *    activation quantization wherever the library quantizes:
  *    the input x exactly as in (a), and the hidden vector of fused_ffn_q4 --
  *    a computed f32 intermediate known only within its error bound e -- by
  *    qact_approx(): its level is certain unless x*127/a lies within
@@ -53,7 +52,7 @@
  *    (gemm_q4/q8, rope_with_pos, swiglu, vec_add, rms_norm; these round
  *    every intermediate to the element type, which their bound includes):
  *    |fused - composition| <= both bounds.
- *  - NaN activations give NaN in the rows that hold them (both paths), the
+ *  - NaN activations give NaN in the rows that hold them (m 3 and 17), the
  *    other rows stay finite.
  *  - Results are bitwise the same with 1 and 2 threads.
  *  - Bad arguments (each call in a forked child, every buffer checked for
@@ -70,7 +69,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QMIN_M 16  /* from this many rows on: decode + f32 GEMM (qmatmul.c) */
+/* the references' activations: quantized as the library does (at every m,
+ * on its decode GEMV and int8 GEMM paths), or exact (ref_exact: the
+ * cross-checks against ref.c's unquantized compositions) */
+static int ref_exact;
 #define QCHUNK 32  /* activations quantized per this many values */
 
 /* ------------------------------------------------------------------ weight layouts */
@@ -154,11 +156,11 @@ static void qact_exact_row(const double *x, size_t k, double *xh)
   }
 }
 
-/* the activations the library's product sees: quantized rows when m < 16 */
+/* the activations the library's product sees: quantized rows */
 static double *act_for(const double *x, size_t m, size_t k)
 {
   double *xh = tu_dalloc(m * k);
-  if (m < QMIN_M)
+  if (!ref_exact)
     for (size_t i = 0; i < m; i++)
       qact_exact_row(x + i * k, k, xh + i * k);
   else
@@ -399,7 +401,7 @@ static void run_gemm(tu_check *c, tu_check *cdoc, tu_dtype dt, int bits, size_t 
   snprintf(ctx, sizeof ctx, "gemm_q%d m=%zu n=%zu k=%zu off=%zu%s", bits, m, n, k, off % 4,
            zero_row ? " row 0 zero" : "");
   double *ex = NULL, *dtol = NULL;
-  if (m < QMIN_M && cdoc) {
+  if (cdoc) {
     /* the documented bound around the exact product */
     ex = tu_dalloc(m * n);
     dtol = tu_dalloc(m * n);
@@ -473,9 +475,9 @@ static void test_gemm(tu_dtype dt)
     run_gemm(cz, cz, dt, bits, 20, 1, 256, off++, -1.0, 1);
     for (int ii = 0; ii < tu_isa_count(); ii++) {
       tu_check_done(&c[ii], "gemm_q%d %s %s: m 1..64 x n 1..64 x k 2..1000, 1/20 x 256 x 4096; "
-                    "int path vs quantized-activation reference, GEMM path vs exact",
+                    "vs the quantized-activation reference (decode GEMV and int8 GEMM)",
                     bits, tu_dtname(dt), tu_isa_name(ii));
-      tu_check_done(&cd[ii], "gemm_q%d %s %s: m < 16 within the documented int8-activation "
+      tu_check_done(&cd[ii], "gemm_q%d %s %s: within the documented int8-activation "
                     "bound of the exact product", bits, tu_dtname(dt), tu_isa_name(ii));
       tu_check_done(&cz[ii], "gemm_q%d %s %s: a row of zero weights gives 0 (m 1/7/20, k 2, "
                     "256, 4096)", bits, tu_dtname(dt), tu_isa_name(ii));
@@ -658,7 +660,7 @@ static void ffn_ref(const double *x, const double *Wg, const double *sg, const d
     eh[i] = 1.1 * fabs(u[i]) * eg[i] + fabs(sgl) * eu[i] + eg[i] * eu[i] + 6 * 0x1p-23 * fabs(h[i])
             + rmid * fabs(h[i]);
   }
-  if (m < QMIN_M) {
+  if (!ref_exact) {
     for (size_t i = 0; i < m; i++)
       qact_approx_row(h + i * ffn, eh + i * ffn, ffn, hq + i * ffn, eo + i * ffn);
   } else {
@@ -712,8 +714,12 @@ static void run_ffn(tu_check *cf, tu_check *cc, tu_dtype dt, size_t m, size_t hi
   ffn_ref(x.v, Wg, sg.v, Wu, su.v, Wd, sd.v, rres, ref, tf, m, hidden, ffn, 0.0);
   ffn_ref(x.v, Wg, sg.v, Wu, su.v, Wd, sd.v, rres, ref2, tc, m, hidden, ffn, tu_out_rtol(dt));
   {
-    /* cross-check: without quantization (m >= 16) the reference is ref.c's composition */
-    if (m >= QMIN_M) {
+    /* cross-check: without quantization the reference is ref.c's composition */
+    {
+      double *rx = tu_dalloc(mh), *tx = tu_dalloc(mh);
+      ref_exact = 1;
+      ffn_ref(x.v, Wg, sg.v, Wu, su.v, Wd, sd.v, rres, rx, tx, m, hidden, ffn, 0.0);
+      ref_exact = 0;
       double *wgs = tu_dalloc(ffn * hidden), *wus = tu_dalloc(ffn * hidden);
       double *wds = tu_dalloc(hidden * ffn), *r3 = tu_dalloc(mh);
       for (size_t r = 0; r < ffn; r++)
@@ -726,9 +732,9 @@ static void run_ffn(tu_check *cf, tu_check *cc, tu_dtype dt, size_t m, size_t hi
           wds[r * ffn + j] = sd.v[r] * Wd[r * ffn + j];
       ref_fused_ffn(x.v, wgs, wus, wds, rres, r3, m, hidden, ffn);
       for (size_t i = 0; i < mh; i++)
-        if (fabs(r3[i] - ref[i]) > 1e-9 * (1 + fabs(r3[i])))
+        if (fabs(r3[i] - rx[i]) > 1e-9 * (1 + fabs(r3[i])))
           bail_out("test bug: fused_ffn_q4 references disagree");
-      free(wgs); free(wus); free(wds); free(r3);
+      free(wgs); free(wus); free(wds); free(r3); free(rx); free(tx);
     }
   }
 
@@ -848,17 +854,21 @@ static void run_lrr(tu_check *cf, tu_check *cc, tu_dtype dt, int bits, size_t m,
   double *sC = tu_dalloc(mn), *esC = tu_dalloc(mn), *refC = tu_dalloc(mn), *tc = tu_dalloc(mn);
   lrr_ref(x.v, W, sc.v, rres, nw.v, s, es, ref, tf, m, n, k, eps, 0.0);
   lrr_ref(x.v, W, sc.v, rres, nw.v, sC, esC, refC, tc, m, n, k, eps, tu_out_rtol(dt));
-  if (m >= QMIN_M && rres) {
-    /* cross-check against ref.c's composition */
+  if (rres) {
+    /* cross-check against ref.c's composition, without quantization */
+    double *sx = tu_dalloc(mn), *esx = tu_dalloc(mn), *rx = tu_dalloc(mn), *tx = tu_dalloc(mn);
+    ref_exact = 1;
+    lrr_ref(x.v, W, sc.v, rres, nw.v, sx, esx, rx, tx, m, n, k, eps, 0.0);
+    ref_exact = 0;
     double *ws = tu_dalloc(n * k), *r3 = tu_dalloc(mn), *s3 = tu_dalloc(mn);
     for (size_t r = 0; r < n; r++)
       for (size_t j = 0; j < k; j++)
         ws[r * k + j] = sc.v[r] * W[r * k + j];
     ref_fused_linear_residual_rmsnorm(x.v, ws, rres, nw.v, r3, s3, m, n, k, eps);
     for (size_t i = 0; i < mn; i++)
-      if (fabs(r3[i] - ref[i]) > 1e-9 * (1 + fabs(r3[i])) || fabs(s3[i] - s[i]) > 1e-9 * (1 + fabs(s[i])))
+      if (fabs(r3[i] - rx[i]) > 1e-9 * (1 + fabs(r3[i])) || fabs(s3[i] - sx[i]) > 1e-9 * (1 + fabs(sx[i])))
         bail_out("test bug: linear_residual_rmsnorm references disagree");
-    free(ws); free(r3); free(s3);
+    free(ws); free(r3); free(s3); free(sx); free(esx); free(rx); free(tx);
   }
 
   char ctx[192];
@@ -990,7 +1000,7 @@ static void test_nan(const char *isa, tu_dtype dt)
       tu_buf_free(&w);
     }
 
-  /* gemm / fused ops: m = 3 (integer path) and m = 17 (GEMM path), NaN in row 1 */
+  /* gemm / fused ops: m = 3 (decode GEMV) and m = 17 (int8 GEMM), NaN in row 1 */
   static const size_t mrows[] = { 3, 17 };
   for (size_t mi = 0; mi < 2; mi++)
     for (size_t pi = 0; pi < 5; pi++) {

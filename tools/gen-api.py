@@ -99,8 +99,8 @@ OPS = [
 QOPS = [
  ("fused_dequant_gemv", "y[m x n] = x[m x k] . W^T for W [n x k] in any self-contained format t (GGUF block formats and"
   " SQUEEZELLM; AWQ4/GPTQ4, whose side arrays do not fit this signature, give GLLMK_E_UNSUPPORTED: use their own functions): rows of k / block_size blocks, w_bytes >= n rows."
-  "  Decode shapes (m < 16) quantize x to int8 per 32 values and use integer dot products (the error"
-  " bound is at the top of this header); larger m decode W to f32 and run the f32 GEMM.",
+  "  x is quantized to int8 per 32 values and the dot products are integer (the error"
+  " bound is at the top of this header): a GEMV under 16 rows of x, an int8 GEMM from 16 on; SQUEEZELLM multiplies in f32.",
   "const void *w, size_t w_bytes, const T *x, T *y, gllmk_qtype t, size_t m, size_t n, size_t k"),
  ("kquant_matmul", "As gllmk_fused_dequant_gemv_*, for the K-quants and legacy GGUF formats (Q2_K..Q8_K, Q4_0..Q8_0);"
   " another known format is GLLMK_E_INVAL.",
@@ -222,16 +222,17 @@ def quant_ops_h():
          " * than the shape needs, k not a multiple of the format's block size, or an",
          " * index out of range is GLLMK_E_INVAL, and a value that is not a gllmk_qtype",
          " * GLLMK_E_UNSUPPORTED.  Accumulation is f32; see gllmk/quant.h for formats.", " *",
-         " * Accuracy.  With m >= 16 activation rows the weights are decoded to f32 and",
-         " * multiplied in f32 (the error of an f32 dot product).  With m < 16 (decode)",
-         " * the activations are quantized to int8 per chunk of 32 values, as ggml's",
-         " * Q8_0 / Q8_K paths do, and the dot products are integer: a value x of a",
+         " * Accuracy.  The activations are quantized to int8 per chunk of 32 values,",
+         " * as ggml's Q8_0 / Q8_K paths do, and the dot products are integer (the",
+         " * decode GEMV under 16 activation rows, the int8 GEMM from 16 on): a value x of a",
          " * chunk whose largest magnitude is a becomes (a/127) * round(127 x / a), so",
          " *     |y - exact| <= sum over chunks (a_chunk / 254) * sum_chunk |w|",
          " * plus the f32 rounding of the sums (exact = the product of the decoded",
          " * weights and the unrounded activations).  The gemv_q* vector ops multiply",
-         " * in f32 without that rounding.  A NaN or infinity in a chunk makes the",
-         " * rows that use it NaN on the integer path.", " */",
+         " * in f32 without that rounding, and so do the formats with no integer form",
+         " * (SqueezeLLM, GPTQ4 whose g_idx changes inside 16 columns: the error of an",
+         " * f32 dot product).  A NaN or infinity in a chunk makes the rows that use it",
+         " * NaN on the integer path.", " */",
          "#ifndef GLLMK_QUANT_OPS_H", "#define GLLMK_QUANT_OPS_H", "", "#include <gllmk/types.h>",
          "#include <gllmk/quant.h>", "",
          "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]

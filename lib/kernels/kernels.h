@@ -103,6 +103,11 @@ struct gllmk__qmv {
   size_t ldy;
 };
 
+/* the int8 GEMM's decoded unit (kernels/quant_tpl.h), and the most W rows a
+ * qgemm call decodes at once */
+#define GLLMK_QG_UNIT_BYTES 448
+#define GLLMK_QG_NT 64
+
 struct gllmk__kt_q {
   void (*dequant[GLLMK_NQF])(const void *src, float *out, size_t nblocks);
   void (*dequant_squeezellm)(const void *src, float *out, size_t nblocks);
@@ -111,6 +116,16 @@ struct gllmk__kt_q {
   void (*qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
   void (*qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1);
   void (*qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1);
+  /* the int8 GEMM (prefill): rows [r0, r1) of W, r1 - r0 <= GLLMK_QG_NT,
+   * decoded into tile (r1 - r0) * units * GLLMK_QG_UNIT_BYTES bytes, 64-byte
+   * aligned) and multiplied with the p->m activation rows, which
+   * qgemm_act has put in its layout (kernels/quant_tpl.h) */
+  void (*qgemm[GLLMK_NQF])(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile);
+  void (*qgemm_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile);
+  void (*qgemm_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile);
+  void (*qgemm_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile);
+  void (*qgemm_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile);
+  void (*qgemm_act)(int8_t *qs, size_t units);
   /* the float-activation GEMV (p->xf) of the formats without an integer
    * form: SqueezeLLM, GPTQ4 whose groups change inside 16 columns */
   void (*fmv_sqllm)(const struct gllmk__qmv *p, size_t r0, size_t r1);

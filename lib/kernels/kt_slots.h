@@ -21,6 +21,15 @@ S(q.qmv_awq4, qmv_awq4, GLLMK_KNAME_(qmv_awq4, q, GLLMK_ISA))
 S(q.qmv_gptq4, qmv_gptq4, GLLMK_KNAME_(qmv_gptq4, q, GLLMK_ISA))
 S(q.qmv_i8, qmv_i8, GLLMK_KNAME_(qmv_i8, q, GLLMK_ISA))
 S(q.qmv_i4, qmv_i4, GLLMK_KNAME_(qmv_i4, q, GLLMK_ISA))
+#define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) \
+  S(q.qgemm[GLLMK_QF_##fmt], qgemm_##fmt, GLLMK_KNAME_(qgemm_##fmt, q, GLLMK_ISA))
+#include "quant/qformats.def"
+#undef GLLMK_QFMT
+S(q.qgemm_awq4, qgemm_awq4, GLLMK_KNAME_(qgemm_awq4, q, GLLMK_ISA))
+S(q.qgemm_gptq4, qgemm_gptq4, GLLMK_KNAME_(qgemm_gptq4, q, GLLMK_ISA))
+S(q.qgemm_i8, qgemm_i8, GLLMK_KNAME_(qgemm_i8, q, GLLMK_ISA))
+S(q.qgemm_i4, qgemm_i4, GLLMK_KNAME_(qgemm_i4, q, GLLMK_ISA))
+S(q.qgemm_act, qgemm_act, GLLMK_KNAME_(qgemm_act, q, GLLMK_ISA))
 S(q.fmv_sqllm, fmv_sqllm, GLLMK_KNAME_(fmv_sqllm, q, GLLMK_ISA))
 S(q.fmv_gptq4, fmv_gptq4, GLLMK_KNAME_(fmv_gptq4, q, GLLMK_ISA))
 #define GLLMK_XF_SLOT(tok, NAME) S(q.xdeq[GLLMK_XF_##NAME], xdeq_##tok, GLLMK_KNAME_(xdeq_##tok, q, GLLMK_ISA))

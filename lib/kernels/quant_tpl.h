@@ -245,7 +245,159 @@ QK(qmv_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, int dk, gllmk__qr
   }
 }
 
-/* the unit decoder of a GGUF format (qu_<fmt>) and its kernel qmv_<fmt> */
+/* --------------------------------------------------------------- int8 GEMM (prefill) */
+
+/* The prefill path (m >= GLLMK_QGEMM_MIN_M, quant/qmatmul.c): the driver
+ * hands each thread tiles of at most GLLMK_QG_NT weight rows and a tile
+ * buffer; the kernel decodes the tile's units once into gllmk__qg_unit
+ * records and multiplies them with every activation row in register blocks
+ * of QG_MR activation rows x QG_NR weight rows.
+ *
+ * Levels are stored interleaved (L = VF32_LANES): the 16 groups of 16
+ * values of a unit in blocks of L groups; a block holds 4 chunks of 4L
+ * bytes, chunk c holding bytes 4c .. 4c+3 of each of its groups (group
+ * bL + l at byte 4l).  Four vqi_dot4 over a block leave its L group dots,
+ * exact, in the L lanes: per L groups one conversion, one multiply (the
+ * weight by the activation factor) and one FMA, where the decode GEMV's
+ * layout needs those per 4 values.  The activations (qgemm_act) get the same
+ * layout, stored as level + GLLMK_QX_OFF; the record's init lanes,
+ * -GLLMK_QX_OFF * (sum of the group's levels), take that offset out again.
+ * The result per output is the decode GEMV's formula: the same per-group
+ * integer dots, factors and min terms, summed in another order. */
+typedef struct {
+  int8_t q[256];      /* levels, interleaved */
+  float wsc[16];      /* per-group factor */
+  float nwmn[16];     /* minus the per-group min term (0 without one) */
+  int32_t init[16];   /* -GLLMK_QX_OFF * sum of the group's levels */
+} gllmk__qg_unit;
+_Static_assert(sizeof(gllmk__qg_unit) == GLLMK_QG_UNIT_BYTES, "GLLMK_QG_UNIT_BYTES");
+
+#if VF32_MAX_LANES == 8   /* AVX2: 16 registers */
+#define QG_MR 2
+#else
+#define QG_MR 4
+#endif
+#define QG_NR 4
+
+/* natural levels q[256] (group g at 16 g) to the interleaved layout, each
+ * 4-byte word xor flip (0x80808080: level + 128 as u8) */
+static inline __attribute__((always_inline)) void QK(qg_ilv)(const int8_t *q, int8_t *o, uint32_t flip) {
+  const size_t L = VF32_LANES;
+  for (size_t g = 0; g < 16; g++)
+    for (size_t c = 0; c < 4; c++) {
+      uint32_t w;
+      memcpy(&w, q + 16 * g + 4 * c, 4);
+      w ^= flip;
+      memcpy(o + (g / L) * 16 * L + c * 4 * L + (g % L) * 4, &w, 4);
+    }
+}
+
+/* activation rows of quant_act (units of 256 natural levels) to the
+ * interleaved layout, in place */
+GLLMK_TPL_KERNEL void QK(qgemm_act)(int8_t *qs, size_t units) {
+  int8_t t[256];
+  for (size_t u = 0; u < units; u++) {
+    memcpy(t, qs + 256 * u, 256);
+    QK(qg_ilv)(t, qs + 256 * u, GLLMK_QX_OFF ? 0x80808080u : 0);
+  }
+}
+
+/* Y rows i0 .. i0+mr-1, columns r0 + j0 .. + nr-1 from the tile's records
+ * (row j at t + j * U); mr <= QG_MR, nr <= QG_NR */
+#define QG_PAIRS(X) \
+  X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
+  X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
+static inline __attribute__((always_inline)) void
+QK(qg_block)(const struct gllmk__qmv *p, const gllmk__qg_unit *t, size_t i0, size_t mr, size_t nr,
+             int has_min, float *y) {
+  const size_t L = VF32_LANES, U = p->units, S = p->act_stride;
+  const int8_t *xs[4];
+  const float *dx[4], *xb[4];
+  for (size_t i = 0; i < 4; i++) {
+    size_t r = i0 + (i < mr ? i : 0);
+    xs[i] = p->qs + r * S, dx[i] = p->dx16 + r * U * 16, xb[i] = p->xb16 + r * U * 16;
+  }
+#define QG_DECL(i, j) vf32 a##i##j = vf32_zero();
+  QG_PAIRS(QG_DECL)
+#undef QG_DECL
+  for (size_t u = 0; u < U; u++) {
+    for (size_t b = 0; b < 16; b += L) {
+#define QG_STEP(i, j)                                                                              \
+  if (i < QG_MR && j < QG_NR && i < mr && j < nr) {                                               \
+    const gllmk__qg_unit *w = t + (j) * U + u;                                                     \
+    const int8_t *x = xs[i] + 256 * u + 16 * b, *q = w->q + 16 * b;                               \
+    vqi s = GLLMK_QX_OFF ? vqi_loadu(w->init + b) : vqi_zero();                                    \
+    s = vqi_dot4(s, x, q);                                                                         \
+    s = vqi_dot4(s, x + 4 * L, q + 4 * L);                                                         \
+    s = vqi_dot4(s, x + 8 * L, q + 8 * L);                                                         \
+    s = vqi_dot4(s, x + 12 * L, q + 12 * L);                                                       \
+    vf32 f = vf32_mul(vf32_loadu(w->wsc + b), vf32_loadu(dx[i] + 16 * u + b));                    \
+    a##i##j = vf32_fma(vf32_from_vqi(s), f, a##i##j);                                              \
+    if (has_min) a##i##j = vf32_fma(vf32_loadu(w->nwmn + b), vf32_loadu(xb[i] + 16 * u + b), a##i##j); \
+  }
+      QG_PAIRS(QG_STEP)
+#undef QG_STEP
+    }
+  }
+#define QG_OUT(i, j) \
+  if (i < QG_MR && j < QG_NR && i < mr && j < nr) y[(i0 + i) * p->ldy + j] = vf32_reduce_add(a##i##j);
+  QG_PAIRS(QG_OUT)
+#undef QG_OUT
+}
+
+/* the register blocks over a decoded tile of nt rows: whole blocks with
+ * constant sizes, the edges with run-time ones */
+static void QK(qg_tile)(const struct gllmk__qmv *p, const gllmk__qg_unit *t, size_t nt, int has_min,
+                        float *y) {
+  for (size_t i0 = 0; i0 < p->m; i0 += QG_MR) {
+    size_t mr = p->m - i0 < QG_MR ? p->m - i0 : QG_MR;
+    for (size_t j0 = 0; j0 < nt; j0 += QG_NR) {
+      size_t nr = nt - j0 < QG_NR ? nt - j0 : QG_NR;
+      const gllmk__qg_unit *tj = t + j0 * p->units;
+      if (mr == QG_MR && nr == QG_NR) {
+        if (has_min)
+          QK(qg_block)(p, tj, i0, QG_MR, QG_NR, 1, y + j0);
+        else
+          QK(qg_block)(p, tj, i0, QG_MR, QG_NR, 0, y + j0);
+      } else {
+        QK(qg_block)(p, tj, i0, mr, nr, has_min, y + j0);
+      }
+    }
+  }
+}
+
+/* rows [r0, r1) of W (at most GLLMK_QG_NT): decode into the tile, then
+ * y[i * ldy + r] for every activation row i */
+static inline __attribute__((always_inline)) void
+QK(qgemm_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile, gllmk__qrow_fn rowf,
+               gllmk__qunit_fn unitf, gllmk__qrow_st *st) {
+  gllmk__qg_unit *t = (gllmk__qg_unit *)tile;
+  int8_t q[256] __attribute__((aligned(64)));
+  float wmn[16];
+  int has_min = 0;
+  for (size_t r = r0; r < r1; r++) {
+    const uint8_t *row = p->w + r * p->row_bytes;
+    if (rowf) rowf(p, r, st);
+    for (size_t u = 0; u < p->units; u++) {
+      gllmk__qg_unit *d = t + (r - r0) * p->units + u;
+      vf32_prefetch(row + (u + 4) * p->unit_bytes);
+      int hm = unitf(p, r, row, u, st, q, d->wsc, wmn);
+      has_min |= hm;
+      for (int g = 0; g < 16; g++) {
+        d->nwmn[g] = hm ? -wmn[g] : 0.0f;
+        int s = 0;
+        if (GLLMK_QX_OFF)
+          for (int j = 0; j < 16; j++) s += q[16 * g + j];
+        d->init[g] = -GLLMK_QX_OFF * s;
+      }
+      QK(qg_ilv)(q, d->q, 0);
+    }
+  }
+  QK(qg_tile)(p, t, r1 - r0, has_min, p->y + r0);
+}
+
+/* the unit decoder of a GGUF format (qu_<fmt>), its kernel qmv_<fmt> and
+ * its int8 GEMM qgemm_<fmt> */
 #define GLLMK_QMV_K(fmt, bb, dk)                                                                 \
   static inline __attribute__((always_inline)) int                                             \
   QK(qu_##fmt)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u,             \
@@ -256,6 +408,10 @@ QK(qmv_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, int dk, gllmk__qr
   GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {     \
     gllmk__qrow_st st = {0};                                                                   \
     QK(qmv_body)(p, r0, r1, GLLMK_DOTK_##dk, NULL, QK(qu_##fmt), &st);                         \
+  }                                                                                            \
+  GLLMK_TPL_KERNEL void QK(qgemm_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) { \
+    gllmk__qrow_st st = {0};                                                                   \
+    QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_##fmt), &st);                                  \
   }
 #define GLLMK_QMV_32(fmt, bb, dk)                                                                \
   static inline __attribute__((always_inline)) int                                             \
@@ -269,6 +425,10 @@ QK(qmv_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, int dk, gllmk__qr
   GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {     \
     gllmk__qrow_st st = {.nblk = p->k / 32};                                                   \
     QK(qmv_body)(p, r0, r1, GLLMK_DOTK_##dk, NULL, QK(qu_##fmt), &st);                         \
+  }                                                                                            \
+  GLLMK_TPL_KERNEL void QK(qgemm_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) { \
+    gllmk__qrow_st st = {.nblk = p->k / 32};                                                   \
+    QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_##fmt), &st);                                  \
   }
 
 #define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) GLLMK_QDEQ_##kind(fmt, bb) GLLMK_QMV_##kind(fmt, bb, dot)
@@ -342,6 +502,10 @@ GLLMK_TPL_KERNEL void QK(qmv_awq4)(const struct gllmk__qmv *p, size_t r0, size_t
   gllmk__qrow_st st = {0};
   QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, NULL, QK(qu_awq), &st);
 }
+GLLMK_TPL_KERNEL void QK(qgemm_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) {
+  gllmk__qrow_st st = {0};
+  QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_awq), &st);
+}
 
 /* GPTQ4: the f32 scales of row r (srow, n_groups of
  * them, zero padded to a multiple of 32) when they fit GLLMK_GPTQ_SROW, else NULL */
@@ -395,6 +559,11 @@ GLLMK_TPL_KERNEL void QK(qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_
   gllmk__qrow_st st = {.srow_b = srow_b};
   QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, QK(qr_gptq), QK(qu_gptq), &st);
 }
+GLLMK_TPL_KERNEL void QK(qgemm_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) {
+  float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
+  gllmk__qrow_st st = {.srow_b = srow_b};
+  QK(qgemm_body)(p, r0, r1, tile, QK(qr_gptq), QK(qu_gptq), &st);
+}
 
 /* int8 rows with one f32 scale per row (gemm_q8): p->scales is float [rows] */
 static inline __attribute__((always_inline)) int
@@ -416,6 +585,10 @@ QK(qu_i8)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, co
 GLLMK_TPL_KERNEL void QK(qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   gllmk__qrow_st st = {0};
   QK(qmv_body)(p, r0, r1, GLLMK_DOT_W, NULL, QK(qu_i8), &st);
+}
+GLLMK_TPL_KERNEL void QK(qgemm_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) {
+  gllmk__qrow_st st = {0};
+  QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_i8), &st);
 }
 
 /* 4-bit rows (value = nibble - 8, low nibble first) with one f32 scale per
@@ -439,6 +612,10 @@ QK(qu_i4)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, co
 GLLMK_TPL_KERNEL void QK(qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
   gllmk__qrow_st st = {0};
   QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, NULL, QK(qu_i4), &st);
+}
+GLLMK_TPL_KERNEL void QK(qgemm_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) {
+  gllmk__qrow_st st = {0};
+  QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_i4), &st);
 }
 
 /* w[j] = (nibble j - 8) * scale of column 256 u + j, for the nv values of

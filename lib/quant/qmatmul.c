@@ -8,9 +8,13 @@
  *    every activation row with integer dot products (kernels qmv_<fmt>).
  *    SqueezeLLM and GPTQ4 with groups that change inside 16 columns have no
  *    integer form: their units are decoded to f32 and dotted in f32 (fmv).
- *  - prefill shapes: each thread decodes tiles of W rows to f32 and runs the
- *    f32 GEMM micro-kernel on them (exact f32 products, no activation
- *    rounding).
+ *  - prefill shapes (m >= GLLMK_QGEMM_MIN_M): the activations are quantized
+ *    as on the decode path and each thread decodes tiles of W rows to int8
+ *    records once, then multiplies them with every activation row in an
+ *    int8 micro-kernel (kernels qgemm_<fmt>, kernels/quant_tpl.h): the same
+ *    integer dots and the same bound as the decode path.  The formats with
+ *    no integer form decode tiles to f32 and run the f32 GEMM micro-kernel
+ *    on them (exact f32 products, no activation rounding).
  *
  * Accuracy of the integer path: an activation x in a chunk of 32 with
  * a = max |x| over the chunk is replaced by (a / 127) * round(127 x / a), an
@@ -122,7 +126,7 @@ static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, si
 
 /* ------------------------------------------------------------------ the driver */
 
-#define GLLMK_QGEMM_MIN_M 16     /* from this many activation rows on: dequantize + f32 GEMM */
+#define GLLMK_QGEMM_MIN_M 16     /* from this many activation rows on: the GEMM paths */
 /* W rows a thread decodes at a time on the GEMM path: up to 256 (the GEMM
  * packs X once per tile), at most about 4 MiB of f32, at least 16 */
 #define GLLMK_QGEMM_TILE_MAX 256
@@ -132,6 +136,17 @@ static size_t qgemm_tile(size_t k) {
   t = t > GLLMK_QGEMM_TILE_MAX ? GLLMK_QGEMM_TILE_MAX : t;
   return t < 16 ? 16 : t & ~(size_t)15;
 }
+/* W rows per int8 GEMM tile: about 384 KiB of decoded records (in L2 while
+ * every activation row passes), a multiple of 4, 4 .. GLLMK_QG_NT */
+#define GLLMK_QG_TILE_BYTES ((size_t)384 << 10)
+static size_t qg_rows(size_t units) {
+  size_t t = GLLMK_QG_TILE_BYTES / (units * GLLMK_QG_UNIT_BYTES);
+  t = t > GLLMK_QG_NT ? GLLMK_QG_NT : t;
+  return t < 4 ? 4 : t & ~(size_t)3;
+}
+static size_t qg_tile_floats(size_t units) {
+  return (qg_rows(units) * units * GLLMK_QG_UNIT_BYTES + 63) / sizeof(float);
+}
 #define GLLMK_QMV_GRAIN 4
 #define GLLMK_GPTQ_G16_STACK 1024   /* GPTQ4 g16 on the stack up to k = 16384 */
 
@@ -140,6 +155,7 @@ struct qmm {
   struct gllmk__qmv p;
   void (*qmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);   /* integer path */
   void (*fmv)(const struct gllmk__qmv *p, size_t r0, size_t r1);   /* else the float path */
+  void (*qgemm)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile);   /* integer prefill */
   int qf;                      /* GGUF kernel index, or GLLMK_QF_EXTERNAL (then p.xfmt) */
   const float *X;              /* [m x k] f32 */
   size_t m, n;
@@ -151,12 +167,14 @@ static void qmv_run(void *v, size_t r0, size_t r1) {
   c->qmv(&c->p, r0, r1);
 }
 
-struct qact_ctx { const struct gllmk_kernels *kt; struct gllmk__qmv *p; const float *X; int8_t *qs; float *dx16, *xb16; };
+struct qact_ctx { const struct gllmk_kernels *kt; struct gllmk__qmv *p; const float *X; int8_t *qs; float *dx16, *xb16; int ilv; };
 static void qact_run(void *v, size_t i0, size_t i1) {
   struct qact_ctx *c = v;
   size_t k = c->p->k, u = c->p->units;
-  for (size_t i = i0; i < i1; i++)
+  for (size_t i = i0; i < i1; i++) {
     c->kt->q.quant_act(c->X + i * k, k, c->qs + i * u * 256, c->dx16 + i * u * 16, c->xb16 + i * u * 16);
+    if (c->ilv) c->kt->q.qgemm_act(c->qs + i * u * 256, u);
+  }
 }
 
 /* decode rows [r0, r1) of W to f32 rows of k */
@@ -185,6 +203,13 @@ static size_t qact_bytes(bool int_path, size_t m, size_t k) {
  * buffer. */
 static void qmm_plan(struct gllmk__ws_plan *p, bool int_path, size_t m, size_t n, size_t k) {
   if (m == 0 || n == 0 || k == 0) return;
+  if (m >= GLLMK_QGEMM_MIN_M && int_path) {
+    size_t units = (k + 255) / 256;
+    gllmk__ws_plan_buf(p, qact_bytes(true, m, k));
+    gllmk__ws_plan_slot(p, GLLMK_SCRATCH_QTILE, qg_tile_floats(units),
+                        gllmk__parallel_width(n, qg_rows(units), 1));
+    return;
+  }
   if (m >= GLLMK_QGEMM_MIN_M) {
     size_t tr = qgemm_tile(k), w = gllmk__parallel_width(n, tr, 1);
     gllmk__ws_plan_slot(p, GLLMK_SCRATCH_GEMM, GLLMK_GEMM_WS_FLOATS, w);
@@ -208,6 +233,30 @@ static void qgemm_run(void *v, size_t j0, size_t j1) {
   }
 }
 
+static void qg_run(void *v, size_t j0, size_t j1) {
+  struct qmm *c = v;
+  size_t units = c->p.units, tr = qg_rows(units);
+  float *tile = gllmk__scratch(GLLMK_SCRATCH_QTILE, qg_tile_floats(units));
+  if (!tile) { __atomic_store_n(&c->nomem, 1, __ATOMIC_RELAXED); return; }
+  void *t64 = (void *)(((uintptr_t)tile + 63) & ~(uintptr_t)63);
+  for (size_t j = j0; j < j1; j += tr) c->qgemm(&c->p, j, j1 - j < tr ? j1 : j + tr, t64);
+}
+
+/* the activations of the integer paths: quant_act per row (and the int8
+ * GEMM's layout when ilv) into buf (qact_bytes(true, m, k)) */
+static void qact_all(struct qmm *c, void *buf, int ilv) {
+  struct gllmk__qmv *p = &c->p;
+  size_t m = c->m, units = p->units, b2 = m * units * 16 * sizeof(float);
+  float *dx16 = (float *)buf, *xb16 = (float *)((char *)buf + b2);
+  int8_t *qs = (int8_t *)((char *)buf + 2 * b2);
+  struct qact_ctx a = {c->kt, p, c->X, qs, dx16, xb16, ilv};
+  if (ilv)
+    gllmk__parallel(m, 1, 16, qact_run, &a);
+  else
+    qact_run(&a, 0, m);
+  p->qs = qs, p->dx16 = dx16, p->xb16 = xb16;
+}
+
 /* Y[m x n] (f32, row stride n) = X[m x k] (f32) . W^T; c->p describes W */
 static gllmk_status qmm_run(struct qmm *c, float *Y) {
   size_t m = c->m, n = c->n, k = c->p.k;
@@ -220,22 +269,25 @@ static gllmk_status qmm_run(struct qmm *c, float *Y) {
     memset(Y, 0, m * n * sizeof(float));
     return GLLMK_OK;
   }
+  size_t units = p->units, stride = units * 256;
+  p->act_stride = stride;
+  if (m >= GLLMK_QGEMM_MIN_M && c->qgemm) {
+    void *buf = gllmk__ws_alloc(qact_bytes(true, m, k));
+    if (!buf) return GLLMK_E_NOMEM;
+    qact_all(c, buf, 1);
+    gllmk__parallel(n, qg_rows(units), 1, qg_run, c);   /* as qmm_plan */
+    gllmk__ws_free(buf);
+    return c->nomem ? GLLMK_E_NOMEM : GLLMK_OK;
+  }
   if (m >= GLLMK_QGEMM_MIN_M) {
     gllmk__parallel(n, qgemm_tile(k), 1, qgemm_run, c);   /* as qmm_plan */
     return c->nomem ? GLLMK_E_NOMEM : GLLMK_OK;
   }
-  size_t units = p->units, stride = units * 256;
-  p->act_stride = stride;
   void *buf = NULL;
   if (c->qmv) {
-    size_t b2 = m * units * 16 * sizeof(float);
     buf = gllmk__ws_alloc(qact_bytes(true, m, k));
     if (!buf) return GLLMK_E_NOMEM;
-    float *dx16 = (float *)buf, *xb16 = (float *)((char *)buf + b2);
-    int8_t *qs = (int8_t *)((char *)buf + 2 * b2);
-    struct qact_ctx a = {c->kt, p, c->X, qs, dx16, xb16};
-    qact_run(&a, 0, m);
-    p->qs = qs, p->dx16 = dx16, p->xb16 = xb16;
+    qact_all(c, buf, 0);
   } else {
     float *xf = gllmk__ws_alloc(qact_bytes(false, m, k));
     if (!xf) return GLLMK_E_NOMEM;
@@ -283,6 +335,7 @@ static gllmk_status gguf_setup(struct qmm *c, const void *w, size_t w_bytes, gll
   set_rows(&c->p, w, k, rb, qi->block_size == 32 ? 8 * qi->block_bytes : qi->block_bytes);
   c->qf = qi->qf;
   c->qmv = qi->qf >= 0 ? c->kt->q.qmv[qi->qf] : NULL;   /* SqueezeLLM: float path */
+  c->qgemm = qi->qf >= 0 ? c->kt->q.qgemm[qi->qf] : NULL;
   if (qi->qf < 0) {
     c->fmv = c->kt->q.fmv_sqllm;
     c->p.xfmt = GLLMK_XF_SQLLM;

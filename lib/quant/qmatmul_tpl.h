@@ -149,6 +149,7 @@ gllmk_status QPUB(awq_matmul)(const uint8_t *packed, size_t packed_bytes, const 
   GLLMK_WS_BEGIN(QCL(run_plan), true, m, n, k);
   c.qf = GLLMK_QF_EXTERNAL;
   c.qmv = c.kt->q.qmv_awq4;
+  c.qgemm = c.kt->q.qgemm_awq4;
   c.m = m, c.n = n;
   return QCL(run)(&c, x, y);
 }
@@ -175,8 +176,9 @@ static struct gllmk__ws_plan *QCL(gptq_plan)(struct gllmk__ws_plan *p, size_t m,
   struct gllmk__ws_plan f;
   QCL(run_plan)(&f, false, m, n, k);
   QCL(run_plan)(p, true, m, n, k);
-  if (m && n && m < GLLMK_QGEMM_MIN_M) gllmk__ws_plan_buf(p, g16_bytes(k));
-  if (f.bytes > p->bytes) p->bytes = f.bytes;   /* the two differ only in buffers */
+  if (m && n) gllmk__ws_plan_buf(p, g16_bytes(k));
+  if (f.bytes > p->bytes) p->bytes = f.bytes;
+  for (int s = 0; s < GLLMK_SCRATCH_SLOTS; s++) gllmk__ws_plan_slot(p, s, f.floats[s], f.regions[s]);
   p->overflow |= f.overflow;
   return p;
 }
@@ -207,9 +209,10 @@ gllmk_status QPUB(gptq_matmul)(const uint8_t *packed, size_t packed_bytes, const
   /* the integer path needs the group constant over every 16 columns; its
    * kernel reads the group of each 16 from g16 */
   c.qmv = c.p.g_c16 ? c.kt->q.qmv_gptq4 : NULL;
+  c.qgemm = c.p.g_c16 ? c.kt->q.qgemm_gptq4 : NULL;
   c.fmv = c.kt->q.fmv_gptq4;
   int32_t g16s[GLLMK_GPTQ_G16_STACK], *g16 = g16s;
-  if (c.p.g_c16 && m && n && m < GLLMK_QGEMM_MIN_M) {
+  if (c.p.g_c16 && m && n) {
     if (g16_bytes(k) && !(g16 = gllmk__ws_alloc(g16_bytes(k)))) return GLLMK_E_NOMEM;
     for (size_t j = 0; j < k / 16; j++) g16[j] = g_idx[16 * j];
     c.p.g16 = g16;
@@ -296,6 +299,7 @@ static gllmk_status QCL(intw_mm)(int bits, const void *w, size_t w_bytes, const 
   GLLMK_WS_BEGIN(QCL(run_plan), true, m, n, k);
   c.qf = GLLMK_QF_EXTERNAL;
   c.qmv = bits == 8 ? c.kt->q.qmv_i8 : c.kt->q.qmv_i4;
+  c.qgemm = bits == 8 ? c.kt->q.qgemm_i8 : c.kt->q.qgemm_i4;
   c.m = m, c.n = n;
   return QCL(run)(&c, x, y);
 }
@@ -329,6 +333,7 @@ static gllmk_status QCL(intw_f32)(const struct gllmk_kernels *kt, int bits, cons
   if (st != GLLMK_OK) return st;
   c.qf = GLLMK_QF_EXTERNAL;
   c.qmv = bits == 8 ? kt->q.qmv_i8 : kt->q.qmv_i4;
+  c.qgemm = bits == 8 ? kt->q.qgemm_i8 : kt->q.qgemm_i4;
   c.m = m, c.n = n;
   c.X = X;
   return qmm_run(&c, Y);

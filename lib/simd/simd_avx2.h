@@ -191,6 +191,25 @@ static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
 static inline vf32 vf32_load_i16(const int16_t *p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p)));
 }
+/* the int8 GEMM's (simd_scalar.h): u8 x s8 with AVX-VNNI, else |q| against
+ * x with q's sign (maddubs pair sums within int16) */
+typedef __m256i vqi;
+static inline vqi vqi_zero(void) { return _mm256_setzero_si256(); }
+static inline vqi vqi_loadu(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+#if defined(GLLMK_SIMD_AVXVNNI)
+#define GLLMK_QX_OFF 128
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
+  return _mm256_dpbusd_avx_epi32(acc, _mm256_loadu_si256((const __m256i *)x),
+                                 _mm256_loadu_si256((const __m256i *)q));
+}
+#else
+#define GLLMK_QX_OFF 0
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
+  __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
+  return gllmk__dpbusd256(acc, _mm256_abs_epi8(vq), _mm256_sign_epi8(vx, vq));
+}
+#endif
+static inline vf32 vf32_from_vqi(vqi v) { return _mm256_cvtepi32_ps(v); }
 static inline float sf32_from_f16(uint16_t h) { return _cvtsh_ss(h); }
 static inline void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const int8_t *lut) {
   __m128i v = _mm_loadu_si128((const __m128i *)s), t = _mm_loadu_si128((const __m128i *)lut);

@@ -213,6 +213,26 @@ static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
 static inline vf32 vf32_load_i16(const int16_t *p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)p)));
 }
+/* the int8 GEMM's (simd_scalar.h): u8 x s8 with VNNI, else |q| against x
+ * with q's sign in maddubs + madd (pair sums within int16) */
+typedef __m512i vqi;
+static inline vqi vqi_zero(void) { return _mm512_setzero_si512(); }
+static inline vqi vqi_loadu(const int32_t *p) { return _mm512_loadu_si512(p); }
+#ifdef GLLMK_SIMD_VNNI
+#define GLLMK_QX_OFF 128
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
+  return _mm512_dpbusd_epi32(acc, _mm512_loadu_si512(x), _mm512_loadu_si512(q));
+}
+#else
+#define GLLMK_QX_OFF 0
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
+  __m512i vq = _mm512_loadu_si512(q), vx = _mm512_loadu_si512(x);
+  __m512i sx = _mm512_mask_sub_epi8(vx, _mm512_movepi8_mask(vq), _mm512_setzero_si512(), vx);
+  __m512i p = _mm512_maddubs_epi16(_mm512_abs_epi8(vq), sx);
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(p, _mm512_set1_epi16(1)));
+}
+#endif
+static inline vf32 vf32_from_vqi(vqi v) { return _mm512_cvtepi32_ps(v); }
 static inline float sf32_from_f16(uint16_t h) { return _cvtsh_ss(h); }
 static inline void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const int8_t *lut) {
   __m128i v = _mm_loadu_si128((const __m128i *)s), t = _mm_loadu_si128((const __m128i *)lut);

@@ -171,6 +171,19 @@ static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
 /* q <= 127 by contract, so reading it signed gives the same products */
 static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) { return vf32_idot4(q, x); }
 static inline vf32 vf32_load_i16(const int16_t *p) { return vcvtq_f32_s32(vmovl_s16(vld1_s16(p))); }
+/* the int8 GEMM's (simd_scalar.h): signed x signed */
+typedef int32x4_t vqi;
+#define GLLMK_QX_OFF 0
+static inline vqi vqi_zero(void) { return vdupq_n_s32(0); }
+static inline vqi vqi_loadu(const int32_t *p) { return vld1q_s32(p); }
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
+#ifdef GLLMK_SIMD_DOTPROD
+  return vdotq_s32(acc, vld1q_s8(x), vld1q_s8(q));
+#else
+  return vaddq_s32(acc, gllmk__neon_dot4(vld1q_s8(q), vld1q_s8(x)));
+#endif
+}
+static inline vf32 vf32_from_vqi(vqi v) { return vcvtq_f32_s32(v); }
 static inline vf32 vf32_bcast4(const float *f) { return vdupq_n_f32(f[0]); }
 static inline void vf32_store_i8(int8_t *p, vf32 v) {
   int16x4_t h = vqmovn_s32(vcvtnq_s32_f32(v));

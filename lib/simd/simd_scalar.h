@@ -23,6 +23,21 @@
  *                                                (simd_math.h has it for the fixed-width layers,
  *                                                on their in-register vf32_transpose(r[LANES]))
  *   vf32_swap_pairs(v)                           lanes 2i <-> 2i+1 (used only when LANES > 1)
+ * The integer primitives of the quantized kernels are listed in simd_avx512.h;
+ * the int8 GEMM's (quant_tpl.h, qgemm) are:
+ *   vqi                                          VF32_LANES int32 lanes
+ *   vqi_zero(), vqi_loadu(const int32_t *p)
+ *   vqi_dot4(acc, xe, q)                         lane i of acc += sum_{j<4} X(xe[4i+j]) * q[4i+j]
+ *                                                over 4 VF32_LANES bytes, exact in int32 (at most
+ *                                                16 products of |X| <= 255, |q| <= 128 per lane
+ *                                                between conversions), where X(b) is b read as
+ *                                                unsigned when GLLMK_QX_OFF is 128 and as signed
+ *                                                when it is 0
+ *   GLLMK_QX_OFF                                 how activations are stored for vqi_dot4: level +
+ *                                                GLLMK_QX_OFF (128 where the dot is u8 x s8, as
+ *                                                vpdpbusd; 0 where it is signed x signed); the
+ *                                                kernel subtracts GLLMK_QX_OFF * sum(q)
+ *   vf32_from_vqi(v)                             int32 lanes to f32 (exact below 2^24)
  * Tuning: GLLMK_GEMM_MR, GLLMK_GEMM_NRV (B vectors per micro-tile row).
  */
 #ifndef GLLMK_SIMD_SCALAR_H
@@ -117,6 +132,14 @@ static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
 }
 static inline vf32 vf32_load_i16(const int16_t *p) { return (float)p[0]; }
 static inline float sf32_from_f16(uint16_t h) { return gllmk__h2f(h); }
+typedef int32_t vqi;
+#define GLLMK_QX_OFF 0
+static inline vqi vqi_zero(void) { return 0; }
+static inline vqi vqi_loadu(const int32_t *p) { return *p; }
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
+  return acc + x[0] * q[0] + x[1] * q[1] + x[2] * q[2] + x[3] * q[3];
+}
+static inline vf32 vf32_from_vqi(vqi v) { return (float)v; }
 static inline vf32 vf32_bcast4(const float *f) { return f[0]; }
 static inline void vi8_nib16_lut(const uint8_t *s, int8_t *lo, int8_t *hi, const int8_t *lut) {
   for (int j = 0; j < 16; j++) lo[j] = lut[s[j] & 15], hi[j] = lut[s[j] >> 4];

@@ -181,6 +181,16 @@ static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) { return vf32_
 static inline vf32 vf32_load_i16(const int16_t *p) {
   return svcvt_f32_s32_x(GLLMK__SVE_PT, svld1sh_s32(gllmk__sve_pg(), p));
 }
+/* the int8 GEMM's (simd_scalar.h): signed x signed sdot over the L lanes */
+typedef svint32_t vqi;
+#define GLLMK_QX_OFF 0
+static inline vqi vqi_zero(void) { return svdup_n_s32(0); }
+static inline vqi vqi_loadu(const int32_t *p) { return svld1_s32(gllmk__sve_pg(), p); }
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
+  svbool_t pb = svwhilelt_b8_u64(0, 4 * gllmk__sve_lanes());
+  return svdot_s32(acc, svld1_s8(pb, x), svld1_s8(pb, q));
+}
+static inline vf32 vf32_from_vqi(vqi v) { return svcvt_f32_s32_x(GLLMK__SVE_PT, v); }
 static inline vf32 vf32_bcast4(const float *f) {
   svuint32_t i = svlsr_n_u32_x(GLLMK__SVE_PT, svindex_u32(0, 1), 2);
   return svld1_gather_u32index_f32(gllmk__sve_pg(), f, i);

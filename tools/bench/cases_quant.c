@@ -374,7 +374,9 @@ void q_prefill(int fi, int idx, int cnt)
   double t_scalar = NAN;
   int ref_ok = gllmk_cpu_set_isa(scalar_ok() ? "scalar" : opt.isas[0]) == GLLMK_OK &&
                q_deq(&L, 0, chk, Q.ref) == GLLMK_OK;
-  if (ref_ok) q_exact(Q.ref, Q.x, m0, chk, k, 0, Q.bd); /* the f32 path: exact products */
+  /* the int8 GEMM quantizes the activations as the decode path does; SqueezeLLM (and
+   * GPTQ4 with groups changing inside 16 columns) take the f32 GEMM: exact products */
+  if (ref_ok) q_exact(Q.ref, Q.x, m0, chk, k, f->kind == QK_SQUEEZE ? 0 : 32, Q.bd);
   if (ref_ok && scalar_ok()) {
     q_progress("quant prefill", idx, cnt, name, "scalar ISA");
     qjob j = q_job(&L, QSUB_PRE, m0, 1, 1);

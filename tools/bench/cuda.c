@@ -550,6 +550,25 @@ static gllmk_status prepare(ccase *c, size_t rot_target)
       s += fabs((double)get_el(x, c->dt, i) * (c->op == VEC_DOT ? get_el(y, c->dt, i) : 1.0));
     c->margin = 1e-2 * s;
   }
+  /* the Q4_K prefill: the CPU backend's int8 GEMM quantizes the activations
+   * (an error <= max|x| / 254 per value, so <= max|x| / 254 * sum |w| per
+   * output) where the device may not: that bound, over the tolerance, is
+   * the margin */
+  if (st == GLLMK_OK && c->op == Q4K_GEMM) {
+    float *wr = malloc(c->k * sizeof *wr);
+    double l1 = 0, xm = fmax(fabs(c->o[1].lo), fabs(c->o[1].hi));
+    size_t rb = gllmk_qtype_row_bytes(GLLMK_Q4_K, c->k);
+    const unsigned char *wq = gllmk_buffer_data(c->cpu[0]);
+    for (size_t r = 0; r < c->n && wr && st == GLLMK_OK; r++) {
+      st = gllmk_dequant_q4_k(wq + r * rb, wr, c->k);
+      double a = 0;
+      for (size_t j = 0; j < c->k; j++) a += fabs(wr[j]);
+      if (a > l1) l1 = a;
+    }
+    if (!wr) st = GLLMK_E_NOMEM;
+    free(wr);
+    c->margin = xm / 254.0 * l1 / tolerance(c->dt);
+  }
   if (st == GLLMK_OK) st = ws_bytes(dev_be, c, &w);
   if (st == GLLMK_OK) st = ws_bytes(cpu_be, c, &w2);
   if (st == GLLMK_OK && w) st = gllmk_backend_reserve_workspace(dev_be, w);
