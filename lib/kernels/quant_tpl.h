@@ -305,8 +305,8 @@ GLLMK_TPL_KERNEL void QK(qgemm_act)(int8_t *qs, size_t units) {
 /* Y rows i0 .. i0+mr-1, columns r0 + j0 .. + nr-1 from the tile's records
  * (row j at t + j * U); mr <= QG_MR, nr <= QG_NR */
 #define QG_PAIRS(X) \
-  X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) \
-  X(2, 0) X(2, 1) X(2, 2) X(2, 3) X(3, 0) X(3, 1) X(3, 2) X(3, 3)
+  X(0, 0) X(1, 0) X(2, 0) X(3, 0) X(0, 1) X(1, 1) X(2, 1) X(3, 1) \
+  X(0, 2) X(1, 2) X(2, 2) X(3, 2) X(0, 3) X(1, 3) X(2, 3) X(3, 3)
 static inline __attribute__((always_inline)) void
 QK(qg_block)(const struct gllmk__qmv *p, const gllmk__qg_unit *t, size_t i0, size_t mr, size_t nr,
              int has_min, float *y) {
