@@ -33,7 +33,8 @@
  *    Besides, the same outputs against the product with the activations
  *    replaced as qmatmul.c documents, (a/127) * round(127 x / a), within
  *    (1e-5 + tu_acc_eps(k/32)) * sum |w xq| plus one step where 127 x / a is
- *    within 1e-3 of a tie: much tighter than the bound, so that a wrong
+ *    within 1e-3 of a tie (every decode shape, and the GEMM shapes up to
+ *    2^22 multiply-adds): much tighter than the bound, so that a wrong
  *    weight in an integer-path kernel is caught even at k = 4096.
  *  - the formats with no integer form (SqueezeLLM, GPTQ4 whose group
  *    changes inside 16 columns, as qmatmul.c documents: f32 GEMV, and decode
@@ -362,7 +363,9 @@ static void ref_compute(refd *R, const wts *W, const double *x, size_t m)
       R->tol_i[i * n + o] = 1.001 * act / 254.0 + 1e-5 * mag;
     }
   }
-  int model = 1;
+  /* the tight model: every decode shape, and the GEMM shapes up to 2^22
+   * multiply-adds (the grid's; the LLM size's m = 20 costs too much in double) */
+  int model = m < MIN_M_GEMM || (double)m * (double)n * (double)k <= 0x1p22;
   for (size_t i = 0; i < m * nc && model; i++)
     if (!isfinite(amax[i]) || (amax[i] != 0 && amax[i] < 0x1p-60)) model = 0;
   if (model) {
