@@ -396,8 +396,20 @@ QK(qgemm_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile, gll
   QK(qg_tile)(p, t, r1 - r0, has_min, p->y + r0);
 }
 
-/* the unit decoder of a GGUF format (qu_<fmt>), its kernel qmv_<fmt> and
- * its int8 GEMM qgemm_<fmt> */
+/* a format's decode GEMV qmv_<tok> (dot kind dk) and int8 GEMM qgemm_<tok>
+ * on its row and unit decoders; the arguments after unitf declare the
+ * decoders' state st */
+#define GLLMK_QKERNELS(tok, dk, rowf, unitf, ...)                                               \
+  GLLMK_TPL_KERNEL void QK(qmv_##tok)(const struct gllmk__qmv *p, size_t r0, size_t r1) {       \
+    __VA_ARGS__;                                                                                 \
+    QK(qmv_body)(p, r0, r1, dk, rowf, unitf, &st);                                               \
+  }                                                                                              \
+  GLLMK_TPL_KERNEL void QK(qgemm_##tok)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) { \
+    __VA_ARGS__;                                                                                 \
+    QK(qgemm_body)(p, r0, r1, tile, rowf, unitf, &st);                                           \
+  }
+
+/* the unit decoder of a GGUF format (qu_<fmt>) and its kernels */
 #define GLLMK_QMV_K(fmt, bb, dk)                                                                 \
   static inline __attribute__((always_inline)) int                                             \
   QK(qu_##fmt)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u,             \
@@ -405,14 +417,7 @@ QK(qgemm_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile, gll
     (void)p, (void)r, (void)st;                                                                \
     return QK(unit_k)(gllmk__unpack_##fmt, row + u * (bb), q, wsc, wmn);                        \
   }                                                                                            \
-  GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {     \
-    gllmk__qrow_st st = {0};                                                                   \
-    QK(qmv_body)(p, r0, r1, GLLMK_DOTK_##dk, NULL, QK(qu_##fmt), &st);                         \
-  }                                                                                            \
-  GLLMK_TPL_KERNEL void QK(qgemm_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) { \
-    gllmk__qrow_st st = {0};                                                                   \
-    QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_##fmt), &st);                                  \
-  }
+  GLLMK_QKERNELS(fmt, GLLMK_DOTK_##dk, NULL, QK(qu_##fmt), gllmk__qrow_st st = {0})
 #define GLLMK_QMV_32(fmt, bb, dk)                                                                \
   static inline __attribute__((always_inline)) int                                             \
   QK(qu_##fmt)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u,             \
@@ -422,14 +427,7 @@ QK(qgemm_body)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile, gll
     return QK(unit_32)(gllmk__unpack_##fmt, (bb), row + 8 * u * (bb),                          \
                        nblk - 8 * u < 8 ? nblk - 8 * u : 8, q, wsc, wmn);                      \
   }                                                                                            \
-  GLLMK_TPL_KERNEL void QK(qmv_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1) {     \
-    gllmk__qrow_st st = {.nblk = p->k / 32};                                                   \
-    QK(qmv_body)(p, r0, r1, GLLMK_DOTK_##dk, NULL, QK(qu_##fmt), &st);                         \
-  }                                                                                            \
-  GLLMK_TPL_KERNEL void QK(qgemm_##fmt)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) { \
-    gllmk__qrow_st st = {.nblk = p->k / 32};                                                   \
-    QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_##fmt), &st);                                  \
-  }
+  GLLMK_QKERNELS(fmt, GLLMK_DOTK_##dk, NULL, QK(qu_##fmt), gllmk__qrow_st st = {.nblk = p->k / 32})
 
 #define GLLMK_QFMT(fmt, QT, name, bs, bb, kind, dot, ...) GLLMK_QDEQ_##kind(fmt, bb) GLLMK_QMV_##kind(fmt, bb, dot)
 #include "quant/qformats.def"
@@ -498,14 +496,7 @@ QK(qu_awq)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, c
   (void)row, (void)st;
   return QK(unit_awq)(p, r, u, q, wsc, wmn);
 }
-GLLMK_TPL_KERNEL void QK(qmv_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  gllmk__qrow_st st = {0};
-  QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, NULL, QK(qu_awq), &st);
-}
-GLLMK_TPL_KERNEL void QK(qgemm_awq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) {
-  gllmk__qrow_st st = {0};
-  QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_awq), &st);
-}
+GLLMK_QKERNELS(awq4, GLLMK_DOT_S, NULL, QK(qu_awq), gllmk__qrow_st st = {0})
 
 /* GPTQ4: the f32 scales of row r (srow, n_groups of
  * them, zero padded to a multiple of 32) when they fit GLLMK_GPTQ_SROW, else NULL */
@@ -554,16 +545,9 @@ QK(qu_gptq)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, 
   (void)row;
   return QK(unit_gptq)(p, r, u, st->srow, p->g16, q, wsc, wmn);
 }
-GLLMK_TPL_KERNEL void QK(qmv_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
-  gllmk__qrow_st st = {.srow_b = srow_b};
-  QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, QK(qr_gptq), QK(qu_gptq), &st);
-}
-GLLMK_TPL_KERNEL void QK(qgemm_gptq4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) {
-  float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
-  gllmk__qrow_st st = {.srow_b = srow_b};
-  QK(qgemm_body)(p, r0, r1, tile, QK(qr_gptq), QK(qu_gptq), &st);
-}
+GLLMK_QKERNELS(gptq4, GLLMK_DOT_S, QK(qr_gptq), QK(qu_gptq),
+               float srow_b[GLLMK_GPTQ_SROW] __attribute__((aligned(64)));
+               gllmk__qrow_st st = {.srow_b = srow_b})
 
 /* int8 rows with one f32 scale per row (gemm_q8): p->scales is float [rows] */
 static inline __attribute__((always_inline)) int
@@ -582,14 +566,7 @@ QK(qu_i8)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, co
   (void)row, (void)st;
   return QK(unit_i8)(p, r, u, q, wsc, wmn);
 }
-GLLMK_TPL_KERNEL void QK(qmv_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  gllmk__qrow_st st = {0};
-  QK(qmv_body)(p, r0, r1, GLLMK_DOT_W, NULL, QK(qu_i8), &st);
-}
-GLLMK_TPL_KERNEL void QK(qgemm_i8)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) {
-  gllmk__qrow_st st = {0};
-  QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_i8), &st);
-}
+GLLMK_QKERNELS(i8, GLLMK_DOT_W, NULL, QK(qu_i8), gllmk__qrow_st st = {0})
 
 /* 4-bit rows (value = nibble - 8, low nibble first) with one f32 scale per
  * row (gemm_q4 and the int4 fused ops); k even */
@@ -609,14 +586,7 @@ QK(qu_i4)(const struct gllmk__qmv *p, size_t r, const uint8_t *row, size_t u, co
   (void)row, (void)st;
   return QK(unit_i4)(p, r, u, q, wsc, wmn);
 }
-GLLMK_TPL_KERNEL void QK(qmv_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1) {
-  gllmk__qrow_st st = {0};
-  QK(qmv_body)(p, r0, r1, GLLMK_DOT_S, NULL, QK(qu_i4), &st);
-}
-GLLMK_TPL_KERNEL void QK(qgemm_i4)(const struct gllmk__qmv *p, size_t r0, size_t r1, void *tile) {
-  gllmk__qrow_st st = {0};
-  QK(qgemm_body)(p, r0, r1, tile, NULL, QK(qu_i4), &st);
-}
+GLLMK_QKERNELS(i4, GLLMK_DOT_S, NULL, QK(qu_i4), gllmk__qrow_st st = {0})
 
 /* w[j] = (nibble j - 8) * scale of column 256 u + j, for the nv values of
  * unit u of row r: a table lookup in srow (or the f16 scales one by one) */

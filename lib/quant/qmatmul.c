@@ -127,7 +127,7 @@ static gllmk_status intw_setup(struct gllmk__qmv *p, int bits, const void *w, si
 /* ------------------------------------------------------------------ the driver */
 
 #define GLLMK_QGEMM_MIN_M 16     /* from this many activation rows on: the GEMM paths */
-/* W rows a thread decodes at a time on the GEMM path: up to 256 (the GEMM
+/* W rows a thread decodes at a time on the f32 GEMM path: up to 256 (the GEMM
  * packs X once per tile), at most about 4 MiB of f32, at least 16 */
 #define GLLMK_QGEMM_TILE_MAX 256
 #define GLLMK_QGEMM_TILE_BYTES ((size_t)4 << 20)

@@ -178,11 +178,14 @@ static inline __m256i gllmk__dpbusd256(__m256i acc, __m256i u, __m256i s) {
   return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 #endif
 }
-/* |q| against x with q's sign: |q| <= 128, |x| <= 127 */
-static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
+/* acc + the signed dots of 4 of q and x: |q| against x with q's sign,
+ * |q| <= 128, |x| <= 127 */
+static inline __m256i gllmk__sdot256(__m256i acc, const int8_t *q, const int8_t *x) {
   __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
-  return _mm256_cvtepi32_ps(
-      gllmk__dpbusd256(_mm256_setzero_si256(), _mm256_abs_epi8(vq), _mm256_sign_epi8(vx, vq)));
+  return gllmk__dpbusd256(acc, _mm256_abs_epi8(vq), _mm256_sign_epi8(vx, vq));
+}
+static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
+  return _mm256_cvtepi32_ps(gllmk__sdot256(_mm256_setzero_si256(), q, x));
 }
 static inline vf32 vf32_idot4_u(const int8_t *q, const int8_t *x) {
   __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
@@ -204,10 +207,7 @@ static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
 }
 #else
 #define GLLMK_QX_OFF 0
-static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
-  __m256i vq = _mm256_loadu_si256((const __m256i *)q), vx = _mm256_loadu_si256((const __m256i *)x);
-  return gllmk__dpbusd256(acc, _mm256_abs_epi8(vq), _mm256_sign_epi8(vx, vq));
-}
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) { return gllmk__sdot256(acc, q, x); }
 #endif
 static inline vf32 vf32_from_vqi(vqi v) { return _mm256_cvtepi32_ps(v); }
 static inline float sf32_from_f16(uint16_t h) { return _cvtsh_ss(h); }

@@ -189,16 +189,21 @@ static inline __attribute__((always_inline)) void vf32_transpose(vf32 r[16]) {
 static inline vf32 vf32_load_i8(const int8_t *p) {
   return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)p)));
 }
-static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
+/* acc + the signed dots of 4 of q and x (|q| <= 128, |x| <= 127): |q|
+ * against x with q's sign, in vpdpbusd or maddubs + madd */
+static inline __m512i gllmk__avx512_sdot(__m512i acc, const int8_t *q, const int8_t *x) {
   __m512i vq = _mm512_loadu_si512(q), vx = _mm512_loadu_si512(x);
   /* x with q's sign: negate x where q < 0 (AVX-512 has no vpsignb) */
   __m512i sx = _mm512_mask_sub_epi8(vx, _mm512_movepi8_mask(vq), _mm512_setzero_si512(), vx);
 #ifdef GLLMK_SIMD_VNNI
-  return _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(vq), sx));
+  return _mm512_dpbusd_epi32(acc, _mm512_abs_epi8(vq), sx);
 #else
   __m512i p = _mm512_maddubs_epi16(_mm512_abs_epi8(vq), sx);
-  return _mm512_cvtepi32_ps(_mm512_madd_epi16(p, _mm512_set1_epi16(1)));
+  return _mm512_add_epi32(acc, _mm512_madd_epi16(p, _mm512_set1_epi16(1)));
 #endif
+}
+static inline vf32 vf32_idot4(const int8_t *q, const int8_t *x) {
+  return _mm512_cvtepi32_ps(gllmk__avx512_sdot(_mm512_setzero_si512(), q, x));
 }
 static inline __m512i gllmk__avx512_udot(__m512i u, __m512i x) {
 #ifdef GLLMK_SIMD_VNNI
@@ -225,12 +230,7 @@ static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
 }
 #else
 #define GLLMK_QX_OFF 0
-static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) {
-  __m512i vq = _mm512_loadu_si512(q), vx = _mm512_loadu_si512(x);
-  __m512i sx = _mm512_mask_sub_epi8(vx, _mm512_movepi8_mask(vq), _mm512_setzero_si512(), vx);
-  __m512i p = _mm512_maddubs_epi16(_mm512_abs_epi8(vq), sx);
-  return _mm512_add_epi32(acc, _mm512_madd_epi16(p, _mm512_set1_epi16(1)));
-}
+static inline vqi vqi_dot4(vqi acc, const int8_t *x, const int8_t *q) { return gllmk__avx512_sdot(acc, q, x); }
 #endif
 static inline vf32 vf32_from_vqi(vqi v) { return _mm512_cvtepi32_ps(v); }
 static inline float sf32_from_f16(uint16_t h) { return _cvtsh_ss(h); }
